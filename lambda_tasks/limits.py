@@ -1,0 +1,14 @@
+"""Lambda's hard numbers, in one place (see shared/LAMBDA.md; AWS's "MB" is 1,048,576 bytes)."""
+
+from __future__ import annotations
+
+MB = 1_048_576
+
+#: A zip sent inline (``ZipFile=``) to CreateFunction, UpdateFunctionCode or PublishLayerVersion.
+INLINE_ZIP_BYTES = 50 * MB  # 52,428,800
+#: One archive unzipped, and the function plus all its layers unzipped, added up.
+UNZIPPED_BYTES = 250 * MB  # 262,144,000
+#: Layers attached to one function.
+MAX_LAYERS = 5
+#: PublishLayerVersion's Description field.
+LAYER_DESCRIPTION_CHARS = 256

@@ -1,0 +1,129 @@
+"""layers/manifest.json: what the last build wrote, read by publish, deploy, CI scripts and the next build."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import LambdaTasksError
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class Artifact:
+    """One zip: the app, or one layer. ``path`` is relative to the manifest's working directory."""
+
+    path: str
+    sha256: str  # hex digest of the zip file
+    zip_bytes: int
+    unzipped_bytes: int
+
+
+@dataclass
+class LayerRecord(Artifact):
+    name: str = ""
+    distributions: list[str] = field(default_factory=list)
+    #: region -> LayerVersionArn of a published version with this exact content
+    published: dict[str, str] = field(default_factory=dict)
+    #: a hash of the entries as written (names, modes, CRCs, sizes): lets a rebuild skip rewriting the zip
+    entries_key: str = ""
+
+
+@dataclass
+class Manifest:
+    runtime: str
+    architecture: str
+    app: Artifact
+    layers: list[LayerRecord]
+    #: input fingerprints of the build that wrote this ({"app": hex, "layers": hex}); decides "up to date"
+    inputs: dict[str, str] = field(default_factory=dict)
+    #: unit (distribution or vendor entry) -> its unzipped size; lets the splitter and errors work without rezipping
+    unit_bytes: dict[str, int] = field(default_factory=dict)
+    #: function name -> region -> the deployed state we last saw (CodeSha256, config hash)
+    deployed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    version: int = FORMAT_VERSION
+
+    def to_json(self) -> str:
+        data = {
+            "runtime": self.runtime,
+            "architecture": self.architecture,
+            "app": asdict(self.app),
+            "layers": [_layer_json(layer) for layer in self.layers],
+            "inputs": self.inputs,
+            "unit_bytes": self.unit_bytes,
+            "deployed": self.deployed,
+            "version": self.version,
+        }
+        return json.dumps(data, indent=2, sort_keys=False) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> "Manifest":
+        data = json.loads(text)
+        return cls(
+            runtime=data["runtime"],
+            architecture=data["architecture"],
+            app=Artifact(**{k: data["app"][k] for k in ("path", "sha256", "zip_bytes", "unzipped_bytes")}),
+            layers=[LayerRecord(**_known(LayerRecord, layer)) for layer in data.get("layers", [])],
+            inputs=dict(data.get("inputs", {})),
+            unit_bytes=dict(data.get("unit_bytes", {})),
+            deployed=dict(data.get("deployed", {})),
+            version=int(data.get("version", FORMAT_VERSION)),
+        )
+
+    def layer_assignment(self) -> dict[str, int]:
+        """distribution/unit -> 1-based layer number, as the previous build placed them."""
+        return {dist: number for number, layer in enumerate(self.layers, 1) for dist in layer.distributions}
+
+
+def _layer_json(layer: LayerRecord) -> dict[str, Any]:
+    data = asdict(layer)
+    # name first: it is what people look for
+    return {"name": data.pop("name"), **data}
+
+
+def _known(kind: type, data: dict[str, Any]) -> dict[str, Any]:
+    names = set(kind.__dataclass_fields__)
+    return {k: v for k, v in data.items() if k in names}
+
+
+def load(path: Path) -> Manifest | None:
+    """The manifest at ``path``, or None when there is none (or it is from an incompatible version)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    try:
+        manifest = Manifest.from_json(text)
+    except (ValueError, KeyError, TypeError):
+        return None  # unreadable: the next build rewrites it
+    return manifest if manifest.version == FORMAT_VERSION else None
+
+
+def require(path: Path) -> Manifest:
+    manifest = load(path)
+    if manifest is None:
+        raise LambdaTasksError(f"no build manifest at {path}; run `invoke build` first")
+    return manifest
+
+
+def save(manifest: Manifest, path: Path) -> None:
+    """Write atomically: a reader sees the old manifest or the new one, never half of one."""
+    write_atomic(path, manifest.to_json().encode("utf-8"))
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,83 @@
+"""Progress and summaries: live updates on a terminal, plain lines in CI and pipes."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import TextIO
+
+
+class Reporter:
+    """Prints what the tools are doing. ``quiet`` keeps only warnings."""
+
+    def __init__(self, stream: TextIO | None = None, quiet: bool = False) -> None:
+        self.stream = stream or sys.stdout
+        self.quiet = quiet
+        self.live = _is_terminal(self.stream)
+        self._open_line = False
+        self._last_progress = 0.0
+
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            self._write(message)
+
+    def warn(self, message: str) -> None:
+        self._write(f"warning: {message}", stream=sys.stderr)
+
+    def progress(self, label: str, done: int, total: int, unit: str = "") -> None:
+        """A counter that rewrites itself on a terminal; in CI only the end is printed."""
+        if self.quiet:
+            return
+        if self.live:
+            now = time.monotonic()
+            if done < total and now - self._last_progress < 0.1:
+                return
+            self._last_progress = now
+            self.stream.write(f"\r{label}: {done}/{total}{unit}\x1b[K")
+            self.stream.flush()
+            self._open_line = done < total
+            if done >= total:
+                self.stream.write("\n")
+        elif done >= total:
+            self._write(f"{label}: {done}/{total}{unit}")
+
+    def status(self, message: str) -> None:
+        """A transient line on a terminal (what a subprocess is doing); nothing in CI."""
+        if self.live and not self.quiet:
+            self.stream.write(f"\r{message}\x1b[K")
+            self.stream.flush()
+            self._open_line = True
+
+    def status_done(self) -> None:
+        if self.live and self._open_line:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self._open_line = False
+
+    def _write(self, message: str, stream: TextIO | None = None) -> None:
+        if self._open_line:
+            self.stream.write("\n")
+            self._open_line = False
+        target = stream or self.stream
+        target.write(message + "\n")
+        target.flush()
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    if os.environ.get("CI") or os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def human_bytes(size: int) -> str:
+    """1,048,576-based units, as AWS writes its limits."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")

@@ -1,0 +1,240 @@
+"""Resolve requirements.txt into the target's wheels with pip, in a local wheelhouse.
+
+pip resolves and downloads for the target, not the host (``--platform``, ``--python-version``, ``--abi``,
+``--only-binary=:all:``). A requirement that has only a source distribution is built into a wheel on this
+host: a pure-Python wheel works anywhere and is fed back to pip; a compiled one cannot run on Lambda and
+the build stops with the way out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from .config import Settings
+from .errors import ResolveError
+from .report import Reporter
+
+_NO_MATCH = re.compile(r"No matching distribution found for (\S+)")
+_NETWORK = re.compile(
+    r"(Failed to establish a new connection|Max retries exceeded|NewConnectionError|"
+    r"Temporary failure in name resolution|Name or service not known|ConnectTimeoutError|"
+    r"Network is unreachable|Connection refused)"
+)
+_MAX_SDIST_ROUNDS = 25
+
+
+def cache_dir() -> Path:
+    """Where downloaded wheels and resolutions are kept between builds."""
+    configured = os.environ.get("LAMBDA_TASKS_CACHE")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "lambda-tasks"
+
+
+def requirement_lines(path: Path) -> list[str]:
+    """The requirement lines of a requirements file (comments and blanks left out)."""
+    if not path.is_file():
+        return []
+    lines = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split(" #", 1)[0].strip()
+        if line and not line.startswith("#"):
+            lines.append(line)
+    return lines
+
+
+def resolution_key(settings: Settings, requirements: bytes) -> str:
+    data = json.dumps(
+        [requirements.decode("utf-8", "replace"), str(settings.target), list(settings.pip_args), settings.installer,
+         os.environ.get("PIP_INDEX_URL", ""), os.environ.get("PIP_FIND_LINKS", ""), os.environ.get("PIP_NO_INDEX", "")]
+    )
+    return hashlib.sha256(data.encode()).hexdigest()[:32]
+
+
+def resolve(settings: Settings, reporter: Reporter, refresh: bool = False) -> list[Path]:
+    """The wheels (one per distribution) that requirements.txt needs on the target, downloaded."""
+    requirements = settings.requirements_path
+    if not requirement_lines(requirements):
+        return []
+    cache = cache_dir()
+    wheelhouse = cache / "wheels"
+    key_file = cache / "resolutions" / f"{resolution_key(settings, requirements.read_bytes())}.json"
+    if not refresh:
+        known = _cached_resolution(key_file, wheelhouse)
+        if known is not None:
+            reporter.info(f"resolve: {len(known)} wheels for {settings.target} (cached resolution)")
+            return known
+    wheelhouse.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="resolve-", dir=cache) as tmp:
+        download_dir, built_dir = Path(tmp, "download"), Path(tmp, "built")
+        download_dir.mkdir()
+        built_dir.mkdir()
+        if settings.installer == "uv":
+            from .uv import download_with_uv
+
+            download_with_uv(settings, download_dir, built_dir, reporter)
+        else:
+            _download_with_pip(settings, download_dir, built_dir, reporter)
+        wheels = []
+        for path in sorted(download_dir.iterdir()):
+            if not path.name.endswith(".whl"):
+                raise ResolveError(f"pip fetched {path.name}, which is not a wheel; report this as a bug")
+            if not settings.target.accepts_wheel(path.name):
+                raise ResolveError(f"{path.name} does not fit {settings.target}; report this as a bug")
+            final = wheelhouse / path.name
+            if not final.exists():
+                os.replace(path, final)
+            wheels.append(final)
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key_file.write_text(json.dumps(sorted(w.name for w in wheels)))
+    reporter.info(f"resolve: {len(wheels)} wheels for {settings.target}")
+    return wheels
+
+
+def _cached_resolution(key_file: Path, wheelhouse: Path) -> list[Path] | None:
+    try:
+        names = json.loads(key_file.read_text())
+    except (OSError, ValueError):
+        return None
+    paths = [wheelhouse / name for name in names]
+    return paths if all(path.is_file() for path in paths) else None
+
+
+def pip_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input", *args]
+
+
+def _download_with_pip(settings: Settings, download_dir: Path, built_dir: Path, reporter: Reporter) -> None:
+    """``pip download`` for the target; sdist-only requirements are built and fed back as wheels."""
+    requirements = settings.requirements_path
+    built: set[str] = set()
+    for _ in range(_MAX_SDIST_ROUNDS):
+        command = pip_command(
+            "download", "-r", str(requirements), "-d", str(download_dir),
+            "--find-links", str(built_dir), "--progress-bar", "on" if reporter.live else "off",
+            *settings.target.pip_target_args(), *settings.pip_args,
+        )
+        returncode, output = _run(command, settings.project_dir, reporter, "resolve")
+        if returncode == 0:
+            return
+        requirement = _sdist_candidate(output, built)
+        if requirement is None:
+            raise ResolveError(explain_pip_failure(output, settings, requirements))
+        built.add(requirement)
+        _build_pure_wheel(requirement, settings, built_dir, reporter)
+    raise ResolveError(f"gave up after building {_MAX_SDIST_ROUNDS} source distributions for {requirements}")
+
+
+def _sdist_candidate(output: str, already_built: set[str]) -> str | None:
+    """The requirement pip found no wheel for, when it is worth trying its source distribution."""
+    if _NETWORK.search(output):
+        return None
+    match = _NO_MATCH.search(output)
+    if not match or match.group(1) in already_built:
+        return None
+    return match.group(1)
+
+
+def explain_pip_failure(output: str, settings: Settings, requirements: Path) -> str:
+    """pip's failure, as one line that names the requirement and what to do."""
+    target = settings.target
+    match = _NO_MATCH.search(output)
+    if _NETWORK.search(output):
+        name = match.group(1) if match else "the requirements"
+        return (f"could not reach the package index while resolving {name} from {requirements}; check the network "
+                "or proxy, or pass an index with pip_args (e.g. --index-url, --find-links)")
+    invalid = re.search(r"Invalid requirement: (.+)", output)
+    if invalid:
+        return f"{requirements} has an invalid requirement {invalid.group(1).strip()}; fix that line"
+    if "ResolutionImpossible" in output or "conflicting dependencies" in output:
+        cause = re.findall(r"^\s+(\S.*depends on .*|The user requested .*)$", output, re.M)
+        detail = "; ".join(line.strip() for line in cause[:4])
+        return f"the requirements in {requirements} conflict: {detail or 'see pip output'}; loosen one of the pins"
+    if match:
+        return (f"no version of {match.group(1)} has a wheel for {target} (python {'.'.join(map(str, target.python_version))}, "
+                f"manylinux up to glibc {'.'.join(map(str, target.glibc))}, {target.machine}) or a source distribution "
+                "that builds: check the name and version, or put a wheel built for the target in vendor/")
+    errors = [line.strip() for line in output.splitlines() if line.startswith("ERROR:")]
+    return f"pip failed on {requirements}: {errors[-1] if errors else output.strip().splitlines()[-1:]}"
+
+
+def _build_pure_wheel(requirement: str, settings: Settings, built_dir: Path, reporter: Reporter) -> None:
+    """Build ``requirement`` from its sdist on this host; keep the wheel only if it is pure Python."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    try:
+        name = canonicalize_name(Requirement(requirement).name)
+    except InvalidRequirement:
+        name = canonicalize_name(re.split(r"[<>=!~ ;\[]", requirement, 1)[0])
+    target = settings.target
+    reporter.info(f"resolve: no wheel of {requirement} for {target}; building it from its source distribution")
+    with tempfile.TemporaryDirectory(prefix="sdist-", dir=built_dir.parent) as tmp:
+        command = pip_command("wheel", "--no-deps", "--no-binary", name, "-w", tmp, requirement, *settings.pip_args)
+        returncode, output = _run(command, settings.project_dir, reporter, f"build {name}")
+        wheels = list(Path(tmp).glob("*.whl"))
+        if returncode != 0 or not wheels:
+            if _NETWORK.search(output):
+                raise ResolveError(explain_pip_failure(output, settings, settings.requirements_path))
+            if "No matching distribution found" in output:
+                raise ResolveError(
+                    f"{requirement} has no wheel for {target} and no source distribution: check the name and "
+                    "version in requirements.txt"
+                )
+            reason = _last_error(output)
+            raise ResolveError(
+                f"{requirement} has no wheel for {target} and its source distribution failed to build here ({reason}); "
+                f"it needs a compiled extension, so use a prebuilt wheel (e.g. a '-binary' variant such as "
+                f"psycopg2-binary) or build it for {target.machine} Amazon Linux and put the wheel or package in vendor/"
+            )
+        wheel = wheels[0]
+        if not _is_pure(wheel.name):
+            raise ResolveError(
+                f"{requirement} has no wheel for {target}, and its source distribution builds a compiled wheel "
+                f"({wheel.name}) for this host, which Lambda cannot load; use a prebuilt wheel (e.g. a '-binary' "
+                f"variant such as psycopg2-binary) or build it for {target.machine} Amazon Linux and put it in vendor/"
+            )
+        shutil.move(str(wheel), built_dir / wheel.name)
+
+
+def _is_pure(filename: str) -> bool:
+    from packaging.utils import parse_wheel_filename
+
+    return all(tag.abi == "none" and tag.platform == "any" for tag in parse_wheel_filename(filename)[3])
+
+
+def _last_error(output: str) -> str:
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    for line in reversed(lines):
+        if line.lower().startswith(("error:", "error ")) and "subprocess-exited-with-error" not in line:
+            return line[:300]
+    for line in reversed(lines):
+        if "error" in line.lower():
+            return line[:300]
+    return lines[-1][:300] if lines else "no output"
+
+
+def _run(command: list[str], cwd: Path, reporter: Reporter, label: str) -> tuple[int, str]:
+    """Run pip, showing its progress on a terminal; its output is kept for error messages."""
+    process = subprocess.Popen(
+        command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stdout is not None
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if reporter.live and line.strip():
+            reporter.status(f"{label}: {line.strip()[:100]}")
+    returncode = process.wait()
+    reporter.status_done()
+    return returncode, "".join(lines)
