@@ -1,0 +1,235 @@
+"""Binary audit: every ELF file and extension module must be loadable by the target Lambda runtime.
+
+Checks, per file: the ELF machine (x86-64 / AArch64), the newest ``GLIBC_x.y`` symbol version it needs
+against the runtime's glibc, that it does not need musl, and that an extension module's file-name tag
+(``cpython-312-x86_64-linux-gnu``) names the runtime's Python and machine. ELF is read with pyelftools.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import posixpath
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from typing import BinaryIO, Iterable, Sequence
+
+from .entries import VENDOR_PREFIX, Entry
+from .errors import AuditError
+from .targets import Target
+
+ELF_MAGIC = b"\x7fELF"
+#: Magic numbers of shared libraries Lambda (Linux) can never load.
+FOREIGN_MAGIC = {
+    b"\xcf\xfa\xed\xfe": "a macOS Mach-O file",
+    b"\xce\xfa\xed\xfe": "a macOS Mach-O file",
+    b"\xca\xfe\xba\xbe": "a macOS universal (fat) binary",
+    b"MZ": "a Windows PE file",
+}
+#: pyelftools' e_machine name -> the target's machine (``Target.machine``).
+MACHINES = {"EM_X86_64": "x86_64", "EM_AARCH64": "aarch64"}
+MACHINE_LABELS = {
+    "x86_64": "x86-64",
+    "aarch64": "AArch64",
+    "EM_386": "x86 (32-bit)",
+    "EM_ARM": "ARM (32-bit)",
+    "EM_PPC64": "POWER (ppc64)",
+    "EM_S390": "s390x",
+    "EM_RISCV": "RISC-V",
+}
+_GLIBC = re.compile(r"^GLIBC_(\d+)\.(\d+)(?:\.(\d+))?$")
+#: ``mod.<tag>.so`` where tag is e.g. ``cpython-311-x86_64-linux-gnu``, ``cpython-312``, ``pypy39-pp73-...``
+_EXT_TAG = re.compile(r"^[^.]+\.(?P<tag>(?:cpython|pypy)[^.]*)\.(?:so|pyd)$")
+_CPYTHON_TAG = re.compile(r"^cpython-(?P<ver>\d+)(?P<flags>[a-z]*)(?:-(?P<platform>.+))?$")
+#: ELF files bigger than this are spooled to a temporary file instead of memory while parsed.
+_SPOOL_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One file that cannot load on the target."""
+
+    entry: Entry
+    problem: str
+
+    def describe(self) -> str:
+        return f"{self.entry.arcname} ({_unit_label(self.entry.unit)}) {self.problem}"
+
+
+def audit(entries: Iterable[Entry], target: Target, allow: Sequence[str] = ()) -> list[Entry]:
+    """Check every ELF file and extension module name against ``target``.
+
+    Raise :class:`AuditError` listing each bad file (arcname, its distribution or ``vendor/``, what it
+    needs and what the runtime has), unless the file matches an ``allow`` glob. Return the ELF entries
+    that passed: these are verified for the target and safe to strip.
+    """
+    findings: list[Finding] = []
+    verified: list[Entry] = []
+    for entry in entries:
+        problems, is_elf = check_entry(entry, target)
+        if problems:
+            if not _allowed(entry.arcname, allow):
+                findings.extend(Finding(entry, problem) for problem in problems)
+        elif is_elf:
+            verified.append(entry)
+    if findings:
+        raise AuditError(format_findings(findings, target))
+    return verified
+
+
+def format_findings(findings: Sequence[Finding], target: Target) -> str:
+    count = len({f.entry.arcname for f in findings})
+    files = "1 file" if count == 1 else f"{count} files"
+    details = "; ".join(f.describe() for f in findings)
+    return (
+        f"binary audit failed: {files} cannot load on {target.runtime} ({target.arch}, glibc "
+        f"{_version(target.glibc)}): {details}. Use wheels built for the target, rebuild the vendored "
+        f"library, or list the file in the audit_allow setting to ship it anyway"
+    )
+
+
+def check_entry(entry: Entry, target: Target) -> tuple[list[str], bool]:
+    """The problems of one entry, and whether it is an ELF file. Reads only the magic of non-ELF files."""
+    problems: list[str] = []
+    name_problem = check_extension_name(posixpath.basename(entry.arcname), target)
+    if name_problem:
+        problems.append(name_problem)
+    if entry.size < 4:
+        return problems, False
+    with entry.open() as handle:
+        magic = handle.read(4)
+        if magic != ELF_MAGIC:
+            if _is_library_name(entry.arcname):
+                for prefix, kind in FOREIGN_MAGIC.items():
+                    if magic.startswith(prefix):
+                        problems.append(f"is {kind}, not a Linux ELF library")
+                        break
+            return problems, False
+        with _seekable(handle, magic) as stream:
+            problems.extend(check_elf(stream, target))
+    return problems, True
+
+
+def check_extension_name(filename: str, target: Target) -> str | None:
+    """A problem when an extension module's file-name tag names another Python, machine or libc."""
+    match = _EXT_TAG.match(filename)
+    if not match:
+        return None
+    tag = match.group("tag")
+    runtime_has = f"{target.runtime} needs cpython-{target.version_nodot} or abi3"
+    if tag.startswith("pypy"):
+        return f"is an extension module built for PyPy ({tag}); {runtime_has}"
+    cpython = _CPYTHON_TAG.match(tag)
+    if not cpython:
+        return None
+    if cpython.group("ver") != target.version_nodot:
+        return f"is an extension module built for cpython-{cpython.group('ver')} ({tag}); {runtime_has}"
+    if cpython.group("flags"):
+        return (
+            f"is an extension module built for a '{cpython.group('flags')}' build of CPython ({tag}); "
+            f"{runtime_has} (a regular build)"
+        )
+    platform = cpython.group("platform")
+    expected = f"{target.machine}-linux-gnu"
+    if platform and platform != expected:
+        return f"is an extension module built for {platform} ({tag}); {target.runtime} on {target.arch} needs {expected}"
+    return None
+
+
+def check_elf(stream: BinaryIO, target: Target) -> list[str]:
+    """Machine, libc and glibc symbol-version problems of one seekable ELF stream."""
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+
+    try:
+        elf = ELFFile(stream)
+        machine = elf["e_machine"]
+        found = MACHINES.get(machine)
+        if found != target.machine:
+            label = MACHINE_LABELS.get(found or machine, machine)
+            return [f"is built for {label}; {target.arch} runs {MACHINE_LABELS[target.machine]}"]
+        newest, needed = _dependencies(elf)
+    except (ELFError, ValueError, KeyError, AssertionError) as exc:  # pyelftools' ways of saying "malformed"
+        return [f"is not a readable ELF file ({exc})"]
+    problems = [
+        f"needs musl libc ({name}); Lambda has glibc {_version(target.glibc)}" for name in needed if "musl" in name
+    ]
+    if newest is not None and newest[:2] > target.glibc:
+        problems.append(f"needs GLIBC_{_version(newest)}; {target.runtime} has glibc {_version(target.glibc)}")
+    return problems
+
+
+def _dependencies(elf) -> tuple[tuple[int, ...] | None, list[str]]:
+    """The newest GLIBC_x.y symbol version an ELF file needs, and its DT_NEEDED libraries."""
+    from elftools.elf.dynamic import DynamicSection
+    from elftools.elf.gnuversions import GNUVerNeedSection
+
+    newest: tuple[int, ...] | None = None
+    needed: list[str] = []
+    for section in elf.iter_sections():
+        if isinstance(section, GNUVerNeedSection):
+            for _verneed, auxiliaries in section.iter_versions():
+                for aux in auxiliaries:
+                    version = glibc_version(aux.name)
+                    if version and (newest is None or version > newest):
+                        newest = version
+        elif isinstance(section, DynamicSection):
+            needed.extend(tag.needed for tag in section.iter_tags("DT_NEEDED"))
+    return newest, needed
+
+
+def glibc_version(name: str) -> tuple[int, ...] | None:
+    """``GLIBC_2.34`` -> (2, 34); other version names (GLIBC_PRIVATE, GLIBCXX_3.4) -> None."""
+    match = _GLIBC.match(name)
+    if not match:
+        return None
+    return tuple(int(part) for part in match.groups() if part is not None)
+
+
+def newest_glibc(stream: BinaryIO) -> tuple[int, ...] | None:
+    """The newest GLIBC_x.y an ELF stream needs (for reports and tests)."""
+    from elftools.elf.elffile import ELFFile
+
+    return _dependencies(ELFFile(stream))[0]
+
+
+def _allowed(arcname: str, allow: Sequence[str]) -> bool:
+    """``audit_allow`` globs match the arcname, with or without the layer's ``python/`` prefix."""
+    bare = arcname[len("python/"):] if arcname.startswith("python/") else arcname
+    return any(fnmatch.fnmatchcase(arcname, p) or fnmatch.fnmatchcase(bare, p) for p in allow)
+
+
+def _unit_label(unit: str) -> str:
+    return VENDOR_PREFIX if unit.startswith(VENDOR_PREFIX) else unit
+
+
+def _is_library_name(arcname: str) -> bool:
+    name = posixpath.basename(arcname)
+    return name.endswith((".so", ".pyd", ".dylib")) or ".so." in name
+
+
+def _version(version: Sequence[int]) -> str:
+    return ".".join(map(str, version))
+
+
+class _seekable:
+    """A seekable copy of the rest of ``handle`` (wheel members are not cheaply seekable)."""
+
+    def __init__(self, handle: BinaryIO, head: bytes) -> None:
+        self._handle, self._head = handle, head
+        self._copy: BinaryIO | None = None
+
+    def __enter__(self) -> BinaryIO:
+        copy = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)
+        copy.write(self._head)
+        shutil.copyfileobj(self._handle, copy, 1024 * 1024)
+        copy.seek(0)
+        self._copy = copy  # type: ignore[assignment]
+        return copy  # type: ignore[return-value]
+
+    def __exit__(self, *exc: object) -> None:
+        if self._copy is not None:
+            self._copy.close()
+
+

@@ -1,0 +1,162 @@
+"""Bytecode: ``__pycache__/*.pyc`` compiled by the runtime's exact Python version, unchecked-hash (PEP 552).
+
+Lambda's /var/task and /opt are read-only, so Python cannot cache bytecode there and compiles every
+module again on every cold start. Timestamp-based pycs never validate against fixed zip timestamps;
+unchecked-hash pycs are used as they are.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from .entries import APP_UNIT, FILE_MODE, BytesSource, Entry
+from .errors import LambdaTasksError
+from .targets import Target
+
+#: Runs in the target interpreter: compile each listed source, report what failed, never stop halfway.
+_COMPILER = r"""
+import json, py_compile, sys
+jobs = json.load(sys.stdin)
+failed = {}
+for source, cfile, dfile in jobs:
+    try:
+        py_compile.compile(source, cfile=cfile, dfile=dfile, doraise=True, optimize=0,
+                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    except py_compile.PyCompileError as exc:
+        failed[source] = exc.msg.strip().splitlines()[-1] if exc.msg.strip() else repr(exc)
+json.dump({"cache_tag": sys.implementation.cache_tag, "failed": failed}, sys.stdout)
+"""
+
+_PROBE = "import sys; print(sys.implementation.cache_tag or '')"
+
+
+class BytecodeError(LambdaTasksError):
+    """No interpreter of the runtime's version, or the app's code does not compile."""
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    path: str
+    cache_tag: str
+
+
+def cache_tag(target: Target) -> str:
+    return f"cpython-{target.version_nodot}"
+
+
+def probe(path: str) -> str | None:
+    """The interpreter's ``sys.implementation.cache_tag`` (``cpython-311``), or None when it does not run."""
+    try:
+        done = subprocess.run([path, "-I", "-c", _PROBE], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def find_interpreter(target: Target, configured: str | None) -> str:
+    """An interpreter of the target's exact version: the ``bytecode_python`` setting when given, else
+    ``pythonX.Y`` on PATH (a pyenv shim that does not run counts as absent), else this interpreter when
+    it is that version. Raises :class:`BytecodeError` saying how to fix it."""
+    wanted = cache_tag(target)
+    version = ".".join(map(str, target.python_version))
+    if configured:
+        path = shutil.which(configured) or configured
+        tag = probe(path)
+        if tag is None:
+            raise BytecodeError(f"bytecode_python = {configured!r} does not run; give the path of a Python {version} interpreter")
+        if tag != wanted:
+            raise BytecodeError(
+                f"bytecode_python = {configured!r} is {tag}, but {target.runtime} needs {wanted}: "
+                f"give a Python {version} interpreter (bytecode only loads on the exact version that wrote it)"
+            )
+        return path
+    found = shutil.which(f"python{version}")
+    if found and probe(found) == wanted:
+        return found
+    if sys.implementation.cache_tag == wanted:
+        return sys.executable
+    raise BytecodeError(
+        f"bytecode = true needs a CPython {version} interpreter to compile for {target.runtime}, and none was "
+        f"found (python{version} on PATH{' does not run' if found else ' is missing'}); install Python {version}, "
+        f"set bytecode_python to its path, or turn bytecode off"
+    )
+
+
+def pyc_arcname(arcname: str, target: Target) -> str:
+    """``python/pkg/mod.py`` -> ``python/pkg/__pycache__/mod.cpython-311.pyc``."""
+    directory, name = posixpath.split(arcname)
+    stem = name[: -len(".py")]
+    return posixpath.join(directory, "__pycache__", f"{stem}.{cache_tag(target)}.pyc")
+
+
+def compile_entries(
+    entries: Sequence[Entry], target: Target, interpreter: str, root: str, reporter=None
+) -> list[Entry]:
+    """For each ``*.py`` entry, a ``__pycache__/<mod>.cpython-3XY.pyc`` entry (same unit, FILE_MODE).
+
+    Compiled by ``interpreter`` in one subprocess, unchecked-hash, with the path the file has at run
+    time (``root/arcname``: root is ``/opt`` for layers, ``/var/task`` for the app) as the file name in
+    tracebacks. Deterministic: sorted order, fixed hash seed. A third-party file that does not compile
+    (Python 2 leftovers, templates) gets no pyc; an app file that does not compile is an error.
+    """
+    sources = sorted((e for e in entries if e.arcname.endswith(".py") and "/__pycache__/" not in f"/{e.arcname}"),
+                     key=lambda e: e.arcname)
+    if not sources:
+        return []
+    root = root.rstrip("/")
+    with tempfile.TemporaryDirectory(prefix="lambda-tasks-pyc-") as scratch:
+        base = Path(scratch)
+        jobs = []
+        for index, entry in enumerate(sources):
+            source = base / "src" / f"{index}.py"
+            source.parent.mkdir(parents=True, exist_ok=True)
+            with entry.open() as handle, open(source, "wb") as copy:
+                shutil.copyfileobj(handle, copy)
+            jobs.append([str(source), str(base / "pyc" / f"{index}.pyc"), f"{root}/{entry.arcname}"])
+        env = {**os.environ, "PYTHONHASHSEED": "0"}  # set/frozenset constants are marshalled in hash order
+        done = subprocess.run(
+            [interpreter, "-I", "-c", _COMPILER], input=json.dumps(jobs), capture_output=True,
+            text=True, env=env,
+        )
+        if done.returncode != 0:
+            raise BytecodeError(f"compiling bytecode with {interpreter} failed: {_last_line(done.stderr)}")
+        report = json.loads(done.stdout)
+        if report["cache_tag"] != cache_tag(target):
+            raise BytecodeError(f"{interpreter} is {report['cache_tag']}, {target.runtime} needs {cache_tag(target)}")
+        failed = {job[0]: message for job, message in ((j, report["failed"].get(j[0])) for j in jobs) if message}
+        by_source = {job[0]: entry for job, entry in zip(jobs, sources)}
+        app_failures = [f"{by_source[s].arcname}: {m}" for s, m in failed.items() if by_source[s].unit == APP_UNIT]
+        if app_failures:
+            raise BytecodeError(f"app code does not compile with Python {target.python_version[0]}."
+                                f"{target.python_version[1]}: {'; '.join(app_failures)}")
+        if failed and reporter is not None:
+            names = ", ".join(sorted(by_source[s].arcname for s in failed)[:5])
+            reporter.info(f"bytecode: {len(failed)} third-party files do not compile and ship without a pyc ({names}"
+                          f"{', ...' if len(failed) > 5 else ''})")
+        out: list[Entry] = []
+        for (source, cfile, _dfile), entry in zip(jobs, sources):
+            if source in failed:
+                continue
+            data = Path(cfile).read_bytes()
+            out.append(Entry(pyc_arcname(entry.arcname, target), entry.unit, len(data), FILE_MODE, BytesSource(data)))
+    return out
+
+
+def merge(entries: Sequence[Entry], pycs: Sequence[Entry]) -> list[Entry]:
+    """``entries`` plus ``pycs``, a pyc replacing an entry of the same arcname (a wheel's own pyc)."""
+    replaced = {pyc.arcname for pyc in pycs}
+    return [e for e in entries if e.arcname not in replaced] + list(pycs)
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
