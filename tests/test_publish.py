@@ -1,0 +1,283 @@
+"""publish-layer: pure planning, and the boto3 side against moto's in-process mock."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from aws_helpers import REGION, CallLog, FakeBuild, aws_env  # noqa: F401 - fixture
+from lambda_tasks import aws, limits
+from lambda_tasks.errors import AwsError, LambdaTasksError, LimitError
+from lambda_tasks.manifest import LayerRecord
+from lambda_tasks.publish import (
+    RemoteVersion,
+    bucket_region,
+    candidates,
+    hash_from_description,
+    layer_description,
+    matches,
+    publish_layers,
+    s3_key,
+    version_of,
+    via_s3,
+)
+from lambda_tasks.report import Reporter
+from lambda_tasks.targets import Target
+
+HEX = "ab" * 32
+TARGET = Target("python3.12", "x86_64")
+
+
+def record(sha: str = HEX, dists: list[str] | None = None) -> LayerRecord:
+    return LayerRecord("layers/x-1.zip", sha, 10, 20, name="x-1", distributions=dists or [])
+
+
+# ---------------------------------------------------------------- pure
+
+
+def test_code_sha256_is_base64_of_the_raw_digest() -> None:
+    data = b"some zip"
+    import base64
+
+    expected = base64.b64encode(hashlib.sha256(data).digest()).decode()
+    assert aws.code_sha256(hashlib.sha256(data).hexdigest()) == expected
+
+
+def test_description_carries_the_hash_and_fits() -> None:
+    text = layer_description(record(dists=[f"package-number-{i}" for i in range(40)]))
+    assert len(text) <= limits.LAYER_DESCRIPTION_CHARS
+    assert hash_from_description(text) == HEX
+    assert layer_description(record()) == f"lambda-tasks sha256:{HEX}"
+
+
+@pytest.mark.parametrize("text", [None, "", "made by hand", "lambda-tasks sha256:xyz", f"other sha256:{HEX}"])
+def test_foreign_descriptions_carry_no_hash(text: str | None) -> None:
+    assert hash_from_description(text) is None
+
+
+def test_candidates_newest_first_and_only_ours() -> None:
+    desc = f"lambda-tasks sha256:{HEX}"
+    versions = [RemoteVersion("a:1", 1, desc), RemoteVersion("a:2", 2, "other"), RemoteVersion("a:3", 3, desc)]
+    assert [v.version for v in candidates(versions, HEX)] == [3, 1]
+
+
+def test_match_needs_same_content_runtime_and_arch() -> None:
+    good = RemoteVersion("a:1", 1, "", ("python3.12",), ("x86_64",), aws.code_sha256(HEX))
+    assert matches(good, HEX, TARGET)
+    assert not matches(RemoteVersion("a:1", 1, "", ("python3.12",), ("x86_64",), aws.code_sha256("cd" * 32)), HEX, TARGET)
+    assert not matches(RemoteVersion("a:1", 1, "", ("python3.11",), ("x86_64",), aws.code_sha256(HEX)), HEX, TARGET)
+    assert not matches(RemoteVersion("a:1", 1, "", ("python3.12",), ("arm64",), aws.code_sha256(HEX)), HEX, TARGET)
+    assert not matches(RemoteVersion("a:1", 1, "", ("python3.12",), ("x86_64",), ""), HEX, TARGET)  # moto's empty layer
+
+
+def test_helpers(tmp_path: Path) -> None:
+    assert version_of("arn:aws:lambda:us-east-1:1:layer:x:12") == 12
+    assert bucket_region(None) == "us-east-1" and bucket_region("EU") == "eu-west-1"
+    settings = FakeBuild(tmp_path).settings()
+    assert s3_key(settings, HEX) == f"lambda-tasks/{HEX}.zip"
+    assert not via_s3(settings, limits.INLINE_ZIP_BYTES)
+    assert via_s3(settings, limits.INLINE_ZIP_BYTES + 1)
+    assert via_s3(FakeBuild(tmp_path).settings(s3_bucket="b-{region}"), 1)
+
+
+# ---------------------------------------------------------------- moto
+
+
+@pytest.fixture
+def moto(aws_env):  # noqa: F811
+    with mock_aws():
+        yield
+
+
+def run(build: FakeBuild, log: CallLog | None = None, **flags):
+    out = io.StringIO()
+    settings = build.settings(**flags)
+    manifest = build.manifest()
+    result = publish_layers(settings, manifest, clients=aws.Clients(on_client=log.attach if log else None),
+                            reporter=Reporter(out), sleep=lambda _: None)
+    return result, build.manifest(), out.getvalue()
+
+
+def layer_versions(name: str, region: str = REGION) -> list[dict]:
+    return boto3.client("lambda", region_name=region).list_layer_versions(LayerName=name)["LayerVersions"]
+
+
+def test_publish_records_arns_and_is_idempotent(moto, tmp_path: Path) -> None:
+    build = FakeBuild(tmp_path)
+    build.build({"app.py": "x"}, [{"a.py": "a"}, {"b.py": "b"}])
+    result, manifest, out = run(build)
+    assert len(result.published) == 2
+    for layer in manifest.layers:
+        arn = layer.published[REGION]
+        (version,) = layer_versions(layer.name)
+        assert version["LayerVersionArn"] == arn
+        assert version["CompatibleRuntimes"] == ["python3.12"] and version["CompatibleArchitectures"] == ["x86_64"]
+        assert hash_from_description(version["Description"]) == layer.sha256
+    # again: nothing published, and the output says so
+    log = CallLog()
+    result, again, out = run(build, log)
+    assert result.published == [] and "nothing to publish" in out
+    assert log.mutations() == {}
+    assert [l.published for l in again.layers] == [l.published for l in manifest.layers]
+
+
+def test_lost_manifest_record_finds_the_existing_version(moto, tmp_path: Path) -> None:
+    """An interrupted run (published, manifest not written) converges without a duplicate."""
+    build = FakeBuild(tmp_path)
+    build.build({"app.py": "x"}, [{"a.py": "a"}])
+    _, manifest, _ = run(build)
+    arn = manifest.layers[0].published[REGION]
+    for layer in manifest.layers:
+        layer.published.clear()
+    from lambda_tasks import manifest as mm
+
+    mm.save(manifest, build.settings().manifest_path)
+    log = CallLog()
+    result, again, out = run(build, log)
+    assert [s.action for s in result.steps] == ["reuse"] and "reusing" in out
+    assert again.layers[0].published[REGION] == arn
+    assert "PublishLayerVersion" not in log.calls
+    assert len(layer_versions("proj-deps-1")) == 1
+
+
+def test_only_the_changed_layer_is_republished(moto, tmp_path: Path) -> None:
+    build = FakeBuild(tmp_path)
+    build.build({"app.py": "x"}, [{"a.py": "a"}, {"b.py": "b"}])
+    _, first, _ = run(build)
+    build.build({"app.py": "x"}, [{"a.py": "a"}, {"b.py": "b2"}])
+    result, second, _ = run(build)
+    assert [s.action for s in result.steps] == ["keep", "publish"]
+    assert second.layers[0].published == first.layers[0].published
+    assert second.layers[1].published[REGION].endswith(":2")
+    # going back to the old content reuses version 1 instead of publishing a third
+    build.build({"app.py": "x"}, [{"a.py": "a"}, {"b.py": "b"}])
+    result, third, _ = run(build)
+    assert [s.action for s in result.steps] == ["keep", "reuse"]
+    assert third.layers[1].published[REGION] == first.layers[1].published[REGION]
+    assert len(layer_versions("proj-deps-2")) == 2
+
+
+def test_deleted_version_is_republished(moto, tmp_path: Path) -> None:
+    build = FakeBuild(tmp_path)
+    build.build({"app.py": "x"}, [{"a.py": "a"}])
+    run(build)
+    boto3.client("lambda", region_name=REGION).delete_layer_version(LayerName="proj-deps-1", VersionNumber=1)
+    result, manifest, _ = run(build)
+    assert [s.action for s in result.steps] == ["publish"]
+    assert manifest.layers[0].published[REGION].endswith(":2")
+
+
+def test_foreign_version_with_our_description_but_other_content_is_not_reused(moto, tmp_path: Path) -> None:
+    build = FakeBuild(tmp_path)
+    manifest = build.build({"app.py": "x"}, [{"a.py": "a"}])
+    from aws_helpers import zip_bytes
+
+    boto3.client("lambda", region_name=REGION).publish_layer_version(
+        LayerName="proj-deps-1", Content={"ZipFile": zip_bytes({"other": "x"})},
+        Description=f"lambda-tasks sha256:{manifest.layers[0].sha256}",
+        CompatibleRuntimes=["python3.12"], CompatibleArchitectures=["x86_64"])
+    result, manifest, _ = run(build)
+    assert [s.action for s in result.steps] == ["publish"]
+    assert manifest.layers[0].published[REGION].endswith(":2")
+
+
+def test_plan_changes_nothing(moto, tmp_path: Path) -> None:
+    build = FakeBuild(tmp_path)
+    build.build({"app.py": "x"}, [{"a.py": "a"}])
+    before = build.settings().manifest_path.read_bytes()
+    out = io.StringIO()
+    log = CallLog()
+    result = publish_layers(build.settings(), build.manifest(), clients=aws.Clients(on_client=log.attach),
+                            reporter=Reporter(out), plan=True)
+    assert "would publish" in out.getvalue()
+    assert log.mutations() == {} and layer_versions("proj-deps-1") == []
+    assert build.settings().manifest_path.read_bytes() == before
+    assert [s.action for s in result.steps] == ["publish"]
+
+
+def test_several_regions(moto, tmp_path: Path) -> None:
+    build = FakeBuild(tmp_path)
+    build.build({"app.py": "x"}, [{"a.py": "a"}])
+    _, manifest, _ = run(build, regions=["us-east-1", "eu-west-1"])
+    published = manifest.layers[0].published
+    assert set(published) == {"us-east-1", "eu-west-1"} and ":eu-west-1:" in published["eu-west-1"]
+    assert len(layer_versions("proj-deps-1", "eu-west-1")) == 1
+
+
+def test_zip_changed_after_build_is_refused(moto, tmp_path: Path) -> None:
+    build = FakeBuild(tmp_path)
+    build.build({"app.py": "x"}, [{"a.py": "a"}])
+    (tmp_path / "layers/proj-deps-1.zip").write_bytes(b"tampered")
+    with pytest.raises(LambdaTasksError, match="changed since the build"):
+        run(build)
+
+
+# ---------------------------------------------------------------- S3
+
+
+def make_bucket(name: str, region: str = REGION) -> None:
+    s3 = boto3.client("s3", region_name=region)
+    if region == "us-east-1":
+        s3.create_bucket(Bucket=name)
+    else:
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
+
+
+def test_over_the_inline_limit_without_bucket_is_a_clear_error(moto, tmp_path: Path) -> None:
+    build = FakeBuild(tmp_path, settings_overrides={"layer_zip_limit": 100})
+    build.build({"app.py": "x"}, [{"a.py": "a" * 5000}])
+    with pytest.raises(LimitError, match="set s3_bucket"):
+        run(build)
+
+
+def test_large_zip_goes_through_s3_content_addressed_and_upload_is_skipped_next_time(moto, tmp_path: Path) -> None:
+    make_bucket("artifacts-bucket")
+    build = FakeBuild(tmp_path, settings_overrides={"layer_zip_limit": 100, "s3_bucket": "artifacts-bucket"})
+    manifest = build.build({"app.py": "x"}, [{"a.py": "a" * 5000}])
+    sha = manifest.layers[0].sha256
+    result, manifest, out = run(build)
+    key = f"lambda-tasks/{sha}.zip"
+    head = boto3.client("s3", region_name=REGION).head_object(Bucket="artifacts-bucket", Key=key)
+    assert head["Metadata"]["sha256"] == sha
+    assert f"via s3://artifacts-bucket/{key}" in out
+    # the version has the right content
+    (version,) = layer_versions("proj-deps-1")
+    full = boto3.client("lambda", region_name=REGION).get_layer_version(LayerName="proj-deps-1", VersionNumber=1)
+    assert full["Content"]["CodeSha256"] == aws.code_sha256(sha)
+    # layer deleted but object still there: republish skips the upload
+    boto3.client("lambda", region_name=REGION).delete_layer_version(LayerName="proj-deps-1", VersionNumber=1)
+    log = CallLog()
+    result, _, out = run(build, log)
+    assert "already uploaded" in out and "PutObject" not in log.calls and log.calls["PublishLayerVersion"] == 1
+
+
+def test_missing_bucket_and_bucket_in_other_region(moto, tmp_path: Path) -> None:
+    build = FakeBuild(tmp_path, settings_overrides={"s3_bucket": "no-such-bucket-here"})
+    build.build({"app.py": "x"}, [{"a.py": "a"}])
+    with pytest.raises(AwsError, match="no-such-bucket-here does not exist; create it in us-east-1"):
+        run(build)
+    make_bucket("far-away-bucket", "eu-west-1")
+    with pytest.raises(AwsError, match="is in eu-west-1, but Lambda in us-east-1"):
+        run(build, s3_bucket="far-away-bucket")
+    make_bucket("per-region-us-east-1")
+    result, manifest, _ = run(build, s3_bucket="per-region-{region}")
+    assert [s.action for s in result.steps] == ["publish"]
+
+
+def test_lambda_storing_other_content_is_caught_and_cleaned(moto, tmp_path: Path, monkeypatch) -> None:
+    """moto publishes an empty layer from a missing S3 key; we check CodeSha256 ourselves."""
+    make_bucket("artifacts-bucket")
+    build = FakeBuild(tmp_path, settings_overrides={"s3_bucket": "artifacts-bucket"})
+    build.build({"app.py": "x"}, [{"a.py": "a"}])
+    from lambda_tasks import publish
+
+    monkeypatch.setattr(publish.Publisher, "upload", lambda *a, **k: False)  # the object never arrives
+    with pytest.raises(AwsError, match="not the built zip's"):
+        run(build)
+    assert layer_versions("proj-deps-1") == []  # the bad version was deleted
+    assert build.manifest().layers[0].published == {}
