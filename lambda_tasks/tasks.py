@@ -71,5 +71,26 @@ def build(c, project_dir=None, runtime=None, arch=None, force=False, bytecode=Fa
         run_build(settings, force=force, reporter=Reporter(quiet=quiet))
 
 
+@task(
+    help={
+        **COMMON_HELP,
+        "event": "a JSON file: call the handler with it and print the result (default: only import and resolve it)",
+    }
+)
+def verify(c, project_dir=None, runtime=None, arch=None, event=None):
+    """Load the built function zip and layers as Lambda lays them out (/var/task, /opt) and import the handler.
+
+    Runs a fresh isolated interpreter with Lambda's sys.path; with --event, calls the handler and prints its
+    answer. Says what this host cannot check (compiled modules, when its Python or CPU differs from the target).
+    """
+    from .report import Reporter
+    from .verify import verify as run_verify
+
+    with user_errors():
+        settings = settings_for(c, project_dir=project_dir, runtime=runtime, arch=arch)
+        run_verify(settings, Path(event) if event else None, Reporter())
+
+
 ns = Collection(build)
 ns.configure({"lambda_tasks": {}})
+ns.add_task(verify)

@@ -1,0 +1,278 @@
+"""``invoke verify``: load the built handler the way Lambda does, before deploying it.
+
+The function zip is unpacked as /var/task and the layers, in order, as /opt (in a temporary directory);
+a fresh ``python -I -S -B`` starts with Lambda's sys.path order, imports the handler module, resolves
+the handler and, given an event, calls it. When this host cannot run the target's Python version or
+machine, the import of compiled modules cannot be checked: verify says so and checks the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import imports
+from .bytecode import BytecodeError, find_interpreter
+from .config import Settings
+from .errors import LambdaTasksError
+from .manifest import require
+from .targets import Target
+
+#: Packages the Lambda Python runtime itself provides (boto3 and what it needs).
+RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
+_CHILD = Path(__file__).with_name("_verify_child.py")
+
+
+class VerifyError(LambdaTasksError):
+    """The handler would not load or run on Lambda."""
+
+
+@dataclass
+class VerifyResult:
+    """What verify checked, what it could not check, and the handlers' answers."""
+
+    handlers: list[str]
+    interpreter: str
+    compiled_checked: bool
+    unchecked: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    results: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def result(self) -> Any:
+        """The first handler's answer (None without an event)."""
+        return next(iter(self.results.values()), None)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The Lambda-like tree: ``task`` is /var/task, ``opt`` is /opt."""
+
+    root: Path
+    task: Path
+    opt: Path
+    layers: int
+
+    def sys_path(self, target: Target) -> list[str]:
+        major, minor = target.python_version
+        return [str(self.task), str(self.opt / "python" / "lib" / f"python{major}.{minor}" / "site-packages"),
+                str(self.opt / "python")]
+
+
+def handlers_of(settings: Settings) -> list[str]:
+    specs = settings.function_specs()
+    names = [spec.handler for spec in specs] if specs else [settings.handler]
+    return list(dict.fromkeys(names))
+
+
+def verify(settings: Settings, event: Path | None, reporter) -> VerifyResult:
+    """Check that the built artifacts load (and, with ``event``, run) as Lambda would run them.
+
+    Raises :class:`VerifyError` naming what fails; returns a :class:`VerifyResult` otherwise.
+    """
+    manifest = require(settings.manifest_path)
+    target = settings.target
+    if (manifest.runtime, manifest.architecture) != (target.runtime, target.arch):
+        raise VerifyError(f"{settings.manifest_path.name} was built for {manifest.runtime}/{manifest.architecture}, "
+                          f"not {target}; run `invoke build` for {target} first")
+    payload = _read_event(event) if event is not None else None
+    handlers = handlers_of(settings)
+    interpreter, compiled_checked, same_version, unchecked = _choose_interpreter(target, settings.bytecode_python)
+    result = VerifyResult(handlers, interpreter, compiled_checked, unchecked)
+    if settings.extra_layers:
+        result.unchecked.append(f"the {len(settings.extra_layers)} extra layer(s) given by ARN (not available locally)")
+    with tempfile.TemporaryDirectory(prefix="lambda-tasks-verify-") as scratch:
+        layout = lay_out(Path(scratch), settings.output_dir / manifest.app.path,
+                         [settings.output_dir / layer.path for layer in manifest.layers])
+        reporter.info(f"verify: {manifest.app.path} as /var/task, {layout.layers} layer(s) as /opt, "
+                      f"{target} with {_describe(interpreter)}")
+        problems = imports.check_static(layout.task, layout.sys_path(target), target, handlers)
+        if problems and settings.extra_layers:
+            result.warnings += [f"{p} (unless an extra layer provides it)" for p in problems]
+            problems = []
+        if problems:
+            raise VerifyError(f"verify failed: {'; '.join(problems)}")
+        for handler in handlers:
+            _run_handler(settings, layout, handler, payload, interpreter, compiled_checked, same_version,
+                         result, reporter)
+    for note in result.warnings:
+        reporter.warn(note)
+    if result.unchecked:
+        reporter.info(f"verify: not checked on this host: {'; '.join(dict.fromkeys(result.unchecked))}")
+    reporter.info(f"verify: ok ({', '.join(handlers)})")
+    return result
+
+
+def _run_handler(settings: Settings, layout: Layout, handler: str, payload: Any, interpreter: str,
+                 compiled_checked: bool, same_version: bool, result: VerifyResult, reporter) -> None:
+    target = settings.target
+    outcome = run_child(layout, target, handler, payload, interpreter, block_compiled=not compiled_checked,
+                        settings=settings, reporter=reporter)
+    stage = outcome.get("stage")
+    if outcome.get("ok"):
+        where = "" if same_version else f" (ran under this host's Python {platform.python_version()}, not {target.runtime})"
+        reporter.info(f"verify: imported {handler.rsplit('.', 1)[0]} and resolved {handler}{where}")
+        if outcome.get("blocked"):
+            result.unchecked.append(f"loading the compiled module(s) {', '.join(outcome['blocked'])}: refused here, "
+                                    f"and {handler.rsplit('.', 1)[0]} went on without them, so on Lambda it may "
+                                    f"behave differently")
+        if "result" in outcome:
+            result.results[handler] = outcome["result"]
+            reporter.info(f"result of {handler}{where}:")
+            reporter.info(json.dumps(outcome["result"], indent=2, sort_keys=True, default=str))
+        return
+    message = f"{handler}: {stage} failed: {outcome.get('error_type')}: {outcome.get('message')}"
+    if outcome.get("not_checkable"):
+        blocked = outcome.get("blocked") or ["?"]
+        result.unchecked.append(f"importing the compiled module {blocked[-1]} (needed by {handler}), so the rest of "
+                                f"that import{' and the call with the event' if payload is not None else ''}")
+        return
+    if outcome.get("missing"):
+        message += f" (module {outcome['missing']!r} is in neither the function zip nor the layers)"
+    if same_version:
+        raise VerifyError(f"verify failed: {message}{_last_frame(outcome)}")
+    result.warnings.append(f"{message} under this host's Python {platform.python_version()}; it may work on "
+                           f"{target.runtime}, which this host cannot run")
+
+
+def run_child(layout: Layout, target: Target, handler: str, payload: Any, interpreter: str, block_compiled: bool,
+              settings: Settings, reporter) -> dict[str, Any]:
+    """Run the handler in a fresh isolated interpreter; return its report (see _verify_child.py)."""
+    work = layout.root / "verify"
+    work.mkdir(exist_ok=True)
+    runtime_dir = work / "runtime"
+    runtime_dir.mkdir(exist_ok=True)
+    _link_runtime_packages(runtime_dir)
+    report_path = work / f"report-{handler.replace('/', '_')}.json"
+    config = {
+        "paths": layout.sys_path(target), "runtime_paths": [str(runtime_dir)], "handler": handler,
+        "roots": [str(layout.task), str(layout.opt)], "block_compiled": block_compiled,
+        "has_event": payload is not None, "event": payload, "report": str(report_path),
+        "function_name": settings.function_name or "verify", "memory": settings.memory, "timeout": settings.timeout,
+    }
+    config_path = work / "config.json"
+    config_path.write_text(json.dumps(config), encoding="utf-8")
+    env = {**os.environ, **dict(settings.environment), **_lambda_environment(layout, target, settings, handler)}
+    try:
+        done = subprocess.run([interpreter, "-I", "-S", "-B", str(_CHILD), str(config_path)], cwd=layout.task,
+                              env=env, capture_output=True, text=True, timeout=settings.timeout + 60)
+    except subprocess.TimeoutExpired:
+        raise VerifyError(f"verify: {handler} did not finish within {settings.timeout + 60}s (timeout is "
+                          f"{settings.timeout}s)") from None
+    for line in (done.stdout + done.stderr).splitlines():
+        reporter.info(f"  | {line}")
+    try:
+        return json.loads(report_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise VerifyError(f"verify: the interpreter running {handler} stopped without a report (exit code "
+                          f"{done.returncode}): {(done.stderr.strip().splitlines() or ['no output'])[-1]}") from None
+
+
+def lay_out(root: Path, app_zip: Path, layer_zips: list[Path]) -> Layout:
+    """Unpack the function zip as ``root/var/task`` and each layer, in order, over ``root/opt``."""
+    task, opt = root / "var" / "task", root / "opt"
+    task.mkdir(parents=True)
+    opt.mkdir()
+    _extract(app_zip, task)
+    for layer in layer_zips:
+        _extract(layer, opt)  # a later layer's file wins, as on Lambda
+    return Layout(root, task, opt, len(layer_zips))
+
+
+def _extract(archive: Path, destination: Path) -> None:
+    if not archive.is_file():
+        raise VerifyError(f"{archive} is missing; run `invoke build` first")
+    base = destination.resolve()
+    with zipfile.ZipFile(archive) as zipped:
+        for info in zipped.infolist():
+            path = (destination / info.filename).resolve()
+            if path != base and base not in path.parents:
+                raise VerifyError(f"{archive.name} holds {info.filename!r}, which points outside its root")
+            if info.is_dir():
+                path.mkdir(parents=True, exist_ok=True)
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.unlink(missing_ok=True)
+            with zipped.open(info) as source, open(path, "wb") as copy:
+                shutil.copyfileobj(source, copy)
+            mode = (info.external_attr >> 16) & 0o777
+            os.chmod(path, mode or 0o644)
+
+
+def _choose_interpreter(target: Target, configured: str | None) -> tuple[str, bool, bool, list[str]]:
+    """(interpreter, can import compiled modules, is the target's version, what cannot be checked)."""
+    host = {"amd64": "x86_64", "arm64": "aarch64"}.get(platform.machine().lower(), platform.machine().lower())
+    version = ".".join(map(str, target.python_version))
+    try:
+        interpreter = find_interpreter(target, configured)
+    except BytecodeError:
+        note = (f"importing compiled modules and running the code under Python {version}: this host has no "
+                f"Python {version} (put python{version} on PATH or set bytecode_python)")
+        if host != target.machine:
+            note += f" nor a {target.machine} CPU"
+        return sys.executable, False, False, [note]
+    if host != target.machine:
+        return interpreter, False, True, [f"importing compiled modules: they are built for {target.machine}, "
+                                          f"this host is {host}"]
+    return interpreter, True, True, []
+
+
+def _describe(interpreter: str) -> str:
+    return interpreter if interpreter != sys.executable else f"{interpreter} (this interpreter)"
+
+
+def _read_event(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise VerifyError(f"event file {path} does not exist") from None
+    except ValueError as exc:
+        raise VerifyError(f"event file {path} is not JSON: {exc}") from None
+
+
+def _lambda_environment(layout: Layout, target: Target, settings: Settings, handler: str) -> dict[str, str]:
+    """The variables Lambda sets for a Python function, pointing at the local layout."""
+    library_path = [str(layout.task), str(layout.task / "lib"), str(layout.opt / "lib")]
+    if os.environ.get("LD_LIBRARY_PATH"):
+        library_path.append(os.environ["LD_LIBRARY_PATH"])
+    return {
+        "LAMBDA_TASK_ROOT": str(layout.task), "LAMBDA_RUNTIME_DIR": str(layout.root / "verify" / "runtime"),
+        "_HANDLER": handler, "AWS_EXECUTION_ENV": f"AWS_Lambda_{target.runtime}",
+        "AWS_LAMBDA_FUNCTION_NAME": settings.function_name or "verify", "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(settings.memory), "TZ": ":UTC", "LANG": "en_US.UTF-8",
+        "LD_LIBRARY_PATH": ":".join(library_path),
+    }
+
+
+def _link_runtime_packages(directory: Path) -> None:
+    """Stand-ins for the runtime's own boto3 & co: links to this host's copies, when it has them."""
+    import importlib.util
+
+    for name in RUNTIME_PACKAGES:
+        if (directory / name).exists() or (directory / f"{name}.py").exists():
+            continue
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is None or not spec.origin:
+            continue
+        if spec.submodule_search_locations:
+            source = Path(list(spec.submodule_search_locations)[0])
+            (directory / name).symlink_to(source, target_is_directory=True)
+        elif spec.origin.endswith(".py"):
+            (directory / f"{name}.py").symlink_to(spec.origin)
+
+
+def _last_frame(outcome: dict[str, Any]) -> str:
+    frame = outcome.get("where")
+    return f" (at {frame})" if frame else ""
