@@ -381,3 +381,32 @@ def test_layer_table() -> None:
 def test_layer_table_single_row_has_no_total() -> None:
     lines = layer_table([("x-1", 100, 200, ["a"])], 0)
     assert len(lines) == 2 and "-" in lines[1].split()
+
+
+small_units = st.lists(st.integers(1, 30), min_size=1, max_size=12).map(
+    lambda sizes: [Unit(f"u{i}", z, 2 * z) for i, z in enumerate(sizes)]
+)
+SMALL = Budget(max_layers=5, layer_zip_bytes=50, layer_unzipped_bytes=120, total_unzipped_bytes=1000)
+
+
+@settings(max_examples=200, deadline=None)
+@given(units=small_units, new=st.integers(1, 30), index=st.integers(0, 11), growth=st.integers(1, 30))
+def test_property_add_remove_grow_touch_few_layers(units: list[Unit], new: int, index: int, growth: int) -> None:
+    try:
+        first = pack(units, SMALL)
+    except LimitError:
+        return
+    previous = as_previous(first)
+    room = len(first) < SMALL.max_layers  # the sticky packing can always open one more layer
+    if room:  # with no room left, a fresh packing may be needed (or nothing fits)
+        added = pack([*units, Unit("zz-new", new, 2 * new)], SMALL, previous)
+        assert len(changed(first, added)) == 1
+    gone = units[index % len(units)]
+    removed = pack([x for x in units if x != gone], SMALL, previous)
+    assert len(changed(first, removed)) <= 2
+    assert all(previous[n] == i for i, layer in enumerate(removed, 1) for n in layer) or len(removed) < len(first)
+    bigger = Unit(gone.name, min(50, gone.zip_bytes + growth), 2 * min(50, gone.zip_bytes + growth))
+    if room:
+        grown = pack([bigger if x == gone else x for x in units], SMALL, previous)
+        assert len(changed(first, grown)) <= 2
+        assert previous[gone.name] in changed(first, grown) or grown == first
