@@ -125,6 +125,11 @@ _PATH_KEYS = {"project_dir"}
 _INTERNAL = {"output_dir"}
 
 
+def setting_names() -> list[str]:
+    """Every key users may set."""
+    return sorted(set(_FIELDS) - _INTERNAL)
+
+
 def _type_name(key: str) -> str:
     return str(_FIELDS[key].type)
 

@@ -212,13 +212,22 @@ def _is_pure(filename: str) -> bool:
     return all(tag.abi == "none" and tag.platform == "any" for tag in parse_wheel_filename(filename)[3])
 
 
+_GENERIC = ("subprocess-exited-with-error", "metadata-generation-failed", "failed building wheel", "failed to build",
+            "could not build wheels", "did not run successfully", "legacy-install-failure", "exit code:")
+
+
 def _last_error(output: str) -> str:
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    """The most telling line of a failed sdist build (the build's own error, not pip's summary)."""
+    blocks = re.findall(r"\[\d+ lines? of output\](.*?)\[end of output\]", output, re.S)
+    if blocks:
+        inner = [line.strip() for line in blocks[-1].splitlines() if line.strip()]
+        telling = [line for line in inner if "error" in line.lower()] or inner
+        if telling:
+            return telling[-1][:300]
+    lines = [line.strip(" |╰─×") for line in output.splitlines() if line.strip()]
     for line in reversed(lines):
-        if line.lower().startswith(("error:", "error ")) and "subprocess-exited-with-error" not in line:
-            return line[:300]
-    for line in reversed(lines):
-        if "error" in line.lower():
+        lower = line.lower()
+        if "error" in lower and not any(generic in lower for generic in _GENERIC):
             return line[:300]
     return lines[-1][:300] if lines else "no output"
 

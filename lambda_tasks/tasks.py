@@ -13,7 +13,7 @@ from typing import Any, Iterator
 from invoke import Collection, task
 from invoke.exceptions import Exit
 
-from .config import Settings
+from .config import Settings, setting_names
 
 COMMON_HELP = {
     "project-dir": "the app's directory (app.py, chalicelib/, requirements.txt, vendor/); default: from settings or '.'",
@@ -92,5 +92,6 @@ def verify(c, project_dir=None, runtime=None, arch=None, event=None):
 
 
 ns = Collection(build)
-ns.configure({"lambda_tasks": {}})
+# Every setting is declared (as None: "not given") so that Invoke also reads INVOKE_LAMBDA_TASKS_<KEY> variables.
+ns.configure({"lambda_tasks": dict.fromkeys(setting_names())})
 ns.add_task(verify)
