@@ -6,6 +6,7 @@ boto3 is imported lazily, so importing the tasks (and a no-op build) stays fast.
 from __future__ import annotations
 
 import base64
+import os
 import random
 import time
 from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
@@ -84,7 +85,8 @@ class Clients:
         return self._session
 
     def default_region(self) -> str | None:
-        return self.session.region_name
+        """boto3's region (AWS_DEFAULT_REGION, the profile), else AWS_REGION, which botocore ignores."""
+        return self.session.region_name or os.environ.get("AWS_REGION") or None
 
     def regions(self, configured: Iterable[str]) -> tuple[str, ...]:
         """The regions to work in: the configured ones, else boto3's default region."""
@@ -191,7 +193,7 @@ def translate(exc: BaseException, action: str) -> AwsError:
     if isinstance(exc, EndpointConnectionError):
         url = safe_endpoint(getattr(exc, "kwargs", {}).get("endpoint_url"))
         return AwsError(
-            f"cannot {action}: could not connect to {url}; check the network, the region and AWS_ENDPOINT_URL"
+            f"cannot {action}: could not connect to {url}; check the network, the region and AWS_ENDPOINT_URL, then run the command again"
         )
     if isinstance(exc, (BotoConnectionError, HTTPClientError)):
         return AwsError(f"cannot {action}: the connection to AWS failed ({type(exc).__name__}); run the command again")

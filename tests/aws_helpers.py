@@ -39,6 +39,14 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
 
 
+@pytest.fixture
+def no_retry_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore's standard-mode backoff without the waiting (its jitter source is bound at import)."""
+    from botocore.retries.standard import ExponentialBackoff
+
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
+
+
 def zip_bytes(files: dict[str, str | bytes]) -> bytes:
     """A deterministic zip of ``files``."""
     buffer = io.BytesIO()
