@@ -1,0 +1,48 @@
+"""The build-time checks and rewrites between collect and compress, in their order.
+
+app:    guard (secret-looking files) -> bytecode -> audit
+layers: runtime-provided pin warning -> slim -> bytecode -> audit -> strip
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from .audit import audit
+from .bytecode import compile_entries, find_interpreter, merge
+from .config import Settings
+from .entries import Entry
+from .guard import check_app_files
+from .report import human_bytes
+from .slim import drop_runtime_provided, slim, strip_binaries
+
+APP_ROOT = "/var/task"
+LAYER_ROOT = "/opt"
+
+
+def process_entries(entries: Sequence[Entry], settings: Settings, reporter, layer: bool) -> list[Entry]:
+    """Check and rewrite the entries of the function zip (``layer=False``) or of the layers.
+
+    Raises AppFileError, AuditError or BytecodeError (all LambdaTasksError) with one-line messages.
+    """
+    target = settings.target
+    result = list(entries)
+    if not layer:
+        check_app_files(result, settings.include)
+    else:
+        if settings.exclude_runtime_provided:
+            result, _ = drop_runtime_provided(result, settings.requirements_path, reporter)
+        if settings.slim:
+            before = len(result)
+            result, saved = slim(result, keep_pycache=settings.bytecode)
+            reporter.info(f"slim: left out {before - len(result)} files Lambda never uses, {human_bytes(saved)} saved")
+    if settings.bytecode:
+        interpreter = find_interpreter(target, settings.bytecode_python)
+        pycs = compile_entries(result, target, interpreter, LAYER_ROOT if layer else APP_ROOT, reporter)
+        result = merge(result, pycs)
+        reporter.info(f"bytecode: {len(pycs)} unchecked-hash .pyc files for {'the layers' if layer else 'the app'} "
+                      f"({target.python_version[0]}.{target.python_version[1]}, {interpreter})")
+    verified = audit(result, target, settings.audit_allow)
+    if layer and settings.strip_binaries:
+        result, _ = strip_binaries(result, verified, target, reporter)
+    return result
