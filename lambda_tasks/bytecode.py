@@ -122,10 +122,13 @@ def compile_entries(
             with entry.open() as handle, open(source, "wb") as copy:
                 shutil.copyfileobj(handle, copy)
             jobs.append([str(source), str(base / "pyc" / f"{index}.pyc"), f"{root}/{entry.arcname}"])
-        env = {**os.environ, "PYTHONHASHSEED": "0"}  # set/frozenset constants are marshalled in hash order
+        # Before 3.11, marshal writes frozenset constants in hash order: fix the seed (so no -E/-I, which would
+        # ignore it; the other PYTHON* variables are dropped instead, and cwd is the scratch directory).
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+        env["PYTHONHASHSEED"] = "0"
         done = subprocess.run(
-            [interpreter, "-I", "-c", _COMPILER], input=json.dumps(jobs), capture_output=True,
-            text=True, env=env,
+            [interpreter, "-s", "-c", _COMPILER], input=json.dumps(jobs), capture_output=True,
+            text=True, env=env, cwd=scratch,
         )
         if done.returncode != 0:
             raise BytecodeError(f"compiling bytecode with {interpreter} failed: {_last_line(done.stderr)}")
