@@ -292,8 +292,12 @@ def deploy_functions(
     check_total_size(settings, manifest)
     check_uploadable(settings, f"the app zip ({manifest.app.path})", manifest.app.zip_bytes)
     regions = clients.regions(settings.regions)
-    layers = publish_layers(settings, manifest, clients=clients, reporter=reporter, plan=plan, regions=regions, sleep=sleep)
     deployer = Deployer(settings, manifest, Publisher(settings, clients, reporter, sleep), plan)
+    if not settings.role:  # refuse before publishing anything when a function cannot be created
+        for region in regions:
+            for spec in specs:
+                deployer.plan_function(region, spec, [])
+    layers = publish_layers(settings, manifest, clients=clients, reporter=reporter, plan=plan, regions=regions, sleep=sleep)
     result = DeployResult(layers)
     for region in regions:
         arns = layer_list(settings, layers.arns(region))
@@ -322,3 +326,23 @@ def _record(manifest: Manifest, settings: Settings, step: FunctionStep, code_sha
     if manifest.deployed.get(step.spec.name, {}).get(step.region) != state:
         manifest.deployed.setdefault(step.spec.name, {})[step.region] = state
         manifest_mod.save(manifest, settings.manifest_path)
+
+
+def run_publish(settings: Settings, *, plan: bool = False, reporter: Reporter | None = None) -> PublishResult:
+    """``invoke publish-layer``: build if stale, then publish what is not yet published."""
+    from .build import build
+
+    reporter = reporter or Reporter()
+    manifest = build(settings, reporter=reporter)
+    return publish_layers(settings, manifest, reporter=reporter, plan=plan)
+
+
+def run_deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None = None) -> DeployResult:
+    """``invoke deploy``: build if stale, publish the layers, create or update the function(s)."""
+    from .build import build
+
+    if not settings.function_specs():
+        raise LambdaTasksError("no function to deploy: pass --function-name NAME, or set function_name or functions")
+    reporter = reporter or Reporter()
+    manifest = build(settings, reporter=reporter)
+    return deploy_functions(settings, manifest, reporter=reporter, plan=plan)

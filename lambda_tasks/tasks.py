@@ -91,7 +91,67 @@ def verify(c, project_dir=None, runtime=None, arch=None, event=None):
         run_verify(settings, Path(event) if event else None, Reporter())
 
 
+AWS_HELP = {
+    "region": "an AWS region to publish/deploy in; repeat for several (default: settings' regions, else AWS_REGION)",
+    "s3-bucket": "upload zips through this S3 bucket (same region; may contain {region}); needed over 50 MiB",
+    "plan": "print what would be published and updated, change nothing in AWS",
+    "quiet": "print only warnings and errors",
+}
+
+
+def _aws_flags(region: list[str] | None, s3_bucket: str | None) -> dict[str, Any]:
+    return {"regions": list(region) if region else None, "s3_bucket": s3_bucket}
+
+
+@task(iterable=["region"], help={**COMMON_HELP, **AWS_HELP})
+def publish_layer(c, project_dir=None, runtime=None, arch=None, region=None, s3_bucket=None, plan=False,
+                  quiet=False):
+    """Build if stale, then publish each dependency layer not yet published (found by content hash).
+
+    The LayerVersionArns are recorded per region in layers/manifest.json ("published").
+    """
+    from .deploy import run_publish
+    from .report import Reporter
+
+    with user_errors():
+        settings = settings_for(c, project_dir=project_dir, runtime=runtime, arch=arch,
+                                **_aws_flags(region, s3_bucket))
+        run_publish(settings, plan=plan, reporter=Reporter(quiet=quiet))
+
+
+@task(
+    iterable=["region"],
+    help={
+        **COMMON_HELP,
+        **AWS_HELP,
+        "function-name": "the Lambda function to create or update (or set function_name / functions)",
+        "role": "IAM role ARN for a new function (required to create one)",
+        "handler": "the handler, module.function (default: app.handler)",
+        "memory": "memory size in MB (default: 128)",
+        "timeout": "timeout in seconds (default: 60)",
+        "publish-version": "publish a function version after updating (reused when nothing changed)",
+        "alias": "point this alias at the published version (implies --publish-version)",
+    },
+)
+def deploy(c, function_name=None, role=None, handler=None, project_dir=None, runtime=None, arch=None, region=None,
+           s3_bucket=None, memory=None, timeout=None, publish_version=False, alias=None, plan=False, quiet=False):
+    """publish-layer, then create the function(s) or update only what differs (code, configuration).
+
+    Waits until each function is updated; retries conflicts and throttling. Nothing changed: no call is made.
+    """
+    from .deploy import run_deploy
+    from .report import Reporter
+
+    with user_errors():
+        settings = settings_for(c, project_dir=project_dir, runtime=runtime, arch=arch, function_name=function_name,
+                                role=role, handler=handler, memory=memory, timeout=timeout, alias=alias,
+                                publish_version=True if publish_version else None, **_aws_flags(region, s3_bucket))
+        run_deploy(settings, plan=plan, reporter=Reporter(quiet=quiet))
+
+
 ns = Collection(build)
 # Every setting is declared (as None: "not given") so that Invoke also reads INVOKE_LAMBDA_TASKS_<KEY> variables.
 ns.configure({"lambda_tasks": dict.fromkeys(setting_names())})
 ns.add_task(verify)
+ns.add_task(publish_layer)
+ns.add_task(deploy)

@@ -123,6 +123,7 @@ def test_missing_role_for_new_function_is_a_clear_error(moto, tmp_path: Path) ->
     build.build({"app.py": "v1"}, [{"a.py": "a"}])
     with pytest.raises(LambdaTasksError, match="pass --role ARN"):
         deploy(build, function_name="f")
+    assert boto3.client("lambda", region_name=REGION).list_layers()["Layers"] == []  # refused before publishing
     with pytest.raises(AwsError, match="check --role"):
         deploy(build, function_name="f", role="arn:aws:iam::123456789012:role/does-not-exist")
 
