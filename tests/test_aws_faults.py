@@ -246,3 +246,28 @@ def test_no_region_is_a_clear_error(monkeypatch, tmp_path: Path, aws_env) -> Non
     with pytest.raises(AwsError, match="no AWS region"):
         aws.Clients().regions(())
     assert aws.Clients().regions(("eu-west-1", "eu-west-1", "us-east-1")) == ("eu-west-1", "us-east-1")
+
+
+def test_multipart_upload_with_progress_survives_a_dropped_part(moto, tmp_path: Path, monkeypatch,
+                                                                no_retry_wait) -> None:  # noqa: F811
+    import os as _os
+
+    from lambda_tasks import publish
+
+    monkeypatch.setattr(publish, "MULTIPART_CHUNK", 5 * 1024 * 1024)  # S3's smallest part
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket="artifacts-bucket")
+    build = FakeBuild(tmp_path, settings_overrides={"s3_bucket": "artifacts-bucket"})
+    manifest = build.build({"app.py": "v1"}, [{"blob.bin": _os.urandom(11 * 1024 * 1024)}])
+    size = manifest.layers[0].zip_bytes
+    log = CallLog()
+    hook = fail_times(1, lambda: ConnectionClosedError(endpoint_url="https://s3.amazonaws.com"))
+    log.hook("s3", "before-send.s3.UploadPart", hook)
+    out = io.StringIO()
+    publish_layers(build.settings(), build.manifest(), clients=aws.Clients(on_client=log.attach),
+                   reporter=Reporter(out), sleep=lambda _: None)
+    assert hook.state["left"] == 0
+    assert log.calls["CreateMultipartUpload"] == 1 and log.calls["UploadPart"] == 3
+    assert log.calls["CompleteMultipartUpload"] == 1 and "PutObject" not in log.calls
+    assert f"uploading proj-deps-1.zip: {size}/{size} bytes" in out.getvalue()
+    full = boto3.client("lambda", region_name=REGION).get_layer_version(LayerName="proj-deps-1", VersionNumber=1)
+    assert full["Content"]["CodeSha256"] == aws.code_sha256(manifest.layers[0].sha256)
