@@ -9,13 +9,10 @@ import base64
 import os
 import random
 import time
-from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, Iterable, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from .errors import AwsError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from botocore.client import BaseClient
 
 T = TypeVar("T")
 Sleep = Callable[[float], None]

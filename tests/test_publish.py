@@ -281,3 +281,13 @@ def test_lambda_storing_other_content_is_caught_and_cleaned(moto, tmp_path: Path
         run(build)
     assert layer_versions("proj-deps-1") == []  # the bad version was deleted
     assert build.manifest().layers[0].published == {}
+
+
+def test_importing_the_tasks_does_not_import_boto3() -> None:
+    """No-op builds stay fast: boto3 is imported only by publish and deploy."""
+    import subprocess
+    import sys
+
+    code = "import sys, lambda_tasks.tasks; print('boto3' in sys.modules or 'botocore' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
