@@ -151,8 +151,10 @@ def _warn_if_imported(settings: Settings, dropped: dict[str, list[Entry]], repor
 
 
 def process_entries(entries: list[Entry], settings: Settings, reporter: Reporter, layer: bool) -> list[Entry]:
-    """The checks and rewrites between collect and compress (slim, bytecode, audit)."""
-    return entries
+    """The checks and rewrites between collect and compress (guard, slim, bytecode, audit, strip)."""
+    from .checks import process_entries as run_checks
+
+    return run_checks(entries, settings, reporter, layer=layer)
 
 
 def unit_sizes(packed: Sequence[Packed]) -> dict[str, tuple[int, int]]:

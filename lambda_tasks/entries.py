@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import threading
 import zipfile
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Union
@@ -36,8 +38,7 @@ class WheelMember:
     def open(self) -> BinaryIO:
         if self.info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             import zipfile_deflate64  # noqa: F401  (teaches zipfile to read Deflate64)
-        archive = zipfile.ZipFile(self.wheel)
-        return _ClosingMember(archive, archive.open(self.info))
+        return _open_archive(self.wheel).open(self.info)
 
 
 @dataclass(frozen=True)
@@ -75,25 +76,21 @@ class Entry:
             return handle.read()
 
 
-class _ClosingMember(io.RawIOBase):
-    """A zip member stream that closes its archive too."""
+_OPEN_ARCHIVES: "OrderedDict[tuple[Path, int, int], zipfile.ZipFile]" = OrderedDict()
+_OPEN_LOCK = threading.Lock()
+_MAX_OPEN = 64
 
-    def __init__(self, archive: zipfile.ZipFile, member: BinaryIO) -> None:
-        self._archive, self._member = archive, member
 
-    def readable(self) -> bool:
-        return True
+def _open_archive(path: Path) -> zipfile.ZipFile:
+    """A shared, already-parsed ZipFile per wheel: parsing a central directory per member is quadratic.
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
-        data = self._member.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
-        return self._member.read(size)
-
-    def close(self) -> None:
-        if not self.closed:
-            self._member.close()
-            self._archive.close()
-        super().close()
+    ZipFile serves concurrent readers safely, and closing an evicted one leaves its open members readable.
+    """
+    info = path.stat()
+    key = (path, info.st_mtime_ns, info.st_size)  # a wheel rewritten in place is parsed again
+    with _OPEN_LOCK:
+        archive = _OPEN_ARCHIVES.pop(key, None) or zipfile.ZipFile(path)
+        _OPEN_ARCHIVES[key] = archive
+        while len(_OPEN_ARCHIVES) > _MAX_OPEN:
+            _OPEN_ARCHIVES.popitem(last=False)[1].close()
+        return archive

@@ -25,9 +25,9 @@ def project(tmp_path, wheelhouse):
                requires=["helperdep"])
     make_wheel(wheelhouse, "helperdep")
     make_wheel(wheelhouse, "fastlib", tag="cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64",
-               files={"fastlib/__init__.py": "ARCH = 'x86_64'\n", "fastlib/_speed.cpython-312-x86_64-linux-gnu.so": b"\x7fELF"})
+               files={"fastlib/__init__.py": "ARCH = 'x86_64'\n", "fastlib/_speed.cpython-312-x86_64-linux-gnu.so": b"not an ELF file"})
     make_wheel(wheelhouse, "fastlib", tag="cp312-cp312-manylinux_2_17_aarch64.manylinux2014_aarch64",
-               files={"fastlib/__init__.py": "ARCH = 'aarch64'\n", "fastlib/_speed.cpython-312-aarch64-linux-gnu.so": b"\x7fELF"})
+               files={"fastlib/__init__.py": "ARCH = 'aarch64'\n", "fastlib/_speed.cpython-312-aarch64-linux-gnu.so": b"not an ELF file"})
     make_wheel(wheelhouse, "fastlib", version="2.0", tag="cp312-cp312-manylinux_2_35_x86_64",  # too new for AL2023
                files={"fastlib/__init__.py": "ARCH = 'too new'\n"})
     root = make_project(tmp_path / "proj", "purelib\nfastlib\n", pyproject=offline_pyproject(wheelhouse),
