@@ -271,3 +271,9 @@ def test_multipart_upload_with_progress_survives_a_dropped_part(moto, tmp_path: 
     assert f"uploading proj-deps-1.zip: {size}/{size} bytes" in out.getvalue()
     full = boto3.client("lambda", region_name=REGION).get_layer_version(LayerName="proj-deps-1", VersionNumber=1)
     assert full["Content"]["CodeSha256"] == aws.code_sha256(manifest.layers[0].sha256)
+
+
+def test_unknown_profile_is_a_clear_error(aws_env, monkeypatch) -> None:  # noqa: F811
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+    with pytest.raises(AwsError, match="AWS_PROFILE does not exist"):
+        aws.Clients().lambda_(REGION)
