@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -41,12 +40,6 @@ _PROBE = "import sys; print(sys.implementation.cache_tag or '')"
 
 class BytecodeError(LambdaTasksError):
     """No interpreter of the runtime's version, or the app's code does not compile."""
-
-
-@dataclass(frozen=True)
-class Interpreter:
-    path: str
-    cache_tag: str
 
 
 def cache_tag(target: Target) -> str:
