@@ -56,3 +56,32 @@ def test_pure_sdist_docopt_works(tmp_path):
     root = make_project(tmp_path / "app", "docopt==0.6.2\n")
     manifest = build(load_settings(root, {}, {"runtime": "python3.13", "arch": "arm64"}))
     assert "python/docopt.py" in names_of(root / manifest.layers[0].path)
+
+
+def test_numpy_pandas_pyarrow_split_stable_and_scipy_over_budget(tmp_path):
+    """Issue 3's done-when: ~68 MB zipped cannot be one inline layer; it splits, imports, and stays put."""
+    root = make_project(tmp_path / "app", "numpy==2.1.3\npandas==2.2.3\npyarrow==18.1.0\n",
+                        app="import pandas as pd, pyarrow as pa\n\ndef handler(event, context):\n"
+                            "    return pa.Table.from_pandas(pd.DataFrame({'a': [1, 2, 3]})).num_rows\n")
+    settings = load_settings(root, {}, {"runtime": "python3.11", "arch": "x86_64"})
+    first = build(settings)
+    assert 2 <= len(first.layers) <= 5
+    assert all(layer.zip_bytes <= 52_428_800 for layer in first.layers)
+    if sys.version_info[:2] == (3, 11):
+        task, opt = lambda_layout(tmp_path / "lambda", root / first.app.path, [root / l.path for l in first.layers])
+        result = run_handler(task, opt, "import app; print(app.handler({}, None))")
+        assert result.returncode == 0 and result.stdout.strip() == "3", result.stderr
+    (root / "requirements.txt").write_text("numpy==2.1.3\npandas==2.2.3\npyarrow==18.1.0\nsix\n")
+    second = build(settings)
+    changed = [b.name for a, b in zip(first.layers, second.layers) if a.sha256 != b.sha256]
+    assert len(second.layers) == len(first.layers) and len(changed) == 1
+    before = {p.name: p.read_bytes() for p in (root / "layers").glob("*.zip")}
+    (root / "requirements.txt").write_text("numpy==2.1.3\npandas==2.2.3\npyarrow==18.1.0\nsix\nscipy\n")
+    from lambda_tasks.errors import LimitError
+
+    with pytest.raises(LimitError) as error:
+        build(settings)
+    message = str(error.value)
+    assert "262,144,000" in message or "250.0 MiB" in message
+    assert "pyarrow" in message and "scipy" in message
+    assert {p.name: p.read_bytes() for p in (root / "layers").glob("*.zip")} == before
