@@ -83,11 +83,13 @@ def verify(c, project_dir=None, runtime=None, arch=None, event=None):
     Runs a fresh isolated interpreter with Lambda's sys.path; with --event, calls the handler and prints its
     answer. Says what this host cannot check (compiled modules, when its Python or CPU differs from the target).
     """
+    from .build import build as run_build
     from .report import Reporter
     from .verify import verify as run_verify
 
     with user_errors():
         settings = settings_for(c, project_dir=project_dir, runtime=runtime, arch=arch)
+        run_build(settings, reporter=Reporter(quiet=True))  # verify what the sources make now, not a stale build
         run_verify(settings, Path(event) if event else None, Reporter())
 
 
