@@ -21,7 +21,7 @@ class FunctionSpec:
     """One Lambda function made from the app zip and the layers."""
 
     name: str
-    handler: str = "app.handler"
+    handler: str | None = None  # None: the ``handler`` setting
     memory: int | None = None
     timeout: int | None = None
     environment: Mapping[str, str] | None = None

@@ -52,7 +52,7 @@ def desired_config(settings: Settings, spec: FunctionSpec, layers: Sequence[str]
     """The configuration the function should have (Role only when one is given)."""
     config: dict[str, Any] = {
         "Runtime": settings.runtime,
-        "Handler": spec.handler,
+        "Handler": spec.handler or settings.handler,
         "MemorySize": spec.memory if spec.memory is not None else settings.memory,
         "Timeout": spec.timeout if spec.timeout is not None else settings.timeout,
         "Environment": {"Variables": dict(spec.environment if spec.environment is not None else settings.environment)},
@@ -337,12 +337,17 @@ def run_publish(settings: Settings, *, plan: bool = False, reporter: Reporter | 
     return publish_layers(settings, manifest, reporter=reporter, plan=plan)
 
 
-def run_deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None = None) -> DeployResult:
-    """``invoke deploy``: build if stale, publish the layers, create or update the function(s)."""
+def run_deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None = None,
+               verify: bool = True) -> DeployResult:
+    """``invoke deploy``: build if stale, verify, publish the layers, create or update the function(s)."""
     from .build import build
 
     if not settings.function_specs():
         raise LambdaTasksError("no function to deploy: pass --function-name NAME, or set function_name or functions")
     reporter = reporter or Reporter()
     manifest = build(settings, reporter=reporter)
+    if verify:  # a handler that cannot import is caught here, not at the first invocation
+        from .verify import verify as run_verify
+
+        run_verify(settings, None, reporter)
     return deploy_functions(settings, manifest, reporter=reporter, plan=plan)

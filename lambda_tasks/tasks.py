@@ -133,10 +133,13 @@ def publish_layer(c, project_dir=None, runtime=None, arch=None, region=None, s3_
         "timeout": "timeout in seconds (default: 60)",
         "publish-version": "publish a function version after updating (reused when nothing changed)",
         "alias": "point this alias at the published version (implies --publish-version)",
+        "no-verify": "skip the Lambda-like import check of the handler before deploying",
     },
+    auto_shortflags=False,
 )
 def deploy(c, function_name=None, role=None, handler=None, project_dir=None, runtime=None, arch=None, region=None,
-           s3_bucket=None, memory=None, timeout=None, publish_version=False, alias=None, plan=False, quiet=False):
+           s3_bucket=None, memory=None, timeout=None, publish_version=False, alias=None, plan=False, quiet=False,
+           no_verify=False):
     """publish-layer, then create the function(s) or update only what differs (code, configuration).
 
     Waits until each function is updated; retries conflicts and throttling. Nothing changed: no call is made.
@@ -148,7 +151,7 @@ def deploy(c, function_name=None, role=None, handler=None, project_dir=None, run
         settings = settings_for(c, project_dir=project_dir, runtime=runtime, arch=arch, function_name=function_name,
                                 role=role, handler=handler, memory=memory, timeout=timeout, alias=alias,
                                 publish_version=True if publish_version else None, **_aws_flags(region, s3_bucket))
-        run_deploy(settings, plan=plan, reporter=Reporter(quiet=quiet))
+        run_deploy(settings, plan=plan, reporter=Reporter(quiet=quiet), verify=not no_verify)
 
 
 ns = Collection(build)

@@ -70,7 +70,7 @@ class Layout:
 
 def handlers_of(settings: Settings) -> list[str]:
     specs = settings.function_specs()
-    names = [spec.handler for spec in specs] if specs else [settings.handler]
+    names = [spec.handler or settings.handler for spec in specs] if specs else [settings.handler]
     return list(dict.fromkeys(names))
 
 

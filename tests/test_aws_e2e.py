@@ -207,3 +207,16 @@ def test_s3_and_several_regions(env, project):
         s3.head_object(Bucket=f"{project.name}-eu-west-1", Key=f"lambda-tasks/{layer['sha256']}.zip")
     out = ok(invoke(project, "publish-layer", "--s3-bucket", bucket, "--region", REGION, "--region", "eu-west-1"))
     assert "nothing to publish" in out
+
+
+def test_deploy_verifies_the_handler_first(env, project):
+    role = client("iam").create_role(RoleName=f"{project.name}-vrole", AssumeRolePolicyDocument=ROLE_POLICY)["Role"]["Arn"]
+    fn = f"{project.name}-broken"
+    (project / "app.py").write_text("import not_a_module_anywhere\n\ndef handler(event, context):\n    return 1\n")
+    result = invoke(project, "deploy", "--function-name", fn, "--role", role)
+    assert result.returncode == 1 and "not_a_module_anywhere" in result.stderr and "Traceback" not in result.stderr
+    assert versions(f"{project.name}-deps-1") == 0  # nothing published, no function made
+    with pytest.raises(Exception, match="ResourceNotFound|Function not found"):
+        function(fn)
+    ok(invoke(project, "deploy", "--function-name", fn, "--role", role, "--no-verify"))
+    assert function(fn)["Handler"] == "app.handler"
