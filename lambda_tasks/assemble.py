@@ -13,12 +13,11 @@ from typing import Iterable, Sequence
 from .archive import END_BYTES, Packed, directory_entry, pack_entries, with_directories, write_zip, zip_size
 from .collect import LAYER_ROOT, app_entries, vendor_entries, wheel_entries
 from .config import Settings
-from .entries import APP_UNIT, VENDOR_PREFIX, Entry
+from .entries import VENDOR_PREFIX, Entry
 from .errors import LambdaTasksError, LimitError
 from .manifest import Artifact, LayerRecord
 from .report import Reporter, human_bytes
-
-RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath"})
+from .targets import RUNTIME_PROVIDED
 
 
 # ------------------------------------------------------------------------------------------------- app
@@ -83,7 +82,9 @@ def layer_entries(settings: Settings, wheels: Sequence[Path], reporter: Reporter
                 f"vendor/{wheel.name} is not built for {target} (it needs one of the tags "
                 f"cp{target.version_nodot}/abi3/none on manylinux {target.machine}); replace it with a matching wheel"
             )
-    excluded = set(settings.exclude) | (RUNTIME_PROVIDED if settings.exclude_runtime_provided else set())
+    excluded = {_unit_key(name) for name in settings.exclude}
+    if settings.exclude_runtime_provided:
+        excluded |= RUNTIME_PROVIDED
     entries: list[Entry] = []
     dropped: dict[str, list[Entry]] = defaultdict(list)
     for wheel in list(wheels) + list(vendor_wheels):

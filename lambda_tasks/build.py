@@ -7,16 +7,13 @@ import hashlib
 import json
 import os
 import time
-from collections import defaultdict
-from pathlib import Path
 from typing import Sequence
 
 from . import __version__, manifest as manifest_io
-from .collect import LAYER_ROOT, app_entries, app_files, vendor_entries, wheel_entries, _walk
+from .collect import app_files, walk_files
 from .config import Settings
-from .entries import VENDOR_PREFIX, Entry
-from .errors import LambdaTasksError, LimitError
-from .manifest import Artifact, LayerRecord, Manifest
+from .errors import LimitError
+from .manifest import Artifact, Manifest
 from .report import Reporter, human_bytes
 
 #: Settings that only matter to publish and deploy: changing them does not make a build stale.
@@ -64,7 +61,7 @@ def layers_fingerprint(settings: Settings) -> str:
         requirements = None
     vendor = []
     if settings.vendor_path.is_dir():
-        for rel, path in _walk(settings.vendor_path):
+        for rel, path in walk_files(settings.vendor_path):
             info = path.stat()
             vendor.append((rel, info.st_size, info.st_mtime_ns, info.st_mode & 0o111))
     return _digest({"requirements": requirements, "vendor": vendor, "settings": _settings_data(settings, None),

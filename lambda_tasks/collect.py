@@ -33,7 +33,7 @@ def is_junk(name: str) -> bool:
     )
 
 
-def _walk(root: Path) -> Iterator[tuple[str, Path]]:
+def walk_files(root: Path) -> Iterator[tuple[str, Path]]:
     """(relative posix path, path) of every file below root, sorted, junk left out, symlinks followed."""
     for directory, dirnames, filenames in os.walk(root, followlinks=True):
         dirnames[:] = sorted(d for d in dirnames if not is_junk(d) and d != ".git")
@@ -63,7 +63,7 @@ def app_files(project_dir: Path) -> list[tuple[str, Path]]:
     files = [("app.py", app)]
     chalicelib = project_dir / "chalicelib"
     if chalicelib.is_dir():
-        files += [(f"chalicelib/{rel}", path) for rel, path in _walk(chalicelib)]
+        files += [(f"chalicelib/{rel}", path) for rel, path in walk_files(chalicelib)]
     return files
 
 
@@ -80,7 +80,7 @@ def vendor_entries(vendor_dir: Path, root: str = LAYER_ROOT) -> tuple[list[Entry
         return [], []
     entries: list[Entry] = []
     wheels: list[Path] = []
-    for rel, path in _walk(vendor_dir):
+    for rel, path in walk_files(vendor_dir):
         if "/" not in rel and rel.endswith(".whl"):
             wheels.append(path)
             continue

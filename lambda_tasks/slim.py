@@ -17,10 +17,9 @@ from packaging.utils import canonicalize_name
 
 from .entries import APP_UNIT, VENDOR_PREFIX, BytesSource, Entry
 from .report import human_bytes
-from .targets import Target
+from .targets import RUNTIME_PROVIDED, Target
 
 #: Distributions every Lambda Python runtime already has (its version varies by region).
-RUNTIME_PROVIDED: frozenset[str] = frozenset({"boto3", "botocore", "s3transfer", "jmespath"})
 
 LAYER_ROOT = "python/"
 _TEST_DIRS = frozenset({"tests", "test"})

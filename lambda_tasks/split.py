@@ -38,9 +38,8 @@ from typing import Iterable, Mapping, Sequence
 
 from .errors import LimitError
 from .report import human_bytes
+from .targets import RUNTIME_PROVIDED
 
-#: Distributions the Lambda Python runtime already ships.
-RUNTIME_PROVIDED = ("boto3", "botocore", "jmespath", "s3transfer")
 #: How many of the largest units an error lists.
 LARGEST_LISTED = 10
 

@@ -17,6 +17,9 @@ RUNTIMES: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
     "python3.14": ((3, 14), (2, 34)),
 }
 
+#: Distributions every Lambda Python runtime already has on its path (their versions vary by region).
+RUNTIME_PROVIDED: frozenset[str] = frozenset({"boto3", "botocore", "s3transfer", "jmespath"})
+
 #: Lambda's architecture name -> the machine name in wheel platform tags.
 ARCHITECTURES: dict[str, str] = {"x86_64": "x86_64", "arm64": "aarch64"}
 

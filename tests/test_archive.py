@@ -1,9 +1,7 @@
 import os
 import stat
 import zipfile
-from pathlib import Path
 
-import pytest
 
 from factory import make_wheel
 from lambda_tasks.archive import pack_entries, with_directories, write_zip, zip_size

@@ -190,6 +190,7 @@ def test_total_unzipped_limit_names_largest(project):
     settings = load_settings(project, {}, {"runtime": "python3.12", "unzipped_limit": 400})
     with pytest.raises(LimitError, match="400") as error:
         build(settings)
+    assert "fastlib" in str(error.value) and "purelib" in str(error.value)  # the largest, by name
     assert not (project / "dist").exists()
 
 

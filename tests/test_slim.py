@@ -13,7 +13,8 @@ from lambda_tasks.audit import audit
 from lambda_tasks.collect import vendor_entries, wheel_entries
 from lambda_tasks.entries import FILE_MODE, BytesSource, Entry
 from lambda_tasks.report import Reporter
-from lambda_tasks.slim import RUNTIME_PROVIDED, drop_runtime_provided, find_strip, slim, strip_binaries
+from lambda_tasks.targets import RUNTIME_PROVIDED
+from lambda_tasks.slim import drop_runtime_provided, find_strip, slim, strip_binaries
 from lambda_tasks.targets import Target
 
 PY311 = Target("python3.11", "x86_64")
