@@ -87,12 +87,10 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
     """Build what is stale; return the manifest of the artifacts on disk."""
     reporter = reporter or Reporter()
     started = time.monotonic()
-    previous = manifest_io.load(settings.manifest_path)
-    if previous and (previous.runtime, previous.architecture) != (settings.runtime, settings.arch):
-        previous_target = previous  # keep the layer assignment, not the artifacts
-        previous = None
-    else:
-        previous_target = previous
+    last = manifest_io.load(settings.manifest_path)
+    # Another target: its artifacts are of no use, but its layer assignment and deploy state still are.
+    same_target = bool(last) and (last.runtime, last.architecture) == (settings.runtime, settings.arch)
+    previous = last if same_target else None
     inputs = {"app": app_fingerprint(settings), "layers": layers_fingerprint(settings)}
     fresh = {
         which: bool(previous) and not force and previous.inputs.get(which) == inputs[which]
@@ -114,7 +112,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
         reporter.info("layers: up to date")
     else:
         plan = assemble_layers(settings, reporter, app.unzipped_bytes,
-                               previous_target.layer_assignment() if previous_target else {}, force)
+                               last.layer_assignment() if last else {}, force)
         _check_total(settings, app.unzipped_bytes, plan.unzipped_bytes, plan.largest)
         layers = write_layers(settings, plan, previous.layers if previous else [], reporter)
         unit_bytes = plan.unit_bytes
@@ -122,7 +120,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
     app_record = app.write(settings, reporter)
     result = Manifest(
         runtime=settings.runtime, architecture=settings.arch, app=app_record, layers=layers, inputs=inputs,
-        unit_bytes=unit_bytes, deployed=previous.deployed if previous else {},
+        unit_bytes=unit_bytes, deployed=last.deployed if last else {},
     )
     manifest_io.save(result, settings.manifest_path)
     _summary(settings, result, reporter)
