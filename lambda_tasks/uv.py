@@ -117,6 +117,7 @@ def compile_lock(settings: Settings, uv: str, reporter: Reporter) -> dict[str, A
             uv, "pip", "compile", str(settings.requirements_path), "--format", "pylock.toml", "-o", str(lock),
             "--python-platform", uv_platform(target), "--python-version", ".".join(map(str, target.python_version)),
             "--only-binary", ":all:", "--no-header", "--quiet", *uv_index_args(settings.pip_args),
+            "--python", sys.executable,  # any interpreter: without one, uv searches for the target's version
         ]
         reporter.status("resolve: uv pip compile")
         result = subprocess.run(command, cwd=settings.project_dir, capture_output=True, text=True)

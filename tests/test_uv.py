@@ -1,0 +1,126 @@
+"""installer = "uv": uv resolves for the target, the same wheels land in the layer as with pip."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import lambda_layout, offline_pyproject, run_handler
+from factory import make_project, make_sdist, make_wheel
+from lambda_tasks import uv as uv_module
+from lambda_tasks.build import build
+from lambda_tasks.config import load_settings
+from lambda_tasks.errors import ResolveError
+from lambda_tasks.report import Reporter
+from lambda_tasks.resolve import resolve
+from lambda_tasks.targets import Target
+
+HAS_UV = bool(shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent)))
+needs_uv = pytest.mark.skipif(not HAS_UV, reason="uv is not installed (pip install uv, or the test extra)")
+
+
+@pytest.fixture
+def wheels(wheelhouse: Path) -> Path:
+    make_wheel(wheelhouse, "purelib", requires=["helperdep"])
+    make_wheel(wheelhouse, "helperdep")
+    for tag, arch in [("cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64", "x86_64"),
+                      ("cp312-cp312-manylinux_2_17_aarch64.manylinux2014_aarch64", "aarch64"),
+                      ("cp312-abi3-manylinux_2_17_x86_64", "abi3"), ("py3-none-any", "pure")]:
+        make_wheel(wheelhouse, "fastlib", tag=tag, files={"fastlib/__init__.py": f"ARCH = {arch!r}\n"})
+    make_wheel(wheelhouse, "fastlib", version="2.0", tag="cp312-cp312-manylinux_2_35_x86_64",  # too new for AL2023
+               files={"fastlib/__init__.py": "ARCH = 'too new'\n"})
+    return wheelhouse
+
+
+def _project(root: Path, wheelhouse: Path, installer: str, requirements: str = "purelib\nfastlib\n") -> Path:
+    app = "import purelib, fastlib\n\ndef handler(event, context):\n    return [purelib.NAME, fastlib.ARCH]\n"
+    extra = f'installer = "{installer}"\nlayer_name = "deps"\n'
+    return make_project(root, requirements, app=app, pyproject=offline_pyproject(wheelhouse, extra))
+
+
+@needs_uv
+@pytest.mark.parametrize("arch, expected", [("x86_64", "x86_64"), ("arm64", "aarch64")])
+def test_uv_builds_the_same_layer_as_pip(wheels, tmp_path, monkeypatch, arch, expected):
+    digests = {}
+    for installer in ("uv", "pip"):
+        monkeypatch.setenv("LAMBDA_TASKS_CACHE", str(tmp_path / f"cache-{installer}"))
+        project = _project(tmp_path / installer, wheels, installer)
+        manifest = build(load_settings(project, {}, {"runtime": "python3.12", "arch": arch}))
+        layer = project / manifest.layers[0].path
+        digests[installer] = hashlib.sha256(layer.read_bytes()).hexdigest()
+        with zipfile.ZipFile(layer) as archive:
+            assert archive.read("python/fastlib/__init__.py") == f"ARCH = {expected!r}\n".encode()
+    assert digests["uv"] == digests["pip"]
+
+
+@needs_uv
+def test_uv_leaves_one_wheel_per_distribution_and_the_app_imports(wheels, tmp_path):
+    project = _project(tmp_path / "proj", wheels, "uv")
+    settings = load_settings(project, {}, {"runtime": "python3.12"})
+    found = resolve(settings, Reporter(quiet=True))
+    assert sorted(path.name.split("-")[0] for path in found) == ["fastlib", "helperdep", "purelib"]
+    assert next(p for p in found if p.name.startswith("fastlib")).name == \
+        "fastlib-1.0-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+    manifest = build(settings)
+    task, opt = lambda_layout(tmp_path / "lambda", project / manifest.app.path,
+                              [project / layer.path for layer in manifest.layers])
+    result = run_handler(task, opt, "import app; print(app.handler({}, None))")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['purelib', 'x86_64']"
+
+
+@needs_uv
+def test_uv_reuses_cached_wheels_on_a_forced_resolve(wheels, tmp_path):
+    project = _project(tmp_path / "proj", wheels, "uv")
+    settings = load_settings(project, {}, {"runtime": "python3.12"})
+    first = resolve(settings, Reporter(quiet=True))
+    inode = {path.name: path.stat().st_ino for path in first}
+    again = resolve(settings, Reporter(quiet=True), refresh=True)
+    assert {path.name: path.stat().st_ino for path in again} == inode
+
+
+@needs_uv
+def test_uv_unknown_package_is_one_line_naming_it(wheels, tmp_path):
+    project = _project(tmp_path / "proj", wheels, "uv", requirements="no-such-package-xyz\n")
+    with pytest.raises(ResolveError) as error:
+        build(load_settings(project, {}, {"runtime": "python3.12"}), reporter=Reporter(quiet=True))
+    message = str(error.value)
+    assert "no-such-package-xyz" in message and "\n" not in message
+
+
+@needs_uv
+def test_uv_falls_back_to_pip_for_a_pure_sdist(wheels, tmp_path):
+    make_sdist(wheels, "onlysdist")
+    project = _project(tmp_path / "proj", wheels, "uv", requirements="onlysdist\npurelib\n")
+    manifest = build(load_settings(project, {}, {"runtime": "python3.12"}), reporter=Reporter(quiet=True))
+    with zipfile.ZipFile(project / manifest.layers[0].path) as archive:
+        assert any(name.startswith("python/onlysdist") for name in archive.namelist())
+
+
+def test_missing_uv_says_what_to_do(wheels, tmp_path, monkeypatch):
+    monkeypatch.setattr(uv_module.shutil, "which", lambda *args, **kwargs: None)
+    project = _project(tmp_path / "proj", wheels, "uv")
+    with pytest.raises(ResolveError, match='install uv .* or set installer = "pip"'):
+        build(load_settings(project, {}, {"runtime": "python3.12"}), reporter=Reporter(quiet=True))
+
+
+def test_uv_platform_is_the_newest_the_runtime_has():
+    assert uv_module.uv_platform(Target("python3.11", "x86_64")) == "x86_64-manylinux_2_17"
+    assert uv_module.uv_platform(Target("python3.12", "arm64")) == "aarch64-manylinux_2_34"
+
+
+def test_pip_index_options_map_to_uv():
+    args = uv_module.uv_index_args(
+        ["--index-url", "https://a/simple", "--extra-index-url=https://b/simple", "-f", "wheels", "--no-index",
+         "--prefer-binary"],
+        {"PIP_FIND_LINKS": "/opt/more", "PIP_INDEX_URL": "https://ignored/simple"},
+    )
+    assert args == ["--index-url", "https://a/simple", "--extra-index-url", "https://b/simple",
+                    "--find-links", "wheels", "--no-index"]
+    assert uv_module.uv_index_args([], {"PIP_EXTRA_INDEX_URL": "https://x https://y", "PIP_NO_INDEX": "1"}) == \
+        ["--extra-index-url", "https://x", "--extra-index-url", "https://y", "--no-index"]
