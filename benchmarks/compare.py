@@ -122,13 +122,34 @@ def write_project(root: Path, pins: dict[str, str], installer: str = "pip") -> P
     return root
 
 
+def quiet(command: list[str]) -> None:
+    """Run a setup command; its output only when it fails."""
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed:\n{result.stdout}{result.stderr}")
+
+
+def versions(chalice: Path | None, has_uv: bool) -> str:
+    """The tools measured, with their versions."""
+    from importlib.metadata import version
+
+    found = [f"lambda-tasks {version('lambda-tasks')}", f"pip {version('pip')}"]
+    if chalice is not None:
+        out = subprocess.run([str(chalice), "--version"], capture_output=True, text=True).stdout.split(",")[0]
+        found.append(out.strip())
+    if has_uv:
+        uv = shutil.which("uv") or str(BIN / "uv")
+        found.append(subprocess.run([uv, "--version"], capture_output=True, text=True).stdout.split("(")[0].strip())
+    return ", ".join(found)
+
+
 def chalice_bin(setup: bool) -> Path | None:
     venv = WORK / "chalice-venv"
     exe = venv / "bin" / "chalice"
     if not exe.exists() and setup:
         print(f"setup: creating {venv} and installing chalice")
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "chalice"], check=True)
+        quiet([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "chalice"])
     return exe if exe.exists() else None
 
 
@@ -137,7 +158,7 @@ def uv_available(install: bool) -> bool:
         return True
     if install:
         print("setup: installing uv into this environment")
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "uv"], check=True)
+        quiet([sys.executable, "-m", "pip", "install", "-q", "uv"])
     return bool(shutil.which("uv") or (BIN / "uv").exists())
 
 
@@ -217,7 +238,7 @@ def main() -> None:
     figures, shas, peak = Figures(), set(), 0
     cold_env = {**base_env, "PIP_NO_CACHE_DIR": "1"}
     print(f"pins: {' '.join(f'{n}=={v}' for n, v in pins.items())}; {RUNTIME} x86_64; {os.cpu_count()} cores; "
-          f"{args.runs} runs per figure")
+          f"{args.runs} runs per figure\ntools: {versions(chalice, has_uv)}")
 
     for number in range(args.runs):  # cold figures interleaved, so network drift hits every tool alike
         project = projects[number % 2]
