@@ -159,3 +159,20 @@ def test_the_layer_imports_in_a_lambda_like_layout(wheels, tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "['alpha', 'beta', 'gamma', 'moved from .data/purelib']"
     shutil.rmtree(tmp_path / "lambda")
+
+
+def test_a_no_op_rebuild_imports_neither_pip_nor_boto3(wheels, tmp_path):
+    """The up-to-date check is the floor's path: nothing heavy is imported on it."""
+    import subprocess
+    import sys
+
+    project = _project(tmp_path / "proj", wheels)
+    _build(project)
+    code = ("import sys; from pathlib import Path; from lambda_tasks.build import build; "
+            "from lambda_tasks.config import load_settings; "
+            "build(load_settings(Path.cwd(), {}, {'runtime': 'python3.12'})); "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'pip', 'boto3', 'botocore', 'elftools'}))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "up to date" in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "[]"
