@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .config import Settings
 from .errors import ResolveError
+from .fastpip import TAGS_VARIABLE
 from .report import Reporter
 
 _NO_MATCH = re.compile(r"No matching distribution found for (\S+)")
@@ -109,54 +110,9 @@ def _cached_resolution(key_file: Path, wheelhouse: Path) -> list[Path] | None:
     return paths if all(path.is_file() for path in paths) else None
 
 
-#: ``python -m pip`` with one change: a wheel's tags are checked against a set of the accepted tags instead of
-#: pip's list, which pip hashes in full for every file on an index page (numpy and pandas list ~28,000 files
-#: and a Lambda target accepts ~600 tags: 0.6 s of a 2.7 s resolve); and, when LAMBDA_TASKS_WHEEL_TAGS names
-#: the accepted tags, a wheel of a JSON index page that has none of them is dropped before pip parses its URL
-#: (another 0.7 s). Plain pip when its code differs.
-_PIP = """\
-import sys
-if sys.path and sys.path[0] in ("", __import__("os").getcwd()):
-    sys.path.pop(0)
-try:
-    from pip._internal.models.wheel import Wheel
-    _plain = Wheel.supported
-    if {"file_tags", "isdisjoint"} <= set(_plain.__code__.co_names):
-        _sets = {}
-        def _supported(self, tags):
-            if not isinstance(tags, list):
-                return _plain(self, tags)
-            found = _sets.get(id(tags))
-            if found is None or found[0] is not tags or found[2] != len(tags):
-                found = _sets[id(tags)] = (tags, frozenset(tags), len(tags))
-            return not found[1].isdisjoint(self.file_tags)
-        Wheel.supported = _supported
-    _accepted = frozenset(__import__("os").environ.get("LAMBDA_TASKS_WHEEL_TAGS", "").split())
-    if _accepted:
-        from pip._internal.models.link import Link
-        _from_json = Link.from_json.__func__
-
-        def _wheel_fits(name):
-            parts = name[:-4].lower().split("-")
-            return len(parts) not in (5, 6) or any(
-                f"{py}-{abi}-{plat}" in _accepted for py in parts[-3].split(".")
-                for abi in parts[-2].split(".") for plat in parts[-1].split("."))
-
-        def _link_from_json(cls, file_data, page_url):
-            name = file_data.get("filename") if isinstance(file_data, dict) else None
-            if isinstance(name, str) and name.endswith(".whl") and not _wheel_fits(name):
-                return None
-            return _from_json(cls, file_data, page_url)
-        Link.from_json = classmethod(_link_from_json)
-except Exception:
-    pass
-from pip._internal.cli.main import main
-sys.exit(main())
-"""
-
-
 def pip_command(*args: str) -> list[str]:
-    return [sys.executable, "-c", _PIP, "--disable-pip-version-check", "--no-input", *args]
+    """pip in a subprocess (see fastpip for the two shortcuts it takes)."""
+    return [sys.executable, "-m", "lambda_tasks.fastpip", "--disable-pip-version-check", "--no-input", *args]
 
 
 def _download_with_pip(settings: Settings, download_dir: Path, built_dir: Path, reporter: Reporter) -> None:
@@ -185,7 +141,7 @@ def _tags_env(settings: Settings) -> dict[str, str]:
     if any(arg.split("=", 1)[0] in {"--platform", "--abi", "--python-version", "--implementation"}
            for arg in settings.pip_args):
         return {}
-    return {"LAMBDA_TASKS_WHEEL_TAGS": " ".join(sorted(str(tag) for tag in settings.target.tags))}
+    return {TAGS_VARIABLE: " ".join(sorted(str(tag) for tag in settings.target.tags))}
 
 
 def _sdist_candidate(output: str, already_built: set[str]) -> str | None:

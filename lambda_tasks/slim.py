@@ -12,7 +12,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from .entries import APP_UNIT, VENDOR_PREFIX, BytesSource, Entry
@@ -95,14 +94,13 @@ def drop_runtime_provided(
 
 def pinned_runtime_provided(requirements: Path) -> list[str]:
     """The requirement lines of ``requirements`` that put a version specifier on a runtime-provided package."""
-    try:
-        text = requirements.read_text(encoding="utf-8")
-    except OSError:
-        return []
+    from packaging.requirements import InvalidRequirement, Requirement  # not on the no-op path
+
+    from .resolve import requirement_lines
+
     found: list[str] = []
-    for raw in text.splitlines():
-        line = raw.split(" #", 1)[0].strip()
-        if not line or line.startswith(("#", "-")):
+    for line in requirement_lines(requirements):
+        if line.startswith("-"):
             continue
         try:
             requirement = Requirement(line)
