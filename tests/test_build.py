@@ -245,3 +245,27 @@ def test_progress_lines_in_ci(project, capsys):
     out = capsys.readouterr().out
     assert "resolve: 3 wheels for python3.12/x86_64" in out and "\r" not in out
     assert "dist/app.zip:" in out and "% of the 50.0 MiB zip limit" in out
+
+
+def test_deflate64_vendor_wheel_is_read_and_recompressed(project):
+    """tests/data holds a wheel made by 7-Zip with Deflate64 (method 9), which zipfile alone cannot read."""
+    wheel = Path(__file__).parent / "data" / "deflatesixtyfour-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel) as archive:
+        assert archive.getinfo("deflatesixtyfour/__init__.py").compress_type == 9
+    (project / "vendor" / wheel.name).write_bytes(wheel.read_bytes())
+    manifest = build(settings_for(project))
+    with zipfile.ZipFile(project / manifest.layers[0].path) as archive:
+        info = archive.getinfo("python/deflatesixtyfour/__init__.py")
+        assert info.compress_type == zipfile.ZIP_DEFLATED
+        assert archive.read(info) == ("VALUE = %r\n" % ("sixty-four " * 200)).encode()
+        assert "python/deflatesixtyfour-1.0.dist-info/RECORD" in archive.namelist()
+
+
+def test_unreachable_index_is_one_line_naming_the_requirement(project):
+    (project / "pyproject.toml").write_text(
+        '[tool.lambda-tasks]\npip_args = ["--index-url", "http://127.0.0.1:9/simple", "--retries", "1", "--timeout", "2"]\n')
+    (project / "requirements.txt").write_text("purelib==1.0\n")
+    with pytest.raises(ResolveError) as error:
+        build(settings_for(project))
+    message = str(error.value)
+    assert "could not reach the package index" in message and "purelib==1.0" in message and "\n" not in message
