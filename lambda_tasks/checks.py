@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import Sequence
 
 from .audit import audit
-from .bytecode import compile_entries, find_interpreter, merge
 from .config import Settings
 from .entries import Entry
 from .guard import check_app_files
 from .report import human_bytes
-from .slim import drop_runtime_provided, slim, strip_binaries
+
+# slim and bytecode are imported where a setting asks for them: an app-only rebuild stays near start-up time.
 
 APP_ROOT = "/var/task"
 LAYER_ROOT = "/opt"
@@ -31,12 +31,18 @@ def process_entries(entries: Sequence[Entry], settings: Settings, reporter, laye
         check_app_files(result, settings.include)
     else:
         if settings.exclude_runtime_provided:
+            from .slim import drop_runtime_provided
+
             result, _ = drop_runtime_provided(result, settings.requirements_path, reporter)
         if settings.slim:
+            from .slim import slim
+
             before = len(result)
             result, saved = slim(result, keep_pycache=settings.bytecode)
             reporter.info(f"slim: left out {before - len(result)} files Lambda never uses, {human_bytes(saved)} saved")
     if settings.bytecode:
+        from .bytecode import compile_entries, find_interpreter, merge
+
         interpreter = find_interpreter(target, settings.bytecode_python)
         pycs = compile_entries(result, target, interpreter, LAYER_ROOT if layer else APP_ROOT, reporter)
         result = merge(result, pycs)
@@ -44,5 +50,7 @@ def process_entries(entries: Sequence[Entry], settings: Settings, reporter, laye
                       f"({target.python_version[0]}.{target.python_version[1]}, {interpreter})")
     verified = audit(result, target, settings.audit_allow)
     if layer and settings.strip_binaries:
+        from .slim import strip_binaries
+
         result, _ = strip_binaries(result, verified, target, reporter)
     return result
