@@ -14,7 +14,7 @@ from .collect import app_files, walk_files
 from .config import Settings
 from .errors import LimitError
 from .manifest import Artifact, Manifest
-from .report import Reporter, human_bytes
+from .report import Reporter, human_bytes, layer_table
 
 #: Settings that only matter to publish and deploy: changing them does not make a build stale.
 _DEPLOY_ONLY = {"regions", "function_name", "role", "handler", "memory", "timeout", "environment", "functions",
@@ -150,8 +150,6 @@ def _summary(settings: Settings, result: Manifest, reporter: Reporter) -> None:
     app = result.app
     reporter.info(f"{app.path}: {human_bytes(app.zip_bytes)} zipped, {human_bytes(app.unzipped_bytes)} unzipped "
                   f"({100 * app.zip_bytes / limit:.1f}% of the {human_bytes(limit)} zip limit)")
-    from .split import layer_table
-
     rows = [(layer.path, layer.zip_bytes, layer.unzipped_bytes, layer.distributions) for layer in result.layers]
     for line in layer_table(rows, limit):
         reporter.info(line)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import TextIO
+from typing import Sequence, TextIO
 
 
 class Reporter:
@@ -81,3 +81,45 @@ def human_bytes(size: int) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     raise AssertionError("unreachable")
+
+
+def layer_table(rows: Sequence[tuple[str, int, int, list[str]]], zip_cap: int) -> list[str]:
+    """rows: (layer name, zip bytes, unzipped bytes, unit names) -> printable lines."""
+    header = ("layer", "zipped", "unzipped", "% cap", "distributions")
+    cells = [
+        (name, human_bytes(zipped), human_bytes(unzipped),
+         f"{zipped * 100 // zip_cap}%" if zip_cap > 0 else "-", sorted(names))
+        for name, zipped, unzipped, names in rows
+    ]
+    widths = [max([len(header[i])] + [len(c[i]) for c in cells]) for i in range(4)]
+    indent = sum(widths) + 2 * 4
+
+    def line(a: str, b: str, c: str, d: str, rest: str) -> str:
+        return (f"{a:<{widths[0]}}  {b:>{widths[1]}}  {c:>{widths[2]}}  {d:>{widths[3]}}  {rest}").rstrip()
+
+    lines = [line(*header)]
+    for name, zipped, unzipped, pct, names in cells:
+        chunks = _wrap(names, max(30, 100 - indent)) or [""]
+        lines.append(line(name, zipped, unzipped, pct, chunks[0]))
+        lines += [" " * indent + chunk for chunk in chunks[1:]]
+    if len(rows) > 1:
+        count = sum(len(r[3]) for r in rows)
+        lines.append(line("total", human_bytes(sum(r[1] for r in rows)), human_bytes(sum(r[2] for r in rows)),
+                          "", f"{count} distributions in {len(rows)} layers"))
+    return lines
+
+
+def _wrap(names: list[str], width: int) -> list[str]:
+    """Comma-separated names on lines of about ``width`` characters."""
+    lines: list[str] = []
+    current = ""
+    for name in names:
+        candidate = f"{current}, {name}" if current else name
+        if current and len(candidate) > width:
+            lines.append(current + ",")
+            current = name
+        else:
+            current = candidate
+    if current:
+        lines.append(current)
+    return lines

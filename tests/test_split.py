@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lambda_tasks.errors import LimitError
-from lambda_tasks.split import Budget, Unit, layer_table, pack
+from lambda_tasks.report import layer_table
+from lambda_tasks.split import Budget, Unit, pack
 
 MB = 1_048_576
 CAP = 50 * MB
