@@ -231,7 +231,9 @@ def load_settings(
 ) -> Settings:
     """Merge the sources, highest first: flags, Invoke's config, pyproject.toml, defaults.
 
-    ``None`` in a higher source means "not given" and never hides a lower one.
+    ``pyproject.toml`` is the one where invoke runs; when ``project_dir`` points elsewhere, the project's own
+    ``[tool.lambda-tasks]`` fills in what the others leave unset. ``None`` in a higher source means "not
+    given" and never hides a lower one.
     """
     cwd = (cwd or Path.cwd()).resolve()
     layers = [
@@ -245,6 +247,12 @@ def load_settings(
             if value is None:
                 continue
             merged[key] = _coerce(key, value, source)
+    project_dir = (cwd / merged.get("project_dir", ".")).resolve()
+    if project_dir != cwd and project_dir.is_dir():
+        where = f"{project_dir / 'pyproject.toml'} [tool.{PYPROJECT_TABLE}]"
+        for key, value in normalise_keys(read_pyproject(project_dir), where).items():
+            if key != "project_dir" and key not in merged and value is not None:
+                merged[key] = _coerce(key, value, where)
     return finish(cwd, merged)
 
 

@@ -79,3 +79,17 @@ def test_extra_layers_reduce_layer_budget(tmp_path):
 def test_s3_bucket_raises_the_per_layer_cap(tmp_path):
     settings = load_settings(tmp_path, {"runtime": "python3.12", "s3_bucket": "b"}, {})
     assert settings.layer_limit == 262_144_000
+
+
+def test_project_pyproject_fills_in_below_the_callers(tmp_path):
+    app = tmp_path / "services" / "api"
+    app.mkdir(parents=True)
+    (app / "pyproject.toml").write_text('[tool.lambda-tasks]\nruntime = "python3.13"\narch = "arm64"\n'
+                                        'layer_name = "api-libs"\nproject_dir = "elsewhere"\n')
+    write(tmp_path, '[tool.lambda-tasks]\narch = "x86_64"\n')
+    settings = load_settings(tmp_path, {}, {"project_dir": "services/api"})
+    assert settings.project_dir == app.resolve()
+    assert (settings.runtime, settings.arch, settings.layer_name) == ("python3.13", "x86_64", "api-libs")
+    (app / "pyproject.toml").write_text('[tool.lambda-tasks]\nlayer_nam = "x"\n')
+    with pytest.raises(SettingsError, match="layer_nam.*services/api/pyproject.toml"):
+        load_settings(tmp_path, {}, {"project_dir": "services/api", "runtime": "python3.12"})
