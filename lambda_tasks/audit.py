@@ -8,10 +8,12 @@ against the runtime's glibc, that it does not need musl, and that an extension m
 from __future__ import annotations
 
 import fnmatch
+import os
 import posixpath
 import re
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import BinaryIO, Iterable, Sequence
 
@@ -66,8 +68,11 @@ def audit(entries: Iterable[Entry], target: Target, allow: Sequence[str] = ()) -
     """
     findings: list[Finding] = []
     verified: list[Entry] = []
-    for entry in entries:
-        problems, is_elf = check_entry(entry, target)
+    entries = list(entries)
+    # Threads: most of the time is inflating the ELF files, and zlib releases the GIL while it does.
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        results = list(pool.map(lambda entry: check_entry(entry, target), entries))
+    for entry, (problems, is_elf) in zip(entries, results):
         if problems:
             if not _allowed(entry.arcname, allow):
                 findings.extend(Finding(entry, problem) for problem in problems)
