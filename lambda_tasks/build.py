@@ -15,6 +15,7 @@ from .config import Settings
 from .errors import LimitError
 from .manifest import Artifact, Manifest
 from .report import Reporter, human_bytes, layer_table
+from .requirements import requirements_digest
 
 #: Settings that only matter to publish and deploy: changing them does not make a build stale.
 _DEPLOY_ONLY = {"regions", "function_name", "role", "handler", "memory", "timeout", "environment", "functions",
@@ -56,11 +57,8 @@ def app_fingerprint(settings: Settings) -> str:
 
 
 def layers_fingerprint(settings: Settings) -> str:
-    """Changes when requirements.txt's bytes, the vendor/ tree, a layer setting or a tool version changes."""
-    try:
-        requirements = hashlib.sha256(settings.requirements_path.read_bytes()).hexdigest()
-    except FileNotFoundError:
-        requirements = None
+    """Changes when requirements.txt's bytes (or those of files it includes with -r/-c), the vendor/ tree, a layer setting or a tool version changes."""
+    requirements = requirements_digest(settings.requirements_path)
     vendor = []
     if settings.vendor_path.is_dir():
         for rel, path in walk_files(settings.vendor_path):

@@ -22,6 +22,7 @@ from .config import Settings
 from .errors import ResolveError
 from .fastpip import TAGS_VARIABLE
 from .report import Reporter
+from .requirements import requirement_lines, requirements_digest
 
 _NO_MATCH = re.compile(r"No matching distribution found for (\S+)")
 _NETWORK = re.compile(
@@ -41,21 +42,10 @@ def cache_dir() -> Path:
     return Path(base) / "lambda-tasks"
 
 
-def requirement_lines(path: Path) -> list[str]:
-    """The requirement lines of a requirements file (comments and blanks left out)."""
-    if not path.is_file():
-        return []
-    lines = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.split(" #", 1)[0].strip()
-        if line and not line.startswith("#"):
-            lines.append(line)
-    return lines
-
-
-def resolution_key(settings: Settings, requirements: bytes) -> str:
+def resolution_key(settings: Settings) -> str:
+    """Names a resolution: the requirements (with the files they include), the target and pip's options."""
     data = json.dumps(
-        [requirements.decode("utf-8", "replace"), str(settings.target), list(settings.pip_args), settings.installer,
+        [requirements_digest(settings.requirements_path), str(settings.target), list(settings.pip_args), settings.installer,
          os.environ.get("PIP_INDEX_URL", ""), os.environ.get("PIP_FIND_LINKS", ""), os.environ.get("PIP_NO_INDEX", "")]
     )
     return hashlib.sha256(data.encode()).hexdigest()[:32]
@@ -68,7 +58,7 @@ def resolve(settings: Settings, reporter: Reporter, refresh: bool = False) -> li
         return []
     cache = cache_dir()
     wheelhouse = cache / "wheels"
-    key_file = cache / "resolutions" / f"{resolution_key(settings, requirements.read_bytes())}.json"
+    key_file = cache / "resolutions" / f"{resolution_key(settings)}.json"
     if not refresh:
         known = _cached_resolution(key_file, wheelhouse)
         if known is not None:

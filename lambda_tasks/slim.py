@@ -96,7 +96,7 @@ def pinned_runtime_provided(requirements: Path) -> list[str]:
     """The requirement lines of ``requirements`` that put a version specifier on a runtime-provided package."""
     from packaging.requirements import InvalidRequirement, Requirement  # not on the no-op path
 
-    from .resolve import requirement_lines
+    from .requirements import requirement_lines
 
     found: list[str] = []
     for line in requirement_lines(requirements):

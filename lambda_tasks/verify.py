@@ -218,7 +218,7 @@ def _choose_interpreter(target: Target, configured: str | None) -> tuple[str, bo
         note = (f"importing compiled modules and running the code under Python {version}: this host has no "
                 f"Python {version} (put python{version} on PATH or set bytecode_python)")
         if host != target.machine:
-            note += f" nor a {target.machine} CPU"
+            note += f" nor an {target.machine} CPU"
         return sys.executable, False, False, [note]
     if host != target.machine:
         return interpreter, False, True, [f"importing compiled modules: they are built for {target.machine}, "

@@ -269,3 +269,17 @@ def test_unreachable_index_is_one_line_naming_the_requirement(project):
         build(settings_for(project))
     message = str(error.value)
     assert "could not reach the package index" in message and "purelib==1.0" in message and "\n" not in message
+
+
+def test_included_requirements_files_count_as_inputs(project, wheelhouse, capsys):
+    make_wheel(wheelhouse, "extra")
+    (project / "requirements").mkdir()
+    (project / "requirements" / "base.txt").write_text("purelib\n")
+    (project / "requirements.txt").write_text("-r requirements/base.txt\nfastlib\n")
+    first = build(settings_for(project))
+    assert "purelib" in first.layers[0].distributions and "extra" not in first.layers[0].distributions
+    capsys.readouterr()
+    (project / "requirements" / "base.txt").write_text("purelib\nextra\n")
+    second = build(settings_for(project))
+    assert "up to date" not in capsys.readouterr().out
+    assert "extra" in second.layers[0].distributions
