@@ -38,7 +38,7 @@ class WheelMember:
     def open(self) -> BinaryIO:
         if self.info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             import zipfile_deflate64  # noqa: F401  (teaches zipfile to read Deflate64)
-        return _open_archive(self.wheel).open(self.info)
+        return _open_member(self.wheel, self.info)
 
 
 @dataclass(frozen=True)
@@ -81,16 +81,17 @@ _OPEN_LOCK = threading.Lock()
 _MAX_OPEN = 64
 
 
-def _open_archive(path: Path) -> zipfile.ZipFile:
-    """A shared, already-parsed ZipFile per wheel: parsing a central directory per member is quadratic.
+def _open_member(path: Path, info: zipfile.ZipInfo) -> BinaryIO:
+    """A member of a shared, already-parsed ZipFile: parsing a central directory per member is quadratic.
 
-    ZipFile serves concurrent readers safely, and closing an evicted one leaves its open members readable.
+    ZipFile serves concurrent readers; a member is opened under the lock so that no other thread closes its
+    archive in between (an evicted archive stays readable for the members already open).
     """
-    info = path.stat()
-    key = (path, info.st_mtime_ns, info.st_size)  # a wheel rewritten in place is parsed again
+    stat = path.stat()
+    key = (path, stat.st_mtime_ns, stat.st_size)  # a wheel rewritten in place is parsed again
     with _OPEN_LOCK:
         archive = _OPEN_ARCHIVES.pop(key, None) or zipfile.ZipFile(path)
         _OPEN_ARCHIVES[key] = archive
         while len(_OPEN_ARCHIVES) > _MAX_OPEN:
             _OPEN_ARCHIVES.popitem(last=False)[1].close()
-        return archive
+        return archive.open(info)
