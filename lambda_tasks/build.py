@@ -149,7 +149,9 @@ def _summary(settings: Settings, result: Manifest, reporter: Reporter) -> None:
     reporter.info(f"{app.path}: {human_bytes(app.zip_bytes)} zipped, {human_bytes(app.unzipped_bytes)} unzipped "
                   f"({100 * app.zip_bytes / limit:.1f}% of the {human_bytes(limit)} zip limit)")
     rows = [(layer.path, layer.zip_bytes, layer.unzipped_bytes, layer.distributions) for layer in result.layers]
-    for line in layer_table(rows, limit):
+    if not rows:
+        reporter.info("layers: none (requirements.txt lists nothing and there is no vendor/)")
+    for line in layer_table(rows, limit) if rows else []:
         reporter.info(line)
     total = app.unzipped_bytes + sum(layer.unzipped_bytes for layer in result.layers) + settings.extra_layers_bytes
     reporter.info(f"total unzipped: {human_bytes(total)} ({100 * total / settings.unzipped_limit:.1f}% of "

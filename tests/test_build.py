@@ -283,3 +283,10 @@ def test_included_requirements_files_count_as_inputs(project, wheelhouse, capsys
     second = build(settings_for(project))
     assert "up to date" not in capsys.readouterr().out
     assert "extra" in second.layers[0].distributions
+
+
+def test_app_without_dependencies_has_no_layers(tmp_path, capsys):
+    root = make_project(tmp_path / "bare", "")
+    manifest = build(settings_for(root))
+    assert manifest.layers == [] and (root / "dist" / "app.zip").is_file()
+    assert "layers: none" in capsys.readouterr().out
