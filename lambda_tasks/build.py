@@ -6,7 +6,9 @@ import dataclasses
 import hashlib
 import json
 import os
+import sys
 import time
+from pathlib import Path
 from typing import Sequence
 
 from . import __version__, manifest as manifest_io
@@ -15,7 +17,7 @@ from .config import Settings
 from .errors import LimitError
 from .manifest import Artifact, Manifest
 from .report import Reporter, human_bytes, layer_table
-from .requirements import requirements_digest
+from .requirements import PIP_INDEX_VARIABLES, requirements_digest
 
 #: Settings that only matter to publish and deploy: changing them does not make a build stale.
 _DEPLOY_ONLY = {"regions", "function_name", "role", "handler", "memory", "timeout", "environment", "functions",
@@ -39,9 +41,6 @@ def _settings_data(settings: Settings, keys: set[str] | None) -> dict[str, objec
 
 def _tool_versions() -> list[str]:
     """lambda-tasks' and pip's versions; pip's is read off its .dist-info name (importlib.metadata costs 15 ms)."""
-    import sys
-    from pathlib import Path
-
     for entry in sys.path:
         found = sorted(Path(entry or ".").glob("pip-*.dist-info"))
         if found:
@@ -53,11 +52,13 @@ def app_fingerprint(settings: Settings) -> str:
     """Changes when any app file's bytes or an app setting changes."""
     files = [(arcname, hashlib.sha256(path.read_bytes()).hexdigest(), os.access(path, os.X_OK))
              for arcname, path in app_files(settings.project_dir)]
-    return _digest({"files": files, "settings": _settings_data(settings, _APP_KEYS), "tool": __version__})
+    return _digest({"files": files, "settings": _settings_data(settings, _APP_KEYS), "tool": __version__,
+                    "epoch": os.environ.get("SOURCE_DATE_EPOCH")})
 
 
 def layers_fingerprint(settings: Settings) -> str:
-    """Changes when requirements.txt's bytes (or those of files it includes with -r/-c), the vendor/ tree, a layer setting or a tool version changes."""
+    """Changes when the requirements (with the files they include), the vendor/ tree, a layer setting, pip's
+    index variables or a tool version change."""
     requirements = requirements_digest(settings.requirements_path)
     vendor = []
     if settings.vendor_path.is_dir():
@@ -65,7 +66,8 @@ def layers_fingerprint(settings: Settings) -> str:
             info = path.stat()
             vendor.append((rel, info.st_size, info.st_mtime_ns, info.st_mode & 0o111))
     return _digest({"requirements": requirements, "vendor": vendor, "settings": _settings_data(settings, None),
-                    "tools": _tool_versions(), "epoch": os.environ.get("SOURCE_DATE_EPOCH")})
+                    "tools": _tool_versions(), "epoch": os.environ.get("SOURCE_DATE_EPOCH"),
+                    "pip": [os.environ.get(name) for name in PIP_INDEX_VARIABLES]})
 
 
 def _outputs_present(previous: Manifest, settings: Settings, which: str) -> bool:

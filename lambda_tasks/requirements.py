@@ -6,6 +6,9 @@ import hashlib
 import re
 from pathlib import Path
 
+#: pip's environment variables that change what a resolve finds.
+PIP_INDEX_VARIABLES = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_NO_INDEX", "PIP_CONFIG_FILE")
+
 # pip's own syntax for including another file: -r/--requirement (requirements) and -c/--constraint
 _INCLUDE = re.compile(r"^(?:-r|--requirement|-c|--constraint)(?:\s*=\s*|\s+|(?=\S))(\S+)")
 

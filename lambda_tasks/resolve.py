@@ -22,7 +22,7 @@ from .config import Settings
 from .errors import ResolveError
 from .fastpip import TAGS_VARIABLE
 from .report import Reporter
-from .requirements import requirement_lines, requirements_digest
+from .requirements import PIP_INDEX_VARIABLES, requirement_lines, requirements_digest
 
 _NO_MATCH = re.compile(r"No matching distribution found for (\S+)")
 _NETWORK = re.compile(
@@ -44,10 +44,10 @@ def cache_dir() -> Path:
 
 def resolution_key(settings: Settings) -> str:
     """Names a resolution: the requirements (with the files they include), the target and pip's options."""
-    data = json.dumps(
-        [requirements_digest(settings.requirements_path), str(settings.target), list(settings.pip_args), settings.installer,
-         os.environ.get("PIP_INDEX_URL", ""), os.environ.get("PIP_FIND_LINKS", ""), os.environ.get("PIP_NO_INDEX", "")]
-    )
+    data = json.dumps([
+        requirements_digest(settings.requirements_path), str(settings.target), list(settings.pip_args),
+        settings.installer, [os.environ.get(name, "") for name in PIP_INDEX_VARIABLES],
+    ])
     return hashlib.sha256(data.encode()).hexdigest()[:32]
 
 
