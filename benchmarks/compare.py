@@ -86,7 +86,7 @@ def resolve_pins(env: dict[str, str]) -> dict[str, str]:
     def versions(name: str) -> list[str]:
         result = subprocess.run([sys.executable, "-m", "pip", "index", "versions", name], env=env,
                                 capture_output=True, text=True)
-        line = next((l for l in result.stdout.splitlines() if l.startswith("Available versions:")), "")
+        line = next((text for text in result.stdout.splitlines() if text.startswith("Available versions:")), "")
         return [v.strip() for v in line.partition(":")[2].split(",") if v.strip()]
 
     with ThreadPoolExecutor(4) as pool:
@@ -113,11 +113,12 @@ def write_project(root: Path, pins: dict[str, str], installer: str = "pip") -> P
     (root / "app.py").write_text(APP)
     (root / "requirements.txt").write_text("".join(f"{n}=={v}\n" for n, v in pins.items()))
     (root / ".chalice").mkdir(exist_ok=True)
-    (root / ".chalice" / "config.json").write_text(json.dumps(
-        {"version": "2.0", "app_name": "bench", "automatic_layer": True, "stages": {"dev": {"api_gateway_stage": "api"}}}
-    ))
+    config = {"version": "2.0", "app_name": "bench", "automatic_layer": True,
+              "stages": {"dev": {"api_gateway_stage": "api"}}}
+    (root / ".chalice" / "config.json").write_text(json.dumps(config))
     (root / "pyproject.toml").write_text(
-        f'[tool.lambda-tasks]\nruntime = "{RUNTIME}"\narch = "x86_64"\nlayer_name = "bench-deps"\ninstaller = "{installer}"\n'
+        f'[tool.lambda-tasks]\nruntime = "{RUNTIME}"\narch = "x86_64"\nlayer_name = "bench-deps"\n'
+        f'installer = "{installer}"\n'
     )
     return root
 

@@ -138,7 +138,8 @@ def check_extension_name(filename: str, target: Target) -> str | None:
     platform = cpython.group("platform")
     expected = f"{target.machine}-linux-gnu"
     if platform and platform != expected:
-        return f"is an extension module built for {platform} ({tag}); {target.runtime} on {target.arch} needs {expected}"
+        return (f"is an extension module built for {platform} ({tag}); "
+                f"{target.runtime} on {target.arch} needs {expected}")
     return None
 
 

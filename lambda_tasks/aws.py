@@ -190,7 +190,8 @@ def translate(exc: BaseException, action: str) -> AwsError:
     if isinstance(exc, EndpointConnectionError):
         url = safe_endpoint(getattr(exc, "kwargs", {}).get("endpoint_url"))
         return AwsError(
-            f"cannot {action}: could not connect to {url}; check the network, the region and AWS_ENDPOINT_URL, then run the command again"
+            f"cannot {action}: could not connect to {url}; check the network, the region and AWS_ENDPOINT_URL, "
+            "then run the command again"
         )
     if isinstance(exc, (BotoConnectionError, HTTPClientError)):
         return AwsError(f"cannot {action}: the connection to AWS failed ({type(exc).__name__}); run the command again")
@@ -230,7 +231,9 @@ _ADVICE = {
     "InvalidSignatureException": "the secret key does not match; check the credentials",
     "NoSuchBucket": "the S3 bucket does not exist: create it or fix the s3_bucket setting",
     "RequestEntityTooLargeException": "the zip is too large to send inline: set s3_bucket so it goes through S3",
-    "CodeStorageExceededException": "Lambda's code storage in this region is full: delete old layer or function versions",
+    "CodeStorageExceededException": (
+        "Lambda's code storage in this region is full: delete old layer or function versions"
+    ),
     "TooManyRequestsException": "AWS kept throttling after several retries: run the command again later",
     "ThrottlingException": "AWS kept throttling after several retries: run the command again later",
     "ResourceConflictException": "another update is still in progress: wait a moment and run the command again",

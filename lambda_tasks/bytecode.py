@@ -65,7 +65,9 @@ def find_interpreter(target: Target, configured: str | None) -> str:
         path = shutil.which(configured) or configured
         tag = probe(path)
         if tag is None:
-            raise BytecodeError(f"bytecode_python = {configured!r} does not run; give the path of a Python {version} interpreter")
+            raise BytecodeError(
+                f"bytecode_python = {configured!r} does not run; give the path of a Python {version} interpreter"
+            )
         if tag != wanted:
             raise BytecodeError(
                 f"bytecode_python = {configured!r} is {tag}, but {target.runtime} needs {wanted}: "

@@ -16,7 +16,9 @@ from . import manifest as manifest_mod
 from .config import FunctionSpec, Settings
 from .errors import AwsError, LambdaTasksError, LimitError
 from .manifest import Manifest
-from .publish import PublishResult, Publisher, bucket_for, check_uploadable, publish_layers, s3_key, verified_path, via_s3
+from .publish import (
+    PublishResult, Publisher, bucket_for, check_uploadable, publish_layers, s3_key, verified_path, via_s3,
+)
 from .report import Reporter, human_bytes
 
 #: Configuration fields we own; anything else on the function (VPC, tracing, ...) is left alone.
@@ -39,7 +41,8 @@ def layer_list(settings: Settings, layer_arns: Sequence[str]) -> list[str]:
 
 def check_total_size(settings: Settings, manifest: Manifest) -> None:
     """Function code plus all its layers, unzipped, must fit Lambda's 250 MiB."""
-    total = manifest.app.unzipped_bytes + sum(l.unzipped_bytes for l in manifest.layers) + settings.extra_layers_bytes
+    layers = sum(layer.unzipped_bytes for layer in manifest.layers)
+    total = manifest.app.unzipped_bytes + layers + settings.extra_layers_bytes
     limit = min(settings.unzipped_limit, limits.UNZIPPED_BYTES)
     if total > limit:
         raise LimitError(
@@ -105,8 +108,10 @@ class FunctionStep:
         if self.action == "create":
             text = f"{label}: {would}create" if planned else f"{label}: created"
         elif self.action == "update":
-            parts = (["code"] if self.code else []) + ([f"configuration ({', '.join(self.config)})"] if self.config else [])
-            text = f"{label}: {would}update {' and '.join(parts)}" if planned else f"{label}: updated {' and '.join(parts)}"
+            parts = ["code"] if self.code else []
+            parts += [f"configuration ({', '.join(self.config)})"] if self.config else []
+            changes = " and ".join(parts)
+            text = f"{label}: {would}update {changes}" if planned else f"{label}: updated {changes}"
         else:
             text = f"{label}: up to date"
         if self.version_action == "publish":
@@ -114,7 +119,8 @@ class FunctionStep:
         elif self.version_action == "keep":
             text += f"; version {self.version} is current"
         if self.alias_action in ("create", "update"):
-            text += f"; {would}point alias {self.alias_name} at it" if planned else f"; alias {self.alias_name} -> {self.version}"
+            alias = self.alias_name
+            text += f"; {would}point alias {alias} at it" if planned else f"; alias {alias} -> {self.version}"
         return text
 
 
@@ -266,7 +272,8 @@ class Deployer:
             kwargs = {"FunctionName": name, **({"Marker": marker} if marker else {})}
             page = self._call(client.list_versions_by_function, f"list versions of {name}", **kwargs)
             for version in page.get("Versions", []):
-                if version["Version"].isdigit() and (newest is None or int(version["Version"]) > int(newest["Version"])):
+                number = version["Version"]
+                if number.isdigit() and (newest is None or int(number) > int(newest["Version"])):
                     newest = version
             marker = page.get("NextMarker")
             if not marker:
@@ -297,7 +304,9 @@ def deploy_functions(
         for region in regions:
             for spec in specs:
                 deployer.plan_function(region, spec, [])
-    layers = publish_layers(settings, manifest, clients=clients, reporter=reporter, plan=plan, regions=regions, sleep=sleep)
+    layers = publish_layers(
+        settings, manifest, clients=clients, reporter=reporter, plan=plan, regions=regions, sleep=sleep
+    )
     result = DeployResult(layers)
     for region in regions:
         arns = layer_list(settings, layers.arns(region))

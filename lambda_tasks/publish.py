@@ -146,7 +146,9 @@ class LayerStep:
             return f"{label}: up to date ({self.arn})"
         if self.action == "reuse":
             return f"{label}: content already published as version {version_of(self.arn or '')}, reusing it"
-        how = f"via s3://{bucket_for(settings, self.region)}/{s3_key(settings, self.record.sha256)}" if self.via_s3 else "inline"
+        how = "inline"
+        if self.via_s3:
+            how = f"via s3://{bucket_for(settings, self.region)}/{s3_key(settings, self.record.sha256)}"
         size = human_bytes(self.record.zip_bytes)
         if planned:
             return f"{label}: would publish a new version ({size}, {how})"
@@ -247,7 +249,8 @@ class Publisher:
         number = version_of(recorded) if recorded else None
         if recorded and number is not None:
             current = self.get_version(region, record.name, number)
-            if current is not None and current.arn == recorded and matches(current, record.sha256, self.settings.target):
+            target = self.settings.target
+            if current is not None and current.arn == recorded and matches(current, record.sha256, target):
                 return LayerStep(region, record, "keep", recorded, s3)
         existing = self.find_existing(region, record)
         if existing is not None:

@@ -160,7 +160,8 @@ def explain_pip_failure(output: str, settings: Settings, requirements: Path) -> 
         detail = "; ".join(line.strip() for line in cause[:4])
         return f"the requirements in {requirements} conflict: {detail or 'see pip output'}; loosen one of the pins"
     if match:
-        return (f"no version of {match.group(1)} has a wheel for {target} (python {'.'.join(map(str, target.python_version))}, "
+        python = ".".join(map(str, target.python_version))
+        return (f"no version of {match.group(1)} has a wheel for {target} (python {python}, "
                 f"manylinux up to glibc {'.'.join(map(str, target.glibc))}, {target.machine}) or a source distribution "
                 "that builds: check the name and version, or put a wheel built for the target in vendor/")
     errors = [line.strip() for line in output.splitlines() if line.startswith("ERROR:")]
@@ -194,7 +195,8 @@ def _build_pure_wheel(requirement: str, settings: Settings, built_dir: Path, rep
             raise ResolveError(
                 f"{requirement} has no wheel for {target} and its source distribution failed to build here ({reason}); "
                 f"it needs a compiled extension, so use a prebuilt wheel (e.g. a '-binary' variant such as "
-                f"psycopg2-binary) or build it for {target.machine} Amazon Linux and put the wheel or package in vendor/"
+                f"psycopg2-binary) or build it for {target.machine} Amazon Linux and put the wheel or package "
+                "in vendor/"
             )
         wheel = wheels[0]
         if not _is_pure(wheel.name):

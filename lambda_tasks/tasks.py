@@ -16,7 +16,7 @@ from invoke.exceptions import Exit
 from .config import Settings, setting_names
 
 COMMON_HELP = {
-    "project-dir": "the app's directory (app.py, chalicelib/, requirements.txt, vendor/); default: from settings or '.'",
+    "project-dir": "the app's directory (app.py, chalicelib/, requirements.txt, vendor/); default: settings, or '.'",
     "runtime": "Lambda runtime: python3.10 .. python3.14 (default: this interpreter's version)",
     "arch": "Lambda architecture: x86_64 (default) or arm64",
 }

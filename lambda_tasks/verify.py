@@ -119,7 +119,8 @@ def _run_handler(settings: Settings, layout: Layout, handler: str, payload: Any,
                         settings=settings, reporter=reporter)
     stage = outcome.get("stage")
     if outcome.get("ok"):
-        where = "" if same_version else f" (ran under this host's Python {platform.python_version()}, not {target.runtime})"
+        host_python = platform.python_version()
+        where = "" if same_version else f" (ran under this host's Python {host_python}, not {target.runtime})"
         reporter.info(f"verify: imported {handler.rsplit('.', 1)[0]} and resolved {handler}{where}")
         if outcome.get("blocked"):
             result.unchecked.append(f"loading the compiled module(s) {', '.join(outcome['blocked'])}: refused here, "
