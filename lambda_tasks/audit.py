@@ -15,9 +15,9 @@ import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import BinaryIO, Iterable, Sequence
+from typing import BinaryIO, Iterable, MutableMapping, Sequence
 
-from .entries import VENDOR_PREFIX, Entry
+from .entries import VENDOR_PREFIX, Entry, WheelMember
 from .errors import AuditError
 from .targets import Target
 
@@ -59,19 +59,46 @@ class Finding:
         return f"{self.entry.arcname} ({_unit_label(self.entry.unit)}) {self.problem}"
 
 
-def audit(entries: Iterable[Entry], target: Target, allow: Sequence[str] = ()) -> list[Entry]:
+#: Earlier verdicts on wheel members: member key -> (problems, is ELF). See :func:`member_key`.
+Memo = MutableMapping[str, tuple[list[str], bool]]
+
+
+def member_key(entry: Entry) -> str | None:
+    """Names a wheel member's exact bytes (wheel file, member, CRC, size); None for other sources."""
+    source = entry.source
+    if not isinstance(source, WheelMember):
+        return None
+    return f"{source.wheel.name}|{source.info.filename}|{source.info.CRC:08x}|{source.info.file_size}"
+
+
+def audit(
+    entries: Iterable[Entry], target: Target, allow: Sequence[str] = (), memo: Memo | None = None
+) -> list[Entry]:
     """Check every ELF file and extension module name against ``target``.
 
     Raise :class:`AuditError` listing each bad file (arcname, its distribution or ``vendor/``, what it
     needs and what the runtime has), unless the file matches an ``allow`` glob. Return the ELF entries
-    that passed: these are verified for the target and safe to strip.
+    that passed: these are verified for the target and safe to strip. ``memo`` (for this target) keeps
+    the verdicts on wheel members between builds, so a rebuild does not inflate the same binaries again.
     """
     findings: list[Finding] = []
     verified: list[Entry] = []
     entries = list(entries)
     # Threads: most of the time is inflating the ELF files, and zlib releases the GIL while it does.
+    memo = memo if memo is not None else {}
+
+    def verdict(entry: Entry) -> tuple[list[str], bool]:
+        key = member_key(entry)
+        if key is not None and key in memo:
+            problems, is_elf = memo[key]
+            return list(problems), is_elf
+        result = check_entry(entry, target)
+        if key is not None:
+            memo[key] = result
+        return result
+
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-        results = list(pool.map(lambda entry: check_entry(entry, target), entries))
+        results = list(pool.map(verdict, entries))
     for entry, (problems, is_elf) in zip(entries, results):
         if problems:
             if not _allowed(entry.arcname, allow):

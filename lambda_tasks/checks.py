@@ -6,13 +6,16 @@ layers: runtime-provided pin warning -> slim -> bytecode -> audit -> strip
 
 from __future__ import annotations
 
-from typing import Sequence
+import json
+from contextlib import contextmanager
+from typing import Iterator, Sequence
 
-from .audit import audit
+from .audit import Memo, audit
 from .config import Settings
 from .entries import Entry
 from .guard import check_app_files
 from .report import human_bytes
+from .targets import Target
 
 # slim and bytecode are imported where a setting asks for them: an app-only rebuild stays near start-up time.
 
@@ -48,9 +51,34 @@ def process_entries(entries: Sequence[Entry], settings: Settings, reporter, laye
         result = merge(result, pycs)
         reporter.info(f"bytecode: {len(pycs)} unchecked-hash .pyc files for {'the layers' if layer else 'the app'} "
                       f"({target.python_version[0]}.{target.python_version[1]}, {interpreter})")
-    verified = audit(result, target, settings.audit_allow)
+    if layer:
+        with audit_memo(target) as memo:
+            verified = audit(result, target, settings.audit_allow, memo)
+    else:
+        verified = audit(result, target, settings.audit_allow)
     if layer and settings.strip_binaries:
         from .slim import strip_binaries
 
         result, _ = strip_binaries(result, verified, target, reporter)
     return result
+
+
+@contextmanager
+def audit_memo(target: Target) -> Iterator[Memo]:
+    """The audit's verdicts on wheel members for ``target``, kept in lambda-tasks' cache between builds.
+
+    Keyed by this version of lambda-tasks too: a newer audit looks at every file again.
+    """
+    from . import __version__
+    from .manifest import write_atomic
+    from .resolve import cache_dir
+
+    path = cache_dir() / "audit" / f"{target.runtime}-{target.arch}-{__version__}.json"
+    try:
+        memo: Memo = {key: (list(value[0]), bool(value[1])) for key, value in json.loads(path.read_text()).items()}
+    except (OSError, ValueError, TypeError, IndexError, AttributeError):
+        memo = {}
+    before = len(memo)
+    yield memo
+    if len(memo) != before:
+        write_atomic(path, json.dumps(memo, sort_keys=True).encode())

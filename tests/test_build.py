@@ -290,3 +290,19 @@ def test_app_without_dependencies_has_no_layers(tmp_path, capsys):
     manifest = build(settings_for(root))
     assert manifest.layers == [] and (root / "dist" / "app.zip").is_file()
     assert "layers: none" in capsys.readouterr().out
+
+
+def test_audit_verdicts_are_remembered_between_builds(project, monkeypatch):
+    from lambda_tasks import audit as audit_module
+
+    calls = []
+    real = audit_module.check_entry
+    monkeypatch.setattr(audit_module, "check_entry", lambda entry, target: calls.append(entry.arcname) or real(entry, target))
+    build(settings_for(project))
+    first = len(calls)
+    assert "python/fastlib/_speed.cpython-312-x86_64-linux-gnu.so" in calls
+    calls.clear()
+    build(settings_for(project), force=True)  # same wheels: their members are not read again
+    assert not any(name.startswith("python/fastlib/") for name in calls) and len(calls) < first
+    build(settings_for(project, arch="arm64"))  # another target: audited afresh
+    assert "python/fastlib/_speed.cpython-312-aarch64-linux-gnu.so" in calls
