@@ -112,7 +112,7 @@ def publish_layer(c, project_dir=None, runtime=None, arch=None, region=None, s3_
 
     The LayerVersionArns are recorded per region in layers/manifest.json ("published").
     """
-    from .deploy import run_publish
+    from .aws.deploy import run_publish
     from .report import Reporter
 
     with user_errors():
@@ -144,7 +144,7 @@ def deploy(c, function_name=None, role=None, handler=None, project_dir=None, run
 
     Waits until each function is updated; retries conflicts and throttling. Nothing changed: no call is made.
     """
-    from .deploy import run_deploy
+    from .aws.deploy import run_deploy
     from .report import Reporter
 
     with user_errors():

@@ -2,10 +2,10 @@ import os
 import stat
 import zipfile
 
-
 from factory import make_wheel
-from lambda_tasks.archive import pack_entries, with_directories, write_zip, zip_size
-from lambda_tasks.collect import wheel_entries
+
+from lambda_tasks.build.archive import pack_entries, with_directories, write_zip, zip_size
+from lambda_tasks.build.collect import wheel_entries
 from lambda_tasks.entries import BytesSource, Entry, FileSource
 
 

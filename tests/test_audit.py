@@ -6,11 +6,11 @@ import io
 from pathlib import Path
 
 import pytest
-
-from elf_helpers import EM_AARCH64, newer_glibc_library, needs_cc, plain_library, with_machine, write
+from elf_helpers import EM_AARCH64, needs_cc, newer_glibc_library, plain_library, with_machine, write
 from factory import make_project, make_wheel
-from lambda_tasks.audit import audit, check_extension_name, newest_glibc
-from lambda_tasks.collect import vendor_entries, wheel_entries
+
+from lambda_tasks.build.collect import vendor_entries, wheel_entries
+from lambda_tasks.checks.audit import audit, check_extension_name, newest_glibc
 from lambda_tasks.entries import FILE_MODE, BytesSource, Entry
 from lambda_tasks.errors import AuditError
 from lambda_tasks.targets import Target

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import boto3
 import pytest
-
 from aws_helpers import ROLE_POLICY
 from conftest import offline_pyproject
 from factory import make_project, make_wheel
-from lambda_tasks import aws
+
+from lambda_tasks.aws import clients as aws
 
 BIN = Path(sys.executable).parent
 REGION = "us-east-1"

@@ -8,9 +8,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, NoCredentialsError
-from moto import mock_aws
-
 from aws_helpers import (  # noqa: F401 - fixture
     REGION,
     CallLog,
@@ -22,10 +19,13 @@ from aws_helpers import (  # noqa: F401 - fixture
     no_retry_wait,
     respond_times,
 )
-from lambda_tasks import aws
-from lambda_tasks.deploy import deploy_functions
+from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, NoCredentialsError
+from moto import mock_aws
+
+from lambda_tasks.aws import clients as aws
+from lambda_tasks.aws.deploy import deploy_functions
+from lambda_tasks.aws.publish import publish_layers
 from lambda_tasks.errors import AwsError
-from lambda_tasks.publish import publish_layers
 from lambda_tasks.report import Reporter
 
 
@@ -252,7 +252,7 @@ def test_multipart_upload_with_progress_survives_a_dropped_part(moto, tmp_path: 
                                                                 no_retry_wait) -> None:  # noqa: F811
     import os as _os
 
-    from lambda_tasks import publish
+    from lambda_tasks.aws import publish
 
     monkeypatch.setattr(publish, "MULTIPART_CHUNK", 5 * 1024 * 1024)  # S3's smallest part
     boto3.client("s3", region_name=REGION).create_bucket(Bucket="artifacts-bucket")

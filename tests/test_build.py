@@ -6,9 +6,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from conftest import lambda_layout, offline_pyproject, run_handler
 from factory import make_project, make_sdist, make_wheel
+
 from lambda_tasks.build import build
 from lambda_tasks.config import load_settings
 from lambda_tasks.errors import LambdaTasksError, LimitError, ResolveError
@@ -293,7 +293,7 @@ def test_app_without_dependencies_has_no_layers(tmp_path, capsys):
 
 
 def test_audit_verdicts_are_remembered_between_builds(project, monkeypatch):
-    from lambda_tasks import audit as audit_module
+    from lambda_tasks.checks import audit as audit_module
 
     calls = []
     real = audit_module.check_entry

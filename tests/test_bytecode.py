@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from factory import make_wheel
-from lambda_tasks.bytecode import BytecodeError, compile_entries, find_interpreter, merge, pyc_arcname
-from lambda_tasks.collect import wheel_entries
+
+from lambda_tasks.build.collect import wheel_entries
+from lambda_tasks.checks.bytecode import BytecodeError, compile_entries, find_interpreter, merge, pyc_arcname
 from lambda_tasks.entries import APP_UNIT, FILE_MODE, BytesSource, Entry
 from lambda_tasks.targets import Target
 

@@ -12,11 +12,11 @@ import zlib
 from pathlib import Path
 
 import pytest
-
 from conftest import lambda_layout, offline_pyproject, run_handler
 from factory import make_project, make_wheel
+
 from lambda_tasks.build import build
-from lambda_tasks.collect import _installed_path, _is_record
+from lambda_tasks.build.collect import _installed_path, _is_record
 from lambda_tasks.config import load_settings
 
 

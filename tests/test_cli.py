@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, offline_pyproject
 from factory import make_project, make_wheel
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import boto3
 import pytest
+from aws_helpers import REGION, CallLog, FakeBuild, aws_env, create_role  # noqa: F401 - fixture
 from moto import mock_aws
 
-from aws_helpers import REGION, CallLog, FakeBuild, aws_env, create_role  # noqa: F401 - fixture
-from lambda_tasks import aws
+from lambda_tasks.aws import clients as aws
+from lambda_tasks.aws.deploy import code_changed, config_changes, deploy_functions, desired_config, layer_list
 from lambda_tasks.config import FunctionSpec
-from lambda_tasks.deploy import code_changed, config_changes, deploy_functions, desired_config, layer_list
 from lambda_tasks.errors import AwsError, LambdaTasksError, LimitError
 from lambda_tasks.report import Reporter
 
@@ -215,8 +215,8 @@ def test_function_created_by_a_lost_request_is_updated(moto, tmp_path: Path) -> 
     client = boto3.client("lambda", region_name=REGION)
     client.create_function(FunctionName="f", Role=role, Runtime="python3.12", Handler="old.handler",
                            Code={"ZipFile": b"PK old"})
-    from lambda_tasks.deploy import Deployer, FunctionStep
-    from lambda_tasks.publish import Publisher
+    from lambda_tasks.aws.deploy import Deployer, FunctionStep
+    from lambda_tasks.aws.publish import Publisher
 
     settings = build.settings(function_name="f", role=role)
     deployer = Deployer(settings, build.manifest(), Publisher(settings, aws.Clients(), Reporter(io.StringIO())),

@@ -5,7 +5,8 @@ import subprocess
 import sys
 
 from factory import make_wheel
-from lambda_tasks.fastpip import wheel_fits
+
+from lambda_tasks.resolve.fastpip import wheel_fits
 from lambda_tasks.targets import Target
 
 ACCEPTED = frozenset(str(tag) for tag in Target("python3.12", "arm64").tags)
@@ -37,5 +38,5 @@ def test_same_choice_as_plain_pip(tmp_path, wheelhouse):
         path.rename(wheelhouse / path.name)
     env = {**os.environ, "LAMBDA_TASKS_WHEEL_TAGS": " ".join(sorted(ACCEPTED))}
     plain = _download(["-m", "pip"], wheelhouse, tmp_path / "plain", env)
-    fast = _download(["-m", "lambda_tasks.fastpip"], wheelhouse, tmp_path / "fast", env)
+    fast = _download(["-m", "lambda_tasks.resolve.fastpip"], wheelhouse, tmp_path / "fast", env)
     assert fast == plain == ["lib-1.0-cp312-cp312-manylinux_2_17_aarch64.whl"]

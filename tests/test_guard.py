@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-
 from factory import make_project
-from lambda_tasks.collect import app_entries
+
+from lambda_tasks.build.collect import app_entries
+from lambda_tasks.checks.guard import AppFileError, check_app_files
 from lambda_tasks.entries import APP_UNIT, FILE_MODE, BytesSource, Entry
-from lambda_tasks.guard import AppFileError, check_app_files
 from lambda_tasks.errors import LambdaTasksError
 
 KEY = b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n"

@@ -8,13 +8,12 @@ from pathlib import Path
 
 import boto3
 import pytest
+from aws_helpers import REGION, CallLog, FakeBuild, aws_env  # noqa: F401 - fixture
 from moto import mock_aws
 
-from aws_helpers import REGION, CallLog, FakeBuild, aws_env  # noqa: F401 - fixture
-from lambda_tasks import aws, limits
-from lambda_tasks.errors import AwsError, LambdaTasksError, LimitError
-from lambda_tasks.manifest import LayerRecord
-from lambda_tasks.publish import (
+from lambda_tasks import limits
+from lambda_tasks.aws import clients as aws
+from lambda_tasks.aws.publish import (
     RemoteVersion,
     bucket_region,
     candidates,
@@ -26,6 +25,8 @@ from lambda_tasks.publish import (
     version_of,
     via_s3,
 )
+from lambda_tasks.errors import AwsError, LambdaTasksError, LimitError
+from lambda_tasks.manifest import LayerRecord
 from lambda_tasks.report import Reporter
 from lambda_tasks.targets import Target
 
@@ -274,7 +275,7 @@ def test_lambda_storing_other_content_is_caught_and_cleaned(moto, tmp_path: Path
     make_bucket("artifacts-bucket")
     build = FakeBuild(tmp_path, settings_overrides={"s3_bucket": "artifacts-bucket"})
     build.build({"app.py": "x"}, [{"a.py": "a"}])
-    from lambda_tasks import publish
+    from lambda_tasks.aws import publish
 
     monkeypatch.setattr(publish.Publisher, "upload", lambda *a, **k: False)  # the object never arrives
     with pytest.raises(AwsError, match="not the built zip's"):

@@ -1,4 +1,4 @@
-from lambda_tasks.requirements import included_files, requirement_lines, requirements_digest
+from lambda_tasks.sources.requirements import included_files, requirement_lines, requirements_digest
 
 
 def test_lines_and_includes(tmp_path):

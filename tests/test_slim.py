@@ -6,16 +6,15 @@ import io
 import shutil
 
 import pytest
-
 from elf_helpers import needs_cc, plain_library
 from factory import make_wheel
-from lambda_tasks.audit import audit
-from lambda_tasks.collect import vendor_entries, wheel_entries
+
+from lambda_tasks.build.collect import vendor_entries, wheel_entries
+from lambda_tasks.checks.audit import audit
+from lambda_tasks.checks.slim import drop_runtime_provided, find_strip, slim, strip_binaries
 from lambda_tasks.entries import FILE_MODE, BytesSource, Entry
 from lambda_tasks.report import Reporter
-from lambda_tasks.targets import RUNTIME_PROVIDED
-from lambda_tasks.slim import drop_runtime_provided, find_strip, slim, strip_binaries
-from lambda_tasks.targets import Target
+from lambda_tasks.targets import RUNTIME_PROVIDED, Target
 
 PY311 = Target("python3.11", "x86_64")
 

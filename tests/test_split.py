@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lambda_tasks.build.split import Budget, Unit, pack
 from lambda_tasks.errors import LimitError
 from lambda_tasks.report import layer_table
-from lambda_tasks.split import Budget, Unit, pack
 
 MB = 1_048_576
 CAP = 50 * MB

@@ -6,9 +6,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from conftest import lambda_layout, offline_pyproject, run_handler
 from factory import make_project, make_wheel
+
 from lambda_tasks.build import build
 from lambda_tasks.config import load_settings
 from lambda_tasks.errors import LimitError

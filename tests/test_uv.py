@@ -9,15 +9,15 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from conftest import lambda_layout, offline_pyproject, run_handler
 from factory import make_project, make_sdist, make_wheel
-from lambda_tasks import uv as uv_module
+
 from lambda_tasks.build import build
 from lambda_tasks.config import load_settings
 from lambda_tasks.errors import ResolveError
 from lambda_tasks.report import Reporter
 from lambda_tasks.resolve import resolve
+from lambda_tasks.resolve import uv as uv_module
 from lambda_tasks.targets import Target
 
 HAS_UV = bool(shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent)))

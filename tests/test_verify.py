@@ -9,13 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, offline_pyproject
 from elf_helpers import needs_cc, plain_library, write
 from factory import make_project, make_wheel
+
 from lambda_tasks import verify as verify_module
 from lambda_tasks.build import build
-from lambda_tasks.bytecode import BytecodeError
+from lambda_tasks.checks.bytecode import BytecodeError
 from lambda_tasks.config import load_settings
 from lambda_tasks.report import Reporter
 from lambda_tasks.verify import VerifyError, verify

@@ -4,7 +4,6 @@ and a vendored package."""
 import platform
 
 import yaml
-
 from chalicelib.greeting import greeting
 from hello_vendored import signature
 

@@ -31,10 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from .config import Settings
-from .errors import ResolveError
-from .report import Reporter
-from .targets import Target
+from ..config import Settings
+from ..errors import ResolveError
+from ..report import Reporter
+from ..targets import Target
 
 #: uv's --python-platform choices, (glibc major, minor) -> name suffix.
 _UV_GLIBC = [(2, 40), (2, 39), (2, 38), (2, 37), (2, 36), (2, 35), (2, 34), (2, 33), (2, 32), (2, 31), (2, 28),
@@ -218,7 +218,7 @@ def _ssl_context() -> ssl.SSLContext:
 
 def download_with_uv(settings: Settings, download_dir: Path, built_dir: Path, reporter: Reporter) -> None:
     """Leave in ``download_dir`` exactly the target's wheels (one per distribution), resolved by uv."""
-    from .resolve import _download_with_pip, _run, cache_dir, pip_command
+    from ..resolve import _download_with_pip, _run, cache_dir, pip_command
 
     uv = find_uv()
     try:
@@ -249,7 +249,7 @@ def download_with_uv(settings: Settings, download_dir: Path, built_dir: Path, re
                               *settings.target.pip_target_args(), *settings.pip_args, *pins)
         returncode, output = _run(command, settings.project_dir, reporter, "resolve")
         if returncode != 0:
-            from .resolve import explain_pip_failure
+            from ..resolve import explain_pip_failure
 
             raise ResolveError(explain_pip_failure(output, settings, settings.requirements_path))
 

@@ -12,7 +12,7 @@ import time
 from typing import Any, Callable, Iterable, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from .errors import AwsError
+from ..errors import AwsError
 
 T = TypeVar("T")
 Sleep = Callable[[float], None]
@@ -167,6 +167,7 @@ def translate(exc: BaseException, action: str) -> AwsError:
     from botocore.exceptions import (
         ClientError,
         EndpointConnectionError,
+        HTTPClientError,
         NoCredentialsError,
         NoRegionError,
         PartialCredentialsError,
@@ -174,7 +175,6 @@ def translate(exc: BaseException, action: str) -> AwsError:
         WaiterError,
     )
     from botocore.exceptions import ConnectionError as BotoConnectionError
-    from botocore.exceptions import HTTPClientError
 
     if isinstance(exc, AwsError):
         return exc

@@ -17,9 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import BinaryIO, Iterable, MutableMapping, Sequence
 
-from .entries import VENDOR_PREFIX, Entry, WheelMember
-from .errors import AuditError
-from .targets import Target
+from ..entries import VENDOR_PREFIX, Entry, WheelMember
+from ..errors import AuditError
+from ..targets import Target
 
 ELF_MAGIC = b"\x7fELF"
 #: Magic numbers of shared libraries Lambda (Linux) can never load.

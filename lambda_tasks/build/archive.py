@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterable, Sequence
 
-from .entries import DIR_MODE, Entry, WheelMember
+from ..entries import DIR_MODE, Entry, WheelMember
 
 COMPRESS_LEVEL = 6
 STORED, DEFLATED = zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED

@@ -10,15 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .archive import END_BYTES, Packed, directory_entry, pack_entries, with_directories, write_zip, zip_size
-from .collect import LAYER_ROOT, app_entries, vendor_entries, wheel_entries
-from .config import Settings
-from .entries import VENDOR_PREFIX, Entry
-from .errors import LambdaTasksError, LimitError
-from .manifest import Artifact, LayerRecord
-from .report import Reporter, human_bytes
-from .targets import RUNTIME_PROVIDED
-
+from ..build.archive import END_BYTES, Packed, directory_entry, pack_entries, with_directories, write_zip, zip_size
+from ..build.collect import LAYER_ROOT, app_entries, vendor_entries, wheel_entries
+from ..config import Settings
+from ..entries import VENDOR_PREFIX, Entry
+from ..errors import LambdaTasksError, LimitError
+from ..manifest import Artifact, LayerRecord
+from ..report import Reporter, human_bytes
+from ..targets import RUNTIME_PROVIDED
 
 # ------------------------------------------------------------------------------------------------- app
 
@@ -122,7 +121,7 @@ def _top_level_names(entries: Iterable[Entry]) -> set[str]:
 
 def app_imports(project_dir: Path) -> set[str]:
     """Top-level module names that app.py and chalicelib/ import."""
-    from .collect import app_files
+    from ..build.collect import app_files
 
     found: set[str] = set()
     for arcname, path in app_files(project_dir):
@@ -153,7 +152,7 @@ def _warn_if_imported(settings: Settings, dropped: dict[str, list[Entry]], repor
 
 def process_entries(entries: list[Entry], settings: Settings, reporter: Reporter, layer: bool) -> list[Entry]:
     """The checks and rewrites between collect and compress (guard, slim, bytecode, audit, strip)."""
-    from .checks import process_entries as run_checks
+    from ..checks import process_entries as run_checks
 
     return run_checks(entries, settings, reporter, layer=layer)
 
@@ -177,8 +176,8 @@ def assemble_layers(
     settings: Settings, reporter: Reporter, app_unzipped: int, previous: dict[str, int], refresh: bool
 ) -> LayerPlan:
     """Resolve, collect, compress and split the dependencies; nothing is written yet."""
-    from . import split
-    from .resolve import resolve
+    from ..build import split
+    from ..resolve import resolve
 
     wheels = resolve(settings, reporter, refresh=refresh)
     entries = layer_entries(settings, wheels, reporter)
@@ -214,7 +213,7 @@ def _unit_key(name: str) -> str:
 
 def _entries_key(layer: Sequence[Packed]) -> str:
     """Identifies a layer's bytes without writing it: same key, same zip."""
-    from .archive import dos_datetime
+    from ..build.archive import dos_datetime
 
     rows = [(p.arcname, p.mode, p.crc, p.size, p.compress_size, p.method) for p in layer]
     return hashlib.sha256(json.dumps([dos_datetime(), rows]).encode()).hexdigest()

@@ -11,15 +11,23 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping, Sequence
 
-from . import aws, limits
-from . import manifest as manifest_mod
-from .config import FunctionSpec, Settings
-from .errors import AwsError, LambdaTasksError, LimitError
-from .manifest import Manifest
-from .publish import (
-    PublishResult, Publisher, bucket_for, check_uploadable, publish_layers, s3_key, verified_path, via_s3,
+from .. import limits
+from .. import manifest as manifest_mod
+from ..aws import clients as aws
+from ..aws.publish import (
+    Publisher,
+    PublishResult,
+    bucket_for,
+    check_uploadable,
+    publish_layers,
+    s3_key,
+    verified_path,
+    via_s3,
 )
-from .report import Reporter, human_bytes
+from ..config import FunctionSpec, Settings
+from ..errors import AwsError, LambdaTasksError, LimitError
+from ..manifest import Manifest
+from ..report import Reporter, human_bytes
 
 #: Configuration fields we own; anything else on the function (VPC, tracing, ...) is left alone.
 CONFIG_FIELDS = ("Role", "Runtime", "Handler", "MemorySize", "Timeout", "Environment", "Layers")
@@ -339,7 +347,7 @@ def _record(manifest: Manifest, settings: Settings, step: FunctionStep, code_sha
 
 def run_publish(settings: Settings, *, plan: bool = False, reporter: Reporter | None = None) -> PublishResult:
     """``invoke publish-layer``: build if stale, then publish what is not yet published."""
-    from .build import build
+    from ..build import build
 
     reporter = reporter or Reporter()
     manifest = build(settings, reporter=reporter)
@@ -349,14 +357,14 @@ def run_publish(settings: Settings, *, plan: bool = False, reporter: Reporter | 
 def run_deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None = None,
                verify: bool = True) -> DeployResult:
     """``invoke deploy``: build if stale, verify, publish the layers, create or update the function(s)."""
-    from .build import build
+    from ..build import build
 
     if not settings.function_specs():
         raise LambdaTasksError("no function to deploy: pass --function-name NAME, or set function_name or functions")
     reporter = reporter or Reporter()
     manifest = build(settings, reporter=reporter)
     if verify:  # a handler that cannot import is caught here, not at the first invocation
-        from .verify import verify as run_verify
+        from ..verify import verify as run_verify
 
         run_verify(settings, None, reporter)
     return deploy_functions(settings, manifest, reporter=reporter, plan=plan)

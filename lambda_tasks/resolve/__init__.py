@@ -18,11 +18,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .config import Settings
-from .errors import ResolveError
-from .fastpip import TAGS_VARIABLE
-from .report import Reporter
-from .requirements import PIP_INDEX_VARIABLES, requirement_lines, requirements_digest
+from ..config import Settings
+from ..errors import ResolveError
+from ..report import Reporter
+from ..resolve.fastpip import TAGS_VARIABLE
+from ..sources.requirements import PIP_INDEX_VARIABLES, requirement_lines, requirements_digest
 
 _NO_MATCH = re.compile(r"No matching distribution found for (\S+)")
 _NETWORK = re.compile(
@@ -70,7 +70,7 @@ def resolve(settings: Settings, reporter: Reporter, refresh: bool = False) -> li
         download_dir.mkdir()
         built_dir.mkdir()
         if settings.installer == "uv":
-            from .uv import download_with_uv
+            from ..resolve.uv import download_with_uv
 
             download_with_uv(settings, download_dir, built_dir, reporter)
         else:
@@ -102,7 +102,7 @@ def _cached_resolution(key_file: Path, wheelhouse: Path) -> list[Path] | None:
 
 def pip_command(*args: str) -> list[str]:
     """pip in a subprocess (see fastpip for the two shortcuts it takes)."""
-    return [sys.executable, "-m", "lambda_tasks.fastpip", "--disable-pip-version-check", "--no-input", *args]
+    return [sys.executable, "-m", "lambda_tasks.resolve.fastpip", "--disable-pip-version-check", "--no-input", *args]
 
 
 def _download_with_pip(settings: Settings, download_dir: Path, built_dir: Path, reporter: Reporter) -> None:

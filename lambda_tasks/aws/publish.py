@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Literal, Sequence
 
-from . import aws, limits
-from . import manifest as manifest_mod
-from .config import Settings
-from .errors import AwsError, LambdaTasksError, LimitError
-from .manifest import LayerRecord, Manifest
-from .report import Reporter, human_bytes
-from .targets import Target
+from .. import limits
+from .. import manifest as manifest_mod
+from ..aws import clients as aws
+from ..config import Settings
+from ..errors import AwsError, LambdaTasksError, LimitError
+from ..manifest import LayerRecord, Manifest
+from ..report import Reporter, human_bytes
+from ..targets import Target
 
 DESCRIPTION_PREFIX = "lambda-tasks sha256:"
 PUBLISH_ATTEMPTS = 5

@@ -10,8 +10,8 @@ import zipfile
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from .entries import APP_UNIT, EXEC_MODE, FILE_MODE, VENDOR_PREFIX, BytesSource, Entry, FileSource, WheelMember
-from .errors import LambdaTasksError
+from ..entries import APP_UNIT, EXEC_MODE, FILE_MODE, VENDOR_PREFIX, BytesSource, Entry, FileSource, WheelMember
+from ..errors import LambdaTasksError
 
 LAYER_ROOT = "python/"
 

@@ -20,16 +20,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import imports
-from .bytecode import BytecodeError, find_interpreter
-from .config import Settings
-from .errors import LambdaTasksError
-from .manifest import require
-from .targets import Target
+from ..checks.bytecode import BytecodeError, find_interpreter
+from ..config import Settings
+from ..errors import LambdaTasksError
+from ..manifest import require
+from ..targets import Target
+from ..verify import static as imports
 
 #: Packages the Lambda Python runtime itself provides (boto3 and what it needs).
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
-_CHILD = Path(__file__).with_name("_verify_child.py")
+_CHILD = Path(__file__).with_name("_child.py")
 
 
 class VerifyError(LambdaTasksError):

@@ -14,9 +14,9 @@ from typing import Sequence
 
 from packaging.utils import canonicalize_name
 
-from .entries import APP_UNIT, VENDOR_PREFIX, BytesSource, Entry
-from .report import human_bytes
-from .targets import RUNTIME_PROVIDED, Target
+from ..entries import APP_UNIT, VENDOR_PREFIX, BytesSource, Entry
+from ..report import human_bytes
+from ..targets import RUNTIME_PROVIDED, Target
 
 #: Distributions every Lambda Python runtime already has (its version varies by region).
 
@@ -96,7 +96,7 @@ def pinned_runtime_provided(requirements: Path) -> list[str]:
     """The requirement lines of ``requirements`` that put a version specifier on a runtime-provided package."""
     from packaging.requirements import InvalidRequirement, Requirement  # not on the no-op path
 
-    from .requirements import requirement_lines
+    from ..sources.requirements import requirement_lines
 
     found: list[str] = []
     for line in requirement_lines(requirements):

@@ -11,13 +11,14 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from . import __version__, manifest as manifest_io
-from .collect import app_files, walk_files
-from .config import Settings
-from .errors import LimitError
-from .manifest import Artifact, Manifest
-from .report import Reporter, human_bytes, layer_table
-from .requirements import PIP_INDEX_VARIABLES, requirements_digest
+from .. import __version__
+from .. import manifest as manifest_io
+from ..build.collect import app_files, walk_files
+from ..config import Settings
+from ..errors import LimitError
+from ..manifest import Artifact, Manifest
+from ..report import Reporter, human_bytes, layer_table
+from ..sources.requirements import PIP_INDEX_VARIABLES, requirements_digest
 
 #: Settings that only matter to publish and deploy: changing them does not make a build stale.
 _DEPLOY_ONLY = {"regions", "function_name", "role", "handler", "memory", "timeout", "environment", "functions",
@@ -105,7 +106,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
                       f"({time.monotonic() - started:.2f}s)")
         return previous
 
-    from .assemble import assemble_app, assemble_layers, write_layers
+    from ..build.layers import assemble_app, assemble_layers, write_layers
 
     app = assemble_app(settings, reporter)
     if fresh["layers"]:

@@ -10,12 +10,12 @@ import json
 from contextlib import contextmanager
 from typing import Iterator, Sequence
 
-from .audit import Memo, audit
-from .config import Settings
-from .entries import Entry
-from .guard import check_app_files
-from .report import human_bytes
-from .targets import Target
+from ..checks.audit import Memo, audit
+from ..checks.guard import check_app_files
+from ..config import Settings
+from ..entries import Entry
+from ..report import human_bytes
+from ..targets import Target
 
 # slim and bytecode are imported where a setting asks for them: an app-only rebuild stays near start-up time.
 
@@ -34,17 +34,17 @@ def process_entries(entries: Sequence[Entry], settings: Settings, reporter, laye
         check_app_files(result, settings.include)
     else:
         if settings.exclude_runtime_provided:
-            from .slim import drop_runtime_provided
+            from ..checks.slim import drop_runtime_provided
 
             result, _ = drop_runtime_provided(result, settings.requirements_path, reporter)
         if settings.slim:
-            from .slim import slim
+            from ..checks.slim import slim
 
             before = len(result)
             result, saved = slim(result, keep_pycache=settings.bytecode)
             reporter.info(f"slim: left out {before - len(result)} files Lambda never uses, {human_bytes(saved)} saved")
     if settings.bytecode:
-        from .bytecode import compile_entries, find_interpreter, merge
+        from ..checks.bytecode import compile_entries, find_interpreter, merge
 
         interpreter = find_interpreter(target, settings.bytecode_python)
         pycs = compile_entries(result, target, interpreter, LAYER_ROOT if layer else APP_ROOT, reporter)
@@ -57,7 +57,7 @@ def process_entries(entries: Sequence[Entry], settings: Settings, reporter, laye
     else:
         verified = audit(result, target, settings.audit_allow)
     if layer and settings.strip_binaries:
-        from .slim import strip_binaries
+        from ..checks.slim import strip_binaries
 
         result, _ = strip_binaries(result, verified, target, reporter)
     return result
@@ -69,9 +69,9 @@ def audit_memo(target: Target) -> Iterator[Memo]:
 
     Keyed by this version of lambda-tasks too: a newer audit looks at every file again.
     """
-    from . import __version__
-    from .manifest import write_atomic
-    from .resolve import cache_dir
+    from .. import __version__
+    from ..manifest import write_atomic
+    from ..resolve import cache_dir
 
     path = cache_dir() / "audit" / f"{target.runtime}-{target.arch}-{__version__}.json"
     try:

@@ -17,9 +17,9 @@ import tempfile
 from pathlib import Path
 from typing import Sequence
 
-from .entries import APP_UNIT, FILE_MODE, BytesSource, Entry
-from .errors import LambdaTasksError
-from .targets import Target
+from ..entries import APP_UNIT, FILE_MODE, BytesSource, Entry
+from ..errors import LambdaTasksError
+from ..targets import Target
 
 #: Runs in the target interpreter: compile each listed source, report what failed, never stop halfway.
 _COMPILER = r"""

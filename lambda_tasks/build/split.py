@@ -36,9 +36,9 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
-from .errors import LimitError
-from .report import human_bytes
-from .targets import RUNTIME_PROVIDED
+from ..errors import LimitError
+from ..report import human_bytes
+from ..targets import RUNTIME_PROVIDED
 
 #: How many of the largest units an error lists.
 LARGEST_LISTED = 10

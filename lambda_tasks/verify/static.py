@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from .targets import Target
+from ..targets import Target
 
 #: What the Lambda runtime provides besides the standard library.
 RUNTIME_MODULES = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six"})

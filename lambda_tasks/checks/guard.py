@@ -6,8 +6,8 @@ import fnmatch
 import posixpath
 from typing import Sequence
 
-from .entries import Entry
-from .errors import LambdaTasksError
+from ..entries import Entry
+from ..errors import LambdaTasksError
 
 #: Directories whose content is credentials or history, never code.
 SECRET_DIRS = {".aws": "AWS credentials directory", ".git": "git repository", ".ssh": "SSH directory"}

@@ -1,0 +1,1 @@
+"""AWS at the edge: boto3 clients, publishing layers, deploying functions."""

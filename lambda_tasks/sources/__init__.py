@@ -1,0 +1,1 @@
+"""What the project declares: requirements files (and, later, lock files and Chalice config)."""
