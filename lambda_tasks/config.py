@@ -1,19 +1,129 @@
-"""Settings: one frozen dataclass, loaded from pyproject.toml, Invoke's config and task flags."""
+"""Settings: one frozen dataclass, loaded from pyproject.toml, Invoke's config and task flags.
+
+Each setting is declared once, with :func:`setting`: its default, the kind of value it takes (which parses and
+checks it) and which artifacts it affects. Adding a setting is adding one field here.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import enum
 import os
 import sys
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from . import limits
 from .errors import SettingsError
-from .targets import Target, check_arch, check_runtime, default_runtime
+from .targets import ARCHITECTURES, RUNTIMES, Target, check_arch, check_runtime, default_runtime
 
 PYPROJECT_TABLE = "lambda-tasks"
+
+
+class Affects(enum.Flag):
+    """Which artifacts a setting shapes: a change makes those stale. ``DEPLOY`` settings make nothing stale."""
+
+    DEPLOY = 0
+    APP = enum.auto()
+    LAYERS = enum.auto()
+    BOTH = APP | LAYERS
+
+
+#: A value's parser and check: (value, where it came from) -> the value the field holds; SettingsError if bad.
+Kind = Callable[[Any, str], Any]
+
+
+def setting(default: Any, kind: Kind, affects: Affects, *, optional: bool = False) -> Any:
+    """Declare a setting: its default, its kind, what it affects, and whether ``None`` is a value."""
+    metadata = {"kind": kind, "affects": affects, "optional": optional}
+    if isinstance(default, (dict, list)):
+        return dataclasses.field(default_factory=lambda: type(default)(default), metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+# ---------------------------------------------------------------------------------------------- kinds
+
+
+def boolean(value: Any, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+        return value.lower() in {"1", "true", "yes", "on"}
+    raise SettingsError(f"{where} must be true or false, not {value!r}")
+
+
+def whole(minimum: int = 0, maximum: int | None = None) -> Kind:
+    """A whole number in ``minimum..maximum``."""
+
+    def parse(value: Any, where: str) -> int:
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SettingsError(f"{where} must be a whole number, not {value!r}")
+        if maximum is not None and not minimum <= value <= maximum:
+            raise SettingsError(f"{where} must be {minimum} to {maximum}, not {value}")
+        if value < minimum:
+            raise SettingsError(f"{where} must be at least {minimum}, not {value}")
+        return value
+
+    return parse
+
+
+def text(value: Any, where: str) -> str:
+    if not isinstance(value, (str, os.PathLike)) or not str(value):
+        raise SettingsError(f"{where} must be a non-empty string, not {value!r}")
+    return str(value)
+
+
+def choice(*allowed: str) -> Kind:
+    def parse(value: Any, where: str) -> str:
+        if value not in allowed:
+            raise SettingsError(f"{where} must be {' or '.join(allowed)}, not {value!r}")
+        return str(value)
+
+    return parse
+
+
+def runtime(value: Any, where: str) -> str:
+    return check_runtime(text(value, where))
+
+
+def arch(value: Any, where: str) -> str:
+    return check_arch(text(value, where))
+
+
+def texts(value: Any, where: str) -> tuple[str, ...]:
+    """A list of strings; from the environment, comma- or space-separated."""
+    if isinstance(value, str):
+        value = value.split(",") if "," in value else value.split()
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise SettingsError(f"{where} must be a list of strings, not {value!r}")
+    return tuple(v.strip() for v in value if v.strip())
+
+
+def extra_layer_arns(value: Any, where: str) -> tuple[str, ...]:
+    found = texts(value, where)
+    if len(found) >= limits.MAX_LAYERS:
+        raise SettingsError(f"{where} names {len(found)} layers; a function takes at most {limits.MAX_LAYERS} and "
+                            "the dependencies need at least one")
+    return found
+
+
+def layer_numbers(value: Any, where: str) -> dict[str, int]:
+    if not isinstance(value, Mapping) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value.values()
+    ):
+        raise SettingsError(f"{where} must be a table of name = layer number (1, 2, ...), not {value!r}")
+    return dict(value)
+
+
+def variables(value: Any, where: str) -> dict[str, str]:
+    if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
+        raise SettingsError(f"{where} must be a table of NAME = \"value\" strings, not {value!r}")
+    return dict(value)
 
 
 @dataclass(frozen=True)
@@ -27,54 +137,73 @@ class FunctionSpec:
     environment: Mapping[str, str] | None = None
 
 
+def function_specs(value: Any, where: str) -> tuple[FunctionSpec, ...]:
+    if not isinstance(value, (list, tuple)):
+        raise SettingsError(f"{where} must be a list of tables, not {value!r}")
+    known = {f.name for f in dataclasses.fields(FunctionSpec)}
+    specs = []
+    for item in value:
+        if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
+            raise SettingsError(f"{where}: each function needs at least name = \"...\" (got {item!r})")
+        unknown = sorted(set(item) - known)
+        if unknown:
+            raise SettingsError(f"{where}: unknown function key {unknown[0]!r}; known: {', '.join(sorted(known))}")
+        values: dict[str, Any] = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in item.items()}
+        specs.append(FunctionSpec(**values))
+    return tuple(specs)
+
+
+A, L, B, D = Affects.APP, Affects.LAYERS, Affects.BOTH, Affects.DEPLOY
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a build, publish or deploy needs to know; paths are absolute."""
 
     # -- where things are
-    project_dir: Path
-    output_dir: Path  # where invoke runs: dist/ and layers/ are written below it
-    requirements: str = "requirements.txt"
-    vendor_dir: str = "vendor"
-    app_zip: str = "dist/app.zip"
-    layers_dir: str = "layers"
+    project_dir: Path = setting(Path("."), text, B)
+    output_dir: Path = setting(Path("."), text, D)  # where invoke runs: dist/ and layers/ are written below it
+    requirements: str = setting("requirements.txt", text, L)
+    vendor_dir: str = setting("vendor", text, L)
+    app_zip: str = setting("dist/app.zip", text, A)
+    layers_dir: str = setting("layers", text, L)
     # -- the target
-    runtime: str = "python3.12"
-    arch: str = "x86_64"
+    runtime: str = setting("python3.12", runtime, B)
+    arch: str = setting("x86_64", arch, B)
     # -- building
-    layer_name: str = ""
-    pip_args: tuple[str, ...] = ()
-    installer: str = "pip"
-    include: tuple[str, ...] = ()
-    slim: bool = False
-    strip_binaries: bool = False
-    bytecode: bool = False
-    bytecode_python: str | None = None
-    exclude: tuple[str, ...] = ()
-    exclude_runtime_provided: bool = False
-    audit_allow: tuple[str, ...] = ()
+    layer_name: str = setting("", text, L)
+    pip_args: tuple[str, ...] = setting((), texts, L)
+    installer: str = setting("pip", choice("pip", "uv"), L)
+    include: tuple[str, ...] = setting((), texts, B)
+    slim: bool = setting(False, boolean, L)
+    strip_binaries: bool = setting(False, boolean, L)
+    bytecode: bool = setting(False, boolean, B)
+    bytecode_python: str | None = setting(None, text, B, optional=True)
+    exclude: tuple[str, ...] = setting((), texts, L)
+    exclude_runtime_provided: bool = setting(False, boolean, L)
+    audit_allow: tuple[str, ...] = setting((), texts, B)
     # -- limits (lowered in tests; raising them past Lambda's only defers the error to deploy time)
-    layer_zip_limit: int = limits.INLINE_ZIP_BYTES
-    unzipped_limit: int = limits.UNZIPPED_BYTES
-    s3_layer_zip_limit: int = limits.UNZIPPED_BYTES
+    layer_zip_limit: int = setting(limits.INLINE_ZIP_BYTES, whole(1), B)
+    unzipped_limit: int = setting(limits.UNZIPPED_BYTES, whole(1), B)
+    s3_layer_zip_limit: int = setting(limits.UNZIPPED_BYTES, whole(1), B)
     # -- splitting
-    max_layers: int | None = None
-    extra_layers: tuple[str, ...] = ()
-    extra_layers_bytes: int = 0
-    layer_groups: Mapping[str, int] = field(default_factory=dict)
+    max_layers: int | None = setting(None, whole(1, limits.MAX_LAYERS), L, optional=True)
+    extra_layers: tuple[str, ...] = setting((), extra_layer_arns, L)
+    extra_layers_bytes: int = setting(0, whole(0), L)
+    layer_groups: Mapping[str, int] = setting({}, layer_numbers, L)
     # -- publishing and deploying
-    s3_bucket: str | None = None
-    s3_prefix: str = "lambda-tasks/"
-    regions: tuple[str, ...] = ()
-    function_name: str | None = None
-    role: str | None = None
-    handler: str = "app.handler"
-    memory: int = 128
-    timeout: int = 60
-    environment: Mapping[str, str] = field(default_factory=dict)
-    functions: tuple[FunctionSpec, ...] = ()
-    publish_version: bool = False
-    alias: str | None = None
+    s3_bucket: str | None = setting(None, text, B, optional=True)
+    s3_prefix: str = setting("lambda-tasks/", text, D)
+    regions: tuple[str, ...] = setting((), texts, D)
+    function_name: str | None = setting(None, text, D, optional=True)
+    role: str | None = setting(None, text, D, optional=True)
+    handler: str = setting("app.handler", text, D)
+    memory: int = setting(128, whole(0), D)
+    timeout: int = setting(60, whole(0), D)
+    environment: Mapping[str, str] = setting({}, variables, D)
+    functions: tuple[FunctionSpec, ...] = setting((), function_specs, D)
+    publish_version: bool = setting(False, boolean, D)
+    alias: str | None = setting(None, text, D, optional=True)
 
     @property
     def target(self) -> Target:
@@ -121,7 +250,6 @@ class Settings:
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
-_PATH_KEYS = {"project_dir"}
 _INTERNAL = {"output_dir"}
 
 
@@ -130,77 +258,28 @@ def setting_names() -> list[str]:
     return sorted(set(_FIELDS) - _INTERNAL)
 
 
-def _type_name(key: str) -> str:
-    return str(_FIELDS[key].type)
+def settings_affecting(affects: Affects) -> list[str]:
+    """The settings that shape ``affects`` (Affects.APP or Affects.LAYERS), by name."""
+    return sorted(name for name, f in _FIELDS.items() if f.metadata["affects"] & affects)
 
 
-def _coerce(key: str, value: Any, source: str) -> Any:
-    """Check one value against its field's type; strings from the environment are parsed."""
-    kind = _type_name(key)
-    where = f"setting {key!r} (from {source})"
-    if value is None and "None" in kind:
+def _parse(key: str, value: Any, source: str) -> Any:
+    meta = _FIELDS[key].metadata
+    if value is None and meta["optional"]:
         return None
-    if kind.startswith("bool"):
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
-            return value.lower() in {"1", "true", "yes", "on"}
-        raise SettingsError(f"{where} must be true or false, not {value!r}")
-    if kind.startswith("int"):
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise SettingsError(f"{where} must be a whole number >= 0, not {value!r}")
-        return value
-    if kind.startswith("tuple[str"):
-        if isinstance(value, str):
-            value = value.split(",") if "," in value else value.split()
-        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-            raise SettingsError(f"{where} must be a list of strings, not {value!r}")
-        return tuple(v.strip() for v in value if v.strip())
-    if kind.startswith("tuple[FunctionSpec"):
-        return tuple(_function_spec(item, where) for item in _as_list(value, where))
-    if kind.startswith("Mapping[str, int]"):
-        if not isinstance(value, Mapping) or not all(
-            isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value.values()
-        ):
-            raise SettingsError(f"{where} must be a table of name = layer number (1, 2, ...), not {value!r}")
-        return dict(value)
-    if kind.startswith("Mapping[str, str]"):
-        if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
-            raise SettingsError(f"{where} must be a table of NAME = \"value\" strings, not {value!r}")
-        return dict(value)
-    if kind.startswith(("str", "Path")):
-        if not isinstance(value, (str, os.PathLike)) or not str(value):
-            raise SettingsError(f"{where} must be a non-empty string, not {value!r}")
-        return str(value)
-    raise AssertionError(f"no coercion for {key}: {kind}")  # a bug: a field without a rule
-
-
-def _as_list(value: Any, where: str) -> list:
-    if not isinstance(value, (list, tuple)):
-        raise SettingsError(f"{where} must be a list of tables, not {value!r}")
-    return list(value)
-
-
-def _function_spec(item: Any, where: str) -> FunctionSpec:
-    if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
-        raise SettingsError(f"{where}: each function needs at least name = \"...\" (got {item!r})")
-    known = {f.name for f in dataclasses.fields(FunctionSpec)}
-    unknown = sorted(set(item) - known)
-    if unknown:
-        raise SettingsError(f"{where}: unknown function key {unknown[0]!r}; known: {', '.join(sorted(known))}")
-    return FunctionSpec(**{k: (dict(v) if isinstance(v, Mapping) else v) for k, v in item.items()})
+    return meta["kind"](value, f"setting {key!r} (from {source})")
 
 
 def normalise_keys(raw: Mapping[str, Any], source: str) -> dict[str, Any]:
-    """Accept ``layer-name`` and ``layer_name`` alike; refuse keys we do not know."""
+    """Accept ``layer-name`` and ``layer_name`` alike; refuse keys we do not know, suggesting the nearest."""
     out: dict[str, Any] = {}
     for key, value in raw.items():
         name = key.replace("-", "_")
         if name not in _FIELDS or name in _INTERNAL:
-            known = ", ".join(sorted(set(_FIELDS) - _INTERNAL))
-            raise SettingsError(f"unknown setting {key!r} in {source}; known settings: {known}")
+            near = difflib.get_close_matches(name, setting_names(), n=3, cutoff=0.6)
+            hint = f"; did you mean {' or '.join(repr(n) for n in near)}?" if near else ""
+            raise SettingsError(f"unknown setting {key!r} in {source}{hint}\n"
+                                f"  the settings are listed in the README (Settings)")
         out[name] = value
     return out
 
@@ -228,8 +307,9 @@ def load_settings(
     cwd: Path | None = None,
     invoke_config: Mapping[str, Any] | None = None,
     flags: Mapping[str, Any] | None = None,
+    fallback: Mapping[str, Any] | None = None,
 ) -> Settings:
-    """Merge the sources, highest first: flags, Invoke's config, pyproject.toml, defaults.
+    """Merge the sources, highest first: flags, Invoke's config, pyproject.toml, ``fallback``, defaults.
 
     ``pyproject.toml`` is the one where invoke runs; when ``project_dir`` points elsewhere, the project's own
     ``[tool.lambda-tasks]`` fills in what the others leave unset. ``None`` in a higher source means "not
@@ -244,45 +324,33 @@ def load_settings(
     merged: dict[str, Any] = {}
     for values, source in layers:
         for key, value in values.items():
-            if value is None:
-                continue
-            merged[key] = _coerce(key, value, source)
+            if value is not None:
+                merged[key] = _parse(key, value, source)
     project_dir = (cwd / merged.get("project_dir", ".")).resolve()
     if project_dir != cwd and project_dir.is_dir():
         where = f"{project_dir / 'pyproject.toml'} [tool.{PYPROJECT_TABLE}]"
         for key, value in normalise_keys(read_pyproject(project_dir), where).items():
             if key != "project_dir" and key not in merged and value is not None:
-                merged[key] = _coerce(key, value, where)
+                merged[key] = _parse(key, value, where)
+    for key, value in (fallback or {}).items():
+        merged.setdefault(key, _parse(key, value, "the last build's manifest"))
     return finish(cwd, merged)
 
 
 def finish(cwd: Path, values: dict[str, Any]) -> Settings:
-    """Fill derived defaults and check cross-field rules."""
+    """Fill derived defaults."""
     project_dir = (cwd / values.pop("project_dir", ".")).resolve()
     if not project_dir.is_dir():
         raise SettingsError(f"project directory {project_dir} does not exist; check --project-dir")
-    runtime = values.get("runtime") or default_runtime()
-    if runtime is None:
+    chosen = values.get("runtime") or default_runtime()
+    if chosen is None:
         raise SettingsError(
             f"python{sys.version_info[0]}.{sys.version_info[1]} is not a Lambda runtime; "
-            "pass --runtime (python3.10 .. python3.14)"
+            f"pass --runtime ({', '.join(RUNTIMES)})"
         )
-    values["runtime"] = check_runtime(runtime)
-    values["arch"] = check_arch(values.get("arch", "x86_64"))
+    values["runtime"] = check_runtime(chosen)
+    values.setdefault("arch", next(iter(ARCHITECTURES)))
     values.setdefault("layer_name", f"{_safe_name(project_dir.name)}-deps")
-    if values.get("installer", "pip") not in {"pip", "uv"}:
-        raise SettingsError(f"setting 'installer' must be pip or uv, not {values['installer']!r}")
-    max_layers = values.get("max_layers")
-    if max_layers is not None and not 1 <= max_layers <= limits.MAX_LAYERS:
-        raise SettingsError(f"setting 'max_layers' must be 1 to {limits.MAX_LAYERS}, not {max_layers}")
-    if len(values.get("extra_layers", ())) >= limits.MAX_LAYERS:
-        raise SettingsError(
-            f"setting 'extra_layers' names {len(values['extra_layers'])} layers; a function takes at most "
-            f"{limits.MAX_LAYERS} and the dependencies need at least one"
-        )
-    for key in ("layer_zip_limit", "unzipped_limit", "s3_layer_zip_limit"):
-        if key in values and values[key] == 0:
-            raise SettingsError(f"setting {key!r} must be greater than 0")
     return Settings(project_dir=project_dir, output_dir=cwd, **values)
 
 

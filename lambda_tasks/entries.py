@@ -8,7 +8,7 @@ import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Union
+from typing import BinaryIO, cast
 
 FILE_MODE = 0o644
 EXEC_MODE = 0o755
@@ -16,6 +16,20 @@ DIR_MODE = 0o755
 
 APP_UNIT = "app"
 VENDOR_PREFIX = "vendor/"
+#: Where a layer's files sit inside its zip: Lambda puts /opt/python on sys.path.
+LAYER_PREFIX = "python/"
+#: Where Lambda unpacks the function zip and the layers at run time (the file names in tracebacks and pycs).
+APP_MOUNT = "/var/task"
+LAYER_MOUNT = "/opt"
+
+
+def unit_key(name: str) -> str:
+    """A unit's canonical name: a distribution's PEP 503 name; ``vendor/<entry>`` and ``app`` as they are."""
+    if name.startswith(VENDOR_PREFIX) or name == APP_UNIT:
+        return name
+    from packaging.utils import canonicalize_name
+
+    return str(canonicalize_name(name))
 
 
 @dataclass(frozen=True)
@@ -51,7 +65,7 @@ class BytesSource:
         return io.BytesIO(self.data)
 
 
-Source = Union[FileSource, WheelMember, BytesSource]
+Source = FileSource | WheelMember | BytesSource
 
 
 @dataclass(frozen=True)
@@ -76,7 +90,7 @@ class Entry:
             return handle.read()
 
 
-_OPEN_ARCHIVES: "OrderedDict[tuple[Path, int, int], zipfile.ZipFile]" = OrderedDict()
+_OPEN_ARCHIVES: OrderedDict[tuple[Path, int, int], zipfile.ZipFile] = OrderedDict()
 _OPEN_LOCK = threading.Lock()
 _MAX_OPEN = 64
 
@@ -94,4 +108,4 @@ def _open_member(path: Path, info: zipfile.ZipInfo) -> BinaryIO:
         _OPEN_ARCHIVES[key] = archive
         while len(_OPEN_ARCHIVES) > _MAX_OPEN:
             _OPEN_ARCHIVES.popitem(last=False)[1].close()
-        return archive.open(info)
+        return cast(BinaryIO, archive.open(info))

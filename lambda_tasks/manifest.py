@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .errors import LambdaTasksError
+from .errors import ManifestError
+from .files import write_atomic
 
 FORMAT_VERSION = 1
 
@@ -44,8 +43,6 @@ class Manifest:
     inputs: dict[str, str] = field(default_factory=dict)
     #: unit (distribution or vendor entry) -> its unzipped size; lets the splitter and errors work without rezipping
     unit_bytes: dict[str, int] = field(default_factory=dict)
-    #: function name -> region -> the deployed state we last saw (CodeSha256, config hash)
-    deployed: dict[str, dict[str, Any]] = field(default_factory=dict)
     version: int = FORMAT_VERSION
 
     def to_json(self) -> str:
@@ -56,13 +53,12 @@ class Manifest:
             "layers": [_layer_json(layer) for layer in self.layers],
             "inputs": self.inputs,
             "unit_bytes": self.unit_bytes,
-            "deployed": self.deployed,
             "version": self.version,
         }
         return json.dumps(data, indent=2, sort_keys=False) + "\n"
 
     @classmethod
-    def from_json(cls, text: str) -> "Manifest":
+    def from_json(cls, text: str) -> Manifest:
         data = json.loads(text)
         return cls(
             runtime=data["runtime"],
@@ -71,7 +67,6 @@ class Manifest:
             layers=[LayerRecord(**_known(LayerRecord, layer)) for layer in data.get("layers", [])],
             inputs=dict(data.get("inputs", {})),
             unit_bytes=dict(data.get("unit_bytes", {})),
-            deployed=dict(data.get("deployed", {})),
             version=int(data.get("version", FORMAT_VERSION)),
         )
 
@@ -86,8 +81,8 @@ def _layer_json(layer: LayerRecord) -> dict[str, Any]:
     return {"name": data.pop("name"), **data}
 
 
-def _known(kind: type, data: dict[str, Any]) -> dict[str, Any]:
-    names = set(kind.__dataclass_fields__)
+def _known(kind: type[LayerRecord], data: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in fields(kind)}
     return {k: v for k, v in data.items() if k in names}
 
 
@@ -107,7 +102,7 @@ def load(path: Path) -> Manifest | None:
 def require(path: Path) -> Manifest:
     manifest = load(path)
     if manifest is None:
-        raise LambdaTasksError(f"no build manifest at {path}; run `invoke build` first")
+        raise ManifestError(f"no build manifest at {path}; run `invoke build` first")
     return manifest
 
 
@@ -116,14 +111,3 @@ def save(manifest: Manifest, path: Path) -> None:
     write_atomic(path, manifest.to_json().encode("utf-8"))
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -5,7 +5,11 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Sequence, TextIO
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from .manifest import Manifest
 
 
 class Reporter:
@@ -122,4 +126,20 @@ def _wrap(names: list[str], width: int) -> list[str]:
             current = candidate
     if current:
         lines.append(current)
+    return lines
+
+
+def build_summary(manifest: Manifest, zip_cap: int, unzipped_cap: int, extra_layers_bytes: int) -> list[str]:
+    """The lines a build ends with: the app zip, the layer table and the total against Lambda's limit."""
+    app = manifest.app
+    lines = [f"{app.path}: {human_bytes(app.zip_bytes)} zipped, {human_bytes(app.unzipped_bytes)} unzipped "
+             f"({100 * app.zip_bytes / zip_cap:.1f}% of the {human_bytes(zip_cap)} zip limit)"]
+    rows = [(layer.path, layer.zip_bytes, layer.unzipped_bytes, layer.distributions) for layer in manifest.layers]
+    if rows:
+        lines += layer_table(rows, zip_cap)
+    else:
+        lines.append("layers: none (requirements.txt lists nothing and there is no vendor/)")
+    total = app.unzipped_bytes + sum(layer.unzipped_bytes for layer in manifest.layers) + extra_layers_bytes
+    lines.append(f"total unzipped: {human_bytes(total)} ({100 * total / unzipped_cap:.1f}% of "
+                 f"{human_bytes(unzipped_cap)})")
     return lines

@@ -5,8 +5,12 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from .errors import SettingsError
+
+if TYPE_CHECKING:
+    from packaging.tags import Tag
 
 #: runtime -> (python version, glibc of its OS). Amazon Linux 2 has glibc 2.26, AL2023 has 2.34.
 RUNTIMES: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
@@ -17,8 +21,11 @@ RUNTIMES: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
     "python3.14": ((3, 14), (2, 34)),
 }
 
-#: Distributions every Lambda Python runtime already has on its path (their versions vary by region).
+#: Distributions that ``exclude_runtime_provided`` leaves out: every Lambda Python runtime has them on its path
+#: (their versions vary by region).
 RUNTIME_PROVIDED: frozenset[str] = frozenset({"boto3", "botocore", "s3transfer", "jmespath"})
+#: Top-level modules the runtime can import besides the standard library: boto3 and what it needs.
+RUNTIME_MODULES: tuple[str, ...] = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
 
 #: Lambda's architecture name -> the machine name in wheel platform tags.
 ARCHITECTURES: dict[str, str] = {"x86_64": "x86_64", "arm64": "aarch64"}
@@ -81,6 +88,11 @@ class Target:
         return f"cp{self.version_nodot}"
 
     @property
+    def cache_tag(self) -> str:
+        """``sys.implementation.cache_tag`` of the runtime's interpreter, e.g. ``cpython-312``."""
+        return f"cpython-{self.version_nodot}"
+
+    @property
     def extension_suffix(self) -> str:
         """The tag in compiled module names, e.g. ``cpython-312-x86_64-linux-gnu``."""
         return f"cpython-{self.version_nodot}-{self.machine}-linux-gnu"
@@ -98,14 +110,21 @@ class Target:
         return tuple(tags)
 
     @cached_property
-    def tags(self) -> frozenset:
+    def tags(self) -> frozenset[Tag]:
         """The set of ``packaging.tags.Tag`` a wheel must have one of to load on this target."""
+        return frozenset(self.tag_ranks)
+
+    @cached_property
+    def tag_ranks(self) -> dict[Tag, int]:
+        """Each accepted tag -> its rank, 0 the best (as pip orders them: newest glibc, then abi3, then pure)."""
         from packaging import tags
 
-        version = self.python_version
-        found = set(tags.cpython_tags(version, [self.abi], self.platforms))
-        found |= set(tags.compatible_tags(version, self.abi, self.platforms))
-        return frozenset(found)
+        ordered = list(tags.cpython_tags(self.python_version, [self.abi], self.platforms))
+        ordered += list(tags.compatible_tags(self.python_version, self.abi, self.platforms))
+        ranks: dict[Tag, int] = {}
+        for number, tag in enumerate(ordered):
+            ranks.setdefault(tag, number)
+        return ranks
 
     def accepts_wheel(self, filename: str) -> bool:
         """True when the wheel file name carries a tag this target can load."""
@@ -128,3 +147,26 @@ class Target:
 
     def __str__(self) -> str:
         return f"{self.runtime}/{self.arch}"
+
+    def marker_environment(self) -> dict[str, str]:
+        """The PEP 508 marker environment of the runtime's interpreter (what ``python_version < "3.11"`` sees).
+
+        The full version is X.Y.0: Lambda moves the patch level without notice, so no later one is certain.
+        Patch-level markers nearly always guard a backport or workaround (``python_full_version < "3.9.2"``);
+        .0 takes it, which is harmless on a later patch, where leaving a needed one out would not be.
+        ``platform_release`` and ``platform_version`` (the kernel's) are unknown, so empty.
+        """
+        full = ".".join(map(str, self.python_version)) + ".0"
+        return {
+            "implementation_name": "cpython",
+            "implementation_version": full,
+            "os_name": "posix",
+            "platform_machine": self.machine,
+            "platform_python_implementation": "CPython",
+            "platform_release": "",
+            "platform_system": "Linux",
+            "platform_version": "",
+            "python_full_version": full,
+            "python_version": ".".join(map(str, self.python_version)),
+            "sys_platform": "linux",
+        }

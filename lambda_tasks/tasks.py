@@ -6,14 +6,19 @@ one-line ``error: ...`` on stderr and exit code 1; anything else is a bug and ke
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from invoke import Collection, task
+from invoke.collection import Collection
+from invoke.context import Context
 from invoke.exceptions import Exit
+from invoke.tasks import task
 
+from . import commands
 from .config import Settings, setting_names
+from .report import Reporter
 
 COMMON_HELP = {
     "project-dir": "the app's directory (app.py, chalicelib/, requirements.txt, vendor/); default: settings, or '.'",
@@ -22,12 +27,23 @@ COMMON_HELP = {
 }
 
 
-def settings_for(c: Any, **flags: Any) -> Settings:
-    """Settings from the task's flags over Invoke's config (``lambda_tasks``) over pyproject.toml."""
-    from .config import load_settings
+def settings_for(c: Any, *, sticky: bool = False, **flags: Any) -> Settings:
+    """Settings from the task's flags over Invoke's config (``lambda_tasks``) over pyproject.toml.
 
-    configured = c.config.get("lambda_tasks") or {}
-    return load_settings(Path.cwd(), _plain(configured), flags)
+    ``sticky``: the target of the existing build (its manifest) stands in for the host's default runtime and
+    architecture, so ``verify``/``publish-layer``/``deploy`` act on what ``build --runtime/--arch`` made.
+    """
+    from .config import load_settings
+    from .manifest import load
+
+    configured = _plain(c.config.get("lambda_tasks") or {})
+    settings = load_settings(Path.cwd(), configured, flags)
+    if sticky:
+        built = load(settings.manifest_path)
+        if built is not None and (built.runtime, built.architecture) != (settings.runtime, settings.arch):
+            fallback = {"runtime": built.runtime, "arch": built.architecture}
+            settings = load_settings(Path.cwd(), configured, flags, fallback=fallback)
+    return settings
 
 
 def _plain(value: Any) -> Any:
@@ -56,19 +72,17 @@ def user_errors() -> Iterator[None]:
         "quiet": "print only warnings and errors",
     }
 )
-def build(c, project_dir=None, runtime=None, arch=None, force=False, bytecode=False, quiet=False):
+def build(c: Context, project_dir: str | None = None, runtime: str | None = None, arch: str | None = None,
+          force: bool = False, bytecode: bool = False, quiet: bool = False) -> None:
     """Build dist/app.zip and the dependency layer(s) under layers/, with layers/manifest.json.
 
     Does nothing when no input changed since the last build; rebuilds only the app zip when only app.py or
     chalicelib/ changed.
     """
-    from .build import build as run_build
-    from .report import Reporter
-
     with user_errors():
         settings = settings_for(c, project_dir=project_dir, runtime=runtime, arch=arch,
                                 bytecode=True if bytecode else None)
-        run_build(settings, force=force, reporter=Reporter(quiet=quiet))
+        commands.build(settings, force=force, reporter=Reporter(quiet=quiet))
 
 
 @task(
@@ -77,20 +91,16 @@ def build(c, project_dir=None, runtime=None, arch=None, force=False, bytecode=Fa
         "event": "a JSON file: call the handler with it and print the result (default: only import and resolve it)",
     }
 )
-def verify(c, project_dir=None, runtime=None, arch=None, event=None):
+def verify(c: Context, project_dir: str | None = None, runtime: str | None = None, arch: str | None = None,
+           event: str | None = None) -> None:
     """Load the built function zip and layers as Lambda lays them out (/var/task, /opt) and import the handler.
 
     Runs a fresh isolated interpreter with Lambda's sys.path; with --event, calls the handler and prints its
     answer. Says what this host cannot check (compiled modules, when its Python or CPU differs from the target).
     """
-    from .build import build as run_build
-    from .report import Reporter
-    from .verify import verify as run_verify
-
     with user_errors():
-        settings = settings_for(c, project_dir=project_dir, runtime=runtime, arch=arch)
-        run_build(settings, reporter=Reporter(quiet=True))  # verify what the sources make now, not a stale build
-        run_verify(settings, Path(event) if event else None, Reporter())
+        settings = settings_for(c, sticky=True, project_dir=project_dir, runtime=runtime, arch=arch)
+        commands.verify(settings, event=Path(event) if event else None)
 
 
 AWS_HELP = {
@@ -106,19 +116,17 @@ def _aws_flags(region: list[str] | None, s3_bucket: str | None) -> dict[str, Any
 
 
 @task(iterable=["region"], help={**COMMON_HELP, **AWS_HELP})
-def publish_layer(c, project_dir=None, runtime=None, arch=None, region=None, s3_bucket=None, plan=False,
-                  quiet=False):
+def publish_layer(c: Context, project_dir: str | None = None, runtime: str | None = None, arch: str | None = None,
+                  region: list[str] | None = None, s3_bucket: str | None = None, plan: bool = False,
+                  quiet: bool = False) -> None:
     """Build if stale, then publish each dependency layer not yet published (found by content hash).
 
     The LayerVersionArns are recorded per region in layers/manifest.json ("published").
     """
-    from .aws.deploy import run_publish
-    from .report import Reporter
-
     with user_errors():
-        settings = settings_for(c, project_dir=project_dir, runtime=runtime, arch=arch,
+        settings = settings_for(c, sticky=True, project_dir=project_dir, runtime=runtime, arch=arch,
                                 **_aws_flags(region, s3_bucket))
-        run_publish(settings, plan=plan, reporter=Reporter(quiet=quiet))
+        commands.publish(settings, plan=plan, reporter=Reporter(quiet=quiet))
 
 
 @task(
@@ -137,21 +145,21 @@ def publish_layer(c, project_dir=None, runtime=None, arch=None, region=None, s3_
     },
     auto_shortflags=False,
 )
-def deploy(c, function_name=None, role=None, handler=None, project_dir=None, runtime=None, arch=None, region=None,
-           s3_bucket=None, memory=None, timeout=None, publish_version=False, alias=None, plan=False, quiet=False,
-           no_verify=False):
+def deploy(c: Context, function_name: str | None = None, role: str | None = None, handler: str | None = None,
+           project_dir: str | None = None, runtime: str | None = None, arch: str | None = None,
+           region: list[str] | None = None, s3_bucket: str | None = None, memory: int | None = None,
+           timeout: int | None = None, publish_version: bool = False, alias: str | None = None, plan: bool = False,
+           quiet: bool = False, no_verify: bool = False) -> None:
     """publish-layer, then create the function(s) or update only what differs (code, configuration).
 
     Waits until each function is updated; retries conflicts and throttling. Nothing changed: no call is made.
     """
-    from .aws.deploy import run_deploy
-    from .report import Reporter
-
     with user_errors():
-        settings = settings_for(c, project_dir=project_dir, runtime=runtime, arch=arch, function_name=function_name,
+        settings = settings_for(c, sticky=True, project_dir=project_dir, runtime=runtime, arch=arch,
+                                function_name=function_name,
                                 role=role, handler=handler, memory=memory, timeout=timeout, alias=alias,
                                 publish_version=True if publish_version else None, **_aws_flags(region, s3_bucket))
-        run_deploy(settings, plan=plan, reporter=Reporter(quiet=quiet), verify=not no_verify)
+        commands.deploy(settings, plan=plan, reporter=Reporter(quiet=quiet), verify=not no_verify)
 
 
 ns = Collection(build)

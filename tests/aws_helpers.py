@@ -1,5 +1,6 @@
-"""Fixtures and builders for the publish/deploy tests: fake credentials, hand-made zips and manifests,
-and botocore event hooks that inject faults moto never produces."""
+"""Fixtures and builders for the publish/deploy tests: hand-made zips and manifests, and botocore event
+hooks that inject faults moto never produces. (Credentials and the moto server: ``aws_env``, ``moto_env``
+and ``unique_name`` in conftest.py.)"""
 
 from __future__ import annotations
 
@@ -8,35 +9,23 @@ import io
 import json
 import zipfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
+from conftest import AWS_REGION
 
 from lambda_tasks import manifest as manifest_mod
 from lambda_tasks.config import Settings, load_settings
 from lambda_tasks.manifest import Artifact, LayerRecord, Manifest
 
-REGION = "us-east-1"
+REGION = AWS_REGION
 ROLE_POLICY = json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
                                              "Action": "sts:AssumeRole"}]}
 )
-
-
-@pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fake credentials and a region; nothing from the developer's own AWS setup leaks in."""
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LAMBDA",
-                 "AWS_ENDPOINT_URL_S3", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_REGION", REGION)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
 
 
 @pytest.fixture
@@ -71,8 +60,12 @@ class FakeBuild:
     """Writes dist/app.zip, layers/*.zip and layers/manifest.json the way a build would."""
 
     root: Path
-    layer_name: str = "proj-deps"
+    layer_name: str = "proj-deps"  # on the shared moto server: a ``unique_name()``
     settings_overrides: dict[str, Any] = field(default_factory=dict)
+
+    def layer(self, number: int = 1) -> str:
+        """The name of the ``number``th layer (``<layer_name>-<number>``), as the build names it."""
+        return f"{self.layer_name}-{number}"
 
     def settings(self, **flags: Any) -> Settings:
         return load_settings(self.root, {}, {"runtime": "python3.12", "layer_name": self.layer_name,
@@ -86,15 +79,14 @@ class FakeBuild:
         app_artifact = write_artifact(self.root, "dist/app.zip", app_data, sum(len(v) for v in app.values()))
         records = []
         for number, files in enumerate(layers, 1):
-            name = f"{self.layer_name}-{number}"
+            name = self.layer(number)
             data = zip_bytes({f"python/{k}": v for k, v in files.items()})
             art = write_artifact(self.root, f"layers/{name}.zip", data, sum(len(v) for v in files.values()))
             old = kept.get(name)
             published = dict(old.published) if old and old.sha256 == art.sha256 else {}
             records.append(LayerRecord(art.path, art.sha256, art.zip_bytes, art.unzipped_bytes, name=name,
                                        distributions=sorted(files), published=published))
-        manifest = Manifest("python3.12", "x86_64", app_artifact, records,
-                            deployed=dict(previous.deployed) if previous else {})
+        manifest = Manifest("python3.12", "x86_64", app_artifact, records)
         manifest_mod.save(manifest, settings.manifest_path)
         return manifest
 
@@ -102,7 +94,8 @@ class FakeBuild:
         return manifest_mod.require(self.settings().manifest_path)
 
 
-def create_role(name: str = "lambda-role") -> str:
+def create_role(name: str) -> str:
+    """An IAM role Lambda may assume; ``name`` from ``unique_name`` (IAM is global on the shared server)."""
     import boto3
 
     return boto3.client("iam", region_name=REGION).create_role(
@@ -175,7 +168,7 @@ def respond_times(times: int, status: int, body: dict[str, Any]) -> Callable[...
             data = json.dumps(body).encode()
             headers = {"x-amzn-errortype": body.get("__type", ""), "content-type": "application/json"}
             response = AWSResponse(request.url, status, headers, _Raw(data))
-            response._content = data  # noqa: SLF001 - botocore reads .content
+            response._content = data  # botocore reads .content
             return response
         return None
 

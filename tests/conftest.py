@@ -1,16 +1,22 @@
-"""Shared fixtures: an isolated pip (no user config, no index unless a test asks) and a fresh cache."""
+"""Shared fixtures: an isolated pip (no user config, no index unless a test asks) and a fresh cache; fake AWS
+credentials; one moto server for the whole session, and resource names unique per test on it."""
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import os
+import re
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+AWS_REGION = "us-east-1"
 
 
 @pytest.fixture(autouse=True)
@@ -56,3 +62,75 @@ def run_handler(task: Path, opt: Path, code: str) -> subprocess.CompletedProcess
         f"{str(task)!r}, {str(opt / 'python' / 'lib' / version / 'site-packages')!r}, {str(opt / 'python')!r}]\n"
     )
     return subprocess.run([sys.executable, "-I", "-S", "-c", prelude + code], cwd=task, capture_output=True, text=True)
+
+
+# ---------------------------------------------------------------- AWS: fake credentials, one moto server
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Fake credentials and a region, no endpoint: nothing from the developer's own AWS setup leaks in."""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LAMBDA",
+                 "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_IAM", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    values = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": AWS_REGION,
+        "AWS_DEFAULT_REGION": AWS_REGION,
+        "AWS_CONFIG_FILE": "/nonexistent/aws-config",
+        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/aws-credentials",
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """moto's server on 127.0.0.1 at a free port, shared by the whole session; its URL.
+
+    Never reset: tests keep apart by naming what they create with ``unique_name``."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def moto_env(moto_server: str, aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """This test's AWS environment: ``aws_env`` plus AWS_ENDPOINT_URL pointing at the shared moto server
+    (boto3 in this process and the commands the test starts both find it there)."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    return {**aws_env, "AWS_ENDPOINT_URL": moto_server}
+
+
+_NAME_COUNTER = itertools.count(1)
+
+
+@pytest.fixture
+def unique_name(request: pytest.FixtureRequest) -> Callable[..., str]:
+    """``unique_name(label="")``: a new name on every call, from this test's node id and a session-wide counter.
+
+    Lower case letters, digits and hyphens, starting with a letter, at most 40 characters plus ``-label``:
+    valid as a Lambda function or layer name, an IAM role and an S3 bucket, with room for suffixes such as
+    ``-deps-1`` or ``-eu-west-1``."""
+    node = request.node.nodeid
+    slug = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower().removeprefix("test_")).strip("-") or "t"
+    digest = hashlib.sha256(node.encode()).hexdigest()[:6]
+
+    def make(label: str = "") -> str:
+        name = f"t-{slug[:22].strip('-')}-{digest}-{next(_NAME_COUNTER)}"
+        if label:
+            tail = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
+            assert tail, f"label {label!r} has no letters or digits"
+            name = f"{name}-{tail}"
+        assert len(name) <= 63, f"{name!r} is too long for a bucket or function name"
+        return name
+
+    return make

@@ -67,7 +67,7 @@ def test_deflated_wheel_members_are_copied_not_recompressed(tmp_path):
 def test_stored_and_deflate64_members_are_recompressed(tmp_path):
     body = b"data " * 1000
     wheel = make_wheel(tmp_path, "stored", files={"stored/__init__.py": body}, compression=zipfile.ZIP_STORED)
-    packed = [p for p in pack_entries(wheel_entries(wheel)) if p.arcname.endswith("__init__.py")][0]
+    packed = next(p for p in pack_entries(wheel_entries(wheel)) if p.arcname.endswith("__init__.py"))
     assert packed.data is not None and packed.compress_size < len(body)
 
 

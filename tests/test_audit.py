@@ -170,23 +170,21 @@ def test_only_the_magic_of_non_elf_files_is_read():
 
 
 def test_build_stage_refuses_a_vendored_library_needing_a_newer_glibc(tmp_path):
-    """The pipeline hook (checks.process_entries) runs the audit on the layers with the setting's allow list."""
-    from lambda_tasks.checks import process_entries
+    """The audit runs on the layers with the setting's allow list."""
     from lambda_tasks.config import load_settings
-    from lambda_tasks.report import Reporter
 
     root = make_project(tmp_path / "proj")
     write(root / "vendor" / "fastthing" / "libfast.so", newer_glibc_library())
     settings = load_settings(root, {}, {"runtime": "python3.11"})
     entries, _ = vendor_entries(settings.vendor_path)
     with pytest.raises(AuditError, match=r"python/fastthing/libfast.so \(vendor/\) needs GLIBC_2.34; python3.11 has glibc 2.26"):
-        process_entries(entries, settings, Reporter(quiet=True), layer=True)
+        audit(entries, settings.target, settings.audit_allow)
     allowed = load_settings(root, {}, {"runtime": "python3.11", "audit_allow": ["fastthing/libfast.so"]})
-    assert process_entries(entries, allowed, Reporter(quiet=True), layer=True) == entries
+    assert audit(entries, allowed.target, allowed.audit_allow) == []
 
 
 def test_build_fails_on_a_vendored_library_needing_a_newer_glibc(tmp_path):
-    """End to end: `build` (once it calls checks.process_entries) refuses the layer, naming file and versions."""
+    """End to end: `build` refuses the layer, naming file and versions."""
     from lambda_tasks.build import build
     from lambda_tasks.config import load_settings
     from lambda_tasks.report import Reporter

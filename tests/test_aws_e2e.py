@@ -1,5 +1,6 @@
-"""End to end: moto's server on 127.0.0.1, and the real `invoke publish-layer` / `invoke deploy` in a
-subprocess that finds it through AWS_ENDPOINT_URL, as a user's CI would."""
+"""End to end: moto's server on 127.0.0.1 (conftest's session-wide ``moto_server``), and the real
+`invoke publish-layer` / `invoke deploy` in a subprocess that finds it through AWS_ENDPOINT_URL, as a user's
+CI would."""
 
 from __future__ import annotations
 
@@ -13,41 +14,22 @@ from pathlib import Path
 import boto3
 import pytest
 from aws_helpers import ROLE_POLICY
-from conftest import offline_pyproject
+from conftest import AWS_REGION, offline_pyproject
 from factory import make_project, make_wheel
 
 from lambda_tasks.aws import clients as aws
 
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
 BIN = Path(sys.executable).parent
-REGION = "us-east-1"
-
-
-@pytest.fixture(scope="module")
-def moto_server():
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+REGION = AWS_REGION
 
 
 @pytest.fixture
-def env(moto_server, monkeypatch, tmp_path) -> dict[str, str]:
-    values = {
-        "AWS_ENDPOINT_URL": moto_server,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": REGION,  # only AWS_REGION: we read it when botocore does not
-        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
-    }
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_REGION", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    return values
+def env(moto_env, monkeypatch) -> dict[str, str]:
+    """``moto_env`` with only AWS_REGION: we read it when botocore does not."""
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    return {name: value for name, value in moto_env.items() if name != "AWS_DEFAULT_REGION"}
 
 
 class RequestLog(logging.Handler):
@@ -82,11 +64,11 @@ def client(service: str):
 
 
 @pytest.fixture
-def project(tmp_path, wheelhouse):
+def project(tmp_path, wheelhouse, unique_name):
     make_wheel(wheelhouse, "alpha")
     make_wheel(wheelhouse, "beta", version="1.0")
     make_wheel(wheelhouse, "beta", version="2.0")
-    name = f"e2e{abs(hash(str(tmp_path))) % 10**8}"  # layer and function names unique per test on the shared server
+    name = unique_name("e2e")  # layer, function and bucket names start with it: unique on the shared server
     root = make_project(tmp_path / name, "alpha\nbeta==1.0\n", pyproject=offline_pyproject(
         wheelhouse, 'runtime = "python3.12"\nlayer_groups = { alpha = 1, beta = 2 }\n'))
     (root / "tasks.py").write_text("from lambda_tasks.tasks import ns\n")
@@ -216,7 +198,7 @@ def test_deploy_verifies_the_handler_first(env, project):
     result = invoke(project, "deploy", "--function-name", fn, "--role", role)
     assert result.returncode == 1 and "not_a_module_anywhere" in result.stderr and "Traceback" not in result.stderr
     assert versions(f"{project.name}-deps-1") == 0  # nothing published, no function made
-    with pytest.raises(Exception, match="ResourceNotFound|Function not found"):
+    with pytest.raises(Exception, match=r"ResourceNotFound|Function not found"):
         function(fn)
     ok(invoke(project, "deploy", "--function-name", fn, "--role", role, "--no-verify"))
     assert function(fn)["Handler"] == "app.handler"

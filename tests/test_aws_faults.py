@@ -12,7 +12,6 @@ from aws_helpers import (  # noqa: F401 - fixture
     REGION,
     CallLog,
     FakeBuild,
-    aws_env,
     client_error,
     create_role,
     fail_times,
@@ -20,19 +19,12 @@ from aws_helpers import (  # noqa: F401 - fixture
     respond_times,
 )
 from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, NoCredentialsError
-from moto import mock_aws
 
 from lambda_tasks.aws import clients as aws
 from lambda_tasks.aws.deploy import deploy_functions
 from lambda_tasks.aws.publish import publish_layers
 from lambda_tasks.errors import AwsError
 from lambda_tasks.report import Reporter
-
-
-@pytest.fixture
-def moto(aws_env):  # noqa: F811
-    with mock_aws():
-        yield
 
 
 def conflict(operation: str):
@@ -54,51 +46,53 @@ def layer_count(name: str) -> int:
 # ---------------------------------------------------------------- 409
 
 
-def test_two_conflicts_then_success(moto, tmp_path: Path) -> None:
-    role = create_role()
-    build = FakeBuild(tmp_path)
+def test_two_conflicts_then_success(moto_env, unique_name, tmp_path: Path) -> None:
+    role = create_role(unique_name("role"))
+    fn = unique_name("f")
+    build = FakeBuild(tmp_path, unique_name("deps"))
     build.build({"app.py": "v1"}, [{"a.py": "a"}])
-    run_deploy(build, CallLog(), function_name="f", role=role)
+    run_deploy(build, CallLog(), function_name=fn, role=role)
     build.build({"app.py": "v2"}, [{"a.py": "a"}])
     log = CallLog()
     hook = fail_times(2, conflict("UpdateFunctionCode"))
     log.hook("lambda", "before-send.lambda.UpdateFunctionCode", hook)
     sleeps: list[float] = []
-    run_deploy(build, log, sleeps, function_name="f")
+    run_deploy(build, log, sleeps, function_name=fn)
     assert hook.state["left"] == 0 and len(sleeps) == 2
     assert log.calls["UpdateFunctionCode"] == 3  # two conflicts, then success
-    assert boto3.client("lambda", region_name=REGION).get_function(FunctionName="f")["Configuration"][
+    assert boto3.client("lambda", region_name=REGION).get_function(FunctionName=fn)["Configuration"][
         "CodeSha256"] == aws.code_sha256(build.manifest().app.sha256)
 
 
-def test_endless_conflict_is_a_one_line_error_and_a_rerun_converges(moto, tmp_path: Path) -> None:
-    role = create_role()
-    build = FakeBuild(tmp_path)
+def test_endless_conflict_is_a_one_line_error_and_a_rerun_converges(moto_env, unique_name, tmp_path: Path) -> None:
+    role = create_role(unique_name("role"))
+    fn = unique_name("f")
+    build = FakeBuild(tmp_path, unique_name("deps"))
     build.build({"app.py": "v1"}, [{"a.py": "a"}])
-    run_deploy(build, CallLog(), function_name="f", role=role)
+    run_deploy(build, CallLog(), function_name=fn, role=role)
     build.build({"app.py": "v1"}, [{"a.py": "a2"}])  # new layer content
     log = CallLog()
     log.hook("lambda", "before-send.lambda.UpdateFunctionConfiguration", fail_times(100, conflict("x")))
     with pytest.raises(AwsError) as info:
-        run_deploy(build, log, function_name="f")
+        run_deploy(build, log, function_name=fn)
     message = str(info.value)
     assert "\n" not in message and "another update is still in progress" in message
     assert log.calls["UpdateFunctionConfiguration"] == aws.CONFLICT_ATTEMPTS
     # interrupted after publishing, before updating: the layer is recorded, a re-run only updates
-    assert layer_count("proj-deps-1") == 2
+    assert layer_count(build.layer(1)) == 2
     log = CallLog()
-    run_deploy(build, log, function_name="f")
+    run_deploy(build, log, function_name=fn)
     assert log.mutations() == {"UpdateFunctionConfiguration": 1}
-    assert layer_count("proj-deps-1") == 2
-    config = boto3.client("lambda", region_name=REGION).get_function(FunctionName="f")["Configuration"]
+    assert layer_count(build.layer(1)) == 2
+    config = boto3.client("lambda", region_name=REGION).get_function(FunctionName=fn)["Configuration"]
     assert config["Layers"][0]["Arn"] == build.manifest().layers[0].published[REGION]
 
 
 # ---------------------------------------------------------------- throttling (botocore standard mode)
 
 
-def test_throttling_is_retried_by_botocore(moto, tmp_path: Path, no_retry_wait) -> None:
-    build = FakeBuild(tmp_path)
+def test_throttling_is_retried_by_botocore(moto_env, unique_name, tmp_path: Path, no_retry_wait) -> None:
+    build = FakeBuild(tmp_path, unique_name("deps"))
     build.build({"app.py": "v1"}, [{"a.py": "a"}])
     log = CallLog()
     body = {"__type": "TooManyRequestsException", "message": "Rate exceeded", "Reason": "CallerRateLimitExceeded"}
@@ -107,11 +101,11 @@ def test_throttling_is_retried_by_botocore(moto, tmp_path: Path, no_retry_wait) 
     result = publish_layers(build.settings(), build.manifest(), clients=aws.Clients(on_client=log.attach),
                             reporter=Reporter(io.StringIO()), sleep=lambda _: None)
     assert hook.state["left"] == 0 and log.calls["ListLayerVersions"] == 1  # retried below the API call
-    assert [s.action for s in result.steps] == ["publish"] and layer_count("proj-deps-1") == 1
+    assert [s.action for s in result.steps] == ["publish"] and layer_count(build.layer(1)) == 1
 
 
-def test_endless_throttling_is_a_one_line_error(moto, tmp_path: Path, no_retry_wait) -> None:
-    build = FakeBuild(tmp_path)
+def test_endless_throttling_is_a_one_line_error(moto_env, unique_name, tmp_path: Path, no_retry_wait) -> None:
+    build = FakeBuild(tmp_path, unique_name("deps"))
     build.build({"app.py": "v1"}, [{"a.py": "a"}])
     log = CallLog()
     log.hook("lambda", "before-send.lambda.ListLayerVersions",
@@ -133,9 +127,10 @@ def endpoint_error():
     return EndpointConnectionError(endpoint_url="https://s3.amazonaws.com/bucket")
 
 
-def test_connection_error_during_upload_is_retried(moto, tmp_path: Path, no_retry_wait) -> None:
-    boto3.client("s3", region_name=REGION).create_bucket(Bucket="artifacts-bucket")
-    build = FakeBuild(tmp_path, settings_overrides={"s3_bucket": "artifacts-bucket"})
+def test_connection_error_during_upload_is_retried(moto_env, unique_name, tmp_path: Path, no_retry_wait) -> None:
+    bucket = unique_name("artifacts")
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket=bucket)
+    build = FakeBuild(tmp_path, unique_name("deps"), settings_overrides={"s3_bucket": bucket})
     build.build({"app.py": "v1"}, [{"a.py": "a"}])
     log = CallLog()
     hook = fail_times(2, endpoint_error)
@@ -146,9 +141,10 @@ def test_connection_error_during_upload_is_retried(moto, tmp_path: Path, no_retr
     assert log.calls["PutObject"] == 1  # one API call, retried twice below it
 
 
-def test_upload_that_keeps_failing_converges_on_rerun(moto, tmp_path: Path, no_retry_wait) -> None:
-    boto3.client("s3", region_name=REGION).create_bucket(Bucket="artifacts-bucket")
-    build = FakeBuild(tmp_path, settings_overrides={"s3_bucket": "artifacts-bucket"})
+def test_upload_that_keeps_failing_converges_on_rerun(moto_env, unique_name, tmp_path: Path, no_retry_wait) -> None:
+    bucket = unique_name("artifacts")
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket=bucket)
+    build = FakeBuild(tmp_path, unique_name("deps"), settings_overrides={"s3_bucket": bucket})
     build.build({"app.py": "v1"}, [{"a.py": "a"}, {"b.py": "b"}])
     log = CallLog()
     log.hook("s3", "before-send.s3.PutObject", fail_times(99, endpoint_error))
@@ -156,12 +152,12 @@ def test_upload_that_keeps_failing_converges_on_rerun(moto, tmp_path: Path, no_r
         publish_layers(build.settings(), build.manifest(), clients=aws.Clients(on_client=log.attach),
                        reporter=Reporter(io.StringIO()), sleep=lambda _: None)
     assert "\n" not in str(info.value) and "run the command again" in str(info.value)
-    assert layer_count("proj-deps-1") == 0
+    assert layer_count(build.layer(1)) == 0
     log = CallLog()
     result = publish_layers(build.settings(), build.manifest(), clients=aws.Clients(on_client=log.attach),
                             reporter=Reporter(io.StringIO()), sleep=lambda _: None)
     assert [s.action for s in result.steps] == ["publish", "publish"]
-    assert layer_count("proj-deps-1") == 1 and layer_count("proj-deps-2") == 1
+    assert layer_count(build.layer(1)) == 1 and layer_count(build.layer(2)) == 1
     # and once more: nothing at all
     log = CallLog()
     result = publish_layers(build.settings(), build.manifest(), clients=aws.Clients(on_client=log.attach),
@@ -169,9 +165,9 @@ def test_upload_that_keeps_failing_converges_on_rerun(moto, tmp_path: Path, no_r
     assert log.mutations() == {} and result.published == []
 
 
-def test_lost_publish_response_does_not_duplicate_the_layer(moto, tmp_path: Path) -> None:
+def test_lost_publish_response_does_not_duplicate_the_layer(moto_env, unique_name, tmp_path: Path) -> None:
     """PublishLayerVersion succeeded but the connection dropped before the answer: no blind retry."""
-    build = FakeBuild(tmp_path)
+    build = FakeBuild(tmp_path, unique_name("deps"))
     build.build({"app.py": "v1"}, [{"a.py": "a"}])
     log = CallLog()
     state = {"left": 1}
@@ -185,19 +181,19 @@ def test_lost_publish_response_does_not_duplicate_the_layer(moto, tmp_path: Path
     result = publish_layers(build.settings(), build.manifest(), clients=aws.Clients(on_client=log.attach),
                             reporter=Reporter(io.StringIO()), sleep=lambda _: None)
     assert state["left"] == 0 and log.calls["PublishLayerVersion"] == 1
-    assert layer_count("proj-deps-1") == 1
+    assert layer_count(build.layer(1)) == 1
     assert build.manifest().layers[0].published[REGION] == result.steps[0].arn
 
 
-def test_lost_publish_response_before_it_reached_lambda_is_retried(moto, tmp_path: Path) -> None:
-    build = FakeBuild(tmp_path)
+def test_lost_publish_response_before_it_reached_lambda_is_retried(moto_env, unique_name, tmp_path: Path) -> None:
+    build = FakeBuild(tmp_path, unique_name("deps"))
     build.build({"app.py": "v1"}, [{"a.py": "a"}])
     log = CallLog()
     hook = fail_times(1, lambda: EndpointConnectionError(endpoint_url="https://lambda.us-east-1.amazonaws.com"))
     log.hook("lambda", "before-send.lambda.PublishLayerVersion", hook)
     publish_layers(build.settings(), build.manifest(), clients=aws.Clients(on_client=log.attach),
                    reporter=Reporter(io.StringIO()), sleep=lambda _: None)
-    assert log.calls["PublishLayerVersion"] == 2 and layer_count("proj-deps-1") == 1
+    assert log.calls["PublishLayerVersion"] == 2 and layer_count(build.layer(1)) == 1
 
 
 # ---------------------------------------------------------------- one-line messages, nothing secret
@@ -240,7 +236,7 @@ def test_no_credentials_end_to_end_message(monkeypatch, tmp_path: Path) -> None:
         publish_layers(build.settings(), build.manifest(), reporter=Reporter(io.StringIO()))
 
 
-def test_no_region_is_a_clear_error(monkeypatch, tmp_path: Path, aws_env) -> None:  # noqa: F811
+def test_no_region_is_a_clear_error(monkeypatch, tmp_path: Path, aws_env) -> None:
     monkeypatch.delenv("AWS_REGION")
     monkeypatch.delenv("AWS_DEFAULT_REGION")
     with pytest.raises(AwsError, match="no AWS region"):
@@ -248,15 +244,16 @@ def test_no_region_is_a_clear_error(monkeypatch, tmp_path: Path, aws_env) -> Non
     assert aws.Clients().regions(("eu-west-1", "eu-west-1", "us-east-1")) == ("eu-west-1", "us-east-1")
 
 
-def test_multipart_upload_with_progress_survives_a_dropped_part(moto, tmp_path: Path, monkeypatch,
-                                                                no_retry_wait) -> None:  # noqa: F811
+def test_multipart_upload_with_progress_survives_a_dropped_part(moto_env, unique_name, tmp_path: Path, monkeypatch,
+                                                                no_retry_wait) -> None:
     import os as _os
 
     from lambda_tasks.aws import publish
 
     monkeypatch.setattr(publish, "MULTIPART_CHUNK", 5 * 1024 * 1024)  # S3's smallest part
-    boto3.client("s3", region_name=REGION).create_bucket(Bucket="artifacts-bucket")
-    build = FakeBuild(tmp_path, settings_overrides={"s3_bucket": "artifacts-bucket"})
+    bucket = unique_name("artifacts")
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket=bucket)
+    build = FakeBuild(tmp_path, unique_name("deps"), settings_overrides={"s3_bucket": bucket})
     manifest = build.build({"app.py": "v1"}, [{"blob.bin": _os.urandom(11 * 1024 * 1024)}])
     size = manifest.layers[0].zip_bytes
     log = CallLog()
@@ -268,12 +265,12 @@ def test_multipart_upload_with_progress_survives_a_dropped_part(moto, tmp_path: 
     assert hook.state["left"] == 0
     assert log.calls["CreateMultipartUpload"] == 1 and log.calls["UploadPart"] == 3
     assert log.calls["CompleteMultipartUpload"] == 1 and "PutObject" not in log.calls
-    assert f"uploading proj-deps-1.zip: {size}/{size} bytes" in out.getvalue()
-    full = boto3.client("lambda", region_name=REGION).get_layer_version(LayerName="proj-deps-1", VersionNumber=1)
+    assert f"uploading {build.layer(1)}.zip: {size}/{size} bytes" in out.getvalue()
+    full = boto3.client("lambda", region_name=REGION).get_layer_version(LayerName=build.layer(1), VersionNumber=1)
     assert full["Content"]["CodeSha256"] == aws.code_sha256(manifest.layers[0].sha256)
 
 
-def test_unknown_profile_is_a_clear_error(aws_env, monkeypatch) -> None:  # noqa: F811
+def test_unknown_profile_is_a_clear_error(aws_env, monkeypatch) -> None:
     monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
     with pytest.raises(AwsError, match="AWS_PROFILE does not exist"):
         aws.Clients().lambda_(REGION)

@@ -141,7 +141,7 @@ def test_vendor_wheel_is_unpacked(project, wheelhouse):
 
 def test_vendor_wheel_for_wrong_target_is_refused(project):
     make_wheel(project / "vendor", "nativepkg", tag="cp311-cp311-manylinux2014_x86_64")
-    with pytest.raises(LambdaTasksError, match="vendor/nativepkg-1.0-cp311.*python3.12"):
+    with pytest.raises(LambdaTasksError, match=r"vendor/nativepkg-1.0-cp311.*python3.12"):
         build(settings_for(project))
 
 
@@ -172,7 +172,7 @@ def test_wheel_data_dirs_go_to_top_and_scripts_are_dropped(project, wheelhouse):
 
 def test_missing_app_py_is_an_error(project):
     (project / "app.py").unlink()
-    with pytest.raises(LambdaTasksError, match="no app.py"):
+    with pytest.raises(LambdaTasksError, match=r"no app.py"):
         build(settings_for(project))
 
 
@@ -236,7 +236,7 @@ def test_compiled_sdist_fails_with_vendor_advice(project, wheelhouse):
 def test_sdist_that_fails_to_build_gives_vendor_advice(project, wheelhouse):
     make_sdist(wheelhouse, "brokensdist", fail="pg_config executable not found")
     (project / "requirements.txt").write_text("brokensdist\n")
-    with pytest.raises(ResolveError, match="pg_config executable not found.*vendor/"):
+    with pytest.raises(ResolveError, match=r"pg_config executable not found.*vendor/"):
         build(settings_for(project))
 
 

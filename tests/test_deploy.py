@@ -1,4 +1,4 @@
-"""deploy: pure comparison of configurations, and create/update against moto's in-process mock."""
+"""deploy: pure comparison of configurations, and create/update against the shared moto server (``moto_env``)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from aws_helpers import REGION, CallLog, FakeBuild, aws_env, create_role  # noqa: F401 - fixture
-from moto import mock_aws
+from aws_helpers import REGION, CallLog, FakeBuild, create_role
 
 from lambda_tasks.aws import clients as aws
 from lambda_tasks.aws.deploy import code_changed, config_changes, deploy_functions, desired_config, layer_list
@@ -56,13 +55,7 @@ def test_layer_list_order_and_limit(tmp_path: Path) -> None:
         layer_list(settings, ["a", "b", "c", "d", "e"])
 
 
-# ---------------------------------------------------------------- moto
-
-
-@pytest.fixture
-def moto(aws_env):  # noqa: F811
-    with mock_aws():
-        yield
+# ---------------------------------------------------------------- moto server (names from unique_name)
 
 
 def deploy(build: FakeBuild, log: CallLog | None = None, plan: bool = False, **flags):
@@ -73,75 +66,85 @@ def deploy(build: FakeBuild, log: CallLog | None = None, plan: bool = False, **f
     return result, out.getvalue()
 
 
-def function(name: str = "f", region: str = REGION) -> dict:
+def function(name: str, region: str = REGION) -> dict:
     return boto3.client("lambda", region_name=region).get_function(FunctionName=name)["Configuration"]
 
 
-def test_create_then_no_change_then_app_only_change(moto, tmp_path: Path) -> None:
-    role = create_role()
-    build = FakeBuild(tmp_path)
+def our_layers(build: FakeBuild) -> list[dict]:
+    """The layers this test's build names (the shared server also holds other tests' layers)."""
+    layers = boto3.client("lambda", region_name=REGION).list_layers()["Layers"]
+    return [layer for layer in layers if layer["LayerName"].startswith(f"{build.layer_name}-")]
+
+
+def test_create_then_no_change_then_app_only_change(moto_env, unique_name, tmp_path: Path) -> None:
+    role = create_role(unique_name("role"))
+    fn = unique_name("f")
+    build = FakeBuild(tmp_path, unique_name("deps"))
     build.build({"app.py": "v1"}, [{"a.py": "a"}, {"b.py": "b"}])
-    result, out = deploy(build, function_name="f", role=role, memory=256, environment={"STAGE": "dev"})
+    result, out = deploy(build, function_name=fn, role=role, memory=256, environment={"STAGE": "dev"})
     manifest = build.manifest()
-    config = function()
+    config = function(fn)
     assert config["CodeSha256"] == aws.code_sha256(manifest.app.sha256)
     assert [l["Arn"] for l in config["Layers"]] == [l.published[REGION] for l in manifest.layers]
     assert (config["Handler"], config["MemorySize"], config["Runtime"]) == ("app.handler", 256, "python3.12")
     assert config["Environment"]["Variables"] == {"STAGE": "dev"} and config["Architectures"] == ["x86_64"]
-    assert manifest.deployed["f"][REGION]["code_sha256"] == config["CodeSha256"]
     assert "created" in out
 
     log = CallLog()
-    result, out = deploy(build, log, function_name="f", memory=256, environment={"STAGE": "dev"})
+    result, out = deploy(build, log, function_name=fn, memory=256, environment={"STAGE": "dev"})
     assert not result.changed and log.mutations() == {}
     assert "Nothing changed since the last deploy" in out
 
     build.build({"app.py": "v2"}, [{"a.py": "a"}, {"b.py": "b"}])
     log = CallLog()
-    result, out = deploy(build, log, function_name="f", memory=256, environment={"STAGE": "dev"})
+    result, out = deploy(build, log, function_name=fn, memory=256, environment={"STAGE": "dev"})
     assert log.mutations() == {"UpdateFunctionCode": 1}
-    assert function()["CodeSha256"] == aws.code_sha256(build.manifest().app.sha256)
+    assert function(fn)["CodeSha256"] == aws.code_sha256(build.manifest().app.sha256)
     assert "updated code" in out
 
 
-def test_config_and_layer_change_updates_configuration_only(moto, tmp_path: Path) -> None:
-    role = create_role()
-    build = FakeBuild(tmp_path)
+def test_config_and_layer_change_updates_configuration_only(moto_env, unique_name, tmp_path: Path) -> None:
+    role = create_role(unique_name("role"))
+    fn = unique_name("f")
+    build = FakeBuild(tmp_path, unique_name("deps"))
     build.build({"app.py": "v1"}, [{"a.py": "a"}, {"b.py": "b"}])
-    deploy(build, function_name="f", role=role)
+    deploy(build, function_name=fn, role=role)
     build.build({"app.py": "v1"}, [{"a.py": "a"}, {"b.py": "b2"}])
     log = CallLog()
-    result, out = deploy(build, log, function_name="f", timeout=15)
+    _result, out = deploy(build, log, function_name=fn, timeout=15)
     assert log.mutations() == {"PublishLayerVersion": 1, "UpdateFunctionConfiguration": 1}
-    config = function()
-    assert config["Timeout"] == 15 and config["Layers"][1]["Arn"].endswith("proj-deps-2:2")
+    config = function(fn)
+    assert config["Timeout"] == 15 and config["Layers"][1]["Arn"].endswith(f"{build.layer(2)}:2")
     assert "configuration (Timeout, Layers)" in out
 
 
-def test_missing_role_for_new_function_is_a_clear_error(moto, tmp_path: Path) -> None:
-    build = FakeBuild(tmp_path)
+def test_missing_role_for_new_function_is_a_clear_error(moto_env, unique_name, tmp_path: Path) -> None:
+    fn = unique_name("f")
+    build = FakeBuild(tmp_path, unique_name("deps"))
     build.build({"app.py": "v1"}, [{"a.py": "a"}])
     with pytest.raises(LambdaTasksError, match="pass --role ARN"):
-        deploy(build, function_name="f")
-    assert boto3.client("lambda", region_name=REGION).list_layers()["Layers"] == []  # refused before publishing
+        deploy(build, function_name=fn)
+    assert our_layers(build) == []  # refused before publishing
     with pytest.raises(AwsError, match="check --role"):
-        deploy(build, function_name="f", role="arn:aws:iam::123456789012:role/does-not-exist")
+        deploy(build, function_name=fn, role="arn:aws:iam::123456789012:role/does-not-exist")
 
 
-def test_no_function_name_is_a_clear_error(moto, tmp_path: Path) -> None:
-    build = FakeBuild(tmp_path)
+def test_no_function_name_is_a_clear_error(moto_env, unique_name, tmp_path: Path) -> None:
+    build = FakeBuild(tmp_path, unique_name("deps"))
     build.build({"app.py": "v1"}, [])
     with pytest.raises(LambdaTasksError, match="--function-name"):
         deploy(build)
 
 
-def test_several_functions_share_the_zip_and_layers(moto, tmp_path: Path) -> None:
-    role = create_role()
-    build = FakeBuild(tmp_path)
+def test_several_functions_share_the_zip_and_layers(moto_env, unique_name, tmp_path: Path) -> None:
+    role = create_role(unique_name("role"))
+    build = FakeBuild(tmp_path, unique_name("deps"))
     build.build({"app.py": "v1"}, [{"a.py": "a"}])
-    functions = [{"name": "api", "handler": "app.app"}, {"name": "worker", "handler": "app.worker", "memory": 1024}]
+    api_name, worker_name = unique_name("api"), unique_name("worker")
+    functions = [{"name": api_name, "handler": "app.app"},
+                 {"name": worker_name, "handler": "app.worker", "memory": 1024}]
     deploy(build, role=role, functions=functions)
-    api, worker = function("api"), function("worker")
+    api, worker = function(api_name), function(worker_name)
     assert api["CodeSha256"] == worker["CodeSha256"] and api["Layers"] == worker["Layers"]
     assert (api["Handler"], worker["Handler"], worker["MemorySize"]) == ("app.app", "app.worker", 1024)
     log = CallLog()
@@ -149,76 +152,81 @@ def test_several_functions_share_the_zip_and_layers(moto, tmp_path: Path) -> Non
     assert log.mutations() == {} and not result.changed
 
 
-def test_plan_changes_nothing(moto, tmp_path: Path) -> None:
-    role = create_role()
-    build = FakeBuild(tmp_path)
+def test_plan_changes_nothing(moto_env, unique_name, tmp_path: Path) -> None:
+    role = create_role(unique_name("role"))
+    fn = unique_name("f")
+    build = FakeBuild(tmp_path, unique_name("deps"))
     build.build({"app.py": "v1"}, [{"a.py": "a"}])
     log = CallLog()
-    result, out = deploy(build, log, plan=True, function_name="f", role=role, publish_version=True)
+    _result, out = deploy(build, log, plan=True, function_name=fn, role=role, publish_version=True)
     assert "would publish a new version" in out and "would create" in out and "would publish a version" in out
     assert log.mutations() == {}
-    deploy(build, function_name="f", role=role)
+    deploy(build, function_name=fn, role=role)
     build.build({"app.py": "v2"}, [{"a.py": "a"}])
     log = CallLog()
-    result, out = deploy(build, log, plan=True, function_name="f", memory=512)
+    _result, out = deploy(build, log, plan=True, function_name=fn, memory=512)
     assert "would update code and configuration (MemorySize)" in out and log.mutations() == {}
-    assert function()["MemorySize"] == 128
+    assert function(fn)["MemorySize"] == 128
 
 
-def test_publish_version_and_alias_are_idempotent(moto, tmp_path: Path) -> None:
-    role = create_role()
-    build = FakeBuild(tmp_path)
+def test_publish_version_and_alias_are_idempotent(moto_env, unique_name, tmp_path: Path) -> None:
+    role = create_role(unique_name("role"))
+    fn = unique_name("f")
+    build = FakeBuild(tmp_path, unique_name("deps"))
     build.build({"app.py": "v1"}, [{"a.py": "a"}])
-    deploy(build, function_name="f", role=role, alias="live")
+    deploy(build, function_name=fn, role=role, alias="live")
     client = boto3.client("lambda", region_name=REGION)
-    assert client.get_alias(FunctionName="f", Name="live")["FunctionVersion"] == "1"
+    assert client.get_alias(FunctionName=fn, Name="live")["FunctionVersion"] == "1"
     log = CallLog()
-    result, out = deploy(build, log, function_name="f", alias="live")
+    _result, out = deploy(build, log, function_name=fn, alias="live")
     assert log.mutations() == {} and "version 1 is current" in out
     build.build({"app.py": "v2"}, [{"a.py": "a"}])
-    deploy(build, function_name="f", alias="live")
-    alias = client.get_alias(FunctionName="f", Name="live")
+    deploy(build, function_name=fn, alias="live")
+    alias = client.get_alias(FunctionName=fn, Name="live")
     assert alias["FunctionVersion"] == "2"
-    version = client.get_function(FunctionName="f", Qualifier="2")["Configuration"]
+    version = client.get_function(FunctionName=fn, Qualifier="2")["Configuration"]
     assert version["CodeSha256"] == aws.code_sha256(build.manifest().app.sha256)
 
 
-def test_too_many_layers_and_total_size_are_enforced(moto, tmp_path: Path) -> None:
-    build = FakeBuild(tmp_path)
+def test_too_many_layers_and_total_size_are_enforced(moto_env, unique_name, tmp_path: Path) -> None:
+    fn = unique_name("f")
+    build = FakeBuild(tmp_path, unique_name("deps"))
     build.build({"app.py": "v1"}, [{"a.py": "a"}, {"b.py": "b"}])
     with pytest.raises(LimitError, match="Lambda allows 5"):
-        deploy(build, function_name="f", extra_layers=["arn:1", "arn:2", "arn:3", "arn:4"], max_layers=1)
+        deploy(build, function_name=fn, extra_layers=["arn:1", "arn:2", "arn:3", "arn:4"], max_layers=1)
     with pytest.raises(LimitError, match="unzip to"):
-        deploy(build, function_name="f", unzipped_limit=3)
-    assert boto3.client("lambda", region_name=REGION).list_layers()["Layers"] == []
+        deploy(build, function_name=fn, unzipped_limit=3)
+    assert our_layers(build) == []
 
 
-def test_large_app_zip_goes_through_s3(moto, tmp_path: Path) -> None:
-    role = create_role()
-    boto3.client("s3", region_name=REGION).create_bucket(Bucket="artifacts-bucket")
-    build = FakeBuild(tmp_path, settings_overrides={"layer_zip_limit": 200})
+def test_large_app_zip_goes_through_s3(moto_env, unique_name, tmp_path: Path) -> None:
+    role = create_role(unique_name("role"))
+    fn, bucket = unique_name("f"), unique_name("artifacts")
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket=bucket)
+    build = FakeBuild(tmp_path, unique_name("deps"), settings_overrides={"layer_zip_limit": 200})
     build.build({"app.py": "x" * 3000, "big.bin": bytes(range(256)) * 20}, [{"a.py": "a"}])
     with pytest.raises(LimitError, match="app zip"):
-        deploy(build, function_name="f", role=role)
+        deploy(build, function_name=fn, role=role)
     log = CallLog()
-    deploy(build, log, function_name="f", role=role, s3_bucket="artifacts-bucket")
+    deploy(build, log, function_name=fn, role=role, s3_bucket=bucket)
     sha = build.manifest().app.sha256
-    assert function()["CodeSha256"] == aws.code_sha256(sha)
-    boto3.client("s3", region_name=REGION).head_object(Bucket="artifacts-bucket", Key=f"lambda-tasks/{sha}.zip")
+    assert function(fn)["CodeSha256"] == aws.code_sha256(sha)
+    boto3.client("s3", region_name=REGION).head_object(Bucket=bucket, Key=f"lambda-tasks/{sha}.zip")
 
 
-def test_function_created_by_a_lost_request_is_updated(moto, tmp_path: Path) -> None:
+def test_function_created_by_a_lost_request_is_updated(moto_env, unique_name, tmp_path: Path) -> None:
     """CreateFunction succeeded but its answer was lost: the re-run sees a conflict and updates instead."""
-    role = create_role()
-    build = FakeBuild(tmp_path)
+    role = create_role(unique_name("role"))
+    fn = unique_name("f")
+    build = FakeBuild(tmp_path, unique_name("deps"))
     build.build({"app.py": "v1"}, [{"a.py": "a"}])
     client = boto3.client("lambda", region_name=REGION)
-    client.create_function(FunctionName="f", Role=role, Runtime="python3.12", Handler="old.handler",
+    client.create_function(FunctionName=fn, Role=role, Runtime="python3.12", Handler="old.handler",
                            Code={"ZipFile": b"PK old"})
     from lambda_tasks.aws.deploy import Deployer, FunctionStep
     from lambda_tasks.aws.publish import Publisher
 
-    settings = build.settings(function_name="f", role=role)
+    settings = build.settings(function_name=fn, role=role)
     deployer = Deployer(settings, build.manifest(), Publisher(settings, aws.Clients(), Reporter(io.StringIO())),
                         plan=False)
     step = FunctionStep(REGION, settings.function_specs()[0], {**dict(Runtime="python3.12", Handler="app.handler",
@@ -226,5 +234,5 @@ def test_function_created_by_a_lost_request_is_updated(moto, tmp_path: Path) -> 
                         code=True)
     deployer.apply(step)
     assert step.action == "update" and step.code and "Handler" in step.config
-    assert function()["Handler"] == "app.handler"
-    assert function()["CodeSha256"] == aws.code_sha256(build.manifest().app.sha256)
+    assert function(fn)["Handler"] == "app.handler"
+    assert function(fn)["CodeSha256"] == aws.code_sha256(build.manifest().app.sha256)

@@ -40,3 +40,82 @@ def test_same_choice_as_plain_pip(tmp_path, wheelhouse):
     plain = _download(["-m", "pip"], wheelhouse, tmp_path / "plain", env)
     fast = _download(["-m", "lambda_tasks.resolve.fastpip"], wheelhouse, tmp_path / "fast", env)
     assert fast == plain == ["lib-1.0-cp312-cp312-manylinux_2_17_aarch64.whl"]
+
+
+def test_json_page_guard_accepts_this_pip():
+    from lambda_tasks.resolve.fastpip import _json_pages_patchable
+
+    assert _json_pages_patchable()
+    code = ("from lambda_tasks.resolve.fastpip import _patch_json_pages\n"
+            "from pip._internal.models.link import Link\n"
+            "_patch_json_pages(frozenset({'py3-none-any'}))\n"
+            "page = 'https://index.example/simple/lib/'\n"
+            "print(Link.from_json({'filename': 'lib-1.0-cp312-cp312-win_amd64.whl', 'url': 'lib.whl'}, page),\n"
+            "      Link.from_json({'filename': 'lib-1.0-py3-none-any.whl', 'url': 'lib-1.whl'}, page).url)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["None", "https://index.example/simple/lib/lib-1.whl"]
+
+
+def test_json_page_guard_leaves_a_changed_pip_alone(monkeypatch):
+    from pip._internal.models.link import Link
+
+    from lambda_tasks.resolve.fastpip import _patch_json_pages
+
+    def renamed(cls, data, page_url):
+        return None
+
+    for changed in (staticmethod(lambda file_data, page_url: None), classmethod(renamed)):
+        monkeypatch.setattr(Link, "from_json", changed)
+        _patch_json_pages(ACCEPTED)
+        assert Link.__dict__["from_json"] is changed
+
+
+def _json_index(wheelhouse):
+    """A PEP 691 JSON index of ``wheelhouse`` on localhost; returns (url, server)."""
+    import http.server
+    import json
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            name = self.path.strip("/").split("/")[-1]
+            if self.path.startswith("/simple/"):
+                files = [{"filename": path.name, "url": f"/files/{path.name}", "hashes": {}}
+                         for path in sorted(wheelhouse.glob(f"{name}-*.whl"))]
+                body = json.dumps({"meta": {"api-version": "1.0"}, "name": name, "files": files}).encode()
+                kind = "application/vnd.pypi.simple.v1+json"
+            else:
+                body, kind = (wheelhouse / name).read_bytes(), "application/octet-stream"
+            self.send_response(200)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}/simple/", server
+
+
+def test_same_choice_as_plain_pip_on_a_json_index(tmp_path, wheelhouse):
+    for tag in ("cp312-cp312-manylinux_2_17_aarch64", "cp312-cp312-manylinux_2_17_x86_64", "cp311-cp311-win_amd64",
+                "py3-none-any"):
+        make_wheel(wheelhouse, "lib", version="1.0", tag=tag)
+    make_wheel(wheelhouse, "lib", version="2.0", tag="cp312-cp312-manylinux_2_17_x86_64")  # not for arm64
+    url, server = _json_index(wheelhouse)
+    try:
+        target = Target("python3.12", "arm64")
+        env = {**os.environ, "LAMBDA_TASKS_WHEEL_TAGS": " ".join(sorted(ACCEPTED))}
+        chosen = []
+        for module in (["-m", "pip"], ["-m", "lambda_tasks.resolve.fastpip"]):
+            dest = tmp_path / module[-1]
+            command = [sys.executable, *module, "download", "--index-url", url, "-d", str(dest), "lib",
+                       "--no-cache-dir", *target.pip_target_args()]
+            subprocess.run(command, check=True, capture_output=True, env=env)
+            chosen.append(sorted(os.listdir(dest)))
+    finally:
+        server.shutdown()
+    assert chosen[0] == chosen[1] == ["lib-1.0-cp312-cp312-manylinux_2_17_aarch64.whl"]

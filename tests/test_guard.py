@@ -6,9 +6,9 @@ import pytest
 from factory import make_project
 
 from lambda_tasks.build.collect import app_entries
-from lambda_tasks.checks.guard import AppFileError, check_app_files
+from lambda_tasks.checks.guard import check_app_files
 from lambda_tasks.entries import APP_UNIT, FILE_MODE, BytesSource, Entry
-from lambda_tasks.errors import LambdaTasksError
+from lambda_tasks.errors import LambdaTasksError, SecretFileError
 
 KEY = b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n"
 
@@ -28,7 +28,7 @@ def entry(arcname: str, data: bytes = b"x") -> Entry:
     ("chalicelib/vendored/.git/config", b"[core]\n", ".git/"),
 ])
 def test_secret_looking_files_are_refused(arcname, data, reason):
-    with pytest.raises(AppFileError) as caught:
+    with pytest.raises(SecretFileError) as caught:
         check_app_files([entry("app.py"), entry(arcname, data)], include=())
     message = str(caught.value)
     assert isinstance(caught.value, LambdaTasksError) and "\n" not in message
@@ -49,7 +49,7 @@ def test_ordinary_files_pass(arcname, data):
 def test_include_lets_a_listed_file_through_and_only_that_one():
     entries = [entry("chalicelib/certs/ca.pem"), entry("chalicelib/.env", b"A=1\n")]
     check_app_files(entries, include=["chalicelib/certs/*.pem", "chalicelib/.env"])
-    with pytest.raises(AppFileError, match=r"chalicelib/\.env \(an environment file\)") as caught:
+    with pytest.raises(SecretFileError, match=r"chalicelib/\.env \(an environment file\)") as caught:
         check_app_files(entries, include=["chalicelib/certs/*.pem"])
     assert "ca.pem" not in str(caught.value)
 
@@ -59,5 +59,5 @@ def test_on_a_real_project(tmp_path):
     (root / "chalicelib" / "secrets").mkdir()
     (root / "chalicelib" / "secrets" / "signing").write_bytes(KEY)
     entries = app_entries(root)
-    with pytest.raises(AppFileError, match="chalicelib/secrets/signing"):
+    with pytest.raises(SecretFileError, match="chalicelib/secrets/signing"):
         check_app_files(entries, include=())

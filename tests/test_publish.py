@@ -1,4 +1,4 @@
-"""publish-layer: pure planning, and the boto3 side against moto's in-process mock."""
+"""publish-layer: pure planning, and the boto3 side against the shared moto server (``moto_env``)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from aws_helpers import REGION, CallLog, FakeBuild, aws_env  # noqa: F401 - fixture
-from moto import mock_aws
+from aws_helpers import REGION, CallLog, FakeBuild
 
 from lambda_tasks import limits
 from lambda_tasks.aws import clients as aws
@@ -86,13 +85,7 @@ def test_helpers(tmp_path: Path) -> None:
     assert via_s3(FakeBuild(tmp_path).settings(s3_bucket="b-{region}"), 1)
 
 
-# ---------------------------------------------------------------- moto
-
-
-@pytest.fixture
-def moto(aws_env):  # noqa: F811
-    with mock_aws():
-        yield
+# ---------------------------------------------------------------- moto server (names from unique_name)
 
 
 def run(build: FakeBuild, log: CallLog | None = None, **flags):
@@ -108,8 +101,8 @@ def layer_versions(name: str, region: str = REGION) -> list[dict]:
     return boto3.client("lambda", region_name=region).list_layer_versions(LayerName=name)["LayerVersions"]
 
 
-def test_publish_records_arns_and_is_idempotent(moto, tmp_path: Path) -> None:
-    build = FakeBuild(tmp_path)
+def test_publish_records_arns_and_is_idempotent(moto_env, unique_name, tmp_path: Path) -> None:
+    build = FakeBuild(tmp_path, unique_name("deps"))
     build.build({"app.py": "x"}, [{"a.py": "a"}, {"b.py": "b"}])
     result, manifest, out = run(build)
     assert len(result.published) == 2
@@ -127,9 +120,9 @@ def test_publish_records_arns_and_is_idempotent(moto, tmp_path: Path) -> None:
     assert [l.published for l in again.layers] == [l.published for l in manifest.layers]
 
 
-def test_lost_manifest_record_finds_the_existing_version(moto, tmp_path: Path) -> None:
+def test_lost_manifest_record_finds_the_existing_version(moto_env, unique_name, tmp_path: Path) -> None:
     """An interrupted run (published, manifest not written) converges without a duplicate."""
-    build = FakeBuild(tmp_path)
+    build = FakeBuild(tmp_path, unique_name("deps"))
     build.build({"app.py": "x"}, [{"a.py": "a"}])
     _, manifest, _ = run(build)
     arn = manifest.layers[0].published[REGION]
@@ -143,11 +136,11 @@ def test_lost_manifest_record_finds_the_existing_version(moto, tmp_path: Path) -
     assert [s.action for s in result.steps] == ["reuse"] and "reusing" in out
     assert again.layers[0].published[REGION] == arn
     assert "PublishLayerVersion" not in log.calls
-    assert len(layer_versions("proj-deps-1")) == 1
+    assert len(layer_versions(build.layer(1))) == 1
 
 
-def test_only_the_changed_layer_is_republished(moto, tmp_path: Path) -> None:
-    build = FakeBuild(tmp_path)
+def test_only_the_changed_layer_is_republished(moto_env, unique_name, tmp_path: Path) -> None:
+    build = FakeBuild(tmp_path, unique_name("deps"))
     build.build({"app.py": "x"}, [{"a.py": "a"}, {"b.py": "b"}])
     _, first, _ = run(build)
     build.build({"app.py": "x"}, [{"a.py": "a"}, {"b.py": "b2"}])
@@ -160,26 +153,26 @@ def test_only_the_changed_layer_is_republished(moto, tmp_path: Path) -> None:
     result, third, _ = run(build)
     assert [s.action for s in result.steps] == ["keep", "reuse"]
     assert third.layers[1].published[REGION] == first.layers[1].published[REGION]
-    assert len(layer_versions("proj-deps-2")) == 2
+    assert len(layer_versions(build.layer(2))) == 2
 
 
-def test_deleted_version_is_republished(moto, tmp_path: Path) -> None:
-    build = FakeBuild(tmp_path)
+def test_deleted_version_is_republished(moto_env, unique_name, tmp_path: Path) -> None:
+    build = FakeBuild(tmp_path, unique_name("deps"))
     build.build({"app.py": "x"}, [{"a.py": "a"}])
     run(build)
-    boto3.client("lambda", region_name=REGION).delete_layer_version(LayerName="proj-deps-1", VersionNumber=1)
+    boto3.client("lambda", region_name=REGION).delete_layer_version(LayerName=build.layer(1), VersionNumber=1)
     result, manifest, _ = run(build)
     assert [s.action for s in result.steps] == ["publish"]
     assert manifest.layers[0].published[REGION].endswith(":2")
 
 
-def test_foreign_version_with_our_description_but_other_content_is_not_reused(moto, tmp_path: Path) -> None:
-    build = FakeBuild(tmp_path)
+def test_foreign_version_with_our_description_but_other_content_is_not_reused(moto_env, unique_name, tmp_path: Path) -> None:
+    build = FakeBuild(tmp_path, unique_name("deps"))
     manifest = build.build({"app.py": "x"}, [{"a.py": "a"}])
     from aws_helpers import zip_bytes
 
     boto3.client("lambda", region_name=REGION).publish_layer_version(
-        LayerName="proj-deps-1", Content={"ZipFile": zip_bytes({"other": "x"})},
+        LayerName=build.layer(1), Content={"ZipFile": zip_bytes({"other": "x"})},
         Description=f"lambda-tasks sha256:{manifest.layers[0].sha256}",
         CompatibleRuntimes=["python3.12"], CompatibleArchitectures=["x86_64"])
     result, manifest, _ = run(build)
@@ -187,8 +180,8 @@ def test_foreign_version_with_our_description_but_other_content_is_not_reused(mo
     assert manifest.layers[0].published[REGION].endswith(":2")
 
 
-def test_plan_changes_nothing(moto, tmp_path: Path) -> None:
-    build = FakeBuild(tmp_path)
+def test_plan_changes_nothing(moto_env, unique_name, tmp_path: Path) -> None:
+    build = FakeBuild(tmp_path, unique_name("deps"))
     build.build({"app.py": "x"}, [{"a.py": "a"}])
     before = build.settings().manifest_path.read_bytes()
     out = io.StringIO()
@@ -196,24 +189,24 @@ def test_plan_changes_nothing(moto, tmp_path: Path) -> None:
     result = publish_layers(build.settings(), build.manifest(), clients=aws.Clients(on_client=log.attach),
                             reporter=Reporter(out), plan=True)
     assert "would publish" in out.getvalue()
-    assert log.mutations() == {} and layer_versions("proj-deps-1") == []
+    assert log.mutations() == {} and layer_versions(build.layer(1)) == []
     assert build.settings().manifest_path.read_bytes() == before
     assert [s.action for s in result.steps] == ["publish"]
 
 
-def test_several_regions(moto, tmp_path: Path) -> None:
-    build = FakeBuild(tmp_path)
+def test_several_regions(moto_env, unique_name, tmp_path: Path) -> None:
+    build = FakeBuild(tmp_path, unique_name("deps"))
     build.build({"app.py": "x"}, [{"a.py": "a"}])
     _, manifest, _ = run(build, regions=["us-east-1", "eu-west-1"])
     published = manifest.layers[0].published
     assert set(published) == {"us-east-1", "eu-west-1"} and ":eu-west-1:" in published["eu-west-1"]
-    assert len(layer_versions("proj-deps-1", "eu-west-1")) == 1
+    assert len(layer_versions(build.layer(1), "eu-west-1")) == 1
 
 
-def test_zip_changed_after_build_is_refused(moto, tmp_path: Path) -> None:
-    build = FakeBuild(tmp_path)
+def test_zip_changed_after_build_is_refused(moto_env, unique_name, tmp_path: Path) -> None:
+    build = FakeBuild(tmp_path, unique_name("deps"))
     build.build({"app.py": "x"}, [{"a.py": "a"}])
-    (tmp_path / "layers/proj-deps-1.zip").write_bytes(b"tampered")
+    (tmp_path / f"layers/{build.layer(1)}.zip").write_bytes(b"tampered")
     with pytest.raises(LambdaTasksError, match="changed since the build"):
         run(build)
 
@@ -229,58 +222,62 @@ def make_bucket(name: str, region: str = REGION) -> None:
         s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
 
 
-def test_over_the_inline_limit_without_bucket_is_a_clear_error(moto, tmp_path: Path) -> None:
-    build = FakeBuild(tmp_path, settings_overrides={"layer_zip_limit": 100})
+def test_over_the_inline_limit_without_bucket_is_a_clear_error(moto_env, unique_name, tmp_path: Path) -> None:
+    build = FakeBuild(tmp_path, unique_name("deps"), settings_overrides={"layer_zip_limit": 100})
     build.build({"app.py": "x"}, [{"a.py": "a" * 5000}])
     with pytest.raises(LimitError, match="set s3_bucket"):
         run(build)
 
 
-def test_large_zip_goes_through_s3_content_addressed_and_upload_is_skipped_next_time(moto, tmp_path: Path) -> None:
-    make_bucket("artifacts-bucket")
-    build = FakeBuild(tmp_path, settings_overrides={"layer_zip_limit": 100, "s3_bucket": "artifacts-bucket"})
+def test_large_zip_goes_through_s3_content_addressed_and_upload_is_skipped_next_time(moto_env, unique_name, tmp_path: Path) -> None:
+    bucket = unique_name("artifacts")
+    make_bucket(bucket)
+    build = FakeBuild(tmp_path, unique_name("deps"), settings_overrides={"layer_zip_limit": 100, "s3_bucket": bucket})
     manifest = build.build({"app.py": "x"}, [{"a.py": "a" * 5000}])
     sha = manifest.layers[0].sha256
-    result, manifest, out = run(build)
+    _result, manifest, out = run(build)
     key = f"lambda-tasks/{sha}.zip"
-    head = boto3.client("s3", region_name=REGION).head_object(Bucket="artifacts-bucket", Key=key)
+    head = boto3.client("s3", region_name=REGION).head_object(Bucket=bucket, Key=key)
     assert head["Metadata"]["sha256"] == sha
-    assert f"via s3://artifacts-bucket/{key}" in out
+    assert f"via s3://{bucket}/{key}" in out
     # the version has the right content
-    (version,) = layer_versions("proj-deps-1")
-    full = boto3.client("lambda", region_name=REGION).get_layer_version(LayerName="proj-deps-1", VersionNumber=1)
+    (_version,) = layer_versions(build.layer(1))
+    full = boto3.client("lambda", region_name=REGION).get_layer_version(LayerName=build.layer(1), VersionNumber=1)
     assert full["Content"]["CodeSha256"] == aws.code_sha256(sha)
     # layer deleted but object still there: republish skips the upload
-    boto3.client("lambda", region_name=REGION).delete_layer_version(LayerName="proj-deps-1", VersionNumber=1)
+    boto3.client("lambda", region_name=REGION).delete_layer_version(LayerName=build.layer(1), VersionNumber=1)
     log = CallLog()
-    result, _, out = run(build, log)
+    _result, _, out = run(build, log)
     assert "already uploaded" in out and "PutObject" not in log.calls and log.calls["PublishLayerVersion"] == 1
 
 
-def test_missing_bucket_and_bucket_in_other_region(moto, tmp_path: Path) -> None:
-    build = FakeBuild(tmp_path, settings_overrides={"s3_bucket": "no-such-bucket-here"})
+def test_missing_bucket_and_bucket_in_other_region(moto_env, unique_name, tmp_path: Path) -> None:
+    build = FakeBuild(tmp_path, unique_name("deps"), settings_overrides={"s3_bucket": "no-such-bucket-here"})
     build.build({"app.py": "x"}, [{"a.py": "a"}])
     with pytest.raises(AwsError, match="no-such-bucket-here does not exist; create it in us-east-1"):
         run(build)
-    make_bucket("far-away-bucket", "eu-west-1")
+    far_away = unique_name("far-away")
+    make_bucket(far_away, "eu-west-1")
     with pytest.raises(AwsError, match="is in eu-west-1, but Lambda in us-east-1"):
-        run(build, s3_bucket="far-away-bucket")
-    make_bucket("per-region-us-east-1")
-    result, manifest, _ = run(build, s3_bucket="per-region-{region}")
+        run(build, s3_bucket=far_away)
+    per_region = unique_name("per-region")
+    make_bucket(f"{per_region}-us-east-1")
+    result, _manifest, _ = run(build, s3_bucket=per_region + "-{region}")
     assert [s.action for s in result.steps] == ["publish"]
 
 
-def test_lambda_storing_other_content_is_caught_and_cleaned(moto, tmp_path: Path, monkeypatch) -> None:
+def test_lambda_storing_other_content_is_caught_and_cleaned(moto_env, unique_name, tmp_path: Path, monkeypatch) -> None:
     """moto publishes an empty layer from a missing S3 key; we check CodeSha256 ourselves."""
-    make_bucket("artifacts-bucket")
-    build = FakeBuild(tmp_path, settings_overrides={"s3_bucket": "artifacts-bucket"})
+    bucket = unique_name("artifacts")
+    make_bucket(bucket)
+    build = FakeBuild(tmp_path, unique_name("deps"), settings_overrides={"s3_bucket": bucket})
     build.build({"app.py": "x"}, [{"a.py": "a"}])
     from lambda_tasks.aws import publish
 
     monkeypatch.setattr(publish.Publisher, "upload", lambda *a, **k: False)  # the object never arrives
     with pytest.raises(AwsError, match="not the built zip's"):
         run(build)
-    assert layer_versions("proj-deps-1") == []  # the bad version was deleted
+    assert layer_versions(build.layer(1)) == []  # the bad version was deleted
     assert build.manifest().layers[0].published == {}
 
 

@@ -73,7 +73,7 @@ def test_numpy_pandas_pyarrow_split_stable_and_scipy_over_budget(tmp_path):
         assert result.returncode == 0 and result.stdout.strip() == "3", result.stderr
     (root / "requirements.txt").write_text("numpy==2.1.3\npandas==2.2.3\npyarrow==18.1.0\nsix\n")
     second = build(settings)
-    changed = [b.name for a, b in zip(first.layers, second.layers) if a.sha256 != b.sha256]
+    changed = [b.name for a, b in zip(first.layers, second.layers, strict=False) if a.sha256 != b.sha256]
     assert len(second.layers) == len(first.layers) and len(changed) == 1
     before = {p.name: p.read_bytes() for p in (root / "layers").glob("*.zip")}
     (root / "requirements.txt").write_text("numpy==2.1.3\npandas==2.2.3\npyarrow==18.1.0\nsix\nscipy\n")

@@ -11,9 +11,13 @@ from factory import make_wheel
 
 from lambda_tasks.build.collect import vendor_entries, wheel_entries
 from lambda_tasks.checks.audit import audit
-from lambda_tasks.checks.slim import drop_runtime_provided, find_strip, slim, strip_binaries
+from lambda_tasks.checks.exclude import exclude, excluded_units, warn_pinned_runtime_provided
+from lambda_tasks.checks.slim import slim
+from lambda_tasks.checks.strip import strip_binaries
 from lambda_tasks.entries import FILE_MODE, BytesSource, Entry
+from lambda_tasks.host import find_strip
 from lambda_tasks.report import Reporter
+from lambda_tasks.sources.requirements import requirement_lines
 from lambda_tasks.targets import RUNTIME_PROVIDED, Target
 
 PY311 = Target("python3.11", "x86_64")
@@ -71,15 +75,16 @@ def test_slim_on_a_real_wheel(tmp_path):
 
 
 def test_runtime_provided_are_left_out_with_a_warning_for_pins(tmp_path, capsys):
-    assert RUNTIME_PROVIDED == {"boto3", "botocore", "s3transfer", "jmespath"}
+    assert {"boto3", "botocore", "s3transfer", "jmespath"} == RUNTIME_PROVIDED
     entries = [entry("python/boto3/__init__.py", "boto3"), entry("python/botocore/__init__.py", "botocore"),
                entry("python/yaml/__init__.py", "pyyaml")]
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("boto3==1.34.0  # pinned on purpose\nJMESPath>=1\nbotocore\npyyaml\n")
-    kept, saved = drop_runtime_provided(entries, requirements, Reporter())
+    warn_pinned_runtime_provided(requirement_lines(requirements), "requirements.txt", Reporter())
+    kept = exclude(entries, excluded_units((), runtime_provided=True), {"yaml"}, Reporter())
     assert [e.arcname for e in kept] == ["python/yaml/__init__.py"]
-    assert saved == entries[0].size + entries[1].size
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert f"left out boto3, botocore (provided by the Lambda runtime): {entries[0].size + entries[1].size} B saved" in out
     assert "pins boto3==1.34.0" in err and "pins JMESPath>=1" in err
     assert "pins botocore" not in err  # named without a version: the runtime's is what it asked for
 

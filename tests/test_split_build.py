@@ -21,7 +21,8 @@ def noise(seed: int, size: int = 6000) -> str:
     import random
 
     rng = random.Random(seed)
-    return "DATA = %r\n" % "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(size))
+    text = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(size))
+    return f"DATA = {text!r}\n"
 
 
 @pytest.fixture

@@ -105,7 +105,7 @@ def test_uv_falls_back_to_pip_for_a_pure_sdist(wheels, tmp_path):
 def test_missing_uv_says_what_to_do(wheels, tmp_path, monkeypatch):
     monkeypatch.setattr(uv_module.shutil, "which", lambda *args, **kwargs: None)
     project = _project(tmp_path / "proj", wheels, "uv")
-    with pytest.raises(ResolveError, match='install uv .* or set installer = "pip"'):
+    with pytest.raises(ResolveError, match=r'install uv .* or set installer = "pip"'):
         build(load_settings(project, {}, {"runtime": "python3.12"}), reporter=Reporter(quiet=True))
 
 

@@ -10,15 +10,17 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, offline_pyproject
-from elf_helpers import needs_cc, plain_library, write
+from elf_helpers import EM_AARCH64, needs_cc, plain_library, with_machine, write
 from factory import make_project, make_wheel
 
+from lambda_tasks import host
 from lambda_tasks import verify as verify_module
 from lambda_tasks.build import build
-from lambda_tasks.checks.bytecode import BytecodeError
 from lambda_tasks.config import load_settings
+from lambda_tasks.errors import BytecodeError, VerifyError
 from lambda_tasks.report import Reporter
-from lambda_tasks.verify import VerifyError, verify
+from lambda_tasks.targets import RUNTIMES, Target
+from lambda_tasks.verify import _child, choose_plan, verify
 
 HOST_RUNTIME = f"python{sys.version_info[0]}.{sys.version_info[1]}"
 BIN = Path(sys.executable).parent
@@ -162,3 +164,169 @@ def test_examples_hello_verify_with_event(tmp_path):
     done = run([BIN / "invoke", "verify", *env_args, "--event", str(REPO / "examples" / "hello" / "event.json")], tmp_path)
     assert done.returncode == 0, done.stderr
     assert '"message": "Hello, Lambda!"' in done.stdout and '"libyaml": true' in done.stdout
+
+
+# ------------------------------------------------------------------ arm64 on another CPU
+
+foreign_cpu = pytest.mark.skipif(host.machine() == "aarch64", reason="needs a host that is not AArch64")
+
+
+def arm64_project(root: Path, wheelhouse: Path, runtime: str, app: str) -> Path:
+    """A project whose layer has AArch64 extension modules: fastjson needs its own, speedy can do without."""
+    target = Target(runtime, "arm64")
+    tag = f"{target.abi}-{target.abi}-manylinux2014_aarch64"
+    library = with_machine(plain_library(), EM_AARCH64)
+    make_wheel(wheelhouse, "fastjson", tag=tag, files={
+        "fastjson/__init__.py": "from .fastjson import dumps\n",
+        f"fastjson/fastjson.{target.extension_suffix}.so": library})
+    make_wheel(wheelhouse, "speedy", tag=tag, files={
+        "speedy/__init__.py": "try:\n    from ._speedups import fast\nexcept ImportError:\n    fast = None\n",
+        f"speedy/_speedups.{target.extension_suffix}.so": library})
+    make_wheel(wheelhouse, "wrapper", files={"wrapper/__init__.py": "import not_installed_anywhere\n"})
+    requirements = "".join(f"{name}\n" for name in ("fastjson", "speedy", "wrapper") if name in app)
+    return make_project(root, requirements, pyproject=offline_pyproject(wheelhouse), app=app)
+
+
+@pytest.fixture
+def no_emulation(monkeypatch):
+    monkeypatch.delenv(host.emulated_variable("aarch64"), raising=False)
+
+
+@needs_cc
+@foreign_cpu
+def test_arm64_compiled_modules_are_not_checked_here_instead_of_missing(tmp_path, wheelhouse, no_emulation):
+    root = arm64_project(tmp_path / "arm", wheelhouse, HOST_RUNTIME,
+                         "import speedy\nimport fastjson\n\ndef handler(event, context):\n    return 1\n")
+    settings = built(root, arch="arm64")
+    event = tmp_path / "e.json"
+    event.write_text("{}")
+    result, output = run_verify(settings, event)
+    assert not result.compiled_checked and result.results == {}
+    assert result.not_loaded == ["speedy._speedups", "fastjson.fastjson"]
+    assert (f"not checked on this host: compiled modules speedy._speedups, fastjson.fastjson (built for aarch64, "
+            f"this host is {host.machine()}") in output
+    assert "the rest of the import of app after fastjson.fastjson and the call of app.handler" in output
+    assert "No module named" not in output
+
+
+@needs_cc
+@foreign_cpu
+def test_arm64_module_that_goes_on_without_its_compiled_part_is_imported(tmp_path, wheelhouse, no_emulation):
+    root = arm64_project(tmp_path / "arm", wheelhouse, HOST_RUNTIME,
+                         "import speedy\n\ndef handler(event, context):\n    return speedy.fast is None\n")
+    event = tmp_path / "e.json"
+    event.write_text("{}")
+    result, output = run_verify(built(root, arch="arm64"), event)
+    assert result.result is True  # the handler ran; on Lambda it would have had the compiled speedups
+    assert result.not_loaded == ["speedy._speedups"]
+    assert "compiled module speedy._speedups (built for aarch64" in output
+    assert "app went on without speedy._speedups" in output
+
+
+@needs_cc
+@foreign_cpu
+def test_arm64_missing_pure_module_still_fails(tmp_path, wheelhouse, no_emulation):
+    root = arm64_project(tmp_path / "arm", wheelhouse, HOST_RUNTIME,
+                         "import speedy\nimport wrapper\n\ndef handler(event, context):\n    return 1\n")
+    with pytest.raises(VerifyError, match=r"'not_installed_anywhere' is in neither the function zip nor the layers"):
+        run_verify(built(root, arch="arm64"))
+    (root / "app.py").write_text("import fastjson\nimport nowhere\n\ndef handler(event, context):\n    return 1\n")
+    with pytest.raises(VerifyError, match=r"app.py:2 imports nowhere"):
+        run_verify(built(root, arch="arm64"))
+    (root / "app.py").write_text("import fastjson\n\ndef main(event, context):\n    return 1\n")
+    with pytest.raises(VerifyError, match=r"app defines no handler"):
+        run_verify(built(root, arch="arm64"))
+
+
+def other_runtime_with_an_interpreter() -> str | None:
+    """A Lambda runtime other than this interpreter's whose Python this host has (found, not hard-coded)."""
+    for runtime in RUNTIMES:
+        if runtime != HOST_RUNTIME and host.interpreters(Target(runtime, "arm64")):
+            return runtime
+    return None
+
+
+@needs_cc
+@foreign_cpu
+def test_arm64_on_another_python_version_runs_pure_code_under_that_version(tmp_path, wheelhouse, no_emulation):
+    runtime = other_runtime_with_an_interpreter()
+    if runtime is None:
+        pytest.skip(f"this host has no Python of a Lambda runtime other than {HOST_RUNTIME}")
+    root = arm64_project(tmp_path / "arm", wheelhouse, runtime,
+                         "import sys\nimport speedy\n\ndef handler(event, context):\n"
+                         "    return '%d.%d' % sys.version_info[:2]\n")
+    settings = built(root, arch="arm64", runtime=runtime)
+    event = tmp_path / "e.json"
+    event.write_text("{}")
+    result, output = run_verify(settings, event)
+    assert result.result == runtime.removeprefix("python")
+    assert result.not_loaded == ["speedy._speedups"] and "ran under this host's Python" not in output
+    (root / "app.py").write_text("import wrapper\n\ndef handler(event, context):\n    return 1\n")
+    (root / "requirements.txt").write_text("wrapper\n")
+    with pytest.raises(VerifyError, match="not_installed_anywhere"):  # a real failure, not a warning
+        run_verify(built(root, arch="arm64", runtime=runtime))
+
+
+@needs_cc
+@foreign_cpu
+def test_invoke_verify_arm64_exits_0_and_lists_what_was_not_checked(tmp_path, wheelhouse, monkeypatch):
+    monkeypatch.delenv(host.emulated_variable("aarch64"), raising=False)
+    root = arm64_project(tmp_path / "arm", wheelhouse, HOST_RUNTIME,
+                         "import fastjson\n\ndef handler(event, context):\n    return 1\n")
+    (root / "tasks.py").write_text("from lambda_tasks.tasks import ns\n")
+    done = run([BIN / "invoke", "verify", "--runtime", HOST_RUNTIME, "--arch", "arm64"], root)
+    assert done.returncode == 0, done.stderr
+    assert "not checked on this host: compiled module fastjson.fastjson (built for aarch64" in done.stdout
+    assert "verify: ok (app.handler)" in done.stdout
+
+
+def write_fake_python(path: Path, tag: str, cpu: str) -> str:
+    path.write_text(f"#!/bin/sh\necho {tag}\necho {cpu}\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+@foreign_cpu
+def test_plan_for_arm64_uses_an_emulated_interpreter_only_when_named_and_runnable(tmp_path, monkeypatch):
+    target = Target(HOST_RUNTIME, "arm64")
+    variable = host.emulated_variable("aarch64")
+    monkeypatch.setattr(host, "BINFMT_MISC", tmp_path / "binfmt")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no qemu-aarch64
+    monkeypatch.delenv(variable, raising=False)
+    plan = choose_plan(target, sys.executable)
+    assert not plan.compiled and plan.same_version
+    assert plan.why_not == f"built for aarch64, this host is {host.machine()}; no qemu-aarch64 here"
+    fake = write_fake_python(tmp_path / "python-arm", target.cache_tag, "aarch64")
+    monkeypatch.setenv(variable, fake)
+    assert "neither qemu-aarch64 nor binfmt_misc" in choose_plan(target, sys.executable).why_not
+    (tmp_path / "binfmt").mkdir()
+    (tmp_path / "binfmt" / "status").write_text("enabled\n")
+    (tmp_path / "binfmt" / "qemu-aarch64").write_text("enabled\ninterpreter /usr/bin/qemu-aarch64\n")
+    plan = choose_plan(target, sys.executable)
+    assert plan.command == (fake,) and plan.compiled and plan.same_version
+    monkeypatch.setenv(variable, write_fake_python(tmp_path / "python-x86", target.cache_tag, host.machine()))
+    assert not choose_plan(target, sys.executable).compiled
+
+
+def test_the_child_refuses_compiled_modules_with_the_targets_suffixes_in_path_order(tmp_path):
+    target = Target("python3.12", "arm64")
+    task, opt, elsewhere = tmp_path / "task", tmp_path / "opt", tmp_path / "elsewhere"
+    write(opt / f"fast.{target.extension_suffix}.so", b"")
+    write(opt / "both.py", b"")
+    write(task / f"both.{target.extension_suffix}.so", b"")  # /var/task comes first: the compiled one wins
+    write(task / "shadow.py", b"")
+    write(opt / "shadow.abi3.so", b"")
+    write(opt / "pkg" / f"__init__.{target.extension_suffix}.so", b"")
+    write(opt / "ns" / "sub.so", b"")  # a namespace package's compiled submodule
+    write(elsewhere / f"outside.{target.extension_suffix}.so", b"")
+    finder = _child.BlockCompiled([str(task), str(opt)], verify_module.imports.extension_suffixes(target))
+    paths = [str(task), str(opt), str(elsewhere)]
+    for name in ("fast", "both", "pkg"):
+        with pytest.raises(_child.NotCheckable):
+            finder.find_spec(name, paths)
+    with pytest.raises(_child.NotCheckable):
+        finder.find_spec("ns.sub", [str(opt / "ns")])
+    assert finder.find_spec("shadow", paths) is None  # the pure module comes first: the path finder loads it
+    assert finder.find_spec("outside", paths) is None  # not in the artifacts: not ours to refuse
+    assert finder.find_spec("json", paths) is None
+    assert finder.blocked == ["fast", "both", "pkg", "ns.sub"]

@@ -9,10 +9,12 @@ import base64
 import os
 import random
 import time
-from typing import Any, Callable, Iterable, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import AwsError
+from ..limits import MAX_LAYERS
 
 T = TypeVar("T")
 Sleep = Callable[[float], None]
@@ -256,7 +258,7 @@ def _client_error(exc: Any, action: str) -> AwsError:
     elif code == "InvalidParameterValueException" and ("size" in lowered or "smaller" in lowered):
         advice = "a zip is over Lambda's size limit: set s3_bucket, or slim or split the dependencies"
     elif code == "InvalidParameterValueException" and "layers" in lowered:
-        advice = "a function takes at most 5 layers: lower max_layers or extra_layers"
+        advice = f"a function takes at most {MAX_LAYERS} layers: lower max_layers or extra_layers"
     else:
         advice = _ADVICE.get(code, "")
     detail = f"{code}: {message}" if message else (code or f"HTTP {status}")
@@ -282,7 +284,7 @@ def call(
     for attempt in range(1, attempts + 1):
         try:
             return fn(**kwargs)
-        except Exception as exc:  # noqa: BLE001 - translated below
+        except Exception as exc:
             if is_conflict(exc) and attempt < attempts:
                 delay = backoff(attempt)
                 if on_retry is not None:
@@ -314,7 +316,7 @@ def wait(client: Any, waiter: str, function_name: str, action: str) -> None:
     """Block on a Lambda waiter (``function_active_v2`` / ``function_updated_v2``)."""
     try:
         client.get_waiter(waiter).wait(FunctionName=function_name, WaiterConfig={"Delay": 2, "MaxAttempts": 150})
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         if _is_aws_failure(exc):
             raise translate(exc, action) from None
         raise

@@ -8,11 +8,11 @@ fields differs. Comparing is pure (:func:`config_changes`, :func:`code_changed`)
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping, Sequence
+from typing import Any, Literal
 
 from .. import limits
-from .. import manifest as manifest_mod
 from ..aws import clients as aws
 from ..aws.publish import (
     Publisher,
@@ -25,7 +25,7 @@ from ..aws.publish import (
     via_s3,
 )
 from ..config import FunctionSpec, Settings
-from ..errors import AwsError, LambdaTasksError, LimitError
+from ..errors import AwsError, DeployError, LimitError
 from ..manifest import Manifest
 from ..report import Reporter, human_bytes
 
@@ -183,7 +183,7 @@ class Deployer:
         current = self.get(region, spec.name)
         if current is None:
             if not self.settings.role:
-                raise LambdaTasksError(
+                raise DeployError(
                     f"function {spec.name} does not exist in {region}; pass --role ARN (an IAM role that Lambda "
                     "can assume) or set role, to create it"
                 )
@@ -300,7 +300,7 @@ def deploy_functions(
     """Publish the layers, then create or update every function in every region."""
     specs = settings.function_specs()
     if not specs:
-        raise LambdaTasksError("no function to deploy: pass --function-name NAME, or set function_name or functions")
+        raise DeployError("no function to deploy: pass --function-name NAME, or set function_name or functions")
     clients = clients or aws.Clients()
     reporter = reporter or Reporter()
     layer_list(settings, [layer.name for layer in manifest.layers])
@@ -312,9 +312,7 @@ def deploy_functions(
         for region in regions:
             for spec in specs:
                 deployer.plan_function(region, spec, [])
-    layers = publish_layers(
-        settings, manifest, clients=clients, reporter=reporter, plan=plan, regions=regions, sleep=sleep
-    )
+    layers = publish_layers(settings, manifest, publisher=deployer.publisher, plan=plan, regions=regions)
     result = DeployResult(layers)
     for region in regions:
         arns = layer_list(settings, layers.arns(region))
@@ -325,46 +323,8 @@ def deploy_functions(
             deployer.versions(step)
             result.functions.append(step)
             reporter.info(step.describe(planned=plan))
-            if not plan:
-                _record(manifest, settings, step, deployer.code_sha256)
     if plan:
         reporter.info("plan only: nothing was changed" if result.changed else "plan: nothing to change")
     elif not result.changed:
         reporter.info("Nothing changed since the last deploy: no layer published, no function updated")
     return result
-
-
-def _record(manifest: Manifest, settings: Settings, step: FunctionStep, code_sha256: str) -> None:
-    state = {"code_sha256": code_sha256, "layers": step.desired["Layers"], "handler": step.desired["Handler"]}
-    if step.version:
-        state["version"] = step.version
-    if step.alias_name:
-        state["alias"] = step.alias_name
-    if manifest.deployed.get(step.spec.name, {}).get(step.region) != state:
-        manifest.deployed.setdefault(step.spec.name, {})[step.region] = state
-        manifest_mod.save(manifest, settings.manifest_path)
-
-
-def run_publish(settings: Settings, *, plan: bool = False, reporter: Reporter | None = None) -> PublishResult:
-    """``invoke publish-layer``: build if stale, then publish what is not yet published."""
-    from ..build import build
-
-    reporter = reporter or Reporter()
-    manifest = build(settings, reporter=reporter)
-    return publish_layers(settings, manifest, reporter=reporter, plan=plan)
-
-
-def run_deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None = None,
-               verify: bool = True) -> DeployResult:
-    """``invoke deploy``: build if stale, verify, publish the layers, create or update the function(s)."""
-    from ..build import build
-
-    if not settings.function_specs():
-        raise LambdaTasksError("no function to deploy: pass --function-name NAME, or set function_name or functions")
-    reporter = reporter or Reporter()
-    manifest = build(settings, reporter=reporter)
-    if verify:  # a handler that cannot import is caught here, not at the first invocation
-        from ..verify import verify as run_verify
-
-        run_verify(settings, None, reporter)
-    return deploy_functions(settings, manifest, reporter=reporter, plan=plan)

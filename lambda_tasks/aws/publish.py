@@ -7,18 +7,19 @@ Planning is pure; the boto3 calls live in :class:`Publisher`.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Literal, Sequence
+from typing import Any, Literal
 
 from .. import limits
 from .. import manifest as manifest_mod
 from ..aws import clients as aws
 from ..config import Settings
-from ..errors import AwsError, LambdaTasksError, LimitError
+from ..errors import AwsError, LimitError, ManifestError
+from ..files import file_sha256
 from ..manifest import LayerRecord, Manifest
 from ..report import Reporter, human_bytes
 from ..targets import Target
@@ -63,7 +64,7 @@ class RemoteVersion:
     code_sha256: str | None = None
 
     @classmethod
-    def from_api(cls, data: dict[str, Any], arn: str | None = None) -> "RemoteVersion":
+    def from_api(cls, data: dict[str, Any], arn: str | None = None) -> RemoteVersion:
         return cls(
             arn=arn or data["LayerVersionArn"],
             version=int(data["Version"]),
@@ -172,21 +173,13 @@ class PublishResult:
 # ---------------------------------------------------------------- files
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def verified_path(settings: Settings, relative: str, sha256_hex: str) -> Path:
     """The artifact on disk, checked against the manifest's hash."""
     path = settings.output_dir / relative
     if not path.is_file():
-        raise LambdaTasksError(f"{relative} is missing; run `invoke build`")
+        raise ManifestError(f"{relative} is missing; run `invoke build`")
     if file_sha256(path) != sha256_hex:
-        raise LambdaTasksError(f"{relative} changed since the build wrote the manifest; run `invoke build`")
+        raise ManifestError(f"{relative} changed since the build wrote the manifest; run `invoke build`")
     return path
 
 
@@ -364,16 +357,18 @@ def publish_layers(
     settings: Settings,
     manifest: Manifest,
     *,
+    publisher: Publisher | None = None,
     clients: aws.Clients | None = None,
     reporter: Reporter | None = None,
     plan: bool = False,
     regions: Sequence[str] | None = None,
     sleep: aws.Sleep = time.sleep,
 ) -> PublishResult:
-    """Make every manifest layer available in every region; record the ARNs (saved after each one)."""
-    clients = clients or aws.Clients()
-    reporter = reporter or Reporter()
-    publisher = Publisher(settings, clients, reporter, sleep)
+    """Make every manifest layer available in every region; record the ARNs (saved after each one, so an
+    interrupted run is remembered)."""
+    if publisher is None:
+        publisher = Publisher(settings, clients or aws.Clients(), reporter or Reporter(), sleep)
+    clients, reporter = publisher.clients, publisher.reporter
     result = PublishResult()
     for region in regions or clients.regions(settings.regions):
         for record in manifest.layers:

@@ -18,10 +18,11 @@ import tempfile
 import time
 import zipfile
 import zlib
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterable, Sequence
+from typing import BinaryIO
 
 from ..entries import DIR_MODE, Entry, WheelMember
 
@@ -109,7 +110,7 @@ def _data_offset(member: WheelMember) -> int:
     if len(header) != _LOCAL.size or header[:4] != b"PK\x03\x04":
         raise zipfile.BadZipFile(f"{member.wheel}: bad local header for {member.info.filename}")
     name_len, extra_len = struct.unpack("<2H", header[26:30])
-    return member.info.header_offset + _LOCAL.size + name_len + extra_len
+    return int(member.info.header_offset) + _LOCAL.size + int(name_len) + int(extra_len)
 
 
 def pack_entries(
@@ -186,7 +187,7 @@ def write_zip(path: Path, entries: Sequence[Packed]) -> Written:
     return Written(path, out.hexdigest(), out.count, unzipped)
 
 
-def _write_members(out: "_HashingWriter", entries: Sequence[Packed]) -> None:
+def _write_members(out: _HashingWriter, entries: Sequence[Packed]) -> None:
     date, clock = dos_datetime()
     sources: dict[Path, BinaryIO] = {}
     central: list[bytes] = []
@@ -202,7 +203,9 @@ def _write_members(out: "_HashingWriter", entries: Sequence[Packed]) -> None:
                 out.write(packed.data)
             else:
                 assert packed.wheel is not None
-                handle = sources.get(packed.wheel) or sources.setdefault(packed.wheel, open(packed.wheel, "rb"))
+                handle = sources.get(packed.wheel)
+                if handle is None:
+                    handle = sources[packed.wheel] = open(packed.wheel, "rb")  # noqa: SIM115 - closed below
                 handle.seek(packed.offset)
                 _copy(handle, out, packed.compress_size)
             is_dir = packed.arcname.endswith("/")
@@ -228,7 +231,7 @@ def _write_members(out: "_HashingWriter", entries: Sequence[Packed]) -> None:
                         min(start, 0xFFFFFFFF), 0))
 
 
-def _copy(source: BinaryIO, out: "_HashingWriter", length: int) -> None:
+def _copy(source: BinaryIO, out: _HashingWriter, length: int) -> None:
     while length:
         chunk = source.read(min(length, 1 << 20))
         if not chunk:
@@ -252,9 +255,3 @@ class _HashingWriter:
         return self._hash.hexdigest()
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -7,13 +7,23 @@ import io
 import os
 import stat
 import zipfile
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Iterable, Iterator
 
-from ..entries import APP_UNIT, EXEC_MODE, FILE_MODE, VENDOR_PREFIX, BytesSource, Entry, FileSource, WheelMember
-from ..errors import LambdaTasksError
-
-LAYER_ROOT = "python/"
+from ..entries import (
+    APP_UNIT,
+    EXEC_MODE,
+    FILE_MODE,
+    LAYER_PREFIX,
+    VENDOR_PREFIX,
+    BytesSource,
+    Entry,
+    FileSource,
+    WheelMember,
+)
+from ..errors import ProjectError, WheelError
+from ..report import Reporter
+from ..targets import Target
 
 #: Names never shipped: caches, editor and OS litter.
 _JUNK_DIRS = {"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".idea", ".vscode", ".DS_Store"}
@@ -57,7 +67,7 @@ def app_files(project_dir: Path) -> list[tuple[str, Path]]:
     """app.py and everything under chalicelib/, as (arcname, path)."""
     app = project_dir / "app.py"
     if not app.is_file():
-        raise LambdaTasksError(
+        raise ProjectError(
             f"no app.py in {project_dir}: the handler module must be there (or point --project-dir at your app)"
         )
     files = [("app.py", app)]
@@ -74,7 +84,7 @@ def app_entries(project_dir: Path) -> list[Entry]:
 # ------------------------------------------------------------------------------------------- vendor/
 
 
-def vendor_entries(vendor_dir: Path, root: str = LAYER_ROOT) -> tuple[list[Entry], list[Path]]:
+def vendor_entries(vendor_dir: Path, root: str = LAYER_PREFIX) -> tuple[list[Entry], list[Path]]:
     """Files of vendor/ (each top-level entry a unit) and the wheels found at its top, to unpack."""
     if not vendor_dir.is_dir():
         return [], []
@@ -92,7 +102,7 @@ def vendor_entries(vendor_dir: Path, root: str = LAYER_ROOT) -> tuple[list[Entry
 # -------------------------------------------------------------------------------------------- wheels
 
 
-def wheel_entries(wheel: Path, root: str = LAYER_ROOT) -> list[Entry]:
+def wheel_entries(wheel: Path, root: str = LAYER_PREFIX) -> list[Entry]:
     """A wheel's files as an installer would lay them out, read in place.
 
     ``<dist>.data/purelib`` and ``platlib`` go to the top; scripts, headers and data are left out (Lambda
@@ -103,11 +113,11 @@ def wheel_entries(wheel: Path, root: str = LAYER_ROOT) -> list[Entry]:
     try:
         name = canonicalize_name(parse_wheel_filename(wheel.name)[0])
     except ValueError as exc:
-        raise LambdaTasksError(f"{wheel.name} is not a valid wheel file name: {exc}") from None
+        raise WheelError(f"{wheel.name} is not a valid wheel file name: {exc}") from None
     try:
         archive = zipfile.ZipFile(wheel)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise LambdaTasksError(f"{wheel} is not a readable wheel ({exc}); delete it and build again") from None
+        raise WheelError(f"{wheel} is not a readable wheel ({exc}); delete it and build again") from None
     with archive:
         infos = [info for info in archive.infolist() if not info.is_dir()]
         record_info = next((i for i in infos if _is_record(i.filename)), None)
@@ -161,3 +171,32 @@ def _rewrite_record(data: bytes, moved: dict[str, str | None]) -> bytes:
 
 def distributions(entries: Iterable[Entry]) -> list[str]:
     return sorted({entry.unit for entry in entries})
+
+
+def layer_entries(wheels: Sequence[Path], vendor_dir: Path, target: Target, reporter: Reporter) -> list[Entry]:
+    """Every file of the layers: the wheels' (as installed) and vendor/'s, checked for collisions."""
+    vendored, vendor_wheels = vendor_entries(vendor_dir)
+    for wheel in vendor_wheels:
+        if not target.accepts_wheel(wheel.name):
+            raise WheelError(
+                f"vendor/{wheel.name} is not built for {target} (it needs one of the tags "
+                f"cp{target.version_nodot}/abi3/none on manylinux {target.machine}); replace it with a matching wheel"
+            )
+    entries = [entry for wheel in [*wheels, *vendor_wheels] for entry in wheel_entries(wheel)]
+    by_name: dict[str, Entry] = {}
+    for entry in sorted(entries, key=lambda e: (e.unit, e.arcname)):
+        other = by_name.get(entry.arcname)
+        if other is None:
+            by_name[entry.arcname] = entry
+        elif other.size != entry.size:
+            reporter.warn(f"{entry.arcname} is shipped by both {other.unit} and {entry.unit}; keeping {other.unit}'s")
+    for entry in vendored:
+        other = by_name.get(entry.arcname)
+        if other is not None:
+            raise ProjectError(
+                f"{vendor_dir / entry.arcname.removeprefix(LAYER_PREFIX)} collides with {entry.arcname} of the "
+                f"installed dependency {other.unit}; "
+                f"remove one of them (from vendor/ or requirements.txt)"
+            )
+        by_name[entry.arcname] = entry
+    return list(by_name.values())

@@ -32,11 +32,13 @@ simply disappear; previous layer numbers above ``max_layers`` or now pinned coun
 
 from __future__ import annotations
 
-import re
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
 
+from ..entries import unit_key
 from ..errors import LimitError
+from ..limits import MAX_LAYERS
 from ..report import human_bytes
 from ..targets import RUNTIME_PROVIDED
 
@@ -67,7 +69,7 @@ class Budget:
 class _Bin:
     """A layer being filled."""
 
-    __slots__ = ("units", "zip", "unzipped")
+    __slots__ = ("units", "unzipped", "zip")
 
     def __init__(self, units: Iterable[Unit] = ()) -> None:
         self.units: list[Unit] = []
@@ -108,7 +110,7 @@ def pack(units: Sequence[Unit], budget: Budget,
     """Layers in order (index 0 is layer 1), each a sorted list of unit names. Deterministic:
     the same inputs give the same answer regardless of input order. Raises LimitError."""
     ordered = sorted(units, key=lambda u: u.name)
-    for first, second in zip(ordered, ordered[1:]):
+    for first, second in itertools.pairwise(ordered):
         if first.name == second.name:
             raise ValueError(f"unit {first.name!r} given twice")
     if not ordered:
@@ -306,22 +308,18 @@ def _check_sizes(units: list[Unit], budget: Budget) -> None:
             raise _error(headline, units, ways, by_zip=True)
 
 
-def _canonical(name: str) -> str:
-    return name if name.startswith("vendor/") else re.sub(r"[-_.]+", "-", name).lower()
-
-
 def _pins(units: list[Unit], groups: Mapping[str, int], budget: Budget) -> dict[str, int]:
     """unit name -> pinned layer for the units present; out-of-range pins are errors."""
-    wanted = {_canonical(k): v for k, v in sorted(groups.items())}
+    wanted = {unit_key(k): v for k, v in sorted(groups.items())}
     pins = {}
     for unit in units:
-        layer = wanted.get(_canonical(unit.name))
+        layer = wanted.get(unit_key(unit.name))
         if layer is None:
             continue
         if not 1 <= layer <= budget.max_layers:
             raise LimitError(
                 f"layer_groups pins {unit.name} to layer {layer}, but only layers 1..{budget.max_layers} may "
-                f"be used (Lambda allows 5 per function, minus extra_layers); pin it to one of those"
+                f"be used (Lambda allows {MAX_LAYERS} per function, minus extra_layers); pin it to one of those"
             )
         pins[unit.name] = layer
     return pins
@@ -351,13 +349,13 @@ def _too_many_layers(units: list[Unit], budget: Budget, needed: int, pinned: boo
     first = []
     if not budget.s3:
         first.append("set s3_bucket so layers upload through S3, which allows larger layer zips")
-    if budget.max_layers < 5:
+    if budget.max_layers < MAX_LAYERS:
         first.append("attach fewer extra_layers")
     if pinned:
         first.append("remove layer_groups pins that keep units apart")
     return _error(
         f"the dependencies need {needed} layers of at most {_size(budget.layer_zip_bytes)} zipped each, but "
-        f"only {budget.max_layers} may be used (Lambda allows 5 per function, minus extra_layers): a limit "
+        f"only {budget.max_layers} may be used (Lambda allows {MAX_LAYERS} per function, minus extra_layers): a limit "
         f"of {_size(budget.max_layers * budget.layer_zip_bytes)} zipped",
         units, _ways(units, *first), by_zip=True,
     )

@@ -13,11 +13,13 @@ import posixpath
 import re
 import shutil
 import tempfile
+from collections.abc import Iterable, Iterator, MutableMapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import BinaryIO, Iterable, MutableMapping, Sequence
+from typing import Any, BinaryIO
 
-from ..entries import VENDOR_PREFIX, Entry, WheelMember
+from ..entries import LAYER_PREFIX, VENDOR_PREFIX, Entry, WheelMember
 from ..errors import AuditError
 from ..targets import Target
 
@@ -99,7 +101,7 @@ def audit(
 
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
         results = list(pool.map(verdict, entries))
-    for entry, (problems, is_elf) in zip(entries, results):
+    for entry, (problems, is_elf) in zip(entries, results, strict=True):
         if problems:
             if not _allowed(entry.arcname, allow):
                 findings.extend(Finding(entry, problem) for problem in problems)
@@ -193,7 +195,7 @@ def check_elf(stream: BinaryIO, target: Target) -> list[str]:
     return problems
 
 
-def _dependencies(elf) -> tuple[tuple[int, ...] | None, list[str]]:
+def _dependencies(elf: Any) -> tuple[tuple[int, ...] | None, list[str]]:
     """The newest GLIBC_x.y symbol version an ELF file needs, and its DT_NEEDED libraries."""
     from elftools.elf.dynamic import DynamicSection
     from elftools.elf.gnuversions import GNUVerNeedSection
@@ -208,7 +210,7 @@ def _dependencies(elf) -> tuple[tuple[int, ...] | None, list[str]]:
                     if version and (newest is None or version > newest):
                         newest = version
         elif isinstance(section, DynamicSection):
-            needed.extend(tag.needed for tag in section.iter_tags("DT_NEEDED"))
+            needed.extend(str(getattr(tag, "needed", "")) for tag in section.iter_tags("DT_NEEDED"))
     return newest, needed
 
 
@@ -229,7 +231,7 @@ def newest_glibc(stream: BinaryIO) -> tuple[int, ...] | None:
 
 def _allowed(arcname: str, allow: Sequence[str]) -> bool:
     """``audit_allow`` globs match the arcname, with or without the layer's ``python/`` prefix."""
-    bare = arcname[len("python/"):] if arcname.startswith("python/") else arcname
+    bare = arcname.removeprefix(LAYER_PREFIX)
     return any(fnmatch.fnmatchcase(arcname, p) or fnmatch.fnmatchcase(bare, p) for p in allow)
 
 
@@ -266,3 +268,23 @@ class _seekable:
             self._copy.close()
 
 
+@contextmanager
+def remembered_verdicts(target: Target) -> Iterator[Memo]:
+    """The audit's verdicts on wheel members for ``target``, kept in lambda-tasks' cache between builds.
+
+    Keyed by this version of lambda-tasks too: a newer audit looks at every file again.
+    """
+    import json
+
+    from .. import __version__
+    from ..files import cache_dir, write_atomic
+
+    path = cache_dir() / "audit" / f"{target.runtime}-{target.arch}-{__version__}.json"
+    try:
+        memo: Memo = {key: (list(value[0]), bool(value[1])) for key, value in json.loads(path.read_text()).items()}
+    except (OSError, ValueError, TypeError, IndexError, AttributeError):
+        memo = {}
+    before = len(memo)
+    yield memo
+    if len(memo) != before:
+        write_atomic(path, json.dumps(memo, sort_keys=True).encode())

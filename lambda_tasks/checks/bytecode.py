@@ -12,13 +12,13 @@ import os
 import posixpath
 import shutil
 import subprocess
-import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from ..entries import APP_UNIT, FILE_MODE, BytesSource, Entry
-from ..errors import LambdaTasksError
+from ..errors import BytecodeError
+from ..report import Reporter
 from ..targets import Target
 
 #: Runs in the target interpreter: compile each listed source, report what failed, never stop halfway.
@@ -35,66 +35,15 @@ for source, cfile, dfile in jobs:
 json.dump({"cache_tag": sys.implementation.cache_tag, "failed": failed}, sys.stdout)
 """
 
-_PROBE = "import sys; print(sys.implementation.cache_tag or '')"
-
-
-class BytecodeError(LambdaTasksError):
-    """No interpreter of the runtime's version, or the app's code does not compile."""
-
-
-def cache_tag(target: Target) -> str:
-    return f"cpython-{target.version_nodot}"
-
-
-def probe(path: str) -> str | None:
-    """The interpreter's ``sys.implementation.cache_tag`` (``cpython-311``), or None when it does not run."""
-    try:
-        done = subprocess.run([path, "-I", "-c", _PROBE], capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout.strip() or None if done.returncode == 0 else None
-
-
-def find_interpreter(target: Target, configured: str | None) -> str:
-    """An interpreter of the target's exact version: the ``bytecode_python`` setting when given, else
-    ``pythonX.Y`` on PATH (a pyenv shim that does not run counts as absent), else this interpreter when
-    it is that version. Raises :class:`BytecodeError` saying how to fix it."""
-    wanted = cache_tag(target)
-    version = ".".join(map(str, target.python_version))
-    if configured:
-        path = shutil.which(configured) or configured
-        tag = probe(path)
-        if tag is None:
-            raise BytecodeError(
-                f"bytecode_python = {configured!r} does not run; give the path of a Python {version} interpreter"
-            )
-        if tag != wanted:
-            raise BytecodeError(
-                f"bytecode_python = {configured!r} is {tag}, but {target.runtime} needs {wanted}: "
-                f"give a Python {version} interpreter (bytecode only loads on the exact version that wrote it)"
-            )
-        return path
-    found = shutil.which(f"python{version}")
-    if found and probe(found) == wanted:
-        return found
-    if sys.implementation.cache_tag == wanted:
-        return sys.executable
-    raise BytecodeError(
-        f"bytecode = true needs a CPython {version} interpreter to compile for {target.runtime}, and none was "
-        f"found (python{version} on PATH{' does not run' if found else ' is missing'}); install Python {version}, "
-        f"set bytecode_python to its path, or turn bytecode off"
-    )
-
-
 def pyc_arcname(arcname: str, target: Target) -> str:
     """``python/pkg/mod.py`` -> ``python/pkg/__pycache__/mod.cpython-311.pyc``."""
     directory, name = posixpath.split(arcname)
     stem = name[: -len(".py")]
-    return posixpath.join(directory, "__pycache__", f"{stem}.{cache_tag(target)}.pyc")
+    return posixpath.join(directory, "__pycache__", f"{stem}.{target.cache_tag}.pyc")
 
 
 def compile_entries(
-    entries: Sequence[Entry], target: Target, interpreter: str, root: str, reporter=None
+    entries: Sequence[Entry], target: Target, interpreter: str, root: str, reporter: Reporter | None = None
 ) -> list[Entry]:
     """For each ``*.py`` entry, a ``__pycache__/<mod>.cpython-3XY.pyc`` entry (same unit, FILE_MODE).
 
@@ -128,10 +77,10 @@ def compile_entries(
         if done.returncode != 0:
             raise BytecodeError(f"compiling bytecode with {interpreter} failed: {_last_line(done.stderr)}")
         report = json.loads(done.stdout)
-        if report["cache_tag"] != cache_tag(target):
-            raise BytecodeError(f"{interpreter} is {report['cache_tag']}, {target.runtime} needs {cache_tag(target)}")
+        if report["cache_tag"] != target.cache_tag:
+            raise BytecodeError(f"{interpreter} is {report['cache_tag']}, {target.runtime} needs {target.cache_tag}")
         failed = {job[0]: message for job, message in ((j, report["failed"].get(j[0])) for j in jobs) if message}
-        by_source = {job[0]: entry for job, entry in zip(jobs, sources)}
+        by_source = {job[0]: entry for job, entry in zip(jobs, sources, strict=True)}
         app_failures = [f"{by_source[s].arcname}: {m}" for s, m in failed.items() if by_source[s].unit == APP_UNIT]
         if app_failures:
             raise BytecodeError(f"app code does not compile with Python {target.python_version[0]}."
@@ -141,8 +90,8 @@ def compile_entries(
             reporter.info(f"bytecode: {len(failed)} third-party files do not compile and ship without a pyc ({names}"
                           f"{', ...' if len(failed) > 5 else ''})")
         out: list[Entry] = []
-        for (source, cfile, _dfile), entry in zip(jobs, sources):
-            if source in failed:
+        for (source_path, cfile, _dfile), entry in zip(jobs, sources, strict=True):
+            if source_path in failed:
                 continue
             data = Path(cfile).read_bytes()
             out.append(Entry(pyc_arcname(entry.arcname, target), entry.unit, len(data), FILE_MODE, BytesSource(data)))
@@ -158,3 +107,4 @@ def merge(entries: Sequence[Entry], pycs: Sequence[Entry]) -> list[Entry]:
 def _last_line(text: str) -> str:
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return lines[-1] if lines else "no output"
+

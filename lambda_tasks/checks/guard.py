@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..entries import Entry
-from ..errors import LambdaTasksError
+from ..errors import SecretFileError
 
 #: Directories whose content is credentials or history, never code.
 SECRET_DIRS = {".aws": "AWS credentials directory", ".git": "git repository", ".ssh": "SSH directory"}
@@ -17,10 +17,6 @@ _KEY_NAMES = {"id_rsa", "id_dsa", "id_ecdsa", "id_ed25519"}
 _KEY_SUFFIXES = (".pem", ".key", ".p12", ".pfx")
 #: How much of each file is read to look for a PEM private key header.
 _HEAD_BYTES = 256
-
-
-class AppFileError(LambdaTasksError):
-    """The app holds a file that looks like a secret."""
 
 
 def check_app_files(entries: Sequence[Entry], include: Sequence[str] = ()) -> None:
@@ -33,7 +29,7 @@ def check_app_files(entries: Sequence[Entry], include: Sequence[str] = ()) -> No
             refused.append(f"{entry.arcname} ({reason})")
     if refused:
         first = refused[0].split(" (", 1)[0]
-        raise AppFileError(
+        raise SecretFileError(
             f"refusing to put {len(refused)} secret-looking file{'s' if len(refused) > 1 else ''} into the app zip: "
             f"{', '.join(refused)}; move them out of the app (Lambda environment variables or Secrets Manager "
             f"carry secrets), or list them in the include setting if they are meant to ship "

@@ -1,22 +1,53 @@
-"""``python -m lambda_tasks.fastpip``: pip, with two shortcuts for resolving against another platform.
+"""``python -m lambda_tasks.resolve.fastpip``: pip, with two shortcuts and one fix for resolving for another platform.
 
 1. A wheel's tags are checked against a *set* of the accepted tags. pip keeps a list and, for every file on
    an index page, builds a set from it (numpy and pandas list ~28,000 files; a Lambda target accepts ~600
    tags): 0.6 s of a 2.7 s cold resolve.
 2. With ``LAMBDA_TASKS_WHEEL_TAGS`` (the accepted tags, space-separated), a wheel on a JSON index page that
    has none of them is dropped before pip parses its link: another 0.7 s.
+3. With ``LAMBDA_TASKS_MARKER_ENV`` (the target's PEP 508 environment as JSON), every environment marker pip
+   evaluates -- requirements file lines, dependencies' Requires-Dist, extras -- sees the target, not this host.
+   pip's ``--python-version`` only chooses wheels: on a 3.11 host, ``backport; python_version < "3.11"`` is
+   left out of a python3.10 build, and an arm64 build takes ``platform_machine == "x86_64"`` lines.
 
-Both only skip work whose answer is already known: pip picks exactly the wheels it would pick unpatched.
-Each patch checks that pip's code still looks as expected and otherwise leaves pip alone.
+1 and 2 only skip work whose answer is already known: pip picks exactly the wheels it would pick unpatched,
+and each checks that pip's code still looks as expected or leaves pip alone. 3 changes pip's answer, so it
+cannot quietly fall back: when it cannot be applied, fastpip exits with ``MARKER_EXIT_CODE`` and a line that
+starts with ``MARKER_ERROR``, before pip runs.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..targets import Target
 
 TAGS_VARIABLE = "LAMBDA_TASKS_WHEEL_TAGS"
+MARKERS_VARIABLE = "LAMBDA_TASKS_MARKER_ENV"
+#: The pip releases whose internals the three patches were checked against (each release in 23.1 .. 26.3).
+TESTED_PIP = ">=23.1,<27"
+#: fastpip's exit code when the marker environment was asked for but cannot be applied (pip uses 0-4 and 23).
+MARKER_EXIT_CODE = 86
+MARKER_ERROR = "lambda-tasks: cannot evaluate markers for the target"
+
+#: The names of a PEP 508 environment, every one of which the target's must give.
+_MARKER_NAMES = frozenset({
+    "implementation_name", "implementation_version", "os_name", "platform_machine", "platform_python_implementation",
+    "platform_release", "platform_system", "platform_version", "python_full_version", "python_version", "sys_platform",
+})
+
+
+class MarkerPatchError(Exception):
+    """The marker environment could not be put in place; the message says why."""
+
+
+def marker_env_variable(target: Target) -> dict[str, str]:
+    """The variable to add to pip's environment so that it evaluates markers for ``target``."""
+    return {MARKERS_VARIABLE: json.dumps(target.marker_environment(), sort_keys=True)}
 
 
 def wheel_fits(filename: str, accepted: frozenset[str]) -> bool:
@@ -31,16 +62,17 @@ def wheel_fits(filename: str, accepted: frozenset[str]) -> bool:
 
 
 def _patch_tag_check() -> None:
-    from pip._internal.models.wheel import Wheel
+    from pip._internal.models import wheel
 
+    Wheel: Any = wheel.Wheel  # pip's class, patched
     plain = Wheel.supported
     if not {"file_tags", "isdisjoint"} <= set(plain.__code__.co_names):
         return  # pip changed: keep its own check
-    as_sets: dict[int, tuple[list, frozenset, int]] = {}
+    as_sets: dict[int, tuple[list[Any], frozenset[Any], int]] = {}
 
     def supported(self: Any, tags: Any) -> bool:
         if not isinstance(tags, list):
-            return plain(self, tags)
+            return bool(plain(self, tags))
         found = as_sets.get(id(tags))
         if found is None or found[0] is not tags or found[2] != len(tags):
             found = as_sets[id(tags)] = (tags, frozenset(tags), len(tags))
@@ -49,10 +81,34 @@ def _patch_tag_check() -> None:
     Wheel.supported = supported
 
 
-def _patch_json_pages(accepted: frozenset[str]) -> None:
+def _json_pages_patchable() -> bool:
+    """True when ``Link.from_json(cls, file_data, page_url)`` is a classmethod whose None the page parser skips."""
+    import inspect
+
+    from pip._internal.index import collector
     from pip._internal.models.link import Link
 
-    plain = Link.from_json.__func__
+    bound = Link.__dict__.get("from_json")
+    if not isinstance(bound, classmethod):
+        return False
+    code = bound.__func__.__code__
+    if code.co_argcount != 3 or code.co_varnames[:3] != ("cls", "file_data", "page_url") or "get" not in code.co_names:
+        return False
+    try:
+        source = inspect.getsource(inspect.unwrap(collector.parse_links))
+    except (AttributeError, OSError, TypeError):
+        return False
+    return "Link.from_json(" in source and "if link is None:" in source
+
+
+def _patch_json_pages(accepted: frozenset[str]) -> None:
+    from pip._internal.models import link
+
+    Link: Any = link.Link  # pip's class, patched
+
+    if not _json_pages_patchable():
+        return  # pip changed: parse every link
+    plain = Link.__dict__["from_json"].__func__
 
     def from_json(cls: Any, file_data: Any, page_url: str) -> Any:
         name = file_data.get("filename") if isinstance(file_data, dict) else None
@@ -61,6 +117,70 @@ def _patch_json_pages(accepted: frozenset[str]) -> None:
         return plain(cls, file_data, page_url)
 
     Link.from_json = classmethod(from_json)
+
+
+def _target_environment(text: str) -> dict[str, str]:
+    try:
+        environment = json.loads(text)
+    except ValueError as error:
+        raise MarkerPatchError(f"{MARKERS_VARIABLE} is not JSON ({error})") from None
+    if not isinstance(environment, dict) or not all(
+        isinstance(key, str) and isinstance(value, str) for key, value in environment.items()
+    ):
+        raise MarkerPatchError(f"{MARKERS_VARIABLE} is not an object of strings")
+    missing = _MARKER_NAMES - set(environment)
+    if missing:
+        raise MarkerPatchError(f"{MARKERS_VARIABLE} lacks {', '.join(sorted(missing))}")
+    return environment
+
+
+def _patch_markers(target: dict[str, str]) -> None:
+    """Make pip's vendored ``packaging.markers`` evaluate every marker in ``target``'s environment.
+
+    Every marker pip evaluates goes through ``Marker.evaluate``, which starts from the module's
+    ``default_environment()`` and adds only ``extra``: replacing that function covers requirement lines, both
+    metadata backends' Requires-Dist and extras. The result is then checked on pip's own ``Marker``.
+    """
+    from pip._internal.req import req_install
+    from pip._vendor.packaging import markers as vendored
+
+    markers: Any = vendored  # patched; its names differ between pip releases
+
+    plain = getattr(markers, "default_environment", None)
+    marker_class: Any = getattr(markers, "Marker", None)
+    evaluate = getattr(marker_class, "evaluate", None)
+    if not callable(plain) or evaluate is None or "default_environment" not in evaluate.__code__.co_names:
+        raise MarkerPatchError("its packaging.markers no longer evaluates through default_environment()")
+    if getattr(req_install, "Marker", marker_class) is not marker_class:
+        raise MarkerPatchError("its requirements use another Marker class")
+    unknown = set(plain()) - set(target)
+    if unknown:
+        raise MarkerPatchError(f"its markers know names the target does not give: {', '.join(sorted(unknown))}")
+
+    def default_environment() -> dict[str, str]:
+        return dict(target)  # a fresh dict: evaluate() updates it with ``extra``
+
+    markers.default_environment = default_environment
+    for name, module in list(sys.modules.items()):  # modules that imported the function itself (pip inspect)
+        if name.startswith("pip.") and getattr(module, "default_environment", None) is plain:
+            vars(module)["default_environment"] = default_environment
+    probe = " and ".join(f"{name} == {json.dumps(target[name])}" for name in sorted(_MARKER_NAMES))
+    try:
+        applied = marker_class(probe).evaluate({"extra": ""}) and not marker_class(
+            f"python_version != {json.dumps(target['python_version'])}").evaluate()
+    except Exception as error:  # noqa: BLE001 - any failure of the probe means the patch cannot be trusted
+        raise MarkerPatchError(f"its markers rejected the target's environment ({error})") from None
+    if not applied:
+        raise MarkerPatchError("its markers still see this host after the patch")
+
+
+def _pip_version() -> str:
+    try:
+        import pip
+
+        return str(pip.__version__)
+    except Exception:  # noqa: BLE001 - only for the message
+        return "unknown"
 
 
 def main() -> None:
@@ -73,6 +193,17 @@ def main() -> None:
             _patch_json_pages(accepted)
     except Exception:  # noqa: BLE001 - any surprise in pip's internals: run plain pip
         pass
+    requested = os.environ.get(MARKERS_VARIABLE)
+    if requested:
+        try:
+            _patch_markers(_target_environment(requested))
+        except Exception as error:  # noqa: BLE001 - any failure: stop, a plain pip would resolve for this host
+            reason = str(error) if isinstance(error, MarkerPatchError) else f"{type(error).__name__}: {error}"
+            sys.stderr.write(
+                f"{MARKER_ERROR} with this pip (version {_pip_version()}): {reason}; "
+                f"install pip{TESTED_PIP} where lambda-tasks runs\n"
+            )
+            sys.exit(MARKER_EXIT_CODE)
     from pip._internal.cli.main import main as pip_main
 
     sys.exit(pip_main())

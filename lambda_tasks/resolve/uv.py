@@ -26,13 +26,16 @@ import sys
 import tempfile
 import urllib.parse
 import urllib.request
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..config import Settings
 from ..errors import ResolveError
+from ..files import file_sha256
+from ..host import find_uv
 from ..report import Reporter
 from ..targets import Target
 
@@ -56,15 +59,6 @@ class Pick:
     url: str
     sha256: str | None
     size: int | None
-
-
-def find_uv() -> str:
-    """The uv executable (on PATH or next to this interpreter), or a ResolveError saying what to do."""
-    found = shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
-    if not found:
-        raise ResolveError('installer = "uv" but uv is not installed: install uv (pip install uv) or set '
-                           'installer = "pip"')
-    return found
 
 
 def uv_platform(target: Target) -> str:
@@ -124,7 +118,8 @@ def compile_lock(settings: Settings, uv: str, reporter: Reporter) -> dict[str, A
         reporter.status_done()
         if result.returncode != 0:
             raise _UvFailed(result.stderr or result.stdout)
-        return tomllib.loads(lock.read_text(encoding="utf-8"))
+        lock_data: dict[str, Any] = tomllib.loads(lock.read_text(encoding="utf-8"))
+        return lock_data
 
 
 class _UvFailed(Exception):
@@ -135,7 +130,7 @@ def pick_wheels(lock: dict[str, Any], target: Target) -> list[Pick]:
     """One wheel per locked package: the one whose best tag the target ranks highest."""
     from packaging.utils import parse_wheel_filename
 
-    rank = _tag_ranks(target)
+    rank = target.tag_ranks
     picks = []
     for package in lock.get("packages", []):
         best: tuple[int, dict[str, Any], str] | None = None
@@ -156,17 +151,6 @@ def pick_wheels(lock: dict[str, Any], target: Target) -> list[Pick]:
         picks.append(Pick(package["name"], str(package.get("version", "")), filename, url,
                           (wheel.get("hashes") or {}).get("sha256"), wheel.get("size")))
     return picks
-
-
-def _tag_ranks(target: Target) -> dict[Any, int]:
-    from packaging import tags
-
-    ordered = list(tags.cpython_tags(target.python_version, [target.abi], target.platforms))
-    ordered += list(tags.compatible_tags(target.python_version, target.abi, target.platforms))
-    ranks: dict[Any, int] = {}
-    for number, tag in enumerate(ordered):
-        ranks.setdefault(tag, number)
-    return ranks
 
 
 def fetch(pick: Pick, download_dir: Path, wheelhouse: Path) -> None:
@@ -195,13 +179,7 @@ def fetch(pick: Pick, download_dir: Path, wheelhouse: Path) -> None:
 def _matches(path: Path, pick: Pick) -> bool:
     if pick.size is not None and path.stat().st_size != pick.size:
         return False
-    if not pick.sha256:
-        return True
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest() == pick.sha256
+    return not pick.sha256 or file_sha256(path) == pick.sha256
 
 
 _CONTEXT: list[ssl.SSLContext] = []
@@ -216,23 +194,26 @@ def _ssl_context() -> ssl.SSLContext:
     return _CONTEXT[0]
 
 
-def download_with_uv(settings: Settings, download_dir: Path, built_dir: Path, reporter: Reporter) -> None:
-    """Leave in ``download_dir`` exactly the target's wheels (one per distribution), resolved by uv."""
-    from ..resolve import _download_with_pip, _run, cache_dir, pip_command
+class NeedsSdistBuild(Exception):
+    """uv found no wheel for a requirement: pip, which builds pure sdists, must resolve instead."""
 
+
+def download(settings: Settings, download_dir: Path, wheelhouse: Path, reporter: Reporter) -> list[Pick]:
+    """Leave in ``download_dir`` the target's wheels (one per distribution), resolved by uv.
+
+    Returns the picks whose files could not be fetched directly (e.g. an index that needs pip's credentials);
+    raises :class:`NeedsSdistBuild` when a requirement has no wheel at all.
+    """
     uv = find_uv()
     try:
         picks = pick_wheels(compile_lock(settings, uv, reporter), settings.target)
     except _UvFailed as failed:
         output = str(failed)
         if _NO_WHEEL.search(output):
-            reporter.info("resolve: uv found no wheel for a requirement; resolving with pip, which builds pure sdists")
-            _download_with_pip(settings, download_dir, built_dir, reporter)
-            return
+            raise NeedsSdistBuild(output) from None
         raise ResolveError(explain_uv_failure(output, settings)) from None
-    wheelhouse = cache_dir() / "wheels"
     reporter.status(f"resolve: fetching {len(picks)} wheels")
-    failed_picks: list[Pick] = []
+    unfetched: list[Pick] = []
     with ThreadPoolExecutor(max_workers=min(8, max(1, len(picks)))) as pool:
         futures = {pool.submit(fetch, pick, download_dir, wheelhouse): pick for pick in picks}
         for future, pick in futures.items():
@@ -241,17 +222,9 @@ def download_with_uv(settings: Settings, download_dir: Path, built_dir: Path, re
             except ResolveError:
                 raise
             except OSError:
-                failed_picks.append(pick)
+                unfetched.append(pick)
     reporter.status_done()
-    if failed_picks:
-        pins = [f"{pick.name}=={pick.version}" for pick in failed_picks]
-        command = pip_command("download", "--no-deps", "-d", str(download_dir), "--progress-bar", "off",
-                              *settings.target.pip_target_args(), *settings.pip_args, *pins)
-        returncode, output = _run(command, settings.project_dir, reporter, "resolve")
-        if returncode != 0:
-            from ..resolve import explain_pip_failure
-
-            raise ResolveError(explain_pip_failure(output, settings, settings.requirements_path))
+    return unfetched
 
 
 def explain_uv_failure(output: str, settings: Settings) -> str:

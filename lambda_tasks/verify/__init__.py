@@ -2,8 +2,9 @@
 
 The function zip is unpacked as /var/task and the layers, in order, as /opt (in a temporary directory);
 a fresh ``python -I -S -B`` starts with Lambda's sys.path order, imports the handler module, resolves
-the handler and, given an event, calls it. When this host cannot run the target's Python version or
-machine, the import of compiled modules cannot be checked: verify says so and checks the rest.
+the handler and, given an event, calls it. When this host cannot load the artifacts' compiled modules
+(another CPU, no interpreter of the target's Python version), they are refused, named as "not checked
+on this host", and the rest is checked.
 """
 
 from __future__ import annotations
@@ -18,22 +19,33 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
-from ..checks.bytecode import BytecodeError, find_interpreter
 from ..config import Settings
-from ..errors import LambdaTasksError
+from ..errors import BytecodeError, VerifyError
+from ..host import describe, find_emulated, find_interpreter, machine
 from ..manifest import require
-from ..targets import Target
+from ..report import Reporter
+from ..targets import RUNTIME_MODULES, Target
 from ..verify import static as imports
 
-#: Packages the Lambda Python runtime itself provides (boto3 and what it needs).
-RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
 _CHILD = Path(__file__).with_name("_child.py")
 
 
-class VerifyError(LambdaTasksError):
-    """The handler would not load or run on Lambda."""
+class ChildReport(TypedDict, total=False):
+    """What _child.py writes: how far the handler got, and what it could not load."""
+
+    ok: bool
+    stage: str
+    error_type: str
+    message: str
+    missing: str | None
+    not_checkable: bool
+    stopped_at: str | None
+    blocked: list[str]
+    where: str | None
+    traceback: str
+    result: object
 
 
 @dataclass
@@ -45,12 +57,24 @@ class VerifyResult:
     compiled_checked: bool
     unchecked: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    results: dict[str, Any] = field(default_factory=dict)
+    results: dict[str, object] = field(default_factory=dict)
+    not_loaded: list[str] = field(default_factory=list)  # compiled modules refused on this host, by name
 
     @property
-    def result(self) -> Any:
+    def result(self) -> object:
         """The first handler's answer (None without an event)."""
         return next(iter(self.results.values()), None)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How the handler runs here: which interpreter, and whether it may load the compiled modules."""
+
+    command: tuple[str, ...]
+    compiled: bool  # the interpreter loads the target's extension modules
+    same_version: bool  # it is the target's Python version, so a failure of pure code is real
+    why_not: str = ""  # why compiled modules are refused: "built for aarch64, this host is x86_64"
+    notes: tuple[str, ...] = ()  # what else this host cannot check
 
 
 @dataclass(frozen=True)
@@ -74,7 +98,7 @@ def handlers_of(settings: Settings) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def verify(settings: Settings, event: Path | None, reporter) -> VerifyResult:
+def verify(settings: Settings, event: Path | None, reporter: Reporter) -> VerifyResult:
     """Check that the built artifacts load (and, with ``event``, run) as Lambda would run them.
 
     Raises :class:`VerifyError` naming what fails; returns a :class:`VerifyResult` otherwise.
@@ -86,15 +110,14 @@ def verify(settings: Settings, event: Path | None, reporter) -> VerifyResult:
                           f"not {target}; run `invoke build` for {target} first")
     payload = _read_event(event) if event is not None else None
     handlers = handlers_of(settings)
-    interpreter, compiled_checked, same_version, unchecked = _choose_interpreter(target, settings.bytecode_python)
-    result = VerifyResult(handlers, interpreter, compiled_checked, unchecked)
-    if settings.extra_layers:
-        result.unchecked.append(f"the {len(settings.extra_layers)} extra layer(s) given by ARN (not available locally)")
+    plan = choose_plan(target, settings.bytecode_python)
+    result = VerifyResult(handlers, " ".join(plan.command), plan.compiled)
+    details: list[str] = []
     with tempfile.TemporaryDirectory(prefix="lambda-tasks-verify-") as scratch:
         layout = lay_out(Path(scratch), settings.output_dir / manifest.app.path,
                          [settings.output_dir / layer.path for layer in manifest.layers])
         reporter.info(f"verify: {manifest.app.path} as /var/task, {layout.layers} layer(s) as /opt, "
-                      f"{target} with {_describe(interpreter)}")
+                      f"{target} with {_describe(plan)}")
         problems = imports.check_static(layout.task, layout.sys_path(target), target, handlers)
         if problems and settings.extra_layers:
             result.warnings += [f"{p} (unless an extra layer provides it)" for p in problems]
@@ -102,8 +125,13 @@ def verify(settings: Settings, event: Path | None, reporter) -> VerifyResult:
         if problems:
             raise VerifyError(f"verify failed: {'; '.join(problems)}")
         for handler in handlers:
-            _run_handler(settings, layout, handler, payload, interpreter, compiled_checked, same_version,
-                         result, reporter)
+            _run_handler(settings, layout, handler, payload, plan, result, details, reporter)
+    if result.not_loaded:
+        noun = "compiled module" if len(result.not_loaded) == 1 else "compiled modules"
+        result.unchecked.append(f"{noun} {', '.join(result.not_loaded)} ({plan.why_not})")
+    result.unchecked += [*details, *plan.notes]
+    if settings.extra_layers:
+        result.unchecked.append(f"the {len(settings.extra_layers)} extra layer(s) given by ARN (not available locally)")
     for note in result.warnings:
         reporter.warn(note)
     if result.unchecked:
@@ -112,42 +140,68 @@ def verify(settings: Settings, event: Path | None, reporter) -> VerifyResult:
     return result
 
 
-def _run_handler(settings: Settings, layout: Layout, handler: str, payload: Any, interpreter: str,
-                 compiled_checked: bool, same_version: bool, result: VerifyResult, reporter) -> None:
+def choose_plan(target: Target, configured: str | None) -> Plan:
+    """The best this host can do: the target's CPU and version (natively, or under emulation when
+    ``LAMBDA_TASKS_AARCH64_PYTHON`` names one), else its version with compiled modules refused, else this
+    interpreter with compiled modules refused and failures of pure code as warnings."""
+    host = machine()
+    version = ".".join(map(str, target.python_version))
+    hint = ""
+    if host != target.machine:
+        emulated, hint = find_emulated(target)
+        if emulated is not None:
+            return Plan(emulated.command, True, True)
+    try:
+        path = find_interpreter(target, configured)
+    except BytecodeError:
+        why = f"built for Python {version}, this host has none"
+        if host != target.machine:
+            why = f"built for {target.machine} and Python {version}, this host is {host} and has no Python {version}"
+        note = (f"running the code under Python {version} (it ran under {platform.python_version()}): put "
+                f"python{version} on PATH, in pyenv or uv, or set bytecode_python")
+        return Plan((sys.executable,), False, False, why, (note,))
+    described = describe((path,))
+    cpu = described.machine if described else host
+    if cpu == target.machine:
+        return Plan((path,), True, True)
+    return Plan((path,), False, True, f"built for {target.machine}, this host is {cpu}" + (f"; {hint}" if hint else ""))
+
+
+def _run_handler(settings: Settings, layout: Layout, handler: str, payload: object, plan: Plan,
+                 result: VerifyResult, details: list[str], reporter: Reporter) -> None:
     target = settings.target
-    outcome = run_child(layout, target, handler, payload, interpreter, block_compiled=not compiled_checked,
-                        settings=settings, reporter=reporter)
-    stage = outcome.get("stage")
+    module = handler.rsplit(".", 1)[0]
+    outcome = run_child(layout, target, handler, payload, plan, settings, reporter)
+    blocked = list(outcome.get("blocked") or [])
+    result.not_loaded += [name for name in blocked if name not in result.not_loaded]
     if outcome.get("ok"):
         host_python = platform.python_version()
-        where = "" if same_version else f" (ran under this host's Python {host_python}, not {target.runtime})"
-        reporter.info(f"verify: imported {handler.rsplit('.', 1)[0]} and resolved {handler}{where}")
-        if outcome.get("blocked"):
-            result.unchecked.append(f"loading the compiled module(s) {', '.join(outcome['blocked'])}: refused here, "
-                                    f"and {handler.rsplit('.', 1)[0]} went on without them, so on Lambda it may "
-                                    f"behave differently")
+        where = "" if plan.same_version else f" (ran under this host's Python {host_python}, not {target.runtime})"
+        reporter.info(f"verify: imported {module} and resolved {handler}{where}")
+        if blocked:
+            details.append(f"{module} went on without {', '.join(blocked)}, so on Lambda it may behave differently")
         if "result" in outcome:
             result.results[handler] = outcome["result"]
             reporter.info(f"result of {handler}{where}:")
             reporter.info(json.dumps(outcome["result"], indent=2, sort_keys=True, default=str))
         return
-    message = f"{handler}: {stage} failed: {outcome.get('error_type')}: {outcome.get('message')}"
     if outcome.get("not_checkable"):
-        blocked = outcome.get("blocked") or ["?"]
-        result.unchecked.append(f"importing the compiled module {blocked[-1]} (needed by {handler}), so the rest of "
-                                f"that import{' and the call with the event' if payload is not None else ''}")
+        stopped = outcome.get("stopped_at") or (blocked[-1] if blocked else "a compiled module")
+        call = f" and the call of {handler}" if payload is not None else ""
+        details.append(f"the rest of the import of {module} after {stopped}{call}")
         return
+    message = f"{handler}: {outcome.get('stage')} failed: {outcome.get('error_type')}: {outcome.get('message')}"
     if outcome.get("missing"):
-        message += f" (module {outcome['missing']!r} is in neither the function zip nor the layers)"
-    if same_version:
+        message += f" (module {outcome.get('missing')!r} is in neither the function zip nor the layers)"
+    if plan.same_version:
         raise VerifyError(f"verify failed: {message}{_last_frame(outcome)}")
     result.warnings.append(f"{message} under this host's Python {platform.python_version()}; it may work on "
                            f"{target.runtime}, which this host cannot run")
 
 
-def run_child(layout: Layout, target: Target, handler: str, payload: Any, interpreter: str, block_compiled: bool,
-              settings: Settings, reporter) -> dict[str, Any]:
-    """Run the handler in a fresh isolated interpreter; return its report (see _verify_child.py)."""
+def run_child(layout: Layout, target: Target, handler: str, payload: object, plan: Plan, settings: Settings,
+              reporter: Reporter) -> ChildReport:
+    """Run the handler in a fresh isolated interpreter; return its report (see _child.py)."""
     work = layout.root / "verify"
     work.mkdir(exist_ok=True)
     runtime_dir = work / "runtime"
@@ -156,7 +210,8 @@ def run_child(layout: Layout, target: Target, handler: str, payload: Any, interp
     report_path = work / f"report-{handler.replace('/', '_')}.json"
     config = {
         "paths": layout.sys_path(target), "runtime_paths": [str(runtime_dir)], "handler": handler,
-        "roots": [str(layout.task), str(layout.opt)], "block_compiled": block_compiled,
+        "roots": [str(layout.task), str(layout.opt)], "block_compiled": not plan.compiled,
+        "suffixes": list(imports.extension_suffixes(target)),
         "has_event": payload is not None, "event": payload, "report": str(report_path),
         "function_name": settings.function_name or "verify", "memory": settings.memory, "timeout": settings.timeout,
     }
@@ -164,7 +219,7 @@ def run_child(layout: Layout, target: Target, handler: str, payload: Any, interp
     config_path.write_text(json.dumps(config), encoding="utf-8")
     env = {**os.environ, **dict(settings.environment), **_lambda_environment(layout, target, settings, handler)}
     try:
-        done = subprocess.run([interpreter, "-I", "-S", "-B", str(_CHILD), str(config_path)], cwd=layout.task,
+        done = subprocess.run([*plan.command, "-I", "-S", "-B", str(_CHILD), str(config_path)], cwd=layout.task,
                               env=env, capture_output=True, text=True, timeout=settings.timeout + 60)
     except subprocess.TimeoutExpired:
         raise VerifyError(f"verify: {handler} did not finish within {settings.timeout + 60}s (timeout is "
@@ -172,10 +227,11 @@ def run_child(layout: Layout, target: Target, handler: str, payload: Any, interp
     for line in (done.stdout + done.stderr).splitlines():
         reporter.info(f"  | {line}")
     try:
-        return json.loads(report_path.read_text(encoding="utf-8"))
+        report: ChildReport = json.loads(report_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         raise VerifyError(f"verify: the interpreter running {handler} stopped without a report (exit code "
                           f"{done.returncode}): {(done.stderr.strip().splitlines() or ['no output'])[-1]}") from None
+    return report
 
 
 def lay_out(root: Path, app_zip: Path, layer_zips: list[Path]) -> Layout:
@@ -209,29 +265,12 @@ def _extract(archive: Path, destination: Path) -> None:
             os.chmod(path, mode or 0o644)
 
 
-def _choose_interpreter(target: Target, configured: str | None) -> tuple[str, bool, bool, list[str]]:
-    """(interpreter, can import compiled modules, is the target's version, what cannot be checked)."""
-    host = {"amd64": "x86_64", "arm64": "aarch64"}.get(platform.machine().lower(), platform.machine().lower())
-    version = ".".join(map(str, target.python_version))
-    try:
-        interpreter = find_interpreter(target, configured)
-    except BytecodeError:
-        note = (f"importing compiled modules and running the code under Python {version}: this host has no "
-                f"Python {version} (put python{version} on PATH or set bytecode_python)")
-        if host != target.machine:
-            note += f" nor an {target.machine} CPU"
-        return sys.executable, False, False, [note]
-    if host != target.machine:
-        return interpreter, False, True, [f"importing compiled modules: they are built for {target.machine}, "
-                                          f"this host is {host}"]
-    return interpreter, True, True, []
+def _describe(plan: Plan) -> str:
+    shown = " ".join(plan.command)
+    return f"{shown} (this interpreter)" if plan.command == (sys.executable,) else shown
 
 
-def _describe(interpreter: str) -> str:
-    return interpreter if interpreter != sys.executable else f"{interpreter} (this interpreter)"
-
-
-def _read_event(path: Path) -> Any:
+def _read_event(path: Path) -> object:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -258,7 +297,7 @@ def _link_runtime_packages(directory: Path) -> None:
     """Stand-ins for the runtime's own boto3 & co: links to this host's copies, when it has them."""
     import importlib.util
 
-    for name in RUNTIME_PACKAGES:
+    for name in RUNTIME_MODULES:
         if (directory / name).exists() or (directory / f"{name}.py").exists():
             continue
         try:
@@ -268,12 +307,12 @@ def _link_runtime_packages(directory: Path) -> None:
         if spec is None or not spec.origin:
             continue
         if spec.submodule_search_locations:
-            source = Path(list(spec.submodule_search_locations)[0])
+            source = Path(next(iter(spec.submodule_search_locations)))
             (directory / name).symlink_to(source, target_is_directory=True)
         elif spec.origin.endswith(".py"):
             (directory / f"{name}.py").symlink_to(spec.origin)
 
 
-def _last_frame(outcome: dict[str, Any]) -> str:
+def _last_frame(outcome: ChildReport) -> str:
     frame = outcome.get("where")
     return f" (at {frame})" if frame else ""

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import ast
 import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
-from ..targets import Target
+from ..targets import RUNTIME_MODULES, Target
 
-#: What the Lambda runtime provides besides the standard library.
-RUNTIME_MODULES = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six"})
 _CATCHES_IMPORT = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
 
 
@@ -70,9 +68,9 @@ def top_level_imports(tree: ast.Module, package: str) -> Iterator[tuple[ast.stmt
                     continue
                 base = base[: len(base) - (node.level - 1)]
                 if node.module:
-                    yield node, ".".join(base + [node.module])
+                    yield node, ".".join([*base, node.module])
                 elif base:
-                    for alias in node.names:  # from . import sub: sub may be a module or a name
+                    for _alias in node.names:  # from . import sub: sub may be a module or a name
                         yield node, ".".join(base)
             elif node.module != "__future__":
                 yield node, node.module
@@ -118,8 +116,13 @@ def _package_of(rel: str) -> str:
     return ".".join(rel.split("/")[:-1])
 
 
+def extension_suffixes(target: Target) -> tuple[str, ...]:
+    """The file name endings of extension modules the target's interpreter loads."""
+    return (f".{target.extension_suffix}.so", ".abi3.so", ".so")
+
+
 def module_suffixes(target: Target) -> tuple[str, ...]:
-    return (".py", ".pyc", f".{target.extension_suffix}.so", ".abi3.so", ".so")
+    return (".py", ".pyc", *extension_suffixes(target))
 
 
 def find_module(name: str, dirs: Sequence[Path], target: Target) -> Path | None:
@@ -217,7 +220,7 @@ def _all_top(body: Sequence[ast.stmt]) -> Iterator[ast.stmt]:
                 yield from _all_top(handler.body)
 
 
-class _Everything(frozenset):
+class _Everything(frozenset[str]):
     def __contains__(self, item: object) -> bool:
         return True
 

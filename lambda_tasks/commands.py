@@ -1,0 +1,62 @@
+"""The commands' orders: what ``build``, ``verify``, ``publish-layer`` and ``deploy`` do, and in which order.
+
+The tasks (Invoke, the console script) parse flags into Settings and call one of these; nothing else calls them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .config import Settings
+from .errors import DeployError
+from .manifest import Manifest
+from .report import Reporter
+
+if TYPE_CHECKING:
+    from .aws.deploy import DeployResult
+    from .aws.publish import PublishResult
+    from .verify import VerifyResult
+
+
+def build(settings: Settings, *, force: bool = False, reporter: Reporter | None = None) -> Manifest:
+    """``invoke build``: build what is stale."""
+    from .build import build as run_build
+
+    return run_build(settings, force=force, reporter=reporter or Reporter())
+
+
+def verify(settings: Settings, *, event: Path | None = None, reporter: Reporter | None = None) -> VerifyResult:
+    """``invoke verify``: bring the build up to date quietly (verify what the sources make now), then verify it."""
+    from .build import build as run_build
+    from .verify import verify as run_verify
+
+    run_build(settings, reporter=Reporter(quiet=True))
+    return run_verify(settings, event, reporter or Reporter())
+
+
+def publish(settings: Settings, *, plan: bool = False, reporter: Reporter | None = None) -> PublishResult:
+    """``invoke publish-layer``: build if stale, then publish what is not yet published."""
+    from .aws.publish import publish_layers
+    from .build import build as run_build
+
+    reporter = reporter or Reporter()
+    manifest = run_build(settings, reporter=reporter)
+    return publish_layers(settings, manifest, reporter=reporter, plan=plan)
+
+
+def deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None = None,
+           verify: bool = True) -> DeployResult:
+    """``invoke deploy``: build if stale, verify, publish the layers, create or update the function(s)."""
+    from .aws.deploy import deploy_functions
+    from .build import build as run_build
+
+    if not settings.function_specs():
+        raise DeployError("no function to deploy: pass --function-name NAME, or set function_name or functions")
+    reporter = reporter or Reporter()
+    manifest = run_build(settings, reporter=reporter)
+    if verify:  # a handler that cannot import is caught here, not at the first invocation
+        from .verify import verify as run_verify
+
+        run_verify(settings, None, reporter)
+    return deploy_functions(settings, manifest, reporter=reporter, plan=plan)

@@ -1,0 +1,81 @@
+"""The package's shape (CONTRIBUTING.md): arrows only downward, no cycle, no module over 400 lines."""
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "lambda_tasks"
+SUBPACKAGES = {"sources", "resolve", "build", "checks", "verify", "aws"}
+#: subpackage -> the other subpackages it may import (besides the top level)
+ALLOWED = {"build": {"sources", "resolve", "checks"}, "checks": {"sources"}, "resolve": {"sources"}}
+#: top-level modules that may import subpackages (the entry points and the commands' orders)
+ENTRY_POINTS = {"tasks", "cli", "commands"}
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """The lambda_tasks modules ``path`` imports (relative imports resolved), at any depth."""
+    name = _module_name(path)
+    package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = package[: len(package) - (node.level - 1)] if node.level > 1 else package
+            module = ".".join([*base, node.module] if node.module else base)
+            if node.module:
+                found.add(module)
+            else:
+                found.update(f"{module}.{alias.name}".lstrip(".") for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("lambda_tasks"):
+            found.add(node.module.removeprefix("lambda_tasks").lstrip("."))
+    return {module for module in found if module}
+
+
+def _room(module: str) -> str:
+    return module.split(".", 1)[0]
+
+
+def test_subpackages_import_only_the_top_level_and_what_they_are_allowed():
+    bad = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = _module_name(path)
+        room = _room(module) if "." in module or module in SUBPACKAGES else None
+        for imported in _imports(path):
+            target = _room(imported)
+            if target not in SUBPACKAGES or target == room:
+                continue
+            if room is None and module not in ENTRY_POINTS:
+                bad.append(f"top-level {module} imports {imported}")
+            elif room is not None and target not in ALLOWED.get(room, set()):
+                bad.append(f"{module} imports {imported}")
+    assert bad == []
+
+
+def test_no_import_cycle_between_modules():
+    graph = {_module_name(path): _imports(path) for path in PACKAGE.rglob("*.py")}
+    modules = set(graph)
+    edges = {m: {i for i in deps if i in modules and i != m} for m, deps in graph.items()}
+    # a package's __init__ may import its own modules; those may not import the package back (a cycle)
+    seen: dict[str, int] = {}
+
+    def visit(node: str, stack: list[str]) -> None:
+        seen[node] = 1
+        for nxt in sorted(edges[node]):
+            assert seen.get(nxt) != 1, f"import cycle: {' -> '.join([*stack, node, nxt])}"
+            if nxt not in seen:
+                visit(nxt, [*stack, node])
+        seen[node] = 2
+
+    for module in sorted(modules):
+        if module not in seen:
+            visit(module, [])
+
+
+def test_no_module_over_400_lines():
+    long = {_module_name(p): n for p in PACKAGE.rglob("*.py") if (n := len(p.read_text().splitlines())) > 400}
+    assert long == {}
