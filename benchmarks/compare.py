@@ -90,7 +90,7 @@ def resolve_pins(env: dict[str, str]) -> dict[str, str]:
         return [v.strip() for v in line.partition(":")[2].split(",") if v.strip()]
 
     with ThreadPoolExecutor(4) as pool:
-        found = dict(zip(PINS, pool.map(versions, PINS)))
+        found = dict(zip(PINS, pool.map(versions, PINS), strict=False))
     pins = {}
     for name, wanted in PINS.items():
         if not found[name] or wanted in found[name]:
@@ -104,8 +104,8 @@ def resolve_pins(env: dict[str, str]) -> dict[str, str]:
 def _distance(version: str, wanted: str) -> tuple[int, ...]:
     from packaging.version import Version
 
-    a, b = (Version(version).release + (0, 0, 0))[:3], (Version(wanted).release + (0, 0, 0))[:3]
-    return tuple(abs(x - y) for x, y in zip(a, b))
+    a, b = ((*Version(version).release, 0, 0, 0))[:3], ((*Version(wanted).release, 0, 0, 0))[:3]
+    return tuple(abs(x - y) for x, y in zip(a, b, strict=False))
 
 
 def write_project(root: Path, pins: dict[str, str], installer: str = "pip") -> Path:

@@ -1,13 +1,32 @@
-"""Files: hashing, atomic writes and lambda-tasks' cache directory."""
+"""Files: hashing (with a persistent stat cache), atomic writes and lambda-tasks' cache directory.
+
+``content_sha256(path)`` hashes a file once and then trusts the hash while the file's stat is unchanged:
+size, mtime_ns, ctime_ns, inode and device. An edit in place changes mtime and ctime (ctime cannot be set
+back, not even with ``os.utime``); a file replaced by another changes the inode or ctime. The hashes live in
+``<cache>/hashes.json``. A hash is only remembered when the file's mtime and ctime are older than the
+moment the hashing began by ``RACY_NS``: a file changed again within the file system's timestamp
+granularity could otherwise keep its stat (git's "racily clean" problem). Such a file is hashed again next
+time, when it is old enough to be remembered.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import stat
 import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 _BLOCK = 1 << 20
+#: A file changed this recently (ns) is hashed but not remembered: timestamps are coarse (a jiffy, or 2 s on FAT).
+RACY_NS = 2_000_000_000
+#: Entries kept in the stat cache; beyond that, those of files that are gone go first, then the oldest.
+MAX_REMEMBERED = 50_000
+_VERSION = 1
 
 
 def file_sha256(path: Path) -> str:
@@ -34,9 +53,125 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def cache_dir() -> Path:
-    """Where downloaded wheels, resolutions and audit verdicts are kept between builds."""
+    """Where downloaded wheels, resolutions, hashes and audit verdicts are kept between builds."""
     configured = os.environ.get("LAMBDA_TASKS_CACHE")
     if configured:
         return Path(configured)
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "lambda-tasks"
+
+
+# ------------------------------------------------------------------------------------ the stat cache
+
+_Stat = tuple[int, int, int, int, int]  # size, mtime_ns, ctime_ns, inode, device
+_LOCK = threading.Lock()
+_LOADED: dict[Path, dict[str, list[object]]] = {}  # cache file -> path -> [*stat, sha256]
+
+
+def _stat_key(info: os.stat_result) -> _Stat:
+    return info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev
+
+
+def _remembered(store: Path) -> dict[str, list[object]]:
+    known = _LOADED.get(store)
+    if known is None:
+        try:
+            data = json.loads(store.read_text(encoding="utf-8"))
+            known = dict(data["entries"]) if data.get("version") == _VERSION else {}
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            known = {}
+        _LOADED[store] = known
+    return known
+
+
+def content_sha256s(paths: Iterable[Path]) -> list[str]:
+    """The hex sha256 of each file, hashed only when its stat changed since it was last hashed (see above)."""
+    store = cache_dir() / "hashes.json"
+    results: list[str] = []
+    changed = False
+    with _LOCK:
+        known = _remembered(store)
+    for path in paths:
+        key = os.path.abspath(path)
+        before = os.stat(key)
+        if not stat.S_ISREG(before.st_mode):
+            raise IsADirectoryError(f"{path} is not a regular file")
+        current = _stat_key(before)
+        with _LOCK:
+            entry = known.get(key)
+        if entry is not None and tuple(entry[:5]) == current and isinstance(entry[5], str):
+            results.append(entry[5])
+            continue
+        started = time.time_ns()
+        digest = file_sha256(path)
+        after = _stat_key(os.stat(key))
+        results.append(digest)
+        if after == current and max(current[1], current[2]) < started - RACY_NS:
+            with _LOCK:
+                known.pop(key, None)  # re-inserted last: the dict's order is the order of use
+                known[key] = [*current, digest]
+            changed = True
+        elif entry is not None:
+            with _LOCK:
+                known.pop(key, None)
+            changed = True
+    if changed:
+        _save(store, known)
+    return results
+
+
+def content_sha256(path: Path) -> str:
+    """The hex sha256 of a file's bytes, from the stat cache when the file is unchanged."""
+    return content_sha256s([path])[0]
+
+
+def forget_hash(path: Path) -> None:
+    """Drop what the stat cache knows of ``path`` (e.g. a file found damaged and deleted)."""
+    store = cache_dir() / "hashes.json"
+    with _LOCK:
+        known = _remembered(store)
+        found = known.pop(os.path.abspath(path), None)
+    if found is not None:
+        _save(store, known)
+
+
+def _save(store: Path, known: dict[str, list[object]]) -> None:
+    with _LOCK:
+        if len(known) > MAX_REMEMBERED:
+            for key in [key for key in known if not os.path.exists(key)]:
+                del known[key]
+            for key in list(known)[: max(0, len(known) - MAX_REMEMBERED)]:
+                del known[key]
+        data = json.dumps({"version": _VERSION, "entries": known}, separators=(",", ":")).encode()
+    try:
+        write_atomic(store, data)
+    except OSError:
+        pass  # a read-only cache: the hashes are only an optimisation
+
+
+# ------------------------------------------------------------------------------------------ trees
+
+#: Left out of ``tree_digest`` by default: version control and Python's caches change without the content.
+SKIPPED_NAMES = frozenset({".git", ".hg", ".svn", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
+
+
+def _skipped(name: str) -> bool:
+    return name in SKIPPED_NAMES or name.endswith((".pyc", ".pyo"))
+
+
+def tree_digest(root: Path, skip: Callable[[str], bool] = _skipped) -> list[tuple[str, str, bool]]:
+    """(relative posix path, sha256, executable) of every file below ``root``, sorted, symlinks followed.
+
+    A name (file or directory) for which ``skip`` is true is left out. Hashes come from the stat cache.
+    """
+    found: list[tuple[str, Path]] = []
+    for directory, dirnames, filenames in os.walk(root, followlinks=True):
+        dirnames[:] = sorted(name for name in dirnames if not skip(name))
+        base = Path(directory)
+        for name in sorted(filenames):
+            if not skip(name):
+                found.append(((base / name).relative_to(root).as_posix(), base / name))
+    found.sort()
+    digests = content_sha256s(path for _, path in found)
+    return [(rel, digest, bool(os.stat(path).st_mode & stat.S_IXUSR))
+            for (rel, path), digest in zip(found, digests, strict=True)]

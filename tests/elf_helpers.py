@@ -32,7 +32,7 @@ int lambda_tasks_start(void) { pthread_t thread; return pthread_create(&thread, 
 """
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def compile_shared(source: str, extra: tuple[str, ...] = ()) -> bytes:
     """The bytes of a shared library compiled from C ``source`` (cached per test session)."""
     if CC is None:

@@ -110,7 +110,7 @@ def test_deflated_wheel_members_are_copied_raw_and_the_rest_is_deflated(wheels, 
 
 def test_no_file_twice_and_every_directory_listed(wheels, tmp_path):
     _, layers, app = _build(_project(tmp_path / "proj", wheels))
-    for path in layers + [app]:
+    for path in [*layers, app]:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
         assert len(names) == len(set(names))
@@ -147,7 +147,7 @@ def test_builds_in_different_directories_are_byte_identical(wheels, tmp_path, mo
         project = _project(tmp_path / where, wheels)
         (project / "pyproject.toml").write_text(offline_pyproject(wheels, 'layer_name = "same-deps"\n'))
         manifest, layers, app = _build(project)
-        digests.append([hashlib.sha256(p.read_bytes()).hexdigest() for p in layers + [app]])
+        digests.append([hashlib.sha256(p.read_bytes()).hexdigest() for p in [*layers, app]])
         assert [layer.sha256 for layer in manifest.layers] == digests[-1][:-1]
     assert digests[0] == digests[1]
 

@@ -34,7 +34,7 @@ def changed(before: list[list[str]], after: list[list[str]]) -> set[int]:
     """1-based layer numbers whose contents differ."""
     size = max(len(before), len(after))
     pad = lambda layers: layers + [[]] * (size - len(layers))  # noqa: E731
-    return {i for i, (a, b) in enumerate(zip(pad(before), pad(after)), 1) if a != b}
+    return {i for i, (a, b) in enumerate(zip(pad(before), pad(after), strict=False), 1) if a != b}
 
 
 def check_layers(units: list[Unit], layers: list[list[str]], b: Budget) -> None:
@@ -300,7 +300,7 @@ def test_pin_over_the_cap_is_an_error_naming_unit_and_layer() -> None:
 
 
 def test_pin_beyond_max_layers_is_an_error() -> None:
-    with pytest.raises(LimitError, match="pins a to layer 4, but only layers 1..3"):
+    with pytest.raises(LimitError, match=r"pins a to layer 4, but only layers 1\.\.3"):
         pack([u("a", 1)], budget(max_layers=3), groups={"a": 4})
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..config import Affects, Settings, settings_affecting
+from ..files import content_sha256s
 from ..manifest import Artifact, Manifest
 from ..sources.requirements import PIP_INDEX_VARIABLES, requirements_digest
 from .collect import app_files, walk_files
@@ -52,9 +53,11 @@ def layers_fingerprint(settings: Settings) -> str:
     requirements = requirements_digest(settings.requirements_path)
     vendor = []
     if settings.vendor_path.is_dir():
-        for rel, path in walk_files(settings.vendor_path):
-            info = path.stat()
-            vendor.append((rel, info.st_size, info.st_mtime_ns, info.st_mode & 0o111))
+        files = list(walk_files(settings.vendor_path))
+        # content, not size and mtime: an edit that keeps both still counts (the stat cache keeps this fast)
+        digests = content_sha256s(path for _, path in files)
+        for (rel, path), digest in zip(files, digests, strict=True):
+            vendor.append((rel, digest, path.stat().st_mode & 0o111))
     return _digest({
         "requirements": requirements, "vendor": vendor, "settings": _settings_data(settings, Affects.LAYERS),
         "tools": _tool_versions(), "epoch": os.environ.get("SOURCE_DATE_EPOCH"),

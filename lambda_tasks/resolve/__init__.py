@@ -19,6 +19,7 @@ from ..files import cache_dir
 from ..report import Reporter
 from ..sources.requirements import PIP_INDEX_VARIABLES, requirement_lines, requirements_digest
 from . import pip
+from . import wheelhouse as wheelhouse_io
 
 
 def resolution_key(settings: Settings) -> str:
@@ -39,10 +40,11 @@ def resolve(settings: Settings, reporter: Reporter, refresh: bool = False) -> li
     wheelhouse = cache / "wheels"
     key_file = cache / "resolutions" / f"{resolution_key(settings)}.json"
     if not refresh:
-        known = _cached_resolution(key_file, wheelhouse)
+        known = wheelhouse_io.cached_resolution(key_file, wheelhouse, reporter)
         if known is not None:
+            wheelhouse_io.check_pins(known, requirements)
             reporter.info(f"resolve: {len(known)} wheels for {settings.target} (cached resolution)")
-            return known
+            return [wheel.path for wheel in known]
     wheelhouse.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="resolve-", dir=cache) as tmp:
         download_dir, built_dir = Path(tmp, "download"), Path(tmp, "built")
@@ -58,23 +60,11 @@ def resolve(settings: Settings, reporter: Reporter, refresh: bool = False) -> li
                 raise ResolveError(f"pip fetched {path.name}, which is not a wheel; report this as a bug")
             if not settings.target.accepts_wheel(path.name):
                 raise ResolveError(f"{path.name} does not fit {settings.target}; report this as a bug")
-            final = wheelhouse / path.name
-            if not final.exists():
-                os.replace(path, final)
-            wheels.append(final)
-    key_file.parent.mkdir(parents=True, exist_ok=True)
-    key_file.write_text(json.dumps(sorted(w.name for w in wheels)))
+            wheels.append(wheelhouse_io.store(wheelhouse, path, reporter))
+    wheelhouse_io.check_pins(wheels, requirements)
+    wheelhouse_io.save_resolution(key_file, wheels)
     reporter.info(f"resolve: {len(wheels)} wheels for {settings.target}")
-    return wheels
-
-
-def _cached_resolution(key_file: Path, wheelhouse: Path) -> list[Path] | None:
-    try:
-        names = json.loads(key_file.read_text())
-    except (OSError, ValueError):
-        return None
-    paths = [wheelhouse / name for name in names]
-    return paths if all(path.is_file() for path in paths) else None
+    return [wheel.path for wheel in wheels]
 
 
 def _download_with_uv(settings: Settings, download_dir: Path, built_dir: Path, reporter: Reporter) -> None:

@@ -34,10 +34,10 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import ResolveError
-from ..files import file_sha256
 from ..host import find_uv
 from ..report import Reporter
 from ..targets import Target
+from .wheelhouse import lookup
 
 #: uv's --python-platform choices, (glibc major, minor) -> name suffix.
 _UV_GLIBC = [(2, 40), (2, 39), (2, 38), (2, 37), (2, 36), (2, 35), (2, 34), (2, 33), (2, 32), (2, 31), (2, 28),
@@ -156,8 +156,8 @@ def pick_wheels(lock: dict[str, Any], target: Target) -> list[Pick]:
 def fetch(pick: Pick, download_dir: Path, wheelhouse: Path) -> None:
     """Put ``pick``'s file in ``download_dir``: linked from the cache, copied from disk, or downloaded."""
     final = download_dir / pick.filename
-    cached = wheelhouse / pick.filename
-    if cached.is_file() and _matches(cached, pick):
+    cached = lookup(wheelhouse, pick.sha256, pick.filename)
+    if cached is not None and _matches(cached, pick):
         try:
             os.link(cached, final)
         except OSError:
@@ -177,9 +177,8 @@ def fetch(pick: Pick, download_dir: Path, wheelhouse: Path) -> None:
 
 
 def _matches(path: Path, pick: Pick) -> bool:
-    if pick.size is not None and path.stat().st_size != pick.size:
-        return False
-    return not pick.sha256 or file_sha256(path) == pick.sha256
+    """The cached file has the lock's size (its sha256 was checked by ``lookup``, through the stat cache)."""
+    return pick.size is None or path.stat().st_size == pick.size
 
 
 _CONTEXT: list[ssl.SSLContext] = []
