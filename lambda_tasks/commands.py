@@ -5,48 +5,73 @@ The tasks (Invoke, the console script) parse flags into Settings and call one of
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import Settings
 from .errors import DeployError
 from .manifest import Manifest
-from .report import Reporter
+from .report import Reporter, human_bytes
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from .aws.deploy import DeployResult
     from .aws.publish import PublishResult
     from .verify import VerifyResult
 
 
-def build(settings: Settings, *, force: bool = False, reporter: Reporter | None = None) -> Manifest:
+@contextmanager
+def exclusive(settings: Settings, reporter: Reporter, wait: bool = True) -> Iterator[None]:
+    """Hold the output directory for one command (other commands wait, or fail with ``wait=False``), and clear
+    what a killed build left there first."""
+    from .build.lock import build_lock, clean_leftovers
+    from .files import cache_dir
+
+    with build_lock(settings.layers_path, wait, on_wait=reporter.info):
+        freed = clean_leftovers([settings.layers_path, settings.app_zip_path.parent], cache_dir())
+        if freed:
+            reporter.info(f"removed {human_bytes(freed)} left by an interrupted build")
+        yield
+
+
+def build(settings: Settings, *, force: bool = False, reporter: Reporter | None = None,
+          wait: bool = True) -> Manifest:
     """``invoke build``: build what is stale."""
     from .build import build as run_build
 
-    return run_build(settings, force=force, reporter=reporter or Reporter())
+    reporter = reporter or Reporter()
+    with exclusive(settings, reporter, wait):
+        return run_build(settings, force=force, reporter=reporter)
 
 
-def verify(settings: Settings, *, event: Path | None = None, reporter: Reporter | None = None) -> VerifyResult:
+def verify(settings: Settings, *, event: Path | None = None, reporter: Reporter | None = None,
+           wait: bool = True) -> VerifyResult:
     """``invoke verify``: bring the build up to date quietly (verify what the sources make now), then verify it."""
     from .build import build as run_build
     from .verify import verify as run_verify
 
-    run_build(settings, reporter=Reporter(quiet=True))
-    return run_verify(settings, event, reporter or Reporter())
+    reporter = reporter or Reporter()
+    with exclusive(settings, reporter, wait):
+        run_build(settings, reporter=Reporter(quiet=True))
+        return run_verify(settings, event, reporter)
 
 
-def publish(settings: Settings, *, plan: bool = False, reporter: Reporter | None = None) -> PublishResult:
+def publish(settings: Settings, *, plan: bool = False, reporter: Reporter | None = None,
+            wait: bool = True) -> PublishResult:
     """``invoke publish-layer``: build if stale, then publish what is not yet published."""
     from .aws.publish import publish_layers
     from .build import build as run_build
 
     reporter = reporter or Reporter()
-    manifest = run_build(settings, reporter=reporter)
-    return publish_layers(settings, manifest, reporter=reporter, plan=plan)
+    with exclusive(settings, reporter, wait):
+        manifest = run_build(settings, reporter=reporter)
+        return publish_layers(settings, manifest, reporter=reporter, plan=plan)
 
 
 def deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None = None,
-           verify: bool = True) -> DeployResult:
+           verify: bool = True, wait: bool = True) -> DeployResult:
     """``invoke deploy``: build if stale, verify, publish the layers, create or update the function(s)."""
     from .aws.deploy import deploy_functions
     from .build import build as run_build
@@ -54,9 +79,10 @@ def deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None 
     if not settings.function_specs():
         raise DeployError("no function to deploy: pass --function-name NAME, or set function_name or functions")
     reporter = reporter or Reporter()
-    manifest = run_build(settings, reporter=reporter)
-    if verify:  # a handler that cannot import is caught here, not at the first invocation
-        from .verify import verify as run_verify
+    with exclusive(settings, reporter, wait):
+        manifest = run_build(settings, reporter=reporter)
+        if verify:  # a handler that cannot import is caught here, not at the first invocation
+            from .verify import verify as run_verify
 
-        run_verify(settings, None, reporter)
-    return deploy_functions(settings, manifest, reporter=reporter, plan=plan)
+            run_verify(settings, None, reporter)
+        return deploy_functions(settings, manifest, reporter=reporter, plan=plan)

@@ -55,5 +55,42 @@ class DeployError(LambdaTasksError):
     """A deploy cannot go ahead as configured (no function named, no role for a new function, ...)."""
 
 
+class BusyError(LambdaTasksError):
+    """Another lambda-tasks command holds the output directory and ``--no-wait`` was given."""
+
+
 class AwsError(LambdaTasksError):
     """AWS refused a call; the message says what to do."""
+
+
+class FileSystemError(LambdaTasksError):
+    """A file or directory could not be read or written (permissions, a read-only or full disk, a bad name)."""
+
+
+_OS_ADVICE = {
+    "EACCES": "give this user read (and, for outputs, write) permission, or run from a directory it owns",
+    "EPERM": "give this user read (and, for outputs, write) permission, or run from a directory it owns",
+    "EROFS": "the directory is on a read-only file system: run where dist/ and layers/ can be written "
+             "(app_zip and layers_dir settings)",
+    "ENOSPC": "the disk is full: free some space (the wheel cache is ~/.cache/lambda-tasks) and run again",
+    "EDQUOT": "the disk quota is used up: free some space and run again",
+    "ELOOP": "a symbolic link points back at itself: remove or fix the link",
+    "ENAMETOOLONG": "a path is too long for this file system: shorten the directory names",
+    "EMFILE": "too many open files: raise the limit (ulimit -n) and run again",
+}
+
+
+def file_system_error(exc: OSError | UnicodeError) -> FileSystemError:
+    """An OSError (or an undecodable file name) as a short error naming the path and the way out."""
+    import errno
+    import os
+
+    if isinstance(exc, UnicodeError):
+        return FileSystemError("a file name is not valid UTF-8\n"
+                               "  rename the file: names in a zip for Lambda must be UTF-8")
+    name = errno.errorcode.get(exc.errno or 0, "")
+    path = exc.filename if exc.filename is not None else ""
+    where = f": {os.fsdecode(path)!r}" if path != "" else ""
+    first = f"{exc.strerror or type(exc).__name__}{where}"
+    advice = _OS_ADVICE.get(name, "check the path and its permissions, then run again")
+    return FileSystemError(f"{first[:150]}\n  {advice}")

@@ -22,8 +22,9 @@ from .report import Reporter
 
 COMMON_HELP = {
     "project-dir": "the app's directory (app.py, chalicelib/, requirements.txt, vendor/); default: settings, or '.'",
-    "runtime": "Lambda runtime: python3.10 .. python3.14 (default: this interpreter's version)",
+    "runtime": "Lambda runtime: python3.10 .. python3.14 (default: settings, else the last build's, else this Python's)",
     "arch": "Lambda architecture: x86_64 (default) or arm64",
+    "no-wait": "fail at once when another lambda-tasks command is using this output directory (default: wait)",
 }
 
 
@@ -55,13 +56,19 @@ def _plain(value: Any) -> Any:
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn our errors into one line and exit code 1, with no traceback."""
-    from .errors import LambdaTasksError
+    """Our errors and file-system errors become a short message and exit code 1, Ctrl-C exit code 130; no
+    traceback. Anything else is a bug and keeps its traceback."""
+    from .errors import LambdaTasksError, file_system_error
 
     try:
         yield
     except LambdaTasksError as exc:
         raise Exit(f"error: {exc}", code=1) from None
+    except (OSError, UnicodeError) as exc:
+        raise Exit(f"error: {file_system_error(exc)}", code=1) from None
+    except KeyboardInterrupt:
+        raise Exit("interrupted: nothing half-written was kept (zips and the manifest are replaced whole); "
+                   "run the command again to finish", code=130) from None
 
 
 @task(
@@ -73,7 +80,7 @@ def user_errors() -> Iterator[None]:
     }
 )
 def build(c: Context, project_dir: str | None = None, runtime: str | None = None, arch: str | None = None,
-          force: bool = False, bytecode: bool = False, quiet: bool = False) -> None:
+          force: bool = False, bytecode: bool = False, quiet: bool = False, no_wait: bool = False) -> None:
     """Build dist/app.zip and the dependency layer(s) under layers/, with layers/manifest.json.
 
     Does nothing when no input changed since the last build; rebuilds only the app zip when only app.py or
@@ -82,7 +89,7 @@ def build(c: Context, project_dir: str | None = None, runtime: str | None = None
     with user_errors():
         settings = settings_for(c, project_dir=project_dir, runtime=runtime, arch=arch,
                                 bytecode=True if bytecode else None)
-        commands.build(settings, force=force, reporter=Reporter(quiet=quiet))
+        commands.build(settings, force=force, reporter=Reporter(quiet=quiet), wait=not no_wait)
 
 
 @task(
@@ -92,7 +99,7 @@ def build(c: Context, project_dir: str | None = None, runtime: str | None = None
     }
 )
 def verify(c: Context, project_dir: str | None = None, runtime: str | None = None, arch: str | None = None,
-           event: str | None = None) -> None:
+           event: str | None = None, no_wait: bool = False) -> None:
     """Load the built function zip and layers as Lambda lays them out (/var/task, /opt) and import the handler.
 
     Runs a fresh isolated interpreter with Lambda's sys.path; with --event, calls the handler and prints its
@@ -100,7 +107,7 @@ def verify(c: Context, project_dir: str | None = None, runtime: str | None = Non
     """
     with user_errors():
         settings = settings_for(c, sticky=True, project_dir=project_dir, runtime=runtime, arch=arch)
-        commands.verify(settings, event=Path(event) if event else None)
+        commands.verify(settings, event=Path(event) if event else None, wait=not no_wait)
 
 
 AWS_HELP = {
@@ -118,7 +125,7 @@ def _aws_flags(region: list[str] | None, s3_bucket: str | None) -> dict[str, Any
 @task(iterable=["region"], help={**COMMON_HELP, **AWS_HELP})
 def publish_layer(c: Context, project_dir: str | None = None, runtime: str | None = None, arch: str | None = None,
                   region: list[str] | None = None, s3_bucket: str | None = None, plan: bool = False,
-                  quiet: bool = False) -> None:
+                  quiet: bool = False, no_wait: bool = False) -> None:
     """Build if stale, then publish each dependency layer not yet published (found by content hash).
 
     The LayerVersionArns are recorded per region in layers/manifest.json ("published").
@@ -126,7 +133,7 @@ def publish_layer(c: Context, project_dir: str | None = None, runtime: str | Non
     with user_errors():
         settings = settings_for(c, sticky=True, project_dir=project_dir, runtime=runtime, arch=arch,
                                 **_aws_flags(region, s3_bucket))
-        commands.publish(settings, plan=plan, reporter=Reporter(quiet=quiet))
+        commands.publish(settings, plan=plan, reporter=Reporter(quiet=quiet), wait=not no_wait)
 
 
 @task(
@@ -149,7 +156,7 @@ def deploy(c: Context, function_name: str | None = None, role: str | None = None
            project_dir: str | None = None, runtime: str | None = None, arch: str | None = None,
            region: list[str] | None = None, s3_bucket: str | None = None, memory: int | None = None,
            timeout: int | None = None, publish_version: bool = False, alias: str | None = None, plan: bool = False,
-           quiet: bool = False, no_verify: bool = False) -> None:
+           quiet: bool = False, no_verify: bool = False, no_wait: bool = False) -> None:
     """publish-layer, then create the function(s) or update only what differs (code, configuration).
 
     Waits until each function is updated; retries conflicts and throttling. Nothing changed: no call is made.
@@ -159,7 +166,8 @@ def deploy(c: Context, function_name: str | None = None, role: str | None = None
                                 function_name=function_name,
                                 role=role, handler=handler, memory=memory, timeout=timeout, alias=alias,
                                 publish_version=True if publish_version else None, **_aws_flags(region, s3_bucket))
-        commands.deploy(settings, plan=plan, reporter=Reporter(quiet=quiet), verify=not no_verify)
+        commands.deploy(settings, plan=plan, reporter=Reporter(quiet=quiet), verify=not no_verify,
+                        wait=not no_wait)
 
 
 ns = Collection(build)
