@@ -22,7 +22,7 @@ from .report import Reporter
 
 COMMON_HELP = {
     "project-dir": "the app's directory (app.py, chalicelib/, requirements.txt, vendor/); default: settings, or '.'",
-    "runtime": "Lambda runtime: python3.10 .. python3.14 (default: settings, else the last build's, else this Python's)",
+    "runtime": "Lambda runtime: python3.10 .. python3.14 (default: settings, else the last build's, else this Python)",
     "arch": "Lambda architecture: x86_64 (default) or arm64",
     "no-wait": "fail at once when another lambda-tasks command is using this output directory (default: wait)",
 }
