@@ -23,6 +23,10 @@ class WheelError(LambdaTasksError):
     """A wheel (vendored, cached or fetched) is damaged, misnamed or built for another target."""
 
 
+class UnsafePathError(LambdaTasksError):
+    """A path would escape its archive (absolute, ``..``, a drive letter or backslash) or appears twice."""
+
+
 class SecretFileError(LambdaTasksError):
     """The artifacts would carry a file that looks like a secret."""
 
