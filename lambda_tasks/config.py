@@ -278,8 +278,8 @@ def normalise_keys(raw: Mapping[str, Any], source: str) -> dict[str, Any]:
         if name not in _FIELDS or name in _INTERNAL:
             near = difflib.get_close_matches(name, setting_names(), n=3, cutoff=0.6)
             hint = f"; did you mean {' or '.join(repr(n) for n in near)}?" if near else ""
-            raise SettingsError(f"unknown setting {key!r} in {source}{hint}\n"
-                                f"  the settings are listed in the README (Settings)")
+            raise SettingsError(f"unknown setting {key!r}{hint}\n  in {source}\n"
+                                "  the settings are listed in the README (Settings)")
         out[name] = value
     return out
 
@@ -296,7 +296,7 @@ def read_pyproject(directory: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise SettingsError(f"{path} is not valid TOML: {exc}") from None
+        raise SettingsError(f"{path.name} is not valid TOML: {exc}\n  in {path}") from None
     table = data.get("tool", {}).get(PYPROJECT_TABLE, {})
     if not isinstance(table, dict):
         raise SettingsError(f"[tool.{PYPROJECT_TABLE}] in {path} must be a table")

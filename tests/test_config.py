@@ -91,5 +91,5 @@ def test_project_pyproject_fills_in_below_the_callers(tmp_path):
     assert settings.project_dir == app.resolve()
     assert (settings.runtime, settings.arch, settings.layer_name) == ("python3.13", "x86_64", "api-libs")
     (app / "pyproject.toml").write_text('[tool.lambda-tasks]\nlayer_nam = "x"\n')
-    with pytest.raises(SettingsError, match=r"layer_nam.*services/api/pyproject.toml"):
+    with pytest.raises(SettingsError, match=r"(?s)layer_nam.*services/api/pyproject.toml"):
         load_settings(tmp_path, {}, {"project_dir": "services/api", "runtime": "python3.12"})

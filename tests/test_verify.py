@@ -150,7 +150,8 @@ def test_invoke_verify_task(good_project, tmp_path):
     assert run([BIN / "invoke", "build", "--runtime", HOST_RUNTIME], good_project).returncode == 0
     failed = run([BIN / "invoke", "verify", "--runtime", HOST_RUNTIME], good_project)
     assert failed.returncode == 1
-    assert "error: verify failed: app.py:1 imports missing_dependency" in failed.stderr
+    assert "error: verify failed: 1 problem in the app's imports or handlers" in failed.stderr
+    assert "  app.py:1 imports missing_dependency" in failed.stderr
 
 
 @pytest.mark.pypi

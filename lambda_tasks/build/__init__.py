@@ -1,7 +1,7 @@
 """``build()``: the one place that knows the order of the stages. Settings in, Manifest out.
 
-    app:     collect -> guard -> bytecode -> audit -> pack (limits)
-    layers:  resolve -> collect -> exclude -> slim -> bytecode -> audit -> strip -> pack and split (limits)
+    app:     collect -> paths -> guard -> bytecode -> audit -> pack (limits)
+    layers:  resolve -> collect -> paths -> exclude -> slim -> bytecode -> audit -> strip -> pack and split (limits)
     then:    total size -> write the layers, the app zip, the manifest
 
 Each stage is a function that takes data and returns data; the heavy ones are imported only when a build
@@ -43,13 +43,14 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
                       f"({time.monotonic() - started:.2f}s)")
         return previous
 
-    from ..checks import audit, guard
+    from ..checks import audit, guard, paths
     from . import collect, layers
 
     target = settings.target
     # -- the app
     app_entries = collect.app_entries(settings.project_dir)
-    guard.check_app_files(app_entries, settings.include)
+    paths.check_paths(app_entries, settings.app_zip)
+    guard.check_files(app_entries, settings.include)
     app_entries = _with_bytecode(app_entries, settings, APP_MOUNT, reporter)
     audit.audit(app_entries, target, settings.audit_allow)
     app = layers.pack_app(app_entries, settings)
@@ -64,6 +65,8 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
 
         wheels = resolve(settings, reporter, refresh=force)
         entries = collect.layer_entries(wheels, settings.vendor_path, target, reporter)
+        paths.check_paths(entries, "the layers")
+        guard.check_files(entries, settings.include)  # vendor/'s loose files; wheels are third-party
         if settings.exclude_runtime_provided:
             from ..sources.requirements import requirement_lines
 

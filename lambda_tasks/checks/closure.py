@@ -236,7 +236,7 @@ def _satisfies(version: str, requirement: Requirement) -> bool:
     try:
         return requirement.specifier.contains(Version(version), prereleases=True)
     except InvalidVersion:
-        return requirement.specifier.contains(version, prereleases=True)
+        return False  # no specifier admits a version PEP 440 cannot read
 
 
 def closure_message(result: ClosureResult, target: str) -> str | None:

@@ -123,7 +123,9 @@ def verify(settings: Settings, event: Path | None, reporter: Reporter) -> Verify
             result.warnings += [f"{p} (unless an extra layer provides it)" for p in problems]
             problems = []
         if problems:
-            raise VerifyError(f"verify failed: {'; '.join(problems)}")
+            count = f"{len(problems)} problems" if len(problems) > 1 else "1 problem"
+            raise VerifyError(f"verify failed: {count} in the app's imports or handlers\n"
+                              + "\n".join(f"  {problem}" for problem in problems))
         for handler in handlers:
             _run_handler(settings, layout, handler, payload, plan, result, details, reporter)
     if result.not_loaded:
