@@ -1,0 +1,57 @@
+"""Walking chalicelib/ and vendor/: symlinks inside the project are followed, anything else is refused."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from lambda_tasks.build.tree import walk_files
+from lambda_tasks.errors import UnsafePathError
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    root = tmp_path / "proj" / "chalicelib"
+    (root / "sub").mkdir(parents=True)
+    (root / "a.py").write_text("A = 1\n")
+    (root / "sub" / "b.py").write_text("B = 2\n")
+    (root / "__pycache__").mkdir()
+    (root / "__pycache__" / "a.cpython-312.pyc").write_bytes(b"x")
+    return root
+
+
+def names(root: Path, allowed=()) -> list[str]:
+    return [rel for rel, _ in walk_files(root, allowed)]
+
+
+def test_files_in_order_junk_left_out(tree):
+    assert names(tree) == ["a.py", "sub/b.py"]
+
+
+def test_a_link_inside_the_project_is_stored_as_its_file(tree):
+    (tree.parent / "shared.py").write_text("S = 3\n")
+    (tree / "s.py").symlink_to(tree.parent / "shared.py")
+    (tree / "alias").symlink_to(tree / "sub", target_is_directory=True)
+    found = dict(walk_files(tree, [tree.parent]))
+    assert found["s.py"].read_text() == "S = 3\n" and "alias/b.py" in found
+
+
+@pytest.mark.parametrize("make, why", [
+    (lambda root: (root / "passwd").symlink_to("/etc/passwd"), "points outside the project"),
+    (lambda root: (root / "gone").symlink_to(root / "missing"), "is dangling"),
+    (lambda root: ((root / "x").symlink_to(root / "y"), (root / "y").symlink_to(root / "x")), "is a loop"),
+    (lambda root: (root / "sub" / "up").symlink_to(root, target_is_directory=True), "is a loop"),
+])
+def test_bad_links_are_errors_naming_link_and_target(tree, make, why):
+    make(tree)
+    with pytest.raises(UnsafePathError) as caught:
+        names(tree, [tree.parent])
+    first, detail = str(caught.value).splitlines()[:2]
+    assert first.startswith("symbolic link ") and why in first
+    assert detail.startswith("  it points to ")
+
+
+def test_a_name_that_is_not_utf8_is_an_error(tree):
+    (tree / os.fsdecode(b"caf\xe9.py")).write_text("")
+    with pytest.raises(UnsafePathError, match="not valid UTF-8"):
+        names(tree)
