@@ -2,6 +2,7 @@ import os
 import stat
 import zipfile
 
+import pytest
 from factory import make_wheel
 
 from lambda_tasks.build.archive import pack_entries, with_directories, write_zip, zip_size
@@ -81,6 +82,7 @@ def test_file_sources_keep_exec_bit_only(tmp_path):
         assert stat.S_IMODE(archive.getinfo("tool.sh").external_attr >> 16) == 0o755
 
 
+@pytest.mark.slow
 def test_zip64_when_more_than_65535_entries(tmp_path):
     entries = [entry(f"d/{i:05d}", b"") for i in range(66000)]
     packed = with_directories(pack_entries(entries))

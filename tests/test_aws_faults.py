@@ -141,6 +141,7 @@ def test_connection_error_during_upload_is_retried(moto_env, unique_name, tmp_pa
     assert log.calls["PutObject"] == 1  # one API call, retried twice below it
 
 
+@pytest.mark.slow
 def test_upload_that_keeps_failing_converges_on_rerun(moto_env, unique_name, tmp_path: Path, no_retry_wait) -> None:
     bucket = unique_name("artifacts")
     boto3.client("s3", region_name=REGION).create_bucket(Bucket=bucket)

@@ -63,7 +63,7 @@ def test_pycs_are_unchecked_hash_for_the_runtime_with_runtime_paths(tmp_path):
 @pytest.mark.parametrize("version", [
     None,  # this interpreter
     # 3.10's marshal writes frozenset constants in string-hash order: only a fixed hash seed makes it repeatable
-    "3.10",
+    pytest.param("3.10", marks=pytest.mark.slow),
 ], ids=["host", "3.10"])
 def test_compilation_is_deterministic_even_with_set_constants(version, monkeypatch):
     target, interpreter = (HOST, sys.executable) if version is None else (
@@ -132,6 +132,7 @@ def test_this_interpreter_is_found_for_its_own_version():
     assert find_interpreter(HOST, None)
 
 
+@pytest.mark.slow
 def test_the_setting_gives_another_version_and_its_pycs_carry_that_versions_magic():
     target = Target("python3.12", "arm64")
     interpreter = find_interpreter(target, interpreter_or_skip("3.12"))

@@ -9,6 +9,8 @@ import pytest
 from conftest import REPO, offline_pyproject
 from factory import make_project, make_wheel
 
+pytestmark = pytest.mark.e2e
+
 BIN = Path(sys.executable).parent
 
 
@@ -24,6 +26,7 @@ def user_project(tmp_path, wheelhouse):
     return root
 
 
+@pytest.mark.slow
 def test_invoke_build_then_up_to_date(user_project):
     first = run([BIN / "invoke", "build"], user_project)
     assert first.returncode == 0, first.stderr
@@ -32,6 +35,7 @@ def test_invoke_build_then_up_to_date(user_project):
     assert second.returncode == 0 and "up to date" in second.stdout
 
 
+@pytest.mark.slow
 def test_console_script_without_tasks_py(user_project):
     (user_project / "tasks.py").unlink()
     result = run([BIN / "lambda-tasks", "build", "--arch", "arm64"], user_project)
@@ -39,6 +43,7 @@ def test_console_script_without_tasks_py(user_project):
     assert "python3.12/arm64" in result.stdout
 
 
+@pytest.mark.slow
 def test_invoke_config_env_var(user_project):
     result = run([BIN / "invoke", "build"], user_project, INVOKE_LAMBDA_TASKS_LAYER_NAME="fromenv")
     assert result.returncode == 0, result.stderr
@@ -52,7 +57,7 @@ def test_invoke_config_env_var(user_project):
         (["--arch", "amd64"], None, "arch 'amd64' is not a Lambda architecture"),
         (["--project-dir", "missing"], None, "does not exist"),
         ([], "nomodule", "no app.py"),
-        ([], "badreq", "does-not-exist"),
+        pytest.param([], "badreq", "does-not-exist", marks=pytest.mark.slow),  # pip looks it up
         ([], "badsetting", "unknown setting 'layer-nam'"),
     ],
 )

@@ -76,6 +76,7 @@ def our_layers(build: FakeBuild) -> list[dict]:
     return [layer for layer in layers if layer["LayerName"].startswith(f"{build.layer_name}-")]
 
 
+@pytest.mark.slow
 def test_create_then_no_change_then_app_only_change(moto_env, unique_name, tmp_path: Path) -> None:
     role = create_role(unique_name("role"))
     fn = unique_name("f")
@@ -152,6 +153,7 @@ def test_several_functions_share_the_zip_and_layers(moto_env, unique_name, tmp_p
     assert log.mutations() == {} and not result.changed
 
 
+@pytest.mark.slow
 def test_plan_changes_nothing(moto_env, unique_name, tmp_path: Path) -> None:
     role = create_role(unique_name("role"))
     fn = unique_name("f")
@@ -169,6 +171,7 @@ def test_plan_changes_nothing(moto_env, unique_name, tmp_path: Path) -> None:
     assert function(fn)["MemorySize"] == 128
 
 
+@pytest.mark.slow
 def test_publish_version_and_alias_are_idempotent(moto_env, unique_name, tmp_path: Path) -> None:
     role = create_role(unique_name("role"))
     fn = unique_name("f")

@@ -229,6 +229,7 @@ def test_over_the_inline_limit_without_bucket_is_a_clear_error(moto_env, unique_
         run(build)
 
 
+@pytest.mark.slow
 def test_large_zip_goes_through_s3_content_addressed_and_upload_is_skipped_next_time(moto_env, unique_name, tmp_path: Path) -> None:
     bucket = unique_name("artifacts")
     make_bucket(bucket)
@@ -251,6 +252,7 @@ def test_large_zip_goes_through_s3_content_addressed_and_upload_is_skipped_next_
     assert "already uploaded" in out and "PutObject" not in log.calls and log.calls["PublishLayerVersion"] == 1
 
 
+@pytest.mark.slow
 def test_missing_bucket_and_bucket_in_other_region(moto_env, unique_name, tmp_path: Path) -> None:
     build = FakeBuild(tmp_path, unique_name("deps"), settings_overrides={"s3_bucket": "no-such-bucket-here"})
     build.build({"app.py": "x"}, [{"a.py": "a"}])

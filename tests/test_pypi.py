@@ -11,7 +11,7 @@ from lambda_tasks.build import build
 from lambda_tasks.config import load_settings
 from lambda_tasks.errors import ResolveError
 
-pytestmark = pytest.mark.pypi
+pytestmark = [pytest.mark.pypi, pytest.mark.slow]
 
 APP = (
     "import requests, pydantic, pydantic_core\n\n"

@@ -13,6 +13,8 @@ from lambda_tasks.build import build
 from lambda_tasks.config import load_settings
 from lambda_tasks.errors import LimitError
 
+pytestmark = pytest.mark.slow  # every test here runs pip, several builds each
+
 LIMIT = 12_000  # bytes per layer zip: each test wheel below is ~5 KB zipped
 
 

@@ -44,6 +44,7 @@ def _project(root: Path, wheelhouse: Path, installer: str, requirements: str = "
 
 
 @needs_uv
+@pytest.mark.slow
 @pytest.mark.parametrize("arch, expected", [("x86_64", "x86_64"), ("arm64", "aarch64")])
 def test_uv_builds_the_same_layer_as_pip(wheels, tmp_path, monkeypatch, arch, expected):
     digests = {}
@@ -94,6 +95,7 @@ def test_uv_unknown_package_is_one_line_naming_it(wheels, tmp_path):
 
 
 @needs_uv
+@pytest.mark.slow
 def test_uv_falls_back_to_pip_for_a_pure_sdist(wheels, tmp_path):
     make_sdist(wheels, "onlysdist")
     project = _project(tmp_path / "proj", wheels, "uv", requirements="onlysdist\npurelib\n")

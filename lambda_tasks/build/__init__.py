@@ -1,7 +1,8 @@
 """``build()``: the one place that knows the order of the stages. Settings in, Manifest out.
 
     app:     collect -> paths -> guard -> bytecode -> audit -> pack (limits)
-    layers:  resolve -> collect -> paths -> exclude -> slim -> bytecode -> audit -> strip -> pack and split (limits)
+    layers:  resolve -> closure -> collect -> paths -> guard -> exclude -> slim -> bytecode -> audit -> strip
+             -> pack and split (limits)
     then:    total size -> write the layers, the app zip, the manifest
 
 Each stage is a function that takes data and returns data; the heavy ones are imported only when a build
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from .. import manifest as manifest_io
 from ..config import Settings
@@ -64,6 +66,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
         from ..resolve import resolve
 
         wheels = resolve(settings, reporter, refresh=force)
+        _check_closure(wheels, settings, reporter)
         entries = collect.layer_entries(wheels, settings.vendor_path, target, reporter)
         paths.check_paths(entries, "the layers")
         guard.check_files(entries, settings.include)  # vendor/'s loose files; wheels are third-party
@@ -100,6 +103,24 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
     reporter.info(f"built in {time.monotonic() - started:.2f}s; manifest: "
                   f"{settings.manifest_path.relative_to(settings.output_dir).as_posix()}")
     return result
+
+
+def _check_closure(wheels: Sequence[Path], settings: Settings, reporter: Reporter) -> None:
+    """The resolved distributions must be exactly what the requirements need on the target: an independent check
+    of the installer, with markers evaluated for the target and extras followed."""
+    if not wheels:
+        return
+    from ..checks import closure
+    from ..sources.requirements import top_level_requirements
+
+    roots, unnamed = top_level_requirements(settings.requirements_path)
+    target = settings.target
+    result = closure.check_closure(roots, target.marker_environment(), [closure.read_metadata(w) for w in wheels],
+                                   source=settings.requirements)
+    # a requirement named only by location (./pkg) is known by name once built: extras cannot be told then
+    closure.raise_for_closure(result, str(target), allow_extra=unnamed > 0)
+    reporter.info(f"dependencies: the {len(wheels)} resolved distributions are the closure of {settings.requirements} "
+                  f"for {target}")
 
 
 def _slimmed(entries: Sequence[Entry], settings: Settings, reporter: Reporter) -> list[Entry]:

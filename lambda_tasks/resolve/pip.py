@@ -1,174 +1,207 @@
 """Resolve requirements with pip for the target (``pip download`` with the target's tags).
 
 pip resolves and downloads for the target, not the host (``--platform``, ``--python-version``, ``--abi``,
-``--only-binary=:all:``). A requirement that has only a source distribution is built into a wheel on this
-host: a pure-Python wheel works anywhere and is fed back to pip; a compiled one cannot run on Lambda and
-the build stops with the way out.
+``--only-binary=:all:``). Requirements named by location (local directories, VCS) are built into wheels first
+(``local``); a requirement that has only a source distribution is built on this host with the compiler
+disabled (``sdists``): a pure wheel is fed back to pip. A requirement that cannot be had does not stop the
+resolve: the line that needs it is left out, the rest is resolved, and one error names them all
+(``failures``). The index options of the requirements files apply to every step.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
-import sys
 import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from ..config import Settings
 from ..errors import ResolveError
 from ..report import Reporter
-from .fastpip import TAGS_VARIABLE
-from .process import run
+from ..sources.requirements import index_option_lines
+from .failures import Failure, failures_error, no_fit_failure
+from .fastpip import MARKER_ERROR, MARKER_EXIT_CODE, TAGS_VARIABLE, marker_env_variable
+from .local import Entry, prepare
+from .process import pip_command, redact, run
+from .sdists import NETWORK, NO_SDIST, build_sdist
 
 _NO_MATCH = re.compile(r"No matching distribution found for (\S+)")
-_NETWORK = re.compile(
-    r"(Failed to establish a new connection|Max retries exceeded|NewConnectionError|"
-    r"Temporary failure in name resolution|Name or service not known|ConnectTimeoutError|"
-    r"Network is unreachable|Connection refused)"
-)
 _MAX_SDIST_ROUNDS = 25
-
-
-def pip_command(*args: str) -> list[str]:
-    """pip in a subprocess (see fastpip for the two shortcuts it takes)."""
-    return [sys.executable, "-m", "lambda_tasks.resolve.fastpip", "--disable-pip-version-check", "--no-input", *args]
+__all__ = ["download", "download_pins", "explain_pip_failure", "pip_command"]
 
 
 def download(settings: Settings, download_dir: Path, built_dir: Path, reporter: Reporter) -> None:
-    """``pip download`` for the target; sdist-only requirements are built and fed back as wheels."""
-    requirements = settings.requirements_path
-    built: set[str] = set()
+    """``pip download`` for the target; local, VCS and sdist-only requirements are built and fed back as wheels."""
+    source, target = settings.requirements_path, settings.target
+    options = index_option_lines(source)
+    entries, failures = prepare(settings, options, built_dir, reporter)
+    flat = built_dir.parent / "requirements.txt"
+    tried: set[str] = set()
     for _ in range(_MAX_SDIST_ROUNDS):
+        if not any(entry.text for entry in entries):
+            break
+        flat.write_text("".join(f"{entry.text}\n" for entry in entries), encoding="utf-8")
         command = pip_command(
-            "download", "-r", str(requirements), "-d", str(download_dir),
+            "download", "-r", str(flat), "-d", str(download_dir),
             "--find-links", str(built_dir), "--progress-bar", "on" if reporter.live else "off",
-            *settings.target.pip_target_args(), *settings.pip_args,
+            *target.pip_target_args(), *settings.pip_args,
         )
-        returncode, output = run(command, settings.project_dir, reporter, "resolve", _tags_env(settings))
+        returncode, output = run(command, settings.project_dir, reporter, "resolve", pip_env(settings))
         if returncode == 0:
-            return
-        requirement = _sdist_candidate(output, built)
-        if requirement is None:
-            raise ResolveError(explain_pip_failure(output, settings, requirements))
-        built.add(requirement)
-        _build_pure_wheel(requirement, settings, built_dir, reporter)
-    raise ResolveError(f"gave up after building {_MAX_SDIST_ROUNDS} source distributions for {requirements}")
+            break
+        match = _NO_MATCH.search(output)
+        if not match or NETWORK.search(output) or returncode == MARKER_EXIT_CODE:
+            raise _with_failures(explain_pip_failure(_own_lines(output, flat, entries), settings, source), failures)
+        requirement = match.group(1)
+        failure: Failure | None = None
+        if requirement not in tried:
+            tried.add(requirement)
+            built = build_sdist(requirement, settings, options, built_dir, reporter)
+            if isinstance(built, Path):
+                continue
+            failure = built
+            if failure.summary == NO_SDIST:
+                failure = _diagnose(requirement, settings, options, output, reporter)
+        else:
+            failure = Failure(requirement, "its source distribution builds, but pip still finds no distribution "
+                                           "that fits (check its Requires-Python and the version pins)")
+        failure, dropped = _leave_out(entries, requirement, output, failure)
+        failures.append(failure)
+        if not dropped:
+            break
+    else:
+        raise ResolveError(f"gave up after building {_MAX_SDIST_ROUNDS} source distributions for "
+                           f"{_shown(source, settings.project_dir)}")
+    if failures:
+        raise failures_error(failures, target)
 
 
-def _tags_env(settings: Settings) -> dict[str, str]:
-    """The target's tags for pip's early filter; none when pip_args change what pip accepts."""
-    if any(arg.split("=", 1)[0] in {"--platform", "--abi", "--python-version", "--implementation"}
-           for arg in settings.pip_args):
-        return {}
-    return {TAGS_VARIABLE: " ".join(sorted(str(tag) for tag in settings.target.tags))}
+def pip_env(settings: Settings, tags: bool = True) -> dict[str, str]:
+    """pip's environment: the target's marker environment, and its tags for pip's early filter (none when
+    pip_args change what pip accepts)."""
+    env = marker_env_variable(settings.target)
+    if tags and not any(arg.split("=", 1)[0] in {"--platform", "--abi", "--python-version", "--implementation"}
+                        for arg in settings.pip_args):
+        env[TAGS_VARIABLE] = " ".join(sorted(str(tag) for tag in settings.target.tags))
+    return env
 
 
-def _sdist_candidate(output: str, already_built: set[str]) -> str | None:
-    """The requirement pip found no wheel for, when it is worth trying its source distribution."""
-    if _NETWORK.search(output):
-        return None
-    match = _NO_MATCH.search(output)
-    if not match or match.group(1) in already_built:
-        return None
-    return match.group(1)
+def _diagnose(requirement: str, settings: Settings, options: Sequence[str], first_output: str,
+              reporter: Reporter) -> Failure:
+    """A requirement with no wheel for the target and no sdist: which wheels exist (``pip download -vv``)."""
+    with tempfile.TemporaryDirectory(prefix="diagnose-") as tmp:
+        spec = Path(tmp, "requirements.txt")
+        spec.write_text("".join(f"{line}\n" for line in [*options, requirement]), encoding="utf-8")
+        command = pip_command("download", "--no-deps", "-vv", "-d", str(Path(tmp, "d")), "-r", str(spec),
+                              *settings.target.pip_target_args(), *settings.pip_args)
+        _, output = run(command, settings.project_dir, reporter, "resolve", pip_env(settings, tags=False))
+    versions = re.search(rf"requirement {re.escape(requirement)} .*?\(from versions: ([^)]*)\)", first_output)
+    return no_fit_failure(requirement, output, settings.target, versions.group(1).strip() if versions else "")
+
+
+def _leave_out(entries: list[Entry], requirement: str, output: str, failure: Failure) -> tuple[Failure, bool]:
+    """Leave out the line that needs ``requirement``, so that the rest can be resolved; False when none is found."""
+    from packaging.utils import canonicalize_name
+
+    name = canonicalize_name(re.split(r"[<>=!~ ;\[(]", requirement, maxsplit=1)[0])
+    parent = re.search(rf"requirement {re.escape(requirement)} \(from (?!versions:)([A-Za-z0-9._-]+)", output)
+    wanted: set[str] = {name}
+    if parent:
+        wanted = {canonicalize_name(parent.group(1))}
+        roots = _roots(output).get(canonicalize_name(parent.group(1)))
+        if roots is not None and 0 < roots <= len(entries):
+            wanted |= entries[roots - 1].names
+    hits = [index for index, entry in enumerate(entries) if entry.text and entry.names & wanted]
+    for index in hits:
+        entries[index] = replace(entries[index], text="")
+    if parent and hits:
+        needed_by = ", ".join(f"{entries[i].shown} ({entries[i].line.where})" for i in hits)
+        failure = replace(failure, details=(f"needed by {needed_by}", *failure.details))
+    elif hits and failure.requirement != entries[hits[0]].shown:
+        failure = replace(failure, requirement=entries[hits[0]].shown)
+    return failure, bool(hits)
+
+
+def _roots(output: str) -> dict[str, int]:
+    """Each distribution pip collected -> the line of the requirements file it comes from (pip's "(line N)")."""
+    from packaging.utils import canonicalize_name
+
+    roots: dict[str, int] = {}
+    for line in output.splitlines():
+        number = re.search(r"\(line (\d+)\)\)?\s*$", line)
+        named = re.match(r"\s*(?:Collecting|Processing|Obtaining)\s+(?:\S*/)?([A-Za-z0-9][A-Za-z0-9._]*?)"
+                         r"(?=-\d|[<>=!~;\[ (]|$)", line)
+        if number and named:
+            roots.setdefault(canonicalize_name(named.group(1)), int(number.group(1)))
+    return roots
+
+
+def _own_lines(output: str, flat: Path, entries: list[Entry]) -> str:
+    """pip's output with the flattened file's line numbers put back to the project's files and lines."""
+    def origin(match: re.Match[str]) -> str:
+        number = int(match.group(1))
+        return entries[number - 1].line.where if 0 < number <= len(entries) else match.group(0)
+
+    return re.sub(rf"line (\d+) of {re.escape(str(flat))}", origin, output)
+
+
+def _with_failures(message: str, failures: list[Failure]) -> ResolveError:
+    lines = [message] + [f"  also: {failure.requirement}: {failure.summary}" for failure in failures]
+    return ResolveError(redact("\n".join(lines)))
 
 
 def explain_pip_failure(output: str, settings: Settings, requirements: Path) -> str:
-    """pip's failure, as one line that names the requirement and what to do."""
-    target = settings.target
+    """pip's failure: a first line (under 160 characters) that names the requirement and what to do."""
+    target, shown = settings.target, _shown(requirements, settings.project_dir)
     match = _NO_MATCH.search(output)
-    if _NETWORK.search(output):
+    marker = next((line.strip() for line in output.splitlines() if line.startswith(MARKER_ERROR)), None)
+    if marker:
+        return _fit(marker)
+    if NETWORK.search(output):
         name = match.group(1) if match else "the requirements"
-        return (f"could not reach the package index while resolving {name} from {requirements}; check the network "
-                "or proxy, or pass an index with pip_args (e.g. --index-url, --find-links)")
-    invalid = re.search(r"Invalid requirement: (.+)", output)
+        return _fit(f"could not reach the package index for {name} ({shown}); check the network or proxy, or "
+                    "give pip_args an index (--index-url, --find-links)")
+    invalid = re.search(r"Invalid requirement: (.+?)(?: \(from (.+)\))?\s*$", output, re.M)
     if invalid:
-        return f"{requirements} has an invalid requirement {invalid.group(1).strip()}; fix that line"
+        return _fit(f"invalid requirement {invalid.group(1).strip()} in {invalid.group(2) or shown}; fix that line")
     if "ResolutionImpossible" in output or "conflicting dependencies" in output:
         cause = re.findall(r"^\s+(\S.*depends on .*|The user requested .*)$", output, re.M)
-        detail = "; ".join(line.strip() for line in cause[:4])
-        return f"the requirements in {requirements} conflict: {detail or 'see pip output'}; loosen one of the pins"
+        details = "".join(f"\n  {line.strip()}" for line in dict.fromkeys(cause[:6]))
+        return f"the requirements in {shown} conflict; loosen one of the pins{details or chr(10) + '  see pip output'}"
     if match:
         python = ".".join(map(str, target.python_version))
-        return (f"no version of {match.group(1)} has a wheel for {target} (python {python}, "
-                f"manylinux up to glibc {'.'.join(map(str, target.glibc))}, {target.machine}) or a source distribution "
-                "that builds: check the name and version, or put a wheel built for the target in vendor/")
+        return _fit(f"no version of {match.group(1)} has a wheel for {target} (python {python}, manylinux up to "
+                    f"glibc {'.'.join(map(str, target.glibc))}, {target.machine}) or a source distribution that "
+                    "builds; check the name and version, or put a wheel built for the target in vendor/")
     errors = [line.strip() for line in output.splitlines() if line.startswith("ERROR:")]
-    return f"pip failed on {requirements}: {errors[-1] if errors else output.strip().splitlines()[-1:]}"
+    last = errors[-1] if errors else (output.strip().splitlines() or ["no output"])[-1]
+    return _fit(f"pip failed on {shown}; {last[:300]}")
 
 
-def _build_pure_wheel(requirement: str, settings: Settings, built_dir: Path, reporter: Reporter) -> None:
-    """Build ``requirement`` from its sdist on this host; keep the wheel only if it is pure Python."""
-    from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.utils import canonicalize_name
-
-    try:
-        name = canonicalize_name(Requirement(requirement).name)
-    except InvalidRequirement:
-        name = canonicalize_name(re.split(r"[<>=!~ ;\[]", requirement, maxsplit=1)[0])
-    target = settings.target
-    reporter.info(f"resolve: no wheel of {requirement} for {target}; building it from its source distribution")
-    with tempfile.TemporaryDirectory(prefix="sdist-", dir=built_dir.parent) as tmp:
-        command = pip_command("wheel", "--no-deps", "--no-binary", name, "-w", tmp, requirement, *settings.pip_args)
-        returncode, output = run(command, settings.project_dir, reporter, f"build {name}")
-        wheels = list(Path(tmp).glob("*.whl"))
-        if returncode != 0 or not wheels:
-            if _NETWORK.search(output):
-                raise ResolveError(explain_pip_failure(output, settings, settings.requirements_path))
-            if "No matching distribution found" in output:
-                raise ResolveError(
-                    f"{requirement} has no wheel for {target} and no source distribution: check the name and "
-                    "version in requirements.txt"
-                )
-            reason = _last_error(output)
-            raise ResolveError(
-                f"{requirement} has no wheel for {target} and its source distribution failed to build here ({reason}); "
-                f"it needs a compiled extension, so use a prebuilt wheel (e.g. a '-binary' variant such as "
-                f"psycopg2-binary) or build it for {target.machine} Amazon Linux and put the wheel or package "
-                "in vendor/"
-            )
-        wheel = wheels[0]
-        if not _is_pure(wheel.name):
-            raise ResolveError(
-                f"{requirement} has no wheel for {target}, and its source distribution builds a compiled wheel "
-                f"({wheel.name}) for this host, which Lambda cannot load; use a prebuilt wheel (e.g. a '-binary' "
-                f"variant such as psycopg2-binary) or build it for {target.machine} Amazon Linux and put it in vendor/"
-            )
-        shutil.move(str(wheel), built_dir / wheel.name)
+def _shown(path: Path, project_dir: Path) -> str:
+    """A requirements file as the user knows it: relative to the project when it is inside."""
+    return str(path.relative_to(project_dir)) if path.is_relative_to(project_dir) else str(path)
 
 
-def _is_pure(filename: str) -> bool:
-    from packaging.utils import parse_wheel_filename
-
-    return all(tag.abi == "none" and tag.platform == "any" for tag in parse_wheel_filename(filename)[3])
-
-
-_GENERIC = ("subprocess-exited-with-error", "metadata-generation-failed", "failed building wheel", "failed to build",
-            "could not build wheels", "did not run successfully", "legacy-install-failure", "exit code:")
-
-
-def _last_error(output: str) -> str:
-    """The most telling line of a failed sdist build (the build's own error, not pip's summary)."""
-    blocks = re.findall(r"\[\d+ lines? of output\](.*?)\[end of output\]", output, re.S)
-    if blocks:
-        inner = [line.strip() for line in blocks[-1].splitlines() if line.strip()]
-        telling = [line for line in inner if "error" in line.lower()] or inner
-        if telling:
-            return str(telling[-1])[:300]
-    # pip frames a failed build's output with box-drawing characters and a multiplication sign
-    lines = [line.strip(" |\u2570\u2500\u00d7") for line in output.splitlines() if line.strip()]
-    for line in reversed(lines):
-        lower = line.lower()
-        if "error" in lower and not any(generic in lower for generic in _GENERIC):
-            return line[:300]
-    return lines[-1][:300] if lines else "no output"
+def _fit(message: str) -> str:
+    """``message`` with a first line under 160 characters: what follows the last "; " that fits goes below."""
+    if len(message) < 160:
+        return message
+    cut = message.rfind("; ", 0, 158)
+    if cut < 40:
+        cut = message.rfind(" ", 0, 158)
+    return f"{message[:cut]}\n  {message[cut:].lstrip('; ')}"
 
 
 def download_pins(settings: Settings, pins: Sequence[str], download_dir: Path, reporter: Reporter) -> None:
     """``pip download --no-deps`` of exact pins for the target (files another installer could not fetch)."""
-    command = pip_command("download", "--no-deps", "-d", str(download_dir), "--progress-bar", "off",
-                          *settings.target.pip_target_args(), *settings.pip_args, *pins)
-    returncode, output = run(command, settings.project_dir, reporter, "resolve")
+    with tempfile.TemporaryDirectory(prefix="pins-") as tmp:
+        spec = Path(tmp, "requirements.txt")  # the requirements files' index options, then the pins
+        spec.write_text("".join(f"{line}\n" for line in [*index_option_lines(settings.requirements_path), *pins]),
+                        encoding="utf-8")
+        command = pip_command("download", "--no-deps", "-d", str(download_dir), "--progress-bar", "off",
+                              "-r", str(spec), *settings.target.pip_target_args(), *settings.pip_args)
+        returncode, output = run(command, settings.project_dir, reporter, "resolve", pip_env(settings, tags=False))
     if returncode != 0:
-        raise ResolveError(explain_pip_failure(output, settings, settings.requirements_path))
+        raise ResolveError(redact(explain_pip_failure(output, settings, settings.requirements_path)))

@@ -1,0 +1,121 @@
+"""Requirements named by location (``./pkg``, ``-e ../pkg``, ``file://``, ``name @ ...``, ``git+https://``): built
+into wheels before pip resolves, because ``pip download`` for another platform builds nothing.
+
+Each one is built with the compiler disabled (see ``sdists``) and its line becomes ``name @ file:///...whl``
+with the same extras and marker, so pip resolves its dependencies for the target like any other requirement.
+The requirements file pip gets is the project's, flattened: the files included with -r are put in place, so
+that every line can be rewritten, and each line remembers where it comes from.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config import Settings
+from ..report import Reporter
+from ..sources.requirements import DirectReference, Line, direct_reference, flattened_lines, option
+from ..targets import Target
+from .failures import Failure
+from .process import redact
+from .sdists import build_wheel
+
+_TOOLS = {"git+": "git", "hg+": "hg", "svn+": "svn", "bzr+": "bzr"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A line of the requirements file pip gets: where it comes from, its text ("" when left out), its names."""
+
+    line: Line
+    text: str
+    names: frozenset[str]
+
+    @property
+    def shown(self) -> str:
+        return redact(self.line.text)
+
+
+def prepare(settings: Settings, options: list[str], built_dir: Path,
+            reporter: Reporter) -> tuple[list[Entry], list[Failure]]:
+    """The lines for pip, with every requirement named by location built; the ones that could not be."""
+    entries: list[Entry] = []
+    failures: list[Failure] = []
+    for line in flattened_lines(settings.requirements_path):
+        reference = direct_reference(line)
+        if reference is None:
+            entries.append(Entry(line, line.text, requirement_names(line.text)))
+        elif reference.kind == "wheel" and not reference.is_local:
+            entries.append(Entry(line, line.text, requirement_names(reference.name or "")))
+        elif not marker_applies(reference.marker, settings.target):
+            entries.append(Entry(line, "", frozenset()))
+        else:
+            outcome = _wheel_for(reference, settings, options, built_dir, reporter)
+            if isinstance(outcome, Failure):
+                failures.append(outcome)
+                entries.append(Entry(line, "", frozenset()))
+            else:
+                entries.append(outcome)
+    return entries, failures
+
+
+def _wheel_for(reference: DirectReference, settings: Settings, options: list[str], built_dir: Path,
+               reporter: Reporter) -> Entry | Failure:
+    from packaging.utils import canonicalize_name, parse_wheel_filename
+
+    shown, target = redact(reference.line.text), settings.target
+    if reference.kind == "missing":
+        return Failure(shown, f"{reference.location} does not exist", (
+            f"{reference.line.where}; a path counts from the directory of the requirements file",))
+    if reference.editable:
+        reporter.info(f"resolve: {shown} ({reference.line.where}) ships as a normal install: Lambda has no "
+                      "editable installs")
+    if reference.kind == "wheel":
+        wheel: Path | Failure = Path(reference.location)
+        if not target.accepts_wheel(Path(reference.location).name):
+            return Failure(shown, "no distribution fits", (
+                f"{Path(reference.location).name} is not for {target}",), "no-fit")
+    else:
+        tool = next((tool for prefix, tool in _TOOLS.items() if reference.location.lower().startswith(prefix)), None)
+        if tool and not shutil.which(tool):
+            return Failure(shown, f"cannot be fetched: {tool} is not installed here", (), "fetch")
+        remote = reference.kind in {"vcs", "url"}
+        if remote:
+            spec = f"{reference.name} @ {reference.location}" if reference.named else reference.location
+        else:
+            spec = reference.location
+        reporter.info(f"resolve: building {shown} ({reference.line.where}) into a wheel (compiler disabled)")
+        wheel = build_wheel(spec, shown, settings, options, built_dir, reporter, remote=remote)
+    if isinstance(wheel, Failure):
+        return wheel
+    name = canonicalize_name(parse_wheel_filename(wheel.name)[0])
+    if reference.name and canonicalize_name(reference.name) != name:
+        return Failure(shown, f"its metadata names it {name}, not {reference.name}", (), "")
+    marker = f" ; {reference.marker}" if reference.marker else ""
+    return Entry(reference.line, f"{name}{reference.extras} @ {wheel.as_uri()}{marker}", frozenset({name}))
+
+
+def requirement_names(text: str) -> frozenset[str]:
+    """The canonical name of a requirement line (none for an option or a line that does not parse)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    if not text or option(text):
+        return frozenset()
+    try:
+        return frozenset({canonicalize_name(Requirement(text.split(" --", 1)[0].strip()).name)})
+    except InvalidRequirement:
+        return frozenset()
+
+
+def marker_applies(marker: str, target: Target) -> bool:
+    """True when ``marker`` holds on the target (or cannot be read: pip decides)."""
+    if not marker:
+        return True
+    from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
+
+    try:
+        return Marker(marker).evaluate({**target.marker_environment(), "extra": ""})
+    except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName):
+        return True
