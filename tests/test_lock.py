@@ -16,7 +16,7 @@ from factory import make_project, make_wheel
 from lambda_tasks.build.lock import build_lock
 
 BIN = Path(sys.executable).parent
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def run(args, cwd, **kwargs):

@@ -11,7 +11,7 @@ from conftest import offline_pyproject
 from factory import make_project, make_wheel
 
 BIN = Path(sys.executable).parent
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def run(args, cwd):

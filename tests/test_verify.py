@@ -139,6 +139,8 @@ def run(args, cwd):
     return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_invoke_verify_task(good_project, tmp_path):
     (good_project / "tasks.py").write_text("from lambda_tasks.tasks import ns\n")
     (good_project / "e.json").write_text('{"name": "task"}')
@@ -155,6 +157,8 @@ def test_invoke_verify_task(good_project, tmp_path):
 
 
 @pytest.mark.pypi
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_examples_hello_verify_with_event(tmp_path):
     """The issue's acceptance check: `invoke verify --event` runs examples/hello from the Lambda-like layout."""
     (tmp_path / "tasks.py").write_text("from lambda_tasks.tasks import ns\n")
@@ -270,6 +274,8 @@ def test_arm64_on_another_python_version_runs_pure_code_under_that_version(tmp_p
 
 @needs_cc
 @foreign_cpu
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_invoke_verify_arm64_exits_0_and_lists_what_was_not_checked(tmp_path, wheelhouse, monkeypatch):
     monkeypatch.delenv(host.emulated_variable("aarch64"), raising=False)
     root = arm64_project(tmp_path / "arm", wheelhouse, HOST_RUNTIME,
