@@ -44,10 +44,14 @@ class FileSource:
 
 @dataclass(frozen=True)
 class WheelMember:
-    """A member of a wheel (or zip), read in place: never unpacked to disk."""
+    """A member of a wheel (or zip), read in place: never unpacked to disk.
+
+    ``checked``: the wheel's members were inflated and their CRCs checked (``build.collect.check_wheels``).
+    """
 
     wheel: Path
     info: zipfile.ZipInfo
+    checked: bool = False
 
     def open(self) -> BinaryIO:
         if self.info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):

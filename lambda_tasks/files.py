@@ -2,15 +2,17 @@
 
 ``content_sha256(path)`` hashes a file once and then trusts the hash while the file's stat is unchanged:
 size, mtime_ns, ctime_ns, inode and device. An edit in place changes mtime and ctime (ctime cannot be set
-back, not even with ``os.utime``); a file replaced by another changes the inode or ctime. The hashes live in
-``<cache>/hashes.json``. A hash is only remembered when the file's mtime and ctime are older than the
-moment the hashing began by ``RACY_NS``: a file changed again within the file system's timestamp
-granularity could otherwise keep its stat (git's "racily clean" problem). Such a file is hashed again next
-time, when it is old enough to be remembered.
+back, not even with ``os.utime``); a file replaced by another changes the inode or ctime. The hashes live
+in ``<cache>/hashes/<scope>.json``, one small store per tree (see ``content_digests``), so that a no-op
+build reads only the hashes of the files it looks at. A hash is only remembered when the file's mtime and
+ctime are older than the moment the hashing began by ``RACY_NS``: a file changed again within the file
+system's timestamp granularity could otherwise keep its stat (git's "racily clean" problem). Such a file
+is hashed again next time, when it is old enough to be remembered.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -24,8 +26,8 @@ from pathlib import Path
 _BLOCK = 1 << 20
 #: A file changed this recently (ns) is hashed but not remembered: timestamps are coarse (a jiffy, or 2 s on FAT).
 RACY_NS = 2_000_000_000
-#: Entries kept in the stat cache; beyond that, those of files that are gone go first, then the oldest.
-MAX_REMEMBERED = 50_000
+#: Entries kept per store; beyond that, those of files that are gone go first, then the least recently used.
+MAX_REMEMBERED = 20_000
 _VERSION = 1
 
 
@@ -64,78 +66,106 @@ def cache_dir() -> Path:
 # ------------------------------------------------------------------------------------ the stat cache
 
 _Stat = tuple[int, int, int, int, int]  # size, mtime_ns, ctime_ns, inode, device
+_Known = dict[str, list[object]]  # absolute path -> [*stat, sha256], in the order of last use
 _LOCK = threading.Lock()
-_LOADED: dict[Path, dict[str, list[object]]] = {}  # cache file -> path -> [*stat, sha256]
+_LOADED: dict[Path, _Known] = {}  # store file -> what it holds (read once per process)
 
 
 def _stat_key(info: os.stat_result) -> _Stat:
     return info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev
 
 
-def _remembered(store: Path) -> dict[str, list[object]]:
-    known = _LOADED.get(store)
-    if known is None:
-        try:
-            data = json.loads(store.read_text(encoding="utf-8"))
-            known = dict(data["entries"]) if data.get("version") == _VERSION else {}
-        except (OSError, ValueError, TypeError, KeyError, AttributeError):
-            known = {}
-        _LOADED[store] = known
-    return known
+def _store_path(scope: str) -> Path:
+    return cache_dir() / "hashes" / f"{hashlib.sha256(scope.encode()).hexdigest()[:24]}.json"
 
 
-def content_sha256s(paths: Iterable[Path]) -> list[str]:
-    """The hex sha256 of each file, hashed only when its stat changed since it was last hashed (see above)."""
-    store = cache_dir() / "hashes.json"
-    results: list[str] = []
-    changed = False
+def _default_scope(key: str, cache_root: str) -> str:
+    """Files in lambda-tasks' cache share one store; any other file uses its directory's."""
+    return cache_root if key.startswith(cache_root + os.sep) else os.path.dirname(key)
+
+
+def _remembered(store: Path) -> _Known:
     with _LOCK:
-        known = _remembered(store)
+        known = _LOADED.get(store)
+        if known is None:
+            try:
+                data = json.loads(store.read_text(encoding="utf-8"))
+                known = dict(data["entries"]) if data.get("version") == _VERSION else {}
+            except (OSError, ValueError, TypeError, KeyError, AttributeError):
+                known = {}
+            _LOADED[store] = known
+        return known
+
+
+def _absolute(path: Path | str) -> str:
+    key = os.fspath(path)
+    return key if os.path.isabs(key) else os.path.abspath(key)
+
+
+def content_digests(paths: Iterable[Path], scope: Path | None = None) -> list[tuple[str, bool]]:
+    """(hex sha256, executable) of each file; hashed only when its stat changed since last time (see above).
+
+    ``scope`` picks the store the hashes are kept in (one JSON file per scope, read whole): give the root of
+    a tree that is fingerprinted as a whole. By default a file in lambda-tasks' cache uses the cache's store
+    and any other file its directory's.
+    """
+    cache_root = _absolute(cache_dir())
+    fixed = _absolute(scope) if scope is not None else None
+    results: list[tuple[str, bool]] = []
+    changed: dict[Path, _Known] = {}
+    stores: dict[str, tuple[Path, _Known]] = {}
     for path in paths:
-        key = os.path.abspath(path)
+        key = _absolute(path)
+        where = fixed or _default_scope(key, cache_root)
+        if where not in stores:
+            stores[where] = (_store_path(where), _remembered(_store_path(where)))
+        store, known = stores[where]
         before = os.stat(key)
         if not stat.S_ISREG(before.st_mode):
             raise IsADirectoryError(f"{path} is not a regular file")
+        executable = bool(before.st_mode & stat.S_IXUSR)
         current = _stat_key(before)
-        with _LOCK:
-            entry = known.get(key)
+        entry = known.get(key)
         if entry is not None and tuple(entry[:5]) == current and isinstance(entry[5], str):
-            results.append(entry[5])
+            results.append((entry[5], executable))
             continue
         started = time.time_ns()
         digest = file_sha256(path)
         after = _stat_key(os.stat(key))
-        results.append(digest)
-        if after == current and max(current[1], current[2]) < started - RACY_NS:
-            with _LOCK:
-                known.pop(key, None)  # re-inserted last: the dict's order is the order of use
+        results.append((digest, executable))
+        with _LOCK:
+            known.pop(key, None)  # re-inserted last: the dict's order is the order of use
+            if after == current and max(current[1], current[2]) < started - RACY_NS:
                 known[key] = [*current, digest]
-            changed = True
-        elif entry is not None:
-            with _LOCK:
-                known.pop(key, None)
-            changed = True
-    if changed:
+        if entry is not None or key in known:
+            changed[store] = known
+    for store, known in changed.items():
         _save(store, known)
     return results
 
 
-def content_sha256(path: Path) -> str:
+def content_sha256s(paths: Iterable[Path], scope: Path | None = None) -> list[str]:
+    """The hex sha256 of each file, from the stat cache when the file is unchanged."""
+    return [digest for digest, _ in content_digests(paths, scope)]
+
+
+def content_sha256(path: Path, scope: Path | None = None) -> str:
     """The hex sha256 of a file's bytes, from the stat cache when the file is unchanged."""
-    return content_sha256s([path])[0]
+    return content_digests([path], scope)[0][0]
 
 
-def forget_hash(path: Path) -> None:
+def forget_hash(path: Path, scope: Path | None = None) -> None:
     """Drop what the stat cache knows of ``path`` (e.g. a file found damaged and deleted)."""
-    store = cache_dir() / "hashes.json"
+    key = _absolute(path)
+    store = _store_path(_absolute(scope) if scope is not None else _default_scope(key, _absolute(cache_dir())))
+    known = _remembered(store)
     with _LOCK:
-        known = _remembered(store)
-        found = known.pop(os.path.abspath(path), None)
+        found = known.pop(key, None)
     if found is not None:
         _save(store, known)
 
 
-def _save(store: Path, known: dict[str, list[object]]) -> None:
+def _save(store: Path, known: _Known) -> None:
     with _LOCK:
         if len(known) > MAX_REMEMBERED:
             for key in [key for key in known if not os.path.exists(key)]:
@@ -143,10 +173,8 @@ def _save(store: Path, known: dict[str, list[object]]) -> None:
             for key in list(known)[: max(0, len(known) - MAX_REMEMBERED)]:
                 del known[key]
         data = json.dumps({"version": _VERSION, "entries": known}, separators=(",", ":")).encode()
-    try:
+    with contextlib.suppress(OSError):  # a read-only cache: the hashes are only an optimisation
         write_atomic(store, data)
-    except OSError:
-        pass  # a read-only cache: the hashes are only an optimisation
 
 
 # ------------------------------------------------------------------------------------------ trees
@@ -172,6 +200,5 @@ def tree_digest(root: Path, skip: Callable[[str], bool] = _skipped) -> list[tupl
             if not skip(name):
                 found.append(((base / name).relative_to(root).as_posix(), base / name))
     found.sort()
-    digests = content_sha256s(path for _, path in found)
-    return [(rel, digest, bool(os.stat(path).st_mode & stat.S_IXUSR))
-            for (rel, path), digest in zip(found, digests, strict=True)]
+    digests = content_digests((path for _, path in found), scope=root)
+    return [(rel, digest, executable) for (rel, _), (digest, executable) in zip(found, digests, strict=True)]

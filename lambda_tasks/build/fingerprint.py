@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..config import Affects, Settings, settings_affecting
-from ..files import content_sha256s
+from ..files import content_digests
 from ..manifest import Artifact, Manifest
 from ..sources.requirements import PIP_INDEX_VARIABLES, requirements_digest
 from .collect import app_files, walk_files
@@ -51,13 +51,12 @@ def layers_fingerprint(settings: Settings) -> str:
     """Changes when the requirements (with the files they include), the vendor/ tree, a layer setting, pip's
     index variables or a tool version change."""
     requirements = requirements_digest(settings.requirements_path)
-    vendor = []
+    vendor: list[tuple[str, str, bool]] = []
     if settings.vendor_path.is_dir():
         files = list(walk_files(settings.vendor_path))
         # content, not size and mtime: an edit that keeps both still counts (the stat cache keeps this fast)
-        digests = content_sha256s(path for _, path in files)
-        for (rel, path), digest in zip(files, digests, strict=True):
-            vendor.append((rel, digest, path.stat().st_mode & 0o111))
+        digests = content_digests((path for _, path in files), scope=settings.vendor_path)
+        vendor = [(rel, digest, executable) for (rel, _), (digest, executable) in zip(files, digests, strict=True)]
     return _digest({
         "requirements": requirements, "vendor": vendor, "settings": _settings_data(settings, Affects.LAYERS),
         "tools": _tool_versions(), "epoch": os.environ.get("SOURCE_DATE_EPOCH"),

@@ -17,7 +17,7 @@ from ..config import Settings
 from ..errors import ResolveError
 from ..files import cache_dir
 from ..report import Reporter
-from ..sources.requirements import PIP_INDEX_VARIABLES, requirement_lines, requirements_digest
+from ..sources.requirements import PIP_INDEX_VARIABLES, direct_references, requirement_lines, requirements_digest
 from . import pip
 from . import wheelhouse as wheelhouse_io
 
@@ -34,19 +34,23 @@ def resolution_key(settings: Settings) -> str:
 def resolve(settings: Settings, reporter: Reporter, refresh: bool = False) -> list[Path]:
     """The wheels (one per distribution) that requirements.txt needs on the target, downloaded."""
     requirements = settings.requirements_path
+    if not requirements.is_file() and requirements.resolve() != (settings.project_dir / "requirements.txt").resolve():
+        raise ResolveError(f"requirements file {requirements} does not exist; check the requirements setting")
     if not requirement_lines(requirements):
         return []
+    by_location = bool(direct_references(requirements))  # local or VCS packages: their content is not in the key
     cache = cache_dir()
     wheelhouse = cache / "wheels"
     key_file = cache / "resolutions" / f"{resolution_key(settings)}.json"
-    if not refresh:
+    if not refresh and not by_location:
         known = wheelhouse_io.cached_resolution(key_file, wheelhouse, reporter)
         if known is not None:
             wheelhouse_io.check_pins(known, requirements)
             reporter.info(f"resolve: {len(known)} wheels for {settings.target} (cached resolution)")
             return [wheel.path for wheel in known]
     wheelhouse.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="resolve-", dir=cache) as tmp:
+    # the pid in the name lets a later build remove what a killed one left (build/lock.py)
+    with tempfile.TemporaryDirectory(prefix=f"resolve-{os.getpid()}-", dir=cache) as tmp:
         download_dir, built_dir = Path(tmp, "download"), Path(tmp, "built")
         download_dir.mkdir()
         built_dir.mkdir()
@@ -70,6 +74,10 @@ def resolve(settings: Settings, reporter: Reporter, refresh: bool = False) -> li
 def _download_with_uv(settings: Settings, download_dir: Path, built_dir: Path, reporter: Reporter) -> None:
     from . import uv
 
+    if direct_references(settings.requirements_path):
+        reporter.info("resolve: the requirements name packages by path or URL; resolving with pip, which builds them")
+        pip.download(settings, download_dir, built_dir, reporter)
+        return
     try:
         unfetched = uv.download(settings, download_dir, cache_dir() / "wheels", reporter)
     except uv.NeedsSdistBuild:

@@ -153,10 +153,10 @@ def pick_wheels(lock: dict[str, Any], target: Target) -> list[Pick]:
     return picks
 
 
-def fetch(pick: Pick, download_dir: Path, wheelhouse: Path) -> None:
+def fetch(pick: Pick, download_dir: Path, wheelhouse: Path, reporter: Reporter | None = None) -> None:
     """Put ``pick``'s file in ``download_dir``: linked from the cache, copied from disk, or downloaded."""
     final = download_dir / pick.filename
-    cached = lookup(wheelhouse, pick.sha256, pick.filename)
+    cached = lookup(wheelhouse, pick.sha256, pick.filename, reporter)
     if cached is not None and _matches(cached, pick):
         try:
             os.link(cached, final)
@@ -214,7 +214,7 @@ def download(settings: Settings, download_dir: Path, wheelhouse: Path, reporter:
     reporter.status(f"resolve: fetching {len(picks)} wheels")
     unfetched: list[Pick] = []
     with ThreadPoolExecutor(max_workers=min(8, max(1, len(picks)))) as pool:
-        futures = {pool.submit(fetch, pick, download_dir, wheelhouse): pick for pick in picks}
+        futures = {pool.submit(fetch, pick, download_dir, wheelhouse, reporter): pick for pick in picks}
         for future, pick in futures.items():
             try:
                 future.result()
