@@ -132,3 +132,21 @@ def test_uv_hands_local_requirements_to_pip(project, capsys):
     names = resolved(project, "./pkgs/localpkg\n", installer="uv")
     assert "localpkg-1.2-py3-none-any.whl" in names
     assert "resolving with pip, which builds them" in capsys.readouterr().out
+
+
+def test_an_edit_in_a_local_requirement_makes_the_layers_stale(tmp_path, wheelhouse):
+    from lambda_tasks.build.fingerprint import layers_fingerprint
+    from lambda_tasks.config import load_settings
+
+    root = make_project(tmp_path / "proj", "./libs/mylib\n", pyproject=offline_pyproject(wheelhouse))
+    lib = root / "libs" / "mylib"
+    (lib / "mylib").mkdir(parents=True)
+    (lib / "mylib" / "__init__.py").write_text("X = 1\n")
+    (lib / "pyproject.toml").write_text('[project]\nname = "mylib"\nversion = "1.0"\n')
+    settings = load_settings(root, {}, {"runtime": "python3.12"})
+    before = layers_fingerprint(settings)
+    (lib / "build").mkdir()
+    (lib / "build" / "junk.txt").write_text("written by a build")
+    assert layers_fingerprint(settings) == before  # what building writes is not an input
+    (lib / "mylib" / "__init__.py").write_text("X = 2\n")
+    assert layers_fingerprint(settings) != before

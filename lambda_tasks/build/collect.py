@@ -27,34 +27,16 @@ from ..errors import ProjectError, WheelError
 from ..files import cache_dir, content_sha256s, write_atomic
 from ..report import Reporter
 from ..targets import Target
+from . import tree
 
-#: Names never shipped: caches, editor and OS litter.
-_JUNK_DIRS = {"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".idea", ".vscode", ".DS_Store"}
-_JUNK_SUFFIXES = (".pyc", ".pyo", ".swp", ".swo", ".swx", "~", ".orig", ".rej")
-_JUNK_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}
 #: Install-time metadata that says something about the machine that installed, not the package.
 _HOST_METADATA = {"INSTALLER", "REQUESTED", "direct_url.json"}
 
 
-def is_junk(name: str) -> bool:
-    """True for files no artifact should carry (checked on each path part)."""
-    return (
-        name in _JUNK_NAMES
-        or name in _JUNK_DIRS
-        or name.endswith(_JUNK_SUFFIXES)
-        or (name.startswith(".#") or (name.startswith("#") and name.endswith("#")))
-    )
-
-
-def walk_files(root: Path) -> Iterator[tuple[str, Path]]:
-    """(relative posix path, path) of every file below root, sorted, junk left out, symlinks followed."""
-    for directory, dirnames, filenames in os.walk(root, followlinks=True):
-        dirnames[:] = sorted(d for d in dirnames if not is_junk(d) and d != ".git")
-        base = Path(directory)
-        for name in sorted(filenames):
-            if not is_junk(name):
-                path = base / name
-                yield path.relative_to(root).as_posix(), path
+def walk_files(root: Path, allowed: Sequence[Path] = ()) -> Iterator[tuple[str, Path]]:
+    """(relative posix path, path) of every file below root, sorted, junk left out; a symlink is followed only
+    when it stays inside ``root`` or ``allowed`` (see tree.py)."""
+    return tree.walk_files(root, allowed)
 
 
 def _file_entry(arcname: str, path: Path, unit: str) -> Entry:
@@ -76,7 +58,7 @@ def app_files(project_dir: Path) -> list[tuple[str, Path]]:
     files = [("app.py", app)]
     chalicelib = project_dir / "chalicelib"
     if chalicelib.is_dir():
-        files += [(f"chalicelib/{rel}", path) for rel, path in walk_files(chalicelib)]
+        files += [(f"chalicelib/{rel}", path) for rel, path in walk_files(chalicelib, [project_dir])]
     return files
 
 
@@ -87,13 +69,14 @@ def app_entries(project_dir: Path) -> list[Entry]:
 # ------------------------------------------------------------------------------------------- vendor/
 
 
-def vendor_entries(vendor_dir: Path, root: str = LAYER_PREFIX) -> tuple[list[Entry], list[Path]]:
+def vendor_entries(vendor_dir: Path, root: str = LAYER_PREFIX,
+                   project_dir: Path | None = None) -> tuple[list[Entry], list[Path]]:
     """Files of vendor/ (each top-level entry a unit) and the wheels found at its top, to unpack."""
     if not vendor_dir.is_dir():
         return [], []
     entries: list[Entry] = []
     wheels: list[Path] = []
-    for rel, path in walk_files(vendor_dir):
+    for rel, path in walk_files(vendor_dir, [project_dir or vendor_dir.parent]):
         if "/" not in rel and rel.endswith(".whl"):
             wheels.append(path)
             continue

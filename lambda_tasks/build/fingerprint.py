@@ -15,9 +15,9 @@ from pathlib import Path
 
 from .. import __version__
 from ..config import Affects, Settings, settings_affecting
-from ..files import content_digests
+from ..files import content_digests, tree_digest
 from ..manifest import Artifact, Manifest
-from ..sources.requirements import PIP_INDEX_VARIABLES, requirements_digest
+from ..sources.requirements import PIP_INDEX_VARIABLES, local_requirement_dirs, requirements_digest
 from .collect import app_files, walk_files
 
 
@@ -53,15 +53,28 @@ def layers_fingerprint(settings: Settings) -> str:
     requirements = requirements_digest(settings.requirements_path)
     vendor: list[tuple[str, str, bool]] = []
     if settings.vendor_path.is_dir():
-        files = list(walk_files(settings.vendor_path))
+        files = list(walk_files(settings.vendor_path, [settings.project_dir]))
         # content, not size and mtime: an edit that keeps both still counts (the stat cache keeps this fast)
         digests = content_digests((path for _, path in files), scope=settings.vendor_path)
         vendor = [(rel, digest, executable) for (rel, _), (digest, executable) in zip(files, digests, strict=True)]
+    # a local requirement (./pkg, -e ../lib) is built from its directory: its files are inputs too
+    directories = [d for d in local_requirement_dirs(settings.requirements_path) if d.is_dir()]
+    local = [(os.path.relpath(d, settings.project_dir), tree_digest(d, skip=_not_source)) for d in directories]
     return _digest({
-        "requirements": requirements, "vendor": vendor, "settings": _settings_data(settings, Affects.LAYERS),
+        "requirements": requirements, "vendor": vendor, "local": local,
+        "settings": _settings_data(settings, Affects.LAYERS),
         "tools": _tool_versions(), "epoch": os.environ.get("SOURCE_DATE_EPOCH"),
         "pip": [os.environ.get(name) for name in PIP_INDEX_VARIABLES],
     })
+
+
+def _not_source(name: str) -> bool:
+    """What building a local project writes into its own directory, and tool caches: not inputs."""
+    return name in _NOT_SOURCE or name.endswith((".egg-info", ".pyc"))
+
+
+_NOT_SOURCE = frozenset({"build", "dist", "__pycache__", ".git", ".hg", ".svn", ".tox", ".nox", ".venv",
+                         ".mypy_cache", ".pytest_cache", ".ruff_cache"})
 
 
 def outputs_present(previous: Manifest, settings: Settings, which: str) -> bool:
