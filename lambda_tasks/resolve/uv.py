@@ -37,6 +37,7 @@ from ..errors import ResolveError
 from ..host import find_uv
 from ..report import Reporter
 from ..targets import Target
+from .process import redact
 from .wheelhouse import lookup
 
 #: uv's --python-platform choices, (glibc major, minor) -> name suffix.
@@ -172,7 +173,7 @@ def fetch(pick: Pick, download_dir: Path, wheelhouse: Path, reporter: Reporter |
             out.write(chunk)
     if pick.sha256 and digest.hexdigest() != pick.sha256:
         partial.unlink()
-        raise ResolveError(f"{pick.filename} from {pick.url} does not match the sha256 in uv's lock; try again")
+        raise ResolveError(redact(f"{pick.filename} from {pick.url} does not match the sha256 in uv's lock; try again"))
     os.replace(partial, final)
 
 
@@ -210,7 +211,7 @@ def download(settings: Settings, download_dir: Path, wheelhouse: Path, reporter:
         output = str(failed)
         if _NO_WHEEL.search(output):
             raise NeedsSdistBuild(output) from None
-        raise ResolveError(explain_uv_failure(output, settings)) from None
+        raise ResolveError(redact(explain_uv_failure(output, settings))) from None
     reporter.status(f"resolve: fetching {len(picks)} wheels")
     unfetched: list[Pick] = []
     with ThreadPoolExecutor(max_workers=min(8, max(1, len(picks)))) as pool:
