@@ -60,29 +60,49 @@ def verify(settings: Settings, *, event: Path | None = None, reporter: Reporter 
 
 def publish(settings: Settings, *, plan: bool = False, reporter: Reporter | None = None,
             wait: bool = True) -> PublishResult:
-    """``invoke publish-layer``: build if stale, then publish what is not yet published."""
-    from .aws.publish import publish_layers
+    """``invoke publish-layer``: check what AWS would refuse, build if stale, then publish what is not yet published.
+
+    Ctrl-C prints what was done and what was not, then goes on as KeyboardInterrupt."""
+    from .aws.interrupt import report_interrupted
+    from .aws.publish import PublishResult, publish_layers
+    from .aws.validate import check_publish
     from .build import build as run_build
 
+    check_publish(settings)
     reporter = reporter or Reporter()
     with exclusive(settings, reporter, wait):
         manifest = run_build(settings, reporter=reporter)
-        return publish_layers(settings, manifest, reporter=reporter, plan=plan)
+        result = PublishResult()
+        try:
+            return publish_layers(settings, manifest, reporter=reporter, plan=plan, result=result)
+        except KeyboardInterrupt:
+            report_interrupted(reporter, settings, manifest, result, plan=plan)
+            raise
 
 
 def deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None = None,
            verify: bool = True, wait: bool = True) -> DeployResult:
-    """``invoke deploy``: build if stale, verify, publish the layers, create or update the function(s)."""
-    from .aws.deploy import deploy_functions
+    """``invoke deploy``: check what AWS would refuse, build if stale, verify, publish the layers, create or update
+    the function(s). Ctrl-C prints what was done and what was not, then goes on as KeyboardInterrupt."""
+    from .aws.deploy import DeployResult, deploy_functions
+    from .aws.interrupt import report_interrupted
+    from .aws.validate import check_deploy, check_manifest
     from .build import build as run_build
 
     if not settings.function_specs():
         raise DeployError("no function to deploy: pass --function-name NAME, or set function_name or functions")
+    check_deploy(settings)  # before building: --memory 0 builds and publishes nothing
     reporter = reporter or Reporter()
     with exclusive(settings, reporter, wait):
         manifest = run_build(settings, reporter=reporter)
+        check_manifest(settings, manifest, deploy=True)  # each handler's module is in the app zip (or a layer)
         if verify:  # a handler that cannot import is caught here, not at the first invocation
             from .verify import verify as run_verify
 
             run_verify(settings, None, reporter)
-        return deploy_functions(settings, manifest, reporter=reporter, plan=plan)
+        result = DeployResult()
+        try:
+            return deploy_functions(settings, manifest, reporter=reporter, plan=plan, result=result)
+        except KeyboardInterrupt:
+            report_interrupted(reporter, settings, manifest, result, plan=plan)
+            raise

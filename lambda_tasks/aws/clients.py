@@ -15,6 +15,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import AwsError
 from ..limits import MAX_LAYERS
+from . import waiting
+from .validate import region_problem
 
 T = TypeVar("T")
 Sleep = Callable[[float], None]
@@ -48,15 +50,16 @@ def code_sha256(hex_digest: str) -> str:
     return base64.b64encode(bytes.fromhex(hex_digest)).decode("ascii")
 
 
-def client_config(max_attempts: int = MAX_ATTEMPTS) -> Any:
-    """The botocore Config every client of ours uses."""
+def client_config(max_attempts: int = MAX_ATTEMPTS, kind: waiting.Kind = waiting.API) -> Any:
+    """The botocore Config every client of ours uses: standard retries, the timeouts of its kind of call."""
     from botocore.config import Config
 
+    limits = waiting.timeouts(kind)
     return Config(
         retries={"mode": "standard", "total_max_attempts": max_attempts},
         user_agent_extra=USER_AGENT_EXTRA,
-        connect_timeout=10,
-        read_timeout=120,
+        connect_timeout=limits.connect,
+        read_timeout=limits.read,
     )
 
 
@@ -64,12 +67,14 @@ class Clients:
     """Creates (and caches) boto3 clients from boto3's own credential, region and endpoint chain.
 
     ``on_client(service, region, client)`` is called once for every new client: tests hook faults there.
+    Each client has the timeouts and deadline of its kind of call (``waiting``): ``api`` for short calls,
+    ``upload`` for the calls that carry a zip.
     """
 
     def __init__(self, on_client: Callable[[str, str, Any], None] | None = None) -> None:
         self._on_client = on_client
         self._session: Any = None
-        self._clients: dict[tuple[str, str, int], Any] = {}
+        self._clients: dict[tuple[str, str, int, str], Any] = {}
 
     @property
     def session(self) -> Any:
@@ -95,17 +100,22 @@ class Clients:
         region = self.default_region()
         if not region:
             raise AwsError("no AWS region: set AWS_REGION (or a region in your AWS profile), or pass --region")
+        problem = region_problem(region)
+        if problem:
+            raise AwsError(f"the default AWS region (AWS_REGION, AWS_DEFAULT_REGION or the profile's) {problem}")
         return (region,)
 
-    def client(self, service: str, region: str, max_attempts: int = MAX_ATTEMPTS) -> Any:
-        key = (service, region, max_attempts)
+    def client(self, service: str, region: str, max_attempts: int = MAX_ATTEMPTS,
+               kind: waiting.Kind = waiting.API) -> Any:
+        key = (service, region, max_attempts, kind)
         if key not in self._clients:
             from botocore.exceptions import BotoCoreError
 
             try:
-                client = self.session.client(service, region_name=region, config=client_config(max_attempts))
+                client = self.session.client(service, region_name=region, config=client_config(max_attempts, kind))
             except BotoCoreError as exc:
                 raise translate(exc, f"create an AWS {service} client") from None
+            waiting.install(client, kind, max_attempts)
             if self._on_client is not None:
                 self._on_client(service, region, client)
             self._clients[key] = client
@@ -118,8 +128,16 @@ class Clients:
         """A Lambda client that never retries by itself: for calls that are not idempotent."""
         return self.client("lambda", region, max_attempts=1)
 
+    def lambda_upload(self, region: str, max_attempts: int = MAX_ATTEMPTS) -> Any:
+        """A Lambda client for the calls that carry a zip (longer read timeout and deadline)."""
+        return self.client("lambda", region, max_attempts, kind=waiting.UPLOAD)
+
     def s3(self, region: str) -> Any:
         return self.client("s3", region)
+
+    def s3_upload(self, region: str) -> Any:
+        """An S3 client for uploading parts (longer read timeout and deadline)."""
+        return self.client("s3", region, kind=waiting.UPLOAD)
 
 
 def error_code(exc: BaseException) -> str:
@@ -180,6 +198,8 @@ def translate(exc: BaseException, action: str) -> AwsError:
 
     if isinstance(exc, AwsError):
         return exc
+    if isinstance(exc, waiting.NoAnswer):
+        return _no_answer(exc, action)
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
         return AwsError(
             f"cannot {action}: no AWS credentials found; set AWS_PROFILE or configure credentials "
@@ -195,8 +215,14 @@ def translate(exc: BaseException, action: str) -> AwsError:
             f"cannot {action}: could not connect to {url}; check the network, the region and AWS_ENDPOINT_URL, "
             "then run the command again"
         )
+    if type(exc).__name__ == "ReadTimeoutError":
+        endpoint = str(getattr(exc, "kwargs", {}).get("endpoint_url") or "")
+        return _no_answer(waiting.NoAnswer(endpoint, waiting.timeouts().read, 1, "ReadTimeoutError"), action)
     if isinstance(exc, (BotoConnectionError, HTTPClientError)):
-        return AwsError(f"cannot {action}: the connection to AWS failed ({type(exc).__name__}); run the command again")
+        endpoint_url = getattr(exc, "kwargs", {}).get("endpoint_url")
+        where = f"AWS at {safe_endpoint(endpoint_url)}" if endpoint_url else "AWS"
+        return AwsError(f"cannot {action}: the connection to {where} failed ({type(exc).__name__}); "
+                        "run the command again")
     if isinstance(exc, WaiterError):
         reason = _one_line(getattr(exc, "last_response", {}).get("Configuration", {}).get("StateReason", "") or exc)
         return AwsError(f"cannot {action}: the function did not become ready: {reason}")
@@ -206,6 +232,28 @@ def translate(exc: BaseException, action: str) -> AwsError:
     if s3_failed:
         return AwsError(f"cannot {action}: the S3 upload failed: {_one_line(str(exc))}; {s3_failed}")
     return AwsError(f"cannot {action}: {type(exc).__name__}: {_one_line(str(exc))}")
+
+
+def _no_answer(exc: waiting.NoAnswer, action: str) -> AwsError:
+    """``cannot <step>: AWS at <endpoint> did not answer within N s (k tries); check ...``: one line if it fits."""
+    where = f"AWS at {safe_endpoint(exc.endpoint or None)}" if exc.endpoint else "AWS"
+    tries = f"{exc.attempts} tries" if exc.attempts > 1 else "1 try"
+    seconds = int(exc.seconds)
+    if exc.cause == "ConnectTimeoutError":
+        what = f"{where} did not accept a connection within {seconds} s ({tries})"
+    elif exc.cause == "ReadTimeoutError":
+        what = f"{where} did not answer within {seconds} s ({tries})"
+    else:
+        what = f"the connection to {where} kept failing for {seconds} s ({exc.cause}, {tries})"
+    custom = any(name.startswith("AWS_ENDPOINT_URL") for name in os.environ)
+    advice = "check AWS_ENDPOINT_URL and the network, then run again" if custom else "check the network, then run again"
+    head = f"cannot {action}: {what}"
+    if len(head) + len(advice) + 2 < 160:
+        return AwsError(f"{head}; {advice}")
+    if len(head) < 160:
+        return AwsError(f"{head}\n  {advice}")
+    short = what.replace(f"{where} ", "AWS ", 1).replace(f"to {where} ", "to AWS ", 1)
+    return AwsError(f"cannot {action}: {short}\n  endpoint {where.removeprefix('AWS at ')}; {advice}")
 
 
 def _s3_upload_failed(exc: BaseException) -> str:
@@ -283,7 +331,8 @@ def call(
     """
     for attempt in range(1, attempts + 1):
         try:
-            return fn(**kwargs)
+            with waiting.step(action):
+                return fn(**kwargs)
         except Exception as exc:
             if is_conflict(exc) and attempt < attempts:
                 delay = backoff(attempt)
@@ -307,15 +356,18 @@ def backoff(attempt: int, base: float = CONFLICT_BASE_DELAY, cap: float = CONFLI
 def _is_aws_failure(exc: BaseException) -> bool:
     from botocore.exceptions import BotoCoreError, ClientError
 
-    if isinstance(exc, (BotoCoreError, ClientError)):
+    if isinstance(exc, (BotoCoreError, ClientError, waiting.NoAnswer)):
         return True
     return bool(_s3_upload_failed(exc))
 
 
 def wait(client: Any, waiter: str, function_name: str, action: str) -> None:
-    """Block on a Lambda waiter (``function_active_v2`` / ``function_updated_v2``)."""
+    """Block on a Lambda waiter (``function_active_v2`` / ``function_updated_v2``): polls 2 s apart, at most
+    ``waiting.waiter_attempts()`` (150: 300 s), each poll bounded like any api call."""
+    config = {"Delay": waiting.WAITER_DELAY, "MaxAttempts": waiting.waiter_attempts()}
     try:
-        client.get_waiter(waiter).wait(FunctionName=function_name, WaiterConfig={"Delay": 2, "MaxAttempts": 150})
+        with waiting.step(action):
+            client.get_waiter(waiter).wait(FunctionName=function_name, WaiterConfig=config)
     except Exception as exc:
         if _is_aws_failure(exc):
             raise translate(exc, action) from None

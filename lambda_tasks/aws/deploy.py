@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from .. import limits
 from ..aws import clients as aws
+from ..aws import validate, waiting
 from ..aws.publish import (
     Publisher,
     PublishResult,
@@ -134,7 +135,7 @@ class FunctionStep:
 
 @dataclass
 class DeployResult:
-    layers: PublishResult
+    layers: PublishResult = field(default_factory=PublishResult)
     functions: list[FunctionStep] = field(default_factory=list)
 
     @property
@@ -194,15 +195,16 @@ class Deployer:
 
     def apply(self, step: FunctionStep) -> None:
         client = self.clients.lambda_(step.region)
+        upload = self.clients.lambda_upload(step.region)  # the calls that carry the zip wait longer
         name = step.spec.name
-        if step.action == "create" and not self._create(client, step):
+        if step.action == "create" and not self._create(upload, client, step):
             current = self.get(step.region, name) or {}  # it appeared meanwhile: update it instead
             step.action, step.code = "update", code_changed(current, self.code_sha256, self.settings.arch)
             step.config = config_changes(current, step.desired)
         if step.action == "update":
             self._settle(client, name)
             if step.code:
-                data = self._call(client.update_function_code, f"update the code of {name}", FunctionName=name,
+                data = self._call(upload.update_function_code, f"update the code of {name}", FunctionName=name,
                                   Architectures=[self.settings.arch], **self.code(step.region))
                 self._check_sha(name, data)
                 aws.wait(client, "function_updated_v2", name, f"update the code of {name}")
@@ -212,12 +214,14 @@ class Deployer:
                            FunctionName=name, **config)
                 aws.wait(client, "function_updated_v2", name, f"update the configuration of {name}")
 
-    def _create(self, client: Any, step: FunctionStep) -> bool:
+    def _create(self, upload: Any, client: Any, step: FunctionStep) -> bool:
         """Create the function; False when it already exists (a lost response to an earlier try)."""
         name = step.spec.name
         try:
-            data = client.create_function(FunctionName=name, Code=self.code(step.region), PackageType="Zip",
-                                          Architectures=[self.settings.arch], **step.desired)
+            code = self.code(step.region)
+            with waiting.step(f"create function {name} in {step.region}"):
+                data = upload.create_function(FunctionName=name, Code=code, PackageType="Zip",
+                                              Architectures=[self.settings.arch], **step.desired)
         except Exception as exc:  # noqa: BLE001
             if aws.is_conflict(exc):
                 return False
@@ -296,8 +300,10 @@ def deploy_functions(
     reporter: Reporter | None = None,
     plan: bool = False,
     sleep: aws.Sleep = time.sleep,
+    result: DeployResult | None = None,
 ) -> DeployResult:
-    """Publish the layers, then create or update every function in every region."""
+    """Publish the layers, then create or update every function in every region. ``result`` is filled as steps
+    finish: after a Ctrl-C it says what was done."""
     specs = settings.function_specs()
     if not specs:
         raise DeployError("no function to deploy: pass --function-name NAME, or set function_name or functions")
@@ -306,23 +312,28 @@ def deploy_functions(
     layer_list(settings, [layer.name for layer in manifest.layers])
     check_total_size(settings, manifest)
     check_uploadable(settings, f"the app zip ({manifest.app.path})", manifest.app.zip_bytes)
+    validate.refuse(validate.deploy_problems(settings) + validate.manifest_problems(
+        settings, manifest, [spec.handler or settings.handler for spec in specs]))
+    result = result if result is not None else DeployResult()
     regions = clients.regions(settings.regions)
+    result.layers.regions = list(regions)
     deployer = Deployer(settings, manifest, Publisher(settings, clients, reporter, sleep), plan)
-    if not settings.role:  # refuse before publishing anything when a function cannot be created
+    with waiting.watching(reporter):
+        if not settings.role:  # refuse before publishing anything when a function cannot be created
+            for region in regions:
+                for spec in specs:
+                    deployer.plan_function(region, spec, [])
+        publish_layers(settings, manifest, publisher=deployer.publisher, plan=plan, regions=regions,
+                       result=result.layers)
         for region in regions:
+            arns = layer_list(settings, result.layers.arns(region))
             for spec in specs:
-                deployer.plan_function(region, spec, [])
-    layers = publish_layers(settings, manifest, publisher=deployer.publisher, plan=plan, regions=regions)
-    result = DeployResult(layers)
-    for region in regions:
-        arns = layer_list(settings, layers.arns(region))
-        for spec in specs:
-            step = deployer.plan_function(region, spec, arns)
-            if not plan:
-                deployer.apply(step)
-            deployer.versions(step)
-            result.functions.append(step)
-            reporter.info(step.describe(planned=plan))
+                step = deployer.plan_function(region, spec, arns)
+                if not plan:
+                    deployer.apply(step)
+                deployer.versions(step)
+                result.functions.append(step)
+                reporter.info(step.describe(planned=plan))
     if plan:
         reporter.info("plan only: nothing was changed" if result.changed else "plan: nothing to change")
     elif not result.changed:

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from .. import limits
 from .. import manifest as manifest_mod
 from ..aws import clients as aws
+from ..aws import validate, waiting
 from ..config import Settings
 from ..errors import AwsError, LimitError, ManifestError
 from ..files import file_sha256
@@ -160,6 +161,8 @@ class LayerStep:
 @dataclass
 class PublishResult:
     steps: list[LayerStep] = field(default_factory=list)
+    #: the regions worked in, once known (for the summary of an interrupted run)
+    regions: list[str] = field(default_factory=list)
 
     @property
     def published(self) -> list[LayerStep]:
@@ -263,17 +266,18 @@ class Publisher:
             content: dict[str, Any] = {"S3Bucket": bucket, "S3Key": key}
         else:
             content = {"ZipFile": path.read_bytes()}
-        client = self.clients.lambda_once(region)
+        client = self.clients.lambda_upload(region, max_attempts=1)
         action = f"publish layer {record.name} in {region}"
         for attempt in range(1, PUBLISH_ATTEMPTS + 1):
             try:
-                data = client.publish_layer_version(
-                    LayerName=record.name,
-                    Description=layer_description(record),
-                    Content=content,
-                    CompatibleRuntimes=[settings.runtime],
-                    CompatibleArchitectures=[settings.arch],
-                )
+                with waiting.step(action):
+                    data = client.publish_layer_version(
+                        LayerName=record.name,
+                        Description=layer_description(record),
+                        Content=content,
+                        CompatibleRuntimes=[settings.runtime],
+                        CompatibleArchitectures=[settings.arch],
+                    )
                 break
             except Exception as exc:  # noqa: BLE001 - classified below
                 if attempt < PUBLISH_ATTEMPTS and (aws.is_transient(exc) or aws.is_conflict(exc)):
@@ -305,7 +309,8 @@ class Publisher:
             return
         s3 = self.clients.s3(region)
         try:
-            location = s3.get_bucket_location(Bucket=bucket).get("LocationConstraint")
+            with waiting.step(f"check S3 bucket {bucket}"):
+                location = s3.get_bucket_location(Bucket=bucket).get("LocationConstraint")
         except Exception as exc:  # noqa: BLE001
             if aws.error_code(exc) in {"NoSuchBucket", "404", "NotFound"}:
                 raise AwsError(
@@ -346,8 +351,10 @@ class Publisher:
                 self.reporter.progress(f"uploading {path.name}", min(done[0], size), size, " bytes")
 
         try:
-            s3.upload_file(str(path), bucket, key, ExtraArgs={"Metadata": {"sha256": sha256_hex}},
-                           Config=config, Callback=progress)
+            with waiting.step(f"upload {path.name} to s3://{bucket}/{key}", live=False):
+                self.clients.s3_upload(region).upload_file(
+                    str(path), bucket, key, ExtraArgs={"Metadata": {"sha256": sha256_hex}}, Config=config,
+                    Callback=progress)
         except Exception as exc:  # noqa: BLE001
             raise aws.translate(exc, f"upload {path.name} to s3://{bucket}/{key}") from None
         return True
@@ -363,23 +370,27 @@ def publish_layers(
     plan: bool = False,
     regions: Sequence[str] | None = None,
     sleep: aws.Sleep = time.sleep,
+    result: PublishResult | None = None,
 ) -> PublishResult:
     """Make every manifest layer available in every region; record the ARNs (saved after each one, so an
-    interrupted run is remembered)."""
+    interrupted run is remembered). ``result`` is filled as steps finish: after a Ctrl-C it says what was done."""
+    validate.refuse(validate.publish_problems(settings) + validate.manifest_problems(settings, manifest))
     if publisher is None:
         publisher = Publisher(settings, clients or aws.Clients(), reporter or Reporter(), sleep)
     clients, reporter = publisher.clients, publisher.reporter
-    result = PublishResult()
-    for region in regions or clients.regions(settings.regions):
-        for record in manifest.layers:
-            step = publisher.plan_layer(region, record)
-            if step.action == "publish" and not plan:
-                step.arn = publisher.publish(step).arn
-            if step.arn and not plan and record.published.get(region) != step.arn:
-                record.published[region] = step.arn
-                manifest_mod.save(manifest, settings.manifest_path)
-            result.steps.append(step)
-            reporter.info(step.describe(settings, planned=plan))
+    result = result if result is not None else PublishResult()
+    result.regions = list(regions or clients.regions(settings.regions))
+    with waiting.watching(reporter):
+        for region in result.regions:
+            for record in manifest.layers:
+                step = publisher.plan_layer(region, record)
+                if step.action == "publish" and not plan:
+                    step.arn = publisher.publish(step).arn
+                if step.arn and not plan and record.published.get(region) != step.arn:
+                    record.published[region] = step.arn
+                    manifest_mod.save(manifest, settings.manifest_path)
+                result.steps.append(step)
+                reporter.info(step.describe(settings, planned=plan))
     if not result.published:
         reporter.info("layers: nothing to publish, every layer is already published")
     return result

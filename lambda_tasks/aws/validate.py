@@ -1,0 +1,293 @@
+"""What AWS would refuse, checked before the first call (pure: values in, problems out).
+
+Lambda checks these itself, but only once the layers are published and the code is uploaded, one at a time;
+moto checks few of them. Here every problem is collected and reported at once, before anything is built or
+sent. The numbers and patterns are Lambda's API reference (shared/LAMBDA.md):
+
+- memory 128..10240 MB, timeout 1..900 s, ephemeral storage 512..10240 MB;
+- environment: keys ``[a-zA-Z][a-zA-Z0-9_]+`` (two characters at least), not one of the 18 keys Lambda sets
+  and refuses (RESERVED_KEYS; TZ, LANG, PATH, PYTHONPATH ... may be set), and 4 KB in all, measured as Lambda
+  measures it: the UTF-8 bytes of the compact JSON of the variables (its error quotes that "String measured"),
+  so quotes and backslashes count twice. Values are never printed (they may be secrets);
+- names: function 1..64 of ``[a-zA-Z0-9-_]`` (or its full ARN), layer 1..140 of the same, alias 1..128 and not
+  all digits; handler ``module.function`` of at most 128 characters whose module is in the app zip or a layer;
+  role ``arn:aws...:iam::<12 digits>:role/<name>``; region like ``eu-west-1``, ``us-gov-west-1``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..config import Settings
+from ..errors import DeployError
+from ..manifest import Manifest
+
+MEMORY_MB = (128, 10_240)
+TIMEOUT_S = (1, 900)
+EPHEMERAL_MB = (512, 10_240)
+ENVIRONMENT_BYTES = 4096
+HANDLER_CHARS = 128
+
+#: Set by Lambda in every function; a configuration that names one is refused ("reserved keys").
+RESERVED_KEYS = frozenset({
+    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_LAMBDA_RUNTIME_API",
+    "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+})
+
+_NAME = r"[a-zA-Z0-9_-]"
+_REGION = r"[a-z]{2,4}(?:-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}"
+ENV_KEY = re.compile(r"[a-zA-Z][a-zA-Z0-9_]+")
+FUNCTION_NAME = re.compile(rf"{_NAME}{{1,64}}")
+FUNCTION_ARN = re.compile(rf"arn:aws[a-zA-Z-]*:lambda:{_REGION}:\d{{12}}:function:{_NAME}{{1,64}}")
+LAYER_NAME = re.compile(rf"{_NAME}{{1,140}}")
+LAYER_VERSION_ARN = re.compile(rf"arn:aws[a-zA-Z-]*:lambda:{_REGION}:\d{{12}}:layer:{_NAME}{{1,140}}:[1-9]\d*")
+ALIAS = re.compile(rf"(?!\d+$){_NAME}{{1,128}}")
+ROLE_ARN = re.compile(r"arn:aws[a-zA-Z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
+REGION = re.compile(_REGION)
+HANDLER = re.compile(r"[^\s./]+(?:[./][^\s./]+)*\.[A-Za-z_][A-Za-z0-9_]*")
+#: room left in ``layer_name`` for the ``-1`` .. ``-99`` the build appends
+LAYER_SUFFIX = 3
+
+
+@dataclass(frozen=True)
+class Problem:
+    setting: str
+    detail: str
+
+    def line(self) -> str:
+        return f"{self.setting}: {self.detail}"
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _whole_in(value: Any, bounds: tuple[int, int], unit: str) -> str | None:
+    low, high = bounds
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        return f"Lambda takes {low} to {high} {unit}, not {_shown(value)}"
+    return None
+
+
+# ---------------------------------------------------------------- one value each: a problem, or None
+
+
+def memory_problem(value: Any) -> str | None:
+    return _whole_in(value, MEMORY_MB, "MB")
+
+
+def timeout_problem(value: Any) -> str | None:
+    return _whole_in(value, TIMEOUT_S, "seconds")
+
+
+def ephemeral_storage_problem(value: Any) -> str | None:
+    return _whole_in(value, EPHEMERAL_MB, "MB")
+
+
+def environment_bytes(variables: Mapping[str, str]) -> int:
+    """The size Lambda holds against its 4 KB: compact JSON of the map, in UTF-8."""
+    return len(json.dumps(dict(variables), separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+
+
+def environment_problems(variables: Any) -> list[str]:
+    if not isinstance(variables, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in variables.items()
+    ):
+        return ["must be a table of NAME = \"value\" strings"]
+    found = []
+    bad = sorted(k for k in variables if not ENV_KEY.fullmatch(k) and k not in RESERVED_KEYS)
+    if bad:
+        found.append(f"names must match [a-zA-Z][a-zA-Z0-9_]+ (a letter, then at least one more letter, digit or "
+                     f"_), not {', '.join(_shown(k, 40) for k in bad[:5])}" + (" ..." if len(bad) > 5 else ""))
+    reserved = sorted(k for k in variables if k in RESERVED_KEYS)
+    if reserved:
+        found.append(f"{', '.join(reserved)} {'is' if len(reserved) == 1 else 'are'} set by Lambda itself and "
+                     "cannot be configured; use another name")
+    size = environment_bytes(variables)
+    if size > ENVIRONMENT_BYTES:
+        found.append(f"{len(variables)} variables take {size} bytes (as JSON, as Lambda counts); Lambda allows "
+                     f"{ENVIRONMENT_BYTES}: move large values to SSM Parameter Store or Secrets Manager")
+    return found
+
+
+def function_name_problem(name: Any) -> str | None:
+    if isinstance(name, str) and (FUNCTION_NAME.fullmatch(name) or FUNCTION_ARN.fullmatch(name)):
+        return None
+    return f"must be 1 to 64 characters of a-z A-Z 0-9 - _ (or the function's full ARN), not {_shown(name)}"
+
+
+def layer_name_problem(name: Any, room: int = 0) -> str | None:
+    """``room``: characters the build still appends (``-1``)."""
+    longest = 140 - room
+    if isinstance(name, str) and LAYER_NAME.fullmatch(name) and len(name) <= longest:
+        return None
+    extra = " (the build appends -1, -2, ...)" if room else ""
+    return f"must be 1 to {longest} characters of a-z A-Z 0-9 - _{extra}, not {_shown(name)}"
+
+
+def layer_arn_problem(arn: Any) -> str | None:
+    if isinstance(arn, str) and LAYER_VERSION_ARN.fullmatch(arn):
+        return None
+    return f"must be a layer version ARN, arn:aws:lambda:<region>:<account>:layer:<name>:<version>, not {_shown(arn)}"
+
+
+def alias_problem(name: Any) -> str | None:
+    if isinstance(name, str) and ALIAS.fullmatch(name):
+        return None
+    return f"must be 1 to 128 characters of a-z A-Z 0-9 - _, not only digits, not {_shown(name)}"
+
+
+def handler_problem(handler: Any) -> str | None:
+    if isinstance(handler, str) and len(handler) <= HANDLER_CHARS and HANDLER.fullmatch(handler):
+        return None
+    return f"must be module.function (dots for packages), at most {HANDLER_CHARS} characters, not {_shown(handler)}"
+
+
+def role_problem(arn: Any) -> str | None:
+    if isinstance(arn, str) and ROLE_ARN.fullmatch(arn):
+        return None
+    return f"must be an IAM role ARN, arn:aws:iam::<12-digit account>:role/<name>, not {_shown(arn)}"
+
+
+def region_problem(region: Any) -> str | None:
+    if isinstance(region, str) and REGION.fullmatch(region):
+        return None
+    return f"must be an AWS region name such as us-east-1 or eu-west-1, not {_shown(region)}"
+
+
+def handler_module_files(handler: str) -> tuple[str, ...]:
+    """The paths (from a sys.path entry) that can hold the handler's module, as Lambda's runtime imports it."""
+    module = handler.rsplit(".", 1)[0].replace("/", ".").replace(".", "/")
+    return (f"{module}.py", f"{module}/__init__.py", f"{module}.pyc")
+
+
+def handler_module_problem(handler: str, names: Collection[str], roots: Iterable[str] = ("",)) -> str | None:
+    """None when the module of ``handler`` is among ``names`` (zip entries) under one of ``roots``."""
+    if handler_problem(handler):
+        return None  # reported by the syntax rule
+    files = handler_module_files(handler)
+    module = files[0].removesuffix(".py")
+    for root in roots:
+        if any(root + path in names for path in files):
+            return None
+        native = f"{root}{module}."
+        if any(name.startswith(native) and name.endswith(".so") and "/" not in name[len(native):] for name in names):
+            return None
+    return (f"module {module.replace('/', '.')} is in neither the app zip nor a layer (looked for "
+            f"{' or '.join(files[:2])}); check the handler and --project-dir")
+
+
+# ---------------------------------------------------------------- whole settings
+
+
+def deploy_problems(settings: Settings) -> list[Problem]:
+    """Every value of a deploy AWS would refuse, for every function (``functions`` or ``function_name``)."""
+    found: dict[tuple[str, str], Problem] = {}
+
+    def add(setting: str, detail: str | None) -> None:
+        if detail:
+            found.setdefault((setting, detail), Problem(setting, detail))
+
+    for spec in settings.function_specs():
+        own = f"functions[{spec.name}]." if settings.functions else ""
+        add(f"{own}name" if own else "function_name", function_name_problem(spec.name))
+        pairs = (("handler", spec.handler, settings.handler, handler_problem),
+                 ("memory", spec.memory, settings.memory, memory_problem),
+                 ("timeout", spec.timeout, settings.timeout, timeout_problem))
+        for key, value, default, rule in pairs:
+            add(f"{own}{key}" if value is not None else key, rule(value if value is not None else default))
+        environment = spec.environment if spec.environment is not None else settings.environment
+        for detail in environment_problems(environment):
+            add(f"{own}environment" if spec.environment is not None else "environment", detail)
+        if FUNCTION_ARN.fullmatch(spec.name) and settings.regions and spec.name.split(":")[3] not in settings.regions:
+            add(f"{own}name" if own else "function_name",
+                f"is in {spec.name.split(':')[3]}, but regions are {', '.join(settings.regions)}")
+    if settings.role is not None:
+        add("role", role_problem(settings.role))
+    if settings.alias is not None:
+        add("alias", alias_problem(settings.alias))
+    return [*found.values(), *publish_problems(settings)]
+
+
+def publish_problems(settings: Settings) -> list[Problem]:
+    """The layer name (with room for the build's suffix), extra layer ARNs and regions."""
+    found = []
+    problem = layer_name_problem(settings.layer_name, room=LAYER_SUFFIX)
+    if problem:
+        found.append(Problem("layer_name", problem))
+    for arn in settings.extra_layers:
+        problem = layer_arn_problem(arn)
+        if problem:
+            found.append(Problem("extra_layers", problem))
+    for region in settings.regions:
+        problem = region_problem(region)
+        if problem:
+            found.append(Problem("regions", problem))
+    return found
+
+
+def refuse(problems: list[Problem]) -> None:
+    """Raise one DeployError listing every problem; the first line names the settings (under 160 characters)."""
+    if not problems:
+        return
+    names = list(dict.fromkeys(p.setting for p in problems))
+    head = f"{len(names)} setting{'s' if len(names) > 1 else ''} AWS would refuse: "
+    listed = ", ".join(names)
+    if len(head) + len(listed) > 150:
+        listed = listed[: 146 - len(head)].rsplit(", ", 1)[0] + ", ..."
+    raise DeployError("\n".join([head + listed, *(f"  {p.line()}" for p in problems)]))
+
+
+def check_deploy(settings: Settings) -> None:
+    refuse(deploy_problems(settings))
+
+
+def check_publish(settings: Settings) -> None:
+    refuse(publish_problems(settings))
+
+
+# ---------------------------------------------------------------- against the build
+
+
+def manifest_problems(settings: Settings, manifest: Manifest, handlers: Iterable[str] = ()) -> list[Problem]:
+    """Built layer names, and each handler's module in the app zip (or a layer, where Lambda also looks)."""
+    found = [Problem("layer_name", f"layer {record.name}: {problem}") for record in manifest.layers
+             if (problem := layer_name_problem(record.name))]
+    handlers = list(dict.fromkeys(handlers))
+    if not handlers:
+        return found
+    names = _zip_names(settings.output_dir / manifest.app.path)
+    if names is None:
+        return found  # a missing zip is reported (with the way out) when it is read
+    version = manifest.runtime.removeprefix("python")
+    roots = ["", "python/", f"python/lib/python{version}/site-packages/"]
+    for layer in manifest.layers:
+        names |= _zip_names(settings.output_dir / layer.path) or set()
+    for handler in handlers:
+        problem = handler_module_problem(handler, names, roots)
+        if problem:
+            found.append(Problem("handler", f"{handler}: {problem}"))
+    return found
+
+
+def check_manifest(settings: Settings, manifest: Manifest, *, deploy: bool) -> None:
+    handlers = [spec.handler or settings.handler for spec in settings.function_specs()] if deploy else []
+    refuse(manifest_problems(settings, manifest, handlers))
+
+
+def _zip_names(path: Path) -> set[str] | None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return set(archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return None
