@@ -164,6 +164,26 @@ CASES = [
     Case("index-credentials", _requirements("--index-url https://user:s3cr3t@127.0.0.1:9/simple\nsix\n"), "six"),
     # -- deploy (refused before any AWS call)
     Case("deploy-no-function", lambda r, w: None, "no function to deploy", args=["deploy", "--plan"]),
+    Case("deploy-memory-0", lambda r, w: None, "AWS would refuse: memory",
+         args=["deploy", "--function-name", "f", "--memory", "0"]),
+    Case("deploy-timeout-plan", lambda r, w: None, "AWS would refuse: timeout",
+         args=["deploy", "--plan", "--function-name", "f", "--timeout", "99999"]),
+    Case("deploy-env-name", _setting('environment = { "1BAD" = "x" }\n'), "AWS would refuse: environment",
+         args=["deploy", "--plan", "--function-name", "f"]),
+    Case("deploy-env-reserved", _setting('environment = { AWS_REGION = "x" }\n'), "AWS would refuse: environment",
+         args=["deploy", "--plan", "--function-name", "f"]),
+    Case("deploy-env-too-big", _setting(f'environment = {{ BIG = "{"x" * 5000}" }}\n'), "AWS would refuse",
+         args=["deploy", "--plan", "--function-name", "f"]),
+    Case("deploy-function-name", lambda r, w: None, "AWS would refuse: function",
+         args=["deploy", "--plan", "--function-name", "x" * 65]),
+    Case("deploy-alias-digits", lambda r, w: None, "AWS would refuse: alias",
+         args=["deploy", "--plan", "--function-name", "f", "--alias", "123"]),
+    Case("deploy-role", lambda r, w: None, "AWS would refuse: role",
+         args=["deploy", "--plan", "--function-name", "f", "--role", "not-an-arn"]),
+    Case("deploy-region", lambda r, w: None, "AWS would refuse: region",
+         args=["deploy", "--plan", "--function-name", "f", "--region", "mars-1"]),
+    Case("deploy-handler-module", _setting('handler = "nowhere.handler"\n'), "handler",
+         args=["deploy", "--plan", "--function-name", "f"]),
 ]
 
 
