@@ -337,3 +337,13 @@ def test_the_child_refuses_compiled_modules_with_the_targets_suffixes_in_path_or
     assert finder.find_spec("outside", paths) is None  # not in the artifacts: not ours to refuse
     assert finder.find_spec("json", paths) is None
     assert finder.blocked == ["fast", "both", "pkg", "ns.sub"]
+
+
+def test_from_dot_import_several_names_is_one_import_of_the_package():
+    """`from . import a, b` was reported twice when the package was missing (one problem, one line)."""
+    import ast
+
+    from lambda_tasks.verify.static import top_level_imports
+
+    tree = ast.parse("from . import a, b\nfrom .c import d\n")
+    assert [name for _, name in top_level_imports(tree, "chalicelib")] == ["chalicelib", "chalicelib.c"]

@@ -69,9 +69,8 @@ def top_level_imports(tree: ast.Module, package: str) -> Iterator[tuple[ast.stmt
                 base = base[: len(base) - (node.level - 1)]
                 if node.module:
                     yield node, ".".join([*base, node.module])
-                elif base:
-                    for _alias in node.names:  # from . import sub: sub may be a module or a name
-                        yield node, ".".join(base)
+                elif base:  # from . import a, b: a and b may be modules or names; the package must exist (once)
+                    yield node, ".".join(base)
             elif node.module != "__future__":
                 yield node, node.module
 
