@@ -10,3 +10,7 @@ from .tasks import ns
 
 def main() -> None:
     Program(namespace=ns, version=__version__, name="lambda-tasks", binary="lambda-tasks").run()
+
+
+if __name__ == "__main__":
+    main()
