@@ -85,3 +85,14 @@ def test_numpy_pandas_pyarrow_split_stable_and_scipy_over_budget(tmp_path):
     assert "262,144,000" in message or "250.0 MiB" in message
     assert "pyarrow" in message and "scipy" in message
     assert {p.name: p.read_bytes() for p in (root / "layers").glob("*.zip")} == before
+
+
+def test_a_numpy_line_per_python_version_takes_the_targets_line(tmp_path):
+    """Issue 10: markers are the target's, not this host's: python3.12/arm64 takes numpy 2.1.3 for aarch64."""
+    requirements = 'numpy==1.26.4; python_version == "3.11"\nnumpy==2.1.3; python_version == "3.12"\n'
+    root = make_project(tmp_path / "proj", requirements)
+    manifest = build(load_settings(root, {}, {"runtime": "python3.12", "arch": "arm64"}))
+    with zipfile.ZipFile(root / manifest.layers[0].path) as layer:
+        names = layer.namelist()
+    assert "python/numpy-2.1.3.dist-info/METADATA" in names
+    assert any(name.endswith(".cpython-312-aarch64-linux-gnu.so") for name in names)
