@@ -6,6 +6,7 @@ import io
 import threading
 import zipfile
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, cast
@@ -99,17 +100,30 @@ _OPEN_LOCK = threading.Lock()
 _MAX_OPEN = 64
 
 
-def _open_member(path: Path, info: zipfile.ZipInfo) -> BinaryIO:
+def _open_member(path: Path, info: zipfile.ZipInfo | str) -> BinaryIO:
     """A member of a shared, already-parsed ZipFile: parsing a central directory per member is quadratic.
 
     ZipFile serves concurrent readers; a member is opened under the lock so that no other thread closes its
     archive in between (an evicted archive stays readable for the members already open).
     """
+    with _OPEN_LOCK:
+        return cast(BinaryIO, _shared(path).open(info))
+
+
+def _shared(path: Path) -> zipfile.ZipFile:
     stat = path.stat()
     key = (path, stat.st_mtime_ns, stat.st_size)  # a wheel rewritten in place is parsed again
+    archive = _OPEN_ARCHIVES.pop(key, None) or zipfile.ZipFile(path)
+    _OPEN_ARCHIVES[key] = archive
+    while len(_OPEN_ARCHIVES) > _MAX_OPEN:
+        _OPEN_ARCHIVES.popitem(last=False)[1].close()
+    return archive
+
+
+def read_member(path: Path, pick: Callable[[list[str]], str | None]) -> bytes | None:
+    """The bytes of the member ``pick`` chooses from the wheel's names (None: none), from the shared archive that
+    collecting the same wheel reuses afterwards."""
     with _OPEN_LOCK:
-        archive = _OPEN_ARCHIVES.pop(key, None) or zipfile.ZipFile(path)
-        _OPEN_ARCHIVES[key] = archive
-        while len(_OPEN_ARCHIVES) > _MAX_OPEN:
-            _OPEN_ARCHIVES.popitem(last=False)[1].close()
-        return cast(BinaryIO, archive.open(info))
+        archive = _shared(path)
+        name = pick(archive.namelist())
+        return None if name is None else archive.read(name)

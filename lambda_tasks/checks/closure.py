@@ -26,6 +26,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from ..entries import read_member
 from ..errors import ResolveError, WheelError
 
 _MAX_FIRST_LINE = 159
@@ -117,15 +118,18 @@ def parse_metadata(data: bytes | str) -> DistMetadata:
 
 def read_metadata(wheel_path: Path) -> DistMetadata:
     """The metadata in a wheel's ``*.dist-info/METADATA`` (the one named after the wheel when there are several)."""
+    prefix = "-".join(wheel_path.name.split("-")[:2]).lower()
+
+    def metadata(names: list[str]) -> str | None:
+        found = [name for name in names if name.count("/") == 1 and name.endswith(".dist-info/METADATA")]
+        found.sort(key=lambda name: not name.lower().startswith(prefix + "."))
+        return found[0] if found else None
+
     try:
-        with zipfile.ZipFile(wheel_path) as archive:
-            found = [name for name in archive.namelist()
-                     if name.count("/") == 1 and name.endswith(".dist-info/METADATA")]
-            prefix = "-".join(wheel_path.name.split("-")[:2]).lower()
-            found.sort(key=lambda name: not name.lower().startswith(prefix + "."))
-            if not found:
-                raise WheelError(f"{wheel_path.name} has no .dist-info/METADATA; it is not a valid wheel")
-            return parse_metadata(archive.read(found[0]))
+        data = read_member(wheel_path, metadata)  # the parsed archive is reused when the wheel is collected
+        if data is None:
+            raise WheelError(f"{wheel_path.name} has no .dist-info/METADATA; it is not a valid wheel")
+        return parse_metadata(data)
     except (zipfile.BadZipFile, OSError, ValueError) as error:
         raise WheelError(f"cannot read the metadata of {wheel_path.name}: {error}") from None
 
