@@ -163,7 +163,9 @@ class Settings:
     # -- where things are
     project_dir: Path = setting(Path("."), text, B)
     output_dir: Path = setting(Path("."), text, D)  # where invoke runs: dist/ and layers/ are written below it
-    requirements: str = setting("requirements.txt", text, L)
+    requirements: str | None = setting(None, text, L, optional=True)  # None: searched (sources/project.py)
+    extras: tuple[str, ...] = setting((), texts, L)
+    groups: tuple[str, ...] = setting((), texts, L)
     vendor_dir: str = setting("vendor", text, L)
     app_zip: str = setting("dist/app.zip", text, A)
     layers_dir: str = setting("layers", text, L)
@@ -223,7 +225,7 @@ class Settings:
 
     @property
     def requirements_path(self) -> Path:
-        return self.project_dir / self.requirements
+        return self.project_dir / (self.requirements or "requirements.txt")
 
     @property
     def vendor_path(self) -> Path:

@@ -11,6 +11,7 @@ has something to do, so a no-op rebuild stays near start-up time.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +21,7 @@ from ..config import Settings
 from ..entries import APP_MOUNT, LAYER_MOUNT, Entry
 from ..manifest import Manifest
 from ..report import Reporter, build_summary
+from ..sources.project import Source, find_source, generated_requirements, project_requirements
 from ..targets import Target
 from .fingerprint import app_fingerprint, layers_fingerprint, outputs_present
 
@@ -34,7 +36,8 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
     previous = last if same_target else None
     if last is not None and not same_target:
         reporter.info(f"target: {settings.target} (the last build was for {last.runtime}/{last.architecture})")
-    inputs = {"app": app_fingerprint(settings), "layers": layers_fingerprint(settings)}
+    settings, source = dependency_source(settings)
+    inputs = {"app": app_fingerprint(settings), "layers": layers_fingerprint(settings, *_source_inputs(source))}
     fresh = {
         which: previous is not None and not force and previous.inputs.get(which) == inputs[which]
         and outputs_present(previous, settings, which)
@@ -65,8 +68,17 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
         from ..checks import exclude
         from ..resolve import resolve
 
-        wheels = resolve(settings, reporter, refresh=force)
-        _check_closure(wheels, settings, reporter)
+        if source is not None:
+            reporter.info(source.describe(settings.project_dir))
+        if source is not None and source.is_lock:
+            from ..resolve.lockfile import resolve_lock
+
+            wheels = resolve_lock(settings, source.kind, source.path, reporter)
+            _check_lock_closure(wheels, settings, source, reporter)
+        else:
+            wheels = resolve(settings, reporter, refresh=force)
+            shown = "pyproject.toml" if source is not None and source.kind == "pyproject" else None
+            _check_closure(wheels, settings, reporter, shown or settings.requirements or "requirements.txt")
         entries = collect.layer_entries(wheels, settings.vendor_path, target, reporter)
         paths.check_paths(entries, "the layers")
         guard.check_files(entries, settings.include)  # vendor/'s loose files; wheels are third-party
@@ -74,7 +86,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
             from ..sources.requirements import requirement_lines
 
             exclude.warn_pinned_runtime_provided(requirement_lines(settings.requirements_path),
-                                                 settings.requirements, reporter)
+                                                 settings.requirements or "requirements.txt", reporter)
         excluded = exclude.excluded_units(settings.exclude, settings.exclude_runtime_provided)
         if excluded:
             imports = exclude.app_imports(collect.app_files(settings.project_dir))
@@ -105,7 +117,43 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
     return result
 
 
-def _check_closure(wheels: Sequence[Path], settings: Settings, reporter: Reporter) -> None:
+def dependency_source(settings: Settings) -> tuple[Settings, Source | None]:
+    """The file the dependencies come from; for pyproject.toml, settings whose requirements file holds its
+    dependencies (so that everything that reads requirements works unchanged)."""
+    source = find_source(settings.project_dir, settings.requirements)
+    if source is None or source.is_lock:
+        return settings, source
+    if source.kind == "pyproject":
+        lines = project_requirements(source.path, settings.extras, settings.groups)
+        return dataclasses.replace(settings, requirements=str(generated_requirements(lines))), source
+    return dataclasses.replace(settings, requirements=settings.requirements or source.path.name), source
+
+
+def _check_lock_closure(wheels: Sequence[Path], settings: Settings, source: Source, reporter: Reporter) -> None:
+    """uv.lock: the closure of the root project's requirements (pyproject.toml, with the chosen extras and
+    groups) must be what the lock gave. pylock.toml records no root requirements: the check cannot apply."""
+    pyproject = source.path.parent / "pyproject.toml"
+    if source.kind != "uv.lock" or not pyproject.is_file():
+        reporter.info(f"dependencies: versions as locked in {source.path.name}; no closure check (the lock does "
+                      "not record the project's own requirements)")
+        return
+    lines = project_requirements(pyproject, settings.extras, settings.groups)
+    roots = dataclasses.replace(settings, requirements=str(generated_requirements(lines)))
+    _check_closure(wheels, roots, reporter, f"{source.path.name} (pyproject.toml's requirements)")
+
+
+def _source_inputs(source: Source | None) -> tuple[list[Path], list[Path]]:
+    """A lock's files (the lock, and pyproject.toml for uv.lock) and the local directories it builds from."""
+    if source is None or not source.is_lock:
+        return [], []
+    from ..sources.locks import lock_directories
+
+    pyproject = source.path.parent / "pyproject.toml"
+    files = [source.path, *([pyproject] if source.kind == "uv.lock" and pyproject.is_file() else [])]
+    return files, lock_directories(source.path)
+
+
+def _check_closure(wheels: Sequence[Path], settings: Settings, reporter: Reporter, shown: str) -> None:
     """The resolved distributions must be exactly what the requirements need on the target: an independent check
     of the installer, with markers evaluated for the target and extras followed."""
     if not wheels:
@@ -116,10 +164,10 @@ def _check_closure(wheels: Sequence[Path], settings: Settings, reporter: Reporte
     roots, unnamed = top_level_requirements(settings.requirements_path)
     target = settings.target
     result = closure.check_closure(roots, target.marker_environment(), [closure.read_metadata(w) for w in wheels],
-                                   source=settings.requirements)
+                                   source=shown)
     # a requirement named only by location (./pkg) is known by name once built: extras cannot be told then
     closure.raise_for_closure(result, str(target), allow_extra=unnamed > 0)
-    reporter.info(f"dependencies: the {len(wheels)} resolved distributions are the closure of {settings.requirements} "
+    reporter.info(f"dependencies: the {len(wheels)} resolved distributions are the closure of {shown} "
                   f"for {target}")
 
 

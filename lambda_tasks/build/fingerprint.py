@@ -47,9 +47,11 @@ def app_fingerprint(settings: Settings) -> str:
                     "epoch": os.environ.get("SOURCE_DATE_EPOCH")})
 
 
-def layers_fingerprint(settings: Settings) -> str:
-    """Changes when the requirements (with the files they include), the vendor/ tree, a layer setting, pip's
-    index variables or a tool version change."""
+def layers_fingerprint(settings: Settings, source_files: Sequence[Path] = (),
+                       source_dirs: Sequence[Path] = ()) -> str:
+    """Changes when the requirements (with the files they include), the dependency source's files (a lock file
+    and its pyproject.toml, the directories a lock builds from), the vendor/ tree, a layer setting, pip's index
+    variables or a tool version change."""
     requirements = requirements_digest(settings.requirements_path)
     vendor: list[tuple[str, str, bool]] = []
     if settings.vendor_path.is_dir():
@@ -58,10 +60,11 @@ def layers_fingerprint(settings: Settings) -> str:
         digests = content_digests((path for _, path in files), scope=settings.vendor_path)
         vendor = [(rel, digest, executable) for (rel, _), (digest, executable) in zip(files, digests, strict=True)]
     # a local requirement (./pkg, -e ../lib) is built from its directory: its files are inputs too
-    directories = [d for d in local_requirement_dirs(settings.requirements_path) if d.is_dir()]
+    directories = [d for d in [*local_requirement_dirs(settings.requirements_path), *source_dirs] if d.is_dir()]
     local = [(os.path.relpath(d, settings.project_dir), tree_digest(d, skip=_not_source)) for d in directories]
     return _digest({
         "requirements": requirements, "vendor": vendor, "local": local,
+        "sources": [(path.name, hashlib.sha256(path.read_bytes()).hexdigest()) for path in source_files],
         "settings": _settings_data(settings, Affects.LAYERS),
         "tools": _tool_versions(), "epoch": os.environ.get("SOURCE_DATE_EPOCH"),
         "pip": [os.environ.get(name) for name in PIP_INDEX_VARIABLES],

@@ -16,19 +16,15 @@ variables are passed on; pip.conf files are not.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-import shutil
-import ssl
+import shutil  # noqa: F401  (tests patch uv.shutil.which: find_uv looks uv up with it)
 import subprocess
 import sys
 import tempfile
 import urllib.parse
-import urllib.request
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +33,8 @@ from ..errors import ResolveError
 from ..host import find_uv
 from ..report import Reporter
 from ..targets import Target
+from .picks import Pick, best_wheel, fetch
 from .process import redact
-from .wheelhouse import lookup
 
 #: uv's --python-platform choices, (glibc major, minor) -> name suffix.
 _UV_GLIBC = [(2, 40), (2, 39), (2, 38), (2, 37), (2, 36), (2, 35), (2, 34), (2, 33), (2, 32), (2, 31), (2, 28),
@@ -48,18 +44,6 @@ _VALUE_OPTIONS = {"--index-url": "--index-url", "-i": "--index-url", "--extra-in
                   "--find-links": "--find-links", "-f": "--find-links"}
 _FLAG_OPTIONS = {"--no-index": "--no-index", "--pre": "--prerelease=allow"}
 _NO_WHEEL = re.compile(r"no usable wheels|has no wheels|only-binary|no matching distribution", re.I)
-
-
-@dataclass(frozen=True)
-class Pick:
-    """The wheel chosen for one locked package."""
-
-    name: str
-    version: str
-    filename: str
-    url: str
-    sha256: str | None
-    size: int | None
 
 
 def uv_platform(target: Target) -> str:
@@ -129,69 +113,21 @@ class _UvFailed(Exception):
 
 def pick_wheels(lock: dict[str, Any], target: Target) -> list[Pick]:
     """One wheel per locked package: the one whose best tag the target ranks highest."""
-    from packaging.utils import parse_wheel_filename
-
-    rank = target.tag_ranks
     picks = []
     for package in lock.get("packages", []):
-        best: tuple[int, dict[str, Any], str] | None = None
+        candidates = []
         for wheel in package.get("wheels", []):
             location = wheel.get("url") or wheel.get("path") or ""
             filename = wheel.get("name") or urllib.parse.unquote(location.rsplit("/", 1)[-1].split("#", 1)[0])
-            try:
-                tags = parse_wheel_filename(filename)[3]
-            except ValueError:
-                continue
-            score = min((rank[tag] for tag in tags if tag in rank), default=None)
-            if score is not None and (best is None or score < best[0]):
-                best = (score, wheel, filename)
-        if best is None:
+            candidates.append((filename, wheel))
+        chosen = best_wheel(candidates, target)
+        if chosen is None:
             raise _UvFailed(f"{package.get('name')} {package.get('version')} has no usable wheels for {target}")
-        _, wheel, filename = best
+        filename, wheel = chosen
         url = wheel.get("url") or Path(wheel["path"]).resolve().as_uri()
         picks.append(Pick(package["name"], str(package.get("version", "")), filename, url,
                           (wheel.get("hashes") or {}).get("sha256"), wheel.get("size")))
     return picks
-
-
-def fetch(pick: Pick, download_dir: Path, wheelhouse: Path, reporter: Reporter | None = None) -> None:
-    """Put ``pick``'s file in ``download_dir``: linked from the cache, copied from disk, or downloaded."""
-    final = download_dir / pick.filename
-    cached = lookup(wheelhouse, pick.sha256, pick.filename, reporter)
-    if cached is not None and _matches(cached, pick):
-        try:
-            os.link(cached, final)
-        except OSError:
-            shutil.copyfile(cached, final)
-        return
-    partial = final.with_name(final.name + ".part")
-    digest = hashlib.sha256()
-    request = urllib.request.Request(pick.url, headers={"User-Agent": "lambda-tasks"})
-    with urllib.request.urlopen(request, timeout=120, context=_ssl_context()) as response, open(partial, "wb") as out:
-        for chunk in iter(lambda: response.read(1 << 20), b""):
-            digest.update(chunk)
-            out.write(chunk)
-    if pick.sha256 and digest.hexdigest() != pick.sha256:
-        partial.unlink()
-        raise ResolveError(redact(f"{pick.filename} from {pick.url} does not match the sha256 in uv's lock; try again"))
-    os.replace(partial, final)
-
-
-def _matches(path: Path, pick: Pick) -> bool:
-    """The cached file has the lock's size (its sha256 was checked by ``lookup``, through the stat cache)."""
-    return pick.size is None or path.stat().st_size == pick.size
-
-
-_CONTEXT: list[ssl.SSLContext] = []
-
-
-def _ssl_context() -> ssl.SSLContext:
-    """The system's CAs, or the bundle pip is told to use (PIP_CERT, SSL_CERT_FILE, REQUESTS_CA_BUNDLE)."""
-    if not _CONTEXT:
-        bundle = next((os.environ[k] for k in ("PIP_CERT", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE") if os.environ.get(k)),
-                      None)
-        _CONTEXT.append(ssl.create_default_context(cafile=bundle))
-    return _CONTEXT[0]
 
 
 class NeedsSdistBuild(Exception):

@@ -1,0 +1,135 @@
+"""Install a lock file exactly (``pylock.toml``, ``uv.lock``): the locked versions ship, nothing is re-resolved.
+
+Per locked package that applies to the target (markers evaluated for it, see ``sources/locks.py``): the wheel
+whose tag the target ranks best, fetched with its size and sha256 checked (or linked from the wheelhouse);
+with no usable wheel, its locked sdist is fetched (hash checked) and built with the compiler off, and the
+wheel built must carry the locked version; a path dependency is built like a local requirement. A package
+with neither is an error naming it, its locked version and the tags its wheels have.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from ..config import Settings
+from ..errors import ResolveError
+from ..files import cache_dir
+from ..report import Reporter
+from ..sources.locks import LockedFile, LockedPackage, read_pylock, read_uv_lock, uv_lock_staleness
+from . import wheelhouse as wheelhouse_io
+from .failures import Failure, failures_error
+from .picks import Pick, best_wheel, fetch
+
+
+def locked_packages(settings: Settings, kind: str, path: Path) -> list[LockedPackage]:
+    """What the lock installs on the target; a uv.lock older than pyproject.toml's dependencies is an error."""
+    environment = settings.target.marker_environment()
+    if kind == "pylock":
+        return read_pylock(path, environment, settings.extras, settings.groups)
+    stale = uv_lock_staleness(path, path.parent / "pyproject.toml")
+    if stale:
+        raise ResolveError(f"{path.name} is out of date: pyproject.toml's {stale} changed since it was locked; "
+                           "run `uv lock` to update it")
+    return read_uv_lock(path, environment, settings.extras, settings.groups)
+
+
+def _uri(location: str) -> str:
+    return location if "://" in location else Path(location).as_uri()
+
+
+def _pick(package: LockedPackage, file: LockedFile) -> Pick:
+    return Pick(package.name, package.version, file.filename, _uri(file.location), file.sha256, file.size)
+
+
+def resolve_lock(settings: Settings, kind: str, path: Path, reporter: Reporter) -> list[Path]:
+    """The wheels (one per package) the lock names for the target, in lambda-tasks' wheelhouse."""
+    from packaging.utils import parse_wheel_filename
+
+    target = settings.target
+    packages = locked_packages(settings, kind, path)
+    picks: list[Pick] = []
+    builds: list[LockedPackage] = []
+    failures: list[Failure] = []
+    for package in packages:
+        chosen = best_wheel([(file.filename, file) for file in package.wheels], target)
+        if package.directory is not None and not package.wheels:
+            builds.append(package)
+        elif chosen is not None:
+            picks.append(_pick(package, chosen[1]))
+        elif package.sdist is not None:
+            builds.append(package)
+        else:
+            tags = sorted({str(tag) for file in package.wheels for tag in _tags(file.filename)})
+            failures.append(Failure(f"{package.name}=={package.version}", "no wheel in the lock fits", (
+                f"its locked wheels are for: {', '.join(tags) or 'none (no wheels, no sdist)'}",
+                f"{target} takes cp{target.version_nodot}/abi3/py3 wheels for manylinux {target.machine}",
+                "lock a version that has one (or its sdist), or put a wheel for the target in vendor/")))
+    if failures:
+        raise failures_error(failures, target)
+    cache = cache_dir()
+    wheelhouse = cache / "wheels"
+    wheelhouse.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f"resolve-{os.getpid()}-", dir=cache) as tmp:
+        download_dir, built_dir, sdist_dir = Path(tmp, "download"), Path(tmp, "built"), Path(tmp, "sdists")
+        for directory in (download_dir, built_dir, sdist_dir):
+            directory.mkdir()
+        reporter.status(f"resolve: fetching {len(picks)} locked wheels")
+        with ThreadPoolExecutor(max_workers=min(8, max(1, len(picks)))) as pool:
+            for future in [pool.submit(fetch, pick, download_dir, wheelhouse, reporter) for pick in picks]:
+                try:
+                    future.result()
+                except OSError as error:
+                    raise ResolveError(f"cannot fetch a wheel named in {path.name}: {error}") from None
+        reporter.status_done()
+        for package in builds:
+            wheel = _build(package, settings, sdist_dir, built_dir, wheelhouse, reporter)
+            if isinstance(wheel, Failure):
+                failures.append(wheel)
+                continue
+            version = parse_wheel_filename(wheel.name)[1]
+            if package.directory is None and str(version) != str(_version(package.version)):
+                failures.append(Failure(f"{package.name}=={package.version}", f"its sdist builds version {version}",
+                                        (f"{path.name} locks {package.version}; the lock and the sdist disagree",)))
+                continue
+            os.replace(wheel, download_dir / wheel.name)
+        if failures:
+            raise failures_error(failures, target)
+        wheels = [wheelhouse_io.store(wheelhouse, file, reporter).path for file in sorted(download_dir.iterdir())]
+    reporter.info(f"resolve: {len(wheels)} wheels for {target}, as locked in {path.name}")
+    return wheels
+
+
+def _build(package: LockedPackage, settings: Settings, sdist_dir: Path, built_dir: Path, wheelhouse: Path,
+           reporter: Reporter) -> Path | Failure:
+    from .sdists import build_wheel
+
+    if package.directory is not None:
+        reporter.info(f"resolve: building {package.name} from {package.directory} into a wheel (compiler disabled)")
+        return build_wheel(str(package.directory), package.name, settings, [], built_dir, reporter)
+    assert package.sdist is not None
+    fetch(_pick(package, package.sdist), sdist_dir, wheelhouse, reporter)
+    reporter.info(f"resolve: no wheel of {package.name} {package.version} in the lock fits {settings.target}; "
+                  "building its locked sdist (compiler disabled)")
+    return build_wheel(str(sdist_dir / package.sdist.filename), f"{package.name}=={package.version}", settings, [],
+                       built_dir, reporter)
+
+
+def _tags(filename: str) -> list[object]:
+    from packaging.utils import parse_wheel_filename
+
+    try:
+        return list(parse_wheel_filename(filename)[3])
+    except ValueError:
+        return []
+
+
+def _version(text: str) -> object:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return text

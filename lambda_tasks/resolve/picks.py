@@ -1,0 +1,91 @@
+"""Pure helpers shared by the installers that read a lock (uv's pylock output, the project's lock files):
+which wheel the target ranks best, and fetching one file with its size and sha256 checked."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import ssl
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from ..errors import ResolveError
+from ..report import Reporter
+from ..targets import Target
+from .process import redact
+from .wheelhouse import lookup
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Pick:
+    """The wheel chosen for one locked package."""
+
+    name: str
+    version: str
+    filename: str
+    url: str
+    sha256: str | None
+    size: int | None
+
+
+def best_wheel(candidates: Sequence[tuple[str, T]], target: Target) -> tuple[str, T] | None:
+    """The (file name, data) whose best tag the target ranks highest; None when no tag fits the target."""
+    from packaging.utils import parse_wheel_filename
+
+    rank = target.tag_ranks
+    best: tuple[int, str, T] | None = None
+    for filename, data in candidates:
+        try:
+            tags = parse_wheel_filename(filename)[3]
+        except ValueError:
+            continue
+        score = min((rank[tag] for tag in tags if tag in rank), default=None)
+        if score is not None and (best is None or score < best[0]):
+            best = (score, filename, data)
+    return None if best is None else (best[1], best[2])
+
+
+def fetch(pick: Pick, download_dir: Path, wheelhouse: Path, reporter: Reporter | None = None) -> None:
+    """Put ``pick``'s file in ``download_dir``: linked from the cache, copied from disk, or downloaded."""
+    final = download_dir / pick.filename
+    cached = lookup(wheelhouse, pick.sha256, pick.filename, reporter)
+    if cached is not None and _matches(cached, pick):
+        try:
+            os.link(cached, final)
+        except OSError:
+            shutil.copyfile(cached, final)
+        return
+    partial = final.with_name(final.name + ".part")
+    digest = hashlib.sha256()
+    request = urllib.request.Request(pick.url, headers={"User-Agent": "lambda-tasks"})
+    with urllib.request.urlopen(request, timeout=120, context=_ssl_context()) as response, open(partial, "wb") as out:
+        for chunk in iter(lambda: response.read(1 << 20), b""):
+            digest.update(chunk)
+            out.write(chunk)
+    if pick.sha256 and digest.hexdigest() != pick.sha256:
+        partial.unlink()
+        raise ResolveError(redact(f"{pick.filename} from {pick.url} does not match the sha256 in the lock; try again"))
+    os.replace(partial, final)
+
+
+def _matches(path: Path, pick: Pick) -> bool:
+    """The cached file has the lock's size (its sha256 was checked by ``lookup``, through the stat cache)."""
+    return pick.size is None or path.stat().st_size == pick.size
+
+
+_CONTEXT: list[ssl.SSLContext] = []
+
+
+def _ssl_context() -> ssl.SSLContext:
+    """The system's CAs, or the bundle pip is told to use (PIP_CERT, SSL_CERT_FILE, REQUESTS_CA_BUNDLE)."""
+    if not _CONTEXT:
+        bundle = next((os.environ[k] for k in ("PIP_CERT", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE") if os.environ.get(k)),
+                      None)
+        _CONTEXT.append(ssl.create_default_context(cafile=bundle))
+    return _CONTEXT[0]

@@ -1,0 +1,252 @@
+"""Lock files as pure data: pylock.toml (PEP 751) and uv.lock, read without uv.
+
+``locked_packages`` gives the packages the target installs, with their markers already evaluated for it:
+for pylock.toml each package's ``marker`` (and the lock's extras / dependency groups); for uv.lock a walk
+from the root project's dependencies (plus the chosen extras and groups) through each package's
+``dependencies``. The root project (``source = { editable = "." }`` or ``virtual``) is the app: never listed.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ResolveError, SettingsError
+from .project import _norm, read_toml
+
+
+@dataclass(frozen=True)
+class LockedFile:
+    """A wheel or sdist of a locked package: where it is (URL, or a path made absolute), its name and hash."""
+
+    location: str
+    filename: str
+    sha256: str | None
+    size: int | None
+
+
+@dataclass(frozen=True)
+class LockedPackage:
+    name: str
+    version: str
+    wheels: tuple[LockedFile, ...] = ()
+    sdist: LockedFile | None = None
+    directory: Path | None = None  # a path dependency: built like a local requirement
+    dependencies: tuple[str, ...] = field(default=(), compare=False)
+
+
+def _file(entry: Mapping[str, Any], base: Path, hashes: Mapping[str, str] | None = None) -> LockedFile:
+    url = str(entry.get("url") or "")
+    location = url or str((base / str(entry.get("path", ""))).resolve())
+    filename = str(entry.get("name") or entry.get("filename")
+                   or urllib.parse.unquote(location.rsplit("/", 1)[-1].split("#", 1)[0]))
+    if hashes is None:
+        algorithm, _, digest = str(entry.get("hash", "")).partition(":")
+        hashes = {algorithm: digest} if digest else {}
+    size = entry.get("size")
+    return LockedFile(location, filename, hashes.get("sha256"), int(size) if size is not None else None)
+
+
+def _evaluate(marker: str | None, environment: Mapping[str, str], **extra: Any) -> bool:
+    if not marker:
+        return True
+    from packaging.markers import Marker
+
+    return Marker(marker).evaluate({**environment, **extra})
+
+
+# -------------------------------------------------------------------------------------------- pylock.toml
+
+
+def read_pylock(path: Path, environment: Mapping[str, str], extras: Sequence[str] = (),
+                groups: Sequence[str] = ()) -> list[LockedPackage]:
+    """The packages of a PEP 751 lock whose marker holds on the target (with these extras and groups)."""
+    data = read_toml(path)
+    try:
+        from packaging.pylock import Pylock, PylockValidationError
+    except ImportError:  # pragma: no cover - an older packaging: read it unvalidated
+        pass
+    else:
+        try:
+            Pylock.from_dict(data)
+        except PylockValidationError as error:
+            raise SettingsError(f"{path} is not a valid pylock.toml: {error}") from None
+    for wanted, key in ((extras, "extras"), (groups, "dependency-groups")):
+        unknown = sorted({_norm(x) for x in wanted} - {_norm(x) for x in data.get(key, [])})
+        if unknown:
+            raise SettingsError(f"{path} does not lock the {key} {', '.join(unknown)}"
+                                f"\n    it locks: {', '.join(data.get(key, [])) or 'none'}")
+    chosen_extras = frozenset(_norm(x) for x in extras)
+    chosen_groups = frozenset(_norm(x) for x in groups)  # not the lock's default-groups: never dev by default
+    base = path.parent
+    packages = []
+    for package in data.get("packages", []):
+        marker = package.get("marker")
+        if marker:
+            from packaging.markers import Marker
+
+            env = {**environment, "extras": chosen_extras, "dependency_groups": chosen_groups}
+            if not bool(Marker(marker).evaluate(env, context="lock_file")):  # type: ignore[arg-type,unused-ignore]
+                continue
+        wheels = tuple(_file(w, base, w.get("hashes", {})) for w in package.get("wheels", []))
+        sdist = _file(package["sdist"], base, package["sdist"].get("hashes", {})) if "sdist" in package else None
+        directory = (base / package["directory"]["path"]).resolve() if "directory" in package else None
+        if "vcs" in package or "archive" in package:
+            raise ResolveError(f"{path}: {package['name']} is locked from a VCS or archive, which is not supported yet"
+                               "\n    lock it from an index or a local directory")
+        packages.append(LockedPackage(str(package["name"]), str(package.get("version", "")), wheels, sdist, directory))
+    return packages
+
+
+# ------------------------------------------------------------------------------------------------ uv.lock
+
+
+def _is_root(package: Mapping[str, Any]) -> bool:
+    source = package.get("source", {})
+    return bool(source.get("editable") == "." or source.get("virtual") == ".")
+
+
+def uv_root(data: Mapping[str, Any], path: Path) -> dict[str, Any]:
+    roots = [p for p in data.get("package", []) if _is_root(p)]
+    if not roots:
+        raise SettingsError(f"{path} has no root project (source = {{ editable = \".\" }} or virtual); "
+                            "run `uv lock` in the project")
+    root: dict[str, Any] = roots[0]
+    return root
+
+
+def read_uv_lock(path: Path, environment: Mapping[str, str], extras: Sequence[str] = (),
+                 groups: Sequence[str] = ()) -> list[LockedPackage]:
+    """The packages the root project needs on the target, walking the lock's dependency graph."""
+    data = read_toml(path)
+    packages = data.get("package", [])
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for package in packages:
+        by_name.setdefault(_norm(package["name"]), []).append(package)
+    root = uv_root(data, path)
+    optional = {_norm(k): v for k, v in root.get("optional-dependencies", {}).items()}
+    dev = {_norm(k): v for k, v in root.get("dev-dependencies", {}).items()}
+    edges = list(root.get("dependencies", []))
+    for wanted, table, what in ((extras, optional, "extra"), (groups, dev, "dependency group")):
+        for name in wanted:
+            if _norm(name) not in table:
+                raise SettingsError(f"{path} locks no {what} {name!r} for {root['name']}"
+                                    f"\n    it has: {', '.join(sorted(table)) or 'none'}")
+            edges += table[_norm(name)]
+    chosen: dict[tuple[str, str], tuple[dict[str, Any], set[str]]] = {}
+    queue = [(edge, root) for edge in edges]
+    while queue:
+        edge, parent = queue.pop(0)
+        if not _evaluate(edge.get("marker"), environment, extra=""):
+            continue
+        package = _find(by_name, edge, path, parent)
+        if _is_root(package):
+            continue
+        key = (_norm(package["name"]), str(package.get("version", "")))
+        follow: list[dict[str, Any]] = []
+        if key not in chosen:
+            chosen[key] = (package, set())
+            follow += package.get("dependencies", [])
+        seen_extras = chosen[key][1]
+        for extra in sorted({_norm(x) for x in edge.get("extra", [])} - seen_extras):
+            seen_extras.add(extra)
+            optional_of = {_norm(k): v for k, v in package.get("optional-dependencies", {}).items()}
+            follow += optional_of.get(extra, [])
+        queue += [(dependency, package) for dependency in follow]
+    return [_uv_package(package, path.parent) for package, _ in sorted(chosen.values(), key=lambda p: p[0]["name"])]
+
+
+def _find(by_name: Mapping[str, list[dict[str, Any]]], edge: Mapping[str, Any], path: Path,
+          parent: Mapping[str, Any]) -> dict[str, Any]:
+    candidates = by_name.get(_norm(edge["name"]), [])
+    if "version" in edge:
+        candidates = [p for p in candidates if str(p.get("version")) == str(edge["version"])]
+    if "source" in edge:
+        candidates = [p for p in candidates if p.get("source") == edge["source"]] or candidates
+    if not candidates:
+        raise SettingsError(f"{path}: {parent['name']} depends on {edge['name']}, which the lock does not hold; "
+                            "run `uv lock`")
+    return candidates[0]
+
+
+def _uv_package(package: Mapping[str, Any], base: Path) -> LockedPackage:
+    source = package.get("source", {})
+    if "git" in source or "url" in source:
+        raise ResolveError(f"uv.lock: {package['name']} is locked from a git or URL source, which is not supported yet"
+                           "\n    lock it from an index or a local path")
+    directory = None
+    for key in ("directory", "editable", "path"):
+        if key in source and not str(source[key]).endswith((".whl", ".tar.gz", ".zip")):
+            directory = (base / str(source[key])).resolve()
+    wheels = tuple(_file(w, base) for w in package.get("wheels", []))
+    if not wheels and "path" in source and str(source["path"]).endswith(".whl"):
+        wheels = (_file({"path": source["path"], "hash": package.get("hash", "")}, base),)
+    sdist = _file(package["sdist"], base) if "sdist" in package else None
+    return LockedPackage(str(package["name"]), str(package.get("version", "")), wheels, sdist, directory,
+                         tuple(_norm(d["name"]) for d in package.get("dependencies", [])))
+
+
+def lock_directories(path: Path) -> list[Path]:
+    """The local directories a lock builds packages from (their files are inputs of the layers)."""
+    data = read_toml(path)
+    found: list[Path] = []
+    if "package" in data:  # uv.lock
+        for package in data["package"]:
+            source = package.get("source", {})
+            if _is_root(package):
+                continue
+            for key in ("directory", "editable"):
+                if key in source:
+                    found.append((path.parent / str(source[key])).resolve())
+    for package in data.get("packages", []):  # pylock.toml
+        if "directory" in package:
+            found.append((path.parent / str(package["directory"].get("path", ""))).resolve())
+    return sorted(set(found))
+
+
+def uv_lock_staleness(lock: Path, pyproject: Path) -> str | None:
+    """Why uv.lock no longer matches pyproject.toml's dependencies (None when it does)."""
+    if not pyproject.is_file():
+        return None
+    from packaging.requirements import Requirement
+
+    project = read_toml(pyproject)
+    root = uv_root(read_toml(lock), lock)
+    meta = root.get("metadata", {})
+
+    def key(name: str, extras: Sequence[str], specifier: str, marker: str | None) -> tuple[str, ...]:
+        from packaging.specifiers import SpecifierSet
+
+        return (_norm(name), ",".join(sorted(_norm(x) for x in extras)), str(SpecifierSet(specifier)), marker or "")
+
+    def wanted(lines: Sequence[str], extra: str | None) -> set[tuple[str, ...]]:
+        out = set()
+        for line in lines:
+            requirement = Requirement(line)
+            out.add(key(requirement.name, sorted(requirement.extras), str(requirement.specifier), extra))
+        return out
+
+    def locked(entries: Sequence[Mapping[str, Any]], by_extra: bool) -> set[tuple[str, ...]]:
+        out = set()
+        for entry in entries:
+            marker = str(entry.get("marker", ""))
+            extra = marker.split("extra == '", 1)[1].split("'", 1)[0] if by_extra and "extra == '" in marker else None
+            out.add(key(entry["name"], entry.get("extras", []), str(entry.get("specifier", "")), extra))
+        return out
+
+    table = project.get("project", {})
+    now = wanted(table.get("dependencies", []), None)
+    for extra, lines in table.get("optional-dependencies", {}).items():
+        now |= wanted(lines, _norm(extra))
+    if now != locked(meta.get("requires-dist", []), True):
+        return "[project] dependencies"
+    groups = project.get("dependency-groups", {})
+    recorded = meta.get("requires-dev", {})
+    for group in set(groups) | set(recorded):
+        lines = [line for line in groups.get(group, []) if isinstance(line, str)]
+        if wanted(lines, None) != locked(recorded.get(group, []), False):
+            return f"[dependency-groups] {group}"
+    return None

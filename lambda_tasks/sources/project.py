@@ -1,0 +1,166 @@
+"""Which file the layer's dependencies come from, and pyproject.toml's dependencies as requirement lines.
+
+Named by the ``requirements`` setting, or searched in this order: ``requirements.txt``, ``pylock.toml``,
+``uv.lock``, ``pyproject.toml`` (only when its ``[project]`` table lists ``dependencies``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ResolveError, SettingsError
+from ..files import cache_dir, write_atomic
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+SEARCH_ORDER = ("requirements.txt", "pylock.toml", "uv.lock", "pyproject.toml")
+LOCK_KINDS = frozenset({"pylock", "uv.lock"})
+_PYLOCK = re.compile(r"^pylock\.(?:[^.]+\.)?toml$")
+
+
+@dataclass(frozen=True)
+class Source:
+    """The file the dependencies come from; ``kind`` is "requirements", "pyproject", "pylock" or "uv.lock"."""
+
+    kind: str
+    path: Path
+    searched: bool
+
+    @property
+    def is_lock(self) -> bool:
+        return self.kind in LOCK_KINDS
+
+    def describe(self, project_dir: Path) -> str:
+        try:
+            shown = self.path.relative_to(project_dir).as_posix()
+        except ValueError:
+            shown = str(self.path)
+        how = "found in the project" if self.searched else "the requirements setting"
+        what = {"pyproject": " [project] dependencies", "pylock": " (PEP 751 lock: versions as locked)",
+                "uv.lock": " (versions as locked)"}.get(self.kind, "")
+        return f"dependencies: {shown}{what} ({how})"
+
+
+def kind_of(path: Path) -> str:
+    if path.name == "pyproject.toml":
+        return "pyproject"
+    if path.name == "uv.lock":
+        return "uv.lock"
+    if _PYLOCK.match(path.name):
+        return "pylock"
+    return "requirements"
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            data: dict[str, Any] = tomllib.load(handle)
+            return data
+    except OSError as error:
+        raise SettingsError(f"cannot read {path}: {error.strerror or error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"{path} is not valid TOML: {error}") from None
+
+
+def find_source(project_dir: Path, requirements: str | None) -> Source | None:
+    """The named file (which must exist), or the first of SEARCH_ORDER the project has; None: no dependencies."""
+    if requirements:
+        path = project_dir / requirements
+        if not path.is_file():
+            raise ResolveError(f"requirements file {path} does not exist; check the requirements setting")
+        return Source(kind_of(path), path, searched=False)
+    for name in SEARCH_ORDER:
+        path = project_dir / name
+        if not path.is_file():
+            continue
+        if name == "pyproject.toml" and "dependencies" not in read_toml(path).get("project", {}):
+            continue
+        return Source(kind_of(path), path, searched=True)
+    return None
+
+
+def _name(requirement: str) -> str:
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    try:
+        return canonicalize_name(Requirement(requirement).name)
+    except InvalidRequirement:
+        return ""
+
+
+def project_requirements(path: Path, extras: Sequence[str] = (), groups: Sequence[str] = ()) -> list[str]:
+    """``[project] dependencies`` plus the optional-dependencies of ``extras`` and the ``[dependency-groups]``
+    named in ``groups`` (PEP 735, include-group followed), as requirement lines. ``[tool.*]`` is never read."""
+    data = read_toml(path)
+    project = data.get("project", {})
+    if "dependencies" in project.get("dynamic", []):
+        raise SettingsError(f"{path} declares its dependencies dynamic; list them in [project] dependencies"
+                            "\n    or name a requirements file or lock file with the requirements setting")
+    own = _name(str(project.get("name", ""))) if project.get("name") else None
+    optional: dict[str, list[str]] = {_norm(k): list(v) for k, v in project.get("optional-dependencies", {}).items()}
+    lines: list[str] = []
+    pending = list(project.get("dependencies", []))
+    wanted = [_norm(extra) for extra in extras]
+    done: set[str] = set()
+    while wanted or pending:
+        for line in pending:
+            name = _name(line)
+            if own and name == own:  # a self-reference: ``myapp[cli]`` adds that extra
+                from packaging.requirements import Requirement
+
+                wanted += [_norm(extra) for extra in Requirement(line).extras]
+            elif line not in lines:
+                lines.append(line)
+        pending = []
+        if wanted:
+            extra = wanted.pop(0)
+            if extra in done:
+                continue
+            done.add(extra)
+            if extra not in optional:
+                raise SettingsError(f"extra {extra!r} is not in {path} [project.optional-dependencies]"
+                                    f"\n    it has: {', '.join(sorted(optional)) or 'none'}")
+            pending = optional[extra]
+    table: dict[str, list[Any]] = {_norm(k): v for k, v in data.get("dependency-groups", {}).items()}
+    for group in groups:
+        lines += [line for line in _group(table, _norm(group), path, ()) if line not in lines]
+    return lines
+
+
+def _group(table: dict[str, list[Any]], group: str, path: Path, seen: tuple[str, ...]) -> list[str]:
+    if group not in table:
+        raise SettingsError(f"dependency group {group!r} is not in {path} [dependency-groups]"
+                            f"\n    it has: {', '.join(sorted(table)) or 'none'}")
+    if group in seen:
+        raise SettingsError(f"dependency group {group!r} in {path} includes itself")
+    lines: list[str] = []
+    for item in table[group]:
+        if isinstance(item, dict) and "include-group" in item:
+            lines += _group(table, _norm(str(item["include-group"])), path, (*seen, group))
+        elif isinstance(item, str):
+            lines.append(item)
+    return lines
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def generated_requirements(lines: Sequence[str]) -> Path:
+    """A requirements file holding ``lines`` (in the cache, named by content), for the requirements path."""
+    text = "".join(f"{line}\n" for line in lines)
+    path = cache_dir() / "sources" / f"pyproject-{hashlib.sha256(text.encode()).hexdigest()[:24]}.txt"
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, text.encode())
+    return path
