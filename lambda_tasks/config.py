@@ -9,16 +9,28 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import enum
-import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import limits
 from .errors import SettingsError
-from .targets import ARCHITECTURES, RUNTIMES, Target, check_arch, check_runtime, default_runtime
+from .kinds import (
+    Kind,
+    arch,
+    boolean,
+    choice,
+    extra_layer_arns,
+    layer_numbers,
+    runtime,
+    text,
+    texts,
+    variables,
+    whole,
+)
+from .targets import ARCHITECTURES, RUNTIMES, Target, check_runtime, default_runtime
 
 PYPROJECT_TABLE = "lambda-tasks"
 
@@ -32,10 +44,6 @@ class Affects(enum.Flag):
     BOTH = APP | LAYERS
 
 
-#: A value's parser and check: (value, where it came from) -> the value the field holds; SettingsError if bad.
-Kind = Callable[[Any, str], Any]
-
-
 def setting(default: Any, kind: Kind, affects: Affects, *, optional: bool = False) -> Any:
     """Declare a setting: its default, its kind, what it affects, and whether ``None`` is a value."""
     metadata = {"kind": kind, "affects": affects, "optional": optional}
@@ -44,103 +52,44 @@ def setting(default: Any, kind: Kind, affects: Affects, *, optional: bool = Fals
     return dataclasses.field(default=default, metadata=metadata)
 
 
-# ---------------------------------------------------------------------------------------------- kinds
-
-
-def boolean(value: Any, where: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
-        return value.lower() in {"1", "true", "yes", "on"}
-    raise SettingsError(f"{where} must be true or false, not {value!r}")
-
-
-def whole(minimum: int = 0, maximum: int | None = None) -> Kind:
-    """A whole number in ``minimum..maximum``."""
-
-    def parse(value: Any, where: str) -> int:
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise SettingsError(f"{where} must be a whole number, not {value!r}")
-        if maximum is not None and not minimum <= value <= maximum:
-            raise SettingsError(f"{where} must be {minimum} to {maximum}, not {value}")
-        if value < minimum:
-            raise SettingsError(f"{where} must be at least {minimum}, not {value}")
-        return value
-
-    return parse
-
-
-def text(value: Any, where: str) -> str:
-    if not isinstance(value, (str, os.PathLike)) or not str(value):
-        raise SettingsError(f"{where} must be a non-empty string, not {value!r}")
-    return str(value)
-
-
-def choice(*allowed: str) -> Kind:
-    def parse(value: Any, where: str) -> str:
-        if value not in allowed:
-            raise SettingsError(f"{where} must be {' or '.join(allowed)}, not {value!r}")
-        return str(value)
-
-    return parse
-
-
-def runtime(value: Any, where: str) -> str:
-    return check_runtime(text(value, where))
-
-
-def arch(value: Any, where: str) -> str:
-    return check_arch(text(value, where))
-
-
-def texts(value: Any, where: str) -> tuple[str, ...]:
-    """A list of strings; from the environment, comma- or space-separated."""
-    if isinstance(value, str):
-        value = value.split(",") if "," in value else value.split()
-    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-        raise SettingsError(f"{where} must be a list of strings, not {value!r}")
-    return tuple(v.strip() for v in value if v.strip())
-
-
-def extra_layer_arns(value: Any, where: str) -> tuple[str, ...]:
-    found = texts(value, where)
-    if len(found) >= limits.MAX_LAYERS:
-        raise SettingsError(f"{where} names {len(found)} layers; a function takes at most {limits.MAX_LAYERS} and "
-                            "the dependencies need at least one")
-    return found
-
-
-def layer_numbers(value: Any, where: str) -> dict[str, int]:
-    if not isinstance(value, Mapping) or not all(
-        isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value.values()
-    ):
-        raise SettingsError(f"{where} must be a table of name = layer number (1, 2, ...), not {value!r}")
-    return dict(value)
-
-
-def variables(value: Any, where: str) -> dict[str, str]:
-    if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
-        raise SettingsError(f"{where} must be a table of NAME = \"value\" strings, not {value!r}")
-    return dict(value)
+#: The configuration a function takes, each either set per function (``FunctionSpec``) or for all (the setting of
+#: the same name). ``None`` on a FunctionSpec means "the setting's value".
+PER_FUNCTION = ("handler", "memory", "timeout", "environment", "role", "tags", "layers", "subnet_ids",
+                "security_group_ids", "reserved_concurrency", "xray", "ephemeral_storage")
 
 
 @dataclass(frozen=True)
 class FunctionSpec:
-    """One Lambda function made from the app zip and the layers."""
+    """One Lambda function made from the app zip and the layers.
+
+    ``short_name`` is how a user may pick it (``verify --function``), for Chalice the name given in app.py;
+    ``not_deployed`` lists what belongs to it in its framework that deploy does not create (an API Gateway,
+    an event source), one line each.
+    """
 
     name: str
     handler: str | None = None  # None: the ``handler`` setting
     memory: int | None = None
     timeout: int | None = None
     environment: Mapping[str, str] | None = None
+    role: str | None = None
+    tags: Mapping[str, str] | None = None
+    layers: tuple[str, ...] | None = None  # layer ARNs added after the built ones, before ``extra_layers``
+    subnet_ids: tuple[str, ...] | None = None
+    security_group_ids: tuple[str, ...] | None = None
+    reserved_concurrency: int | None = None
+    xray: bool | None = None
+    ephemeral_storage: int | None = None  # MB of /tmp
+    short_name: str | None = None
+    not_deployed: tuple[str, ...] = ()
 
 
 def function_specs(value: Any, where: str) -> tuple[FunctionSpec, ...]:
     if not isinstance(value, (list, tuple)):
         raise SettingsError(f"{where} must be a list of tables, not {value!r}")
-    known = {f.name for f in dataclasses.fields(FunctionSpec)}
+    if all(isinstance(item, FunctionSpec) for item in value):
+        return tuple(value)
+    known = {f.name for f in dataclasses.fields(FunctionSpec)} - {"not_deployed"}
     specs = []
     for item in value:
         if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
@@ -148,7 +97,9 @@ def function_specs(value: Any, where: str) -> tuple[FunctionSpec, ...]:
         unknown = sorted(set(item) - known)
         if unknown:
             raise SettingsError(f"{where}: unknown function key {unknown[0]!r}; known: {', '.join(sorted(known))}")
-        values: dict[str, Any] = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in item.items()}
+        values: dict[str, Any] = {
+            k: dict(v) if isinstance(v, Mapping) else tuple(v) if isinstance(v, list) else v for k, v in item.items()
+        }
         specs.append(FunctionSpec(**values))
     return tuple(specs)
 
@@ -203,7 +154,18 @@ class Settings:
     memory: int = setting(128, whole(0), D)
     timeout: int = setting(60, whole(0), D)
     environment: Mapping[str, str] = setting({}, variables, D)
+    tags: Mapping[str, str] = setting({}, variables, D)
+    subnet_ids: tuple[str, ...] = setting((), texts, D)
+    security_group_ids: tuple[str, ...] = setting((), texts, D)
+    reserved_concurrency: int | None = setting(None, whole(0), D, optional=True)
+    xray: bool = setting(False, boolean, D)
+    ephemeral_storage: int | None = setting(None, whole(512, 10240), D, optional=True)
+    manage_iam_role: bool = setting(True, boolean, D)  # no role given: deploy creates <app_name>-<stage>
     functions: tuple[FunctionSpec, ...] = setting((), function_specs, D)
+    # -- Chalice (.chalice/config.json and app.py are read when app.py imports chalice)
+    stage: str = setting("dev", text, D)
+    chalice_version: str | None = setting(None, text, A, optional=True)
+    app_name: str | None = setting(None, text, D, optional=True)  # None: Chalice's app_name, else the directory's
     publish_version: bool = setting(False, boolean, D)
     alias: str | None = setting(None, text, D, optional=True)
 
@@ -309,9 +271,10 @@ def load_settings(
     cwd: Path | None = None,
     invoke_config: Mapping[str, Any] | None = None,
     flags: Mapping[str, Any] | None = None,
-    fallback: Mapping[str, Any] | None = None,
+    fallbacks: Sequence[tuple[Mapping[str, Any], str]] = (),
 ) -> Settings:
-    """Merge the sources, highest first: flags, Invoke's config, pyproject.toml, ``fallback``, defaults.
+    """Merge the sources, highest first: flags, Invoke's config, pyproject.toml, ``fallbacks`` (values and where
+    they came from, highest first: .chalice/config.json, the last build's manifest), defaults.
 
     ``pyproject.toml`` is the one where invoke runs; when ``project_dir`` points elsewhere, the project's own
     ``[tool.lambda-tasks]`` fills in what the others leave unset. ``None`` in a higher source means "not
@@ -334,8 +297,10 @@ def load_settings(
         for key, value in normalise_keys(read_pyproject(project_dir), where).items():
             if key != "project_dir" and key not in merged and value is not None:
                 merged[key] = _parse(key, value, where)
-    for key, value in (fallback or {}).items():
-        merged.setdefault(key, _parse(key, value, "the last build's manifest"))
+    for lower, source in fallbacks:
+        for key, value in lower.items():
+            if key not in merged and value is not None:
+                merged[key] = _parse(key, value, source)
     return finish(cwd, merged)
 
 

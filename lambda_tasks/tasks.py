@@ -43,7 +43,8 @@ def settings_for(c: Any, *, sticky: bool = False, **flags: Any) -> Settings:
         built = load(settings.manifest_path)
         if built is not None and (built.runtime, built.architecture) != (settings.runtime, settings.arch):
             fallback = {"runtime": built.runtime, "arch": built.architecture}
-            settings = load_settings(Path.cwd(), configured, flags, fallback=fallback)
+            settings = load_settings(Path.cwd(), configured, flags,
+                                     fallbacks=[(fallback, "the last build's manifest")])
     return settings
 
 
