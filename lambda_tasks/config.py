@@ -165,7 +165,7 @@ class Settings:
     # -- Chalice (.chalice/config.json and app.py are read when app.py imports chalice)
     stage: str = setting("dev", text, D)
     chalice_version: str | None = setting(None, text, A, optional=True)
-    app_name: str | None = setting(None, text, D, optional=True)  # None: Chalice's app_name, else the directory's
+    app_name: str = setting("", text, D)  # default: Chalice's app_name, else the project directory's name
     publish_version: bool = setting(False, boolean, D)
     alias: str | None = setting(None, text, D, optional=True)
 
@@ -318,6 +318,7 @@ def finish(cwd: Path, values: dict[str, Any]) -> Settings:
     values["runtime"] = check_runtime(chosen)
     values.setdefault("arch", next(iter(ARCHITECTURES)))
     values.setdefault("layer_name", f"{_safe_name(project_dir.name)}-deps")
+    values.setdefault("app_name", _safe_name(project_dir.name))
     return Settings(project_dir=project_dir, output_dir=cwd, **values)
 
 
