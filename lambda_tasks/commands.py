@@ -5,11 +5,13 @@ The tasks (Invoke, the console script) parse flags into Settings and call one of
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from .config import Settings
+from .config import FunctionSpec, Settings
 from .errors import DeployError
 from .manifest import Manifest
 from .report import Reporter, human_bytes
@@ -20,6 +22,76 @@ if TYPE_CHECKING:
     from .aws.deploy import DeployResult
     from .aws.publish import PublishResult
     from .verify import VerifyResult
+
+
+def project_settings(cwd: Path, configured: Mapping[str, Any], flags: Mapping[str, Any], *,
+                     sticky: bool = False) -> Settings:
+    """Settings from flags, Invoke's config and pyproject.toml, over what the project's framework says
+    (.chalice/config.json for the stage, the functions app.py defines), over the last build's target when
+    ``sticky`` (``verify``, ``publish-layer`` and ``deploy`` act on what ``build --runtime/--arch`` made)."""
+    from .config import load_settings
+    from .manifest import load
+
+    settings = load_settings(cwd, configured, flags)
+    fallbacks: list[tuple[Mapping[str, Any], str]] = []
+    framework = _chalice_values(settings)
+    if framework is not None:
+        fallbacks.append(framework)
+    if sticky:
+        built = load(settings.manifest_path)
+        if built is not None and (built.runtime, built.architecture) != (settings.runtime, settings.arch):
+            fallbacks.append(({"runtime": built.runtime, "arch": built.architecture}, "the last build's manifest"))
+    if fallbacks:
+        settings = load_settings(cwd, configured, flags, fallbacks=fallbacks)
+    if framework is not None and not settings.functions and not settings.function_name:
+        settings = dataclasses.replace(settings, functions=chalice_functions(settings))
+    return settings
+
+
+def _chalice_values(settings: Settings) -> tuple[dict[str, Any], str] | None:
+    """The settings a Chalice project's .chalice/config.json gives for the stage (None: not a Chalice app)."""
+    from .sources.chalice import read_app
+    from .sources.chalice_config import read_config, stage_values
+
+    app = read_app(settings.project_dir / "app.py") if (settings.project_dir / "app.py").is_file() else None
+    if app is None:
+        return None
+    config = read_config(settings.project_dir)
+    values: dict[str, Any] = {"handler": f"app.{app.variable}"}
+    if app.app_name:
+        values["app_name"] = app.app_name
+    if config is not None:
+        values.update(stage_values(config, settings.stage)[0])
+    return values, f".chalice/config.json (stage {settings.stage})"
+
+
+def chalice_functions(settings: Settings) -> tuple[FunctionSpec, ...]:
+    """The Lambda functions of a Chalice app, named as Chalice names them for the stage."""
+    from .sources.chalice import read_app
+    from .sources.chalice_config import function_specs, read_config
+
+    app = read_app(settings.project_dir / "app.py")
+    if app is None:
+        return ()
+    specs: tuple[FunctionSpec, ...] = function_specs(app, read_config(settings.project_dir), settings.stage,
+                                                     app_name=settings.app_name)  # ours wins
+    return specs
+
+
+def chalice_notes(settings: Settings) -> list[str]:
+    """One line for each thing of a Chalice app lambda-tasks does not act on or reads differently: config.json
+    keys, per-function entries, what app.py does that Chalice would not."""
+    from .sources.chalice import read_app
+    from .sources.chalice_config import function_notes, read_config, stage_values
+
+    app = read_app(settings.project_dir / "app.py")
+    if app is None:
+        return []
+    config = read_config(settings.project_dir)
+    notes = list(app.notes)
+    if config is not None:
+        notes += stage_values(config, settings.stage)[1] + function_notes(app, config, settings.stage)
+    return list(dict.fromkeys(notes))
 
 
 @contextmanager
@@ -47,7 +119,7 @@ def build(settings: Settings, *, force: bool = False, reporter: Reporter | None 
 
 
 def verify(settings: Settings, *, event: Path | None = None, reporter: Reporter | None = None,
-           wait: bool = True) -> VerifyResult:
+           wait: bool = True, function: str | None = None, handler: str | None = None) -> VerifyResult:
     """``invoke verify``: bring the build up to date quietly (verify what the sources make now), then verify it."""
     from .build import build as run_build
     from .verify import verify as run_verify
@@ -55,7 +127,7 @@ def verify(settings: Settings, *, event: Path | None = None, reporter: Reporter 
     reporter = reporter or Reporter()
     with exclusive(settings, reporter, wait):
         run_build(settings, reporter=Reporter(quiet=True))
-        return run_verify(settings, event, reporter)
+        return run_verify(settings, event, reporter, function, handler)
 
 
 def publish(settings: Settings, *, plan: bool = False, reporter: Reporter | None = None,

@@ -34,18 +34,7 @@ def settings_for(c: Any, *, sticky: bool = False, **flags: Any) -> Settings:
     ``sticky``: the target of the existing build (its manifest) stands in for the host's default runtime and
     architecture, so ``verify``/``publish-layer``/``deploy`` act on what ``build --runtime/--arch`` made.
     """
-    from .config import load_settings
-    from .manifest import load
-
-    configured = _plain(c.config.get("lambda_tasks") or {})
-    settings = load_settings(Path.cwd(), configured, flags)
-    if sticky:
-        built = load(settings.manifest_path)
-        if built is not None and (built.runtime, built.architecture) != (settings.runtime, settings.arch):
-            fallback = {"runtime": built.runtime, "arch": built.architecture}
-            settings = load_settings(Path.cwd(), configured, flags,
-                                     fallbacks=[(fallback, "the last build's manifest")])
-    return settings
+    return commands.project_settings(Path.cwd(), _plain(c.config.get("lambda_tasks") or {}), flags, sticky=sticky)
 
 
 def _plain(value: Any) -> Any:
@@ -97,18 +86,25 @@ def build(c: Context, project_dir: str | None = None, runtime: str | None = None
     help={
         **COMMON_HELP,
         "event": "a JSON file: call the handler with it and print the result (default: only import and resolve it)",
+        "function": "the function to verify: its deployed name or short name (Chalice: crunch for "
+                    "@app.lambda_function(name='crunch')); default: every function, the first called with --event",
+        "handler": "the handler to verify, module.attribute (instead of --function)",
+        "stage": "the Chalice stage whose environment variables the function gets (default: settings, else dev)",
     }
 )
 def verify(c: Context, project_dir: str | None = None, runtime: str | None = None, arch: str | None = None,
-           event: str | None = None, no_wait: bool = False) -> None:
-    """Load the built function zip and layers as Lambda lays them out (/var/task, /opt) and import the handler.
+           event: str | None = None, function: str | None = None, handler: str | None = None,
+           stage: str | None = None, no_wait: bool = False) -> None:
+    """Load the built function zip and layers as Lambda lays them out (/var/task, /opt) and import the handlers.
 
-    Runs a fresh isolated interpreter with Lambda's sys.path; with --event, calls the handler and prints its
-    answer. Says what this host cannot check (compiled modules, when its Python or CPU differs from the target).
+    Runs a fresh isolated interpreter with Lambda's sys.path and the function's environment variables; with
+    --event, calls the handler and prints its answer. Says what this host cannot check (compiled modules, when
+    its Python or CPU differs from the target).
     """
     with user_errors():
-        settings = settings_for(c, sticky=True, project_dir=project_dir, runtime=runtime, arch=arch)
-        commands.verify(settings, event=Path(event) if event else None, wait=not no_wait)
+        settings = settings_for(c, sticky=True, project_dir=project_dir, runtime=runtime, arch=arch, stage=stage)
+        commands.verify(settings, event=Path(event) if event else None, wait=not no_wait, function=function,
+                        handler=handler)
 
 
 AWS_HELP = {
@@ -150,6 +146,8 @@ def publish_layer(c: Context, project_dir: str | None = None, runtime: str | Non
         "publish-version": "publish a function version after updating (reused when nothing changed)",
         "alias": "point this alias at the published version (implies --publish-version)",
         "no-verify": "skip the Lambda-like import check of the handler before deploying",
+        "stage": "the Chalice stage to deploy: names the functions and picks .chalice/config.json's values "
+                 "(default: settings, else dev)",
     },
     auto_shortflags=False,
 )
@@ -157,14 +155,14 @@ def deploy(c: Context, function_name: str | None = None, role: str | None = None
            project_dir: str | None = None, runtime: str | None = None, arch: str | None = None,
            region: list[str] | None = None, s3_bucket: str | None = None, memory: int | None = None,
            timeout: int | None = None, publish_version: bool = False, alias: str | None = None, plan: bool = False,
-           quiet: bool = False, no_verify: bool = False, no_wait: bool = False) -> None:
+           quiet: bool = False, no_verify: bool = False, stage: str | None = None, no_wait: bool = False) -> None:
     """publish-layer, then create the function(s) or update only what differs (code, configuration).
 
     Waits until each function is updated; retries conflicts and throttling. Nothing changed: no call is made.
     """
     with user_errors():
         settings = settings_for(c, sticky=True, project_dir=project_dir, runtime=runtime, arch=arch,
-                                function_name=function_name,
+                                function_name=function_name, stage=stage,
                                 role=role, handler=handler, memory=memory, timeout=timeout, alias=alias,
                                 publish_version=True if publish_version else None, **_aws_flags(region, s3_bucket))
         commands.deploy(settings, plan=plan, reporter=Reporter(quiet=quiet), verify=not no_verify,

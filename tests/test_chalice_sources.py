@@ -438,9 +438,10 @@ def test_wrong_types_name_the_key(tmp_path, data, key):
         read_config(tmp_path)
 
 
-def test_an_unknown_stage_lists_the_stages_and_no_stages_means_any():
-    with pytest.raises(SettingsError, match=r"stage 'prdo' is not in .chalice/config.json; its stages: dev, prod"):
-        stage_values({"stages": {"prod": {}, "dev": {}}}, "prdo")
+def test_an_unknown_stage_is_new_as_in_chalice_with_a_note_listing_the_stages():
+    values, notes = stage_values({"lambda_timeout": 5, "stages": {"prod": {"lambda_timeout": 9}, "dev": {}}}, "prdo")
+    assert values == {"timeout": 5}
+    assert notes[0].startswith("stage 'prdo' is not in .chalice/config.json (its stages: dev, prod): a new stage")
     assert stage_values({"lambda_timeout": 5}, "anything") == ({"timeout": 5}, [])
 
 

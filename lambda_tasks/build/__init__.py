@@ -23,6 +23,7 @@ from ..manifest import Manifest
 from ..report import Reporter, build_summary
 from ..sources.project import Source, find_source, generated_requirements, project_requirements
 from ..targets import Target
+from . import chalice
 from .fingerprint import app_fingerprint, layers_fingerprint, outputs_present
 
 
@@ -37,7 +38,12 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
     if last is not None and not same_target:
         reporter.info(f"target: {settings.target} (the last build was for {last.runtime}/{last.architecture})")
     settings, source = dependency_source(settings)
-    inputs = {"app": app_fingerprint(settings), "layers": layers_fingerprint(settings, *_source_inputs(source))}
+    framework = None
+    if chalice.is_chalice_app(settings.project_dir):
+        framework = chalice.runtime(settings, source, reporter, refresh=force)
+    app_inputs = [f"{framework.wheel.parent.name}/{framework.wheel.name}"] if framework else []
+    inputs = {"app": app_fingerprint(settings, app_inputs),
+              "layers": layers_fingerprint(settings, *_source_inputs(source))}
     fresh = {
         which: previous is not None and not force and previous.inputs.get(which) == inputs[which]
         and outputs_present(previous, settings, which)
@@ -54,6 +60,9 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
     target = settings.target
     # -- the app
     app_entries = collect.app_entries(settings.project_dir)
+    if framework is not None:
+        reporter.info(chalice.describe(framework))
+        app_entries += chalice.runtime_entries(framework, app_entries)
     paths.check_paths(app_entries, settings.app_zip)
     guard.check_files(app_entries, settings.include)
     app_entries = _with_bytecode(app_entries, settings, APP_MOUNT, reporter)
@@ -79,6 +88,8 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
             wheels = resolve(settings, reporter, refresh=force)
             shown = "pyproject.toml" if source is not None and source.kind == "pyproject" else None
             _check_closure(wheels, settings, reporter, shown or settings.requirements or "requirements.txt")
+        if framework is not None:
+            wheels = _without_framework(wheels, settings, source, reporter)
         entries = collect.layer_entries(wheels, settings.vendor_path, target, reporter)
         paths.check_paths(entries, "the layers")
         guard.check_files(entries, settings.include)  # vendor/'s loose files; wheels are third-party
@@ -140,6 +151,35 @@ def _check_lock_closure(wheels: Sequence[Path], settings: Settings, source: Sour
     lines = project_requirements(pyproject, settings.extras, settings.groups)
     roots = dataclasses.replace(settings, requirements=str(generated_requirements(lines)))
     _check_closure(wheels, roots, reporter, f"{source.path.name} (pyproject.toml's requirements)")
+
+
+def _without_framework(wheels: Sequence[Path], settings: Settings, source: Source | None,
+                       reporter: Reporter) -> list[Path]:
+    """Chalice's command-line tool and what only it needs stay out of the layers (the function zip has the
+    runtime); what the app's own requirements need stays."""
+    from packaging.utils import canonicalize_name
+
+    roots: list[str] | None
+    pyproject = settings.project_dir / "pyproject.toml"
+    if source is None or not source.is_lock:
+        from ..sources.requirements import top_level_requirements
+
+        roots = top_level_requirements(settings.requirements_path)[0]
+    elif pyproject.is_file() and source.kind == "uv.lock":
+        roots = project_requirements(pyproject, settings.extras, settings.groups)
+    else:
+        roots = None
+    dropped = set(chalice.framework_only(roots, settings.target.marker_environment(), wheels))
+    if not dropped:
+        return list(wheels)
+    kept = [wheel for wheel in wheels if canonicalize_name(wheel.name.split("-", 1)[0]) not in dropped]
+    others = sorted(dropped - {chalice.FRAMEWORK})
+    more = f" and what only it needs ({', '.join(others)})" if others else ""
+    why = "" if roots is not None else f" ({source.path.name if source else 'the lock'} does not say what the app " \
+        "needs, so chalice's dependencies stay)"
+    reporter.info(f"layers: left out chalice{more}: Chalice's command-line tool; the function zip has its "
+                  f"runtime{why}")
+    return kept
 
 
 def _source_inputs(source: Source | None) -> tuple[list[Path], list[Path]]:

@@ -39,12 +39,13 @@ def _tool_versions() -> list[str]:
     return [__version__, "none"]
 
 
-def app_fingerprint(settings: Settings) -> str:
-    """Changes when any app file's bytes or an app setting changes."""
+def app_fingerprint(settings: Settings, extra: Sequence[str] = ()) -> str:
+    """Changes when any app file's bytes, an app setting or an ``extra`` input (Chalice's runtime wheel, by
+    content hash and name) changes."""
     files = [(arcname, hashlib.sha256(path.read_bytes()).hexdigest(), os.access(path, os.X_OK))
              for arcname, path in app_files(settings.project_dir)]
     return _digest({"files": files, "settings": _settings_data(settings, Affects.APP), "tool": __version__,
-                    "epoch": os.environ.get("SOURCE_DATE_EPOCH")})
+                    "epoch": os.environ.get("SOURCE_DATE_EPOCH"), **({"extra": list(extra)} if extra else {})})
 
 
 def layers_fingerprint(settings: Settings, source_files: Sequence[Path] = (),

@@ -193,10 +193,10 @@ def _merge(config: Mapping[str, Any], stage: str, function: str | None, key: str
 def stage_values(config: Mapping[str, Any], stage: str) -> tuple[dict[str, Any], list[str]]:
     """The stage's values as our settings (only those config.json gives) and one note per key we do not use."""
     stages = config.get("stages") or {}
-    if stages and stage not in stages:
-        raise SettingsError(f"stage {stage!r} is not in {CONFIG_FILE}; its stages: {', '.join(sorted(stages))}\n"
-                            f"  pick one with --stage, or add \"{stage}\": {{}} under \"stages\" to create it "
-                            "(chalice deploy would create it silently)")
+    new_stage: list[str] = []
+    if stages and stage not in stages:  # as chalice deploy does: a new stage, with the top-level values
+        new_stage.append(f"stage {stage!r} is not in {CONFIG_FILE} (its stages: {', '.join(sorted(stages))}): "
+                         "a new stage with the top-level values, as chalice deploy makes it")
     levels = _levels(config, stage, None)
     values: dict[str, Any] = {}
     if isinstance(config.get("app_name"), str):
@@ -212,6 +212,7 @@ def stage_values(config: Mapping[str, Any], stage: str) -> tuple[dict[str, Any],
         if any(table.get(key) for _, table in levels):
             values[setting] = _merge(config, stage, None, key)
     role, notes = _role(levels, f"stage {stage!r}")
+    notes = new_stage + notes
     values.update(role)
     _check_vpc(values.get("subnet_ids"), values.get("security_group_ids"), f"stage {stage!r}")
     for where, table in levels:

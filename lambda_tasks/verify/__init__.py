@@ -9,6 +9,7 @@ on this host", and the rest is checked.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
@@ -17,11 +18,12 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
 
-from ..config import Settings
+from ..config import FunctionSpec, Settings
 from ..errors import BytecodeError, VerifyError
 from ..host import describe, find_emulated, find_interpreter, machine
 from ..manifest import require
@@ -92,14 +94,51 @@ class Layout:
                 str(self.opt / "python")]
 
 
-def handlers_of(settings: Settings) -> list[str]:
+@dataclass(frozen=True)
+class Call:
+    """One function as verify runs it: its handler and what Lambda would give it (name, memory, environment)."""
+
+    handler: str
+    function_name: str
+    memory: int
+    timeout: int
+    environment: Mapping[str, str]
+
+
+def calls_of(settings: Settings, function: str | None = None, handler: str | None = None) -> list[Call]:
+    """The functions to verify: the one ``function`` names (its deployed name or short name), or the one
+    ``handler`` names, else every function (the first is the one an event is given to)."""
     specs = settings.function_specs()
-    names = [spec.handler or settings.handler for spec in specs] if specs else [settings.handler]
-    return list(dict.fromkeys(names))
+    if handler is not None:
+        spec = next((s for s in specs if (s.handler or settings.handler) == handler), FunctionSpec("verify"))
+        return [_call(settings, dataclasses.replace(spec, handler=handler))]
+    if function is not None:
+        chosen = [spec for spec in specs if function in (spec.name, spec.short_name)]
+        if not chosen:
+            known = ", ".join(spec.short_name or spec.name for spec in specs) or "none (set functions)"
+            raise VerifyError(f"no function named {function!r}\n  the functions: {known}")
+        return [_call(settings, chosen[0])]
+    if not specs:
+        return [_call(settings, FunctionSpec(settings.function_name or "verify"))]
+    calls: dict[str, Call] = {}
+    for spec in specs:  # each handler once: the first function that has it
+        call = _call(settings, spec)
+        calls.setdefault(call.handler, call)
+    return list(calls.values())
 
 
-def verify(settings: Settings, event: Path | None, reporter: Reporter) -> VerifyResult:
-    """Check that the built artifacts load (and, with ``event``, run) as Lambda would run them.
+def _call(settings: Settings, spec: FunctionSpec) -> Call:
+    return Call(spec.handler or settings.handler, spec.name,
+                spec.memory if spec.memory is not None else settings.memory,
+                spec.timeout if spec.timeout is not None else settings.timeout,
+                dict(spec.environment if spec.environment is not None else settings.environment))
+
+
+def verify(settings: Settings, event: Path | None, reporter: Reporter, function: str | None = None,
+           handler: str | None = None) -> VerifyResult:
+    """Check that the built artifacts load (and, with ``event``, run) as Lambda would run them: every function's
+    handler is imported and resolved; the first (or the one ``function``/``handler`` picks) is called with the
+    event.
 
     Raises :class:`VerifyError` naming what fails; returns a :class:`VerifyResult` otherwise.
     """
@@ -109,7 +148,8 @@ def verify(settings: Settings, event: Path | None, reporter: Reporter) -> Verify
         raise VerifyError(f"{settings.manifest_path.name} was built for {manifest.runtime}/{manifest.architecture}, "
                           f"not {target}; run `invoke build` for {target} first")
     payload = _read_event(event) if event is not None else None
-    handlers = handlers_of(settings)
+    calls = calls_of(settings, function, handler)
+    handlers = [call.handler for call in calls]
     plan = choose_plan(target, settings.bytecode_python)
     result = VerifyResult(handlers, " ".join(plan.command), plan.compiled)
     details: list[str] = []
@@ -126,8 +166,8 @@ def verify(settings: Settings, event: Path | None, reporter: Reporter) -> Verify
             count = f"{len(problems)} problems" if len(problems) > 1 else "1 problem"
             raise VerifyError(f"verify failed: {count} in the app's imports or handlers\n"
                               + "\n".join(f"  {problem}" for problem in problems))
-        for handler in handlers:
-            _run_handler(settings, layout, handler, payload, plan, result, details, reporter)
+        for index, call in enumerate(calls):
+            _run_handler(settings, layout, call, payload if index == 0 else None, plan, result, details, reporter)
     if result.not_loaded:
         noun = "compiled module" if len(result.not_loaded) == 1 else "compiled modules"
         result.unchecked.append(f"{noun} {', '.join(result.not_loaded)} ({plan.why_not})")
@@ -169,11 +209,12 @@ def choose_plan(target: Target, configured: str | None) -> Plan:
     return Plan((path,), False, True, f"built for {target.machine}, this host is {cpu}" + (f"; {hint}" if hint else ""))
 
 
-def _run_handler(settings: Settings, layout: Layout, handler: str, payload: object, plan: Plan,
+def _run_handler(settings: Settings, layout: Layout, call: Call, payload: object, plan: Plan,
                  result: VerifyResult, details: list[str], reporter: Reporter) -> None:
     target = settings.target
+    handler = call.handler
     module = handler.rsplit(".", 1)[0]
-    outcome = run_child(layout, target, handler, payload, plan, settings, reporter)
+    outcome = run_child(layout, target, call, payload, plan, reporter)
     blocked = list(outcome.get("blocked") or [])
     result.not_loaded += [name for name in blocked if name not in result.not_loaded]
     if outcome.get("ok"):
@@ -189,8 +230,8 @@ def _run_handler(settings: Settings, layout: Layout, handler: str, payload: obje
         return
     if outcome.get("not_checkable"):
         stopped = outcome.get("stopped_at") or (blocked[-1] if blocked else "a compiled module")
-        call = f" and the call of {handler}" if payload is not None else ""
-        details.append(f"the rest of the import of {module} after {stopped}{call}")
+        called = f" and the call of {handler}" if payload is not None else ""
+        details.append(f"the rest of the import of {module} after {stopped}{called}")
         return
     message = f"{handler}: {outcome.get('stage')} failed: {outcome.get('error_type')}: {outcome.get('message')}"
     if outcome.get("missing"):
@@ -201,9 +242,11 @@ def _run_handler(settings: Settings, layout: Layout, handler: str, payload: obje
                            f"{target.runtime}, which this host cannot run")
 
 
-def run_child(layout: Layout, target: Target, handler: str, payload: object, plan: Plan, settings: Settings,
+def run_child(layout: Layout, target: Target, call: Call, payload: object, plan: Plan,
               reporter: Reporter) -> ChildReport:
-    """Run the handler in a fresh isolated interpreter; return its report (see _child.py)."""
+    """Run the handler in a fresh isolated interpreter with the function's environment variables, as Lambda
+    sets them; return its report (see _child.py)."""
+    handler = call.handler
     work = layout.root / "verify"
     work.mkdir(exist_ok=True)
     runtime_dir = work / "runtime"
@@ -215,17 +258,17 @@ def run_child(layout: Layout, target: Target, handler: str, payload: object, pla
         "roots": [str(layout.task), str(layout.opt)], "block_compiled": not plan.compiled,
         "suffixes": list(imports.extension_suffixes(target)),
         "has_event": payload is not None, "event": payload, "report": str(report_path),
-        "function_name": settings.function_name or "verify", "memory": settings.memory, "timeout": settings.timeout,
+        "function_name": call.function_name, "memory": call.memory, "timeout": call.timeout,
     }
     config_path = work / "config.json"
     config_path.write_text(json.dumps(config), encoding="utf-8")
-    env = {**os.environ, **dict(settings.environment), **_lambda_environment(layout, target, settings, handler)}
+    env = {**os.environ, **dict(call.environment), **_lambda_environment(layout, target, call)}
     try:
         done = subprocess.run([*plan.command, "-I", "-S", "-B", str(_CHILD), str(config_path)], cwd=layout.task,
-                              env=env, capture_output=True, text=True, timeout=settings.timeout + 60)
+                              env=env, capture_output=True, text=True, timeout=call.timeout + 60)
     except subprocess.TimeoutExpired:
-        raise VerifyError(f"verify: {handler} did not finish within {settings.timeout + 60}s (timeout is "
-                          f"{settings.timeout}s)") from None
+        raise VerifyError(f"verify: {handler} did not finish within {call.timeout + 60}s (timeout is "
+                          f"{call.timeout}s)") from None
     for line in (done.stdout + done.stderr).splitlines():
         reporter.info(f"  | {line}")
     try:
@@ -281,16 +324,16 @@ def _read_event(path: Path) -> object:
         raise VerifyError(f"event file {path} is not JSON: {exc}") from None
 
 
-def _lambda_environment(layout: Layout, target: Target, settings: Settings, handler: str) -> dict[str, str]:
+def _lambda_environment(layout: Layout, target: Target, call: Call) -> dict[str, str]:
     """The variables Lambda sets for a Python function, pointing at the local layout."""
     library_path = [str(layout.task), str(layout.task / "lib"), str(layout.opt / "lib")]
     if os.environ.get("LD_LIBRARY_PATH"):
         library_path.append(os.environ["LD_LIBRARY_PATH"])
     return {
         "LAMBDA_TASK_ROOT": str(layout.task), "LAMBDA_RUNTIME_DIR": str(layout.root / "verify" / "runtime"),
-        "_HANDLER": handler, "AWS_EXECUTION_ENV": f"AWS_Lambda_{target.runtime}",
-        "AWS_LAMBDA_FUNCTION_NAME": settings.function_name or "verify", "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(settings.memory), "TZ": ":UTC", "LANG": "en_US.UTF-8",
+        "_HANDLER": call.handler, "AWS_EXECUTION_ENV": f"AWS_Lambda_{target.runtime}",
+        "AWS_LAMBDA_FUNCTION_NAME": call.function_name, "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(call.memory), "TZ": ":UTC", "LANG": "en_US.UTF-8",
         "LD_LIBRARY_PATH": ":".join(library_path),
     }
 

@@ -1,0 +1,126 @@
+"""Chalice mode in the build: Chalice's runtime files in the function zip, Chalice's command-line tool out of the
+layers.
+
+Chalice mode is on when app.py imports chalice (read from its syntax tree, never imported). Which chalice:
+the ``chalice_version`` setting, else the project's own requirement on chalice (a pin, a range, or the version a
+lock file holds), else the newest release (with a note: pin it, so that builds repeat).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from ..config import Settings
+from ..entries import APP_UNIT, Entry
+from ..errors import ProjectError
+from ..report import Reporter
+from ..sources.project import Source
+
+FRAMEWORK = "chalice"
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Chalice's runtime for this build: the requirement it was fetched by and the wheel."""
+
+    requirement: str
+    wheel: Path
+    pinned: bool  # the project says which chalice (a setting, a pin or a lock); else the newest was taken
+
+
+def is_chalice_app(project_dir: Path) -> bool:
+    from ..sources.chalice import read_app
+
+    app = project_dir / "app.py"
+    return app.is_file() and read_app(app) is not None
+
+
+def chalice_requirement(settings: Settings, source: Source | None) -> tuple[str, bool]:
+    """Which chalice the project asks for, and whether it says so (``chalice`` alone: the newest release)."""
+    if settings.chalice_version:
+        version = settings.chalice_version
+        return (f"chalice=={version}" if version[:1].isdigit() else f"chalice{version}"), True
+    if source is not None and source.is_lock:
+        from ..resolve.lockfile import locked_packages
+
+        for package in locked_packages(settings, source.kind, source.path):
+            if canonicalize_name(package.name) == FRAMEWORK:
+                return f"chalice=={package.version}", True
+        return FRAMEWORK, False
+    from ..sources.requirements import top_level_requirements
+
+    environment = settings.target.marker_environment()
+    for line in top_level_requirements(settings.requirements_path)[0]:
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            continue
+        if canonicalize_name(requirement.name) != FRAMEWORK or requirement.url:
+            continue
+        if requirement.marker is not None and not requirement.marker.evaluate(environment):
+            continue
+        return f"chalice{requirement.specifier}", bool(requirement.specifier)
+    return FRAMEWORK, False
+
+
+def runtime(settings: Settings, source: Source | None, reporter: Reporter, refresh: bool = False) -> Runtime:
+    from ..resolve.chalice import runtime_wheel
+
+    requirement, pinned = chalice_requirement(settings, source)
+    return Runtime(requirement, runtime_wheel(settings, requirement, reporter, refresh), pinned)
+
+
+def runtime_entries(found: Runtime, app_entries: Sequence[Entry]) -> list[Entry]:
+    """chalice/__init__.py and chalice/app.py of the runtime wheel, as function-zip entries."""
+    from ..resolve.chalice import RUNTIME_FILES
+    from .collect import wheel_entries
+
+    clash = sorted(entry.arcname for entry in app_entries if entry.arcname.split("/", 1)[0] == FRAMEWORK)
+    if clash:
+        raise ProjectError(f"the app has its own {clash[0]}, where Chalice's runtime goes in the function zip\n"
+                           "  rename the app's chalice/ package (or remove it: lambda-tasks adds Chalice's runtime)")
+    wanted = {name: entry for entry in wheel_entries(found.wheel, root="") if (name := entry.arcname) in RUNTIME_FILES}
+    missing = [name for name in RUNTIME_FILES if name not in wanted]
+    if missing:
+        raise ProjectError(f"{found.wheel.name} has no {missing[0]}: it is not a Chalice release lambda-tasks "
+                           "knows\n  pin a chalice release (chalice_version, or chalice==X.Y.Z in the requirements)")
+    return [Entry(name, APP_UNIT, wanted[name].size, wanted[name].mode, wanted[name].source) for name in RUNTIME_FILES]
+
+
+def describe(found: Runtime) -> str:
+    version = found.wheel.name.split("-")[1]
+    line = f"chalice: app.py uses Chalice; the function zip gets its runtime (chalice/__init__.py, chalice/app.py) " \
+           f"from chalice {version}"
+    if not found.pinned:
+        line += "; the newest release was taken: pin chalice (chalice_version) so that builds repeat"
+    return line
+
+
+def framework_only(roots: Sequence[str] | None, environment: dict[str, str], wheels: Sequence[Path]) -> list[str]:
+    """The distributions only Chalice's tool needs: chalice, and what it pulls in that nothing else the app
+    asks for (``roots``, its top-level requirements) needs. ``roots`` None (a lock that does not record them):
+    only chalice itself, since what the app needs cannot be told."""
+    from ..checks.closure import check_closure, read_metadata
+
+    metadata = [read_metadata(wheel) for wheel in wheels]
+    names = {dist.key for dist in metadata}
+    if FRAMEWORK not in names:
+        return []
+    if roots is None:
+        return [FRAMEWORK]
+    kept = [line for line in roots if _name(line) != FRAMEWORK]
+    pulled = check_closure([FRAMEWORK], environment, metadata).needed
+    unneeded = check_closure(kept, environment, metadata).extra
+    return sorted(extra.name for extra in unneeded if extra.name in pulled)
+
+
+def _name(line: str) -> str:
+    try:
+        return canonicalize_name(Requirement(line).name)
+    except InvalidRequirement:
+        return ""
