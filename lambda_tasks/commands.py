@@ -165,6 +165,8 @@ def deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None 
         raise DeployError("no function to deploy: pass --function-name NAME, or set function_name or functions")
     check_deploy(settings)  # before building: --memory 0 builds and publishes nothing
     reporter = reporter or Reporter()
+    for note in chalice_notes(settings):
+        reporter.info(f"note: {note}")
     with exclusive(settings, reporter, wait):
         manifest = run_build(settings, reporter=reporter)
         check_manifest(settings, manifest, deploy=True)  # each handler's module is in the app zip (or a layer)

@@ -183,3 +183,11 @@ def test_the_example_stages_configure_the_functions(example):
     assert prod["crunch"].name == "chalice-app-prod-crunch"
     assert prod["crunch"].memory == 1024 and prod["crunch"].timeout == 120
     assert dev["crunch"].memory is None and settings_of(example).memory == 128
+
+
+def test_an_app_that_stops_using_chalice_gets_its_layers_rebuilt(tmp_path, chalice_wheels):
+    root = make_project(tmp_path / "shop", "chalice==1.34.0\n", app=APP, pyproject=offline_pyproject(chalice_wheels))
+    assert layer_files(root, build(settings_of(root))) == []
+    (root / "app.py").write_text("def handler(event, context):\n    return 1\n")
+    shipped = layer_files(root, build(settings_of(root)))
+    assert "python/chalice/cli/__init__.py" in shipped and "python/click/__init__.py" in shipped

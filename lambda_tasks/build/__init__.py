@@ -43,7 +43,8 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
         framework = chalice.runtime(settings, source, reporter, refresh=force)
     app_inputs = [f"{framework.wheel.parent.name}/{framework.wheel.name}"] if framework else []
     inputs = {"app": app_fingerprint(settings, app_inputs),
-              "layers": layers_fingerprint(settings, *_source_inputs(source))}
+              "layers": layers_fingerprint(settings, *_source_inputs(source),
+                                           framework=chalice.FRAMEWORK if framework else None)}
     fresh = {
         which: previous is not None and not force and previous.inputs.get(which) == inputs[which]
         and outputs_present(previous, settings, which)

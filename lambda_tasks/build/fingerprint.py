@@ -49,10 +49,10 @@ def app_fingerprint(settings: Settings, extra: Sequence[str] = ()) -> str:
 
 
 def layers_fingerprint(settings: Settings, source_files: Sequence[Path] = (),
-                       source_dirs: Sequence[Path] = ()) -> str:
+                       source_dirs: Sequence[Path] = (), framework: str | None = None) -> str:
     """Changes when the requirements (with the files they include), the dependency source's files (a lock file
     and its pyproject.toml, the directories a lock builds from), the vendor/ tree, a layer setting, pip's index
-    variables or a tool version change."""
+    variables, a tool version or the framework (``"chalice"``: its tool is left out) change."""
     requirements = requirements_digest(settings.requirements_path)
     vendor: list[tuple[str, str, bool]] = []
     if settings.vendor_path.is_dir():
@@ -69,6 +69,7 @@ def layers_fingerprint(settings: Settings, source_files: Sequence[Path] = (),
         "settings": _settings_data(settings, Affects.LAYERS),
         "tools": _tool_versions(), "epoch": os.environ.get("SOURCE_DATE_EPOCH"),
         "pip": [os.environ.get(name) for name in PIP_INDEX_VARIABLES],
+        **({"framework": framework} if framework else {}),  # Chalice mode leaves chalice's tool out
     })
 
 
