@@ -85,6 +85,11 @@ def _fetch_by_name(settings: Settings, index: str | None, picks: list[Pick], dow
         command = pip_command("download", "--no-deps", "-d", str(out), "--progress-bar", "off", "-r", str(spec),
                               *settings.target.pip_target_args(), *settings.pip_args)
         returncode, output = run(command, settings.project_dir, reporter, "resolve", pip_env(settings, tags=False))
+        mismatch = "DO NOT MATCH THE HASHES" in output
+        wrong = [p.filename for p in missing if mismatch and f"{p.name}=={p.version} " in output]
+        if returncode != 0 and wrong:
+            raise ResolveError(redact(f"{wrong[0]} does not match the sha256 in {lock}"
+                                      f"\n    from {index or 'the package index'}; the file or the lock changed"))
         if returncode != 0:
             detail = "\n".join(f"    {line}" for line in output.strip().splitlines()[-6:])
             raise ResolveError(redact(f"cannot fetch the files {lock} names from {index or 'the package index'}"
