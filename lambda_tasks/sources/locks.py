@@ -65,10 +65,17 @@ def evaluate_any(marker: str | None, environment: Mapping[str, str], extras: Seq
     return any(_evaluate(marker, environment, extra=extra) for extra in ("", *extras))
 
 
-def _git_requirement(name: str, url: str, commit: str, subdirectory: str | None) -> str:
+def git_requirement(name: str, url: str, commit: str, subdirectory: str | None) -> str:
     """A pip requirement for a locked commit (the commit, not a branch: the lock's exact revision)."""
     scheme = url if url.startswith("git+") else f"git+{url}"
-    return f"{name} @ {scheme}@{commit}" + (f"#subdirectory={subdirectory}" if subdirectory else "")
+    return _direct(name, f"{scheme}@{commit}", subdirectory)
+
+
+def _direct(name: str, url: str, subdirectory: str | None) -> str:
+    """``name @ url`` (PEP 508); for a file: URL pip's older form ``url#egg=name``, which older pips need."""
+    if url.split("+", 1)[-1].startswith("file:"):
+        return f"{url}#egg={name}" + (f"&subdirectory={subdirectory}" if subdirectory else "")
+    return f"{name} @ {url}" + (f"#subdirectory={subdirectory}" if subdirectory else "")
 
 
 # -------------------------------------------------------------------------------------------- pylock.toml
@@ -116,7 +123,7 @@ def read_pylock(path: Path, environment: Mapping[str, str], extras: Sequence[str
             if archive.filename.endswith(".whl"):
                 wheels = (archive,)
             elif package["archive"].get("subdirectory"):
-                requirement = f"{name} @ {_uri(archive.location)}#subdirectory={package['archive']['subdirectory']}"
+                requirement = _direct(name, _uri(archive.location), package["archive"]["subdirectory"])
             else:
                 sdist = archive  # fetched with its hash checked, then built like a locked sdist
         packages.append(LockedPackage(name, version, wheels, sdist, directory, requirement=requirement))
@@ -132,7 +139,7 @@ def _pylock_vcs(name: str, vcs: Mapping[str, Any], base: Path, path: Path) -> st
         raise ResolveError(f"{path.name}: {name} is locked from {vcs.get('type')}, which lambda-tasks cannot fetch"
                            "\n    only git checkouts are built; lock it from an index, an archive or a directory")
     url = str(vcs.get("url") or (base / str(vcs.get("path", ""))).resolve().as_uri())
-    return _git_requirement(name, url, str(vcs["commit-id"]), vcs.get("subdirectory"))
+    return git_requirement(name, url, str(vcs["commit-id"]), vcs.get("subdirectory"))
 
 
 # ------------------------------------------------------------------------------------------------ uv.lock
@@ -213,11 +220,10 @@ def _uv_package(package: Mapping[str, Any], base: Path) -> LockedPackage:
         parsed = urllib.parse.urlsplit(str(source["git"]))
         query = urllib.parse.parse_qs(parsed.query)
         url = urllib.parse.urlunsplit((parsed.scheme, parsed.netloc, parsed.path, "", ""))
-        return LockedPackage(name, version, requirement=_git_requirement(
+        return LockedPackage(name, version, requirement=git_requirement(
             name, url, parsed.fragment, next(iter(query.get("subdirectory", [])), None)))
     if "url" in source and "subdirectory" in source:
-        requirement = f"{name} @ {source['url']}#subdirectory={source['subdirectory']}"
-        return LockedPackage(name, version, requirement=requirement)
+        return LockedPackage(name, version, requirement=_direct(name, source["url"], source["subdirectory"]))
     directory = None
     for key in ("directory", "editable", "path"):
         if key in source and not str(source[key]).endswith((".whl", ".tar.gz", ".zip")):

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SettingsError
-from .locks import LockedFile, LockedPackage, evaluate_any
+from .locks import LockedFile, LockedPackage, evaluate_any, git_requirement
 from .project import _norm, read_toml
 
 _LEGACY_KEYS = ("dependencies", "source", "extras", "dev-dependencies")
@@ -240,8 +240,8 @@ def _package(package: Mapping[str, Any], base: Path) -> LockedPackage:
         return LockedPackage(name, version, directory=(base / url).resolve())
     if kind == "git":
         reference = source.get("resolved_reference") or source.get("reference") or ""
-        subdirectory = f"#subdirectory={source['subdirectory']}" if source.get("subdirectory") else ""
-        return LockedPackage(name, version, requirement=f"{name} @ git+{url}@{reference}{subdirectory}")
+        requirement = git_requirement(name, url, reference, source.get("subdirectory"))
+        return LockedPackage(name, version, requirement=requirement)
     if kind in {"file", "url"}:
         location = url if kind == "url" else str((base / url).resolve())
         filename = location.rsplit("/", 1)[-1].split("#", 1)[0]
