@@ -94,6 +94,11 @@ def read_pylock(path: Path, environment: Mapping[str, str], extras: Sequence[str
             Pylock.from_dict(data)
         except PylockValidationError as error:
             raise SettingsError(f"{path} is not a valid pylock.toml: {error}") from None
+    environments = [str(marker) for marker in data.get("environments", [])]
+    if environments and not any(_evaluate(marker, environment) for marker in environments):
+        raise SettingsError(f"{path.name} is not locked for this target: none of its environments holds"
+                            f"\n    it is for: {' | '.join(environments)}"
+                            "\n    lock it for the target (invoke lock --runtime R --arch A), or build for that one")
     for wanted, key in ((extras, "extras"), (groups, "dependency-groups")):
         unknown = sorted({_norm(x) for x in wanted} - {_norm(x) for x in data.get(key, [])})
         if unknown:
