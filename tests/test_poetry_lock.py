@@ -114,6 +114,7 @@ def _full(pyproject: str, wheelhouse: Path) -> str:
     return pyproject + offline_pyproject(wheelhouse)
 
 
+@pytest.mark.slow  # pip download / pip wheel builds
 def test_poetry_lock_ships_the_locked_versions_fetched_by_name(tmp_path, wheels, wheelhouse):
     text = _full(PYPROJECT, wheelhouse)
     project = _project(tmp_path, wheelhouse, _lock(wheels, text), PYPROJECT)
@@ -146,6 +147,7 @@ def test_poetry_lock_wrong_hash_stale_and_no_usable_wheel(tmp_path, wheels, whee
         build(_settings(project), reporter=Lines())
 
 
+@pytest.mark.slow  # pip download / pip wheel builds
 def test_poetry_lock_path_dependency_and_locked_sdist(tmp_path, wheels, wheelhouse):
     make_local_project(tmp_path / "libs" / "mylib", "mylib", "0.3")
     sdist = make_sdist(wheelhouse, "sdonly", "0.5")
