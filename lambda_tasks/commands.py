@@ -1,4 +1,5 @@
-"""The commands' orders: what ``build``, ``verify``, ``publish-layer`` and ``deploy`` do, and in which order.
+"""The commands' orders: what ``build``, ``verify``, ``publish-layer``, ``deploy`` and ``lock`` do, and in which
+order.
 
 The tasks (Invoke, the console script) parse flags into Settings and call one of these; nothing else calls them.
 """
@@ -180,3 +181,24 @@ def deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None 
         except KeyboardInterrupt:
             report_interrupted(reporter, settings, manifest, result, plan=plan)
             raise
+
+
+def lock(settings: Settings, *, output: str = "pylock.toml", reporter: Reporter | None = None) -> Path:
+    """``invoke lock``: write a pylock.toml for the target from requirements.txt or pyproject.toml."""
+    from .errors import ResolveError
+    from .resolve.pylock_writer import write_pylock
+    from .sources.project import SEARCH_ORDER, find_source
+
+    reporter = reporter or Reporter()
+    source = find_source(settings.project_dir, settings.requirements)
+    if source is None:
+        raise ResolveError(f"nothing to lock: {settings.project_dir} has no requirements.txt and no pyproject.toml "
+                           "[project] dependencies")
+    path = settings.project_dir / output
+    count = write_pylock(settings, source, path, reporter)
+    reporter.info(f"lock: wrote {output}: {count} packages for {settings.target} from {source.path.name}")
+    searched = [name for name in SEARCH_ORDER if (settings.project_dir / name).is_file()]
+    if settings.requirements != output and (not searched or searched[0] != output):
+        reporter.info(f'lock: builds read it with requirements = "{output}" (now they read '
+                      f"{settings.requirements or (searched[0] if searched else 'nothing')})")
+    return path

@@ -169,9 +169,30 @@ def deploy(c: Context, function_name: str | None = None, role: str | None = None
                         wait=not no_wait)
 
 
+@task(
+    help={
+        **{key: text for key, text in COMMON_HELP.items() if key != "no-wait"},
+        "output": "the file to write, pylock.toml or pylock.<name>.toml (default: pylock.toml)",
+        "quiet": "print only warnings and errors",
+    }
+)
+def lock(c: Context, project_dir: str | None = None, runtime: str | None = None, arch: str | None = None,
+         output: str = "pylock.toml", quiet: bool = False) -> None:
+    """Write pylock.toml for the target from requirements.txt or pyproject.toml (resolved by uv for it).
+
+    Commit it so the team builds what Lambda will get; builds read it when it is the dependency source
+    (requirements = "pylock.toml", or found first in the search). It names its target: a build for
+    another runtime or architecture refuses it.
+    """
+    with user_errors():
+        settings = settings_for(c, project_dir=project_dir, runtime=runtime, arch=arch)
+        commands.lock(settings, output=output, reporter=Reporter(quiet=quiet))
+
+
 ns = Collection(build)
 # Every setting is declared (as None: "not given") so that Invoke also reads INVOKE_LAMBDA_TASKS_<KEY> variables.
 ns.configure({"lambda_tasks": dict.fromkeys(setting_names())})
 ns.add_task(verify)
 ns.add_task(publish_layer)
 ns.add_task(deploy)
+ns.add_task(lock)

@@ -353,7 +353,7 @@ def test_real_uv_lock_ships_the_locked_versions(tmp_path):
         name = "app"
         version = "0.1.0"
         requires-python = ">=3.10"
-        dependencies = ["requests"]
+        dependencies = ["requests", "pydantic"]
     """))
     (project / "requirements.txt").unlink()
     subprocess.run([uv, "lock", "--quiet", "--python", sys.executable], cwd=project, check=True)

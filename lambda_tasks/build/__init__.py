@@ -142,14 +142,19 @@ def dependency_source(settings: Settings) -> tuple[Settings, Source | None]:
 
 
 def _check_lock_closure(wheels: Sequence[Path], settings: Settings, source: Source, reporter: Reporter) -> None:
-    """uv.lock: the closure of the root project's requirements (pyproject.toml, with the chosen extras and
-    groups) must be what the lock gave. pylock.toml records no root requirements: the check cannot apply."""
+    """uv.lock and poetry.lock: the closure of the project's requirements (pyproject.toml, with the chosen extras
+    and groups) must be what the lock gave. pylock.toml records no root requirements: the check cannot apply."""
     pyproject = source.path.parent / "pyproject.toml"
-    if source.kind != "uv.lock" or not pyproject.is_file():
+    if source.kind not in {"uv.lock", "poetry.lock"} or not pyproject.is_file():
         reporter.info(f"dependencies: versions as locked in {source.path.name}; no closure check (the lock does "
                       "not record the project's own requirements)")
         return
-    lines = project_requirements(pyproject, settings.extras, settings.groups)
+    if source.kind == "poetry.lock":
+        from ..sources.poetry_lock import poetry_root_lines
+
+        lines = poetry_root_lines(pyproject, settings.target.marker_environment(), settings.extras, settings.groups)
+    else:
+        lines = project_requirements(pyproject, settings.extras, settings.groups)
     roots = dataclasses.replace(settings, requirements=str(generated_requirements(lines)))
     _check_closure(wheels, roots, reporter, f"{source.path.name} (pyproject.toml's requirements)")
 
@@ -184,14 +189,15 @@ def _without_framework(wheels: Sequence[Path], settings: Settings, source: Sourc
 
 
 def _source_inputs(source: Source | None) -> tuple[list[Path], list[Path]]:
-    """A lock's files (the lock, and pyproject.toml for uv.lock) and the local directories it builds from."""
+    """A lock's files (the lock, and pyproject.toml for uv.lock and poetry.lock) and the local directories it
+    builds from."""
     if source is None or not source.is_lock:
         return [], []
     from ..sources.locks import lock_directories
 
     pyproject = source.path.parent / "pyproject.toml"
-    files = [source.path, *([pyproject] if source.kind == "uv.lock" and pyproject.is_file() else [])]
-    return files, lock_directories(source.path)
+    with_project = source.kind in {"uv.lock", "poetry.lock"} and pyproject.is_file()
+    return [source.path, *([pyproject] if with_project else [])], lock_directories(source.path)
 
 
 def _check_closure(wheels: Sequence[Path], settings: Settings, reporter: Reporter, shown: str) -> None:

@@ -1,10 +1,16 @@
-"""Install a lock file exactly (``pylock.toml``, ``uv.lock``): the locked versions ship, nothing is re-resolved.
+"""Install a lock file exactly (``pylock.toml``, ``uv.lock``, ``poetry.lock``): the locked versions ship,
+nothing is re-resolved.
 
 Per locked package that applies to the target (markers evaluated for it, see ``sources/locks.py``): the wheel
 whose tag the target ranks best, fetched with its size and sha256 checked (or linked from the wheelhouse);
 with no usable wheel, its locked sdist is fetched (hash checked) and built with the compiler off, and the
-wheel built must carry the locked version; a path dependency is built like a local requirement. A package
-with neither is an error naming it, its locked version and the tags its wheels have.
+wheel built must carry the locked version; a path dependency is built like a local requirement, a VCS
+checkout or archive URL like one in a requirements file (the locked commit; the version must match). A
+package with none of these is an error naming it, its locked version and the tags its wheels have.
+
+poetry.lock names files without a location: the chosen file is fetched by ``pip download`` of the exact pin
+with the lock's sha256 (``--hash``), from the package's source in the lock or the project's index options
+(``pip_args``, pip's configuration and variables), so pip can download only that file.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ from ..report import Reporter
 from ..sources.locks import LockedFile, LockedPackage, read_pylock, read_uv_lock, uv_lock_staleness
 from . import wheelhouse as wheelhouse_io
 from .failures import Failure, failures_error
-from .picks import Pick, best_wheel, fetch
+from .picks import Pick, best_wheel, fetch, from_cache
+from .process import pip_command, redact, run
 
 
 def locked_packages(settings: Settings, kind: str, path: Path) -> list[LockedPackage]:
@@ -29,6 +36,13 @@ def locked_packages(settings: Settings, kind: str, path: Path) -> list[LockedPac
     environment = settings.target.marker_environment()
     if kind == "pylock":
         return read_pylock(path, environment, settings.extras, settings.groups)
+    if kind == "poetry.lock":
+        from ..sources.poetry_lock import poetry_staleness, read_poetry_lock
+
+        if poetry_staleness(path, path.parent / "pyproject.toml"):
+            raise ResolveError(f"{path.name} is out of date: pyproject.toml changed since it was locked (its "
+                               "content-hash differs); run `poetry lock` to update it")
+        return read_poetry_lock(path, environment, settings.extras, settings.groups)
     stale = uv_lock_staleness(path, path.parent / "pyproject.toml")
     if stale:
         raise ResolveError(f"{path.name} is out of date: pyproject.toml's {stale} changed since it was locked; "
@@ -37,11 +51,54 @@ def locked_packages(settings: Settings, kind: str, path: Path) -> list[LockedPac
 
 
 def _uri(location: str) -> str:
-    return location if "://" in location else Path(location).as_uri()
+    return location if "://" in location or not location else Path(location).as_uri()
 
 
 def _pick(package: LockedPackage, file: LockedFile) -> Pick:
     return Pick(package.name, package.version, file.filename, _uri(file.location), file.sha256, file.size)
+
+
+def _pin(pick: Pick, lock: str) -> str:
+    if not pick.sha256:
+        raise ResolveError(f"{lock} records no sha256 for {pick.filename}, so it cannot be checked; "
+                           "lock it again (`poetry lock`)")
+    return f"{pick.name}=={pick.version} --hash=sha256:{pick.sha256}"
+
+
+def _index_lines(index: str | None) -> list[str]:
+    return [f"--index-url {index}"] if index else []
+
+
+def _fetch_by_name(settings: Settings, index: str | None, picks: list[Pick], download_dir: Path, wheelhouse: Path,
+                   reporter: Reporter, lock: str) -> None:
+    """Files the lock names without a location: from the cache, or ``pip download`` of each exact pin with
+    only the locked file's sha256 allowed, so pip fetches that file and checks it."""
+    from .pip import pip_env
+
+    missing = [pick for pick in picks if not from_cache(pick, download_dir, wheelhouse, reporter)]
+    if not missing:
+        return
+    with tempfile.TemporaryDirectory(prefix="pins-", dir=download_dir.parent) as tmp:
+        spec, out = Path(tmp, "requirements.txt"), Path(tmp, "out")
+        spec.write_text("".join(f"{line}\n" for line in [*_index_lines(index), *(_pin(p, lock) for p in missing)]),
+                        encoding="utf-8")
+        command = pip_command("download", "--no-deps", "-d", str(out), "--progress-bar", "off", "-r", str(spec),
+                              *settings.target.pip_target_args(), *settings.pip_args)
+        returncode, output = run(command, settings.project_dir, reporter, "resolve", pip_env(settings, tags=False))
+        mismatch = "DO NOT MATCH THE HASHES" in output
+        wrong = [p.filename for p in missing if mismatch and f"{p.name}=={p.version} " in output]
+        if returncode != 0 and wrong:
+            raise ResolveError(redact(f"{wrong[0]} does not match the sha256 in {lock}"
+                                      f"\n    from {index or 'the package index'}; the file or the lock changed"))
+        if returncode != 0:
+            detail = "\n".join(f"    {line}" for line in output.strip().splitlines()[-6:])
+            raise ResolveError(redact(f"cannot fetch the files {lock} names from {index or 'the package index'}"
+                                      f"\n{detail}\n    check the index options (pip_args, pip's configuration)"))
+        for pick in missing:
+            if not (out / pick.filename).is_file():
+                got = ", ".join(sorted(f.name for f in out.iterdir())) if out.is_dir() else "nothing"
+                raise ResolveError(f"pip did not fetch {pick.filename}, which {lock} names (it fetched {got})")
+            os.replace(out / pick.filename, download_dir / pick.filename)
 
 
 def resolve_lock(settings: Settings, kind: str, path: Path, reporter: Reporter) -> list[Path]:
@@ -51,12 +108,15 @@ def resolve_lock(settings: Settings, kind: str, path: Path, reporter: Reporter) 
     target = settings.target
     packages = locked_packages(settings, kind, path)
     picks: list[Pick] = []
+    by_name: dict[str | None, list[Pick]] = {}  # poetry.lock: files named only, per index
     builds: list[LockedPackage] = []
     failures: list[Failure] = []
     for package in packages:
         chosen = best_wheel([(file.filename, file) for file in package.wheels], target)
-        if package.directory is not None and not package.wheels:
+        if package.requirement is not None or (package.directory is not None and not package.wheels):
             builds.append(package)
+        elif chosen is not None and not chosen[1].location:
+            by_name.setdefault(package.index, []).append(_pick(package, chosen[1]))
         elif chosen is not None:
             picks.append(_pick(package, chosen[1]))
         elif package.sdist is not None:
@@ -84,6 +144,8 @@ def resolve_lock(settings: Settings, kind: str, path: Path, reporter: Reporter) 
                 except OSError as error:
                     raise ResolveError(f"cannot fetch a wheel named in {path.name}: {error}") from None
         reporter.status_done()
+        for index, named in sorted(by_name.items(), key=lambda item: item[0] or ""):
+            _fetch_by_name(settings, index, named, download_dir, wheelhouse, reporter, path.name)
         for package in builds:
             wheel = _build(package, settings, sdist_dir, built_dir, wheelhouse, reporter)
             if isinstance(wheel, Failure):
@@ -109,7 +171,17 @@ def _build(package: LockedPackage, settings: Settings, sdist_dir: Path, built_di
     if package.directory is not None:
         reporter.info(f"resolve: building {package.name} from {package.directory} into a wheel (compiler disabled)")
         return build_wheel(str(package.directory), package.name, settings, [], built_dir, reporter)
+    if package.requirement is not None:
+        reporter.info(f"resolve: building {redact(package.requirement)} into a wheel (compiler disabled)")
+        return build_wheel(package.requirement, redact(package.requirement), settings, [], built_dir, reporter,
+                           remote=True)
     assert package.sdist is not None
+    if not package.sdist.location:  # poetry.lock: the locked sdist from the index, its hash checked by pip
+        pick = _pick(package, package.sdist)
+        reporter.info(f"resolve: no wheel of {package.name} {package.version} in the lock fits {settings.target}; "
+                      "building its locked sdist (compiler disabled)")
+        return build_wheel(_pin(pick, "the lock"), f"{package.name}=={package.version}", settings,
+                           _index_lines(package.index), built_dir, reporter, no_binary=package.name)
     fetch(_pick(package, package.sdist), sdist_dir, wheelhouse, reporter)
     reporter.info(f"resolve: no wheel of {package.name} {package.version} in the lock fits {settings.target}; "
                   "building its locked sdist (compiler disabled)")

@@ -51,15 +51,23 @@ def best_wheel(candidates: Sequence[tuple[str, T]], target: Target) -> tuple[str
     return None if best is None else (best[1], best[2])
 
 
+def from_cache(pick: Pick, download_dir: Path, wheelhouse: Path, reporter: Reporter | None = None) -> bool:
+    """Link ``pick``'s file from the wheelhouse into ``download_dir`` when the cache has it (by sha256)."""
+    final = download_dir / pick.filename
+    cached = lookup(wheelhouse, pick.sha256, pick.filename, reporter)
+    if cached is None or not _matches(cached, pick):
+        return False
+    try:
+        os.link(cached, final)
+    except OSError:
+        shutil.copyfile(cached, final)
+    return True
+
+
 def fetch(pick: Pick, download_dir: Path, wheelhouse: Path, reporter: Reporter | None = None) -> None:
     """Put ``pick``'s file in ``download_dir``: linked from the cache, copied from disk, or downloaded."""
     final = download_dir / pick.filename
-    cached = lookup(wheelhouse, pick.sha256, pick.filename, reporter)
-    if cached is not None and _matches(cached, pick):
-        try:
-            os.link(cached, final)
-        except OSError:
-            shutil.copyfile(cached, final)
+    if from_cache(pick, download_dir, wheelhouse, reporter):
         return
     partial = final.with_name(final.name + ".part")
     digest = hashlib.sha256()

@@ -36,6 +36,8 @@ class LockedPackage:
     sdist: LockedFile | None = None
     directory: Path | None = None  # a path dependency: built like a local requirement
     dependencies: tuple[str, ...] = field(default=(), compare=False)
+    requirement: str | None = None  # a VCS or archive URL (``name @ git+...@commit``): built like one in requirements
+    index: str | None = None  # poetry.lock's files come by name from the index: this one, or the project's
 
 
 def _file(entry: Mapping[str, Any], base: Path, hashes: Mapping[str, str] | None = None) -> LockedFile:
@@ -58,6 +60,24 @@ def _evaluate(marker: str | None, environment: Mapping[str, str], **extra: Any) 
     return Marker(marker).evaluate({**environment, **extra})
 
 
+def evaluate_any(marker: str | None, environment: Mapping[str, str], extras: Sequence[str] = ()) -> bool:
+    """``marker`` on the target with no extra or with any one of ``extras`` (``extra == "x"`` for each asked)."""
+    return any(_evaluate(marker, environment, extra=extra) for extra in ("", *extras))
+
+
+def git_requirement(name: str, url: str, commit: str, subdirectory: str | None) -> str:
+    """A pip requirement for a locked commit (the commit, not a branch: the lock's exact revision)."""
+    scheme = url if url.startswith("git+") else f"git+{url}"
+    return _direct(name, f"{scheme}@{commit}", subdirectory)
+
+
+def _direct(name: str, url: str, subdirectory: str | None) -> str:
+    """``name @ url`` (PEP 508); for a file: URL pip's older form ``url#egg=name``, which older pips need."""
+    if url.split("+", 1)[-1].startswith("file:"):
+        return f"{url}#egg={name}" + (f"&subdirectory={subdirectory}" if subdirectory else "")
+    return f"{name} @ {url}" + (f"#subdirectory={subdirectory}" if subdirectory else "")
+
+
 # -------------------------------------------------------------------------------------------- pylock.toml
 
 
@@ -74,6 +94,11 @@ def read_pylock(path: Path, environment: Mapping[str, str], extras: Sequence[str
             Pylock.from_dict(data)
         except PylockValidationError as error:
             raise SettingsError(f"{path} is not a valid pylock.toml: {error}") from None
+    environments = [str(marker) for marker in data.get("environments", [])]
+    if environments and not any(_evaluate(marker, environment) for marker in environments):
+        raise SettingsError(f"{path.name} is not locked for this target: none of its environments holds"
+                            f"\n    it is for: {' | '.join(environments)}"
+                            "\n    lock it for the target (invoke lock --runtime R --arch A), or build for that one")
     for wanted, key in ((extras, "extras"), (groups, "dependency-groups")):
         unknown = sorted({_norm(x) for x in wanted} - {_norm(x) for x in data.get(key, [])})
         if unknown:
@@ -94,11 +119,32 @@ def read_pylock(path: Path, environment: Mapping[str, str], extras: Sequence[str
         wheels = tuple(_file(w, base, w.get("hashes", {})) for w in package.get("wheels", []))
         sdist = _file(package["sdist"], base, package["sdist"].get("hashes", {})) if "sdist" in package else None
         directory = (base / package["directory"]["path"]).resolve() if "directory" in package else None
-        if "vcs" in package or "archive" in package:
-            raise ResolveError(f"{path}: {package['name']} is locked from a VCS or archive, which is not supported yet"
-                               "\n    lock it from an index or a local directory")
-        packages.append(LockedPackage(str(package["name"]), str(package.get("version", "")), wheels, sdist, directory))
+        name, version = str(package["name"]), str(package.get("version", ""))
+        requirement = None
+        if "vcs" in package:
+            requirement = _pylock_vcs(name, package["vcs"], base, path)
+        elif "archive" in package:
+            archive = _file(package["archive"], base, package["archive"].get("hashes", {}))
+            if archive.filename.endswith(".whl"):
+                wheels = (archive,)
+            elif package["archive"].get("subdirectory"):
+                requirement = _direct(name, _uri(archive.location), package["archive"]["subdirectory"])
+            else:
+                sdist = archive  # fetched with its hash checked, then built like a locked sdist
+        packages.append(LockedPackage(name, version, wheels, sdist, directory, requirement=requirement))
     return packages
+
+
+def _uri(location: str) -> str:
+    return location if "://" in location else Path(location).as_uri()
+
+
+def _pylock_vcs(name: str, vcs: Mapping[str, Any], base: Path, path: Path) -> str:
+    if vcs.get("type") != "git":
+        raise ResolveError(f"{path.name}: {name} is locked from {vcs.get('type')}, which lambda-tasks cannot fetch"
+                           "\n    only git checkouts are built; lock it from an index, an archive or a directory")
+    url = str(vcs.get("url") or (base / str(vcs.get("path", ""))).resolve().as_uri())
+    return git_requirement(name, url, str(vcs["commit-id"]), vcs.get("subdirectory"))
 
 
 # ------------------------------------------------------------------------------------------------ uv.lock
@@ -174,18 +220,26 @@ def _find(by_name: Mapping[str, list[dict[str, Any]]], edge: Mapping[str, Any], 
 
 def _uv_package(package: Mapping[str, Any], base: Path) -> LockedPackage:
     source = package.get("source", {})
-    if "git" in source or "url" in source:
-        raise ResolveError(f"uv.lock: {package['name']} is locked from a git or URL source, which is not supported yet"
-                           "\n    lock it from an index or a local path")
+    name, version = str(package["name"]), str(package.get("version", ""))
+    if "git" in source:  # git = "https://host/repo?rev=main&subdirectory=x#<commit>"
+        parsed = urllib.parse.urlsplit(str(source["git"]))
+        query = urllib.parse.parse_qs(parsed.query)
+        url = urllib.parse.urlunsplit((parsed.scheme, parsed.netloc, parsed.path, "", ""))
+        return LockedPackage(name, version, requirement=git_requirement(
+            name, url, parsed.fragment, next(iter(query.get("subdirectory", [])), None)))
+    if "url" in source and "subdirectory" in source:
+        return LockedPackage(name, version, requirement=_direct(name, source["url"], source["subdirectory"]))
     directory = None
     for key in ("directory", "editable", "path"):
         if key in source and not str(source[key]).endswith((".whl", ".tar.gz", ".zip")):
             directory = (base / str(source[key])).resolve()
-    wheels = tuple(_file(w, base) for w in package.get("wheels", []))
+    # a URL or path archive: its file entries may carry only a hash (the location is the source's)
+    where = {"url": source["url"]} if "url" in source else {"path": source["path"]} if "path" in source else {}
+    wheels = tuple(_file({**where, **w}, base) for w in package.get("wheels", []))
     if not wheels and "path" in source and str(source["path"]).endswith(".whl"):
         wheels = (_file({"path": source["path"], "hash": package.get("hash", "")}, base),)
-    sdist = _file(package["sdist"], base) if "sdist" in package else None
-    return LockedPackage(str(package["name"]), str(package.get("version", "")), wheels, sdist, directory,
+    sdist = _file({**where, **package["sdist"]}, base) if "sdist" in package else None
+    return LockedPackage(name, version, wheels, sdist, directory,
                          tuple(_norm(d["name"]) for d in package.get("dependencies", [])))
 
 
@@ -201,6 +255,8 @@ def lock_directories(path: Path) -> list[Path]:
             for key in ("directory", "editable"):
                 if key in source:
                     found.append((path.parent / str(source[key])).resolve())
+            if source.get("type") == "directory":  # poetry.lock
+                found.append((path.parent / str(source.get("url", ""))).resolve())
     for package in data.get("packages", []):  # pylock.toml
         if "directory" in package:
             found.append((path.parent / str(package["directory"].get("path", ""))).resolve())

@@ -1,7 +1,7 @@
 """Which file the layer's dependencies come from, and pyproject.toml's dependencies as requirement lines.
 
 Named by the ``requirements`` setting, or searched in this order: ``requirements.txt``, ``pylock.toml``,
-``uv.lock``, ``pyproject.toml`` (only when its ``[project]`` table lists ``dependencies``).
+``uv.lock``, ``poetry.lock``, ``pyproject.toml`` (only when its ``[project]`` table lists ``dependencies``).
 """
 
 from __future__ import annotations
@@ -22,14 +22,15 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-SEARCH_ORDER = ("requirements.txt", "pylock.toml", "uv.lock", "pyproject.toml")
-LOCK_KINDS = frozenset({"pylock", "uv.lock"})
+SEARCH_ORDER = ("requirements.txt", "pylock.toml", "uv.lock", "poetry.lock", "pyproject.toml")
+LOCK_KINDS = frozenset({"pylock", "uv.lock", "poetry.lock"})
 _PYLOCK = re.compile(r"^pylock\.(?:[^.]+\.)?toml$")
 
 
 @dataclass(frozen=True)
 class Source:
-    """The file the dependencies come from; ``kind`` is "requirements", "pyproject", "pylock" or "uv.lock"."""
+    """The file the dependencies come from; ``kind`` is "requirements", "pyproject", "pylock", "uv.lock" or
+    "poetry.lock"."""
 
     kind: str
     path: Path
@@ -46,15 +47,15 @@ class Source:
             shown = str(self.path)
         how = "found in the project" if self.searched else "the requirements setting"
         what = {"pyproject": " [project] dependencies", "pylock": " (PEP 751 lock: versions as locked)",
-                "uv.lock": " (versions as locked)"}.get(self.kind, "")
+                "uv.lock": " (versions as locked)", "poetry.lock": " (versions as locked)"}.get(self.kind, "")
         return f"dependencies: {shown}{what} ({how})"
 
 
 def kind_of(path: Path) -> str:
     if path.name == "pyproject.toml":
         return "pyproject"
-    if path.name == "uv.lock":
-        return "uv.lock"
+    if path.name in {"uv.lock", "poetry.lock"}:
+        return path.name
     if _PYLOCK.match(path.name):
         return "pylock"
     return "requirements"

@@ -1,0 +1,102 @@
+"""``invoke lock``: write a pylock.toml (PEP 751) for the target from requirements.txt or pyproject.toml.
+
+uv resolves for the target, not the host (``uv pip compile --format pylock.toml`` with the target's
+``--python-platform`` and ``--python-version``; wheels only, unless a requirement has none: then its sdist is
+locked, and the build builds it with the compiler off). ``pip lock`` is not used: it resolves for the
+interpreter that runs it (it has no ``--platform``). uv's lock lists only the target's wheels and no markers,
+so the file gets ``environments`` naming the target: a build for another runtime or architecture refuses it
+instead of shipping a resolution made for something else. Written atomically.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ..config import Settings
+from ..errors import ResolveError, SettingsError
+from ..files import write_atomic
+from ..host import find_uv
+from ..report import Reporter
+from ..sources.project import Source, generated_requirements, kind_of, project_requirements
+from ..targets import Target
+from .process import redact
+from .uv import _NO_WHEEL, explain_uv_failure, uv_index_args, uv_platform
+
+
+def target_environment(target: Target) -> str:
+    """The marker that holds on ``target`` only: pylock.toml's ``environments`` entry."""
+    version = ".".join(map(str, target.python_version[:2]))
+    return (f"sys_platform == 'linux' and platform_machine == '{target.machine}' and "
+            f"implementation_name == 'cpython' and python_version == '{version}'")
+
+
+def write_pylock(settings: Settings, source: Source, output: Path, reporter: Reporter) -> int:
+    """Lock ``source`` for the target into ``output``; the number of packages locked."""
+    if kind_of(output) != "pylock":
+        raise SettingsError(f"{output.name} is not a pylock file name; use pylock.toml or pylock.<name>.toml")
+    if source.is_lock:
+        raise SettingsError(f"the dependencies come from {source.path.name}, which is already a lock; "
+                            "name requirements.txt or pyproject.toml with the requirements setting")
+    requirements = source.path
+    if source.kind == "pyproject":
+        requirements = generated_requirements(project_requirements(source.path, settings.extras, settings.groups))
+    target = settings.target
+    uv = find_uv()
+    with tempfile.TemporaryDirectory(prefix="lock-") as tmp:
+        lock = Path(tmp, "pylock.toml")
+        command = [
+            uv, "pip", "compile", str(requirements), "--format", "pylock.toml", "-o", str(lock),
+            "--python-platform", uv_platform(target), "--python-version", ".".join(map(str, target.python_version)),
+            "--no-header", "--quiet", *uv_index_args(settings.pip_args), "--python", sys.executable,
+        ]
+        reporter.status(f"lock: uv pip compile for {target}")
+        result = subprocess.run([*command, "--only-binary", ":all:"], cwd=source.path.parent, capture_output=True,
+                                text=True)
+        if result.returncode != 0 and _NO_WHEEL.search(result.stderr):
+            reporter.info("lock: a requirement has no wheel for the target; locking its sdist (built at build time, "
+                          "compiler off)")
+            result = subprocess.run(command, cwd=source.path.parent, capture_output=True, text=True)
+        reporter.status_done()
+        if result.returncode != 0:
+            raise ResolveError(redact(explain_uv_failure(result.stderr or result.stdout,
+                                                         _shown(settings, requirements, source))))
+        text = lock.read_text(encoding="utf-8")
+    data = _with_environment(text, target, source, settings)
+    count = len(read_toml_text(data).get("packages", []))
+    write_atomic(output, data.encode())
+    return count
+
+
+def _shown(settings: Settings, requirements: Path, source: Source) -> Settings:
+    """Settings whose requirements path names the source in uv's error (not the generated file)."""
+    import dataclasses
+
+    return dataclasses.replace(settings, requirements=str(source.path if source.kind == "pyproject" else requirements))
+
+
+def _with_environment(text: str, target: Target, source: Source, settings: Settings) -> str:
+    """uv's lock with a header saying how it was made and ``environments`` for the target (before the first
+    table: a top-level key)."""
+    what = source.path.name + (f" (extras {', '.join(settings.extras)})" if settings.extras else "") + (
+        f" (groups {', '.join(settings.groups)})" if settings.groups else "")
+    header = (f"# Written by `invoke lock` (lambda-tasks) for {target} from {what}, resolved by uv for the target.\n"
+              f"# Lock again after changing {source.path.name}: nothing checks that they still agree.\n")
+    line = f'environments = ["{target_environment(target)}"]\n'
+    position = text.find("\n[")
+    body = text + "\n" + line if position < 0 else text[: position + 1] + line + text[position + 1:]
+    return header + body
+
+
+def read_toml_text(text: str) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
+    data: dict[str, Any] = tomllib.loads(text)
+    return data
+
