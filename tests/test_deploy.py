@@ -22,7 +22,9 @@ def test_desired_config_falls_back_to_settings(tmp_path: Path) -> None:
     settings = FakeBuild(tmp_path).settings(memory=256, timeout=30, environment={"A": "1"}, role="arn:role")
     config = desired_config(settings, FunctionSpec("f", "app.h"), ["l1"])
     assert config == {"Runtime": "python3.12", "Handler": "app.h", "MemorySize": 256, "Timeout": 30,
-                      "Environment": {"Variables": {"A": "1"}}, "Layers": ["l1"], "Role": "arn:role"}
+                      "Environment": {"Variables": {"A": "1"}}, "Layers": ["l1"], "Role": "arn:role",
+                      "VpcConfig": {"SubnetIds": [], "SecurityGroupIds": []}, "TracingConfig": {"Mode": "PassThrough"},
+                      "EphemeralStorage": {"Size": 512}}
     own = desired_config(settings, FunctionSpec("g", "app.g", memory=512, timeout=5, environment={}), [])
     assert (own["MemorySize"], own["Timeout"], own["Environment"]) == (512, 5, {"Variables": {}})
     assert "Role" not in desired_config(FakeBuild(tmp_path).settings(), FunctionSpec("f"), [])
@@ -124,7 +126,7 @@ def test_missing_role_for_new_function_is_a_clear_error(moto_env, unique_name, t
     build = FakeBuild(tmp_path, unique_name("deps"))
     build.build({"app.py": "v1"}, [{"a.py": "a"}])
     with pytest.raises(LambdaTasksError, match="pass --role ARN"):
-        deploy(build, function_name=fn)
+        deploy(build, function_name=fn, manage_iam_role=False)
     assert our_layers(build) == []  # refused before publishing
     with pytest.raises(AwsError, match="check --role"):
         deploy(build, function_name=fn, role="arn:aws:iam::123456789012:role/does-not-exist")

@@ -135,6 +135,10 @@ class Clients:
     def s3(self, region: str) -> Any:
         return self.client("s3", region)
 
+    def iam(self, region: str) -> Any:
+        """IAM is global; the region only picks the partition's endpoint (AWS_ENDPOINT_URL applies as for all)."""
+        return self.client("iam", region)
+
     def s3_upload(self, region: str) -> Any:
         """An S3 client for uploading parts (longer read timeout and deadline)."""
         return self.client("s3", region, kind=waiting.UPLOAD)
@@ -375,4 +379,4 @@ def wait(client: Any, waiter: str, function_name: str, action: str) -> None:
 
 
 def not_found(exc: BaseException) -> bool:
-    return error_code(exc) in {"ResourceNotFoundException", "404", "NotFound", "NoSuchKey"}
+    return error_code(exc) in {"ResourceNotFoundException", "404", "NotFound", "NoSuchKey", "NoSuchEntity"}

@@ -1,8 +1,12 @@
 """Create or update the Lambda function(s) from the app zip and the published layers.
 
-Only what differs is changed: the code when CodeSha256 differs, the configuration when one of its
-fields differs. Comparing is pure (:func:`config_changes`, :func:`code_changed`); boto3 lives in
-:class:`Deployer`. Every step waits for the function to settle and retries 409 conflicts.
+Only what differs is changed: the code when CodeSha256 differs, each configuration field, tag and the reserved
+concurrency when it differs (the desired configuration and the comparing are pure, in function_config.py);
+boto3 lives in :class:`Deployer`. Every step waits for the function to settle and retries 409 conflicts.
+
+The role: the function's own ``role``, else ``role``, else (``manage_iam_role``) the role deploy creates once per
+app and stage (roles.py). An existing function that runs under another role keeps it unless a role is named:
+switching it to the managed role would take away every permission the function has beyond writing logs.
 """
 
 from __future__ import annotations
@@ -10,11 +14,25 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from .. import limits
 from ..aws import clients as aws
-from ..aws import validate, waiting
+from ..aws import roles, validate, waiting
+from ..aws.function_config import (
+    CONFIG_FIELDS,
+    code_changed,
+    concurrency_change,
+    config_changes,
+    desired_concurrency,
+    desired_config,
+    desired_tags,
+    explicit_role,
+    layer_list,
+    managed_role_name,
+    tag_changes,
+    vpc_config,
+)
 from ..aws.publish import (
     Publisher,
     PublishResult,
@@ -25,27 +43,18 @@ from ..aws.publish import (
     verified_path,
     via_s3,
 )
+from ..aws.steps import FunctionStep
+from ..aws.versions import versions
 from ..config import FunctionSpec, Settings
 from ..errors import AwsError, DeployError, LimitError
 from ..manifest import Manifest
 from ..report import Reporter, human_bytes
 
-#: Configuration fields we own; anything else on the function (VPC, tracing, ...) is left alone.
-CONFIG_FIELDS = ("Role", "Runtime", "Handler", "MemorySize", "Timeout", "Environment", "Layers")
+__all__ = ["CONFIG_FIELDS", "DeployResult", "Deployer", "FunctionStep", "code_changed", "config_changes",
+           "deploy_functions", "desired_config", "layer_list"]
 
-
-# ---------------------------------------------------------------- pure
-
-
-def layer_list(settings: Settings, layer_arns: Sequence[str]) -> list[str]:
-    """Manifest layers in order, then ``extra_layers``; at most five."""
-    layers = [*layer_arns, *settings.extra_layers]
-    if len(layers) > limits.MAX_LAYERS:
-        raise LimitError(
-            f"the function would get {len(layers)} layers ({len(layer_arns)} built + {len(settings.extra_layers)} "
-            f"extra_layers); Lambda allows {limits.MAX_LAYERS}: lower max_layers or extra_layers"
-        )
-    return layers
+#: Where a deploy that leaves parts of an app out sends the user.
+NOT_DEPLOYED_HELP = 'see the README, section "Chalice projects", for what deploys them'
 
 
 def check_total_size(settings: Settings, manifest: Manifest) -> None:
@@ -60,90 +69,21 @@ def check_total_size(settings: Settings, manifest: Manifest) -> None:
         )
 
 
-def desired_config(settings: Settings, spec: FunctionSpec, layers: Sequence[str]) -> dict[str, Any]:
-    """The configuration the function should have (Role only when one is given)."""
-    config: dict[str, Any] = {
-        "Runtime": settings.runtime,
-        "Handler": spec.handler or settings.handler,
-        "MemorySize": spec.memory if spec.memory is not None else settings.memory,
-        "Timeout": spec.timeout if spec.timeout is not None else settings.timeout,
-        "Environment": {"Variables": dict(spec.environment if spec.environment is not None else settings.environment)},
-        "Layers": list(layers),
-    }
-    if settings.role:
-        config["Role"] = settings.role
-    return config
-
-
-def _current_value(current: Mapping[str, Any], key: str) -> Any:
-    if key == "Layers":
-        return [layer["Arn"] for layer in current.get("Layers") or []]
-    if key == "Environment":
-        return {"Variables": dict((current.get("Environment") or {}).get("Variables") or {})}
-    return current.get(key)
-
-
-def config_changes(current: Mapping[str, Any], desired: Mapping[str, Any]) -> list[str]:
-    """The configuration fields whose deployed value differs from the desired one."""
-    return [key for key in CONFIG_FIELDS if key in desired and _current_value(current, key) != desired[key]]
-
-
-def code_changed(current: Mapping[str, Any], code_sha256: str, arch: str) -> bool:
-    return current.get("CodeSha256") != code_sha256 or list(current.get("Architectures") or ["x86_64"]) != [arch]
-
-
-@dataclass
-class FunctionStep:
-    """What happens to one function in one region."""
-
-    region: str
-    spec: FunctionSpec
-    desired: dict[str, Any]
-    action: Literal["create", "update", "none"]
-    code: bool = False
-    config: list[str] = field(default_factory=list)
-    version: str | None = None
-    version_action: Literal["", "keep", "publish"] = ""
-    alias_action: Literal["", "keep", "create", "update"] = ""
-    alias_name: str | None = None
-
-    @property
-    def changed(self) -> bool:
-        return self.action != "none" or self.version_action == "publish" or self.alias_action in ("create", "update")
-
-    def describe(self, planned: bool) -> str:
-        label = f"function {self.spec.name} [{self.region}]"
-        would = "would " if planned else ""
-        if self.action == "create":
-            text = f"{label}: {would}create" if planned else f"{label}: created"
-        elif self.action == "update":
-            parts = ["code"] if self.code else []
-            parts += [f"configuration ({', '.join(self.config)})"] if self.config else []
-            changes = " and ".join(parts)
-            text = f"{label}: {would}update {changes}" if planned else f"{label}: updated {changes}"
-        else:
-            text = f"{label}: up to date"
-        if self.version_action == "publish":
-            text += f"; {would}publish a version" if planned else f"; published version {self.version}"
-        elif self.version_action == "keep":
-            text += f"; version {self.version} is current"
-        if self.alias_action in ("create", "update"):
-            alias = self.alias_name
-            text += f"; {would}point alias {alias} at it" if planned else f"; alias {alias} -> {self.version}"
-        return text
-
-
 @dataclass
 class DeployResult:
     layers: PublishResult = field(default_factory=PublishResult)
     functions: list[FunctionStep] = field(default_factory=list)
+    role: roles.ManagedRole | None = None
 
     @property
     def changed(self) -> bool:
-        return bool(self.layers.published) or any(step.changed for step in self.functions)
+        return (bool(self.layers.published) or any(step.changed for step in self.functions)
+                or (self.role is not None and self.role.changed))
 
 
 # ---------------------------------------------------------------- boto3
+
+_UNREAD: Any = object()
 
 
 class Deployer:
@@ -158,16 +98,18 @@ class Deployer:
         self.sleep = publisher.sleep
         self.plan = plan
         self.code_sha256 = aws.code_sha256(manifest.app.sha256)
+        self.role: roles.ManagedRole | None = None
+        self._read: dict[tuple[str, str], dict[str, Any] | None] = {}
 
-    def _call(self, fn: Any, action: str, **kwargs: Any) -> Any:
+    def call(self, fn: Any, action: str, **kwargs: Any) -> Any:
         def retrying(attempt: int, delay: float) -> None:
             self.reporter.warn(f"{action}: another update is in progress, retrying in {delay:.1f}s")
 
         return aws.call(fn, action, sleep=self.sleep, on_retry=retrying, **kwargs)
 
     def get(self, region: str, name: str) -> dict[str, Any] | None:
-        data = self._call(self.clients.lambda_(region).get_function, f"read function {name}", missing_ok=True,
-                          FunctionName=name)
+        data = self.call(self.clients.lambda_(region).get_function, f"read function {name}", missing_ok=True,
+                         FunctionName=name)
         return None if data is None else data["Configuration"]
 
     def code(self, region: str) -> dict[str, Any]:
@@ -179,19 +121,83 @@ class Deployer:
             return {"S3Bucket": bucket, "S3Key": key}
         return {"ZipFile": path.read_bytes()}
 
+    def takes_managed_role(self, spec: FunctionSpec, current: Mapping[str, Any] | None) -> bool:
+        """No role named, manage_iam_role on, and the function is new or already runs under the managed role."""
+        if explicit_role(self.settings, spec) or not self.settings.manage_iam_role:
+            return False
+        return current is None or roles.role_name_of(current.get("Role")) == managed_role_name(self.settings)
+
+    def prepare(self, regions: Sequence[str], specs: Sequence[FunctionSpec]) -> roles.ManagedRole | None:
+        """Before anything is published: refuse a function that cannot be created, and find or create the managed
+        role when a function takes it (once: IAM is global)."""
+        takers = []
+        for region in regions:
+            for spec in specs:
+                if explicit_role(self.settings, spec):
+                    continue
+                current = self._read[(region, spec.name)] = self.get(region, spec.name)
+                if current is None and not self.settings.manage_iam_role:
+                    raise self._no_role(region, spec)
+                if self.takes_managed_role(spec, current):
+                    takers.append(spec)
+        if not takers:
+            return None
+        vpc = any(vpc_config(self.settings, spec)["SubnetIds"] for spec in takers)
+        keeper = roles.RoleKeeper(self.clients.iam(regions[0]), self.call, self.plan)
+        self.role = keeper.ensure(managed_role_name(self.settings), roles.policies(vpc, regions[0]))
+        self.reporter.info(self.role.describe())
+        return self.role
+
+    @staticmethod
+    def _no_role(region: str, spec: FunctionSpec) -> DeployError:
+        return DeployError(
+            f"function {spec.name} does not exist in {region}; pass --role ARN (an IAM role that Lambda can assume) "
+            "or set role, to create it (manage_iam_role is off, so deploy creates no role)"
+        )
+
     def plan_function(self, region: str, spec: FunctionSpec, layers: Sequence[str]) -> FunctionStep:
-        desired = desired_config(self.settings, spec, layers)
-        current = self.get(region, spec.name)
+        current = self._read.pop((region, spec.name), _UNREAD)
+        if current is _UNREAD:
+            current = self.get(region, spec.name)
+        managed = self.role.arn if self.role is not None and self.takes_managed_role(spec, current) else None
+        desired = desired_config(self.settings, spec, layers, managed)
+        step = FunctionStep(region, spec, desired, "create", code=True, tags=desired_tags(self.settings, spec),
+                            concurrency=desired_concurrency(self.settings, spec))
         if current is None:
-            if not self.settings.role:
-                raise DeployError(
-                    f"function {spec.name} does not exist in {region}; pass --role ARN (an IAM role that Lambda "
-                    "can assume) or set role, to create it"
-                )
-            return FunctionStep(region, spec, desired, "create", code=True)
-        code = code_changed(current, self.code_sha256, self.settings.arch)
-        config = config_changes(current, desired)
-        return FunctionStep(region, spec, desired, "update" if code or config else "none", code, config)
+            if "Role" not in desired:
+                raise self._no_role(region, spec)
+            step.concurrency_action = "put" if step.concurrency is not None else ""
+            return step
+        self._compare(step, current)
+        return step
+
+    def _compare(self, step: FunctionStep, current: Mapping[str, Any]) -> None:
+        """Fill in what differs between ``current`` and the step's desired state (two more reads)."""
+        client = self.clients.lambda_(step.region)
+        name = step.spec.name
+        step.arn = current.get("FunctionArn")
+        step.code = code_changed(current, self.code_sha256, self.settings.arch)
+        step.config = config_changes(current, step.desired)
+        tags = self.call(client.list_tags, f"read the tags of {name}", Resource=step.arn).get("Tags") or {}
+        step.tags_set, step.tags_removed = tag_changes(tags, step.tags)
+        reserved = self.call(client.get_function_concurrency, f"read the reserved concurrency of {name}",
+                             FunctionName=name).get("ReservedConcurrentExecutions")
+        step.concurrency_action = concurrency_change(reserved, step.concurrency)
+        step.action = "update" if step.differs() else "none"
+
+    def _role_wait(self, fn: Any, step: FunctionStep) -> Any:
+        """``fn``, retried while Lambda cannot assume the role yet, when the step uses the role created (or given
+        a policy) in this run; as it is otherwise."""
+        if self.role is None or not self.role.fresh or step.desired.get("Role") != self.role.arn:
+            return fn
+
+        role = self.role.name
+
+        def waiting_for(attempt: int, delay: float) -> None:
+            self.reporter.info(f"function {step.spec.name}: Lambda cannot use the new role {role} yet (IAM takes "
+                               f"some seconds), retrying in {delay:.0f}s")
+
+        return roles.when_assumable(fn, sleep=self.sleep, on_wait=waiting_for)
 
     def apply(self, step: FunctionStep) -> None:
         client = self.clients.lambda_(step.region)
@@ -199,20 +205,31 @@ class Deployer:
         name = step.spec.name
         if step.action == "create" and not self._create(upload, client, step):
             current = self.get(step.region, name) or {}  # it appeared meanwhile: update it instead
-            step.action, step.code = "update", code_changed(current, self.code_sha256, self.settings.arch)
-            step.config = config_changes(current, step.desired)
+            self._compare(step, current)
+            step.action = "update"
         if step.action == "update":
             self._settle(client, name)
             if step.code:
-                data = self._call(upload.update_function_code, f"update the code of {name}", FunctionName=name,
-                                  Architectures=[self.settings.arch], **self.code(step.region))
+                data = self.call(upload.update_function_code, f"update the code of {name}", FunctionName=name,
+                                 Architectures=[self.settings.arch], **self.code(step.region))
                 self._check_sha(name, data)
                 aws.wait(client, "function_updated_v2", name, f"update the code of {name}")
             if step.config:
-                config = {k: v for k, v in step.desired.items() if k in CONFIG_FIELDS}
-                self._call(client.update_function_configuration, f"update the configuration of {name}",
-                           FunctionName=name, **config)
+                config = {k: v for k, v in step.desired.items() if k in step.config}
+                self.call(self._role_wait(client.update_function_configuration, step),
+                          f"update the configuration of {name}", FunctionName=name, **config)
                 aws.wait(client, "function_updated_v2", name, f"update the configuration of {name}")
+            if step.tags_removed:
+                self.call(client.untag_resource, f"remove tags from {name}", Resource=step.arn,
+                          TagKeys=step.tags_removed)
+            if step.tags_set:
+                self.call(client.tag_resource, f"tag {name}", Resource=step.arn, Tags=step.tags_set)
+        if step.concurrency_action == "put":
+            self.call(client.put_function_concurrency, f"reserve concurrency for {name}", FunctionName=name,
+                      ReservedConcurrentExecutions=step.concurrency)
+        elif step.concurrency_action == "delete":
+            self.call(client.delete_function_concurrency, f"remove the reserved concurrency of {name}",
+                      FunctionName=name)
 
     def _create(self, upload: Any, client: Any, step: FunctionStep) -> bool:
         """Create the function; False when it already exists (a lost response to an earlier try)."""
@@ -220,13 +237,15 @@ class Deployer:
         try:
             code = self.code(step.region)
             with waiting.step(f"create function {name} in {step.region}"):
-                data = upload.create_function(FunctionName=name, Code=code, PackageType="Zip",
-                                              Architectures=[self.settings.arch], **step.desired)
+                data = self._role_wait(upload.create_function, step)(
+                    FunctionName=name, Code=code, PackageType="Zip", Architectures=[self.settings.arch],
+                    **step.desired, **({"Tags": step.tags} if step.tags else {}))
         except Exception as exc:  # noqa: BLE001
             if aws.is_conflict(exc):
                 return False
             raise aws.translate(exc, f"create function {name} in {step.region}") from None
         self._check_sha(name, data)
+        step.arn = data.get("FunctionArn")
         aws.wait(client, "function_active_v2", name, f"create function {name}")
         return True
 
@@ -243,53 +262,6 @@ class Deployer:
                 f"Lambda stored the code of {name} with CodeSha256 {data.get('CodeSha256') or '(empty)'}, not the "
                 f"app zip's {self.code_sha256}; run the command again"
             )
-
-    def versions(self, step: FunctionStep) -> None:
-        """Publish a version (unless the newest already matches) and point the alias at it."""
-        if not (self.settings.publish_version or self.settings.alias):
-            return
-        client = self.clients.lambda_(step.region)
-        name = step.spec.name
-        latest = None if step.action == "create" else self._latest_version(client, name)
-        if latest is not None and latest.get("CodeSha256") == self.code_sha256 and not config_changes(
-            latest, {k: v for k, v in step.desired.items() if k != "Role"}
-        ):
-            step.version, step.version_action = latest["Version"], "keep"
-        elif self.plan:
-            step.version_action = "publish"
-        else:
-            data = self._call(client.publish_version, f"publish a version of {name}", FunctionName=name,
-                              CodeSha256=self.code_sha256)
-            step.version, step.version_action = data["Version"], "publish"
-        alias = self.settings.alias
-        if not alias:
-            return
-        step.alias_name = alias
-        current = None if step.action == "create" else self._call(
-            client.get_alias, f"read alias {alias} of {name}", missing_ok=True, FunctionName=name, Name=alias)
-        if current is not None and step.version_action == "keep" and current.get("FunctionVersion") == step.version:
-            step.alias_action = "keep"
-            return
-        step.alias_action = "update" if current is not None else "create"
-        if self.plan:
-            return
-        call = client.update_alias if current is not None else client.create_alias
-        self._call(call, f"point alias {alias} of {name} at version {step.version}", FunctionName=name, Name=alias,
-                   FunctionVersion=step.version)
-
-    def _latest_version(self, client: Any, name: str) -> dict[str, Any] | None:
-        newest: dict[str, Any] | None = None
-        marker = None
-        while True:
-            kwargs = {"FunctionName": name, **({"Marker": marker} if marker else {})}
-            page = self._call(client.list_versions_by_function, f"list versions of {name}", **kwargs)
-            for version in page.get("Versions", []):
-                number = version["Version"]
-                if number.isdigit() and (newest is None or int(number) > int(newest["Version"])):
-                    newest = version
-            marker = page.get("NextMarker")
-            if not marker:
-                return newest
 
 
 def deploy_functions(
@@ -309,7 +281,8 @@ def deploy_functions(
         raise DeployError("no function to deploy: pass --function-name NAME, or set function_name or functions")
     clients = clients or aws.Clients()
     reporter = reporter or Reporter()
-    layer_list(settings, [layer.name for layer in manifest.layers])
+    for spec in specs:
+        layer_list(settings, [layer.name for layer in manifest.layers], spec)
     check_total_size(settings, manifest)
     check_uploadable(settings, f"the app zip ({manifest.app.path})", manifest.app.zip_bytes)
     validate.refuse(validate.deploy_problems(settings) + validate.manifest_problems(
@@ -319,23 +292,27 @@ def deploy_functions(
     result.layers.regions = list(regions)
     deployer = Deployer(settings, manifest, Publisher(settings, clients, reporter, sleep), plan)
     with waiting.watching(reporter):
-        if not settings.role:  # refuse before publishing anything when a function cannot be created
-            for region in regions:
-                for spec in specs:
-                    deployer.plan_function(region, spec, [])
+        result.role = deployer.prepare(regions, specs)  # before publishing: refuse early, give IAM time
         publish_layers(settings, manifest, publisher=deployer.publisher, plan=plan, regions=regions,
                        result=result.layers)
         for region in regions:
-            arns = layer_list(settings, result.layers.arns(region))
+            built = result.layers.arns(region)
             for spec in specs:
-                step = deployer.plan_function(region, spec, arns)
+                step = deployer.plan_function(region, spec, layer_list(settings, built, spec))
                 if not plan:
                     deployer.apply(step)
-                deployer.versions(step)
+                versions(step, settings=settings, client=clients.lambda_(region), call=deployer.call,
+                         code_sha256=deployer.code_sha256, plan=plan)
                 result.functions.append(step)
                 reporter.info(step.describe(planned=plan))
+    left_out = [line for spec in specs for line in spec.not_deployed]
+    for line in left_out:
+        reporter.info(f"not deployed here: {line}")
     if plan:
         reporter.info("plan only: nothing was changed" if result.changed else "plan: nothing to change")
     elif not result.changed:
         reporter.info("Nothing changed since the last deploy: no layer published, no function updated")
+    if left_out:
+        parts = f"{len(left_out)} parts of the app are" if len(left_out) > 1 else "1 part of the app is"
+        reporter.info(f"{parts} not deployed by lambda-tasks: {NOT_DEPLOYED_HELP}")
     return result

@@ -11,7 +11,11 @@ sent. The numbers and patterns are Lambda's API reference (shared/LAMBDA.md):
   so quotes and backslashes count twice. Values are never printed (they may be secrets);
 - names: function 1..64 of ``[a-zA-Z0-9-_]`` (or its full ARN), layer 1..140 of the same, alias 1..128 and not
   all digits; handler ``module.function`` of at most 128 characters whose module is in the app zip or a layer;
-  role ``arn:aws...:iam::<12 digits>:role/<name>``; region like ``eu-west-1``, ``us-gov-west-1``.
+  role ``arn:aws...:iam::<12 digits>:role/<name>``; region like ``eu-west-1``, ``us-gov-west-1``;
+- the role deploy creates (``<app_name>-<stage>``): an IAM role name, 1..64 of letters, digits and ``+=,.@_-``;
+- reserved concurrency 0 or more; VPC: subnet and security group ids both or neither, ``subnet-`` / ``sg-`` and 8
+  or 17 hex digits, at most 16 subnets and 5 groups; tags: at most 50, keys 1..128 and values 0..256 characters
+  of letters, digits, spaces and ``_ . : / = + - @``, no key starting ``aws:`` (in any case: AWS's own).
 """
 
 from __future__ import annotations
@@ -24,9 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import Settings
+from ..config import FunctionSpec, Settings
 from ..errors import DeployError
 from ..manifest import Manifest
+from .function_config import explicit_role, managed_role_name, pick
 
 MEMORY_MB = (128, 10_240)
 TIMEOUT_S = (1, 900)
@@ -53,6 +58,12 @@ LAYER_VERSION_ARN = re.compile(rf"arn:aws[a-zA-Z-]*:lambda:{_REGION}:\d{{12}}:la
 ALIAS = re.compile(rf"(?!\d+$){_NAME}{{1,128}}")
 ROLE_ARN = re.compile(r"arn:aws[a-zA-Z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
 REGION = re.compile(_REGION)
+SUBNET_ID = re.compile(r"subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})")
+SECURITY_GROUP_ID = re.compile(r"sg-(?:[0-9a-f]{8}|[0-9a-f]{17})")
+MAX_SUBNETS, MAX_SECURITY_GROUPS = 16, 5
+MAX_TAGS, TAG_KEY_CHARS, TAG_VALUE_CHARS = 50, 128, 256
+TAG_TEXT = re.compile(r"[\w .:/=+\-@]*")
+ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}")
 HANDLER = re.compile(r"[^\s./]+(?:[./][^\s./]+)*\.[A-Za-z_][A-Za-z0-9_]*")
 #: room left in ``layer_name`` for the ``-1`` .. ``-99`` the build appends
 LAYER_SUFFIX = 3
@@ -159,6 +170,53 @@ def role_problem(arn: Any) -> str | None:
     return f"must be an IAM role ARN, arn:aws:iam::<12-digit account>:role/<name>, not {_shown(arn)}"
 
 
+def role_name_problem(name: str) -> str | None:
+    """The name of the role deploy would create."""
+    if ROLE_NAME.fullmatch(name):
+        return None
+    return (f"the role deploy would create, {_shown(name, 80)} (app_name-stage), is not an IAM role name (1 to 64 "
+            "of a-z A-Z 0-9 + = , . @ _ -): set role to an existing role's ARN, or a shorter app_name")
+
+
+def reserved_concurrency_problem(value: Any) -> str | None:
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+        return None
+    return f"must be a whole number, 0 or more (0 stops the function from running), not {_shown(value)}"
+
+
+def vpc_problems(subnets: Any, groups: Any) -> list[str]:
+    subnets, groups = list(subnets or ()), list(groups or ())
+    if bool(subnets) != bool(groups):
+        return [f"a function in a VPC needs both subnet_ids and security_group_ids; only "
+                f"{'subnet_ids' if subnets else 'security_group_ids'} is set"]
+    found = []
+    for values, rule, prefix, most in ((subnets, SUBNET_ID, "subnet", MAX_SUBNETS),
+                                       (groups, SECURITY_GROUP_ID, "sg", MAX_SECURITY_GROUPS)):
+        bad = [value for value in values if not (isinstance(value, str) and rule.fullmatch(value))]
+        if bad:
+            found.append(f"{prefix}-<8 or 17 hex digits> expected, not {', '.join(_shown(b, 40) for b in bad[:3])}")
+        if len(values) > most:
+            found.append(f"{len(values)} {prefix} ids; Lambda takes at most {most}")
+    return found
+
+
+def tags_problems(tags: Any) -> list[str]:
+    if not isinstance(tags, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
+        return ["must be a table of key = \"value\" strings"]
+    found = []
+    if len(tags) > MAX_TAGS:
+        found.append(f"{len(tags)} tags; Lambda takes at most {MAX_TAGS} on a function")
+    for key, value in tags.items():
+        if key.lower().startswith("aws:"):
+            found.append(f"{_shown(key, 40)}: keys starting aws: are AWS's own; use another key")
+        elif not 1 <= len(key) <= TAG_KEY_CHARS or not TAG_TEXT.fullmatch(key):
+            found.append(f"{_shown(key, 40)}: a key is 1 to {TAG_KEY_CHARS} letters, digits, spaces or _ . : / = + - @")
+        if len(value) > TAG_VALUE_CHARS or not TAG_TEXT.fullmatch(value):
+            found.append(f"{_shown(key, 40)}: a value is at most {TAG_VALUE_CHARS} letters, digits, spaces or "
+                         "_ . : / = + - @")
+    return found
+
+
 def region_problem(region: Any) -> str | None:
     if isinstance(region, str) and REGION.fullmatch(region):
         return None
@@ -203,20 +261,41 @@ def deploy_problems(settings: Settings) -> list[Problem]:
         add(f"{own}name" if own else "function_name", function_name_problem(spec.name))
         pairs = (("handler", spec.handler, settings.handler, handler_problem),
                  ("memory", spec.memory, settings.memory, memory_problem),
-                 ("timeout", spec.timeout, settings.timeout, timeout_problem))
+                 ("timeout", spec.timeout, settings.timeout, timeout_problem),
+                 ("reserved_concurrency", spec.reserved_concurrency, settings.reserved_concurrency,
+                  reserved_concurrency_problem))
         for key, value, default, rule in pairs:
             add(f"{own}{key}" if value is not None else key, rule(value if value is not None else default))
-        environment = spec.environment if spec.environment is not None else settings.environment
-        for detail in environment_problems(environment):
-            add(f"{own}environment" if spec.environment is not None else "environment", detail)
+        if pick(spec, settings, "ephemeral_storage") is not None:
+            add(_where(spec, own, "ephemeral_storage"), ephemeral_storage_problem(pick(spec, settings,
+                                                                                    "ephemeral_storage")))
+        for detail in environment_problems(pick(spec, settings, "environment")):
+            add(_where(spec, own, "environment"), detail)
+        for detail in tags_problems(pick(spec, settings, "tags")):
+            add(_where(spec, own, "tags"), detail)
+        subnets, groups = pick(spec, settings, "subnet_ids"), pick(spec, settings, "security_group_ids")
+        for detail in vpc_problems(subnets, groups):
+            both = spec.subnet_ids is not None or spec.security_group_ids is not None
+            add(f"{own}subnet_ids/security_group_ids" if own and both else "subnet_ids/security_group_ids", detail)
+        for arn in spec.layers or ():
+            add(f"{own}layers", layer_arn_problem(arn))
+        if spec.role is not None:
+            add(f"{own}role", role_problem(spec.role))
         if FUNCTION_ARN.fullmatch(spec.name) and settings.regions and spec.name.split(":")[3] not in settings.regions:
             add(f"{own}name" if own else "function_name",
                 f"is in {spec.name.split(':')[3]}, but regions are {', '.join(settings.regions)}")
     if settings.role is not None:
         add("role", role_problem(settings.role))
+    if settings.manage_iam_role and any(not explicit_role(settings, spec) for spec in settings.function_specs()):
+        add("app_name", role_name_problem(managed_role_name(settings)))
     if settings.alias is not None:
         add("alias", alias_problem(settings.alias))
     return [*found.values(), *publish_problems(settings)]
+
+
+def _where(spec: FunctionSpec, own: str, key: str) -> str:
+    """``functions[name].key`` when the function sets it, else the setting's name."""
+    return f"{own}{key}" if own and getattr(spec, key) is not None else key
 
 
 def publish_problems(settings: Settings) -> list[Problem]:

@@ -1,0 +1,62 @@
+"""Versions and the alias: publish a version unless the newest already has this code and configuration, and point
+the alias at it. Used by deploy.py after each function step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..config import Settings
+from .function_config import config_changes
+from .steps import FunctionStep
+
+
+def versions(step: FunctionStep, *, settings: Settings, client: Any, call: Callable[..., Any], code_sha256: str,
+             plan: bool) -> None:
+    """Publish a version (unless the newest already matches) and point the alias at it. ``call`` is how the
+    deployer calls AWS (retrying conflicts, errors in one line)."""
+    if not (settings.publish_version or settings.alias):
+        return
+    name = step.spec.name
+    latest = None if step.action == "create" else latest_version(call, client, name)
+    if latest is not None and latest.get("CodeSha256") == code_sha256 and not config_changes(
+        latest, {k: v for k, v in step.desired.items() if k != "Role"}
+    ):
+        step.version, step.version_action = latest["Version"], "keep"
+    elif plan:
+        step.version_action = "publish"
+    else:
+        data = call(client.publish_version, f"publish a version of {name}", FunctionName=name,
+                              CodeSha256=code_sha256)
+        step.version, step.version_action = data["Version"], "publish"
+    alias = settings.alias
+    if not alias:
+        return
+    step.alias_name = alias
+    current = None if step.action == "create" else call(
+        client.get_alias, f"read alias {alias} of {name}", missing_ok=True, FunctionName=name, Name=alias)
+    if current is not None and step.version_action == "keep" and current.get("FunctionVersion") == step.version:
+        step.alias_action = "keep"
+        return
+    step.alias_action = "update" if current is not None else "create"
+    if plan:
+        return
+    point = client.update_alias if current is not None else client.create_alias
+    call(point, f"point alias {alias} of {name} at version {step.version}", FunctionName=name, Name=alias,
+         FunctionVersion=step.version)
+
+
+def latest_version(call: Callable[..., Any], client: Any, name: str) -> dict[str, Any] | None:
+    """The highest numbered version of ``name`` (not $LATEST), or None."""
+    newest: dict[str, Any] | None = None
+    marker = None
+    while True:
+        kwargs = {"FunctionName": name, **({"Marker": marker} if marker else {})}
+        page = call(client.list_versions_by_function, f"list versions of {name}", **kwargs)
+        for version in page.get("Versions", []):
+            number = version["Version"]
+            if number.isdigit() and (newest is None or int(number) > int(newest["Version"])):
+                newest = version
+        marker = page.get("NextMarker")
+        if not marker:
+            return newest
