@@ -110,6 +110,19 @@ def moto_env(moto_server: str, aws_env: dict[str, str], monkeypatch: pytest.Monk
     return {**aws_env, "AWS_ENDPOINT_URL": moto_server}
 
 
+#: The account of ``iam_env``: moto loads AWS's managed policies into it.
+IAM_ACCOUNT = "210987654321"
+
+
+@pytest.fixture
+def iam_env(moto_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """moto knows AWS's managed policies only when asked (when an account's IAM is first used): these tests get
+    an account of their own where it does, so deploy can attach AWSLambdaBasicExecutionRole."""
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", IAM_ACCOUNT)
+    return moto_env
+
+
 _NAME_COUNTER = itertools.count(1)
 
 

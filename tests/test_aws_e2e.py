@@ -152,6 +152,8 @@ def test_errors_are_one_line_with_exit_code_1(env, project):
     result = invoke(project, "publish-layer", "--s3-bucket", "no-such-bucket-anywhere")
     assert result.returncode == 1 and "no-such-bucket-anywhere does not exist" in result.stderr
 
+    with (project / "pyproject.toml").open("a") as pyproject:
+        pyproject.write("manage_iam_role = false\n")
     result = invoke(project, "deploy", "--function-name", f"{project.name}-norole")
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [result.stderr.strip()] and "pass --role" in result.stderr

@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 import pytest
 from aws_helpers import REGION, CallLog, FakeBuild, client_error, create_role, fail_times
+from conftest import IAM_ACCOUNT
 
 from lambda_tasks.aws import clients as aws
 from lambda_tasks.aws import roles
@@ -33,7 +34,6 @@ from lambda_tasks.config import FunctionSpec
 from lambda_tasks.errors import AwsError, DeployError, LimitError
 from lambda_tasks.report import Reporter
 
-ACCOUNT = "210987654321"
 LAYER = "arn:aws:lambda:us-east-1:123456789012:layer:own:3"
 NOT_ASSUMABLE = "The role defined for the function cannot be assumed by Lambda."
 
@@ -196,15 +196,6 @@ def test_managed_role_name_is_checked_only_when_a_function_may_take_it(tmp_path:
 # ---------------------------------------------------------------- moto server
 
 
-@pytest.fixture
-def iam_env(moto_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """moto knows AWS's managed policies only when asked (when an account's IAM is first used): these tests get
-    an account of their own where it does, so deploy can attach AWSLambdaBasicExecutionRole."""
-    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-    monkeypatch.setenv("MOTO_ACCOUNT_ID", ACCOUNT)
-    return moto_env
-
-
 class Params(CallLog):
     """A CallLog that also keeps each call's parameters, and counts tagging and IAM writes as writes."""
 
@@ -266,14 +257,14 @@ def app(iam_env, unique_name, tmp_path: Path) -> dict[str, Any]:
 def test_role_created_once_then_reused_and_the_functions_configured(app) -> None:
     build, flags, role = app["build"], app["flags"], app["role"]
     _, out = deploy(build, **flags)
-    assert f"role {role}: created (arn:aws:iam::{ACCOUNT}:role/{role}; AWSLambdaBasicExecutionRole)" in out
+    assert f"role {role}: created (arn:aws:iam::{IAM_ACCOUNT}:role/{role}; AWSLambdaBasicExecutionRole)" in out
     assert attached(role) == ["AWSLambdaBasicExecutionRole"]
     trust = iam().get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
     assert trust["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
 
     api = lambda_client().get_function(FunctionName=app["api"])
     worker = lambda_client().get_function(FunctionName=app["worker"])
-    assert api["Configuration"]["Role"] == worker["Configuration"]["Role"] == f"arn:aws:iam::{ACCOUNT}:role/{role}"
+    assert api["Configuration"]["Role"] == worker["Configuration"]["Role"] == f"arn:aws:iam::{IAM_ACCOUNT}:role/{role}"
     assert api["Configuration"]["TracingConfig"] == {"Mode": "Active"}
     assert api["Tags"] == {"team": "web"} and api["Concurrency"] == {"ReservedConcurrentExecutions": 5}
     assert api["Configuration"]["Environment"]["Variables"] == {"STAGE": "prod"}

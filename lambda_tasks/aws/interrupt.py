@@ -34,6 +34,9 @@ def interrupted_message(settings: Settings, manifest: Manifest, result: PublishR
     else:
         head = f"interrupted (Ctrl-C): {RERUN}"
     lines = [head]
+    role = result.role if isinstance(result, DeployResult) else None
+    if role is not None and role.changed and not plan:
+        lines.append(f"  done: {role.describe()}")
     lines += [f"  done: {step.describe(settings, planned=plan)}" for step in layers.steps]
     lines += [f"  done: {step.describe(planned=plan)}" for step in functions]
     if in_progress:
