@@ -220,11 +220,6 @@ def _link(source: Path, target: Path, size: int) -> None:
     os.replace(tmp, target)
 
 
-def manifest_bytes(settings: Settings, record: ImageRecord) -> bytes:
-    """The image manifest as written in the layout (what a push sends)."""
-    return (settings.output_dir / record.path / "blobs" / "sha256" / record.tag).read_bytes()
-
-
 def assemble(settings: Settings, app_entries: Sequence[Entry], dep_entries: Sequence[Entry] | None,
              previous: ImageRecord | None, assignment: Mapping[str, int], refresh: bool,
              reporter: Reporter) -> tuple[ImageRecord, dict[str, int]]:
