@@ -37,6 +37,7 @@ def _free_port() -> int:
 @contextlib.contextmanager
 def running_registry(workdir: Path, auth: bool) -> Iterator[str]:
     """A registry on 127.0.0.1:<free port> storing in ``workdir``; yields host:port; stopped on exit."""
+    workdir.mkdir(parents=True, exist_ok=True)
     binary = registry_binary()
     assert binary, "docker-registry is not installed (apt-get install docker-registry; .ci/run does)"
     port = _free_port()

@@ -134,3 +134,14 @@ def test_a_base_missing_from_the_registry_is_one_line(tmp_path, wheelhouse, regi
     with pytest.raises(RegistryError, match="answered 404") as caught:
         build(settings_for(root), reporter=Reporter(quiet=True))
     assert len(str(caught.value).splitlines()[0]) < 160
+
+
+def test_the_zip_budget_error_names_package_type_image():
+    from lambda_tasks.build import split
+
+    budget = split.Budget(max_layers=5, layer_zip_bytes=10**9, layer_unzipped_bytes=262_144_000,
+                          total_unzipped_bytes=262_144_000)
+    with pytest.raises(LimitError, match='package_type = "image"') as caught:
+        split.pack([split.Unit("scipy", 40_000_000, 150_000_000), split.Unit("pyarrow", 40_000_000, 150_000_000)],
+                   budget)
+    assert "300,000,000 bytes" in str(caught.value)
