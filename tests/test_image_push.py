@@ -142,6 +142,7 @@ def test_deploy_refuses_a_registry_lambda_cannot_pull_from(tmp_path, wheelhouse,
         deploy_image(settings, build(settings, reporter=QUIET), reporter=QUIET)
 
 
+@pytest.mark.slow
 def test_verify_imports_the_handler_from_the_image_layers(tmp_path, wheelhouse, base_image):
     root = image_project(tmp_path / "proj", wheelhouse, base_image)
     settings = settings_for(root)

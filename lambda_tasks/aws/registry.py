@@ -124,6 +124,12 @@ def publish_image(settings: Settings, manifest: Manifest, *, clients: aws.Client
     else:
         pusher.push(image, settings, result, plan)
     done = "would push" if plan else "pushed"
+    if plan:
+        names = {blob.digest: blob.name or "base layer" for blob in image.all_layers()}
+        names[image.config.digest] = "config"
+        sizes = {blob.digest: blob.size for blob in _blobs(image)}
+        for digest in result.uploaded:
+            reporter.info(f"  would push {names[digest]}: {digest} ({human_bytes(sizes[digest])})")
     if result.uploaded or result.mounted or result.manifest:
         reporter.info(f"image: {done} {len(result.uploaded)} blob(s), {human_bytes(result.uploaded_bytes)}"
                       f"{f', mounted {len(result.mounted)}' if result.mounted else ''}; "
