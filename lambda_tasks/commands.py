@@ -21,7 +21,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from .aws.deploy import DeployResult
+    from .aws.image_deploy import ImageDeployResult
     from .aws.publish import PublishResult
+    from .aws.registry import PushResult
     from .verify import VerifyResult
 
 
@@ -141,6 +143,9 @@ def publish(settings: Settings, *, plan: bool = False, reporter: Reporter | None
     from .aws.validate import check_publish
     from .build import build as run_build
 
+    if settings.package_type == "image":
+        raise DeployError("package_type is \"image\": an image has no Lambda layers to publish\n"
+                          "  run `invoke publish-image` (or `invoke deploy`) instead")
     check_publish(settings)
     reporter = reporter or Reporter()
     with exclusive(settings, reporter, wait):
@@ -154,7 +159,7 @@ def publish(settings: Settings, *, plan: bool = False, reporter: Reporter | None
 
 
 def deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None = None,
-           verify: bool = True, wait: bool = True) -> DeployResult:
+           verify: bool = True, wait: bool = True) -> DeployResult | ImageDeployResult:
     """``invoke deploy``: check what AWS would refuse, build if stale, verify, publish the layers, create or update
     the function(s). Ctrl-C prints what was done and what was not, then goes on as KeyboardInterrupt."""
     from .aws.deploy import DeployResult, deploy_functions
@@ -168,6 +173,8 @@ def deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None 
     reporter = reporter or Reporter()
     for note in chalice_notes(settings):
         reporter.info(f"note: {note}")
+    if settings.package_type == "image":
+        return _deploy_image(settings, plan=plan, reporter=reporter, verify=verify, wait=wait)
     with exclusive(settings, reporter, wait):
         manifest = run_build(settings, reporter=reporter)
         check_manifest(settings, manifest, deploy=True)  # each handler's module is in the app zip (or a layer)
@@ -181,6 +188,38 @@ def deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None 
         except KeyboardInterrupt:
             report_interrupted(reporter, settings, manifest, result, plan=plan)
             raise
+
+
+def _deploy_image(settings: Settings, *, plan: bool, reporter: Reporter, verify: bool,
+                  wait: bool) -> ImageDeployResult:
+    """``deploy`` with package_type = "image": build, verify, push, then the functions (aws/image_deploy.py)."""
+    from .aws.image_deploy import deploy_image
+    from .aws.registry import repository_of
+    from .build import build as run_build
+
+    repository_of(settings)
+    with exclusive(settings, reporter, wait):
+        manifest = run_build(settings, reporter=reporter)
+        if verify:
+            from .verify import verify as run_verify
+
+            run_verify(settings, None, reporter)
+        return deploy_image(settings, manifest, reporter=reporter, plan=plan)
+
+
+def publish_image(settings: Settings, *, plan: bool = False, reporter: Reporter | None = None,
+                  wait: bool = True) -> PushResult:
+    """``invoke publish-image``: build if stale, then push to ``image_repository`` what it does not have."""
+    from .aws.registry import image_of, repository_of
+    from .aws.registry import publish_image as push
+    from .build import build as run_build
+
+    repository_of(settings)  # before building: no repository, nothing to push to
+    reporter = reporter or Reporter()
+    with exclusive(settings, reporter, wait):
+        manifest = run_build(settings, reporter=reporter)
+        image_of(manifest)
+        return push(settings, manifest, reporter=reporter, plan=plan)
 
 
 def lock(settings: Settings, *, output: str = "pylock.toml", reporter: Reporter | None = None) -> Path:

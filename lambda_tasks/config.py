@@ -144,6 +144,13 @@ class Settings:
     extra_layers: tuple[str, ...] = setting((), extra_layer_arns, L)
     extra_layers_bytes: int = setting(0, whole(0), L)
     layer_groups: Mapping[str, int] = setting({}, layer_numbers, L)
+    # -- container images (package_type = "image"; README "Container images")
+    package_type: str = setting("zip", choice("zip", "image"), B)
+    image_dir: str = setting("dist/image", text, B)
+    image_base: str | None = setting(None, text, B, optional=True)  # None: AWS's base image for the runtime
+    image_layer_bytes: int = setting(128 * limits.MB, whole(1), L)  # a dependency layer's uncompressed budget
+    image_limit: int = setting(limits.IMAGE_BYTES, whole(1), B)
+    image_repository: str | None = setting(None, text, D, optional=True)
     # -- publishing and deploying
     s3_bucket: str | None = setting(None, text, B, optional=True)
     s3_prefix: str = setting("lambda-tasks/", text, D)
@@ -184,6 +191,15 @@ class Settings:
     @property
     def manifest_path(self) -> Path:
         return self.layers_path / "manifest.json"
+
+    @property
+    def image_path(self) -> Path:
+        return self.output_dir / self.image_dir
+
+    @property
+    def image_base_reference(self) -> str:
+        """``image_base``, else AWS's Lambda base image for the runtime in Amazon ECR Public."""
+        return self.image_base or f"public.ecr.aws/lambda/python:{self.runtime.removeprefix('python')}"
 
     @property
     def requirements_path(self) -> Path:

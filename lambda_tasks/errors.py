@@ -67,6 +67,10 @@ class AwsError(LambdaTasksError):
     """AWS refused a call; the message says what to do."""
 
 
+class RegistryError(LambdaTasksError):
+    """A container registry refused a request or answered something we cannot use; the message says what to do."""
+
+
 class FileSystemError(LambdaTasksError):
     """A file or directory could not be read or written (permissions, a read-only or full disk, a bad name)."""
 

@@ -12,3 +12,5 @@ UNZIPPED_BYTES = 250 * MB  # 262,144,000
 MAX_LAYERS = 5
 #: PublishLayerVersion's Description field.
 LAYER_DESCRIPTION_CHARS = 256
+#: A container image (PackageType=Image), uncompressed, all layers together.
+IMAGE_BYTES = 10 * 1024 * MB  # 10,737,418,240

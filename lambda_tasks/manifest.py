@@ -34,6 +34,69 @@ class LayerRecord(Artifact):
 
 
 @dataclass
+class Blob:
+    """One blob of an image: a layer (gzip tar) or a config. ``digest`` is ``sha256:<hex>`` of its bytes."""
+
+    digest: str
+    size: int
+    media_type: str = ""
+    #: layers: ``sha256:<hex>`` of the uncompressed tar (the config's rootfs.diff_ids), and its length
+    diff_id: str = ""
+    unzipped_bytes: int = 0
+    #: our layers: "deps-1", "deps-2", ..., "app", and the units (distributions) each holds
+    name: str = ""
+    units: list[str] = field(default_factory=list)
+    #: our layers: a hash of the entries written (lets a rebuild keep an unchanged layer without gzipping it)
+    entries_key: str = ""
+
+
+@dataclass
+class BaseImage:
+    """The base image, pinned: the single-architecture manifest ``digest`` that ``reference`` resolved to."""
+
+    reference: str
+    digest: str
+    config: Blob
+    layers: list[Blob]
+
+
+@dataclass
+class ImageRecord:
+    """The OCI image layout a ``package_type = "image"`` build wrote (``path``, relative like the zips)."""
+
+    path: str
+    digest: str  # the image manifest's digest, what Lambda's ImageUri pins
+    tag: str  # the content hash, the tag a push gives it
+    config: Blob
+    layers: list[Blob]  # ours, bottom to top: dependencies, then the app
+    base: BaseImage
+    cmd: list[str] = field(default_factory=list)
+    #: repository -> the digest last pushed there
+    pushed: dict[str, str] = field(default_factory=dict)
+
+    def all_layers(self) -> list[Blob]:
+        return [*self.base.layers, *self.layers]
+
+    @property
+    def unzipped_bytes(self) -> int:
+        return sum(layer.unzipped_bytes for layer in self.all_layers())
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ImageRecord:
+        base = data["base"]
+        return cls(path=data["path"], digest=data["digest"], tag=data["tag"], config=_blob(data["config"]),
+                   layers=[_blob(b) for b in data["layers"]], cmd=list(data.get("cmd", [])),
+                   base=BaseImage(base["reference"], base["digest"], _blob(base["config"]),
+                                  [_blob(b) for b in base["layers"]]),
+                   pushed=dict(data.get("pushed", {})))
+
+
+def _blob(data: dict[str, Any]) -> Blob:
+    names = {f.name for f in fields(Blob)}
+    return Blob(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass
 class Manifest:
     runtime: str
     architecture: str
@@ -44,6 +107,8 @@ class Manifest:
     #: unit (distribution or vendor entry) -> its unzipped size; lets the splitter and errors work without rezipping
     unit_bytes: dict[str, int] = field(default_factory=dict)
     version: int = FORMAT_VERSION
+    #: package_type = "image": the image (``app`` is then its app layer and ``layers`` is empty)
+    image: ImageRecord | None = None
 
     def to_json(self) -> str:
         data = {
@@ -54,6 +119,7 @@ class Manifest:
             "inputs": self.inputs,
             "unit_bytes": self.unit_bytes,
             "version": self.version,
+            **({"image": asdict(self.image)} if self.image is not None else {}),
         }
         return json.dumps(data, indent=2, sort_keys=False) + "\n"
 
@@ -68,6 +134,7 @@ class Manifest:
             inputs=dict(data.get("inputs", {})),
             unit_bytes=dict(data.get("unit_bytes", {})),
             version=int(data.get("version", FORMAT_VERSION)),
+            image=ImageRecord.from_json(data["image"]) if data.get("image") else None,
         )
 
     def layer_assignment(self) -> dict[str, int]:

@@ -171,6 +171,29 @@ def deploy(c: Context, function_name: str | None = None, role: str | None = None
 
 @task(
     help={
+        **COMMON_HELP,
+        "repository": "the repository to push to: an ECR URI <account>.dkr.ecr.<region>.amazonaws.com/<name> "
+                      "(created when missing), or a registry on 127.0.0.1 for tests (default: image_repository)",
+        "plan": "print which blobs would be pushed, push nothing",
+        "quiet": "print only warnings and errors",
+    }
+)
+def publish_image(c: Context, project_dir: str | None = None, runtime: str | None = None, arch: str | None = None,
+                  repository: str | None = None, plan: bool = False, quiet: bool = False,
+                  no_wait: bool = False) -> None:
+    """Build the container image if stale (package_type = "image"), then push what the registry lacks.
+
+    Blobs the registry has are skipped; the manifest is pushed by digest and tagged with its content hash.
+    ECR credentials come from boto3 (ecr:GetAuthorizationToken).
+    """
+    with user_errors():
+        settings = settings_for(c, sticky=True, project_dir=project_dir, runtime=runtime, arch=arch,
+                                image_repository=repository)
+        commands.publish_image(settings, plan=plan, reporter=Reporter(quiet=quiet), wait=not no_wait)
+
+
+@task(
+    help={
         **{key: text for key, text in COMMON_HELP.items() if key != "no-wait"},
         "output": "the file to write, pylock.toml or pylock.<name>.toml (default: pylock.toml)",
         "quiet": "print only warnings and errors",
@@ -195,4 +218,5 @@ ns.configure({"lambda_tasks": dict.fromkeys(setting_names())})
 ns.add_task(verify)
 ns.add_task(publish_layer)
 ns.add_task(deploy)
+ns.add_task(publish_image)
 ns.add_task(lock)

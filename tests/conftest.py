@@ -147,3 +147,32 @@ def unique_name(request: pytest.FixtureRequest) -> Callable[..., str]:
         return name
 
     return make
+
+
+# ---------------------------------------------------------------- container images: local registries, a base
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Debian's docker-registry on 127.0.0.1 without authentication, for the session; its host:port."""
+    from image_helpers import running_registry
+
+    with running_registry(tmp_path_factory.mktemp("registry"), auth=False) as host:
+        yield host
+
+
+@pytest.fixture(scope="session")
+def auth_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The same with htpasswd Basic auth (image_helpers.USER / PASSWORD)."""
+    from image_helpers import running_registry
+
+    with running_registry(tmp_path_factory.mktemp("auth-registry"), auth=True) as host:
+        yield host
+
+
+@pytest.fixture(scope="session")
+def base_image(registry: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A small two-architecture base image in ``registry`` (never fetched from outside); its reference."""
+    from image_helpers import make_base_layout, push_base
+
+    return push_base(make_base_layout(tmp_path_factory.mktemp("base-layout")), registry)

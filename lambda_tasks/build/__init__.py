@@ -18,13 +18,13 @@ from pathlib import Path
 
 from .. import manifest as manifest_io
 from ..config import Settings
-from ..entries import APP_MOUNT, LAYER_MOUNT, Entry
-from ..manifest import Manifest
+from ..entries import APP_MOUNT, LAYER_MOUNT, LAYER_PREFIX, Entry
+from ..manifest import Artifact, Manifest
 from ..report import Reporter, build_summary
 from ..sources.project import Source, find_source, generated_requirements, project_requirements
 from ..targets import Target
 from . import chalice
-from .fingerprint import app_fingerprint, layers_fingerprint, outputs_present
+from .fingerprint import app_fingerprint, image_fingerprint, layers_fingerprint, outputs_present
 
 
 def build(settings: Settings, force: bool = False, reporter: Reporter | None = None) -> Manifest:
@@ -45,14 +45,18 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
     inputs = {"app": app_fingerprint(settings, app_inputs),
               "layers": layers_fingerprint(settings, *_source_inputs(source),
                                            framework=chalice.FRAMEWORK if framework else None)}
+    image_mode = settings.package_type == "image"
+    if image_mode:
+        inputs["image"] = image_fingerprint(settings)
     fresh = {
         which: previous is not None and not force and previous.inputs.get(which) == inputs[which]
         and outputs_present(previous, settings, which)
         for which in ("app", "layers")
     }
-    if previous is not None and fresh["app"] and fresh["layers"]:
-        reporter.info(f"up to date: {settings.app_zip} and {len(previous.layers)} layer(s) for {settings.target} "
-                      f"({time.monotonic() - started:.2f}s)")
+    same_image = previous is not None and previous.inputs.get("image") == inputs.get("image")
+    if previous is not None and fresh["app"] and fresh["layers"] and same_image:
+        what = previous.image.path if previous.image else f"{settings.app_zip} and {len(previous.layers)} layer(s)"
+        reporter.info(f"up to date: {what} for {settings.target} ({time.monotonic() - started:.2f}s)")
         return previous
 
     from ..checks import audit, guard, paths
@@ -68,11 +72,11 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
     guard.check_files(app_entries, settings.include)
     app_entries = _with_bytecode(app_entries, settings, APP_MOUNT, reporter)
     audit.audit(app_entries, target, settings.audit_allow)
-    app = layers.pack_app(app_entries, settings)
+    app = None if image_mode else layers.pack_app(app_entries, settings)
 
     # -- the layers
+    entries: list[Entry] | None = None
     if previous is not None and fresh["layers"]:
-        layer_records, unit_bytes = previous.layers, previous.unit_bytes
         reporter.info("layers: up to date")
     else:
         from ..checks import exclude
@@ -104,18 +108,26 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
             imports = exclude.app_imports(collect.app_files(settings.project_dir))
             entries = exclude.exclude(entries, excluded, imports, reporter)
         entries = _slimmed(entries, settings, reporter)
-        entries = _with_bytecode(entries, settings, LAYER_MOUNT, reporter)
+        if image_mode:  # an image has no /opt: the dependencies sit beside the app in /var/task
+            entries = [dataclasses.replace(e, arcname=e.arcname.removeprefix(LAYER_PREFIX)) for e in entries]
+        entries = _with_bytecode(entries, settings, APP_MOUNT if image_mode else LAYER_MOUNT, reporter)
         with audit.remembered_verdicts(target) as memo:
             verified = audit.audit(entries, target, settings.audit_allow, memo)
         if settings.strip_binaries:
             from ..checks.strip import strip_binaries
 
             entries, _ = strip_binaries(entries, verified, target, reporter)
+    if image_mode:
+        return _finish_image(settings, app_entries, entries, previous, last, inputs, force, reporter, started)
+    assert app is not None
+    if entries is not None:
         plan = layers.plan_layers(entries, settings, app.unzipped_bytes,
                                   last.layer_assignment() if last else {}, reporter)
         layers.check_total(settings, app.unzipped_bytes, plan.unzipped_bytes, plan.unit_bytes)
         layer_records = layers.write_layers(settings, plan, previous.layers if previous else [], reporter)
         unit_bytes = plan.unit_bytes
+    else:
+        layer_records, unit_bytes = previous.layers, previous.unit_bytes  # type: ignore[union-attr]
 
     # -- write
     layers.check_total(settings, app.unzipped_bytes, sum(r.unzipped_bytes for r in layer_records), unit_bytes)
@@ -123,6 +135,30 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
                       layers=layer_records, inputs=inputs, unit_bytes=unit_bytes)
     manifest_io.save(result, settings.manifest_path)
     for line in build_summary(result, settings.layer_limit, settings.unzipped_limit, settings.extra_layers_bytes):
+        reporter.info(line)
+    reporter.info(f"built in {time.monotonic() - started:.2f}s; manifest: "
+                  f"{settings.manifest_path.relative_to(settings.output_dir).as_posix()}")
+    return result
+
+
+def _finish_image(settings: Settings, app_entries: Sequence[Entry], entries: Sequence[Entry] | None,
+                  previous: Manifest | None, last: Manifest | None, inputs: dict[str, str], force: bool,
+                  reporter: Reporter, started: float) -> Manifest:
+    """package_type = "image": the layers, the config and the OCI layout; the manifest records the image."""
+    from . import image
+
+    record, unit_bytes = image.assemble(
+        settings, app_entries, entries, previous.image if previous else None,
+        image.previous_assignment(last.image if last else None), force, reporter)
+    if entries is None and previous is not None:
+        unit_bytes = previous.unit_bytes
+    top = record.layers[-1]
+    app = Artifact(f"{record.path}/blobs/sha256/{top.digest.removeprefix('sha256:')}",
+                   top.digest.removeprefix("sha256:"), top.size, top.unzipped_bytes)
+    result = Manifest(runtime=settings.runtime, architecture=settings.arch, app=app, layers=[], inputs=inputs,
+                      unit_bytes=unit_bytes, image=record)
+    manifest_io.save(result, settings.manifest_path)
+    for line in image.summary(record):
         reporter.info(line)
     reporter.info(f"built in {time.monotonic() - started:.2f}s; manifest: "
                   f"{settings.manifest_path.relative_to(settings.output_dir).as_posix()}")

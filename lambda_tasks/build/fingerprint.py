@@ -82,13 +82,25 @@ _NOT_SOURCE = frozenset({"build", "dist", "__pycache__", ".git", ".hg", ".svn", 
                          ".mypy_cache", ".pytest_cache", ".ruff_cache"})
 
 
+def image_fingerprint(settings: Settings) -> str:
+    """What the image adds to the app and the layers: its base (as given: a tag is resolved again only by
+    --force) and its Cmd."""
+    return _digest({"base": settings.image_base_reference, "cmd": [settings.handler]})
+
+
 def outputs_present(previous: Manifest, settings: Settings, which: str) -> bool:
     """The artifacts the manifest names for ``which`` ("app" or "layers") are on disk with their sizes."""
     artifacts: Sequence[Artifact] = [previous.app] if which == "app" else previous.layers
+    if previous.image is not None:
+        blobs = settings.output_dir / previous.image.path / "blobs" / "sha256"
+        image = previous.image
+        artifacts = [Artifact(str(blobs / blob.digest.removeprefix("sha256:")), "", blob.size, 0)
+                     for blob in [image.config, *image.all_layers()]]
+        artifacts.append(Artifact(str(blobs / image.tag), "", -1, 0))
     for artifact in artifacts:
         path = settings.output_dir / artifact.path
         try:
-            if path.stat().st_size != artifact.zip_bytes:
+            if path.stat().st_size != artifact.zip_bytes and artifact.zip_bytes >= 0:
                 return False
         except FileNotFoundError:
             return False

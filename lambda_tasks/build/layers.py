@@ -175,5 +175,5 @@ def check_total(settings: Settings, app_bytes: int, layer_bytes: int, unit_bytes
         f"bytes; the limit is {settings.unzipped_limit:,}\n"
         f"  largest distributions:\n{listing}\n"
         "  leave out what the runtime provides (exclude_runtime_provided = true), unused packages "
-        "(exclude = [...]), or use a container image"
+        "(exclude = [...]), or set package_type = \"image\" for a container image (up to 10 GB)"
     )

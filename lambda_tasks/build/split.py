@@ -263,7 +263,7 @@ def _ways(units: Sequence[Unit], *first: str, container: bool = True) -> list[st
         )
     ways += ["drop unused extras and dependencies from requirements", "set slim = true"]
     if container:
-        ways.append("ship a container image instead (up to 10 GB)")
+        ways.append('set package_type = "image" to ship a container image instead (up to 10 GB uncompressed)')
     return ways
 
 

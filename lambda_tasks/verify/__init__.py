@@ -26,7 +26,7 @@ from typing import TypedDict
 from ..config import FunctionSpec, Settings
 from ..errors import BytecodeError, VerifyError
 from ..host import describe, find_emulated, find_interpreter, machine
-from ..manifest import require
+from ..manifest import Manifest, require
 from ..report import Reporter
 from ..targets import RUNTIME_MODULES, Target
 from ..verify import static as imports
@@ -154,10 +154,15 @@ def verify(settings: Settings, event: Path | None, reporter: Reporter, function:
     result = VerifyResult(handlers, " ".join(plan.command), plan.compiled)
     details: list[str] = []
     with tempfile.TemporaryDirectory(prefix="lambda-tasks-verify-") as scratch:
-        layout = lay_out(Path(scratch), settings.output_dir / manifest.app.path,
-                         [settings.output_dir / layer.path for layer in manifest.layers])
-        reporter.info(f"verify: {manifest.app.path} as /var/task, {layout.layers} layer(s) as /opt, "
-                      f"{target} with {_describe(plan)}")
+        if manifest.image is not None:
+            layout = _lay_out_image(Path(scratch), settings, manifest)
+            reporter.info(f"verify: the image's {len(manifest.image.layers)} layer(s) of ours as /var/task, "
+                          f"{target} with {_describe(plan)}")
+        else:
+            layout = lay_out(Path(scratch), settings.output_dir / manifest.app.path,
+                             [settings.output_dir / layer.path for layer in manifest.layers])
+            reporter.info(f"verify: {manifest.app.path} as /var/task, {layout.layers} layer(s) as /opt, "
+                          f"{target} with {_describe(plan)}")
         problems = imports.check_static(layout.task, layout.sys_path(target), target, handlers)
         if problems and settings.extra_layers:
             result.warnings += [f"{p} (unless an extra layer provides it)" for p in problems]
@@ -288,6 +293,16 @@ def lay_out(root: Path, app_zip: Path, layer_zips: list[Path]) -> Layout:
     for layer in layer_zips:
         _extract(layer, opt)  # a later layer's file wins, as on Lambda
     return Layout(root, task, opt, len(layer_zips))
+
+
+def _lay_out_image(root: Path, settings: Settings, manifest: Manifest) -> Layout:
+    from .image import unpack_layers
+
+    assert manifest.image is not None
+    (root / "opt").mkdir()
+    unpack_layers(root, settings.output_dir / manifest.image.path / "blobs" / "sha256", manifest.image.layers)
+    (root / "var" / "task").mkdir(parents=True, exist_ok=True)
+    return Layout(root, root / "var" / "task", root / "opt", 0)
 
 
 def _extract(archive: Path, destination: Path) -> None:
