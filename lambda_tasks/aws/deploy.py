@@ -65,7 +65,8 @@ def check_total_size(settings: Settings, manifest: Manifest) -> None:
     if total > limit:
         raise LimitError(
             f"the app and its layers unzip to {human_bytes(total)}, over Lambda's {human_bytes(limit)} for one "
-            "function; slim the dependencies (slim, exclude, exclude_runtime_provided) or use a container image"
+            "function\n  slim the dependencies (slim, exclude, exclude_runtime_provided), or set package_type = "
+            "\"image\" for a container image (up to 10 GB)"
         )
 
 
