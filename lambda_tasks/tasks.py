@@ -47,6 +47,9 @@ class FlagArgument(Argument):
                                  f"not {value!r}") from None
         super().set_value(value, cast)
 
+    def __repr__(self) -> str:  # Invoke's parse errors name the flag by its repr: "Flag '--runtime' needed value"
+        return repr(f"--{self.flag.name}")
+
 
 class FlagContext(ParserContext):
     """A parser context whose help shows each flag's placeholder (``-p DIR, --project-dir=DIR``) where Invoke
