@@ -125,7 +125,8 @@ class Command:
         for flag in self.flags:
             value = values.get(flag.key)
             if flag.setting:
-                if value not in (None, False, [], ()):  # not given: lower sources (pyproject.toml, ...) decide
+                # not given (None, a switch off, no value of a repeatable flag; but 0 is a value): lower sources decide
+                if not (value is None or value is False or (isinstance(value, (list, tuple)) and not value)):
                     settings[flag.setting] = value
             else:
                 options[flag.key] = flag.default if value is None else value

@@ -178,5 +178,6 @@ def test_values_feed_settings_or_options():
     assert settings == {"memory": 256, "regions": ["eu-west-1"]}  # not given (None, off, empty): lower sources decide
     assert options["plan"] is True and options["no_verify"] is False and options["quiet"] is False
     assert "memory" not in options
+    assert COMMANDS["deploy"].split({"memory": 0, "timeout": 0})[0] == {"memory": 0, "timeout": 0}  # 0 is given
     _, verify_options = COMMANDS["verify"].split({"handler": "app.x"})
     assert verify_options["handler"] == "app.x"  # verify's --handler picks what to check, not the setting
