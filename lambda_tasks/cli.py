@@ -1,4 +1,5 @@
-"""``lambda-tasks``: the same tasks as a console script, for projects without a tasks.py."""
+"""``lambda-tasks``: the same tasks as a console script, for projects without a tasks.py. ``--version`` prints
+``lambda-tasks <version>``."""
 
 from __future__ import annotations
 
@@ -8,8 +9,13 @@ from . import __version__
 from .tasks import ns
 
 
+def program() -> Program:
+    """Invoke's Program over our collection: its help shows each flag's placeholder (``--project-dir=DIR``)."""
+    return Program(namespace=ns, version=__version__, name="lambda-tasks", binary="lambda-tasks")
+
+
 def main() -> None:
-    Program(namespace=ns, version=__version__, name="lambda-tasks", binary="lambda-tasks").run()
+    program().run()
 
 
 if __name__ == "__main__":

@@ -1,53 +1,140 @@
-"""The Invoke tasks. A project's own tasks.py is one line: ``from lambda_tasks.tasks import ns``.
+"""The Invoke tasks, made from the commands declared in ``frontend.py``. A project's own tasks.py is one line:
+``from lambda_tasks.tasks import ns``.
 
-Tasks stay thin: flags -> Settings -> the library -> printed summary. A ``LambdaTasksError`` becomes a
-one-line ``error: ...`` on stderr and exit code 1; anything else is a bug and keeps its traceback.
+Each task's arguments are made from its flags (``flags.py``): typed, with the same short flags everywhere. The
+task runs the command through ``frontend.run``; our errors become a one-line ``error: ...`` on stderr and exit
+code 1, Ctrl-C exit code 130, with no traceback; anything else is a bug and keeps its traceback. The console
+script and the Nox sessions parse with these same arguments (:func:`parser_context`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import inspect
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from invoke.collection import Collection
 from invoke.context import Context
-from invoke.exceptions import Exit
-from invoke.tasks import task
+from invoke.exceptions import Exit, ParseError
+from invoke.parser.argument import Argument
+from invoke.parser.context import ParserContext
+from invoke.tasks import Task
 
-from . import commands
+from . import commands, frontend
 from .config import Settings, setting_names
-from .report import Reporter
+from .flags import COMMANDS, Command, Flag
 
-COMMON_HELP = {
-    "project-dir": "the app's directory (app.py, chalicelib/, requirements.txt, vendor/); default: settings, or '.'",
-    "runtime": "Lambda runtime: python3.10 .. python3.14 (default: settings, else the last build's, else this Python)",
-    "arch": "Lambda architecture: x86_64 (default) or arm64",
-    "no-wait": "fail at once when another lambda-tasks command is using this output directory (default: wait)",
-}
+
+class FlagArgument(Argument):
+    """An Invoke argument made from a Flag. A whole-number flag refuses anything else with a one-line parse
+    error (Invoke's own int() would raise a traceback); a repeatable flag is Invoke's list kind, whose help
+    Invoke prints without a value, so its help text starts with the placeholder."""
+
+    def __init__(self, flag: Flag) -> None:
+        names = (flag.key, flag.short) if flag.short else (flag.key,)  # Invoke writes project_dir as --project-dir
+        text = f"{flag.placeholder}, repeatable: {flag.help}" if flag.repeat else flag.help
+        super().__init__(names=names, kind=list if flag.repeat else flag.kind, default=flag.default, help=text)
+        self.flag = flag
+
+    def set_value(self, value: Any, cast: bool = True) -> None:
+        if self.flag.kind is int and cast:
+            try:
+                value = int(value)
+            except ValueError:
+                raise ParseError(f"--{self.flag.name} takes a whole number ({self.flag.placeholder}), "
+                                 f"not {value!r}") from None
+        super().set_value(value, cast)
+
+    def __repr__(self) -> str:  # Invoke's parse errors name the flag by its repr: "Flag '--runtime' needed value"
+        return repr(f"--{self.flag.name}")
+
+
+class FlagContext(ParserContext):
+    """A parser context whose help shows each flag's placeholder (``-p DIR, --project-dir=DIR``) where Invoke
+    shows STRING or INT. The console script and the Nox sessions use it; the ``invoke`` command copies our
+    tasks into its own Collection and prints Invoke's STRING/INT."""
+
+    def help_for(self, flag: str) -> tuple[str, str]:
+        names, text = super().help_for(flag)
+        argument = self.flags[flag]
+        if isinstance(argument, FlagArgument) and argument.flag.placeholder:
+            found = argument.flag
+            names = ", ".join([f"-{found.short} {found.placeholder}"] * bool(found.short)
+                              + [f"--{found.name}={found.placeholder}"])
+            text = found.help
+        return names, text
+
+
+def parser_context(name: str) -> FlagContext:
+    """A fresh parser context for command ``name`` (parsing fills it in)."""
+    return FlagContext(name=name, args=[FlagArgument(flag) for flag in COMMANDS[name].flags])
+
+
+class FlagTask(Task):  # type: ignore[type-arg]  # Invoke's Task is generic over its body in its stubs only
+    """An Invoke task made from a Command: its arguments are the command's flags, its docstring the help."""
+
+    def __init__(self, declared: Command) -> None:
+        def body(c: Context, **values: Any) -> None:
+            outcome = frontend.run(declared.name, values, plain(c.config.get("lambda_tasks") or {}))
+            if outcome.code:
+                raise Exit(outcome.message, code=outcome.code)
+
+        body.__name__ = body.__qualname__ = declared.name.replace("-", "_")
+        body.__doc__ = declared.doc
+        # Invoke reads the body's signature: every flag is a keyword with a default (none is positional)
+        keyword = inspect.Parameter.KEYWORD_ONLY
+        body.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [inspect.Parameter("c", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+            + [inspect.Parameter(flag.key, keyword, default=flag.default) for flag in declared.flags])
+        super().__init__(body, name=body.__name__)
+        self.command = declared
+
+    def get_arguments(self, ignore_unknown_help: bool | None = None) -> list[Argument]:
+        return [FlagArgument(flag) for flag in self.command.flags]
+
+
+class FlagCollection(Collection):
+    """Our tasks, whose parser contexts print placeholders in help (the console script runs it as is)."""
+
+    def to_contexts(self, ignore_unknown_help: bool | None = None) -> list[ParserContext]:
+        return [FlagContext(name=primary, aliases=aliases,
+                            args=self[primary].get_arguments(ignore_unknown_help=ignore_unknown_help))
+                for primary, aliases in self.task_names.items()]
+
+
+def plain(value: Any) -> Any:
+    """Invoke's DataProxy -> plain dicts, so settings see ordinary values."""
+    if hasattr(value, "items"):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
+def invoke_config(cwd: Path) -> dict[str, Any]:
+    """The ``lambda_tasks`` values of Invoke's config as the ``invoke`` command run in ``cwd`` reads them: the
+    system, user and project invoke.yaml files and INVOKE_LAMBDA_TASKS_<KEY> variables (for the Nox sessions)."""
+    from invoke.config import Config
+
+    config = Config(project_location=cwd)
+    config.load_collection(ns.configuration())
+    config.load_project()
+    config.load_shell_env()
+    values: dict[str, Any] = plain(config.get("lambda_tasks") or {})
+    return values
+
+
+# -- for tasks written with Invoke's @task that are not yet declared in frontend.py (declare them there instead)
 
 
 def settings_for(c: Any, *, sticky: bool = False, **flags: Any) -> Settings:
-    """Settings from the task's flags over Invoke's config (``lambda_tasks``) over pyproject.toml.
-
-    ``sticky``: the target of the existing build (its manifest) stands in for the host's default runtime and
-    architecture, so ``verify``/``publish-layer``/``deploy`` act on what ``build --runtime/--arch`` made.
-    """
-    return commands.project_settings(Path.cwd(), _plain(c.config.get("lambda_tasks") or {}), flags, sticky=sticky)
-
-
-def _plain(value: Any) -> Any:
-    """Invoke's DataProxy -> plain dicts, so settings see ordinary values."""
-    if hasattr(value, "items"):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
+    """Settings from a task's flags over Invoke's config (``lambda_tasks``) over pyproject.toml."""
+    return commands.project_settings(Path.cwd(), plain(c.config.get("lambda_tasks") or {}), flags, sticky=sticky)
 
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Our errors and file-system errors become a short message and exit code 1, Ctrl-C exit code 130; no
-    traceback. Anything else is a bug and keeps its traceback."""
+    """Our errors and file-system errors become a short message and exit code 1, Ctrl-C exit code 130."""
     from .errors import LambdaTasksError, file_system_error
 
     try:
@@ -57,166 +144,19 @@ def user_errors() -> Iterator[None]:
     except (OSError, UnicodeError) as exc:
         raise Exit(f"error: {file_system_error(exc)}", code=1) from None
     except KeyboardInterrupt:
-        raise Exit("interrupted: nothing half-written was kept (zips and the manifest are replaced whole); "
-                   "run the command again to finish", code=130) from None
+        raise Exit(frontend.INTERRUPTED, code=130) from None
 
 
-@task(
-    help={
-        **COMMON_HELP,
-        "force": "rebuild everything and resolve requirements again, even when nothing changed",
-        "bytecode": "ship unchecked-hash .pyc files (needs the runtime's exact Python version on this host)",
-        "quiet": "print only warnings and errors",
-    }
-)
-def build(c: Context, project_dir: str | None = None, runtime: str | None = None, arch: str | None = None,
-          force: bool = False, bytecode: bool = False, quiet: bool = False, no_wait: bool = False) -> None:
-    """Build dist/app.zip and the dependency layer(s) under layers/, with layers/manifest.json.
-
-    Does nothing when no input changed since the last build; rebuilds only the app zip when only app.py or
-    chalicelib/ changed.
-    """
-    with user_errors():
-        settings = settings_for(c, project_dir=project_dir, runtime=runtime, arch=arch,
-                                bytecode=True if bytecode else None)
-        commands.build(settings, force=force, reporter=Reporter(quiet=quiet), wait=not no_wait)
+def collection(declared: Mapping[str, Command] = COMMANDS) -> FlagCollection:
+    """A task per command, in declaration order; the first is the default collection's first."""
+    made = FlagCollection()
+    # Every setting is declared (as None: "not given") so that Invoke also reads INVOKE_LAMBDA_TASKS_<KEY> variables.
+    made.configure({"lambda_tasks": dict.fromkeys(setting_names())})
+    for one in declared.values():
+        made.add_task(FlagTask(one))
+    return made
 
 
-@task(
-    help={
-        **COMMON_HELP,
-        "event": "a JSON file: call the handler with it and print the result (default: only import and resolve it)",
-        "function": "the function to verify: its deployed name or short name (Chalice: crunch for "
-                    "@app.lambda_function(name='crunch')); default: every function, the first called with --event",
-        "handler": "the handler to verify, module.attribute (instead of --function)",
-        "stage": "the Chalice stage whose environment variables the function gets (default: settings, else dev)",
-    }
-)
-def verify(c: Context, project_dir: str | None = None, runtime: str | None = None, arch: str | None = None,
-           event: str | None = None, function: str | None = None, handler: str | None = None,
-           stage: str | None = None, no_wait: bool = False) -> None:
-    """Load the built function zip and layers as Lambda lays them out (/var/task, /opt) and import the handlers.
-
-    Runs a fresh isolated interpreter with Lambda's sys.path and the function's environment variables; with
-    --event, calls the handler and prints its answer. Says what this host cannot check (compiled modules, when
-    its Python or CPU differs from the target).
-    """
-    with user_errors():
-        settings = settings_for(c, sticky=True, project_dir=project_dir, runtime=runtime, arch=arch, stage=stage)
-        commands.verify(settings, event=Path(event) if event else None, wait=not no_wait, function=function,
-                        handler=handler)
-
-
-AWS_HELP = {
-    "region": "an AWS region to publish/deploy in; repeat for several (default: settings' regions, else AWS_REGION)",
-    "s3-bucket": "upload zips through this S3 bucket (same region; may contain {region}); needed over 50 MiB",
-    "plan": "print what would be published and updated, change nothing in AWS",
-    "quiet": "print only warnings and errors",
-}
-
-
-def _aws_flags(region: list[str] | None, s3_bucket: str | None) -> dict[str, Any]:
-    return {"regions": list(region) if region else None, "s3_bucket": s3_bucket}
-
-
-@task(iterable=["region"], help={**COMMON_HELP, **AWS_HELP})
-def publish_layer(c: Context, project_dir: str | None = None, runtime: str | None = None, arch: str | None = None,
-                  region: list[str] | None = None, s3_bucket: str | None = None, plan: bool = False,
-                  quiet: bool = False, no_wait: bool = False) -> None:
-    """Build if stale, then publish each dependency layer not yet published (found by content hash).
-
-    The LayerVersionArns are recorded per region in layers/manifest.json ("published").
-    """
-    with user_errors():
-        settings = settings_for(c, sticky=True, project_dir=project_dir, runtime=runtime, arch=arch,
-                                **_aws_flags(region, s3_bucket))
-        commands.publish(settings, plan=plan, reporter=Reporter(quiet=quiet), wait=not no_wait)
-
-
-@task(
-    iterable=["region"],
-    help={
-        **COMMON_HELP,
-        **AWS_HELP,
-        "function-name": "the Lambda function to create or update (or set function_name / functions)",
-        "role": "IAM role ARN for a new function (required to create one)",
-        "handler": "the handler, module.function (default: app.handler)",
-        "memory": "memory size in MB (default: 128)",
-        "timeout": "timeout in seconds (default: 60)",
-        "publish-version": "publish a function version after updating (reused when nothing changed)",
-        "alias": "point this alias at the published version (implies --publish-version)",
-        "no-verify": "skip the Lambda-like import check of the handler before deploying",
-        "stage": "the Chalice stage to deploy: names the functions and picks .chalice/config.json's values "
-                 "(default: settings, else dev)",
-    },
-    auto_shortflags=False,
-)
-def deploy(c: Context, function_name: str | None = None, role: str | None = None, handler: str | None = None,
-           project_dir: str | None = None, runtime: str | None = None, arch: str | None = None,
-           region: list[str] | None = None, s3_bucket: str | None = None, memory: int | None = None,
-           timeout: int | None = None, publish_version: bool = False, alias: str | None = None, plan: bool = False,
-           quiet: bool = False, no_verify: bool = False, stage: str | None = None, no_wait: bool = False) -> None:
-    """publish-layer, then create the function(s) or update only what differs (code, configuration).
-
-    Waits until each function is updated; retries conflicts and throttling. Nothing changed: no call is made.
-    """
-    with user_errors():
-        settings = settings_for(c, sticky=True, project_dir=project_dir, runtime=runtime, arch=arch,
-                                function_name=function_name, stage=stage,
-                                role=role, handler=handler, memory=memory, timeout=timeout, alias=alias,
-                                publish_version=True if publish_version else None, **_aws_flags(region, s3_bucket))
-        commands.deploy(settings, plan=plan, reporter=Reporter(quiet=quiet), verify=not no_verify,
-                        wait=not no_wait)
-
-
-@task(
-    help={
-        **COMMON_HELP,
-        "repository": "the repository to push to: an ECR URI <account>.dkr.ecr.<region>.amazonaws.com/<name> "
-                      "(created when missing), or a registry on 127.0.0.1 for tests (default: image_repository)",
-        "plan": "print which blobs would be pushed, push nothing",
-        "quiet": "print only warnings and errors",
-    }
-)
-def publish_image(c: Context, project_dir: str | None = None, runtime: str | None = None, arch: str | None = None,
-                  repository: str | None = None, plan: bool = False, quiet: bool = False,
-                  no_wait: bool = False) -> None:
-    """Build the container image if stale (package_type = "image"), then push what the registry lacks.
-
-    Blobs the registry has are skipped; the manifest is pushed by digest and tagged with its content hash.
-    ECR credentials come from boto3 (ecr:GetAuthorizationToken).
-    """
-    with user_errors():
-        settings = settings_for(c, sticky=True, project_dir=project_dir, runtime=runtime, arch=arch,
-                                image_repository=repository)
-        commands.publish_image(settings, plan=plan, reporter=Reporter(quiet=quiet), wait=not no_wait)
-
-
-@task(
-    help={
-        **{key: text for key, text in COMMON_HELP.items() if key != "no-wait"},
-        "output": "the file to write, pylock.toml or pylock.<name>.toml (default: pylock.toml)",
-        "quiet": "print only warnings and errors",
-    }
-)
-def lock(c: Context, project_dir: str | None = None, runtime: str | None = None, arch: str | None = None,
-         output: str = "pylock.toml", quiet: bool = False) -> None:
-    """Write pylock.toml for the target from requirements.txt or pyproject.toml (resolved by uv for it).
-
-    Commit it so the team builds what Lambda will get; builds read it when it is the dependency source
-    (requirements = "pylock.toml", or found first in the search). It names its target: a build for
-    another runtime or architecture refuses it.
-    """
-    with user_errors():
-        settings = settings_for(c, project_dir=project_dir, runtime=runtime, arch=arch)
-        commands.lock(settings, output=output, reporter=Reporter(quiet=quiet))
-
-
-ns = Collection(build)
-# Every setting is declared (as None: "not given") so that Invoke also reads INVOKE_LAMBDA_TASKS_<KEY> variables.
-ns.configure({"lambda_tasks": dict.fromkeys(setting_names())})
-ns.add_task(verify)
-ns.add_task(publish_layer)
-ns.add_task(deploy)
-ns.add_task(publish_image)
-ns.add_task(lock)
+ns = collection()
+build, verify, publish_layer, deploy, lock = (ns.tasks[name] for name in
+                                              ("build", "verify", "publish-layer", "deploy", "lock"))

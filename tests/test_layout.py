@@ -8,7 +8,7 @@ SUBPACKAGES = {"sources", "resolve", "build", "checks", "verify", "aws"}
 #: subpackage -> the other subpackages it may import (besides the top level)
 ALLOWED = {"build": {"sources", "resolve", "checks"}, "checks": {"sources"}, "resolve": {"sources"}}
 #: top-level modules that may import subpackages (the entry points and the commands' orders)
-ENTRY_POINTS = {"tasks", "cli", "commands"}
+ENTRY_POINTS = {"tasks", "cli", "commands", "frontend"}
 
 
 def _module_name(path: Path) -> str:

@@ -1,0 +1,228 @@
+"""The commands as every front end runs them (the Invoke tasks, the ``lambda-tasks`` console script, the Nox
+sessions): parsed flag values -> Settings -> a command of ``commands.py`` -> its summary, or one short error and
+an exit code.
+
+A command is one function here under ``@command(<its flags>)`` (``flags.py``), its docstring its help; the
+front ends are made from them (CONTRIBUTING.md, "How to add a command").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import __version__, commands
+from .errors import LambdaTasksError, file_system_error
+from .flags import (
+    ALIAS,
+    BYTECODE,
+    COMMANDS,
+    EVENT,
+    FORCE,
+    FUNCTION,
+    FUNCTION_NAME,
+    HANDLER,
+    JSON,
+    MEMORY,
+    NO_VERIFY,
+    NO_WAIT,
+    OUTPUT,
+    PLAN,
+    PUBLISH_VERSION,
+    QUIET,
+    REPOSITORY,
+    ROLE,
+    STAGE,
+    TARGET,
+    TIMEOUT,
+    command,
+)
+from .flags import AWS as AWS_FLAGS
+from .manifest import Manifest, load
+from .report import Reporter
+
+if TYPE_CHECKING:
+    from .aws.deploy import FunctionStep
+    from .aws.publish import LayerStep, PublishResult
+    from .config import Settings
+
+INTERRUPTED = ("interrupted: nothing half-written was kept (zips and the manifest are replaced whole); run the "
+               "command again to finish")
+
+
+@dataclass(frozen=True)
+class Run:
+    """What a command's function gets: the settings (its flags over the other sources), its own options by flag
+    key (``run.options["force"]``, the flag's default when not given) and the reporter for progress."""
+
+    settings: Settings
+    options: Mapping[str, Any]
+    reporter: Reporter
+
+    @property
+    def wait(self) -> bool:
+        return not self.options.get("no_wait", False)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a command ended: exit code 0, 1 (our error: ``message`` is it) or 130 (Ctrl-C)."""
+
+    code: int = 0
+    message: str = ""
+
+
+def run(name: str, values: Mapping[str, Any], configured: Mapping[str, Any], cwd: Path | None = None) -> Outcome:
+    """Run command ``name`` with its parsed flag ``values`` (by flag key) over Invoke's config (``configured``) and
+    the project's settings. With ``--json`` the summary is printed on stdout and progress goes to stderr.
+
+    Our errors and file-system errors become an Outcome with a short message; anything else is a bug and keeps
+    its traceback."""
+    declared = COMMANDS[name]
+    flags, options = declared.split(values)
+    as_json = bool(options.get("json"))
+    try:
+        settings = commands.project_settings(cwd or Path.cwd(), configured, flags, sticky=declared.sticky)
+        reporter = Reporter(stream=sys.stderr if as_json else None, quiet=bool(options.get("quiet")))
+        summary = declared.run(Run(settings, options, reporter))
+    except LambdaTasksError as exc:
+        return Outcome(1, f"error: {exc}")
+    except (OSError, UnicodeError) as exc:
+        return Outcome(1, f"error: {file_system_error(exc)}")
+    except KeyboardInterrupt:
+        return Outcome(130, INTERRUPTED)
+    if as_json:
+        sys.stdout.write(json.dumps({"command": name, "lambda_tasks": __version__, **(summary or {})}, indent=2)
+                         + "\n")
+        sys.stdout.flush()
+    return Outcome()
+
+
+# ---------------------------------------------------------------- the commands, in the order help lists them
+
+
+@command(*TARGET, FORCE, BYTECODE, QUIET, JSON, NO_WAIT)
+def build(run: Run) -> dict[str, Any]:
+    """Build dist/app.zip and the dependency layer(s) under layers/, with layers/manifest.json.
+
+    Does nothing when no input changed since the last build; rebuilds only the app zip when only app.py or
+    chalicelib/ changed.
+    """
+    before = load(run.settings.manifest_path)
+    manifest = commands.build(run.settings, force=run.options["force"], reporter=run.reporter, wait=run.wait)
+    return build_json(run.settings, manifest, before)
+
+
+@command(*TARGET, EVENT, FUNCTION, HANDLER.but(setting="", help="the handler to verify, module.attribute "
+                                                                  "(instead of --function)"),
+         STAGE.but(help="the Chalice stage whose environment variables the function gets (default: settings, "
+                        "else dev)"), NO_WAIT, sticky=True)
+def verify(run: Run) -> None:
+    """Load the built function zip and layers as Lambda lays them out (/var/task, /opt) and import the handlers.
+
+    Runs a fresh isolated interpreter with Lambda's sys.path and the function's environment variables; with
+    --event, calls the handler and prints its answer. Says what this host cannot check (compiled modules, when
+    its Python or CPU differs from the target).
+    """
+    event = run.options["event"]
+    commands.verify(run.settings, event=Path(event) if event else None, reporter=run.reporter, wait=run.wait,
+                    function=run.options["function"], handler=run.options["handler"])
+
+
+@command(*TARGET, *AWS_FLAGS, QUIET, JSON, NO_WAIT, sticky=True)
+def publish_layer(run: Run) -> dict[str, Any]:
+    """Build if stale, then publish each dependency layer not yet published (found by content hash).
+
+    The LayerVersionArns are recorded per region in layers/manifest.json ("published").
+    """
+    result = commands.publish(run.settings, plan=run.options["plan"], reporter=run.reporter, wait=run.wait)
+    return {"plan": run.options["plan"], **publish_json(result)}
+
+
+@command(FUNCTION_NAME, ROLE, HANDLER, *TARGET, *AWS_FLAGS, MEMORY, TIMEOUT, PUBLISH_VERSION, ALIAS, STAGE,
+         NO_VERIFY, QUIET, JSON, NO_WAIT, sticky=True)
+def deploy(run: Run) -> dict[str, Any]:
+    """publish-layer, then create the function(s) or update only what differs (code, configuration).
+
+    Waits until each function is updated; retries conflicts and throttling. Nothing changed: no call is made.
+    """
+    result = commands.deploy(run.settings, plan=run.options["plan"], reporter=run.reporter,
+                             verify=not run.options["no_verify"], wait=run.wait)
+    from .aws.deploy import DeployResult
+
+    if not isinstance(result, DeployResult):  # a container image
+        return {"plan": run.options["plan"], "changed": result.changed, "image": result.push.image_uri,
+                "functions": [{"name": step.name, "region": step.region, "action": step.action, "code": step.code,
+                               "configuration": list(step.config)} for step in result.functions]}
+    return {"plan": run.options["plan"], "changed": result.changed, **publish_json(result.layers),
+            "functions": [function_json(step) for step in result.functions]}
+
+
+@command(*TARGET, REPOSITORY, PLAN.but(help="print which blobs would be pushed, push nothing"), QUIET, JSON,
+         NO_WAIT, sticky=True)
+def publish_image(run: Run) -> dict[str, Any]:
+    """Build the container image if stale (package_type = "image"), then push what the registry lacks.
+
+    Blobs the registry has are skipped; the manifest is pushed by digest and tagged with its content hash.
+    ECR credentials come from boto3 (ecr:GetAuthorizationToken).
+    """
+    result = commands.publish_image(run.settings, plan=run.options["plan"], reporter=run.reporter, wait=run.wait)
+    return {"plan": run.options["plan"], "changed": result.changed, "image": result.image_uri,
+            "uploaded": result.uploaded, "uploaded_bytes": result.uploaded_bytes, "mounted": result.mounted,
+            "present": result.present}
+
+
+@command(*TARGET, OUTPUT, QUIET)
+def lock(run: Run) -> None:
+    """Write pylock.toml for the target from requirements.txt or pyproject.toml (resolved by uv for it).
+
+    Commit it so the team builds what Lambda will get; builds read it when it is the dependency source
+    (requirements = "pylock.toml", or found first in the search). It names its target: a build for
+    another runtime or architecture refuses it.
+    """
+    commands.lock(run.settings, output=run.options["output"] or "pylock.toml", reporter=run.reporter)
+
+
+# ---------------------------------------------------------------- --json summaries (README: "--json")
+
+
+def build_json(settings: Settings, manifest: Manifest, before: Manifest | None) -> dict[str, Any]:
+    """The artifacts on disk; ``changed``: a zip differs from the previous build's (or there was none)."""
+    def shas(m: Manifest) -> list[str]:
+        return [m.app.sha256, *(layer.sha256 for layer in m.layers)]
+
+    layers = [{"name": layer.name, "path": layer.path, "sha256": layer.sha256, "zip_bytes": layer.zip_bytes,
+               "unzipped_bytes": layer.unzipped_bytes, "distributions": layer.distributions}
+              for layer in manifest.layers]
+    return {
+        "runtime": manifest.runtime,
+        "architecture": manifest.architecture,
+        "changed": before is None or shas(before) != shas(manifest),
+        "manifest": os.path.relpath(settings.manifest_path, settings.output_dir),
+        "app": asdict(manifest.app),
+        "layers": layers,
+        "unzipped_bytes": manifest.app.unzipped_bytes + sum(layer.unzipped_bytes for layer in manifest.layers),
+    }
+
+
+def publish_json(result: PublishResult) -> dict[str, Any]:
+    return {"regions": list(result.regions), "layers": [layer_json(step) for step in result.steps]}
+
+
+def layer_json(step: LayerStep) -> dict[str, Any]:
+    """``action``: keep (recorded and still there), reuse (same content found published), publish (planned
+    with --plan: ``arn`` is then null)."""
+    return {"name": step.record.name, "region": step.region, "action": step.action, "arn": step.arn,
+            "sha256": step.record.sha256, "zip_bytes": step.record.zip_bytes, "via_s3": step.via_s3}
+
+
+def function_json(step: FunctionStep) -> dict[str, Any]:
+    """``action``: create, update or none; ``configuration``: the keys that differ."""
+    return {"name": step.spec.name, "region": step.region, "action": step.action, "code": step.code,
+            "configuration": list(step.config), "version": step.version, "version_action": step.version_action,
+            "alias": step.alias_name, "alias_action": step.alias_action}
