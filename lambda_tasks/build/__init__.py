@@ -79,21 +79,22 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
             wheels = resolve(settings, reporter, refresh=force)
             shown = "pyproject.toml" if source is not None and source.kind == "pyproject" else None
             _check_closure(wheels, settings, reporter, shown or settings.requirements or "requirements.txt")
-        entries = collect.layer_entries(wheels, settings.vendor_path, target, reporter)
-        paths.check_paths(entries, "the layers")
-        guard.check_files(entries, settings.include)  # vendor/'s loose files; wheels are third-party
-        if settings.exclude_runtime_provided:
-            from ..sources.requirements import requirement_lines
-
-            exclude.warn_pinned_runtime_provided(requirement_lines(settings.requirements_path),
-                                                 settings.requirements or "requirements.txt", reporter)
-        excluded = exclude.excluded_units(settings.exclude, settings.exclude_runtime_provided)
-        if excluded:
-            imports = exclude.app_imports(collect.app_files(settings.project_dir))
-            entries = exclude.exclude(entries, excluded, imports, reporter)
-        entries = _slimmed(entries, settings, reporter)
-        entries = _with_bytecode(entries, settings, LAYER_MOUNT, reporter)
+        # the audit's memo is filled as the wheels' CRCs are checked, from the same inflated bytes
         with audit.remembered_verdicts(target) as memo:
+            entries = collect.layer_entries(wheels, settings.vendor_path, target, reporter, memo)
+            paths.check_paths(entries, "the layers")
+            guard.check_files(entries, settings.include)  # vendor/'s loose files; wheels are third-party
+            if settings.exclude_runtime_provided:
+                from ..sources.requirements import requirement_lines
+
+                exclude.warn_pinned_runtime_provided(requirement_lines(settings.requirements_path),
+                                                     settings.requirements or "requirements.txt", reporter)
+            excluded = exclude.excluded_units(settings.exclude, settings.exclude_runtime_provided)
+            if excluded:
+                imports = exclude.app_imports(collect.app_files(settings.project_dir))
+                entries = exclude.exclude(entries, excluded, imports, reporter)
+            entries = _slimmed(entries, settings, reporter)
+            entries = _with_bytecode(entries, settings, LAYER_MOUNT, reporter)
             verified = audit.audit(entries, target, settings.audit_allow, memo)
         if settings.strip_binaries:
             from ..checks.strip import strip_binaries
