@@ -9,7 +9,7 @@ import os
 import stat
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -202,10 +202,11 @@ def distributions(entries: Iterable[Entry]) -> list[str]:
 
 
 def layer_entries(wheels: Sequence[Path], vendor_dir: Path, target: Target, reporter: Reporter,
-                  verdicts: Memo | None = None) -> list[Entry]:
+                  verdicts: Memo | None = None, prechecked: Collection[str] = ()) -> list[Entry]:
     """Every file of the layers: the wheels' (as installed) and vendor/'s, checked for collisions.
 
-    ``verdicts``: the binary audit's memo for ``target``, filled while the wheels' CRCs are checked."""
+    ``verdicts``: the binary audit's memo for ``target``, filled while the wheels' CRCs are checked;
+    ``prechecked``: the sha256 of wheel contents checked during this build already."""
     vendored, vendor_wheels = vendor_entries(vendor_dir)
     labels = {wheel: f"vendor/{wheel.name}" for wheel in vendor_wheels}
     for wheel in vendor_wheels:
@@ -217,7 +218,7 @@ def layer_entries(wheels: Sequence[Path], vendor_dir: Path, target: Target, repo
                 "  replace it with a wheel built for the target"
             )
     every = [*wheels, *vendor_wheels]
-    check_wheels(every, labels, target, verdicts)
+    check_wheels(every, labels, target, verdicts, prechecked)
     entries = [entry for wheel in every for entry in wheel_entries(wheel, label=labels.get(wheel), checked=True)]
     by_name: dict[str, Entry] = {}
     for entry in sorted(entries, key=lambda e: (e.unit, e.arcname)):
@@ -247,19 +248,18 @@ _MAX_CHECKED = 20_000
 
 
 def check_wheels(wheels: Sequence[Path], labels: dict[Path, str] | None = None, target: Target | None = None,
-                 verdicts: Memo | None = None) -> None:
+                 verdicts: Memo | None = None, prechecked: Collection[str] = ()) -> None:
     """Every member of every wheel inflates to the CRC and size its zip directory says.
 
     Inflating is slow (about 130 MB/s of output here, 0.4 s for numpy), so each wheel content (sha256, from
     the stat cache) is checked once and the verdict remembered in the cache directory; wheels are checked in
     parallel (zlib releases the GIL). A failure is a :class:`WheelError` naming the wheel and the member.
     With ``target`` and ``verdicts``, the binary audit's verdict on each member checked is put in
-    ``verdicts`` from the bytes just inflated, so the audit does not inflate them again.
+    ``verdicts`` from the bytes just inflated, so the audit does not inflate them again. ``prechecked``: the
+    sha256 of contents checked so during this build already (``early``).
     """
     import json
     from concurrent.futures import ThreadPoolExecutor
-
-    from .crc import check_wheel
 
     labels = labels or {}
     memo = cache_dir() / _CHECKED_FILE
@@ -268,23 +268,28 @@ def check_wheels(wheels: Sequence[Path], labels: dict[Path, str] | None = None, 
     except (OSError, ValueError, TypeError):
         known = []
     seen = set(known)
+    new = [sha for sha in dict.fromkeys(prechecked) if sha not in seen]
+    seen.update(new)
     todo = [(wheel, sha) for wheel, sha in zip(wheels, content_sha256s(wheels), strict=True) if sha not in seen]
-    if not todo:
-        return
+    if todo:
+        with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1, len(todo))) as pool:
+            for _ in pool.map(lambda w: check_wheel_file(w, labels.get(w, w.name), target, verdicts),
+                              [wheel for wheel, _ in todo]):
+                pass
+        new += [sha for _, sha in todo]
+    if new:
+        with contextlib.suppress(OSError):  # a read-only cache: the wheels are checked again next time
+            write_atomic(memo, json.dumps([*known, *new][-_MAX_CHECKED:]).encode())
 
-    def check(wheel: Path) -> None:
-        label = labels.get(wheel, wheel.name)
-        wheel_name(wheel, label)
-        with open_wheel(wheel, label) as archive:
-            infos = [info for info in archive.infolist() if not info.is_dir()]
-        check_wheel(wheel, infos, label, _auditor(wheel.name, target, verdicts))
 
-    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1, len(todo))) as pool:
-        for _ in pool.map(check, [wheel for wheel, _ in todo]):
-            pass
-    known = [*known, *(sha for _, sha in todo)][-_MAX_CHECKED:]
-    with contextlib.suppress(OSError):  # a read-only cache: the wheels are checked again next time
-        write_atomic(memo, json.dumps(known).encode())
+def check_wheel_file(wheel: Path, label: str, target: Target | None = None, verdicts: Memo | None = None) -> None:
+    """One wheel's CRC check (see :func:`check_wheels`), not remembered."""
+    from .crc import check_wheel
+
+    wheel_name(wheel, label)
+    with open_wheel(wheel, label) as archive:
+        infos = [info for info in archive.infolist() if not info.is_dir()]
+    check_wheel(wheel, infos, label, _auditor(wheel.name, target, verdicts))
 
 
 def _auditor(wheel_name: str, target: Target | None, verdicts: Memo | None) -> Inspect | None:
