@@ -262,11 +262,7 @@ def check_wheels(wheels: Sequence[Path], labels: dict[Path, str] | None = None, 
     from concurrent.futures import ThreadPoolExecutor
 
     labels = labels or {}
-    memo = cache_dir() / _CHECKED_FILE
-    try:
-        known: list[str] = [str(sha) for sha in json.loads(memo.read_text())]
-    except (OSError, ValueError, TypeError):
-        known = []
+    known = checked_contents()
     seen = set(known)
     new = [sha for sha in dict.fromkeys(prechecked) if sha not in seen]
     seen.update(new)
@@ -279,7 +275,17 @@ def check_wheels(wheels: Sequence[Path], labels: dict[Path, str] | None = None, 
         new += [sha for _, sha in todo]
     if new:
         with contextlib.suppress(OSError):  # a read-only cache: the wheels are checked again next time
-            write_atomic(memo, json.dumps([*known, *new][-_MAX_CHECKED:]).encode())
+            write_atomic(cache_dir() / _CHECKED_FILE, json.dumps([*known, *new][-_MAX_CHECKED:]).encode())
+
+
+def checked_contents() -> list[str]:
+    """The sha256 of the wheel contents whose CRCs were checked by earlier builds, oldest first."""
+    import json
+
+    try:
+        return [str(sha) for sha in json.loads((cache_dir() / _CHECKED_FILE).read_text())]
+    except (OSError, ValueError, TypeError):
+        return []
 
 
 def check_wheel_file(wheel: Path, label: str, target: Target | None = None, verdicts: Memo | None = None) -> None:

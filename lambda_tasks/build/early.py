@@ -30,17 +30,22 @@ class EarlyChecks:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="early-check")
         self._futures: list[Future[str | None]] = []
         self._verdicts: Memo = {}
+        self._known: set[str] | None = None  # contents checked by earlier builds: not checked again
 
     def submit(self, wheel: Path) -> None:
         self._futures.append(self._pool.submit(self._check, wheel))
 
     def _check(self, wheel: Path) -> str | None:
-        from .collect import check_wheel_file
+        from .collect import check_wheel_file, checked_contents
 
+        if self._known is None:
+            self._known = set(checked_contents())
         verdicts: Memo = {}
         try:
             before = _identity(wheel)
             digest = file_sha256(wheel)
+            if digest in self._known:
+                return None  # as after the resolve: the audit reads what its memo does not know
             check_wheel_file(wheel, wheel.name, self._target, verdicts)
             if _identity(wheel) != before:
                 return None  # written to meanwhile: the digest may not be of the bytes checked
