@@ -48,11 +48,13 @@ class WheelMember:
     """A member of a wheel (or zip), read in place: never unpacked to disk.
 
     ``checked``: the wheel's members were inflated and their CRCs checked (``build.collect.check_wheels``).
+    ``data_at``: where the member's compressed bytes start in the wheel, when already read (-1: not known).
     """
 
     wheel: Path
     info: zipfile.ZipInfo
     checked: bool = False
+    data_at: int = -1
 
     def open(self) -> BinaryIO:
         if self.info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):

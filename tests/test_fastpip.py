@@ -81,7 +81,7 @@ def _json_index(wheelhouse):
             name = self.path.strip("/").split("/")[-1]
             if self.path.startswith("/simple/"):
                 files = [{"filename": path.name, "url": f"/files/{path.name}", "hashes": {}}
-                         for path in sorted(wheelhouse.glob(f"{name}-*.whl"))]
+                         for path in sorted(wheelhouse.glob(f"{name}-*")) if path.name.endswith((".whl", ".tar.gz"))]
                 body = json.dumps({"meta": {"api-version": "1.0"}, "name": name, "files": files}).encode()
                 kind = "application/vnd.pypi.simple.v1+json"
             else:
@@ -119,3 +119,35 @@ def test_same_choice_as_plain_pip_on_a_json_index(tmp_path, wheelhouse):
     finally:
         server.shutdown()
     assert chosen[0] == chosen[1] == ["lib-1.0-cp312-cp312-manylinux_2_17_aarch64.whl"]
+
+
+def test_sdists_dropped_early_change_neither_the_choice_nor_the_error(tmp_path, wheelhouse):
+    """pip is binary-only for another platform: an sdist on a JSON page is dropped before pip parses it, and
+    pip's choice and its "from versions" list stay the same; each wheel pip fetches is shared at once."""
+    from lambda_tasks.resolve.fastpip import FETCHED_VARIABLE
+    from lambda_tasks.resolve.process import pip_command
+
+    make_wheel(wheelhouse, "lib", version="1.0", tag="cp312-cp312-manylinux_2_17_aarch64")
+    make_wheel(wheelhouse, "lib", version="2.0", tag="cp312-cp312-manylinux_2_17_x86_64")
+    (wheelhouse / "lib-3.0.tar.gz").write_bytes(b"an sdist pip must not fetch")
+    url, server = _json_index(wheelhouse)
+    fetched = tmp_path / "fetched"
+    fetched.mkdir()
+    env = {**os.environ, "LAMBDA_TASKS_WHEEL_TAGS": " ".join(sorted(ACCEPTED)), FETCHED_VARIABLE: str(fetched)}
+    target = Target("python3.12", "arm64")
+    try:
+        results = []
+        for number, head in enumerate(([sys.executable, "-m", "pip"], pip_command()[:2])):
+            for spec in ("lib", "lib==3.0"):
+                dest = tmp_path / f"{number}-{spec}"
+                command = [*head, "download", "--index-url", url, "-d", str(dest), spec, "--no-cache-dir",
+                           *target.pip_target_args()]
+                done = subprocess.run(command, capture_output=True, text=True, env=env)
+                found = [line for line in done.stdout.splitlines() + done.stderr.splitlines() if "versions:" in line]
+                results.append((done.returncode, sorted(os.listdir(dest)) if dest.exists() else [], found))
+    finally:
+        server.shutdown()
+    assert results[0] == results[2] and results[1] == results[3]
+    assert results[0][1] == ["lib-1.0-cp312-cp312-manylinux_2_17_aarch64.whl"]
+    assert results[1][0] != 0 and "(from versions: 1.0)" in results[1][2][0]
+    assert sorted(os.listdir(fetched)) == ["lib-1.0-cp312-cp312-manylinux_2_17_aarch64.whl"]  # fastpip's run only

@@ -275,12 +275,12 @@ def test_a_stored_member_with_a_bad_crc_fails_when_packed(tmp_path):
 
 
 def test_checked_wheels_are_copied_raw_and_the_verdict_is_remembered(tmp_path, monkeypatch):
-    from lambda_tasks.build import archive
+    from lambda_tasks.build import crc
 
     wheel = make_wheel(tmp_path / "w", "goodpkg", files={"goodpkg/__init__.py": BODY})
     calls = []
-    real = archive.check_wheel
-    monkeypatch.setattr(archive, "check_wheel", lambda *a: calls.append(a) or real(*a))
+    real = crc.check_wheel
+    monkeypatch.setattr(crc, "check_wheel", lambda *a: calls.append(a) or real(*a))
     check_wheels([wheel])
     check_wheels([wheel])
     assert len(calls) == 1  # once per wheel content

@@ -81,37 +81,46 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
     else:
         from ..checks import exclude
         from ..resolve import resolve
+        from .early import EarlyChecks
 
         if source is not None:
             reporter.info(source.describe(settings.project_dir))
+        early: EarlyChecks | None = None
         if source is not None and source.is_lock:
             from ..resolve.lockfile import resolve_lock
 
             wheels = resolve_lock(settings, source.kind, source.path, reporter)
             _check_lock_closure(wheels, settings, source, reporter)
         else:
-            wheels = resolve(settings, reporter, refresh=force)
-            shown = "pyproject.toml" if source is not None and source.kind == "pyproject" else None
-            _check_closure(wheels, settings, reporter, shown or settings.requirements or "requirements.txt")
+            early = EarlyChecks(target)  # the wheels pip fetched are checked while it resolves
+            try:
+                wheels = resolve(settings, reporter, refresh=force, on_wheel=early.submit)
+                shown = "pyproject.toml" if source is not None and source.kind == "pyproject" else None
+                _check_closure(wheels, settings, reporter, shown or settings.requirements or "requirements.txt")
+            except BaseException:
+                early.cancel()
+                raise
         if framework is not None:
             wheels = _without_framework(wheels, settings, source, reporter)
-        entries = collect.layer_entries(wheels, settings.vendor_path, target, reporter)
-        paths.check_paths(entries, "the layers")
-        guard.check_files(entries, settings.include)  # vendor/'s loose files; wheels are third-party
-        if settings.exclude_runtime_provided:
-            from ..sources.requirements import requirement_lines
-
-            exclude.warn_pinned_runtime_provided(requirement_lines(settings.requirements_path),
-                                                 settings.requirements or "requirements.txt", reporter)
-        excluded = exclude.excluded_units(settings.exclude, settings.exclude_runtime_provided)
-        if excluded:
-            imports = exclude.app_imports(collect.app_files(settings.project_dir))
-            entries = exclude.exclude(entries, excluded, imports, reporter)
-        entries = _slimmed(entries, settings, reporter)
-        if image_mode:  # an image has no /opt: the dependencies sit beside the app in /var/task
-            entries = [dataclasses.replace(e, arcname=e.arcname.removeprefix(LAYER_PREFIX)) for e in entries]
-        entries = _with_bytecode(entries, settings, APP_MOUNT if image_mode else LAYER_MOUNT, reporter)
+        # the audit's memo is filled as the wheels' CRCs are checked, from the same inflated bytes
         with audit.remembered_verdicts(target) as memo:
+            checked = early.finish(memo) if early is not None else set()
+            entries = collect.layer_entries(wheels, settings.vendor_path, target, reporter, memo, checked)
+            paths.check_paths(entries, "the layers")
+            guard.check_files(entries, settings.include)  # vendor/'s loose files; wheels are third-party
+            if settings.exclude_runtime_provided:
+                from ..sources.requirements import requirement_lines
+
+                exclude.warn_pinned_runtime_provided(requirement_lines(settings.requirements_path),
+                                                     settings.requirements or "requirements.txt", reporter)
+            excluded = exclude.excluded_units(settings.exclude, settings.exclude_runtime_provided)
+            if excluded:
+                imports = exclude.app_imports(collect.app_files(settings.project_dir))
+                entries = exclude.exclude(entries, excluded, imports, reporter)
+            entries = _slimmed(entries, settings, reporter)
+            if image_mode:  # an image has no /opt: the dependencies sit beside the app in /var/task
+                entries = [dataclasses.replace(e, arcname=e.arcname.removeprefix(LAYER_PREFIX)) for e in entries]
+            entries = _with_bytecode(entries, settings, APP_MOUNT if image_mode else LAYER_MOUNT, reporter)
             verified = audit.audit(entries, target, settings.audit_allow, memo)
         if settings.strip_binaries:
             from ..checks.strip import strip_binaries

@@ -30,11 +30,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..entries import DIR_MODE, Entry, WheelMember
-from ..errors import WheelError
+from .crc import CHECK_BLOCK, LOCAL, MemberCheck, damaged, data_offset
 
 COMPRESS_LEVEL = 6
 STORED, DEFLATED = zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED
-_LOCAL = struct.Struct("<4s5H3L2H")  # local file header, 30 bytes
 _CENTRAL = struct.Struct("<4s6H3L5H2L")  # central directory header, 46 bytes
 _END = struct.Struct("<4s4H2LH")  # end of central directory, 22 bytes
 _END64 = struct.Struct("<4sQ2H2L4Q")  # zip64 end of central directory, 56 bytes
@@ -42,7 +41,6 @@ _LOCATOR64 = struct.Struct("<4sLQL")  # zip64 end of central directory locator, 
 _VERSION = 20  # 2.0: deflate and directories
 _MADE_BY = (3 << 8) | _VERSION  # made by Unix, so external attributes carry the mode
 _UTF8 = 0x800
-_CHECK_BLOCK = 1 << 18  # compressed bytes per step when inflating to check (cache-friendly)
 END_BYTES = _END.size + _END64.size + _LOCATOR64.size  # the most a zip's fixed tail can take
 
 
@@ -69,7 +67,7 @@ class Packed:
     @property
     def zip_bytes(self) -> int:
         """Exactly what this entry adds to a zip: local header, data and central record."""
-        return _LOCAL.size + _CENTRAL.size + 2 * len(self.name_bytes) + self.compress_size
+        return LOCAL.size + _CENTRAL.size + 2 * len(self.name_bytes) + self.compress_size
 
 
 def directory_entry(arcname: str) -> Packed:
@@ -104,7 +102,8 @@ def pack_one(entry: Entry) -> Packed:
             if source.info.compress_type == DEFLATED:
                 return Packed(
                     entry.arcname, entry.unit, entry.mode, source.info.CRC, source.info.file_size,
-                    source.info.compress_size, DEFLATED, wheel=source.wheel, offset=_data_offset(source),
+                    source.info.compress_size, DEFLATED, wheel=source.wheel,
+                    offset=source.data_at if source.data_at >= 0 else data_offset(source),
                     verify=not source.checked,
                 )
             data = entry.read()  # zipfile checks the CRC at the end
@@ -116,20 +115,6 @@ def pack_one(entry: Entry) -> Packed:
     return Packed(entry.arcname, entry.unit, entry.mode, zlib.crc32(data), len(data), len(payload), method, payload)
 
 
-def _data_offset(member: WheelMember, handle: BinaryIO | None = None) -> int:
-    """Where a member's compressed bytes start: after its local header, whose lengths may differ from the
-    central directory's. ``handle``: the wheel, already open."""
-    if handle is None:
-        with open(member.wheel, "rb") as opened:
-            return _data_offset(member, opened)
-    handle.seek(member.info.header_offset)
-    header = handle.read(_LOCAL.size)
-    if len(header) != _LOCAL.size or header[:4] != b"PK\x03\x04":
-        raise zipfile.BadZipFile(f"{member.wheel}: bad local header for {member.info.filename}")
-    name_len, extra_len = struct.unpack("<2H", header[26:30])
-    return int(member.info.header_offset) + _LOCAL.size + int(name_len) + int(extra_len)
-
-
 def pack_entries(
     entries: Sequence[Entry],
     progress: Callable[[int, int], None] | None = None,
@@ -137,14 +122,27 @@ def pack_entries(
 ) -> list[Packed]:
     """Compress every entry once, in parallel; the result keeps the input order."""
     workers = workers or min(8, os.cpu_count() or 1)
-    results: list[Packed] = []
     total = len(entries)
+    # A wheel member whose deflate stream is reused costs nothing: packed here. Only the rest (deflating) is
+    # worth a thread, and a future per file would cost more than most of them take.
+    results: list[Packed | None] = [pack_one(entry) if _reused(entry) else None for entry in entries]
+    todo = [index for index, packed in enumerate(results) if packed is None]
+    done = total - len(todo)
+    if progress and done:
+        progress(done, total)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for done, packed in enumerate(pool.map(pack_one, entries, chunksize=64), 1):
-            results.append(packed)
+        for index, packed in zip(todo, pool.map(pack_one, [entries[i] for i in todo]), strict=True):
+            results[index] = packed
+            done += 1
             if progress and (done == total or done % 256 == 0):
                 progress(done, total)
-    return results
+    return [packed for packed in results if packed is not None]
+
+
+def _reused(entry: Entry) -> bool:
+    """A deflated wheel member whose data offset is known: packing it reads nothing."""
+    source = entry.source
+    return isinstance(source, WheelMember) and source.info.compress_type == DEFLATED and source.data_at >= 0
 
 
 def with_directories(entries: Iterable[Packed]) -> list[Packed]:
@@ -213,7 +211,7 @@ def _write_members(out: _HashingWriter, entries: Sequence[Packed]) -> None:
             name = packed.name_bytes
             flags = _UTF8 if not packed.arcname.isascii() else 0
             offset = out.count
-            out.write(_LOCAL.pack(b"PK\x03\x04", _VERSION, flags, packed.method, clock, date, packed.crc,
+            out.write(LOCAL.pack(b"PK\x03\x04", _VERSION, flags, packed.method, clock, date, packed.crc,
                                   packed.compress_size, packed.size, len(name), 0))
             out.write(name)
             if packed.data is not None:
@@ -260,98 +258,18 @@ def _copy(source: BinaryIO, out: _HashingWriter, length: int) -> None:
         length -= len(chunk)
 
 
-def damaged(wheel: str, member: str, detail: str) -> WheelError:
-    """The one error for a wheel whose bytes are not what its zip directory says."""
-    first = f"{wheel} is damaged: {member} does not match its CRC or size"
-    if len(first) >= 160:
-        first, detail = f"{wheel} is damaged: a member does not match its CRC or size", f"{member}: {detail}"
-    return WheelError(f"{first}\n  {detail}\n"
-                      "  replace it with a good copy of the wheel (build or download it again)")
-
-
-class _MemberCheck:
-    """Inflates a member's raw bytes as they pass and compares the CRC and size with the zip's."""
-
-    def __init__(self, wheel: str, member: str, method: int, crc: int, size: int) -> None:
-        self.wheel, self.member, self.crc, self.size = wheel, member, crc, size
-        self._inflater = zlib.decompressobj(-15) if method == DEFLATED else None
-        self._crc, self._size = 0, 0
-
-    def feed(self, chunk: bytes) -> None:
-        if self._inflater is None:
-            self._take(chunk)
-            return
-        try:
-            while chunk:
-                data = self._inflater.decompress(chunk, 1 << 20)  # bounded: a zip bomb cannot fill memory
-                chunk = self._inflater.unconsumed_tail
-                self._take(data)
-        except zlib.error as error:
-            raise damaged(self.wheel, self.member, f"the deflate stream is corrupt ({error})") from None
-
-    def _take(self, data: bytes) -> None:
-        self._crc = zlib.crc32(data, self._crc)
-        self._size += len(data)
-        if self._size > self.size:
-            raise damaged(self.wheel, self.member, f"it inflates past its size of {self.size:,} bytes")
-
-    def finish(self) -> None:
-        if self._inflater is not None:
-            self._take(self._inflater.flush())
-            if not self._inflater.eof:
-                raise damaged(self.wheel, self.member, "the deflate stream ends early")
-        if (self._crc, self._size) != (self.crc, self.size):
-            raise damaged(self.wheel, self.member, f"CRC {self._crc:08x}, {self._size:,} bytes; "
-                          f"the zip directory says {self.crc:08x}, {self.size:,} bytes")
-
-
 def _copy_checked(source: BinaryIO, out: _HashingWriter, packed: Packed) -> None:
     assert packed.wheel is not None
-    check = _MemberCheck(packed.wheel.name, packed.arcname, packed.method, packed.crc, packed.size)
+    check = MemberCheck(packed.wheel.name, packed.arcname, packed.method, packed.crc, packed.size)
     length = packed.compress_size
     while length:
-        chunk = source.read(min(length, _CHECK_BLOCK))
+        chunk = source.read(min(length, CHECK_BLOCK))
         if not chunk:
             raise damaged(packed.wheel.name, packed.arcname, "the file ends inside this member")
         check.feed(chunk)
         out.write(chunk)
         length -= len(chunk)
     check.finish()
-
-
-def check_wheel(path: Path, infos: Sequence[zipfile.ZipInfo], label: str | None = None) -> None:
-    """Inflate every member of the wheel at ``path`` and compare its CRC and size with ``infos`` (its zip
-    directory); :class:`WheelError` naming the wheel and member on the first difference."""
-    label = label or path.name
-    with open(path, "rb") as handle:
-        for info in infos:
-            if info.compress_type not in (STORED, DEFLATED):
-                _check_by_zipfile(path, info, label)
-                continue
-            try:
-                offset = _data_offset(WheelMember(path, info), handle)
-            except zipfile.BadZipFile:
-                raise damaged(label, info.filename, "its local header is missing or wrong") from None
-            handle.seek(offset)
-            check = _MemberCheck(label, info.filename, info.compress_type, info.CRC, info.file_size)
-            length = info.compress_size
-            while length:
-                chunk = handle.read(min(length, _CHECK_BLOCK))
-                if not chunk:
-                    raise damaged(label, info.filename, "the file ends inside this member (truncated?)")
-                check.feed(chunk)
-                length -= len(chunk)
-            check.finish()
-
-
-def _check_by_zipfile(path: Path, info: zipfile.ZipInfo, label: str) -> None:
-    """Deflate64, bzip2, lzma: zipfile inflates them and checks the CRC at the end."""
-    try:
-        with WheelMember(path, info).open() as member:
-            while member.read(1 << 20):
-                pass
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as error:
-        raise damaged(label, info.filename, str(error)) from None
 
 
 class _HashingWriter:

@@ -9,8 +9,9 @@ import os
 import stat
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
 
 from ..entries import (
     APP_UNIT,
@@ -28,6 +29,10 @@ from ..files import cache_dir, content_sha256s, write_atomic
 from ..report import Reporter
 from ..targets import Target
 from . import tree
+
+if TYPE_CHECKING:
+    from ..checks.audit import Memo
+    from .crc import Inspect
 
 #: Install-time metadata that says something about the machine that installed, not the package.
 _HOST_METADATA = {"INSTALLER", "REQUESTED", "direct_url.json"}
@@ -124,7 +129,7 @@ def wheel_entries(wheel: Path, root: str = LAYER_PREFIX, label: str | None = Non
     """
     name = wheel_name(wheel, label)
     archive = open_wheel(wheel, label)
-    with archive:
+    with archive, open(wheel, "rb") as handle:
         infos = [info for info in archive.infolist() if not info.is_dir()]
         record_info = next((i for i in infos if _is_record(i.filename)), None)
         entries: list[Entry] = []
@@ -136,13 +141,14 @@ def wheel_entries(wheel: Path, root: str = LAYER_PREFIX, label: str | None = Non
             if target is None or info is record_info:
                 continue
             mode = EXEC_MODE if (info.external_attr >> 16) & 0o111 else FILE_MODE
-            entries.append(Entry(root + target, name, info.file_size, mode, WheelMember(wheel, info, checked)))
+            member = WheelMember(wheel, info, checked, _data_at(WheelMember(wheel, info), handle))
+            entries.append(Entry(root + target, name, info.file_size, mode, member))
         if record_info is not None:
             if moved:
                 try:
                     data = _rewrite_record(archive.read(record_info), moved)
                 except (zipfile.BadZipFile, zlib.error, EOFError, UnicodeDecodeError) as exc:
-                    from .archive import damaged
+                    from .crc import damaged
 
                     raise damaged(label or wheel.name, record_info.filename, str(exc)) from None
                 entries.append(Entry(root + record_info.filename, name, len(data), FILE_MODE, BytesSource(data)))
@@ -150,6 +156,17 @@ def wheel_entries(wheel: Path, root: str = LAYER_PREFIX, label: str | None = Non
                 entries.append(Entry(root + record_info.filename, name, record_info.file_size, FILE_MODE,
                                      WheelMember(wheel, record_info, checked)))
     return entries
+
+
+def _data_at(member: WheelMember, handle: BinaryIO) -> int:
+    """Where the member's compressed bytes start (read once here, so packing does not open the wheel per
+    member); -1 when its local header is bad: packing then reports the damage."""
+    from .crc import data_offset
+
+    try:
+        return data_offset(member, handle)
+    except zipfile.BadZipFile:
+        return -1
 
 
 def _is_record(filename: str) -> bool:
@@ -184,8 +201,12 @@ def distributions(entries: Iterable[Entry]) -> list[str]:
     return sorted({entry.unit for entry in entries})
 
 
-def layer_entries(wheels: Sequence[Path], vendor_dir: Path, target: Target, reporter: Reporter) -> list[Entry]:
-    """Every file of the layers: the wheels' (as installed) and vendor/'s, checked for collisions."""
+def layer_entries(wheels: Sequence[Path], vendor_dir: Path, target: Target, reporter: Reporter,
+                  verdicts: Memo | None = None, prechecked: Collection[str] = ()) -> list[Entry]:
+    """Every file of the layers: the wheels' (as installed) and vendor/'s, checked for collisions.
+
+    ``verdicts``: the binary audit's memo for ``target``, filled while the wheels' CRCs are checked;
+    ``prechecked``: the sha256 of wheel contents checked during this build already."""
     vendored, vendor_wheels = vendor_entries(vendor_dir)
     labels = {wheel: f"vendor/{wheel.name}" for wheel in vendor_wheels}
     for wheel in vendor_wheels:
@@ -197,7 +218,7 @@ def layer_entries(wheels: Sequence[Path], vendor_dir: Path, target: Target, repo
                 "  replace it with a wheel built for the target"
             )
     every = [*wheels, *vendor_wheels]
-    check_wheels(every, labels)
+    check_wheels(every, labels, target, verdicts, prechecked)
     entries = [entry for wheel in every for entry in wheel_entries(wheel, label=labels.get(wheel), checked=True)]
     by_name: dict[str, Entry] = {}
     for entry in sorted(entries, key=lambda e: (e.unit, e.arcname)):
@@ -226,39 +247,65 @@ _CHECKED_FILE = "checked-wheels.json"
 _MAX_CHECKED = 20_000
 
 
-def check_wheels(wheels: Sequence[Path], labels: dict[Path, str] | None = None) -> None:
+def check_wheels(wheels: Sequence[Path], labels: dict[Path, str] | None = None, target: Target | None = None,
+                 verdicts: Memo | None = None, prechecked: Collection[str] = ()) -> None:
     """Every member of every wheel inflates to the CRC and size its zip directory says.
 
     Inflating is slow (about 130 MB/s of output here, 0.4 s for numpy), so each wheel content (sha256, from
     the stat cache) is checked once and the verdict remembered in the cache directory; wheels are checked in
     parallel (zlib releases the GIL). A failure is a :class:`WheelError` naming the wheel and the member.
+    With ``target`` and ``verdicts``, the binary audit's verdict on each member checked is put in
+    ``verdicts`` from the bytes just inflated, so the audit does not inflate them again. ``prechecked``: the
+    sha256 of contents checked so during this build already (``early``).
     """
     import json
     from concurrent.futures import ThreadPoolExecutor
 
-    from .archive import check_wheel
-
     labels = labels or {}
-    memo = cache_dir() / _CHECKED_FILE
-    try:
-        known: list[str] = [str(sha) for sha in json.loads(memo.read_text())]
-    except (OSError, ValueError, TypeError):
-        known = []
+    known = checked_contents()
     seen = set(known)
+    new = [sha for sha in dict.fromkeys(prechecked) if sha not in seen]
+    seen.update(new)
     todo = [(wheel, sha) for wheel, sha in zip(wheels, content_sha256s(wheels), strict=True) if sha not in seen]
-    if not todo:
-        return
+    if todo:
+        with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1, len(todo))) as pool:
+            for _ in pool.map(lambda w: check_wheel_file(w, labels.get(w, w.name), target, verdicts),
+                              [wheel for wheel, _ in todo]):
+                pass
+        new += [sha for _, sha in todo]
+    if new:
+        with contextlib.suppress(OSError):  # a read-only cache: the wheels are checked again next time
+            write_atomic(cache_dir() / _CHECKED_FILE, json.dumps([*known, *new][-_MAX_CHECKED:]).encode())
 
-    def check(wheel: Path) -> None:
-        label = labels.get(wheel, wheel.name)
-        wheel_name(wheel, label)
-        with open_wheel(wheel, label) as archive:
-            infos = [info for info in archive.infolist() if not info.is_dir()]
-        check_wheel(wheel, infos, label)
 
-    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1, len(todo))) as pool:
-        for _ in pool.map(check, [wheel for wheel, _ in todo]):
-            pass
-    known = [*known, *(sha for _, sha in todo)][-_MAX_CHECKED:]
-    with contextlib.suppress(OSError):  # a read-only cache: the wheels are checked again next time
-        write_atomic(memo, json.dumps(known).encode())
+def checked_contents() -> list[str]:
+    """The sha256 of the wheel contents whose CRCs were checked by earlier builds, oldest first."""
+    import json
+
+    try:
+        return [str(sha) for sha in json.loads((cache_dir() / _CHECKED_FILE).read_text())]
+    except (OSError, ValueError, TypeError):
+        return []
+
+
+def check_wheel_file(wheel: Path, label: str, target: Target | None = None, verdicts: Memo | None = None) -> None:
+    """One wheel's CRC check (see :func:`check_wheels`), not remembered."""
+    from .crc import check_wheel
+
+    wheel_name(wheel, label)
+    with open_wheel(wheel, label) as archive:
+        infos = [info for info in archive.infolist() if not info.is_dir()]
+    check_wheel(wheel, infos, label, _auditor(wheel.name, target, verdicts))
+
+
+def _auditor(wheel_name: str, target: Target | None, verdicts: Memo | None) -> Inspect | None:
+    """What puts the audit's verdict on each member of the wheel into ``verdicts``, from its checked bytes."""
+    if target is None or verdicts is None:
+        return None
+    from ..checks import audit
+
+    def inspect(info: zipfile.ZipInfo, head: bytes, body: BinaryIO | None) -> None:
+        key = audit.wheel_member_key(wheel_name, info)
+        verdicts[key] = audit.verdict(info.filename, info.file_size, head, body, target)
+
+    return inspect

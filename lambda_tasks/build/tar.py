@@ -28,7 +28,7 @@ from typing import BinaryIO
 from ..entries import DIR_MODE, BytesSource, Entry, FileSource, WheelMember
 from ..errors import ProjectError
 from ..files import content_sha256
-from .archive import damaged
+from .crc import damaged
 
 BLOCK = tarfile.BLOCKSIZE  # 512
 RECORD = tarfile.RECORDSIZE  # 10240

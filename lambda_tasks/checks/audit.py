@@ -13,6 +13,7 @@ import posixpath
 import re
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Iterable, Iterator, MutableMapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -70,7 +71,11 @@ def member_key(entry: Entry) -> str | None:
     source = entry.source
     if not isinstance(source, WheelMember):
         return None
-    return f"{source.wheel.name}|{source.info.filename}|{source.info.CRC:08x}|{source.info.file_size}"
+    return wheel_member_key(source.wheel.name, source.info)
+
+
+def wheel_member_key(wheel_name: str, info: zipfile.ZipInfo) -> str:
+    return f"{wheel_name}|{info.filename}|{info.CRC:08x}|{info.file_size}"
 
 
 def audit(
@@ -89,19 +94,19 @@ def audit(
     # Threads: most of the time is inflating the ELF files, and zlib releases the GIL while it does.
     memo = memo if memo is not None else {}
 
-    def verdict(entry: Entry) -> tuple[list[str], bool]:
-        key = member_key(entry)
-        if key is not None and key in memo:
-            problems, is_elf = memo[key]
-            return list(problems), is_elf
-        result = check_entry(entry, target)
-        if key is not None:
-            memo[key] = result
-        return result
-
-    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-        results = list(pool.map(verdict, entries))
-    for entry, (problems, is_elf) in zip(entries, results, strict=True):
+    keys = [member_key(entry) for entry in entries]
+    results: list[tuple[list[str], bool] | None] = [
+        None if key is None or key not in memo else (list(memo[key][0]), memo[key][1]) for key in keys
+    ]
+    todo = [index for index, result in enumerate(results) if result is None]
+    if todo:
+        with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+            for index, result in zip(todo, pool.map(lambda i: check_entry(entries[i], target), todo), strict=True):
+                results[index] = result
+                key = keys[index]
+                if key is not None:
+                    memo[key] = result
+    for entry, (problems, is_elf) in zip(entries, (result for result in results if result is not None), strict=True):
         if problems:
             if not _allowed(entry.arcname, allow):
                 findings.extend(Finding(entry, problem) for problem in problems)
@@ -125,23 +130,35 @@ def format_findings(findings: Sequence[Finding], target: Target) -> str:
 
 def check_entry(entry: Entry, target: Target) -> tuple[list[str], bool]:
     """The problems of one entry, and whether it is an ELF file. Reads only the magic of non-ELF files."""
-    problems: list[str] = []
-    name_problem = check_extension_name(posixpath.basename(entry.arcname), target)
-    if name_problem:
-        problems.append(name_problem)
     if entry.size < 4:
-        return problems, False
+        return verdict(entry.arcname, entry.size, b"", None, target)
     with entry.open() as handle:
         magic = handle.read(4)
         if magic != ELF_MAGIC:
-            if _is_library_name(entry.arcname):
-                for prefix, kind in FOREIGN_MAGIC.items():
-                    if magic.startswith(prefix):
-                        problems.append(f"is {kind}, not a Linux ELF library")
-                        break
-            return problems, False
+            return verdict(entry.arcname, entry.size, magic, None, target)
         with _seekable(handle, magic) as stream:
-            problems.extend(check_elf(stream, target))
+            return verdict(entry.arcname, entry.size, magic, stream, target)
+
+
+def verdict(path: str, size: int, head: bytes, elf: BinaryIO | None, target: Target) -> tuple[list[str], bool]:
+    """The problems of the file at ``path`` (only its name is read) of ``size`` bytes starting with ``head``,
+    and whether it is an ELF file; ``elf``: the whole file, seekable, when ``head`` is ELF's magic."""
+    problems: list[str] = []
+    name_problem = check_extension_name(posixpath.basename(path), target)
+    if name_problem:
+        problems.append(name_problem)
+    if size < 4:
+        return problems, False
+    if head != ELF_MAGIC:
+        if _is_library_name(path):
+            for prefix, kind in FOREIGN_MAGIC.items():
+                if head.startswith(prefix):
+                    problems.append(f"is {kind}, not a Linux ELF library")
+                    break
+        return problems, False
+    if elf is None:
+        raise ValueError(f"{path}: an ELF file's verdict needs its bytes")
+    problems.extend(check_elf(elf, target))
     return problems, True
 
 

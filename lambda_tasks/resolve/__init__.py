@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from ..config import Settings
@@ -31,8 +32,10 @@ def resolution_key(settings: Settings) -> str:
     return hashlib.sha256(data.encode()).hexdigest()[:32]
 
 
-def resolve(settings: Settings, reporter: Reporter, refresh: bool = False) -> list[Path]:
-    """The wheels (one per distribution) that requirements.txt needs on the target, downloaded."""
+def resolve(settings: Settings, reporter: Reporter, refresh: bool = False,
+            on_wheel: Callable[[Path], None] | None = None) -> list[Path]:
+    """The wheels (one per distribution) that requirements.txt needs on the target, downloaded. ``on_wheel``
+    is given each wheel pip fetches as soon as pip has it (for checks that can start before pip is done)."""
     requirements = settings.requirements_path
     if not requirements.is_file() and requirements.resolve() != (settings.project_dir / "requirements.txt").resolve():
         raise ResolveError(f"requirements file {requirements} does not exist; check the requirements setting")
@@ -57,7 +60,7 @@ def resolve(settings: Settings, reporter: Reporter, refresh: bool = False) -> li
         if settings.installer == "uv":
             _download_with_uv(settings, download_dir, built_dir, reporter)
         else:
-            pip.download(settings, download_dir, built_dir, reporter)
+            pip.download(settings, download_dir, built_dir, reporter, on_wheel)
         wheels = []
         for path in sorted(download_dir.iterdir()):
             if not path.name.endswith(".whl"):

@@ -1,4 +1,6 @@
-"""``python -m lambda_tasks.resolve.fastpip``: pip, with two shortcuts and one fix for resolving for another platform.
+"""``python .../lambda_tasks/resolve/fastpip.py``: pip, with shortcuts and one fix for resolving for another platform.
+
+Run as a file, not with ``-m``: that would import lambda-tasks' packages first, for nothing.
 
 1. A wheel's tags are checked against a *set* of the accepted tags. pip keeps a list and, for every file on
    an index page, builds a set from it (numpy and pandas list ~28,000 files; a Lambda target accepts ~600
@@ -9,15 +11,25 @@
    evaluates -- requirements file lines, dependencies' Requires-Dist, extras -- sees the target, not this host.
    pip's ``--python-version`` only chooses wheels: on a 3.11 host, ``backport; python_version < "3.11"`` is
    left out of a python3.10 build, and an arm64 build takes ``platform_machine == "x86_64"`` lines.
+4. When pip's formats are binary-only for every project (``--only-binary=:all:``, which resolving for another
+   platform requires), a file on a JSON index page that is not a wheel (an sdist) is dropped with 2: pip
+   rejects every such link anyway ("No sources permitted"), after parsing it. Another 0.2-0.3 s.
+5. Some pip releases (23.2 here) read every chosen distribution's metadata again after resolving, only to
+   print deprecation warnings about non-standard versions (0.3 s): skipped while the warning is one (its
+   ``gone_in`` release is still ahead).
+6. With ``LAMBDA_TASKS_FETCHED_DIR``, each wheel pip has fetched (after pip checked it against the index's
+   hash, when there is one) is hard-linked into that directory at once, so that lambda-tasks can check it
+   while pip goes on resolving (``build/early.py``). pip itself does nothing differently.
 
-1 and 2 only skip work whose answer is already known: pip picks exactly the wheels it would pick unpatched,
-and each checks that pip's code still looks as expected or leaves pip alone. 3 changes pip's answer, so it
-cannot quietly fall back: when it cannot be applied, fastpip exits with ``MARKER_EXIT_CODE`` and a line that
-starts with ``MARKER_ERROR``, before pip runs.
+1, 2, 4, 5 and 6 only skip or share work: pip picks exactly the wheels it would pick unpatched, and each
+checks that pip's code still looks as expected or leaves pip alone. 3 changes pip's answer, so it cannot
+quietly fall back: when it cannot be applied, fastpip exits with ``MARKER_EXIT_CODE``
+and a line that starts with ``MARKER_ERROR``, before pip runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -27,8 +39,9 @@ if TYPE_CHECKING:
     from ..targets import Target
 
 TAGS_VARIABLE = "LAMBDA_TASKS_WHEEL_TAGS"
+FETCHED_VARIABLE = "LAMBDA_TASKS_FETCHED_DIR"
 MARKERS_VARIABLE = "LAMBDA_TASKS_MARKER_ENV"
-#: The pip releases whose internals the three patches were checked against (each release in 23.1 .. 26.3).
+#: The pip releases whose internals the patches were checked against (each release in 23.1 .. 26.3).
 TESTED_PIP = ">=23.1,<27"
 #: fastpip's exit code when the marker environment was asked for but cannot be applied (pip uses 0-4 and 23).
 MARKER_EXIT_CODE = 86
@@ -101,7 +114,9 @@ def _json_pages_patchable() -> bool:
     return "Link.from_json(" in source and "if link is None:" in source
 
 
-def _patch_json_pages(accepted: frozenset[str]) -> None:
+def _patch_json_pages(accepted: frozenset[str], binary_only: dict[str, bool] | None = None) -> None:
+    """Drop the links pip would reject: wheels without an accepted tag, and (while ``binary_only["all"]``)
+    files that are not wheels."""
     from pip._internal.models import link
 
     Link: Any = link.Link  # pip's class, patched
@@ -109,14 +124,76 @@ def _patch_json_pages(accepted: frozenset[str]) -> None:
     if not _json_pages_patchable():
         return  # pip changed: parse every link
     plain = Link.__dict__["from_json"].__func__
+    formats = binary_only if binary_only is not None else {}
 
     def from_json(cls: Any, file_data: Any, page_url: str) -> Any:
         name = file_data.get("filename") if isinstance(file_data, dict) else None
-        if isinstance(name, str) and not wheel_fits(name, accepted):
-            return None  # pip skips a None link, as it does for one without a URL
+        if isinstance(name, str):
+            if not wheel_fits(name, accepted):
+                return None  # pip skips a None link, as it does for one without a URL
+            if formats.get("all") and not _maybe_wheel(name, file_data.get("url")):
+                return None
         return plain(cls, file_data, page_url)
 
     Link.from_json = classmethod(from_json)
+
+
+def _maybe_wheel(filename: str, url: Any) -> bool:
+    """True when the file name or the URL's last segment ends with .whl (pip judges by the URL)."""
+    path = url.split("#", 1)[0].split("?", 1)[0] if isinstance(url, str) else ""
+    return filename.lower().endswith(".whl") or path.lower().endswith(".whl")
+
+
+def _watch_formats(binary_only: dict[str, bool]) -> None:
+    """Set ``binary_only["all"]`` when the command's formats are binary-only for every project, as pip reads
+    them from its options (command line, pip.conf, PIP_* variables) when it builds its package finder."""
+    from pip._internal.cli.req_command import RequirementCommand
+    from pip._internal.models.format_control import FormatControl
+
+    plain = RequirementCommand.__dict__.get("_build_package_finder")
+    if not callable(plain) or "options" not in plain.__code__.co_varnames[: plain.__code__.co_argcount]:
+        return  # pip changed: sdists stay for pip to reject
+
+    def build(self: Any, *args: Any, **kwargs: Any) -> Any:
+        options = kwargs.get("options", args[0] if args else None)
+        control = getattr(options, "format_control", None)
+        binary_only["all"] = isinstance(control, FormatControl) and control == FormatControl(set(), {":all:"})
+        return plain(self, *args, **kwargs)
+
+    RequirementCommand._build_package_finder = build  # type: ignore[method-assign]
+
+
+def _share_fetched(directory: str) -> None:
+    """Hard-link each wheel pip fetched into ``directory`` as soon as ``unpack_url`` returns it."""
+    from pip._internal.operations import prepare
+
+    plain = getattr(prepare, "unpack_url", None)
+    if not callable(plain):
+        return
+
+    def unpack_url(*args: Any, **kwargs: Any) -> Any:
+        fetched = plain(*args, **kwargs)
+        path = getattr(fetched, "path", None)
+        if isinstance(path, str) and path.endswith(".whl"):
+            with contextlib.suppress(OSError):  # another file system, a name already there: checked later
+                os.link(path, os.path.join(directory, os.path.basename(path)))
+        return fetched
+
+    prepare.unpack_url = unpack_url
+
+
+def _skip_legacy_warnings() -> None:
+    """No second read of every chosen distribution's metadata just for deprecation warnings (pip 23.x)."""
+    from pip._internal.req.req_set import RequirementSet
+    from pip._vendor.packaging.version import parse
+
+    plain = RequirementSet.__dict__.get("warn_legacy_versions_and_specifiers")
+    if plain is None or "deprecated" not in plain.__code__.co_names:
+        return
+    releases = [text for text in plain.__code__.co_consts if isinstance(text, str) and text[:1].isdigit()]
+    if not releases or not all(parse(text) > parse(_pip_version()) for text in releases):
+        return  # the "warning" may be an error in this release (pip raises once gone_in is reached)
+    RequirementSet.warn_legacy_versions_and_specifiers = lambda self: None  # type: ignore[method-assign]
 
 
 def _target_environment(text: str) -> dict[str, str]:
@@ -184,13 +261,18 @@ def _pip_version() -> str:
 
 
 def main() -> None:
-    if sys.path and sys.path[0] in ("", os.getcwd()):
-        sys.path.pop(0)  # the user's project must not shadow pip's modules
+    if sys.path and sys.path[0] in ("", os.getcwd(), os.path.dirname(os.path.abspath(__file__))):
+        sys.path.pop(0)  # neither the user's project nor this directory (pip.py) may shadow pip's modules
+    binary_only: dict[str, bool] = {}
+    fetched = os.environ.get(FETCHED_VARIABLE)
+    for patch in (_patch_tag_check, lambda: _watch_formats(binary_only), _skip_legacy_warnings,
+                  lambda: _share_fetched(fetched) if fetched else None):
+        with contextlib.suppress(Exception):  # any surprise in pip's internals: leave that part of pip alone
+            patch()
     try:
-        _patch_tag_check()
         accepted = frozenset(os.environ.get(TAGS_VARIABLE, "").split())
         if accepted:
-            _patch_json_pages(accepted)
+            _patch_json_pages(accepted, binary_only)
     except Exception:  # noqa: BLE001 - any surprise in pip's internals: run plain pip
         pass
     requested = os.environ.get(MARKERS_VARIABLE)

@@ -10,9 +10,10 @@ resolve: the line that needs it is left out, the rest is resolved, and one error
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from ..errors import ResolveError
 from ..report import Reporter
 from ..sources.requirements import index_option_lines
 from .failures import Failure, failures_error, no_fit_failure
-from .fastpip import MARKER_ERROR, MARKER_EXIT_CODE, TAGS_VARIABLE, marker_env_variable
+from .fastpip import FETCHED_VARIABLE, MARKER_ERROR, MARKER_EXIT_CODE, TAGS_VARIABLE, marker_env_variable
 from .local import Entry, prepare
 from .process import pip_command, redact, run
 from .sdists import NETWORK, NO_SDIST, build_sdist
@@ -31,9 +32,18 @@ _MAX_SDIST_ROUNDS = 25
 __all__ = ["download", "download_pins", "explain_pip_failure", "pip_command"]
 
 
-def download(settings: Settings, download_dir: Path, built_dir: Path, reporter: Reporter) -> None:
-    """``pip download`` for the target; local, VCS and sdist-only requirements are built and fed back as wheels."""
+def download(settings: Settings, download_dir: Path, built_dir: Path, reporter: Reporter,
+             on_wheel: Callable[[Path], None] | None = None) -> None:
+    """``pip download`` for the target; local, VCS and sdist-only requirements are built and fed back as wheels.
+    ``on_wheel`` is given each wheel pip fetched as soon as pip has it (a hard link, in a temporary directory)."""
     source, target = settings.requirements_path, settings.target
+    env = pip_env(settings)
+    poll = None
+    if on_wheel is not None:
+        fetched = built_dir.parent / "fetched"
+        fetched.mkdir(exist_ok=True)
+        env[FETCHED_VARIABLE] = str(fetched)
+        poll = _watcher(fetched, on_wheel)
     options = index_option_lines(source)
     entries, failures = prepare(settings, options, built_dir, reporter)
     flat = built_dir.parent / "requirements.txt"
@@ -47,7 +57,7 @@ def download(settings: Settings, download_dir: Path, built_dir: Path, reporter: 
             "--find-links", str(built_dir), "--progress-bar", "on" if reporter.live else "off",
             *target.pip_target_args(), *settings.pip_args,
         )
-        returncode, output = run(command, settings.project_dir, reporter, "resolve", pip_env(settings))
+        returncode, output = run(command, settings.project_dir, reporter, "resolve", env, poll)
         if returncode == 0:
             break
         match = _NO_MATCH.search(output)
@@ -75,6 +85,18 @@ def download(settings: Settings, download_dir: Path, built_dir: Path, reporter: 
                            f"{_shown(source, settings.project_dir)}")
     if failures:
         raise failures_error(failures, target)
+
+
+def _watcher(directory: Path, on_wheel: Callable[[Path], None]) -> Callable[[], None]:
+    """What hands each new wheel in ``directory`` to ``on_wheel`` once, when called."""
+    seen: set[str] = set()
+
+    def poll() -> None:
+        for name in sorted(set(os.listdir(directory)) - seen):
+            seen.add(name)
+            on_wheel(directory / name)
+
+    return poll
 
 
 def pip_env(settings: Settings, tags: bool = True) -> dict[str, str]:

@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from ..report import Reporter
@@ -24,15 +25,16 @@ def redact(text: str) -> str:
 
 
 def pip_command(*args: str) -> list[str]:
-    """pip in a subprocess (see fastpip for the shortcuts it takes). runpy warns that importing the package
-    imported fastpip before running it, which is harmless and would only clutter the output kept for errors."""
-    return [sys.executable, "-W", "ignore::RuntimeWarning:runpy", "-m", "lambda_tasks.resolve.fastpip",
-            "--disable-pip-version-check", "--no-input", *args]
+    """pip in a subprocess (see fastpip for the shortcuts it takes), started from fastpip's file so that
+    lambda-tasks' packages are not imported there."""
+    return [sys.executable, str(Path(__file__).with_name("fastpip.py")), "--disable-pip-version-check",
+            "--no-input", *args]
 
 
 def run(command: list[str], cwd: Path, reporter: Reporter, label: str,
-         env: dict[str, str] | None = None) -> tuple[int, str]:
-    """Run pip, showing its progress on a terminal; its output (credentials masked) is kept for error messages."""
+         env: dict[str, str] | None = None, on_line: Callable[[], None] | None = None) -> tuple[int, str]:
+    """Run pip, showing its progress on a terminal; its output (credentials masked) is kept for error messages.
+    ``on_line`` is called after each line of output and once at the end."""
     process = subprocess.Popen(
         command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
@@ -44,6 +46,10 @@ def run(command: list[str], cwd: Path, reporter: Reporter, label: str,
         lines.append(line)
         if reporter.live and line.strip():
             reporter.status(f"{label}: {line.strip()[:100]}")
+        if on_line is not None:
+            on_line()
     returncode = process.wait()
+    if on_line is not None:
+        on_line()
     reporter.status_done()
     return returncode, "".join(lines)
