@@ -148,6 +148,7 @@ def publish_layer(c: Context, project_dir: str | None = None, runtime: str | Non
         "no-verify": "skip the Lambda-like import check of the handler before deploying",
         "stage": "the Chalice stage to deploy: names the functions and picks .chalice/config.json's values "
                  "(default: settings, else dev)",
+        "max-parallel": "functions x regions deployed at once (default: settings, else 8; 1: one after the other)",
     },
     auto_shortflags=False,
 )
@@ -155,14 +156,15 @@ def deploy(c: Context, function_name: str | None = None, role: str | None = None
            project_dir: str | None = None, runtime: str | None = None, arch: str | None = None,
            region: list[str] | None = None, s3_bucket: str | None = None, memory: int | None = None,
            timeout: int | None = None, publish_version: bool = False, alias: str | None = None, plan: bool = False,
-           quiet: bool = False, no_verify: bool = False, stage: str | None = None, no_wait: bool = False) -> None:
+           quiet: bool = False, no_verify: bool = False, stage: str | None = None, no_wait: bool = False,
+           max_parallel: int | None = None) -> None:
     """publish-layer, then create the function(s) or update only what differs (code, configuration).
 
     Waits until each function is updated; retries conflicts and throttling. Nothing changed: no call is made.
     """
     with user_errors():
         settings = settings_for(c, sticky=True, project_dir=project_dir, runtime=runtime, arch=arch,
-                                function_name=function_name, stage=stage,
+                                function_name=function_name, stage=stage, max_parallel=max_parallel,
                                 role=role, handler=handler, memory=memory, timeout=timeout, alias=alias,
                                 publish_version=True if publish_version else None, **_aws_flags(region, s3_bucket))
         commands.deploy(settings, plan=plan, reporter=Reporter(quiet=quiet), verify=not no_verify,
