@@ -172,6 +172,6 @@ def test_plan_shows_the_matrix_and_per_function_regions(moto_env, unique_name, t
                                               [edge, "create", "-"]]
     deploy_functions(build.settings(**flags), build.manifest(), reporter=Reporter(io.StringIO()),
                      sleep=lambda _: None)
-    with pytest.raises(Exception, match="Function not found|ResourceNotFound"):
+    with pytest.raises(Exception, match=r"Function not found|ResourceNotFound"):
         boto3.client("lambda", region_name="eu-west-1").get_function(FunctionName=edge)
     assert boto3.client("lambda", region_name="us-east-1").get_function(FunctionName=edge)
