@@ -111,11 +111,24 @@ def exclusive(settings: Settings, reporter: Reporter, wait: bool = True) -> Iter
         yield
 
 
+def run_build(settings: Settings, *, force: bool = False, reporter: Reporter | None = None) -> Manifest:
+    """Build what is stale, with the shared cache when ``cache_bucket`` is set.
+
+    The cache is made here and handed to ``build()`` (which knows only ``layer_cache.LayerCache``): build stays
+    free of AWS, and aws free of build; boto3 is imported only when the layers are stale."""
+    from .build import build as stage_build
+
+    cache = None
+    if settings.cache_bucket:
+        from .aws.cache import S3LayerCache
+
+        cache = S3LayerCache(settings, reporter or Reporter())
+    return stage_build(settings, force=force, reporter=reporter, cache=cache)
+
+
 def build(settings: Settings, *, force: bool = False, reporter: Reporter | None = None,
           wait: bool = True) -> Manifest:
     """``invoke build``: build what is stale."""
-    from .build import build as run_build
-
     reporter = reporter or Reporter()
     with exclusive(settings, reporter, wait):
         return run_build(settings, force=force, reporter=reporter)
@@ -124,7 +137,6 @@ def build(settings: Settings, *, force: bool = False, reporter: Reporter | None 
 def verify(settings: Settings, *, event: Path | None = None, reporter: Reporter | None = None,
            wait: bool = True, function: str | None = None, handler: str | None = None) -> VerifyResult:
     """``invoke verify``: bring the build up to date quietly (verify what the sources make now), then verify it."""
-    from .build import build as run_build
     from .verify import verify as run_verify
 
     reporter = reporter or Reporter()
@@ -141,7 +153,6 @@ def publish(settings: Settings, *, plan: bool = False, reporter: Reporter | None
     from .aws.interrupt import report_interrupted
     from .aws.publish import PublishResult, publish_layers
     from .aws.validate import check_publish
-    from .build import build as run_build
 
     if settings.package_type == "image":
         raise DeployError("package_type is \"image\": an image has no Lambda layers to publish\n"
@@ -165,7 +176,6 @@ def deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None 
     from .aws.deploy import DeployResult, deploy_functions
     from .aws.interrupt import report_interrupted
     from .aws.validate import check_deploy, check_manifest
-    from .build import build as run_build
 
     if not settings.function_specs():
         raise DeployError("no function to deploy: pass --function-name NAME, or set function_name or functions")

@@ -80,6 +80,7 @@ class FunctionSpec:
     reserved_concurrency: int | None = None
     xray: bool | None = None
     ephemeral_storage: int | None = None  # MB of /tmp
+    regions: tuple[str, ...] | None = None  # None: the ``regions`` setting
     short_name: str | None = None
     not_deployed: tuple[str, ...] = ()
 
@@ -154,6 +155,10 @@ class Settings:
     # -- publishing and deploying
     s3_bucket: str | None = setting(None, text, B, optional=True)
     s3_prefix: str = setting("lambda-tasks/", text, D)
+    cache_bucket: str | None = setting(None, text, D, optional=True)  # the build cache runners share
+    cache_prefix: str = setting("lambda-tasks/cache/", text, D)
+    cache_required: bool = setting(False, boolean, D)  # layers come from the shared cache or the build fails
+    max_parallel: int = setting(8, whole(1, 64), D)  # functions x regions deployed at once
     regions: tuple[str, ...] = setting((), texts, D)
     function_name: str | None = setting(None, text, D, optional=True)
     role: str | None = setting(None, text, D, optional=True)

@@ -71,6 +71,10 @@ class RegistryError(LambdaTasksError):
     """A container registry refused a request or answered something we cannot use; the message says what to do."""
 
 
+class CacheError(LambdaTasksError):
+    """The shared build cache (cache_bucket) cannot give the layers and ``cache_required`` is set."""
+
+
 class FileSystemError(LambdaTasksError):
     """A file or directory could not be read or written (permissions, a read-only or full disk, a bad name)."""
 

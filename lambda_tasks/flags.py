@@ -90,6 +90,8 @@ PUBLISH_VERSION = Flag("publish-version", "publish a function version after upda
                        "changed)", kind=bool, setting="publish_version")
 ALIAS = Flag("alias", "point this alias at the published version (implies --publish-version)", "NAME",
              setting="alias")
+MAX_PARALLEL = Flag("max-parallel", "functions x regions deployed at once (default: settings, else 8; 1: one after "
+                    "the other)", "N", kind=int, setting="max_parallel")
 NO_VERIFY = Flag("no-verify", "skip the Lambda-like import check of the handler before deploying", kind=bool)
 OUTPUT = Flag("output", "the file to write, pylock.toml or pylock.<name>.toml (default: pylock.toml)", "FILE",
               short="o")

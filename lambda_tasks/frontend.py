@@ -28,6 +28,7 @@ from .flags import (
     FUNCTION_NAME,
     HANDLER,
     JSON,
+    MAX_PARALLEL,
     MEMORY,
     NO_VERIFY,
     NO_WAIT,
@@ -145,7 +146,7 @@ def publish_layer(run: Run) -> dict[str, Any]:
 
 
 @command(FUNCTION_NAME, ROLE, HANDLER, *TARGET, *AWS_FLAGS, MEMORY, TIMEOUT, PUBLISH_VERSION, ALIAS, STAGE,
-         NO_VERIFY, QUIET, JSON, NO_WAIT, sticky=True)
+         MAX_PARALLEL, NO_VERIFY, QUIET, JSON, NO_WAIT, sticky=True)
 def deploy(run: Run) -> dict[str, Any]:
     """publish-layer, then create the function(s) or update only what differs (code, configuration).
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
@@ -13,7 +14,8 @@ if TYPE_CHECKING:
 
 
 class Reporter:
-    """Prints what the tools are doing. ``quiet`` keeps only warnings."""
+    """Prints what the tools are doing. ``quiet`` keeps only warnings. Thread-safe: a parallel deploy's workers
+    share one (each message is written whole, a status line is closed before a line is printed)."""
 
     def __init__(self, stream: TextIO | None = None, quiet: bool = False) -> None:
         self.stream = stream or sys.stdout
@@ -21,6 +23,7 @@ class Reporter:
         self.live = _is_terminal(self.stream)
         self._open_line = False
         self._last_progress = 0.0
+        self._lock = threading.RLock()
 
     def info(self, message: str) -> None:
         if not self.quiet:
@@ -33,6 +36,10 @@ class Reporter:
         """A counter that rewrites itself on a terminal; in CI only the end is printed."""
         if self.quiet:
             return
+        with self._lock:
+            self._progress(label, done, total, unit)
+
+    def _progress(self, label: str, done: int, total: int, unit: str) -> None:
         if self.live:
             now = time.monotonic()
             if done < total and now - self._last_progress < 0.1:
@@ -49,23 +56,26 @@ class Reporter:
     def status(self, message: str) -> None:
         """A transient line on a terminal (what a subprocess is doing); nothing in CI."""
         if self.live and not self.quiet:
-            self.stream.write(f"\r{message}\x1b[K")
-            self.stream.flush()
-            self._open_line = True
+            with self._lock:
+                self.stream.write(f"\r{message}\x1b[K")
+                self.stream.flush()
+                self._open_line = True
 
     def status_done(self) -> None:
-        if self.live and self._open_line:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
-            self._open_line = False
+        with self._lock:
+            if self.live and self._open_line:
+                self.stream.write("\r\x1b[K")
+                self.stream.flush()
+                self._open_line = False
 
     def _write(self, message: str, stream: TextIO | None = None) -> None:
-        if self._open_line:
-            self.stream.write("\n")
-            self._open_line = False
-        target = stream or self.stream
-        target.write(message + "\n")
-        target.flush()
+        with self._lock:
+            if self._open_line:
+                self.stream.write("\n")
+                self._open_line = False
+            target = stream or self.stream
+            target.write(message + "\n")
+            target.flush()
 
 
 def _is_terminal(stream: TextIO) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import os
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
@@ -75,6 +76,7 @@ class Clients:
         self._on_client = on_client
         self._session: Any = None
         self._clients: dict[tuple[str, str, int, str], Any] = {}
+        self._lock = threading.RLock()  # boto3 sessions are not thread-safe; the clients they made are
 
     @property
     def session(self) -> Any:
@@ -107,6 +109,10 @@ class Clients:
 
     def client(self, service: str, region: str, max_attempts: int = MAX_ATTEMPTS,
                kind: waiting.Kind = waiting.API) -> Any:
+        with self._lock:
+            return self._client(service, region, max_attempts, kind)
+
+    def _client(self, service: str, region: str, max_attempts: int, kind: waiting.Kind) -> Any:
         key = (service, region, max_attempts, kind)
         if key not in self._clients:
             from botocore.exceptions import BotoCoreError

@@ -1,268 +1,33 @@
-"""Create or update the Lambda function(s) from the app zip and the published layers.
+"""Deploy the Lambda function(s) of the app: every function in each of its regions (the matrix), side by side.
 
-Only what differs is changed: the code when CodeSha256 differs, each configuration field, tag and the reserved
-concurrency when it differs (the desired configuration and the comparing are pure, in function_config.py);
-boto3 lives in :class:`Deployer`. Every step waits for the function to settle and retries 409 conflicts.
-
-The role: the function's own ``role``, else ``role``, else (``manage_iam_role``) the role deploy creates once per
-app and stage (roles.py). An existing function that runs under another role keeps it unless a role is named:
-switching it to the managed role would take away every permission the function has beyond writing logs.
+The checks come first (what AWS would refuse, sizes, the layer count), then ``rollout.py`` runs the matrix;
+:class:`~.deployer.Deployer` creates or updates one function in one region. A deploy of one function in one
+region fails with its own error; a matrix with failures fails with one error naming each, once the others are
+done.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
-from .. import limits
 from ..aws import clients as aws
-from ..aws import roles, validate, waiting
-from ..aws.function_config import (
-    CONFIG_FIELDS,
-    code_changed,
-    concurrency_change,
-    config_changes,
-    desired_concurrency,
-    desired_config,
-    desired_tags,
-    explicit_role,
-    layer_list,
-    managed_role_name,
-    tag_changes,
-    vpc_config,
-)
-from ..aws.publish import (
-    Publisher,
-    PublishResult,
-    bucket_for,
-    check_uploadable,
-    publish_layers,
-    s3_key,
-    verified_path,
-    via_s3,
-)
+from ..aws import validate, waiting
+from ..aws.deployer import Deployer, DeployResult, check_total_size
+from ..aws.function_config import CONFIG_FIELDS, code_changed, config_changes, desired_config, layer_list
+from ..aws.matrix import deploy_matrix, failure_message, plan_table
+from ..aws.publish import Publisher, check_uploadable
+from ..aws.rollout import Rollout
 from ..aws.steps import FunctionStep
-from ..aws.versions import versions
-from ..config import FunctionSpec, Settings
-from ..errors import AwsError, DeployError, LimitError
+from ..config import Settings
+from ..errors import DeployError
 from ..manifest import Manifest
-from ..report import Reporter, human_bytes
+from ..report import Reporter
 
 __all__ = ["CONFIG_FIELDS", "DeployResult", "Deployer", "FunctionStep", "code_changed", "config_changes",
            "deploy_functions", "desired_config", "layer_list"]
 
 #: Where a deploy that leaves parts of an app out sends the user.
 NOT_DEPLOYED_HELP = 'see the README, section "Chalice projects", for what deploys them'
-
-
-def check_total_size(settings: Settings, manifest: Manifest) -> None:
-    """Function code plus all its layers, unzipped, must fit Lambda's 250 MiB."""
-    layers = sum(layer.unzipped_bytes for layer in manifest.layers)
-    total = manifest.app.unzipped_bytes + layers + settings.extra_layers_bytes
-    limit = min(settings.unzipped_limit, limits.UNZIPPED_BYTES)
-    if total > limit:
-        raise LimitError(
-            f"the app and its layers unzip to {human_bytes(total)}, over Lambda's {human_bytes(limit)} for one "
-            "function\n  slim the dependencies (slim, exclude, exclude_runtime_provided), or set package_type = "
-            "\"image\" for a container image (up to 10 GB)"
-        )
-
-
-@dataclass
-class DeployResult:
-    layers: PublishResult = field(default_factory=PublishResult)
-    functions: list[FunctionStep] = field(default_factory=list)
-    role: roles.ManagedRole | None = None
-
-    @property
-    def changed(self) -> bool:
-        return (bool(self.layers.published) or any(step.changed for step in self.functions)
-                or (self.role is not None and self.role.changed))
-
-
-# ---------------------------------------------------------------- boto3
-
-_UNREAD: Any = object()
-
-
-class Deployer:
-    """Plans and applies the changes for each function in one region."""
-
-    def __init__(self, settings: Settings, manifest: Manifest, publisher: Publisher, plan: bool) -> None:
-        self.settings = settings
-        self.manifest = manifest
-        self.publisher = publisher
-        self.clients = publisher.clients
-        self.reporter = publisher.reporter
-        self.sleep = publisher.sleep
-        self.plan = plan
-        self.code_sha256 = aws.code_sha256(manifest.app.sha256)
-        self.role: roles.ManagedRole | None = None
-        self._read: dict[tuple[str, str], dict[str, Any] | None] = {}
-
-    def call(self, fn: Any, action: str, **kwargs: Any) -> Any:
-        def retrying(attempt: int, delay: float) -> None:
-            self.reporter.warn(f"{action}: another update is in progress, retrying in {delay:.1f}s")
-
-        return aws.call(fn, action, sleep=self.sleep, on_retry=retrying, **kwargs)
-
-    def get(self, region: str, name: str) -> dict[str, Any] | None:
-        data = self.call(self.clients.lambda_(region).get_function, f"read function {name}", missing_ok=True,
-                         FunctionName=name)
-        return None if data is None else data["Configuration"]
-
-    def code(self, region: str) -> dict[str, Any]:
-        app = self.manifest.app
-        path = verified_path(self.settings, app.path, app.sha256)
-        if via_s3(self.settings, app.zip_bytes):
-            bucket, key = bucket_for(self.settings, region), s3_key(self.settings, app.sha256)
-            self.publisher.upload(region, bucket, key, path, app.sha256)
-            return {"S3Bucket": bucket, "S3Key": key}
-        return {"ZipFile": path.read_bytes()}
-
-    def takes_managed_role(self, spec: FunctionSpec, current: Mapping[str, Any] | None) -> bool:
-        """No role named, manage_iam_role on, and the function is new or already runs under the managed role."""
-        if explicit_role(self.settings, spec) or not self.settings.manage_iam_role:
-            return False
-        return current is None or roles.role_name_of(current.get("Role")) == managed_role_name(self.settings)
-
-    def prepare(self, regions: Sequence[str], specs: Sequence[FunctionSpec]) -> roles.ManagedRole | None:
-        """Before anything is published: refuse a function that cannot be created, and find or create the managed
-        role when a function takes it (once: IAM is global)."""
-        takers = []
-        for region in regions:
-            for spec in specs:
-                if explicit_role(self.settings, spec):
-                    continue
-                current = self._read[(region, spec.name)] = self.get(region, spec.name)
-                if current is None and not self.settings.manage_iam_role:
-                    raise self._no_role(region, spec)
-                if self.takes_managed_role(spec, current):
-                    takers.append(spec)
-        if not takers:
-            return None
-        vpc = any(vpc_config(self.settings, spec)["SubnetIds"] for spec in takers)
-        keeper = roles.RoleKeeper(self.clients.iam(regions[0]), self.call, self.plan)
-        self.role = keeper.ensure(managed_role_name(self.settings), roles.policies(vpc, regions[0]))
-        self.reporter.info(self.role.describe())
-        return self.role
-
-    @staticmethod
-    def _no_role(region: str, spec: FunctionSpec) -> DeployError:
-        return DeployError(
-            f"function {spec.name} does not exist in {region}; pass --role ARN (an IAM role that Lambda can assume) "
-            "or set role, to create it (manage_iam_role is off, so deploy creates no role)"
-        )
-
-    def plan_function(self, region: str, spec: FunctionSpec, layers: Sequence[str]) -> FunctionStep:
-        current = self._read.pop((region, spec.name), _UNREAD)
-        if current is _UNREAD:
-            current = self.get(region, spec.name)
-        managed = self.role.arn if self.role is not None and self.takes_managed_role(spec, current) else None
-        desired = desired_config(self.settings, spec, layers, managed)
-        step = FunctionStep(region, spec, desired, "create", code=True, tags=desired_tags(self.settings, spec),
-                            concurrency=desired_concurrency(self.settings, spec))
-        if current is None:
-            if "Role" not in desired:
-                raise self._no_role(region, spec)
-            step.concurrency_action = "put" if step.concurrency is not None else ""
-            return step
-        self._compare(step, current)
-        return step
-
-    def _compare(self, step: FunctionStep, current: Mapping[str, Any]) -> None:
-        """Fill in what differs between ``current`` and the step's desired state (two more reads)."""
-        client = self.clients.lambda_(step.region)
-        name = step.spec.name
-        step.arn = current.get("FunctionArn")
-        step.code = code_changed(current, self.code_sha256, self.settings.arch)
-        step.config = config_changes(current, step.desired)
-        tags = self.call(client.list_tags, f"read the tags of {name}", Resource=step.arn).get("Tags") or {}
-        step.tags_set, step.tags_removed = tag_changes(tags, step.tags)
-        reserved = self.call(client.get_function_concurrency, f"read the reserved concurrency of {name}",
-                             FunctionName=name).get("ReservedConcurrentExecutions")
-        step.concurrency_action = concurrency_change(reserved, step.concurrency)
-        step.action = "update" if step.differs() else "none"
-
-    def _role_wait(self, fn: Any, step: FunctionStep) -> Any:
-        """``fn``, retried while Lambda cannot assume the role yet, when the step uses the role created (or given
-        a policy) in this run; as it is otherwise."""
-        if self.role is None or not self.role.fresh or step.desired.get("Role") != self.role.arn:
-            return fn
-
-        role = self.role.name
-
-        def waiting_for(attempt: int, delay: float) -> None:
-            self.reporter.info(f"function {step.spec.name}: Lambda cannot use the new role {role} yet (IAM takes "
-                               f"some seconds), retrying in {delay:.0f}s")
-
-        return roles.when_assumable(fn, sleep=self.sleep, on_wait=waiting_for)
-
-    def apply(self, step: FunctionStep) -> None:
-        client = self.clients.lambda_(step.region)
-        upload = self.clients.lambda_upload(step.region)  # the calls that carry the zip wait longer
-        name = step.spec.name
-        if step.action == "create" and not self._create(upload, client, step):
-            current = self.get(step.region, name) or {}  # it appeared meanwhile: update it instead
-            self._compare(step, current)
-            step.action = "update"
-        if step.action == "update":
-            self._settle(client, name)
-            if step.code:
-                data = self.call(upload.update_function_code, f"update the code of {name}", FunctionName=name,
-                                 Architectures=[self.settings.arch], **self.code(step.region))
-                self._check_sha(name, data)
-                aws.wait(client, "function_updated_v2", name, f"update the code of {name}")
-            if step.config:
-                config = {k: v for k, v in step.desired.items() if k in step.config}
-                self.call(self._role_wait(client.update_function_configuration, step),
-                          f"update the configuration of {name}", FunctionName=name, **config)
-                aws.wait(client, "function_updated_v2", name, f"update the configuration of {name}")
-            if step.tags_removed:
-                self.call(client.untag_resource, f"remove tags from {name}", Resource=step.arn,
-                          TagKeys=step.tags_removed)
-            if step.tags_set:
-                self.call(client.tag_resource, f"tag {name}", Resource=step.arn, Tags=step.tags_set)
-        if step.concurrency_action == "put":
-            self.call(client.put_function_concurrency, f"reserve concurrency for {name}", FunctionName=name,
-                      ReservedConcurrentExecutions=step.concurrency)
-        elif step.concurrency_action == "delete":
-            self.call(client.delete_function_concurrency, f"remove the reserved concurrency of {name}",
-                      FunctionName=name)
-
-    def _create(self, upload: Any, client: Any, step: FunctionStep) -> bool:
-        """Create the function; False when it already exists (a lost response to an earlier try)."""
-        name = step.spec.name
-        try:
-            code = self.code(step.region)
-            with waiting.step(f"create function {name} in {step.region}"):
-                data = self._role_wait(upload.create_function, step)(
-                    FunctionName=name, Code=code, PackageType="Zip", Architectures=[self.settings.arch],
-                    **step.desired, **({"Tags": step.tags} if step.tags else {}))
-        except Exception as exc:  # noqa: BLE001
-            if aws.is_conflict(exc):
-                return False
-            raise aws.translate(exc, f"create function {name} in {step.region}") from None
-        self._check_sha(name, data)
-        step.arn = data.get("FunctionArn")
-        aws.wait(client, "function_active_v2", name, f"create function {name}")
-        return True
-
-    def _settle(self, client: Any, name: str) -> None:
-        current = self.get(client.meta.region_name, name) or {}
-        if current.get("State") == "Pending":
-            aws.wait(client, "function_active_v2", name, f"wait for {name}")
-        elif current.get("LastUpdateStatus") == "InProgress":
-            aws.wait(client, "function_updated_v2", name, f"wait for {name}")
-
-    def _check_sha(self, name: str, data: Mapping[str, Any]) -> None:
-        if data.get("CodeSha256") != self.code_sha256:
-            raise AwsError(
-                f"Lambda stored the code of {name} with CodeSha256 {data.get('CodeSha256') or '(empty)'}, not the "
-                f"app zip's {self.code_sha256}; run the command again"
-            )
 
 
 def deploy_functions(
@@ -275,8 +40,8 @@ def deploy_functions(
     sleep: aws.Sleep = time.sleep,
     result: DeployResult | None = None,
 ) -> DeployResult:
-    """Publish the layers, then create or update every function in every region. ``result`` is filled as steps
-    finish: after a Ctrl-C it says what was done."""
+    """Publish the layers in each region, then create or update every function in each of its regions,
+    ``max_parallel`` at a time. ``result`` is filled as steps finish: after a Ctrl-C it says what was done."""
     specs = settings.function_specs()
     if not specs:
         raise DeployError("no function to deploy: pass --function-name NAME, or set function_name or functions")
@@ -289,26 +54,30 @@ def deploy_functions(
     validate.refuse(validate.deploy_problems(settings) + validate.manifest_problems(
         settings, manifest, [spec.handler or settings.handler for spec in specs]))
     result = result if result is not None else DeployResult()
-    regions = clients.regions(settings.regions)
-    result.layers.regions = list(regions)
+    needs_default = any(spec.regions is None for spec in specs)
+    pairs = deploy_matrix(specs, clients.regions(settings.regions) if needs_default else settings.regions)
+    result.matrix = [(region, spec.name) for region, spec in pairs]
+    result.layers.regions = list(dict.fromkeys(region for region, _ in pairs))
     deployer = Deployer(settings, manifest, Publisher(settings, clients, reporter, sleep), plan)
+    started = time.monotonic()
     with waiting.watching(reporter):
-        result.role = deployer.prepare(regions, specs)  # before publishing: refuse early, give IAM time
-        publish_layers(settings, manifest, publisher=deployer.publisher, plan=plan, regions=regions,
-                       result=result.layers)
-        for region in regions:
-            built = result.layers.arns(region)
-            for spec in specs:
-                step = deployer.plan_function(region, spec, layer_list(settings, built, spec))
-                if not plan:
-                    deployer.apply(step)
-                versions(step, settings=settings, client=clients.lambda_(region), call=deployer.call,
-                         code_sha256=deployer.code_sha256, plan=plan)
-                result.functions.append(step)
-                reporter.info(step.describe(planned=plan))
+        Rollout(deployer, pairs, result, plan, settings.max_parallel).run()
+    if len(pairs) > 1 and not plan:
+        ok = len(pairs) - len(result.failures)
+        reporter.info(f"functions x regions: {ok} of {len(pairs)} deployed ({len(specs)} function(s) in "
+                      f"{len(result.layers.regions)} region(s), {settings.max_parallel} at once) in "
+                      f"{time.monotonic() - started:.1f}s")
+    if plan and len(pairs) > 1:
+        for line in ["plan: functions x regions", *plan_table(pairs, result.functions, result.failures)]:
+            reporter.info(line)
     left_out = [line for spec in specs for line in spec.not_deployed]
     for line in left_out:
         reporter.info(f"not deployed here: {line}")
+    if result.failures:
+        failure = result.failures[0]
+        if len(pairs) == 1 and failure.error is not None:
+            raise failure.error
+        raise DeployError(failure_message(result.failures, len(pairs)))
     if plan:
         reporter.info("plan only: nothing was changed" if result.changed else "plan: nothing to change")
     elif not result.changed:

@@ -48,8 +48,8 @@ def interrupted_message(settings: Settings, manifest: Manifest, result: PublishR
                if (region, record.name) not in finished_layers]
     if isinstance(result, DeployResult):
         finished = {(step.region, step.spec.name) for step in functions}
-        missing += [f"function {spec.name} [{region}]" for region in regions for spec in settings.function_specs()
-                    if (region, spec.name) not in finished]
+        matrix = result.matrix or [(region, spec.name) for region in regions for spec in settings.function_specs()]
+        missing += [f"function {name} [{region}]" for region, name in matrix if (region, name) not in finished]
     lines += [f"  not done: {item}" for item in missing]
     if not regions:
         lines.append("  not done: everything (no region was chosen yet)")
@@ -61,7 +61,10 @@ def report_interrupted(reporter: Reporter, settings: Settings, manifest: Manifes
                        stream: TextIO | None = None) -> None:
     """Print :func:`interrupted_message` on stderr (after closing a progress line), with the step in progress."""
     reporter.status_done()
-    message = interrupted_message(settings, manifest, result, plan=plan, in_progress=interrupted_step())
+    # the step a Ctrl-C went through; in a parallel deploy (the workers never see it) the steps then in flight
+    running = result.in_progress if isinstance(result, DeployResult) else []
+    in_progress = interrupted_step() or ("; ".join(running) if running else None)
+    message = interrupted_message(settings, manifest, result, plan=plan, in_progress=in_progress)
     target = stream or sys.stderr
     target.write(message + "\n")
     target.flush()

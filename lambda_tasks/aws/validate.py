@@ -281,6 +281,10 @@ def deploy_problems(settings: Settings) -> list[Problem]:
             add(f"{own}layers", layer_arn_problem(arn))
         if spec.role is not None:
             add(f"{own}role", role_problem(spec.role))
+        if spec.regions is not None and (isinstance(spec.regions, str) or not spec.regions):
+            add(f"{own}regions", f"must be a non-empty list of region names, not {spec.regions!r}")
+        for region in spec.regions if spec.regions is not None and not isinstance(spec.regions, str) else ():
+            add(f"{own}regions", region_problem(region))
         if FUNCTION_ARN.fullmatch(spec.name) and settings.regions and spec.name.split(":")[3] not in settings.regions:
             add(f"{own}name" if own else "function_name",
                 f"is in {spec.name.split(':')[3]}, but regions are {', '.join(settings.regions)}")

@@ -248,6 +248,12 @@ def step(label: str, *, live: bool = True) -> Iterator[None]:
         _TICKER.pop(entry, interrupted)
 
 
+def active_steps() -> list[str]:
+    """The steps in progress now, in every thread (a parallel deploy has several)."""
+    with _TICKER.lock:
+        return list(dict.fromkeys(step.label for step in _TICKER.steps))
+
+
 def interrupted_step() -> str | None:
     """The innermost step a Ctrl-C went through during the last ``watching``, if any."""
     return _TICKER.interrupted

@@ -19,7 +19,8 @@ from pathlib import Path
 from .. import manifest as manifest_io
 from ..config import Settings
 from ..entries import APP_MOUNT, LAYER_MOUNT, LAYER_PREFIX, Entry
-from ..manifest import Artifact, Manifest
+from ..layer_cache import LayerCache
+from ..manifest import Artifact, LayerRecord, Manifest
 from ..report import Reporter, build_summary
 from ..sources.project import Source, find_source, generated_requirements, project_requirements
 from ..targets import Target
@@ -27,8 +28,10 @@ from . import chalice
 from .fingerprint import app_fingerprint, image_fingerprint, layers_fingerprint, outputs_present
 
 
-def build(settings: Settings, force: bool = False, reporter: Reporter | None = None) -> Manifest:
-    """Build what is stale; return the manifest of the artifacts on disk."""
+def build(settings: Settings, force: bool = False, reporter: Reporter | None = None,
+          cache: LayerCache | None = None) -> Manifest:
+    """Build what is stale; return the manifest of the artifacts on disk. With a shared ``cache``, stale layers
+    are looked up there before anything is resolved (not with ``force``), and stored there once built."""
     reporter = reporter or Reporter()
     started = time.monotonic()
     last = manifest_io.load(settings.manifest_path)
@@ -76,8 +79,17 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
 
     # -- the layers
     entries: list[Entry] | None = None
+    layer_records: list[LayerRecord] = []
+    unit_bytes: dict[str, int] = {}
+    hit = None if image_mode or force or cache is None or (previous is not None and fresh["layers"]) else \
+        cache.fetch(inputs["layers"], settings)
     if previous is not None and fresh["layers"]:
         reporter.info("layers: up to date")
+    elif hit is not None:
+        layer_records, unit_bytes = _published_kept(hit.layers, previous.layers if previous else []), hit.unit_bytes
+        layers.remove_stale(settings, layer_records)
+        reporter.info(f"layers: from the shared cache ({hit.where}) in {hit.seconds:.2f}s, "
+                      f"{len(layer_records)} layer(s), no resolver run")
     else:
         from ..checks import exclude
         from ..resolve import resolve
@@ -135,7 +147,9 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
         layers.check_total(settings, app.unzipped_bytes, plan.unzipped_bytes, plan.unit_bytes)
         layer_records = layers.write_layers(settings, plan, previous.layers if previous else [], reporter)
         unit_bytes = plan.unit_bytes
-    else:
+        if cache is not None:
+            cache.store(inputs["layers"], settings, layer_records, unit_bytes)
+    elif hit is None:
         layer_records, unit_bytes = previous.layers, previous.unit_bytes  # type: ignore[union-attr]
 
     # -- write
@@ -172,6 +186,14 @@ def _finish_image(settings: Settings, app_entries: Sequence[Entry], entries: Seq
     reporter.info(f"built in {time.monotonic() - started:.2f}s; manifest: "
                   f"{settings.manifest_path.relative_to(settings.output_dir).as_posix()}")
     return result
+
+
+def _published_kept(records: list[LayerRecord], previous: Sequence[LayerRecord]) -> list[LayerRecord]:
+    """Layers from the shared cache keep the ARNs this project's manifest recorded for the same zip."""
+    known = {(r.path, r.sha256): r.published for r in previous}
+    for record in records:
+        record.published = dict(known.get((record.path, record.sha256), {}))
+    return records
 
 
 def dependency_source(settings: Settings) -> tuple[Settings, Source | None]:

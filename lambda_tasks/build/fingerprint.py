@@ -1,6 +1,14 @@
 """Input fingerprints: what decides that the app zip or the layers are up to date.
 
 Which settings feed which fingerprint is declared with each setting (``config.Affects``), not here.
+
+A fingerprint is the same on every machine for the same inputs: the layers' one is also the key of the build
+cache runners share through S3 (``cache_bucket``). So it holds contents and paths relative to the project, never
+where the project, the cache directory or an interpreter is on this host: ``project_dir`` is left out (the files'
+contents are in), a generated requirements file (from pyproject.toml, in the cache directory) counts by its
+name, which is its content's hash, ``bytecode_python`` by its file name, ``pip_args`` paths inside the project
+relative to it, ``PIP_CONFIG_FILE`` by its content, and index URLs without a user or token. What is left is
+what can change the bytes: contents, settings, the tools' versions (lambda-tasks, pip), SOURCE_DATE_EPOCH.
 """
 
 from __future__ import annotations
@@ -26,8 +34,59 @@ def _digest(data: object) -> str:
 
 
 def _settings_data(settings: Settings, affects: Affects) -> dict[str, object]:
+    """The settings that shape ``affects``, with this host's paths taken out (see the module's docstring)."""
     data = dataclasses.asdict(settings)
-    return {key: data[key] for key in settings_affecting(affects)}
+    found = {key: data[key] for key in settings_affecting(affects) if key != "project_dir"}
+    if found.get("requirements"):
+        found["requirements"] = _portable(Path(str(found["requirements"])), settings.project_dir)
+    if found.get("bytecode_python"):
+        found["bytecode_python"] = Path(str(found["bytecode_python"])).name
+    if "pip_args" in found:
+        found["pip_args"] = [_portable_arg(arg, settings.project_dir) for arg in settings.pip_args]
+    return found
+
+
+def _portable(path: Path, project: Path) -> str:
+    """A path inside the project relative to it (posix); any other by its file name."""
+    absolute = path if path.is_absolute() else project / path
+    return absolute.relative_to(project).as_posix() if absolute.is_relative_to(project) else path.name
+
+
+def _portable_arg(arg: str, project: Path) -> str:
+    """An absolute path inside the project, relative to it; anything else as written."""
+    if os.path.isabs(arg) and Path(arg).is_relative_to(project):
+        return Path(arg).relative_to(project).as_posix() or "."
+    return _without_userinfo(arg) or arg
+
+
+def _without_userinfo(value: str | None) -> str | None:
+    """URLs without ``user:token@``: a rotated token does not change what the index serves."""
+    if not value or "@" not in value:
+        return value
+    from urllib.parse import urlsplit, urlunsplit
+
+    words = []
+    for word in value.split():
+        parts = urlsplit(word)
+        if parts.scheme and parts.hostname and "@" in parts.netloc:
+            host = parts.hostname + (f":{parts.port}" if parts.port else "")
+            word = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+        words.append(word)
+    return " ".join(words)
+
+
+def _pip_variables() -> list[str | None]:
+    """pip's index variables as they shape a resolution: URLs without credentials, the config file by content."""
+    values = []
+    for name in PIP_INDEX_VARIABLES:
+        value = os.environ.get(name)
+        if name == "PIP_CONFIG_FILE" and value:
+            try:
+                value = "sha256:" + hashlib.sha256(Path(value).read_bytes()).hexdigest()
+            except OSError:
+                value = "unreadable"
+        values.append(_without_userinfo(value))
+    return values
 
 
 def _tool_versions() -> list[str]:
@@ -62,13 +121,14 @@ def layers_fingerprint(settings: Settings, source_files: Sequence[Path] = (),
         vendor = [(rel, digest, executable) for (rel, _), (digest, executable) in zip(files, digests, strict=True)]
     # a local requirement (./pkg, -e ../lib) is built from its directory: its files are inputs too
     directories = [d for d in [*local_requirement_dirs(settings.requirements_path), *source_dirs] if d.is_dir()]
-    local = [(os.path.relpath(d, settings.project_dir), tree_digest(d, skip=_not_source)) for d in directories]
+    local = [(Path(os.path.relpath(d, settings.project_dir)).as_posix(), tree_digest(d, skip=_not_source))
+             for d in directories]
     return _digest({
         "requirements": requirements, "vendor": vendor, "local": local,
         "sources": [(path.name, hashlib.sha256(path.read_bytes()).hexdigest()) for path in source_files],
         "settings": _settings_data(settings, Affects.LAYERS),
         "tools": _tool_versions(), "epoch": os.environ.get("SOURCE_DATE_EPOCH"),
-        "pip": [os.environ.get(name) for name in PIP_INDEX_VARIABLES],
+        "pip": _pip_variables(),
         **({"framework": framework} if framework else {}),  # Chalice mode leaves chalice's tool out
     })
 

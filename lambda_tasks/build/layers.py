@@ -146,12 +146,17 @@ def write_layers(settings: Settings, plan: LayerPlan, previous: Sequence[LayerRe
         published = before.published if before and before.sha256 == written.sha256 else {}
         records.append(LayerRecord(rel, written.sha256, written.zip_bytes, written.unzipped_bytes, name=name,
                                    distributions=sorted(units), published=published, entries_key=key))
+    remove_stale(settings, records)
+    return records
+
+
+def remove_stale(settings: Settings, records: Sequence[LayerRecord]) -> None:
+    """Remove ``<layer_name>-<n>.zip`` files the records do not name (a build that now needs fewer layers)."""
     keep = {Path(settings.output_dir / record.path).name for record in records}
-    for stale in directory.glob(f"{settings.layer_name}-*.zip"):
+    for stale in settings.layers_path.glob(f"{settings.layer_name}-*.zip"):
         suffix = stale.stem[len(settings.layer_name) + 1:]
         if suffix.isdigit() and stale.name not in keep:
             stale.unlink()
-    return records
 
 
 def _same_file(path: Path, size: int) -> bool:

@@ -122,7 +122,8 @@ def requirements_digest(path: Path) -> str | None:
         return None
     digest = hashlib.sha256()
     for file in files:
-        digest.update(str(file.relative_to(path.parent) if file.is_relative_to(path.parent) else file).encode())
+        # relative, also for a file outside the directory (../constraints.txt): the same on every machine
+        digest.update(Path(os.path.relpath(file, path.parent)).as_posix().encode())
         digest.update(b"\0" + hashlib.sha256(file.read_bytes()).digest())
     return digest.hexdigest()
 

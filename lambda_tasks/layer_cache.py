@@ -1,0 +1,112 @@
+"""The build cache runners share: what an entry is and what a cache does (pure; ``aws/cache.py`` keeps it in S3).
+
+An entry is keyed by the layers' input fingerprint (``build/fingerprint.py``, the same on every machine for the
+same inputs) and made of content-addressed layer zips plus one small record naming them, written last so that a
+reader never sees half an entry. ``build()`` takes a :class:`LayerCache` from the command (``commands.py``): it
+asks before resolving, and stores what it built; it never knows where the cache lives.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from .config import Settings
+from .manifest import LayerRecord
+
+RECORD_FORMAT = 1
+_HEX = frozenset("0123456789abcdef")
+
+
+@dataclass
+class CachedLayers:
+    """A hit: the layers' records (their zips are in place, checked) and the units' sizes."""
+
+    layers: list[LayerRecord]
+    unit_bytes: dict[str, int]
+    where: str  # s3://bucket/prefix
+    seconds: float = 0.0
+    downloaded: int = 0
+    bad_keys: list[str] = field(default_factory=list)
+
+
+class LayerCache(Protocol):
+    """Where built layers are shared (``aws.cache.S3LayerCache``)."""
+
+    where: str
+
+    def fetch(self, fingerprint: str, settings: Settings) -> CachedLayers | None:
+        """The entry for ``fingerprint`` with its zips written under the layers directory, or None (a miss, or a
+        broken cache: warned about, or raised as CacheError when ``cache_required``)."""
+
+    def store(self, fingerprint: str, settings: Settings, layers: Sequence[LayerRecord],
+              unit_bytes: Mapping[str, int]) -> None:
+        """Upload the zips not yet there, then the record. Failures are warnings: the build is already done."""
+
+
+def record_key(prefix: str, fingerprint: str) -> str:
+    return f"{prefix}records/{fingerprint}.json"
+
+
+def zip_key(prefix: str, sha256_hex: str) -> str:
+    """Content-addressed: writers of the same zip write the same bytes to the same key."""
+    return f"{prefix}zips/{sha256_hex}.zip"
+
+
+def layer_path(settings: Settings, number: int) -> str:
+    """Where the build writes layer ``number``, relative to the output directory (as the manifest says)."""
+    path = settings.layers_path / f"{settings.layer_name}-{number}.zip"
+    return path.relative_to(settings.output_dir).as_posix()
+
+
+def record_bytes(fingerprint: str, settings: Settings, layers: Sequence[LayerRecord],
+                 unit_bytes: Mapping[str, int], tool: str) -> bytes:
+    """The record of one entry: the layers as the manifest has them, without where they were published."""
+    data = {
+        "format": RECORD_FORMAT, "fingerprint": fingerprint, "runtime": settings.runtime,
+        "architecture": settings.arch, "tool": tool,
+        "layers": [{"name": r.name, "sha256": r.sha256, "zip_bytes": r.zip_bytes, "unzipped_bytes": r.unzipped_bytes,
+                    "distributions": list(r.distributions), "entries_key": r.entries_key} for r in layers],
+        "unit_bytes": dict(sorted(unit_bytes.items())),
+    }
+    return (json.dumps(data, indent=1, sort_keys=True) + "\n").encode()
+
+
+def parse_record(data: bytes, fingerprint: str, settings: Settings) -> tuple[list[LayerRecord], dict[str, int]]:
+    """The layers and unit sizes an entry holds; ValueError (saying what is wrong) for anything unexpected: the
+    record comes from a shared bucket, so its names and paths are checked before any file is written."""
+    try:
+        raw = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"the record is not JSON ({exc})") from None
+    if not isinstance(raw, dict) or raw.get("format") != RECORD_FORMAT:
+        raise ValueError("the record has an unknown format")
+    if raw.get("fingerprint") != fingerprint:
+        raise ValueError("the record is for another fingerprint")
+    if (raw.get("runtime"), raw.get("architecture")) != (settings.runtime, settings.arch):
+        raise ValueError("the record is for another target")
+    layers = raw.get("layers")
+    units = raw.get("unit_bytes")
+    if not isinstance(layers, list) or not isinstance(units, dict):
+        raise ValueError("the record lacks its layers")
+    records = []
+    for number, item in enumerate(layers, 1):
+        try:
+            record = LayerRecord(layer_path(settings, number), str(item["sha256"]), int(item["zip_bytes"]),
+                                 int(item["unzipped_bytes"]), name=str(item["name"]),
+                                 distributions=[str(d) for d in item["distributions"]],
+                                 entries_key=str(item.get("entries_key", "")))
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(f"layer {number} of the record is incomplete") from None
+        if record.name != f"{settings.layer_name}-{number}":
+            raise ValueError(f"layer {number} of the record is named {record.name!r}")
+        if len(record.sha256) != 64 or not set(record.sha256) <= _HEX or record.zip_bytes < 0:
+            raise ValueError(f"layer {number} of the record has no valid sha256")
+        records.append(record)
+    try:
+        sizes = {str(name): int(size) for name, size in units.items()}
+    except (TypeError, ValueError):
+        raise ValueError("the record's unit sizes are not numbers") from None
+    return records, sizes
