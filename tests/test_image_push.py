@@ -153,3 +153,16 @@ def test_verify_imports_the_handler_from_the_image_layers(tmp_path, wheelhouse, 
     build(settings, reporter=QUIET)
     with pytest.raises(Exception, match="missing_module"):
         verify(settings, None, QUIET)
+
+
+@pytest.mark.slow
+def test_an_image_function_without_a_role_gets_the_managed_role(tmp_path, wheelhouse, registry, base_image,
+                                                                  iam_env, unique_name):
+    root = image_project(tmp_path / "proj", wheelhouse, base_image)
+    name = unique_name()
+    settings = settings_for(root, image_repository=f"{registry}/{name}", function_name=name, app_name=name,
+                            regions=["us-east-1"])
+    commands.deploy(settings, reporter=QUIET)
+    function = Clients().lambda_("us-east-1").get_function(FunctionName=name)["Configuration"]
+    assert function["Role"].endswith(f":role/{name}-dev")
+    assert not deploy_image(settings, build(settings, reporter=QUIET), reporter=QUIET).changed

@@ -8,7 +8,7 @@ type cannot change on Lambda: a zip function named here is an error saying so.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,11 +104,12 @@ def deploy_image(settings: Settings, manifest: Manifest, *, clients: aws.Clients
         raise DeployError(f"the image is in ECR in {home}, but functions are deployed in {', '.join(elsewhere)}; "
                           "Lambda takes images from its own region\n  push to a repository in each region")
     result = ImageDeployResult()
+    role = settings.role or _managed_role(settings, clients, regions[0], specs, plan, sleep, reporter)
     result.push = publish_image(settings, manifest, clients=clients, reporter=reporter, plan=plan)
     uri = result.push.image_uri
     for region in regions:
         for spec in specs:
-            step = _deploy_one(settings, clients, region, spec, uri, image.cmd, plan, sleep)
+            step = _deploy_one(settings, clients, region, spec, uri, image.cmd, plan, sleep, role)
             result.functions.append(step)
             reporter.info(step.describe(planned=plan))
     if settings.publish_version or settings.alias:
@@ -120,22 +121,44 @@ def deploy_image(settings: Settings, manifest: Manifest, *, clients: aws.Clients
     return result
 
 
+def _managed_role(settings: Settings, clients: aws.Clients, region: str, specs: Sequence[FunctionSpec], plan: bool,
+                  sleep: aws.Sleep, reporter: Reporter) -> str | None:
+    """No role named: with manage_iam_role, the role <app_name>-<stage> (created once, then reused), as for zips."""
+    if not settings.manage_iam_role or all(spec.role for spec in specs):
+        return None
+    from . import roles
+    from .function_config import managed_role_name
+
+    def call(fn: Any, action: str, **kwargs: Any) -> Any:
+        return aws.call(fn, action, sleep=sleep, **kwargs)
+
+    keeper = roles.RoleKeeper(clients.iam(region), call, plan)
+    role = keeper.ensure(managed_role_name(settings), roles.policies(bool(settings.subnet_ids), region))
+    reporter.info(role.describe())
+    return role.arn
+
+
 def _deploy_one(settings: Settings, clients: aws.Clients, region: str, spec: FunctionSpec, uri: str,
-                cmd: list[str], plan: bool, sleep: aws.Sleep) -> ImageStep:
+                cmd: list[str], plan: bool, sleep: aws.Sleep, role: str | None = None) -> ImageStep:
     client = clients.lambda_(region)
     name = spec.name
     desired = desired_config(settings, spec, cmd)
+    if spec.role or role:
+        desired["Role"] = spec.role or role
 
     def call(fn: Any, action: str, **kwargs: Any) -> Any:
         return aws.call(fn, action, sleep=sleep, **kwargs)
 
     current = call(client.get_function, f"read function {name}", missing_ok=True, FunctionName=name)
     if current is None:
-        if not settings.role:
+        if "Role" not in desired:
             raise DeployError(f"function {name} does not exist in {region}; pass --role ARN (an IAM role that "
-                              "Lambda can assume) or set role, to create it")
+                              "Lambda can assume) or set role, to create it (or manage_iam_role = true)")
         if not plan:
-            call(client.create_function, f"create function {name} in {region}", FunctionName=name,
+            from .roles import when_assumable  # a role made a moment ago: Lambda may not see it yet
+
+            create = when_assumable(client.create_function, sleep=sleep, on_wait=lambda attempt, delay: None)
+            call(create, f"create function {name} in {region}", FunctionName=name,
                  PackageType="Image", Code={"ImageUri": uri}, Architectures=[settings.arch], **desired)
             aws.wait(client, "function_active_v2", name, f"create function {name}")
         return ImageStep(region, name, "create", code=True)
