@@ -114,11 +114,19 @@ def deploy_image(settings: Settings, manifest: Manifest, *, clients: aws.Clients
             reporter.info(step.describe(planned=plan))
     if settings.publish_version or settings.alias:
         reporter.warn("publish_version and alias are not applied to image functions yet: point them by hand")
+    unapplied = sorted({key for spec in specs for key in _UNAPPLIED
+                        if getattr(spec, key) not in (None, (), {}) or getattr(settings, key) not in (None, False, (), {})})
+    if unapplied:
+        reporter.warn(f"{', '.join(unapplied)} not applied to image functions yet: set them on the function by hand")
     if plan:
         reporter.info("plan only: nothing was changed" if result.changed else "plan: nothing to change")
     elif not result.changed:
         reporter.info("Nothing changed since the last deploy: no blob pushed, no function updated")
     return result
+
+
+#: Function configuration the zip deploy applies and the image deploy does not yet.
+_UNAPPLIED = ("tags", "subnet_ids", "security_group_ids", "xray", "ephemeral_storage", "reserved_concurrency")
 
 
 def _managed_role(settings: Settings, clients: aws.Clients, region: str, specs: Sequence[FunctionSpec], plan: bool,
