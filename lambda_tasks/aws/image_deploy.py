@@ -114,8 +114,9 @@ def deploy_image(settings: Settings, manifest: Manifest, *, clients: aws.Clients
             reporter.info(step.describe(planned=plan))
     if settings.publish_version or settings.alias:
         reporter.warn("publish_version and alias are not applied to image functions yet: point them by hand")
+    unset: tuple[object, ...] = (None, False, (), {})
     unapplied = sorted({key for spec in specs for key in _UNAPPLIED
-                        if getattr(spec, key) not in (None, (), {}) or getattr(settings, key) not in (None, False, (), {})})
+                        if getattr(spec, key) not in unset or getattr(settings, key) not in unset})
     if unapplied:
         reporter.warn(f"{', '.join(unapplied)} not applied to image functions yet: set them on the function by hand")
     if plan:
