@@ -110,13 +110,33 @@ def exclusive(settings: Settings, reporter: Reporter, wait: bool = True) -> Iter
 
 
 def build(settings: Settings, *, force: bool = False, reporter: Reporter | None = None,
-          wait: bool = True) -> Manifest:
-    """``invoke build``: build what is stale."""
+          wait: bool = True, report: bool = False) -> Manifest:
+    """``invoke build``: build what is stale (and, with ``report``, write layers/report.html)."""
     from .build import build as run_build
 
     reporter = reporter or Reporter()
     with exclusive(settings, reporter, wait):
-        return run_build(settings, force=force, reporter=reporter)
+        manifest = run_build(settings, force=force, reporter=reporter)
+        if report:
+            _write_report(settings, manifest, reporter)
+        return manifest
+
+
+def report(settings: Settings, *, reporter: Reporter | None = None, wait: bool = True) -> Path:
+    """``invoke report``: layers/report.html for the last build (read from its zips; nothing is rebuilt)."""
+    from .manifest import require
+
+    reporter = reporter or Reporter()
+    with exclusive(settings, reporter, wait):
+        return _write_report(settings, require(settings.manifest_path), reporter)
+
+
+def _write_report(settings: Settings, manifest: Manifest, reporter: Reporter) -> Path:
+    from .treemap import write_report
+
+    path = write_report(settings, manifest)
+    reporter.info(f"report: wrote {path.relative_to(settings.output_dir).as_posix()} (open it in a browser)")
+    return path
 
 
 def verify(settings: Settings, *, event: Path | None = None, reporter: Reporter | None = None,

@@ -67,10 +67,12 @@ def user_errors() -> Iterator[None]:
         "force": "rebuild everything and resolve requirements again, even when nothing changed",
         "bytecode": "ship unchecked-hash .pyc files (needs the runtime's exact Python version on this host)",
         "quiet": "print only warnings and errors",
+        "report": "also write layers/report.html, a treemap of what takes the space (as `invoke report`)",
     }
 )
 def build(c: Context, project_dir: str | None = None, runtime: str | None = None, arch: str | None = None,
-          force: bool = False, bytecode: bool = False, quiet: bool = False, no_wait: bool = False) -> None:
+          force: bool = False, bytecode: bool = False, quiet: bool = False, no_wait: bool = False,
+          report: bool = False) -> None:
     """Build dist/app.zip and the dependency layer(s) under layers/, with layers/manifest.json.
 
     Does nothing when no input changed since the last build; rebuilds only the app zip when only app.py or
@@ -79,7 +81,7 @@ def build(c: Context, project_dir: str | None = None, runtime: str | None = None
     with user_errors():
         settings = settings_for(c, project_dir=project_dir, runtime=runtime, arch=arch,
                                 bytecode=True if bytecode else None)
-        commands.build(settings, force=force, reporter=Reporter(quiet=quiet), wait=not no_wait)
+        commands.build(settings, force=force, reporter=Reporter(quiet=quiet), wait=not no_wait, report=report)
 
 
 @task(
@@ -189,6 +191,19 @@ def lock(c: Context, project_dir: str | None = None, runtime: str | None = None,
         commands.lock(settings, output=output, reporter=Reporter(quiet=quiet))
 
 
+@task(name="report", help={**COMMON_HELP, "quiet": "print only warnings and errors"})
+def report_(c: Context, project_dir: str | None = None, runtime: str | None = None, arch: str | None = None,
+            quiet: bool = False, no_wait: bool = False) -> None:
+    """Write layers/report.html for the last build: a treemap of the bytes (zipped and unzipped), layer ->
+    distribution -> top-level directory -> largest files, each zip against its limits, and a table.
+
+    One self-contained file (nothing fetched); read from the built zips, nothing is rebuilt.
+    """
+    with user_errors():
+        settings = settings_for(c, sticky=True, project_dir=project_dir, runtime=runtime, arch=arch)
+        commands.report(settings, reporter=Reporter(quiet=quiet), wait=not no_wait)
+
+
 ns = Collection(build)
 # Every setting is declared (as None: "not given") so that Invoke also reads INVOKE_LAMBDA_TASKS_<KEY> variables.
 ns.configure({"lambda_tasks": dict.fromkeys(setting_names())})
@@ -196,3 +211,4 @@ ns.add_task(verify)
 ns.add_task(publish_layer)
 ns.add_task(deploy)
 ns.add_task(lock)
+ns.add_task(report_)
