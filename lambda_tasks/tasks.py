@@ -18,6 +18,7 @@ from invoke.tasks import task
 
 from . import commands
 from .config import Settings, setting_names
+from .kinds import whole
 from .report import Reporter
 
 COMMON_HELP = {
@@ -204,6 +205,30 @@ def report_(c: Context, project_dir: str | None = None, runtime: str | None = No
         commands.report(settings, reporter=Reporter(quiet=quiet), wait=not no_wait)
 
 
+@task(
+    help={
+        **COMMON_HELP,
+        "cache": "prune lambda-tasks' cache (~/.cache/lambda-tasks) instead: to cache_max_bytes, or with --keep",
+        "keep": "with --cache: keep only what the last N builds used (wheels, resolutions)",
+        "max-bytes": "with --cache: the size to prune the cache to (default: cache_max_bytes, 5 GiB)",
+        "plan": "print what would be removed, remove nothing",
+        "quiet": "print only warnings and errors",
+    }
+)
+def clean(c: Context, project_dir: str | None = None, runtime: str | None = None, arch: str | None = None,
+          cache: bool = False, keep: int | None = None, max_bytes: int | None = None, plan: bool = False,
+          quiet: bool = False, no_wait: bool = False) -> None:
+    """Remove what the last build wrote (the zips its manifest names, the manifest, report.html), nothing else.
+
+    With --cache, prune lambda-tasks' cache to what recent builds used; says what was removed and how much.
+    """
+    with user_errors():
+        settings = settings_for(c, project_dir=project_dir, runtime=runtime, arch=arch, cache_max_bytes=max_bytes)
+        builds = None if keep is None else whole(0)(keep, "--keep")
+        commands.clean(settings, cache=cache, keep=builds, plan=plan, reporter=Reporter(quiet=quiet),
+                       wait=not no_wait)
+
+
 ns = Collection(build)
 # Every setting is declared (as None: "not given") so that Invoke also reads INVOKE_LAMBDA_TASKS_<KEY> variables.
 ns.configure({"lambda_tasks": dict.fromkeys(setting_names())})
@@ -212,3 +237,4 @@ ns.add_task(publish_layer)
 ns.add_task(deploy)
 ns.add_task(lock)
 ns.add_task(report_)
+ns.add_task(clean)

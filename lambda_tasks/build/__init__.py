@@ -20,7 +20,7 @@ from .. import manifest as manifest_io
 from ..config import Settings
 from ..entries import APP_MOUNT, LAYER_MOUNT, Entry
 from ..manifest import Manifest
-from ..report import Reporter, build_summary
+from ..report import Reporter, build_summary, human_bytes
 from ..sources.project import Source, find_source, generated_requirements, project_requirements
 from ..targets import Target
 from . import chalice
@@ -31,6 +31,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
     """Build what is stale; return the manifest of the artifacts on disk."""
     reporter = reporter or Reporter()
     started = time.monotonic()
+    started_at = time.time()
     last = manifest_io.load(settings.manifest_path)
     # Another target: its artifacts are of no use, but its layer assignment still is.
     same_target = last is not None and (last.runtime, last.architecture) == (settings.runtime, settings.arch)
@@ -53,6 +54,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
     if previous is not None and fresh["app"] and fresh["layers"]:
         reporter.info(f"up to date: {settings.app_zip} and {len(previous.layers)} layer(s) for {settings.target} "
                       f"({time.monotonic() - started:.2f}s)")
+        _used_cache(settings, started_at, None, reporter)
         return previous
 
     from ..checks import audit, guard, paths
@@ -71,6 +73,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
     app = layers.pack_app(app_entries, settings)
 
     # -- the layers
+    used: list[Path] | None = None  # the wheels packed (None: the layers are up to date)
     if previous is not None and fresh["layers"]:
         layer_records, unit_bytes = previous.layers, previous.unit_bytes
         reporter.info("layers: up to date")
@@ -89,6 +92,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
             wheels = resolve(settings, reporter, refresh=force)
             shown = "pyproject.toml" if source is not None and source.kind == "pyproject" else None
             _check_closure(wheels, settings, reporter, shown or settings.requirements or "requirements.txt")
+        used = [*wheels, *([framework.wheel] if framework else [])]
         if framework is not None:
             wheels = _without_framework(wheels, settings, source, reporter)
         entries = collect.layer_entries(wheels, settings.vendor_path, target, reporter)
@@ -126,7 +130,20 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
         reporter.info(line)
     reporter.info(f"built in {time.monotonic() - started:.2f}s; manifest: "
                   f"{settings.manifest_path.relative_to(settings.output_dir).as_posix()}")
+    _used_cache(settings, started_at, used, reporter)
     return result
+
+
+def _used_cache(settings: Settings, started_at: float, wheels: Sequence[Path] | None, reporter: Reporter) -> None:
+    """Record what this build used from the cache; once a day, prune what no build used for 30 days."""
+    from ..cache import prune_now_and_then, record_use
+    from ..files import cache_dir
+
+    record_use(cache_dir(), settings.layers_path, started_at, wheels)
+    removed = prune_now_and_then(cache_dir(), settings.cache_max_bytes)
+    if removed:
+        reporter.info(f"cache: removed {len(removed)} entries no build used in 30 days "
+                      f"({human_bytes(sum(e.size for e in removed))})")
 
 
 def dependency_source(settings: Settings) -> tuple[Settings, Source | None]:
@@ -222,7 +239,6 @@ def _slimmed(entries: Sequence[Entry], settings: Settings, reporter: Reporter) -
     if not settings.slim:
         return list(entries)
     from ..checks.slim import slim
-    from ..report import human_bytes
 
     kept, saved = slim(entries, keep_pycache=settings.bytecode)
     reporter.info(f"slim: left out {len(entries) - len(kept)} files Lambda never uses, {human_bytes(saved)} saved")
