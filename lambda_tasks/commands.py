@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from .aws.deploy import DeployResult
+    from .aws.package import PackageResult
     from .aws.publish import PublishResult
     from .verify import VerifyResult
 
@@ -250,6 +251,19 @@ def _clean_cache(settings: Settings, keep: int | None, plan: bool, reporter: Rep
     reporter.info(f"clean: {verb} {what} from {root}: {human_bytes(freed)}; {human_bytes(left)} left "
                   f"(kept: {why})")
     return freed
+
+
+def package(settings: Settings, *, fmt: str, out: Path | None = None, upload: bool = False,
+            reporter: Reporter | None = None, wait: bool = True) -> PackageResult:
+    """``invoke package``: build if stale, then write a CloudFormation, SAM or Terraform template for the
+    artifacts (into ``out``, default the layers directory), uploading the zips with ``upload``."""
+    from .aws.package import package as write_package
+    from .build import build as run_build
+
+    reporter = reporter or Reporter()
+    with exclusive(settings, reporter, wait):
+        manifest = run_build(settings, reporter=reporter)
+        return write_package(settings, manifest, fmt, out or settings.layers_path, upload=upload, reporter=reporter)
 
 
 def lock(settings: Settings, *, output: str = "pylock.toml", reporter: Reporter | None = None) -> Path:

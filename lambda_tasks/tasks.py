@@ -229,6 +229,37 @@ def clean(c: Context, project_dir: str | None = None, runtime: str | None = None
                        wait=not no_wait)
 
 
+@task(
+    iterable=["region"],
+    help={
+        **COMMON_HELP,
+        "format": "cloudformation, sam or terraform (a *.tf.json file)",
+        "out": "the directory to write the template to (default: the layers directory)",
+        "upload": "upload the zips to s3_bucket at the keys the template names (by content hash)",
+        "region": "with --upload: a region to upload to; repeat for several (default: settings' regions, else "
+                  "AWS_REGION)",
+        "s3-bucket": "the S3 bucket the template reads the zips from (may contain {region}); default: s3_bucket",
+        "stage": "the Chalice stage: names the functions and picks .chalice/config.json's values (default: dev)",
+        "quiet": "print only warnings and errors",
+    },
+)
+def package(c: Context, format: str = "cloudformation", out: str | None = None, upload: bool = False,
+            project_dir: str | None = None, runtime: str | None = None, arch: str | None = None,
+            region: list[str] | None = None, s3_bucket: str | None = None, stage: str | None = None,
+            quiet: bool = False, no_wait: bool = False) -> None:
+    """Build if stale, then write a CloudFormation, SAM or Terraform template for the layers and functions.
+
+    The zips are named by content in S3 (<s3_prefix><sha256>.zip, as publish-layer uploads them); --upload puts
+    them there. Each function (a Chalice app's several) is a resource with its handler, memory, timeout,
+    environment, role, tags, layers, VPC, concurrency, X-Ray and /tmp size.
+    """
+    with user_errors():
+        settings = settings_for(c, sticky=True, project_dir=project_dir, runtime=runtime, arch=arch, stage=stage,
+                                **_aws_flags(region, s3_bucket))
+        commands.package(settings, fmt=format, out=Path(out) if out else None, upload=upload,
+                         reporter=Reporter(quiet=quiet), wait=not no_wait)
+
+
 ns = Collection(build)
 # Every setting is declared (as None: "not given") so that Invoke also reads INVOKE_LAMBDA_TASKS_<KEY> variables.
 ns.configure({"lambda_tasks": dict.fromkeys(setting_names())})
@@ -238,3 +269,4 @@ ns.add_task(deploy)
 ns.add_task(lock)
 ns.add_task(report_)
 ns.add_task(clean)
+ns.add_task(package)

@@ -9,8 +9,9 @@ from pathlib import Path
 from ..config import Settings
 from ..manifest import Manifest
 
-#: Files lambda-tasks writes beside the manifest that the manifest does not list: the size report.
-BESIDE_MANIFEST = ("report.html",)
+#: Files lambda-tasks writes beside the manifest that the manifest does not list: the size report and the
+#: templates of ``invoke package`` (aws/templates.py FILE_NAMES; build may not import aws).
+BESIDE_MANIFEST = ("report.html", "cloudformation.json", "template.json", "lambda.tf.json")
 
 
 @dataclass(frozen=True)
