@@ -4,6 +4,7 @@ that reads back as the build, the zips uploaded to moto's S3 at the keys the tem
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import io
 import json
@@ -210,3 +211,10 @@ def test_any_function_names_get_distinct_logical_names(names):
         assert key.isascii() and key.isalnum() and key[0].isalpha() and key not in taken
         assert not key.endswith("Role") and key != "ArtifactBucket" and not re.fullmatch(r"Layer\d+", key)
         taken.add(key)
+
+
+def test_a_role_the_template_makes_gets_vpc_and_xray_access_when_the_function_uses_them():
+    plain = templates.FunctionPlan("Fn", "fn", "app.handler", 128, 60, {}, None, {}, (), (), (), None, False, None)
+    assert templates.policies(plain) == [templates.BASIC_POLICY]
+    both = dataclasses.replace(plain, subnet_ids=("subnet-1",), xray=True)
+    assert templates.policies(both) == [templates.BASIC_POLICY, templates.VPC_POLICY, templates.XRAY_POLICY]

@@ -24,6 +24,7 @@ FORMATS = ("cloudformation", "sam", "terraform")
 FILE_NAMES = {"cloudformation": "cloudformation.json", "sam": "template.json", "terraform": "lambda.tf.json"}
 BASIC_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 VPC_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+XRAY_POLICY = "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess"
 TRUST: dict[str, Any] = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
 
@@ -105,6 +106,12 @@ def _logical(name: str, taken: set[str]) -> str:
     return key
 
 
+def policies(function: FunctionPlan) -> list[str]:
+    """The managed policies of a role the template makes: logs, and VPC and X-Ray access when used (what SAM
+    gives the roles it makes)."""
+    return [BASIC_POLICY, *([VPC_POLICY] if function.subnet_ids else []), *([XRAY_POLICY] if function.xray else [])]
+
+
 def source_code_hash(sha256_hex: str) -> str:
     """Terraform's ``source_code_hash`` (and Lambda's CodeSha256): the base64 of the sha256."""
     return base64.b64encode(bytes.fromhex(sha256_hex)).decode()
@@ -156,8 +163,7 @@ def _cfn_bucket(p: Plan) -> Any:
 
 
 def _cfn_role(function: FunctionPlan) -> dict[str, Any]:
-    properties: dict[str, Any] = {"AssumeRolePolicyDocument": TRUST,
-                                  "ManagedPolicyArns": [BASIC_POLICY, *([VPC_POLICY] if function.subnet_ids else [])]}
+    properties: dict[str, Any] = {"AssumeRolePolicyDocument": TRUST, "ManagedPolicyArns": policies(function)}
     return {"Type": "AWS::IAM::Role", "Properties": properties}
 
 
@@ -213,7 +219,7 @@ def terraform(p: Plan) -> dict[str, Any]:
         name = _tf_name(f.key)
         if f.role is None:
             roles[name] = {"name_prefix": f"{f.name[:30]}-", "assume_role_policy": _json(TRUST)}
-            for n, policy in enumerate([BASIC_POLICY, *([VPC_POLICY] if f.subnet_ids else [])]):
+            for n, policy in enumerate(policies(f)):
                 attachments[f"{name}_{n}"] = {"role": f"${{aws_iam_role.{name}.name}}", "policy_arn": policy}
         functions[name] = _tf_function(p, f, bucket, name)
     for kind, values in (("aws_iam_role", roles), ("aws_iam_role_policy_attachment", attachments),

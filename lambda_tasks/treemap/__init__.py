@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..config import Settings
 from ..errors import ManifestError
-from ..files import file_sha256, write_atomic
+from ..files import content_sha256, write_atomic
 from ..manifest import Manifest
 from .page import Artifact, Limits, render
 from .sizes import read_artifact
@@ -29,7 +29,7 @@ def write_report(settings: Settings, manifest: Manifest) -> Path:
     artifacts = []
     for record, what, units, layer in records:
         path = settings.output_dir / record.path
-        if not path.is_file() or file_sha256(path) != record.sha256:
+        if not path.is_file() or content_sha256(path) != record.sha256:
             raise ManifestError(f"{record.path} is missing or is not the zip the manifest records\n"
                                 "  run `invoke build` first, then `invoke report`")
         tree = read_artifact(path, f"{record.path} ({what})", record.path, units, layer)
