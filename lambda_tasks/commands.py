@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from .aws.deploy import DeployResult
     from .aws.image_deploy import ImageDeployResult
+    from .aws.package import PackageResult
     from .aws.publish import PublishResult
     from .aws.registry import PushResult
     from .verify import VerifyResult
@@ -127,11 +128,31 @@ def run_build(settings: Settings, *, force: bool = False, reporter: Reporter | N
 
 
 def build(settings: Settings, *, force: bool = False, reporter: Reporter | None = None,
-          wait: bool = True) -> Manifest:
-    """``invoke build``: build what is stale."""
+          wait: bool = True, report: bool = False) -> Manifest:
+    """``invoke build``: build what is stale (and, with ``report``, write layers/report.html)."""
     reporter = reporter or Reporter()
     with exclusive(settings, reporter, wait):
-        return run_build(settings, force=force, reporter=reporter)
+        manifest = run_build(settings, force=force, reporter=reporter)
+        if report:
+            _write_report(settings, manifest, reporter)
+        return manifest
+
+
+def report(settings: Settings, *, reporter: Reporter | None = None, wait: bool = True) -> Path:
+    """``invoke report``: layers/report.html for the last build (read from its zips; nothing is rebuilt)."""
+    from .manifest import require
+
+    reporter = reporter or Reporter()
+    with exclusive(settings, reporter, wait):
+        return _write_report(settings, require(settings.manifest_path), reporter)
+
+
+def _write_report(settings: Settings, manifest: Manifest, reporter: Reporter) -> Path:
+    from .treemap import write_report
+
+    path = write_report(settings, manifest)
+    reporter.info(f"report: wrote {path.relative_to(settings.output_dir).as_posix()} (open it in a browser)")
+    return path
 
 
 def verify(settings: Settings, *, event: Path | None = None, reporter: Reporter | None = None,
@@ -230,6 +251,68 @@ def publish_image(settings: Settings, *, plan: bool = False, reporter: Reporter 
         manifest = run_build(settings, reporter=reporter)
         image_of(manifest)
         return push(settings, manifest, reporter=reporter, plan=plan)
+
+
+def clean(settings: Settings, *, cache: bool = False, keep: int | None = None, plan: bool = False,
+          reporter: Reporter | None = None, wait: bool = True) -> int:
+    """``invoke clean``: remove the last build's artifacts (what its manifest names); with ``cache``, prune the
+    cache instead (to the last ``keep`` builds' entries, else to ``cache_max_bytes``). Returns the bytes freed."""
+    reporter = reporter or Reporter()
+    verb = "would remove" if plan else "removed"
+    if cache:
+        return _clean_cache(settings, keep, plan, reporter, verb)
+    from .build.clean import artifacts, remove_artifacts
+    from .manifest import load
+
+    with exclusive(settings, reporter, wait):
+        manifest = load(settings.manifest_path)
+        if manifest is None:
+            reporter.info(f"clean: nothing to remove (no build manifest at {settings.manifest_path})")
+            return 0
+        removals, kept = artifacts(settings, manifest)
+        for line in kept:
+            reporter.info(f"clean: {line}")
+        for removal in removals:
+            reporter.info(f"clean: {verb} {removal.path.relative_to(settings.output_dir).as_posix()} "
+                          f"({human_bytes(removal.size)})")
+        freed = sum(r.size for r in removals) if plan else remove_artifacts(settings, removals)
+    reporter.info(f"clean: {verb} {len(removals)} files, {human_bytes(freed)}")
+    return freed
+
+
+def _clean_cache(settings: Settings, keep: int | None, plan: bool, reporter: Reporter, verb: str) -> int:
+    import time
+    from collections import Counter
+
+    from . import cache as cache_io
+    from .files import cache_dir
+
+    root = cache_dir()
+    entries, uses = cache_io.scan(root)
+    doomed = cache_io.plan(entries, uses, time.time(), keep_builds=keep,
+                           max_bytes=None if keep is not None else settings.cache_max_bytes)
+    freed = sum(e.size for e in doomed) if plan else cache_io.remove(doomed)
+    counts = Counter(entry.kind for entry in doomed)
+    what = ", ".join(f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in sorted(counts.items())) or "nothing"
+    left = sum(e.size for e in entries) - freed
+    why = f"what the last {keep} builds used" if keep is not None else \
+        f"{human_bytes(settings.cache_max_bytes)} and what builds used in the last 30 days"
+    reporter.info(f"clean: {verb} {what} from {root}: {human_bytes(freed)}; {human_bytes(left)} left "
+                  f"(kept: {why})")
+    return freed
+
+
+def package(settings: Settings, *, fmt: str, out: Path | None = None, upload: bool = False,
+            reporter: Reporter | None = None, wait: bool = True) -> PackageResult:
+    """``invoke package``: build if stale, then write a CloudFormation, SAM or Terraform template for the
+    artifacts (into ``out``, default the layers directory), uploading the zips with ``upload``."""
+    from .aws.package import package as write_package
+    from .build import build as run_build
+
+    reporter = reporter or Reporter()
+    with exclusive(settings, reporter, wait):
+        manifest = run_build(settings, reporter=reporter)
+        return write_package(settings, manifest, fmt, out or settings.layers_path, upload=upload, reporter=reporter)
 
 
 def lock(settings: Settings, *, output: str = "pylock.toml", reporter: Reporter | None = None) -> Path:

@@ -180,6 +180,8 @@ class Settings:
     app_name: str = setting("", text, D)  # default: Chalice's app_name, else the project directory's name
     publish_version: bool = setting(False, boolean, D)
     alias: str | None = setting(None, text, D, optional=True)
+    # -- the cache (~/.cache/lambda-tasks): builds and `invoke clean --cache` prune it to this size
+    cache_max_bytes: int = setting(5 * 1024**3, whole(0), D)
 
     @property
     def target(self) -> Target:

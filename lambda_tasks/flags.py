@@ -98,6 +98,16 @@ OUTPUT = Flag("output", "the file to write, pylock.toml or pylock.<name>.toml (d
 REPOSITORY = Flag("repository", "the repository to push to: an ECR URI <account>.dkr.ecr.<region>.amazonaws.com/"
                   "<name> (created when missing), or a registry on 127.0.0.1 for tests (default: image_repository)",
                   "URI", setting="image_repository")
+REPORT = Flag("report", "also write layers/report.html, a treemap of what takes the space (as `invoke report`)",
+              kind=bool)
+CACHE = Flag("cache", "prune lambda-tasks' cache (~/.cache/lambda-tasks) instead: to cache_max_bytes, or with --keep",
+             kind=bool)
+KEEP = Flag("keep", "with --cache: keep only what the last N builds used (wheels, resolutions)", "N", kind=int)
+MAX_BYTES = Flag("max-bytes", "with --cache: the size to prune the cache to (default: cache_max_bytes, 5 GiB)",
+                 "BYTES", kind=int, setting="cache_max_bytes")
+FORMAT = Flag("format", "cloudformation (default), sam or terraform (a *.tf.json file)", "FORMAT")
+OUT = Flag("out", "the directory to write the template to (default: the layers directory)", "DIR")
+UPLOAD = Flag("upload", "upload the zips to s3_bucket at the keys the template names (by content hash)", kind=bool)
 
 TARGET = (PROJECT_DIR, RUNTIME, ARCH)
 AWS = (REGION, S3_BUCKET, PLAN)

@@ -17,30 +17,39 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__, commands
-from .errors import LambdaTasksError, file_system_error
+from .errors import LambdaTasksError, SettingsError, file_system_error
 from .flags import (
     ALIAS,
     BYTECODE,
+    CACHE,
     COMMANDS,
     EVENT,
     FORCE,
+    FORMAT,
     FUNCTION,
     FUNCTION_NAME,
     HANDLER,
     JSON,
+    KEEP,
+    MAX_BYTES,
     MAX_PARALLEL,
     MEMORY,
     NO_VERIFY,
     NO_WAIT,
+    OUT,
     OUTPUT,
     PLAN,
     PUBLISH_VERSION,
     QUIET,
+    REGION,
+    REPORT,
     REPOSITORY,
     ROLE,
+    S3_BUCKET,
     STAGE,
     TARGET,
     TIMEOUT,
+    UPLOAD,
     command,
 )
 from .flags import AWS as AWS_FLAGS
@@ -107,7 +116,7 @@ def run(name: str, values: Mapping[str, Any], configured: Mapping[str, Any], cwd
 # ---------------------------------------------------------------- the commands, in the order help lists them
 
 
-@command(*TARGET, FORCE, BYTECODE, QUIET, JSON, NO_WAIT)
+@command(*TARGET, FORCE, BYTECODE, REPORT, QUIET, JSON, NO_WAIT)
 def build(run: Run) -> dict[str, Any]:
     """Build dist/app.zip and the dependency layer(s) under layers/, with layers/manifest.json.
 
@@ -115,7 +124,8 @@ def build(run: Run) -> dict[str, Any]:
     chalicelib/ changed.
     """
     before = load(run.settings.manifest_path)
-    manifest = commands.build(run.settings, force=run.options["force"], reporter=run.reporter, wait=run.wait)
+    manifest = commands.build(run.settings, force=run.options["force"], reporter=run.reporter, wait=run.wait,
+                              report=run.options["report"])
     return build_json(run.settings, manifest, before)
 
 
@@ -176,6 +186,46 @@ def publish_image(run: Run) -> dict[str, Any]:
     return {"plan": run.options["plan"], "changed": result.changed, "image": result.image_uri,
             "uploaded": result.uploaded, "uploaded_bytes": result.uploaded_bytes, "mounted": result.mounted,
             "present": result.present}
+
+
+@command(*TARGET, QUIET, NO_WAIT, sticky=True)
+def report(run: Run) -> None:
+    """Write layers/report.html for the last build: a treemap of the bytes (zipped and unzipped), layer ->
+    distribution -> top-level directory -> largest files, each zip against its limits, and a table.
+
+    One self-contained file (nothing fetched); read from the built zips, nothing is rebuilt.
+    """
+    commands.report(run.settings, reporter=run.reporter, wait=run.wait)
+
+
+@command(*TARGET, CACHE, KEEP, MAX_BYTES, PLAN.but(help="print what would be removed, remove nothing"), QUIET,
+         NO_WAIT)
+def clean(run: Run) -> None:
+    """Remove what the last build wrote (the zips its manifest names, the manifest, report.html), nothing else.
+
+    With --cache, prune lambda-tasks' cache to what recent builds used; says what was removed and how much.
+    """
+    keep = run.options["keep"]
+    if keep is not None and keep < 0:
+        raise SettingsError(f"--keep takes a whole number of builds, 0 or more, not {keep}")
+    commands.clean(run.settings, cache=run.options["cache"], keep=keep, plan=run.options["plan"],
+                   reporter=run.reporter, wait=run.wait)
+
+
+@command(FORMAT, OUT, UPLOAD, *TARGET, REGION.but(help="with --upload: a region to upload to; repeat for several "
+                                                       "(default: settings' regions, else AWS_REGION)"),
+         S3_BUCKET.but(help="the S3 bucket the template reads the zips from (may contain {region}); default: "
+                            "s3_bucket"), STAGE, QUIET, NO_WAIT, sticky=True)
+def package(run: Run) -> None:
+    """Build if stale, then write a CloudFormation, SAM or Terraform template for the layers and functions.
+
+    The zips are named by content in S3 (<s3_prefix><sha256>.zip, as publish-layer uploads them); --upload puts
+    them there. Each function (a Chalice app's several) is a resource with its handler, memory, timeout,
+    environment, role, tags, layers, VPC, concurrency, X-Ray and /tmp size.
+    """
+    out = run.options["out"]
+    commands.package(run.settings, fmt=run.options["format"] or "cloudformation", out=Path(out) if out else None,
+                     upload=run.options["upload"], reporter=run.reporter, wait=run.wait)
 
 
 @command(*TARGET, OUTPUT, QUIET)

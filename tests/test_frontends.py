@@ -6,6 +6,7 @@ test_nox.py."""
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 from pathlib import Path
@@ -51,7 +52,12 @@ def via_console_script(project: Path, name: str, args: list[str], monkeypatch) -
 def via_nox(project: Path, name: str, args: list[str], monkeypatch) -> int:
     monkeypatch.setattr(nox.registry, "_REGISTRY", {})  # each run registers the noxfile's sessions afresh
     monkeypatch.setattr(sys, "argv", ["nox", "-f", str(project / "noxfile.py"), "-s", name, "--", *args])
-    code = exit_code(nox.__main__.main)
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        code = exit_code(nox.__main__.main)
+    finally:  # Nox sets up the root logger on the captured stderr: later tests must not log there
+        root.handlers[:], root.level = handlers, level
     monkeypatch.chdir(project)  # Nox moved to the noxfile's directory: the same one
     return code
 

@@ -4,7 +4,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "lambda_tasks"
-SUBPACKAGES = {"sources", "resolve", "build", "checks", "verify", "aws"}
+SUBPACKAGES = {"sources", "resolve", "build", "checks", "verify", "aws", "treemap"}
 #: subpackage -> the other subpackages it may import (besides the top level)
 ALLOWED = {"build": {"sources", "resolve", "checks"}, "checks": {"sources"}, "resolve": {"sources"}}
 #: top-level modules that may import subpackages (the entry points and the commands' orders)

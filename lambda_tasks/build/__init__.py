@@ -21,7 +21,7 @@ from ..config import Settings
 from ..entries import APP_MOUNT, LAYER_MOUNT, LAYER_PREFIX, Entry
 from ..layer_cache import LayerCache
 from ..manifest import Artifact, LayerRecord, Manifest
-from ..report import Reporter, build_summary
+from ..report import Reporter, build_summary, human_bytes
 from ..sources.project import Source, find_source, generated_requirements, project_requirements
 from ..targets import Target
 from . import chalice
@@ -34,6 +34,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
     are looked up there before anything is resolved (not with ``force``), and stored there once built."""
     reporter = reporter or Reporter()
     started = time.monotonic()
+    started_at = time.time()
     last = manifest_io.load(settings.manifest_path)
     # Another target: its artifacts are of no use, but its layer assignment still is.
     same_target = last is not None and (last.runtime, last.architecture) == (settings.runtime, settings.arch)
@@ -60,6 +61,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
     if previous is not None and fresh["app"] and fresh["layers"] and same_image:
         what = previous.image.path if previous.image else f"{settings.app_zip} and {len(previous.layers)} layer(s)"
         reporter.info(f"up to date: {what} for {settings.target} ({time.monotonic() - started:.2f}s)")
+        _used_cache(settings, started_at, None, reporter)
         return previous
 
     from ..checks import audit, guard, paths
@@ -83,6 +85,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
     unit_bytes: dict[str, int] = {}
     hit = None if image_mode or force or cache is None or (previous is not None and fresh["layers"]) else \
         cache.fetch(inputs["layers"], settings)
+    used: list[Path] | None = None  # the wheels packed (None: the layers are up to date)
     if previous is not None and fresh["layers"]:
         reporter.info("layers: up to date")
     elif hit is not None:
@@ -112,6 +115,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
             except BaseException:
                 early.cancel()
                 raise
+        used = [*wheels, *([framework.wheel] if framework else [])]
         if framework is not None:
             wheels = _without_framework(wheels, settings, source, reporter)
         # the audit's memo is filled as the wheels' CRCs are checked, from the same inflated bytes
@@ -139,7 +143,9 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
 
             entries, _ = strip_binaries(entries, verified, target, reporter)
     if image_mode:
-        return _finish_image(settings, app_entries, entries, previous, last, inputs, force, reporter, started)
+        manifest = _finish_image(settings, app_entries, entries, previous, last, inputs, force, reporter, started)
+        _used_cache(settings, started_at, used, reporter)
+        return manifest
     assert app is not None
     if entries is not None:
         plan = layers.plan_layers(entries, settings, app.unzipped_bytes,
@@ -161,6 +167,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
         reporter.info(line)
     reporter.info(f"built in {time.monotonic() - started:.2f}s; manifest: "
                   f"{settings.manifest_path.relative_to(settings.output_dir).as_posix()}")
+    _used_cache(settings, started_at, used, reporter)
     return result
 
 
@@ -194,6 +201,18 @@ def _published_kept(records: list[LayerRecord], previous: Sequence[LayerRecord])
     for record in records:
         record.published = dict(known.get((record.path, record.sha256), {}))
     return records
+
+
+def _used_cache(settings: Settings, started_at: float, wheels: Sequence[Path] | None, reporter: Reporter) -> None:
+    """Record what this build used from the cache; once a day, prune what no build used for 30 days."""
+    from ..cache import prune_now_and_then, record_use
+    from ..files import cache_dir
+
+    record_use(cache_dir(), settings.layers_path, started_at, wheels)
+    removed = prune_now_and_then(cache_dir(), settings.cache_max_bytes)
+    if removed:
+        reporter.info(f"cache: removed {len(removed)} entries no build used in 30 days "
+                      f"({human_bytes(sum(e.size for e in removed))})")
 
 
 def dependency_source(settings: Settings) -> tuple[Settings, Source | None]:
@@ -289,7 +308,6 @@ def _slimmed(entries: Sequence[Entry], settings: Settings, reporter: Reporter) -
     if not settings.slim:
         return list(entries)
     from ..checks.slim import slim
-    from ..report import human_bytes
 
     kept, saved = slim(entries, keep_pycache=settings.bytecode)
     reporter.info(f"slim: left out {len(entries) - len(kept)} files Lambda never uses, {human_bytes(saved)} saved")

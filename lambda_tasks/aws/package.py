@@ -1,0 +1,71 @@
+"""``invoke package``: write a CloudFormation, SAM or Terraform template for the built artifacts and, with
+``upload``, put the zips in S3 at the keys it names. The template itself is made in :mod:`.templates`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..config import Settings
+from ..errors import DeployError
+from ..files import write_atomic
+from ..manifest import Manifest
+from ..report import Reporter
+from . import clients as aws
+from . import templates, validate
+from .publish import Publisher, bucket_for, s3_key, verified_path
+
+
+@dataclass
+class PackageResult:
+    template: Path
+    functions: list[str] = field(default_factory=list)
+    uploaded: list[str] = field(default_factory=list)  # s3://bucket/key of each zip now in S3
+
+
+def package(settings: Settings, manifest: Manifest, fmt: str, out: Path, *, upload: bool = False,
+            reporter: Reporter | None = None, clients: aws.Clients | None = None) -> PackageResult:
+    """Write ``out/<file>`` for ``fmt`` (see ``templates.FILE_NAMES``); with ``upload``, upload the zips first."""
+    reporter = reporter or Reporter()
+    if fmt not in templates.FORMATS:
+        raise DeployError(f"unknown template format {fmt!r}; pick one of {', '.join(templates.FORMATS)}")
+    handlers = [spec.handler or settings.handler for spec in settings.function_specs()]
+    validate.refuse(validate.deploy_problems(settings) + validate.manifest_problems(settings, manifest, handlers))
+    plan = templates.plan(settings, manifest)
+    result = PackageResult(out / templates.FILE_NAMES[fmt], [f.name for f in plan.functions])
+    if upload:
+        result.uploaded = upload_artifacts(settings, manifest, reporter, clients or aws.Clients())
+    document = templates.render(fmt, plan)
+    write_atomic(result.template, (json.dumps(document, indent=2) + "\n").encode())
+    what = f"{len(plan.layers)} layer(s), {len(plan.functions)} function(s)"
+    reporter.info(f"package: wrote {_shown(result.template, settings.output_dir)} ({fmt}: {what})")
+    if not plan.functions:
+        reporter.info("package: no function in it: set function_name or functions (a Chalice app names its own)")
+    if not upload:
+        where = f"s3://{settings.s3_bucket}/{settings.s3_prefix}" if settings.s3_bucket else "the S3 bucket"
+        reporter.info(f"package: it names the zips by content under {where}; upload them with --upload")
+    return result
+
+
+def upload_artifacts(settings: Settings, manifest: Manifest, reporter: Reporter, clients: aws.Clients) -> list[str]:
+    """Put the app zip and every layer zip at their content-addressed keys, in each region's bucket."""
+    if not settings.s3_bucket:
+        raise DeployError("--upload needs an S3 bucket: set s3_bucket or pass --s3-bucket")
+    publisher = Publisher(settings, clients, reporter)
+    uploaded = []
+    for region in clients.regions(settings.regions):
+        bucket = bucket_for(settings, region)
+        for artifact in [manifest.app, *manifest.layers]:
+            path = verified_path(settings, artifact.path, artifact.sha256)
+            key = s3_key(settings, artifact.sha256)
+            publisher.upload(region, bucket, key, path, artifact.sha256)
+            uploaded.append(f"s3://{bucket}/{key}")
+    return uploaded
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)

@@ -1,0 +1,143 @@
+"""The report page: one self-contained HTML file (inline SVG and CSS, no script, nothing fetched). Pure.
+
+Both treemaps (zipped and unzipped bytes) are drawn; two radio buttons and CSS show one. Hovering a block
+shows its path and sizes (the SVG ``<title>``, which every browser shows as a tooltip).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+
+from ..report import human_bytes
+from .layout import Rect, squarify
+from .sizes import Node
+
+WIDTH, HEIGHT = 1200, 640
+#: Blocks smaller than this (px²) are not drawn, nor what is inside them: they could not be seen or hovered.
+MIN_AREA = 6.0
+CHAR_WIDTH = 6.6  # of the 11px sans-serif labels, for deciding whether a label fits
+HUES = (210, 28, 140, 280, 0, 90, 180, 320, 50, 240)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What the fill bars are measured against."""
+
+    zip_bytes: int  # one zip (the function's, a layer's)
+    unzipped_bytes: int  # one archive unzipped, and the function with all its layers
+    extra_layers_bytes: int = 0  # layers from elsewhere (extra_layers), counted in the total
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One zip: its tree and its size on disk as the manifest records it."""
+
+    tree: Node
+    zip_bytes: int
+    unzipped_bytes: int
+
+
+def render(title: str, artifacts: Sequence[Artifact], limits: Limits) -> str:
+    """The whole page."""
+    total = sum(a.unzipped_bytes for a in artifacts) + limits.extra_layers_bytes
+    maps = "".join(
+        f'<div class="map {mode}">{_svg([a.tree for a in artifacts], mode == "zipped")}</div>'
+        for mode in ("zipped", "unzipped"))
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>
+<style>{_CSS}</style></head><body>
+<h1>{escape(title)}</h1>
+{_fills(artifacts, limits, total)}
+<input type="radio" name="mode" id="zipped" checked><label for="zipped">zipped</label>
+<input type="radio" name="mode" id="unzipped"><label for="unzipped">unzipped</label>
+<span class="hint">hover a block for its path and sizes; zipped: each file's compressed bytes</span>
+<div class="maps">{maps}</div>
+{_table(artifacts, total)}
+</body></html>
+"""
+
+
+_CSS = """
+body{font:13px/1.4 system-ui,sans-serif;margin:16px;color:#222;background:#fff}
+h1{font-size:18px;margin:0 0 8px}
+.fills{display:grid;grid-template-columns:max-content 260px max-content;gap:3px 10px;align-items:center;margin:8px 0}
+.bar{height:10px;background:#eee;border-radius:2px;overflow:hidden}
+.bar i{display:block;height:100%;background:#4a8}
+.bar i.warn{background:#d90}
+.bar i.over{background:#c33}
+.map{display:none;margin:8px 0}
+#zipped:checked~.maps .zipped,#unzipped:checked~.maps .unzipped{display:block}
+svg text{font:11px system-ui,sans-serif;fill:#111;pointer-events:none}
+svg rect{stroke:#fff;stroke-width:.6}
+svg g:hover>rect{stroke:#000;stroke-width:1.5}
+.hint{color:#666;margin-left:12px}
+table{border-collapse:collapse;margin-top:12px}
+td,th{padding:2px 10px;text-align:right;border-bottom:1px solid #eee}
+td:nth-child(-n+2),th:nth-child(-n+2){text-align:left}
+"""
+
+
+def _fills(artifacts: Sequence[Artifact], limits: Limits, total: int) -> str:
+    rows = []
+    for artifact in artifacts:
+        rows.append(_bar(f"{artifact.tree.path} zipped", artifact.zip_bytes, limits.zip_bytes))
+        rows.append(_bar(f"{artifact.tree.path} unzipped", artifact.unzipped_bytes, limits.unzipped_bytes))
+    extra = f" (with {human_bytes(limits.extra_layers_bytes)} of extra layers)" if limits.extra_layers_bytes else ""
+    rows.append(_bar(f"total unzipped{extra}", total, limits.unzipped_bytes))
+    return f'<div class="fills">{"".join(rows)}</div>'
+
+
+def _bar(label: str, value: int, limit: int) -> str:
+    share = value / limit if limit > 0 else 0.0
+    level = "over" if share > 1 else "warn" if share > 0.8 else ""
+    return (f"<span>{escape(label)}</span><div class=\"bar\"><i class=\"{level}\" "
+            f"style=\"width:{min(share, 1) * 100:.1f}%\"></i></div>"
+            f"<span>{human_bytes(value)} of {human_bytes(limit)} ({share * 100:.1f}%)</span>")
+
+
+def _svg(trees: Sequence[Node], zipped: bool) -> str:
+    parts: list[str] = []
+    rects = squarify([t.size(zipped) for t in trees], Rect(0, 0, WIDTH, HEIGHT))
+    for tree, rect in zip(trees, rects, strict=True):
+        _draw(tree, rect, 0, 0, zipped, parts)
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
+            f'height="{HEIGHT}">{"".join(parts)}</svg>')
+
+
+def _draw(node: Node, rect: Rect, depth: int, hue: int, zipped: bool, parts: list[str]) -> None:
+    if rect.area < MIN_AREA:
+        return
+    light = (55, 58, 72, 84)[min(depth, 3)]
+    saturation = 0 if depth == 0 else 45  # the zips grey, each distribution a hue of its own
+    tip = f"{node.path or node.name}\n{human_bytes(node.zipped)} zipped, {human_bytes(node.unzipped)} unzipped"
+    if node.files > 1:
+        tip += f", {node.files} files"
+    parts.append(f'<g><title>{escape(tip)}</title><rect x="{rect.x:.1f}" y="{rect.y:.1f}" width="{rect.w:.1f}" '
+                 f'height="{rect.h:.1f}" fill="hsl({hue},{saturation}%,{light}%)"/>')
+    header = 14.0 if node.children and rect.h > 40 and rect.w > 40 else 0.0
+    label_room = rect.w - 6
+    if label_room > CHAR_WIDTH * 3 and rect.h > 13:
+        fits = len(node.name) * CHAR_WIDTH <= label_room
+        label = node.name if fits else node.name[: int(label_room / CHAR_WIDTH) - 1] + "…"
+        parts.append(f'<text x="{rect.x + 3:.1f}" y="{rect.y + 11:.1f}">{escape(label)}</text>')
+    if node.children and rect.w > 8 and rect.h > 8 + header:
+        inner = Rect(rect.x + 2, rect.y + 2 + header, rect.w - 4, rect.h - 4 - header)
+        children = sorted((c for c in node.children if c.size(zipped) > 0), key=lambda c: -c.size(zipped))
+        boxes = squarify([c.size(zipped) for c in children], inner)
+        for index, (child, box) in enumerate(zip(children, boxes, strict=True)):
+            _draw(child, box, depth + 1, HUES[index % len(HUES)] if depth == 0 else hue, zipped, parts)
+    parts.append("</g>")
+
+
+def _table(artifacts: Sequence[Artifact], total: int) -> str:
+    rows = ["<tr><th>artifact</th><th>distribution</th><th>zipped</th><th>unzipped</th><th>files</th>"
+            "<th>share of total</th></tr>"]
+    for artifact in artifacts:
+        for dist in artifact.tree.children:
+            share = f"{dist.unzipped * 100 / total:.1f}%" if total else "-"
+            rows.append(f"<tr><td>{escape(artifact.tree.path)}</td><td>{escape(dist.name)}</td>"
+                        f"<td>{human_bytes(dist.zipped)}</td><td>{human_bytes(dist.unzipped)}</td>"
+                        f"<td>{dist.files}</td><td>{share}</td></tr>")
+    return f"<table>{''.join(rows)}</table>"

@@ -1,0 +1,134 @@
+"""What takes the space in the built zips: artifact -> distribution -> top-level directory -> largest files.
+
+Read from the zips' central directories (names and sizes; no member is inflated but the small
+``*.dist-info/RECORD`` files that say which distribution installed which path). Grouping is pure.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..entries import APP_UNIT, LAYER_PREFIX, VENDOR_PREFIX, unit_key
+
+#: Files shown one by one in each top-level directory; the rest is one "other files" block.
+LARGEST_FILES = 12
+#: Top-level directories shown one by one in each distribution.
+LARGEST_DIRECTORIES = 12
+
+
+@dataclass(frozen=True)
+class Node:
+    """A block of the treemap. ``path`` is what hovering shows (the path in the zip, or the artifact)."""
+
+    name: str
+    zipped: int
+    unzipped: int
+    children: tuple[Node, ...] = ()
+    path: str = ""
+    files: int = 1
+
+    def size(self, zipped: bool) -> int:
+        return self.zipped if zipped else self.unzipped
+
+
+@dataclass(frozen=True)
+class Member:
+    """One file in a zip: its path (below the layer's ``python/``), its compressed and its real size."""
+
+    path: str
+    zipped: int
+    unzipped: int
+
+
+def read_members(zip_path: Path, prefix: str) -> tuple[list[Member], dict[str, str]]:
+    """The files of a zip (directories left out, ``prefix`` cut off) and path -> distribution from RECORDs."""
+    members: list[Member] = []
+    owners: dict[str, str] = {}
+    with zipfile.ZipFile(zip_path) as archive:
+        for info in archive.infolist():
+            if info.is_dir():
+                continue
+            path = info.filename.removeprefix(prefix)
+            members.append(Member(path, info.compress_size, info.file_size))
+            parts = path.split("/")
+            if len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] == "RECORD":
+                owner = unit_key(parts[0].removesuffix(".dist-info").rsplit("-", 1)[0])
+                text = archive.read(info).decode("utf-8", "replace")
+                owners.update(dict.fromkeys(record_paths(text), owner))
+                owners[path] = owner
+    return members, owners
+
+
+def record_paths(text: str) -> list[str]:
+    """The installed paths a RECORD lists (those outside site-packages, ``../../bin/x``, left out)."""
+    return [row[0] for row in csv.reader(io.StringIO(text)) if row and row[0] and not row[0].startswith("..")]
+
+
+def owner_of(path: str, owners: Mapping[str, str], by_top: Mapping[str, str], units: Iterable[str]) -> str:
+    """The distribution (or vendor entry, or ``app``) a file belongs to."""
+    if path in owners:
+        return owners[path]
+    top = path.split("/", 1)[0]
+    if top in by_top:  # a .pyc written by the build, a file not in RECORD
+        return by_top[top]
+    stem = top.removesuffix(".py")
+    for unit in units:
+        if unit in (f"{VENDOR_PREFIX}{top}", f"{VENDOR_PREFIX}{stem}"):
+            return unit
+    return APP_UNIT if APP_UNIT in units else "other"
+
+
+def group(label: str, path: str, members: Sequence[Member], owners: Mapping[str, str],
+          units: Sequence[str]) -> Node:
+    """One artifact's tree: distribution -> top-level directory -> largest files, each sorted largest first."""
+    by_top: dict[str, str] = {}
+    for file, owner in owners.items():
+        by_top.setdefault(file.split("/", 1)[0], owner)
+    tree: dict[str, dict[str, list[Member]]] = defaultdict(lambda: defaultdict(list))
+    for member in members:
+        tree[owner_of(member.path, owners, by_top, units)][member.path.split("/", 1)[0]].append(member)
+    distributions = []
+    for unit, tops in tree.items():
+        directories = [_directory(top, files) for top, files in tops.items()]
+        distributions.append(_node(unit, _capped(directories, LARGEST_DIRECTORIES, "directories"), unit))
+    return _node(label, _sorted(distributions), path)
+
+
+def _directory(top: str, files: Sequence[Member]) -> Node:
+    if len(files) == 1 and files[0].path == top:
+        only = files[0]
+        return Node(top, only.zipped, only.unzipped, path=only.path)
+    leaves = [Node(m.path.rsplit("/", 1)[-1], m.zipped, m.unzipped, path=m.path) for m in files]
+    return _node(f"{top}/", _capped(leaves, LARGEST_FILES, "files", f"{top}/"), f"{top}/")
+
+
+def _capped(nodes: Sequence[Node], keep: int, what: str, where: str = "") -> list[Node]:
+    """The ``keep`` largest (unzipped) nodes, the rest summed into one "N other ..." node."""
+    ordered = _sorted(nodes)
+    if len(ordered) <= keep + 1:
+        return ordered
+    rest = ordered[keep:]
+    other = Node(f"{len(rest)} other {what}", sum(n.zipped for n in rest), sum(n.unzipped for n in rest),
+                 path=f"{where}... ({len(rest)} other {what})", files=sum(n.files for n in rest))
+    return [*ordered[:keep], other]
+
+
+def _sorted(nodes: Iterable[Node]) -> list[Node]:
+    return sorted(nodes, key=lambda n: (-n.unzipped, -n.zipped, n.name))
+
+
+def _node(name: str, children: Sequence[Node], path: str) -> Node:
+    return Node(name, sum(c.zipped for c in children), sum(c.unzipped for c in children), tuple(children), path,
+                sum(c.files for c in children))
+
+
+def read_artifact(zip_path: Path, label: str, shown_path: str, units: Sequence[str], layer: bool) -> Node:
+    """An artifact's tree from its zip on disk."""
+    members, owners = read_members(zip_path, LAYER_PREFIX if layer else "")
+    return group(label, shown_path, members, owners, units)

@@ -1,0 +1,148 @@
+"""invoke report: the squarified layout, the size tree read from real zips, and the page drawn by a real browser."""
+
+import itertools
+import re
+import shutil
+import subprocess
+import zlib
+
+import pytest
+from conftest import offline_pyproject
+from factory import make_project, make_wheel
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lambda_tasks import commands
+from lambda_tasks.config import load_settings
+from lambda_tasks.errors import ManifestError
+from lambda_tasks.report import Reporter
+from lambda_tasks.treemap.layout import Rect, squarify
+from lambda_tasks.treemap.sizes import Member, group, record_paths
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+# ------------------------------------------------------------------------------------------ layout
+
+
+def test_squarify_follows_the_papers_example():
+    # Bruls et al. 2000, figure 4: 6,6,4,3,2,2,1 in a 6 x 4 box; the first row is the two 6s on the left
+    rects = squarify([6, 6, 4, 3, 2, 2, 1], Rect(0, 0, 6, 4))
+    assert [(r.x, r.y, r.w, r.h) for r in rects[:2]] == [(0, 0, 3, 2), (0, 2, 3, 2)]
+    assert rects[2].x == pytest.approx(3) and rects[2].w * rects[2].h == pytest.approx(4)
+    assert max(max(r.w / r.h, r.h / r.w) for r in rects) < 3
+
+
+@given(st.lists(st.integers(min_value=0, max_value=10**9), min_size=1, max_size=40),
+       st.floats(min_value=10, max_value=2000), st.floats(min_value=10, max_value=2000))
+def test_squarify_tiles_the_box_in_proportion(values, width, height):
+    values = sorted(values, reverse=True)
+    box = Rect(5, 7, width, height)
+    rects = squarify(values, box)
+    assert len(rects) == len(values)
+    total = sum(values)
+    for value, rect in zip(values, rects, strict=True):
+        expected = box.area * value / total if total else 0
+        assert rect.area == pytest.approx(expected, rel=1e-6, abs=1e-6)
+        assert box.x - 1e-6 <= rect.x and rect.x + rect.w <= box.x + box.w + 1e-6
+        assert box.y - 1e-6 <= rect.y and rect.y + rect.h <= box.y + box.h + 1e-6
+    drawn = [r for r in rects if r.area > 1e-6]
+    for a, b in itertools.combinations(drawn, 2):  # no two overlap
+        overlap_w = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
+        overlap_h = min(a.y + a.h, b.y + b.h) - max(a.y, b.y)
+        assert overlap_w <= 1e-6 or overlap_h <= 1e-6
+
+
+# ------------------------------------------------------------------------------------------ sizes
+
+
+def test_files_are_grouped_by_the_distribution_whose_record_lists_them():
+    record = "big/__init__.py,sha256=x,10\nbig/core.so,,\nbig-1.0.dist-info/RECORD,,\n../../bin/big,,\n"
+    assert record_paths(record) == ["big/__init__.py", "big/core.so", "big-1.0.dist-info/RECORD"]
+    members = [Member("big/__init__.py", 5, 10), Member("big/core.so", 400, 1000),
+               Member("big/__pycache__/core.cpython-312.pyc", 30, 60),  # written by the build: not in RECORD
+               Member("big-1.0.dist-info/RECORD", 20, 40), Member("tool.py", 3, 7), Member("app.py", 1, 2)]
+    owners = dict.fromkeys(record_paths(record), "big")
+    tree = group("layer", "layers/x.zip", members, owners, ["big", "vendor/tool.py", "app"])
+    assert [(d.name, d.unzipped) for d in tree.children] == [("big", 1110), ("vendor/tool.py", 7), ("app", 2)]
+    big = tree.children[0]
+    assert [c.name for c in big.children] == ["big/", "big-1.0.dist-info/"]
+    assert [c.path for c in big.children[0].children] == ["big/core.so", "big/__pycache__/core.cpython-312.pyc",
+                                                          "big/__init__.py"]
+    assert (tree.zipped, tree.unzipped, tree.files) == (459, 1119, 6)
+
+
+def test_many_small_files_become_one_other_block():
+    members = [Member(f"pkg/m{i:02}.py", i, 10 * i) for i in range(1, 31)]
+    tree = group("layer", "l.zip", members, {}, ["pkg"])
+    files = tree.children[0].children[0].children
+    assert len(files) == 13 and files[0].path == "pkg/m30.py"
+    assert files[-1].name == "18 other files" and files[-1].files == 18
+    assert sum(f.unzipped for f in files) == sum(10 * i for i in range(1, 31))
+
+
+# ------------------------------------------------------------------------------------------ the page
+
+
+@pytest.fixture
+def built(tmp_path, wheelhouse):
+    big = {f"bigdist/mod{i}.py": "x = %r\n" % ("abc" * 4000 * (i + 1)) for i in range(8)}
+    make_wheel(wheelhouse, "bigdist", files={"bigdist/__init__.py": "", **big})
+    make_wheel(wheelhouse, "smalldist", files={"smalldist/__init__.py": "VALUE = 1\n"})
+    root = make_project(tmp_path / "proj", "bigdist\nsmalldist\n", pyproject=offline_pyproject(wheelhouse))
+    settings = load_settings(root, {}, {"runtime": "python3.12"})
+    commands.build(settings, reporter=Reporter(quiet=True), report=True)
+    return settings
+
+
+@pytest.mark.slow
+def test_build_report_writes_one_self_contained_page_from_what_the_manifest_names(built):
+    page = (built.layers_path / "report.html").read_text()
+    assert "bigdist" in page and "smalldist" in page and "of 250.0 MiB" in page
+    assert not re.search(r"(src|href)=\"?https?:", page) and "<script" not in page  # nothing fetched, no script
+    assert page.count("<svg") == 2  # zipped and unzipped
+    assert "bigdist/mod7.py\n" in page  # the hover text names the path
+    path = commands.report(built, reporter=Reporter(quiet=True))
+    first = path.read_bytes()
+    assert first == page.encode()
+    assert commands.report(built, reporter=Reporter(quiet=True)).read_bytes() == first
+    built.app_zip_path.write_bytes(b"not the zip the build wrote")
+    with pytest.raises(ManifestError, match=r"dist/app\.zip is missing or is not the zip the manifest records"):
+        commands.report(built, reporter=Reporter(quiet=True))
+
+
+def test_report_without_a_build_says_to_build(tmp_path):
+    root = make_project(tmp_path / "proj", "")
+    with pytest.raises(ManifestError, match="run `invoke build` first"):
+        commands.report(load_settings(root, {}, {"runtime": "python3.12"}), reporter=Reporter(quiet=True))
+
+
+def png_colours(png: bytes) -> int:
+    """How many distinct byte values the decompressed image data holds (a blank page has a handful)."""
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    data, at = b"", 8
+    while at < len(png):
+        length = int.from_bytes(png[at:at + 4], "big")
+        if png[at + 4:at + 8] == b"IDAT":
+            data += png[at + 8:at + 8 + length]
+        at += 12 + length
+    return len(set(zlib.decompress(data)))
+
+
+def chromium(*args: str) -> subprocess.CompletedProcess:
+    assert CHROMIUM, "chromium is not installed (apt-get install chromium; .ci/run installs it)"
+    return subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", *args],
+                          capture_output=True, text=True, timeout=120, check=True)
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_a_real_browser_draws_the_report(built, tmp_path):
+    page = (built.layers_path / "report.html").as_uri()
+    shot = tmp_path / "report.png"
+    chromium(f"--screenshot={shot}", "--window-size=1280,1000", page)
+    assert png_colours(shot.read_bytes()) > 40  # drew blocks in several colours, not a blank page
+    dom = chromium("--dump-dom", page).stdout
+    assert "bigdist" in dom and "<svg" in dom
+    table = dom[dom.index("<table"):]
+    assert table.index("bigdist") < table.index("smalldist")  # the largest first
