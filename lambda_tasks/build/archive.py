@@ -104,7 +104,7 @@ def pack_one(entry: Entry) -> Packed:
             if source.info.compress_type == DEFLATED:
                 return Packed(
                     entry.arcname, entry.unit, entry.mode, source.info.CRC, source.info.file_size,
-                    source.info.compress_size, DEFLATED, wheel=source.wheel, offset=_data_offset(source),
+                    source.info.compress_size, DEFLATED, wheel=source.wheel, offset=data_offset(source),
                     verify=not source.checked,
                 )
             data = entry.read()  # zipfile checks the CRC at the end
@@ -116,12 +116,12 @@ def pack_one(entry: Entry) -> Packed:
     return Packed(entry.arcname, entry.unit, entry.mode, zlib.crc32(data), len(data), len(payload), method, payload)
 
 
-def _data_offset(member: WheelMember, handle: BinaryIO | None = None) -> int:
+def data_offset(member: WheelMember, handle: BinaryIO | None = None) -> int:
     """Where a member's compressed bytes start: after its local header, whose lengths may differ from the
     central directory's. ``handle``: the wheel, already open."""
     if handle is None:
         with open(member.wheel, "rb") as opened:
-            return _data_offset(member, opened)
+            return data_offset(member, opened)
     handle.seek(member.info.header_offset)
     header = handle.read(_LOCAL.size)
     if len(header) != _LOCAL.size or header[:4] != b"PK\x03\x04":
@@ -329,7 +329,7 @@ def check_wheel(path: Path, infos: Sequence[zipfile.ZipInfo], label: str | None 
                 _check_by_zipfile(path, info, label)
                 continue
             try:
-                offset = _data_offset(WheelMember(path, info), handle)
+                offset = data_offset(WheelMember(path, info), handle)
             except zipfile.BadZipFile:
                 raise damaged(label, info.filename, "its local header is missing or wrong") from None
             handle.seek(offset)
