@@ -8,22 +8,30 @@ end (and its CRC-32, unless ``collect.check_wheels`` has checked the wheel alrea
 
 from __future__ import annotations
 
+import tarfile
 import zipfile
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Protocol
+from typing import BinaryIO, Protocol
 
-from ..entries import WheelMember
+from ..entries import Entry, WheelMember
 from ..errors import ProjectError
 from . import gzip_members as gz
 from .archive import damaged, data_offset
 
-if TYPE_CHECKING:
-    from .tar import Member
-
 _READ = 1 << 18  # compressed bytes per step (cache-friendly, as archive.py checks them)
 _INFLATE = 1 << 20  # at most this much inflated at a time: a zip bomb cannot fill memory
+
+
+class Member(Protocol):
+    """``tar.Member`` as far as writing needs it (tar imports this module)."""
+
+    @property
+    def entry(self) -> Entry | None: ...
+    @property
+    def size(self) -> int: ...
+    def header(self, when: int) -> bytes: ...
 
 
 class Sink(Protocol):
@@ -65,10 +73,10 @@ class _Writer:
         """A file we compress ourselves, streamed (a vendored library may be large)."""
         entry = member.entry
         assert entry is not None
-        if self.pending:
+        if self.pending and entry.size:
             self.pieces.append(gz.fixed_block(bytes(self.pending), final=False))
             self.pending.clear()
-        compressor = zlib.compressobj(gz.OWN_LEVEL, zlib.DEFLATED, -15)
+        compressor = zlib.compressobj(gz.OWN_LEVEL, zlib.DEFLATED, -15) if entry.size else None
         left = entry.size
         source = entry.source
         try:
@@ -77,6 +85,7 @@ class _Writer:
                     left -= len(chunk)
                     if left < 0:
                         break
+                    assert compressor is not None
                     self._tar(chunk)
                     self.pieces.append(compressor.compress(chunk))
         except (zipfile.BadZipFile, zlib.error, EOFError) as error:
@@ -88,7 +97,8 @@ class _Writer:
                 raise damaged(source.wheel.name, source.info.filename, f"it is not {entry.size:,} bytes long")
             raise ProjectError(f"{entry.arcname} changed while the image was being written\n"
                                "  run the build again when nothing is editing the project")
-        self.pieces.append(compressor.flush(zlib.Z_SYNC_FLUSH))
+        if compressor is not None:
+            self.pieces.append(compressor.flush(zlib.Z_SYNC_FLUSH))
 
     def close(self) -> None:
         """End the open member (there is always one: a tar header or the end-of-archive blocks)."""
@@ -138,8 +148,6 @@ class _Writer:
 def write_members(out: Sink, tar_hash: _Hash, layer: Sequence[Member], when: int, end: int) -> int:
     """Write the layer's gzip members to ``out``, feeding the uncompressed tar to ``tar_hash``; ``end`` is
     the length of the end-of-archive blocks and record padding. Returns the tar's length."""
-    from .tar import BLOCK
-
     writer = _Writer(out, tar_hash)
     handles: dict[Path, BinaryIO] = {}
     try:
@@ -156,7 +164,7 @@ def write_members(out: Sink, tar_hash: _Hash, layer: Sequence[Member], when: int
                 if handle is None:
                     handle = handles[source.wheel] = open(source.wheel, "rb")  # noqa: SIM115 - closed below
                 writer.copied(source, handle)
-            writer.raw(b"\0" * (-member.size % BLOCK))
+            writer.raw(b"\0" * (-member.size % tarfile.BLOCKSIZE))
         writer.raw(b"\0" * end)
         writer.close()
     finally:
