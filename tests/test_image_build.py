@@ -47,9 +47,10 @@ def layer_names(layout: Path, digest: str) -> dict[str, tarfile.TarInfo]:
 
 
 @pytest.mark.slow
-def test_image_layout_is_read_by_skopeo_and_keeps_the_base(tmp_path, wheelhouse, base_image):
+@pytest.mark.parametrize("gzip_format", ["stream", "members"])
+def test_image_layout_is_read_by_skopeo_and_keeps_the_base(tmp_path, wheelhouse, base_image, gzip_format):
     root = image_project(tmp_path / "proj", wheelhouse, base_image)
-    manifest = build(settings_for(root), reporter=Reporter(quiet=True))
+    manifest = build(settings_for(root, image_gzip=gzip_format), reporter=Reporter(quiet=True))
     image = manifest.image
     assert image is not None and manifest.layers == []
     layout = root / "dist" / "image"

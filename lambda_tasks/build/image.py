@@ -73,13 +73,15 @@ def plan_dependency_layers(entries: Sequence[Entry], settings: Settings,
     layers = []
     for number, names in enumerate(assignment, 1):
         members = tar.members([e for name in names for e in by_unit[name]], ROOT)
-        layers.append(PlannedLayer(f"deps-{number}", names, members, tar.entries_key(members), tar.tar_size(members)))
+        key = tar.entries_key(members, settings.image_gzip)
+        layers.append(PlannedLayer(f"deps-{number}", names, members, key, tar.tar_size(members)))
     return layers
 
 
-def plan_app_layer(entries: Sequence[Entry]) -> PlannedLayer:
+def plan_app_layer(entries: Sequence[Entry], settings: Settings) -> PlannedLayer:
     members = tar.members(entries, ROOT)
-    return PlannedLayer(APP_LAYER, [APP_LAYER], members, tar.entries_key(members), tar.tar_size(members))
+    key = tar.entries_key(members, settings.image_gzip)
+    return PlannedLayer(APP_LAYER, [APP_LAYER], members, key, tar.tar_size(members))
 
 
 def previous_assignment(record: ImageRecord | None) -> dict[str, int]:
@@ -108,7 +110,7 @@ def check_size(settings: Settings, base: BaseImage, sizes: Mapping[str, int]) ->
 def write_layers(settings: Settings, planned: Sequence[PlannedLayer], previous: ImageRecord | None,
                  reporter: Reporter) -> list[Blob]:
     """Each layer's blob: the previous one when its entries are the same and its blob is there, else written
-    (in parallel: zlib releases the GIL)."""
+    (in parallel: zlib and hashlib release the GIL)."""
     blobs_dir = settings.image_path / "blobs" / "sha256"
     old = {layer.entries_key: layer for layer in previous.layers} if previous else {}
     kept: dict[str, Blob] = {}
@@ -123,7 +125,7 @@ def write_layers(settings: Settings, planned: Sequence[PlannedLayer], previous: 
     for layer in todo:
         reporter.info(f"write: image layer {layer.name} ({human_bytes(layer.unzipped_bytes)} uncompressed)")
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1, max(len(todo), 1))) as pool:
-        written = list(pool.map(lambda layer: tar.write_layer(blobs_dir, layer.members), todo))
+        written = list(pool.map(lambda layer: tar.write_layer(blobs_dir, layer.members, settings.image_gzip), todo))
     for layer, done in zip(todo, written, strict=True):
         if done.unzipped_bytes != layer.unzipped_bytes:  # tar_size is exact: a difference is a bug
             raise AssertionError(f"layer {layer.name}: {done.unzipped_bytes} bytes, planned {layer.unzipped_bytes}")
@@ -228,7 +230,7 @@ def assemble(settings: Settings, app_entries: Sequence[Entry], dep_entries: Sequ
     from .base_image import base_image
 
     base = base_image(settings, previous.base if previous else None, refresh, reporter)
-    app = plan_app_layer(app_entries)
+    app = plan_app_layer(app_entries, settings)
     if dep_entries is None:
         assert previous is not None
         kept = [layer for layer in previous.layers if layer.name != APP_LAYER]

@@ -2,16 +2,19 @@
 
 Like ``archive.py`` for zips: members sorted by name, every directory above a file included (mode 0755), one
 timestamp (0, or SOURCE_DATE_EPOCH), uid/gid 0 with no user or group names, modes 0644/0755, PAX headers only
-where ustar cannot hold a name; gzip with no file name and no time. The uncompressed tar's exact length is
-known before writing (the 10 GB check needs it). A wheel member is inflated by zipfile, which checks its CRC;
-its length is checked against the zip directory's as it is copied.
+where ustar cannot hold a name. The uncompressed tar's exact length is known before writing (the 10 GB check
+needs it); it is the same on every machine, and so is its digest (the config's diff_id).
 
-The uncompressed tar (its digest is the config's diff_id) is the same on every machine; the gzip stream is
-zlib's at a fixed level (1), the same wherever zlib is (a zlib-ng built Python could compress differently).
+Two ways to gzip it (``image_gzip``): ``"members"`` (the default, ``tar_members.py``) copies the wheels'
+deflate streams, one gzip member each, and encodes the tar headers itself: the same bytes on any machine for
+what comes from wheels, and little more work than a zip. ``"stream"`` is one gzip stream from zlib at level 1
+(smaller by about 2%, several times slower, the same only wherever the same zlib is: a zlib-ng built Python
+compresses differently), for a reader that takes only a gzip file's first member.
 """
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import json
@@ -32,9 +35,12 @@ from .crc import damaged
 
 BLOCK = tarfile.BLOCKSIZE  # 512
 RECORD = tarfile.RECORDSIZE  # 10240
-#: zlib's fastest level, as go-containerregistry (ko, crane) writes layers: level 6 made numpy + pandas + pyarrow
-#: + scipy 13% smaller (116 MB, not 133) at several times the compression time (benchmarks/image.py)
+#: ``image_gzip = "stream"``: zlib's fastest level, as go-containerregistry (ko, crane) writes layers: level 6
+#: made numpy + pandas + pyarrow + scipy 13% smaller (116 MB, not 133) at several times the compression time
 GZIP_LEVEL = 1
+MEMBERS, STREAM = "members", "stream"
+#: changes when a writer's bytes change, so that a layer written the old way is not kept as the new way's
+_FORMATS = {MEMBERS: "members-1", STREAM: f"stream-{GZIP_LEVEL}"}
 _CHUNK = 1 << 20
 
 
@@ -56,12 +62,17 @@ class Member:
         return self.entry.size if self.entry is not None else 0
 
     def header(self, when: int) -> bytes:
-        info = tarfile.TarInfo(self.name.rstrip("/"))
-        info.type = tarfile.DIRTYPE if self.entry is None else tarfile.REGTYPE
-        info.size, info.mode, info.mtime = self.size, self.mode, when
-        info.uid = info.gid = 0
-        info.uname = info.gname = ""
-        return info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+        return _header(self.name, self.entry is None, self.size, self.mode, when)
+
+
+@functools.lru_cache(maxsize=1 << 17)  # planning sizes a layer, writing writes it: tarfile makes each one once
+def _header(name: str, is_dir: bool, size: int, mode: int, when: int) -> bytes:
+    info = tarfile.TarInfo(name.rstrip("/"))
+    info.type = tarfile.DIRTYPE if is_dir else tarfile.REGTYPE
+    info.size, info.mode, info.mtime = size, mode, when
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
 
 
 def members(entries: Sequence[Entry], root: str) -> list[Member]:
@@ -77,17 +88,25 @@ def members(entries: Sequence[Entry], root: str) -> list[Member]:
     return [everything[name] for name in sorted(everything)]
 
 
+def _body(layer: Sequence[Member], when: int) -> int:
+    return sum(len(m.header(when)) + -(-m.size // BLOCK) * BLOCK for m in layer)
+
+
+def _end(body: int) -> int:
+    """The end-of-archive blocks and the padding to a whole record after ``body`` bytes of members."""
+    return -(-(body + 2 * BLOCK) // RECORD) * RECORD - body
+
+
 def tar_size(layer: Sequence[Member]) -> int:
     """The exact length of the tar ``write_layer`` writes for these members."""
-    when = mtime()
-    body = sum(len(m.header(when)) + -(-m.size // BLOCK) * BLOCK for m in layer) + 2 * BLOCK
-    return -(-body // RECORD) * RECORD
+    body = _body(layer, mtime())
+    return body + _end(body)
 
 
-def entries_key(layer: Sequence[Member]) -> str:
-    """Identifies a layer's tar without writing it: the same key, the same bytes."""
+def entries_key(layer: Sequence[Member], gzip_format: str = MEMBERS) -> str:
+    """Identifies a layer's blob without writing it: the same key, the same bytes."""
     rows = [(m.name, m.mode, m.size, _source_id(m.entry)) for m in layer]
-    return hashlib.sha256(json.dumps([mtime(), GZIP_LEVEL, rows]).encode()).hexdigest()
+    return hashlib.sha256(json.dumps([mtime(), _FORMATS[gzip_format], rows]).encode()).hexdigest()
 
 
 def _source_id(entry: Entry | None) -> str:
@@ -124,9 +143,11 @@ class _Hashing:
         self.raw.flush()
 
 
-def write_layer(directory: Path, layer: Sequence[Member]) -> WrittenLayer:
+def write_layer(directory: Path, layer: Sequence[Member], gzip_format: str = MEMBERS) -> WrittenLayer:
     """Write the gzip tar into ``directory`` (an OCI layout's blobs/sha256), named by its digest; through a temp
     file, so a killed build leaves no blob whose name lies about its bytes."""
+    from .tar_members import write_members
+
     directory.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=".layer.", suffix=".tmp", dir=directory)
     tmp = Path(tmp_name)
@@ -134,22 +155,32 @@ def write_layer(directory: Path, layer: Sequence[Member]) -> WrittenLayer:
     try:
         with os.fdopen(fd, "wb") as raw:
             packed = _Hashing(raw)
-            with gzip.GzipFile(filename="", mode="wb", compresslevel=GZIP_LEVEL, fileobj=packed,
-                               mtime=0) as gz:
-                tar = _Hashing(gz)  # type: ignore[arg-type]
-                for member in layer:
-                    tar.write(member.header(when))
-                    if member.entry is not None:
-                        _copy(member, tar)
-                tar.write(b"\0" * (2 * BLOCK))
-                tar.write(b"\0" * (-tar.count % RECORD))
+            tar_hash = hashlib.sha256()
+            end = _end(_body(layer, when))
+            if gzip_format == MEMBERS:
+                tar_count = write_members(packed, tar_hash, layer, when, end)
+            else:
+                tar_count = _write_stream(packed, tar_hash, layer, when, end)
         digest = packed.hash.hexdigest()
         os.chmod(tmp, 0o644)
         os.replace(tmp, directory / digest)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return WrittenLayer(f"sha256:{digest}", packed.count, f"sha256:{tar.hash.hexdigest()}", tar.count)
+    return WrittenLayer(f"sha256:{digest}", packed.count, f"sha256:{tar_hash.hexdigest()}", tar_count)
+
+
+def _write_stream(packed: _Hashing, tar_hash: hashlib._Hash, layer: Sequence[Member], when: int, end: int) -> int:
+    """One gzip stream, zlib at ``GZIP_LEVEL``: every byte compressed anew."""
+    with gzip.GzipFile(filename="", mode="wb", compresslevel=GZIP_LEVEL, fileobj=packed, mtime=0) as gz:
+        tar = _Hashing(gz)  # type: ignore[arg-type]
+        tar.hash = tar_hash
+        for member in layer:
+            tar.write(member.header(when))
+            if member.entry is not None:
+                _copy(member, tar)
+        tar.write(b"\0" * end)
+    return tar.count
 
 
 def _copy(member: Member, out: _Hashing) -> None:
