@@ -16,6 +16,7 @@ from lambda_tasks import commands
 from lambda_tasks.config import load_settings
 from lambda_tasks.errors import ManifestError
 from lambda_tasks.report import Reporter
+from lambda_tasks.treemap.image import apportion, image_artifacts
 from lambda_tasks.treemap.layout import Rect, squarify
 from lambda_tasks.treemap.sizes import Member, group, record_paths
 
@@ -79,6 +80,18 @@ def test_many_small_files_become_one_other_block():
     assert len(files) == 13 and files[0].path == "pkg/m30.py"
     assert files[-1].name == "18 other files" and files[-1].files == 18
     assert sum(f.unzipped for f in files) == sum(10 * i for i in range(1, 31))
+
+
+@given(st.integers(min_value=0, max_value=10**10), st.lists(st.integers(min_value=0, max_value=10**9), max_size=30))
+def test_a_layers_gzipped_bytes_are_shared_by_size_to_the_byte(total, weights):
+    shares = apportion(total, weights)
+    assert len(shares) == len(weights) and all(share >= 0 for share in shares)
+    if not weights:
+        return
+    assert sum(shares) == total
+    used = weights if sum(weights) else [1] * len(weights)
+    for weight, share in zip(used, shares, strict=True):
+        assert abs(share - total * weight / sum(used)) < 1
 
 
 # ------------------------------------------------------------------------------------------ the page
@@ -146,3 +159,79 @@ def test_a_real_browser_draws_the_report(built, tmp_path):
     assert "bigdist" in dom and "<svg" in dom
     table = dom[dom.index("<table"):]
     assert table.index("bigdist") < table.index("smalldist")  # the largest first
+
+
+# ------------------------------------------------------------------------------------------ an image build
+
+
+def build_image(tmp_path, wheelhouse, base_image, gzip_format):
+    """An image build (as tests/test_image_build.py makes them) of a large and a small distribution. With
+    ``image_gzip = "members"`` each layer is a multi-member gzip, which tarfile's own "r|gz" stops reading after
+    the first member."""
+    if not shutil.which("skopeo"):
+        pytest.skip("skopeo is not installed (.ci/run installs it)")
+    big = {f"bigdist/mod{i}.py": "x = %r\n" % ("abc" * 4000 * (i + 1)) for i in range(8)}
+    make_wheel(wheelhouse, "bigdist", files={"bigdist/__init__.py": "", **big})
+    make_wheel(wheelhouse, "smalldist", files={"smalldist/__init__.py": "VALUE = 1\n"})
+    extra = f'package_type = "image"\nimage_base = "{base_image}"\nimage_gzip = "{gzip_format}"\n' \
+            "image_layer_bytes = 20000\n"
+    root = make_project(tmp_path / "proj", "bigdist\nsmalldist\n", pyproject=offline_pyproject(wheelhouse, extra))
+    settings = load_settings(root, {}, {"runtime": "python3.12"})
+    manifest = commands.build(settings, reporter=Reporter(quiet=True), report=True)
+    return settings, manifest
+
+
+@pytest.mark.parametrize("gzip_format", ["members", "stream"])
+def test_an_image_report_shows_the_base_then_our_layers_by_distribution(tmp_path, wheelhouse, base_image,
+                                                                        gzip_format):
+    settings, manifest = build_image(tmp_path, wheelhouse, base_image, gzip_format)
+    image = manifest.image
+    page = (settings.layers_path / "report.html").read_text()
+    assert "of 10.0 GiB" in page and "of 250.0 MiB" not in page  # the image limit, not the zip one
+    assert "gzipped" in page and "in proportion to their size" in page  # says what "zipped" means here
+    assert "base layer 1 of " + image.base.reference in page
+    names = [layer.name for layer in image.layers]
+    assert names[-1] == "app" and "deps-1" in names
+    for name in names:
+        assert f"{name} layer (sha256:" in page
+    assert "bigdist/mod7.py\n" in page and "smalldist" in page and "app.py" in page
+    table = page[page.index("<table"):]
+    # bottom to top: the base, deps-1 (smalldist), deps-2 (bigdist: over image_layer_bytes, a layer of its own), app
+    assert [layer.units for layer in image.layers] == [["smalldist"], ["bigdist"], ["app"]]
+    assert table.index("(base image layer)") < table.index("smalldist") < table.index("bigdist") < \
+        table.index("<td>app</td>")
+    assert not re.search(r"(src|href)=\"?https?:", page) and "<script" not in page
+    # every gzipped byte of our layers is given to one of its files; the base's layers are one block each
+    artifacts = image_artifacts(settings.output_dir, image)
+    base, ours = artifacts[:len(image.base.layers)], artifacts[len(image.base.layers):]
+    assert all(a.base and not a.tree.children for a in base)
+    assert [(a.tree.zipped, a.unzipped_bytes) for a in ours] == [(b.size, b.unzipped_bytes) for b in image.layers]
+    assert ours[-1].tree.children[0].name == "app"
+    by_dist = {d.name: d for a in ours for d in a.tree.children}
+    assert by_dist["bigdist"].unzipped > 8 * 12000 and by_dist["bigdist"].unzipped > 10 * by_dist["smalldist"].unzipped
+    assert "bigdist-1.0.dist-info/" in [c.name for c in by_dist["bigdist"].children]  # grouped by its RECORD
+    assert commands.report(settings, reporter=Reporter(quiet=True)).read_text() == page  # the same page again
+
+
+def test_an_image_layer_that_is_not_the_recorded_blob_is_refused(tmp_path, wheelhouse, base_image):
+    settings, manifest = build_image(tmp_path, wheelhouse, base_image, "members")
+    layer = manifest.image.layers[0]
+    blob = settings.output_dir / manifest.image.path / "blobs" / "sha256" / layer.digest.removeprefix("sha256:")
+    good = blob.read_bytes()
+    page = (settings.layers_path / "report.html").read_bytes()
+    flipped = bytearray(good)
+    flipped[len(good) // 2] ^= 0x01  # the same length, one byte in the middle changed
+    stamped = bytearray(good)
+    stamped[4] ^= 0x01  # the gzip header's MTIME: everything still inflates, every CRC holds; only the digest tells
+    for damaged in (bytes(flipped), bytes(stamped), good[:-9], None):
+        if damaged is None:
+            blob.unlink()
+        else:
+            blob.write_bytes(damaged)
+        with pytest.raises(ManifestError, match=rf"image layer {layer.name} \({layer.digest[:19]}\.\.\.\) is "
+                                                "missing or is not the blob the manifest records") as caught:
+            commands.report(settings, reporter=Reporter(quiet=True))
+        assert len(str(caught.value).splitlines()[0]) < 160 and blob.name in str(caught.value)
+        assert (settings.layers_path / "report.html").read_bytes() == page  # the last report is left as it was
+    blob.write_bytes(good)
+    assert commands.report(settings, reporter=Reporter(quiet=True)).read_bytes() == page

@@ -1,7 +1,8 @@
-"""``invoke report``: layers/report.html, a treemap of what takes the space in the built zips.
+"""``invoke report``: layers/report.html, a treemap of what takes the space in the built zips or image.
 
-layout (the squarified layout, pure) · sizes (the zips' central directories -> a tree) · page (the HTML, pure).
-This module is the one I/O step: read the zips the manifest names, write the page.
+layout (the squarified layout, pure) · sizes (the zips' central directories -> a tree) · image (an image's
+layers -> trees: the blobs streamed and checked) · page (the HTML, pure). This module reads what the manifest
+names and writes the page.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from pathlib import Path
 from ..config import Settings
 from ..errors import ManifestError
 from ..files import content_sha256, write_atomic
-from ..manifest import Manifest
+from ..manifest import ImageRecord, Manifest
+from .image import image_artifacts
 from .page import Artifact, Limits, render
 from .sizes import read_artifact
 
@@ -23,7 +25,9 @@ def report_path(settings: Settings) -> Path:
 
 
 def write_report(settings: Settings, manifest: Manifest) -> Path:
-    """Write the report for the artifacts ``manifest`` names (each zip checked against its recorded hash)."""
+    """Write the report for the artifacts ``manifest`` names (each zip or layer checked against its hash)."""
+    if manifest.image is not None:
+        return _write_image_report(settings, manifest, manifest.image)
     records = [(manifest.app, "function zip", [*manifest.unit_bytes, "app"], False)]
     records += [(layer, f"layer {n}", layer.distributions, True) for n, layer in enumerate(manifest.layers, 1)]
     artifacts = []
@@ -37,6 +41,15 @@ def write_report(settings: Settings, manifest: Manifest) -> Path:
     title = f"{settings.project_dir.name}: {manifest.runtime}/{manifest.architecture}"
     page = render(title, artifacts, Limits(settings.layer_limit, settings.unzipped_limit,
                                            settings.extra_layers_bytes))
+    target = report_path(settings)
+    write_atomic(target, page.encode("utf-8"))
+    return target
+
+
+def _write_image_report(settings: Settings, manifest: Manifest, image: ImageRecord) -> Path:
+    title = f"{settings.project_dir.name}: {manifest.runtime}/{manifest.architecture} image"
+    page = render(title, image_artifacts(settings.output_dir, image),
+                  Limits(settings.image_limit, settings.image_limit, image=True))
     target = report_path(settings)
     write_atomic(target, page.encode("utf-8"))
     return target

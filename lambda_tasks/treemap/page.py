@@ -1,7 +1,8 @@
 """The report page: one self-contained HTML file (inline SVG and CSS, no script, nothing fetched). Pure.
 
 Both treemaps (zipped and unzipped bytes) are drawn; two radio buttons and CSS show one. Hovering a block
-shows its path and sizes (the SVG ``<title>``, which every browser shows as a tooltip).
+shows its path and sizes (the SVG ``<title>``, which every browser shows as a tooltip). For an image the
+artifacts are its layers, "zipped" means gzipped, and the bars measure against the image limit.
 """
 
 from __future__ import annotations
@@ -28,36 +29,44 @@ class Limits:
     zip_bytes: int  # one zip (the function's, a layer's)
     unzipped_bytes: int  # one archive unzipped, and the function with all its layers
     extra_layers_bytes: int = 0  # layers from elsewhere (extra_layers), counted in the total
+    #: a container image: no per-layer limit; ``unzipped_bytes`` is the whole image's (``image_limit``)
+    image: bool = False
 
 
 @dataclass(frozen=True)
 class Artifact:
-    """One zip: its tree and its size on disk as the manifest records it."""
+    """One zip or image layer: its tree and its size on disk as the manifest records it."""
 
     tree: Node
     zip_bytes: int
     unzipped_bytes: int
+    base: bool = False  # a base image's layer: one block, not read
 
 
 def render(title: str, artifacts: Sequence[Artifact], limits: Limits) -> str:
     """The whole page."""
     total = sum(a.unzipped_bytes for a in artifacts) + limits.extra_layers_bytes
+    zipped = "gzipped" if limits.image else "zipped"
     maps = "".join(
-        f'<div class="map {mode}">{_svg([a.tree for a in artifacts], mode == "zipped")}</div>'
+        f'<div class="map {mode}">{_svg([a.tree for a in artifacts], mode == "zipped", limits.image)}</div>'
         for mode in ("zipped", "unzipped"))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>
 <style>{_CSS}</style></head><body>
 <h1>{escape(title)}</h1>
 {_fills(artifacts, limits, total)}
-<input type="radio" name="mode" id="zipped" checked><label for="zipped">zipped</label>
+<input type="radio" name="mode" id="zipped" checked><label for="zipped">{zipped}</label>
 <input type="radio" name="mode" id="unzipped"><label for="unzipped">unzipped</label>
-<span class="hint">hover a block for its path and sizes; zipped: each file's compressed bytes</span>
+<span class="hint">hover a block for its path and sizes; {_IMAGE_HINT if limits.image else _ZIP_HINT}</span>
 <div class="maps">{maps}</div>
-{_table(artifacts, total)}
+{_table(artifacts, total, limits.image)}
 </body></html>
 """
 
+
+_ZIP_HINT = "zipped: each file's compressed bytes"
+_IMAGE_HINT = ("gzipped: each layer's gzipped bytes shared among its files in proportion to their size (a gzip "
+               "stream does not say which bytes are whose); the base image's layers are one block each")
 
 _CSS = """
 body{font:13px/1.4 system-ui,sans-serif;margin:16px;color:#222;background:#fff}
@@ -80,6 +89,8 @@ td:nth-child(-n+2),th:nth-child(-n+2){text-align:left}
 
 
 def _fills(artifacts: Sequence[Artifact], limits: Limits, total: int) -> str:
+    if limits.image:
+        return _image_fills(artifacts, limits, total)
     rows = []
     for artifact in artifacts:
         rows.append(_bar(f"{artifact.tree.path} zipped", artifact.zip_bytes, limits.zip_bytes))
@@ -87,6 +98,23 @@ def _fills(artifacts: Sequence[Artifact], limits: Limits, total: int) -> str:
     extra = f" (with {human_bytes(limits.extra_layers_bytes)} of extra layers)" if limits.extra_layers_bytes else ""
     rows.append(_bar(f"total unzipped{extra}", total, limits.unzipped_bytes))
     return f'<div class="fills">{"".join(rows)}</div>'
+
+
+def _image_fills(artifacts: Sequence[Artifact], limits: Limits, total: int) -> str:
+    """The base's layers, ours and the whole image, uncompressed, against the image limit; the gzipped total."""
+    base = [a for a in artifacts if a.base]
+    ours = [a for a in artifacts if not a.base]
+    gzipped = sum(a.zip_bytes for a in artifacts)
+    limit = limits.unzipped_bytes
+    rows = [_bar(f"base image ({_layers(len(base))}) unzipped", sum(a.unzipped_bytes for a in base), limit),
+            _bar(f"ours ({_layers(len(ours))}) unzipped", sum(a.unzipped_bytes for a in ours), limit),
+            _bar("image unzipped", total, limit),
+            f"<span>image gzipped</span><span></span><span>{human_bytes(gzipped)} (what a registry stores)</span>"]
+    return f'<div class="fills">{"".join(rows)}</div>'
+
+
+def _layers(count: int) -> str:
+    return f"{count} layer" if count == 1 else f"{count} layers"
 
 
 def _bar(label: str, value: int, limit: int) -> str:
@@ -97,21 +125,21 @@ def _bar(label: str, value: int, limit: int) -> str:
             f"<span>{human_bytes(value)} of {human_bytes(limit)} ({share * 100:.1f}%)</span>")
 
 
-def _svg(trees: Sequence[Node], zipped: bool) -> str:
+def _svg(trees: Sequence[Node], zipped: bool, image: bool) -> str:
     parts: list[str] = []
     rects = squarify([t.size(zipped) for t in trees], Rect(0, 0, WIDTH, HEIGHT))
     for tree, rect in zip(trees, rects, strict=True):
-        _draw(tree, rect, 0, 0, zipped, parts)
+        _draw(tree, rect, 0, 0, zipped, parts, "gzipped" if image else "zipped")
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
             f'height="{HEIGHT}">{"".join(parts)}</svg>')
 
 
-def _draw(node: Node, rect: Rect, depth: int, hue: int, zipped: bool, parts: list[str]) -> None:
+def _draw(node: Node, rect: Rect, depth: int, hue: int, zipped: bool, parts: list[str], word: str) -> None:
     if rect.area < MIN_AREA:
         return
     light = (55, 58, 72, 84)[min(depth, 3)]
     saturation = 0 if depth == 0 else 45  # the zips grey, each distribution a hue of its own
-    tip = f"{node.path or node.name}\n{human_bytes(node.zipped)} zipped, {human_bytes(node.unzipped)} unzipped"
+    tip = f"{node.path or node.name}\n{human_bytes(node.zipped)} {word}, {human_bytes(node.unzipped)} unzipped"
     if node.files > 1:
         tip += f", {node.files} files"
     parts.append(f'<g><title>{escape(tip)}</title><rect x="{rect.x:.1f}" y="{rect.y:.1f}" width="{rect.w:.1f}" '
@@ -127,14 +155,20 @@ def _draw(node: Node, rect: Rect, depth: int, hue: int, zipped: bool, parts: lis
         children = sorted((c for c in node.children if c.size(zipped) > 0), key=lambda c: -c.size(zipped))
         boxes = squarify([c.size(zipped) for c in children], inner)
         for index, (child, box) in enumerate(zip(children, boxes, strict=True)):
-            _draw(child, box, depth + 1, HUES[index % len(HUES)] if depth == 0 else hue, zipped, parts)
+            _draw(child, box, depth + 1, HUES[index % len(HUES)] if depth == 0 else hue, zipped, parts, word)
     parts.append("</g>")
 
 
-def _table(artifacts: Sequence[Artifact], total: int) -> str:
-    rows = ["<tr><th>artifact</th><th>distribution</th><th>zipped</th><th>unzipped</th><th>files</th>"
+def _table(artifacts: Sequence[Artifact], total: int, image: bool) -> str:
+    rows = [f"<tr><th>{'layer' if image else 'artifact'}</th><th>distribution</th>"
+            f"<th>{'gzipped (share)' if image else 'zipped'}</th><th>unzipped</th><th>files</th>"
             "<th>share of total</th></tr>"]
     for artifact in artifacts:
+        if artifact.base:
+            share = f"{artifact.unzipped_bytes * 100 / total:.1f}%" if total else "-"
+            rows.append(f"<tr><td>{escape(artifact.tree.path)}</td><td>(base image layer)</td>"
+                        f"<td>{human_bytes(artifact.zip_bytes)}</td><td>{human_bytes(artifact.unzipped_bytes)}</td>"
+                        f"<td>-</td><td>{share}</td></tr>")
         for dist in artifact.tree.children:
             share = f"{dist.unzipped * 100 / total:.1f}%" if total else "-"
             rows.append(f"<tr><td>{escape(artifact.tree.path)}</td><td>{escape(dist.name)}</td>"

@@ -56,13 +56,23 @@ def read_members(zip_path: Path, prefix: str) -> tuple[list[Member], dict[str, s
                 continue
             path = info.filename.removeprefix(prefix)
             members.append(Member(path, info.compress_size, info.file_size))
-            parts = path.split("/")
-            if len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] == "RECORD":
-                owner = unit_key(parts[0].removesuffix(".dist-info").rsplit("-", 1)[0])
-                text = archive.read(info).decode("utf-8", "replace")
-                owners.update(dict.fromkeys(record_paths(text), owner))
-                owners[path] = owner
+            if is_record(path):
+                owners.update(record_owners(path, archive.read(info)))
     return members, owners
+
+
+def is_record(path: str) -> bool:
+    """Whether ``path`` (below site-packages) is a distribution's ``*.dist-info/RECORD``."""
+    parts = path.split("/")
+    return len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] == "RECORD"
+
+
+def record_owners(path: str, data: bytes) -> dict[str, str]:
+    """path -> distribution for the files the RECORD at ``path`` lists, and for the RECORD itself."""
+    owner = unit_key(path.split("/", 1)[0].removesuffix(".dist-info").rsplit("-", 1)[0])
+    owners = dict.fromkeys(record_paths(data.decode("utf-8", "replace")), owner)
+    owners[path] = owner
+    return owners
 
 
 def record_paths(text: str) -> list[str]:
