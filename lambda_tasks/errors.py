@@ -6,6 +6,8 @@ The tasks print it and exit 1; anything that is not a ``LambdaTasksError`` is a 
 
 from __future__ import annotations
 
+#: The longest first line of a message: with the "error: " the front ends print before it, under 160 characters.
+MAX_FIRST_LINE = 152
 
 class LambdaTasksError(Exception):
     """A problem the user can fix; the message says what is wrong and how to fix it."""

@@ -58,7 +58,8 @@ def app_files(project_dir: Path) -> list[tuple[str, Path]]:
     app = project_dir / "app.py"
     if not app.is_file():
         raise ProjectError(
-            f"no app.py in {project_dir}: the handler module must be there (or point --project-dir at your app)"
+            f"no app.py in the project directory: the handler module must be there\n  in {project_dir}\n"
+            "  point --project-dir (or project_dir) at your app"
         )
     files = [("app.py", app)]
     chalicelib = project_dir / "chalicelib"

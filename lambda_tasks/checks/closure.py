@@ -27,9 +27,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from ..entries import read_member
-from ..errors import ResolveError, WheelError
-
-_MAX_FIRST_LINE = 159
+from ..errors import MAX_FIRST_LINE, ResolveError, WheelError
 
 
 @dataclass(frozen=True)
@@ -268,9 +266,9 @@ def _fit(head: str, names: list[str], tail: str = "") -> str:
     for shown in range(len(names), 0, -1):
         rest = f" and {len(names) - shown} more" if shown < len(names) else ""
         line = head + ", ".join(names[:shown]) + rest + tail
-        if len(line) <= _MAX_FIRST_LINE:
+        if len(line) <= MAX_FIRST_LINE:
             return line
-    return (head.rstrip(": (") + tail.rstrip(")"))[:_MAX_FIRST_LINE]
+    return (head.rstrip(": (") + tail.rstrip(")"))[:MAX_FIRST_LINE]
 
 
 def raise_for_closure(result: ClosureResult, target: str, allow_extra: bool = False) -> None:

@@ -38,7 +38,9 @@ def resolve(settings: Settings, reporter: Reporter, refresh: bool = False,
     is given each wheel pip fetches as soon as pip has it (for checks that can start before pip is done)."""
     requirements = settings.requirements_path
     if not requirements.is_file() and requirements.resolve() != (settings.project_dir / "requirements.txt").resolve():
-        raise ResolveError(f"requirements file {requirements} does not exist; check the requirements setting")
+        shown = os.path.relpath(requirements, settings.project_dir)
+        raise ResolveError(f"requirements file {shown} does not exist; check the requirements setting\n"
+                           f"  looked for {requirements}")
     if not requirement_lines(requirements):
         return []
     by_location = bool(direct_references(requirements))  # local or VCS packages: their content is not in the key

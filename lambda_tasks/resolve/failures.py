@@ -13,11 +13,9 @@ import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..errors import ResolveError
+from ..errors import MAX_FIRST_LINE, ResolveError
 from ..targets import Target
 from .process import redact
-
-_MAX_FIRST_LINE = 159
 
 
 @dataclass(frozen=True)
@@ -61,13 +59,13 @@ def failures_error(failures: Sequence[Failure], target: Target) -> ResolveError:
     if len(failures) == 1:
         failure = failures[0]
         first = f"{_shorten(failure.requirement, 70)} cannot be installed for {target}: {failure.summary}"
-        lines = [_shorten(first, _MAX_FIRST_LINE)]
-        if len(first) > _MAX_FIRST_LINE:
+        lines = [_shorten(first, MAX_FIRST_LINE)]
+        if len(first) > MAX_FIRST_LINE:
             lines.append(f"  {failure.summary}")
         lines += [f"  {detail}" for detail in failure.details]
     else:
         names = ", ".join(dict.fromkeys(failure.name for failure in failures))
-        lines = [_shorten(f"{len(failures)} requirements cannot be installed for {target}: {names}", _MAX_FIRST_LINE)]
+        lines = [_shorten(f"{len(failures)} requirements cannot be installed for {target}: {names}", MAX_FIRST_LINE)]
         for failure in failures:
             lines.append(f"  {failure.requirement}: {failure.summary}")
             lines += [f"    {detail}" for detail in failure.details]

@@ -9,6 +9,7 @@ that every line can be rewritten, and each line remembers where it comes from.
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,8 +67,10 @@ def _wheel_for(reference: DirectReference, settings: Settings, options: list[str
 
     shown, target = redact(reference.line.text), settings.target
     if reference.kind == "missing":
-        return Failure(shown, f"{reference.location} does not exist", (
-            f"{reference.line.where}; a path counts from the directory of the requirements file",))
+        relative = os.path.relpath(reference.location, reference.line.path.parent)
+        return Failure(shown, f"{relative} does not exist", (
+            f"{reference.line.where}; a path counts from the directory of the requirements file",
+            f"looked for {reference.location}"))
     if reference.editable:
         reporter.info(f"resolve: {shown} ({reference.line.where}) ships as a normal install: Lambda has no "
                       "editable installs")

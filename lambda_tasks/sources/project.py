@@ -77,7 +77,8 @@ def find_source(project_dir: Path, requirements: str | None) -> Source | None:
     if requirements:
         path = project_dir / requirements
         if not path.is_file():
-            raise ResolveError(f"requirements file {path} does not exist; check the requirements setting")
+            raise ResolveError(f"requirements file {requirements} does not exist; check the requirements setting\n"
+                               f"  looked for {path}")
         return Source(kind_of(path), path, searched=False)
     for name in SEARCH_ORDER:
         path = project_dir / name
