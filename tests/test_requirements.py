@@ -91,5 +91,5 @@ def test_a_missing_requirements_file_is_an_error_unless_it_is_the_default(tmp_pa
     settings = load_settings(tmp_path, {}, {"runtime": "python3.12", "requirements": "requirements/prod.txt"})
     with pytest.raises(ResolveError) as error:
         resolve(settings, Reporter())
-    assert str(error.value) == (f"requirements file {tmp_path / 'requirements' / 'prod.txt'} does not exist; "
-                                "check the requirements setting")
+    assert str(error.value) == ("requirements file requirements/prod.txt does not exist; check the requirements "
+                                f"setting\n  looked for {tmp_path / 'requirements' / 'prod.txt'}")
