@@ -129,6 +129,7 @@ CASES = [
     # -- requirements
     Case("unknown-package", _requirements("purelib\nno-such-package-xyz\n"), "no-such-package-xyz"),
     Case("invalid-line", _requirements("purelib\nthis is not a requirement!\n"), "invalid requirement"),
+    Case("empty-pin", _requirements("purelib==\n"), "invalid requirement 'purelib=='"),
     Case("conflict", _requirements("purelib==1.0\npurelib==2.0\n"), "purelib"),
     Case("sdist-fails", _sdist("brokenpkg", fail="boom"), "brokenpkg"),
     Case("sdist-compiled", _sdist("nativepkg", tag="cp311-cp311-linux_x86_64"), "nativepkg"),

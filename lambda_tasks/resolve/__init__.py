@@ -18,7 +18,13 @@ from ..config import Settings
 from ..errors import ResolveError
 from ..files import cache_dir
 from ..report import Reporter
-from ..sources.requirements import PIP_INDEX_VARIABLES, direct_references, requirement_lines, requirements_digest
+from ..sources.requirements import (
+    PIP_INDEX_VARIABLES,
+    check_requirements,
+    direct_references,
+    requirement_lines,
+    requirements_digest,
+)
 from . import pip
 from . import wheelhouse as wheelhouse_io
 
@@ -43,6 +49,7 @@ def resolve(settings: Settings, reporter: Reporter, refresh: bool = False,
                            f"  looked for {requirements}")
     if not requirement_lines(requirements):
         return []
+    check_requirements(requirements)  # before pip, whose parser takes some lines the dependency check cannot
     by_location = bool(direct_references(requirements))  # local or VCS packages: their content is not in the key
     cache = cache_dir()
     wheelhouse = cache / "wheels"

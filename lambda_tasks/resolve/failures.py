@@ -131,9 +131,9 @@ def no_fit_failure(requirement: str, verbose_output: str, target: Target, versio
             name, version, _, tags = parse_wheel_filename(filename)
         except InvalidWheelFilename:
             continue
-        if wanted is not None and (canonicalize_name(wanted.name) != name
-                                   or not wanted.specifier.contains(version, prereleases=True)):
-            continue
+        if wanted is None or canonicalize_name(wanted.name) != name \
+                or not wanted.specifier.contains(version, prereleases=True):
+            continue  # another project's file, or a requirement we cannot read: it says nothing about this one
         if target.tags.isdisjoint(tags):
             for tag in sorted(tags, key=str):
                 other_tags[short_tag(tag.interpreter, tag.abi, tag.platform)] = None

@@ -267,3 +267,23 @@ def top_level_requirements(path: Path) -> tuple[list[str], int]:
             continue
         found.append(re.split(r"\s+--?[a-z]", expand(line.text), maxsplit=1)[0].strip())
     return found, unnamed
+
+
+def check_requirements(path: Path) -> None:
+    """Every requirement named by name in ``path`` (and the files it includes) must be valid PEP 508, as the
+    dependency check reads it: pip's older parser takes lines such as ``requests==`` and then fails with a
+    misleading answer. :class:`ResolveError` names the first bad line."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    from ..errors import ResolveError
+
+    for line in flattened_lines(path):
+        if line.text.startswith("-") or direct_reference(line) is not None:
+            continue
+        text = re.split(r"\s+--?[a-z]", expand(line.text), maxsplit=1)[0].strip()
+        try:
+            Requirement(text)
+        except InvalidRequirement as error:
+            reason = str(error).splitlines()[0]
+            raise ResolveError(f"invalid requirement {text!r} ({line.where}): {reason}\n"
+                               "  fix that line (a pin is name==version, e.g. requests==2.32.3)") from None
