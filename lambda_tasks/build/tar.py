@@ -5,10 +5,10 @@ timestamp (0, or SOURCE_DATE_EPOCH), uid/gid 0 with no user or group names, mode
 where ustar cannot hold a name. The uncompressed tar's exact length is known before writing (the 10 GB check
 needs it); it is the same on every machine, and so is its digest (the config's diff_id).
 
-Two ways to gzip it (``image_gzip``): ``"members"`` (the default, ``tar_members.py``) copies the wheels'
+Two ways to gzip it (``image_gzip``): ``"members"`` (``tar_members.py``) copies the wheels'
 deflate streams, one gzip member each, and encodes the tar headers itself: the same bytes on any machine for
-what comes from wheels, and little more work than a zip. ``"stream"`` is one gzip stream from zlib at level 1
-(smaller by about 2%, several times slower, the same only wherever the same zlib is: a zlib-ng built Python
+what comes from wheels, and little more work than a zip. ``"stream"`` (the default: every reader, Lambda's
+included, is known to take it) is one gzip stream from zlib at level 1 (several times slower, the same only wherever the same zlib is: a zlib-ng built Python
 compresses differently), for a reader that takes only a gzip file's first member.
 """
 
@@ -21,17 +21,14 @@ import json
 import os
 import tarfile
 import tempfile
-import zipfile
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from ..entries import DIR_MODE, BytesSource, Entry, FileSource, WheelMember
-from ..errors import ProjectError
 from ..files import content_sha256
-from .crc import damaged
+from .tar_members import checked_chunks
 
 BLOCK = tarfile.BLOCKSIZE  # 512
 RECORD = tarfile.RECORDSIZE  # 10240
@@ -186,25 +183,6 @@ def _write_stream(packed: _Hashing, tar_hash: hashlib._Hash, layer: Sequence[Mem
 def _copy(member: Member, out: _Hashing) -> None:
     entry = member.entry
     assert entry is not None
-    left = entry.size
-    source = entry.source
-    try:
-        with entry.open() as handle:
-            while True:
-                chunk = handle.read(_CHUNK)
-                if not chunk:
-                    break
-                left -= len(chunk)
-                if left < 0:
-                    break
-                out.write(chunk)
-    except (zipfile.BadZipFile, zlib.error, EOFError) as error:
-        if isinstance(source, WheelMember):
-            raise damaged(source.wheel.name, source.info.filename, str(error)) from None
-        raise
-    if left != 0:
-        if isinstance(source, WheelMember):
-            raise damaged(source.wheel.name, source.info.filename, f"it is not {entry.size:,} bytes long")
-        raise ProjectError(f"{entry.arcname} changed while the image was being written\n"
-                           "  run the build again when nothing is editing the project")
+    for chunk in checked_chunks(entry, _CHUNK):
+        out.write(chunk)
     out.write(b"\0" * (-entry.size % BLOCK))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -23,6 +23,29 @@ from .crc import damaged, data_offset
 _READ = 1 << 18  # compressed bytes per step (cache-friendly, as archive.py checks them)
 _INFLATE = 1 << 20  # at most this much inflated at a time: a zip bomb cannot fill memory
 
+
+
+def checked_chunks(entry: Entry, size: int = 1 << 20) -> Iterator[bytes]:
+    """An entry's bytes in chunks, exactly as many as it says: a wheel member that inflates badly or to another
+    length is damaged (:class:`WheelError`), a file that changed meanwhile is refused."""
+    left = entry.size
+    source = entry.source
+    try:
+        with entry.open() as handle:
+            while chunk := handle.read(size):
+                left -= len(chunk)
+                if left < 0:
+                    break
+                yield chunk
+    except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+        if isinstance(source, WheelMember):
+            raise damaged(source.wheel.name, source.info.filename, str(error)) from None
+        raise
+    if left != 0:
+        if isinstance(source, WheelMember):
+            raise damaged(source.wheel.name, source.info.filename, f"it is not {entry.size:,} bytes long")
+        raise ProjectError(f"{entry.arcname} changed while the image was being written\n"
+                           "  run the build again when nothing is editing the project")
 
 class Member(Protocol):
     """``tar.Member`` as far as writing needs it (tar imports this module)."""
@@ -77,26 +100,10 @@ class _Writer:
             self.pieces.append(gz.fixed_block(bytes(self.pending), final=False))
             self.pending.clear()
         compressor = zlib.compressobj(gz.OWN_LEVEL, zlib.DEFLATED, -15) if entry.size else None
-        left = entry.size
-        source = entry.source
-        try:
-            with entry.open() as handle:
-                while chunk := handle.read(1 << 20):
-                    left -= len(chunk)
-                    if left < 0:
-                        break
-                    assert compressor is not None
-                    self._tar(chunk)
-                    self.pieces.append(compressor.compress(chunk))
-        except (zipfile.BadZipFile, zlib.error, EOFError) as error:
-            if isinstance(source, WheelMember):
-                raise damaged(source.wheel.name, source.info.filename, str(error)) from None
-            raise
-        if left != 0:
-            if isinstance(source, WheelMember):
-                raise damaged(source.wheel.name, source.info.filename, f"it is not {entry.size:,} bytes long")
-            raise ProjectError(f"{entry.arcname} changed while the image was being written\n"
-                               "  run the build again when nothing is editing the project")
+        for chunk in checked_chunks(entry):
+            assert compressor is not None
+            self._tar(chunk)
+            self.pieces.append(compressor.compress(chunk))
         if compressor is not None:
             self.pieces.append(compressor.flush(zlib.Z_SYNC_FLUSH))
 
