@@ -8,8 +8,9 @@ needs it); it is the same on every machine, and so is its digest (the config's d
 Two ways to gzip it (``image_gzip``): ``"members"`` (``tar_members.py``) copies the wheels'
 deflate streams, one gzip member each, and encodes the tar headers itself: the same bytes on any machine for
 what comes from wheels, and little more work than a zip. ``"stream"`` (the default: every reader, Lambda's
-included, is known to take it) is one gzip stream from zlib at level 1 (several times slower, the same only wherever the same zlib is: a zlib-ng built Python
-compresses differently), for a reader that takes only a gzip file's first member.
+included, is known to take it) is one gzip stream from zlib at level 1 (several times slower, the same only
+wherever the same zlib is: a zlib-ng built Python compresses differently), for a reader that takes only a gzip
+file's first member.
 """
 
 from __future__ import annotations
