@@ -127,7 +127,7 @@ class Settings:
     # -- building
     layer_name: str = setting("", text, L)
     pip_args: tuple[str, ...] = setting((), texts, L)
-    installer: str = setting("pip", choice("pip", "uv"), L)
+    installer: str = setting("auto", choice("auto", "pip", "uv"), L)  # auto: resolve/installer.py
     include: tuple[str, ...] = setting((), texts, B)
     slim: bool = setting(False, boolean, L)
     strip_binaries: bool = setting(False, boolean, L)

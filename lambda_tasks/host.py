@@ -154,7 +154,7 @@ def _uv_managed(version: tuple[int, int], name: str) -> list[str]:
     """What ``uv python find X.Y`` answers (when uv is here), then uv's install directory."""
     dotted = f"{version[0]}.{version[1]}"
     found: list[str] = []
-    uv = _uv()
+    uv = uv_path()
     if uv:
         answer = _uv_find(uv, dotted)
         if answer:
@@ -171,7 +171,8 @@ def _uv_managed(version: tuple[int, int], name: str) -> list[str]:
     return found + [str(d / "bin" / name) for d in newest_first if (d / "bin" / name).is_file()]
 
 
-def _uv() -> str | None:
+def uv_path() -> str | None:
+    """uv on PATH or next to this interpreter, or None."""
     return shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
 
 
@@ -250,7 +251,7 @@ def find_strip(target: Target) -> str | None:
 
 def find_uv() -> str:
     """The uv executable (on PATH or next to this interpreter), or a ResolveError saying what to do."""
-    found = _uv()
+    found = uv_path()
     if not found:
         raise ResolveError('installer = "uv" but uv is not installed: install uv (pip install uv) or set '
                            'installer = "pip"')

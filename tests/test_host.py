@@ -41,7 +41,7 @@ def fake_host(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     for name in ("PYENV_ROOT", "XDG_DATA_HOME", "UV_PYTHON_INSTALL_DIR", host.emulated_variable(OTHER_CPU)):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(host, "_uv", lambda: None)
+    monkeypatch.setattr(host, "uv_path", lambda: None)
     monkeypatch.setattr(host, "BINFMT_MISC", tmp_path / "binfmt")
     host.describe.cache_clear()
     host._uv_find.cache_clear()
@@ -80,7 +80,7 @@ def test_every_python_on_path_is_tried_in_order(tmp_path, fake_host, monkeypatch
 def test_uv_python_find_then_uvs_install_directory(tmp_path, fake_host, monkeypatch):
     answered = fake_python(tmp_path / "uv-answer" / "python3.13", "cpython-313")
     uv = script(fake_host / "uv", f'[ "$1 $2 $3" = "python find 3.13" ] && echo {answered} && exit 0\nexit 2')
-    monkeypatch.setattr(host, "_uv", lambda: uv)
+    monkeypatch.setattr(host, "uv_path", lambda: uv)
     managed = tmp_path / "home" / ".local" / "share" / "uv" / "python"
     installed = fake_python(managed / "cpython-3.13.1-linux-x86_64-gnu" / "bin" / "python3.13", "cpython-313")
     fake_python(managed / "cpython-3.13.1+freethreaded-linux-x86_64-gnu" / "bin" / "python3.13", "cpython-313")

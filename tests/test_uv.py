@@ -116,13 +116,67 @@ def test_uv_platform_is_the_newest_the_runtime_has():
     assert uv_module.uv_platform(Target("python3.12", "arm64")) == "aarch64-manylinux_2_34"
 
 
-def test_pip_index_options_map_to_uv():
-    args = uv_module.uv_index_args(
-        ["--index-url", "https://a/simple", "--extra-index-url=https://b/simple", "-f", "wheels", "--no-index",
-         "--prefer-binary"],
-        {"PIP_FIND_LINKS": "/opt/more", "PIP_INDEX_URL": "https://ignored/simple"},
-    )
-    assert args == ["--index-url", "https://a/simple", "--extra-index-url", "https://b/simple",
-                    "--find-links", "wheels", "--no-index"]
-    assert uv_module.uv_index_args([], {"PIP_EXTRA_INDEX_URL": "https://x https://y", "PIP_NO_INDEX": "1"}) == \
-        ["--extra-index-url", "https://x", "--extra-index-url", "https://y", "--no-index"]
+def test_uv_resolves_for_the_platform_that_covers_the_runtime():
+    assert uv_module.covering_platform(Target("python3.11", "x86_64")) == "x86_64-manylinux_2_28"
+    assert uv_module.covering_platform(Target("python3.12", "arm64")) == "aarch64-manylinux_2_34"
+
+
+def test_uv_is_given_pips_options_and_when_standing_in_for_pip_none_of_its_own(monkeypatch):
+    monkeypatch.setenv("PIP_FIND_LINKS", "/opt/more")
+    monkeypatch.setenv("PIP_CERT", "/ca.pem")
+    monkeypatch.setenv("UV_INDEX_URL", "https://uvs-own/simple")
+    args, env = uv_module.uv_settings(["--index-url", "https://a/simple", "--extra-index-url=https://b/simple",
+                                       "--no-index"], isolated=True)
+    assert args == ["--find-links", "/opt/more", "--index-url", "https://a/simple", "--extra-index-url",
+                    "https://b/simple", "--no-index", "--index-strategy", "unsafe-best-match", "--no-config"]
+    assert env["SSL_CERT_FILE"] == "/ca.pem" and "UV_INDEX_URL" not in env
+    args, env = uv_module.uv_settings([], isolated=False)
+    assert "--no-config" not in args and env["UV_INDEX_URL"] == "https://uvs-own/simple"
+
+
+@needs_uv
+@pytest.mark.parametrize("installer", ["auto", "uv"])
+def test_a_release_the_runtime_cannot_load_sends_the_resolution_to_pip(wheelhouse, tmp_path, installer):
+    """python3.11 (glibc 2.26): uv resolves as manylinux_2_28 and picks fastlib 2.0, whose only wheel needs
+    glibc 2.28; pip, told every tag the runtime accepts, takes 1.0. Never 2.0, never an error."""
+    make_wheel(wheelhouse, "fastlib", tag="cp311-cp311-manylinux_2_17_x86_64",
+               files={"fastlib/__init__.py": "ARCH = 'x86_64'\n"})
+    make_wheel(wheelhouse, "fastlib", version="2.0", tag="cp311-cp311-manylinux_2_28_x86_64",
+               files={"fastlib/__init__.py": "ARCH = 'glibc 2.28'\n"})
+    make_wheel(wheelhouse, "purelib")
+    project = _project(tmp_path / "p", wheelhouse, installer)
+    lines: list[str] = []
+    reporter = Reporter(quiet=True)
+    reporter.info = lines.append  # type: ignore[method-assign]
+    manifest = build(load_settings(project, {}, {"runtime": "python3.11"}), reporter=reporter)
+    with zipfile.ZipFile(project / manifest.layers[0].path) as archive:
+        assert archive.read("python/fastlib/__init__.py") == b"ARCH = 'x86_64'\n"
+    assert any("uv chose fastlib 2.0" in line and "resolving with pip" in line for line in lines), lines
+
+
+@needs_uv
+def test_auto_gives_uv_the_indexes_of_pips_configuration_file(wheels, tmp_path, monkeypatch):
+    """No pip_args: the wheelhouse is named only in a pip.conf; uv, standing in for pip, must use it."""
+    conf = tmp_path / "pip.conf"
+    conf.write_text(f"[global]\nno-index = true\nfind-links = {wheels.as_posix()}\n")
+    monkeypatch.setenv("PIP_CONFIG_FILE", str(conf))
+    app = "import purelib, fastlib\n\ndef handler(event, context):\n    return [purelib.NAME, fastlib.ARCH]\n"
+    project = make_project(tmp_path / "p", "purelib\nfastlib\n", app=app,
+                           pyproject='[tool.lambda-tasks]\nlayer_name = "deps"\n')
+    lines: list[str] = []
+    reporter = Reporter(quiet=True)
+    reporter.info = lines.append  # type: ignore[method-assign]
+    manifest = build(load_settings(project, {}, {"runtime": "python3.12"}), reporter=reporter)
+    with zipfile.ZipFile(project / manifest.layers[0].path) as archive:
+        assert archive.read("python/fastlib/__init__.py") == b"ARCH = 'x86_64'\n"
+    assert not any("with pip" in line for line in lines), lines
+
+
+def test_auto_says_why_pip_resolves(wheels, tmp_path, monkeypatch):
+    monkeypatch.setenv("PIP_KEYRING_PROVIDER", "disabled")
+    project = _project(tmp_path / "p", wheels, "auto")
+    lines: list[str] = []
+    reporter = Reporter(quiet=True)
+    reporter.info = lines.append  # type: ignore[method-assign]
+    build(load_settings(project, {}, {"runtime": "python3.12"}), reporter=reporter)
+    assert "resolve: with pip (pip option(s) keyring-provider with no uv equivalent)" in lines, lines

@@ -8,7 +8,7 @@ where the project, the cache directory or an interpreter is on this host: ``proj
 contents are in), a generated requirements file (from pyproject.toml, in the cache directory) counts by its
 name, which is its content's hash, ``bytecode_python`` by its file name, ``pip_args`` paths inside the project
 relative to it, ``PIP_CONFIG_FILE`` by its content, and index URLs without a user or token. What is left is
-what can change the bytes: contents, settings, the tools' versions (lambda-tasks, pip), SOURCE_DATE_EPOCH.
+what can change the bytes: contents, settings, the tools' versions (lambda-tasks, pip, uv), SOURCE_DATE_EPOCH.
 """
 
 from __future__ import annotations
@@ -90,12 +90,14 @@ def _pip_variables() -> list[str | None]:
 
 
 def _tool_versions() -> list[str]:
-    """lambda-tasks' and pip's versions; pip's is read off its .dist-info name (importlib.metadata costs 15 ms)."""
-    for entry in sys.path:
-        found = sorted(Path(entry or ".").glob("pip-*.dist-info"))
-        if found:
-            return [__version__, found[-1].name[len("pip-"):-len(".dist-info")]]
-    return [__version__, "none"]
+    """lambda-tasks', pip's and uv's versions (the installers), read off their .dist-info names
+    (importlib.metadata costs 15 ms)."""
+    versions = [__version__]
+    for name in ("pip", "uv"):
+        found = next((sorted(Path(entry or ".").glob(f"{name}-*.dist-info")) for entry in sys.path
+                      if any(Path(entry or ".").glob(f"{name}-*.dist-info"))), [])
+        versions.append(found[-1].name[len(name) + 1:-len(".dist-info")] if found else "none")
+    return versions
 
 
 def app_fingerprint(settings: Settings, extra: Sequence[str] = ()) -> str:

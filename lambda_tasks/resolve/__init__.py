@@ -1,8 +1,9 @@
 """Resolve the project's requirements into the target's wheels, in lambda-tasks' wheelhouse.
 
-``resolve()`` picks the installer (``installer = "pip" | "uv"``), keeps the result of a resolution by its
-inputs, and checks that every file is a wheel for the target. The installers never import each other: when uv
-needs pip (a requirement with only an sdist, a file uv could not fetch) it says so and this module asks pip.
+``resolve()`` picks the installer (``installer = "auto" | "pip" | "uv"``, see ``installer``), keeps the result
+of a resolution by its inputs, and checks that every file is a wheel for the target. The installers never import
+each other: when uv needs pip (a requirement with only an sdist, a release whose wheels the target cannot load,
+a file uv could not fetch) it says so and this module asks pip.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from ..errors import ResolveError
 from ..files import cache_dir
 from ..report import Reporter
 from ..sources.requirements import (
-    PIP_INDEX_VARIABLES,
     check_requirements,
     direct_references,
     requirement_lines,
@@ -27,13 +27,15 @@ from ..sources.requirements import (
 )
 from . import pip
 from . import wheelhouse as wheelhouse_io
+from .installer import Installer, choose, configuration_key
 
 
-def resolution_key(settings: Settings) -> str:
-    """Names a resolution: the requirements (with the files they include), the target and pip's options."""
+def resolution_key(settings: Settings, installer: Installer) -> str:
+    """Names a resolution: the requirements (with the files they include), the target, the installer and pip's
+    configuration (its files and variables, and ``pip_args``)."""
     data = json.dumps([
-        requirements_digest(settings.requirements_path), str(settings.target), list(settings.pip_args),
-        settings.installer, [os.environ.get(name, "") for name in PIP_INDEX_VARIABLES],
+        requirements_digest(settings.requirements_path), str(settings.target), installer.name,
+        configuration_key(settings),
     ])
     return hashlib.sha256(data.encode()).hexdigest()[:32]
 
@@ -53,7 +55,8 @@ def resolve(settings: Settings, reporter: Reporter, refresh: bool = False,
     by_location = bool(direct_references(requirements))  # local or VCS packages: their content is not in the key
     cache = cache_dir()
     wheelhouse = cache / "wheels"
-    key_file = cache / "resolutions" / f"{resolution_key(settings)}.json"
+    installer = choose(settings)
+    key_file = cache / "resolutions" / f"{resolution_key(settings, installer)}.json"
     if not refresh and not by_location:
         known = wheelhouse_io.cached_resolution(key_file, wheelhouse, reporter)
         if known is not None:
@@ -66,9 +69,11 @@ def resolve(settings: Settings, reporter: Reporter, refresh: bool = False,
         download_dir, built_dir = Path(tmp, "download"), Path(tmp, "built")
         download_dir.mkdir()
         built_dir.mkdir()
-        if settings.installer == "uv":
-            _download_with_uv(settings, download_dir, built_dir, reporter)
+        if installer.name == "uv":
+            _download_with_uv(settings, installer, download_dir, built_dir, reporter, on_wheel)
         else:
+            if installer.why:
+                reporter.info(f"resolve: with pip ({installer.why})")
             pip.download(settings, download_dir, built_dir, reporter, on_wheel)
         wheels = []
         for path in sorted(download_dir.iterdir()):
@@ -83,18 +88,24 @@ def resolve(settings: Settings, reporter: Reporter, refresh: bool = False,
     return [wheel.path for wheel in wheels]
 
 
-def _download_with_uv(settings: Settings, download_dir: Path, built_dir: Path, reporter: Reporter) -> None:
+def _download_with_uv(settings: Settings, installer: Installer, download_dir: Path, built_dir: Path,
+                      reporter: Reporter, on_wheel: Callable[[Path], None] | None) -> None:
     from . import uv
 
     if direct_references(settings.requirements_path):
         reporter.info("resolve: the requirements name packages by path or URL; resolving with pip, which builds them")
-        pip.download(settings, download_dir, built_dir, reporter)
+        pip.download(settings, download_dir, built_dir, reporter, on_wheel)
         return
+    if not installer.isolated and (untaken := uv.pip_only(settings.pip_args)):
+        reporter.warn(f"resolve: uv is not given pip's options {', '.join(untaken)} (no uv equivalent); "
+                      'installer = "auto" or "pip" would resolve with pip')
     try:
-        unfetched = uv.download(settings, download_dir, cache_dir() / "wheels", reporter)
-    except uv.NeedsSdistBuild:
-        reporter.info("resolve: uv found no wheel for a requirement; resolving with pip, which builds pure sdists")
-        pip.download(settings, download_dir, built_dir, reporter)
+        unfetched = uv.download(settings, download_dir, cache_dir() / "wheels", reporter, installer.isolated)
+    except uv.Defer as defer:
+        reporter.info(f"resolve: {defer}")
+        for leftover in download_dir.iterdir():
+            leftover.unlink()
+        pip.download(settings, download_dir, built_dir, reporter, on_wheel)
         return
     if unfetched:
         pip.download_pins(settings, [f"{pick.name}=={pick.version}" for pick in unfetched], download_dir, reporter)

@@ -24,7 +24,7 @@ from ..report import Reporter
 from ..sources.project import Source, generated_requirements, kind_of, project_requirements
 from ..targets import Target
 from .process import redact
-from .uv import _NO_WHEEL, explain_uv_failure, uv_index_args, uv_platform
+from .uv import _NO_WHEEL, explain_uv_failure, uv_platform, uv_settings
 
 
 def target_environment(target: Target) -> str:
@@ -46,20 +46,21 @@ def write_pylock(settings: Settings, source: Source, output: Path, reporter: Rep
         requirements = generated_requirements(project_requirements(source.path, settings.extras, settings.groups))
     target = settings.target
     uv = find_uv()
+    uv_args, uv_env = uv_settings(settings.pip_args, isolated=settings.installer != "uv")
     with tempfile.TemporaryDirectory(prefix="lock-") as tmp:
         lock = Path(tmp, "pylock.toml")
         command = [
             uv, "pip", "compile", str(requirements), "--format", "pylock.toml", "-o", str(lock),
             "--python-platform", uv_platform(target), "--python-version", ".".join(map(str, target.python_version)),
-            "--no-header", "--quiet", *uv_index_args(settings.pip_args), "--python", sys.executable,
+            "--no-header", "--quiet", *uv_args, "--python", sys.executable,
         ]
         reporter.status(f"lock: uv pip compile for {target}")
         result = subprocess.run([*command, "--only-binary", ":all:"], cwd=source.path.parent, capture_output=True,
-                                text=True)
+                                text=True, env=uv_env)
         if result.returncode != 0 and _NO_WHEEL.search(result.stderr):
             reporter.info("lock: a requirement has no wheel for the target; locking its sdist (built at build time, "
                           "compiler off)")
-            result = subprocess.run(command, cwd=source.path.parent, capture_output=True, text=True)
+            result = subprocess.run(command, cwd=source.path.parent, capture_output=True, text=True, env=uv_env)
         reporter.status_done()
         if result.returncode != 0:
             raise ResolveError(redact(explain_uv_failure(result.stderr or result.stdout,

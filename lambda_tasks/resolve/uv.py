@@ -7,11 +7,16 @@ parallel, checking size and sha256; a wheel already in lambda-tasks' cache is li
 direct fetch fails (e.g. an index that needs credentials), ``pip download --no-deps`` of the exact pins does
 it instead. A requirement with no wheel at all goes through the pip path, which builds pure sdists.
 
-uv's platform names stop at some glibc versions (``manylinux_2_17``, ``_2_28``, ``_2_31`` ..): the newest
-one the runtime's glibc accepts is used, so uv may settle on an older release than pip for a package whose
-only wheels need a glibc in between (pip is told every accepted tag). uv reads its own configuration, not
-pip's: ``pip_args`` and the ``PIP_INDEX_URL``/``PIP_EXTRA_INDEX_URL``/``PIP_FIND_LINKS``/``PIP_NO_INDEX``
-variables are passed on; pip.conf files are not.
+uv's platform names skip some glibc versions (``manylinux_2_17``, ``_2_28``, ``_2_31`` ..; none for Amazon
+Linux 2's 2.26). uv resolves for the smallest one that covers the runtime's glibc (``_2_28`` for 2.26), so it
+considers every release pip would; a chosen release whose wheels all need a glibc the runtime lacks sends the
+resolution to pip (:class:`Defer`), which is told every accepted tag. So uv never settles on an older release
+than pip, and never on one the target cannot load.
+
+uv reads none of pip's configuration: pip's (``pip_config``) and ``pip_args`` are passed on in uv's spelling,
+with pip's rule for several indexes (the best version from any of them: ``--index-strategy
+unsafe-best-match``). With ``isolated`` (``installer = "auto"``) uv's own configuration files and variables
+that change what is resolved are ignored, so the result is what pip would resolve.
 """
 
 from __future__ import annotations
@@ -34,55 +39,58 @@ from ..host import find_uv
 from ..report import Reporter
 from ..targets import Target
 from .picks import Pick, best_wheel, fetch
+from .pip_config import PipConfigError, pip_settings, uv_options
 from .process import redact
 
 #: uv's --python-platform choices, (glibc major, minor) -> name suffix.
 _UV_GLIBC = [(2, 40), (2, 39), (2, 38), (2, 37), (2, 36), (2, 35), (2, 34), (2, 33), (2, 32), (2, 31), (2, 28),
              (2, 17)]
-#: pip options that mean the same to uv (with a value), and flags.
-_VALUE_OPTIONS = {"--index-url": "--index-url", "-i": "--index-url", "--extra-index-url": "--extra-index-url",
-                  "--find-links": "--find-links", "-f": "--find-links"}
-_FLAG_OPTIONS = {"--no-index": "--no-index", "--pre": "--prerelease=allow"}
+#: uv variables that change what is resolved or where from: ignored when uv stands in for pip.
+UV_RESOLUTION_VARIABLES = (
+    "UV_CONFIG_FILE", "UV_INDEX", "UV_DEFAULT_INDEX", "UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_FIND_LINKS",
+    "UV_NO_INDEX", "UV_CONSTRAINT", "UV_OVERRIDE", "UV_BUILD_CONSTRAINT", "UV_PRERELEASE", "UV_RESOLUTION",
+    "UV_INDEX_STRATEGY", "UV_EXCLUDE_NEWER", "UV_NO_BINARY", "UV_ONLY_BINARY", "UV_KEYRING_PROVIDER",
+    "UV_TORCH_BACKEND", "UV_INSECURE_HOST",
+)
 _NO_WHEEL = re.compile(r"no usable wheels|has no wheels|only-binary|no matching distribution", re.I)
 
 
 def uv_platform(target: Target) -> str:
-    """The newest uv ``--python-platform`` whose glibc the target's runtime has."""
+    """The newest uv ``--python-platform`` whose glibc the target's runtime has (a lock must load anywhere)."""
     glibc = next(version for version in _UV_GLIBC if version <= target.glibc)
     return f"{target.machine}-manylinux_{glibc[0]}_{glibc[1]}"
 
 
-def uv_index_args(pip_args: Sequence[str], environ: dict[str, str] | None = None) -> list[str]:
-    """The index options of ``pip_args`` (and of pip's environment variables) in uv's spelling."""
-    environ = dict(os.environ) if environ is None else environ
-    args: list[str] = []
-    given: set[str] = set()
-    items = list(pip_args)
-    index = 0
-    while index < len(items):
-        item = items[index]
-        option, _, inline = item.partition("=")
-        if option in _VALUE_OPTIONS:
-            value = inline if "=" in item else (items[index + 1] if index + 1 < len(items) else "")
-            index += 0 if "=" in item else 1
-            args += [_VALUE_OPTIONS[option], value]
-            given.add(_VALUE_OPTIONS[option])
-        elif item in _FLAG_OPTIONS:
-            args.append(_FLAG_OPTIONS[item])
-            given.add(_FLAG_OPTIONS[item])
-        index += 1
-    if "--index-url" not in given and environ.get("PIP_INDEX_URL"):
-        args += ["--index-url", environ["PIP_INDEX_URL"]]
-    for variable, option in (("PIP_EXTRA_INDEX_URL", "--extra-index-url"), ("PIP_FIND_LINKS", "--find-links")):
-        if option not in given:
-            for value in environ.get(variable, "").split():
-                args += [option, value]
-    if "--no-index" not in given and environ.get("PIP_NO_INDEX", "").lower() in {"1", "true", "yes", "on"}:
-        args.append("--no-index")
-    return args
+def covering_platform(target: Target) -> str:
+    """The oldest uv ``--python-platform`` whose glibc is the runtime's or newer: uv then sees every release
+    pip would (and a few the target cannot load, which :func:`pick_wheels` sends back to pip)."""
+    glibc = min((version for version in _UV_GLIBC if version >= target.glibc), default=_UV_GLIBC[0])
+    return f"{target.machine}-manylinux_{glibc[0]}_{glibc[1]}"
 
 
-def compile_lock(settings: Settings, uv: str, reporter: Reporter) -> dict[str, Any]:
+def uv_settings(pip_args: Sequence[str], isolated: bool) -> tuple[list[str], dict[str, str]]:
+    """uv's arguments and environment for pip's configuration and ``pip_args``; with ``isolated``, without uv's
+    own configuration. An option uv cannot take is left out here (``auto`` checks :func:`pip_only` first)."""
+    options = uv_options(pip_settings(), pip_args)
+    env = dict(os.environ)
+    args = [*options.args, "--index-strategy", "unsafe-best-match"]
+    if isolated:
+        for name in UV_RESOLUTION_VARIABLES:
+            env.pop(name, None)
+        args.append("--no-config")
+    env.update(options.env)
+    return args, env
+
+
+def pip_only(pip_args: Sequence[str]) -> list[str]:
+    """The options of pip's configuration and ``pip_args`` that uv cannot take as pip means them."""
+    try:
+        return list(uv_options(pip_settings(), pip_args).untranslated)
+    except PipConfigError as error:
+        return [f"an unreadable configuration file ({error})"]
+
+
+def compile_lock(settings: Settings, uv: str, reporter: Reporter, isolated: bool) -> dict[str, Any]:
     """Run ``uv pip compile`` for the target; the parsed pylock.toml."""
     if sys.version_info >= (3, 11):
         import tomllib
@@ -90,16 +98,17 @@ def compile_lock(settings: Settings, uv: str, reporter: Reporter) -> dict[str, A
         import tomli as tomllib
 
     target = settings.target
+    args, env = uv_settings(settings.pip_args, isolated)
     with tempfile.TemporaryDirectory(prefix="uv-lock-") as tmp:
         lock = Path(tmp, "pylock.toml")
         command = [
             uv, "pip", "compile", str(settings.requirements_path), "--format", "pylock.toml", "-o", str(lock),
-            "--python-platform", uv_platform(target), "--python-version", ".".join(map(str, target.python_version)),
-            "--only-binary", ":all:", "--no-header", "--quiet", *uv_index_args(settings.pip_args),
+            "--python-platform", covering_platform(target), "--python-version",
+            ".".join(map(str, target.python_version)), "--only-binary", ":all:", "--no-header", "--quiet", *args,
             "--python", sys.executable,  # any interpreter: without one, uv searches for the target's version
         ]
         reporter.status("resolve: uv pip compile")
-        result = subprocess.run(command, cwd=settings.project_dir, capture_output=True, text=True)
+        result = subprocess.run(command, cwd=settings.project_dir, capture_output=True, text=True, env=env)
         reporter.status_done()
         if result.returncode != 0:
             raise _UvFailed(result.stderr or result.stdout)
@@ -122,7 +131,9 @@ def pick_wheels(lock: dict[str, Any], target: Target) -> list[Pick]:
             candidates.append((filename, wheel))
         chosen = best_wheel(candidates, target)
         if chosen is None:
-            raise _UvFailed(f"{package.get('name')} {package.get('version')} has no usable wheels for {target}")
+            raise Defer(f"uv chose {package.get('name')} {package.get('version')}, which has no wheel {target} "
+                        f"loads (glibc {'.'.join(map(str, target.glibc))}); resolving with pip, which knows every "
+                        "tag the target accepts")
         filename, wheel = chosen
         url = wheel.get("url") or Path(wheel["path"]).resolve().as_uri()
         picks.append(Pick(package["name"], str(package.get("version", "")), filename, url,
@@ -130,23 +141,27 @@ def pick_wheels(lock: dict[str, Any], target: Target) -> list[Pick]:
     return picks
 
 
-class NeedsSdistBuild(Exception):
-    """uv found no wheel for a requirement: pip, which builds pure sdists, must resolve instead."""
+class Defer(Exception):
+    """uv cannot resolve this as pip would (a requirement with only an sdist, a release whose wheels the target
+    cannot load): pip must resolve instead. The argument says why, for the build's output."""
 
 
-def download(settings: Settings, download_dir: Path, wheelhouse: Path, reporter: Reporter) -> list[Pick]:
+def download(settings: Settings, download_dir: Path, wheelhouse: Path, reporter: Reporter,
+             isolated: bool = False) -> list[Pick]:
     """Leave in ``download_dir`` the target's wheels (one per distribution), resolved by uv.
 
     Returns the picks whose files could not be fetched directly (e.g. an index that needs pip's credentials);
-    raises :class:`NeedsSdistBuild` when a requirement has no wheel at all.
+    raises :class:`Defer` when pip must resolve instead.
     """
     uv = find_uv()
     try:
-        picks = pick_wheels(compile_lock(settings, uv, reporter), settings.target)
+        picks = pick_wheels(compile_lock(settings, uv, reporter, isolated), settings.target)
     except _UvFailed as failed:
         output = str(failed)
         if _NO_WHEEL.search(output):
-            raise NeedsSdistBuild(output) from None
+            raise Defer("uv found no wheel for a requirement; resolving with pip, which builds pure sdists") from None
+        if isolated:  # standing in for pip: pip's resolve names every requirement that cannot be had, and why
+            raise Defer("uv could not resolve the requirements; resolving with pip, which says why") from None
         raise ResolveError(redact(explain_uv_failure(output, settings))) from None
     reporter.status(f"resolve: fetching {len(picks)} wheels")
     unfetched: list[Pick] = []
