@@ -60,14 +60,31 @@ class Member:
         return _header(self.name, self.entry is None, self.size, self.mode, when)
 
 
-@functools.lru_cache(maxsize=1 << 17)  # planning sizes a layer, writing writes it: tarfile makes each one once
+@functools.lru_cache(maxsize=1 << 17)  # planning sizes a layer, writing writes it: each is made once
 def _header(name: str, is_dir: bool, size: int, mode: int, when: int) -> bytes:
+    path = name.rstrip("/") + ("/" if is_dir else "")
+    if len(path) <= _NAME and path.isascii() and 0 <= size < _OCTAL12 and 0 <= when < _OCTAL12:
+        return _ustar(path.encode(), is_dir, size, mode, when)
     info = tarfile.TarInfo(name.rstrip("/"))
     info.type = tarfile.DIRTYPE if is_dir else tarfile.REGTYPE
     info.size, info.mode, info.mtime = size, mode, when
     info.uid = info.gid = 0
     info.uname = info.gname = ""
     return info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+
+
+_NAME, _OCTAL12 = 100, 8 ** 11  # what ustar's fields hold: past either, tarfile adds a PAX record
+_TAIL = b"ustar\x0000" + bytes(32 + 32 + 8 + 8 + 155 + 12)  # magic, version, no names, no device, no prefix
+
+
+def _ustar(path: bytes, is_dir: bool, size: int, mode: int, when: int) -> bytes:
+    """The header tarfile's PAX format writes when no PAX record is needed, byte for byte (a test compares them),
+    made directly: a TarInfo per file cost 0.3 s of a cold build's planning for numpy + pandas + pyarrow + scipy."""
+    head = b"%s%07o\0%07o\0%07o\0%011o\0%011o\0" % (path.ljust(_NAME, b"\0"), mode & 0o7777, 0, 0, size, when)
+    kind = tarfile.DIRTYPE if is_dir else tarfile.REGTYPE
+    rest = kind + bytes(100) + _TAIL
+    checksum = sum(head) + 8 * 0x20 + sum(rest)  # the checksum field counts as eight spaces
+    return head + b"%06o\0 " % checksum + rest
 
 
 def members(entries: Sequence[Entry], root: str) -> list[Member]:
