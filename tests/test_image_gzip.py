@@ -112,7 +112,8 @@ def test_members_and_stream_layers_keep_apart_in_the_entries_key(tmp_path):
     assert tar.entries_key(layer, tar.MEMBERS) != tar.entries_key(layer, tar.STREAM)
 
 
-def test_a_damaged_member_is_named_and_leaves_no_blob(tmp_path):
+@pytest.mark.parametrize("fmt", [tar.MEMBERS, tar.STREAM])
+def test_a_damaged_member_is_named_and_leaves_no_blob(tmp_path, fmt):
     wheel = a_wheel(tmp_path / "wheels")
     with zipfile.ZipFile(wheel) as archive:
         info = archive.getinfo("pkg/__init__.py")
@@ -125,7 +126,7 @@ def test_a_damaged_member_is_named_and_leaves_no_blob(tmp_path):
         handle.seek(at)
         handle.write(bytes([byte[0] ^ 0x55]))
     with pytest.raises(WheelError, match=r"pkg/__init__\.py"):
-        write(tmp_path, wheel_entries(wheel, checked=False))
+        write(tmp_path, wheel_entries(wheel, checked=False), fmt)
     assert not [p for p in (tmp_path / "blobs").iterdir()]
 
 

@@ -124,8 +124,15 @@ def write_layers(settings: Settings, planned: Sequence[PlannedLayer], previous: 
             todo.append(layer)
     for layer in todo:
         reporter.info(f"write: image layer {layer.name} ({human_bytes(layer.unzipped_bytes)} uncompressed)")
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1, max(len(todo), 1))) as pool:
-        written = list(pool.map(lambda layer: tar.write_layer(blobs_dir, layer.members, settings.image_gzip), todo))
+    cpus = os.cpu_count() or 1
+    # a thread per layer reads, inflates and hashes it; a stream's blocks are deflated by every core, whichever
+    # layer they come from, so that one large layer does not leave the other cores idle at the end
+    with ThreadPoolExecutor(max_workers=cpus, thread_name_prefix="deflate") as deflaters, \
+            ThreadPoolExecutor(max_workers=min(4, max(cpus, 2), max(len(todo), 1))) as pool:
+        # the largest first: the others fill the cores beside it, instead of it running alone at the end
+        futures = {layer.name: pool.submit(tar.write_layer, blobs_dir, layer.members, settings.image_gzip, deflaters)
+                   for layer in sorted(todo, key=lambda layer: -layer.unzipped_bytes)}
+        written = [futures[layer.name].result() for layer in todo]
     for layer, done in zip(todo, written, strict=True):
         if done.unzipped_bytes != layer.unzipped_bytes:  # tar_size is exact: a difference is a bug
             raise AssertionError(f"layer {layer.name}: {done.unzipped_bytes} bytes, planned {layer.unzipped_bytes}")

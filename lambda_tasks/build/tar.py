@@ -8,37 +8,34 @@ needs it); it is the same on every machine, and so is its digest (the config's d
 Two ways to gzip it (``image_gzip``): ``"members"`` (``tar_members.py``) copies the wheels'
 deflate streams, one gzip member each, and encodes the tar headers itself: the same bytes on any machine for
 what comes from wheels, and little more work than a zip. ``"stream"`` (the default: every reader, Lambda's
-included, is known to take it) is one gzip stream from zlib at level 1 (several times slower, the same only
-wherever the same zlib is: a zlib-ng built Python compresses differently), for a reader that takes only a gzip
-file's first member.
+included, is known to take it) is one gzip member from zlib at level 1, deflated in parallel blocks
+(``gzip_stream.py``; several times the CPU time of "members", the same only wherever the same zlib is: a zlib-ng
+built Python compresses differently), for a reader that takes only a gzip file's first member.
 """
 
 from __future__ import annotations
 
 import functools
-import gzip
 import hashlib
 import json
 import os
 import tarfile
 import tempfile
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 from ..entries import DIR_MODE, BytesSource, Entry, FileSource, WheelMember
 from ..files import content_sha256
-from .tar_members import checked_chunks
+from . import gzip_stream
+from .tar_members import Wheels, checked_chunks, inflated, reused
 
 BLOCK = tarfile.BLOCKSIZE  # 512
 RECORD = tarfile.RECORDSIZE  # 10240
-#: ``image_gzip = "stream"``: zlib's fastest level, as go-containerregistry (ko, crane) writes layers: level 6
-#: made numpy + pandas + pyarrow + scipy 13% smaller (116 MB, not 133) at several times the compression time
-GZIP_LEVEL = 1
 MEMBERS, STREAM = "members", "stream"
 #: changes when a writer's bytes change, so that a layer written the old way is not kept as the new way's
-_FORMATS = {MEMBERS: "members-1", STREAM: f"stream-{GZIP_LEVEL}"}
+_FORMATS = {MEMBERS: "members-1", STREAM: f"stream-{gzip_stream.LEVEL}-blocks-{gzip_stream.BLOCK}"}
 _CHUNK = 1 << 20
 
 
@@ -63,14 +60,31 @@ class Member:
         return _header(self.name, self.entry is None, self.size, self.mode, when)
 
 
-@functools.lru_cache(maxsize=1 << 17)  # planning sizes a layer, writing writes it: tarfile makes each one once
+@functools.lru_cache(maxsize=1 << 17)  # planning sizes a layer, writing writes it: each is made once
 def _header(name: str, is_dir: bool, size: int, mode: int, when: int) -> bytes:
+    path = name.rstrip("/") + ("/" if is_dir else "")
+    if len(path) <= _NAME and path.isascii() and 0 <= size < _OCTAL12 and 0 <= when < _OCTAL12:
+        return _ustar(path.encode(), is_dir, size, mode, when)
     info = tarfile.TarInfo(name.rstrip("/"))
     info.type = tarfile.DIRTYPE if is_dir else tarfile.REGTYPE
     info.size, info.mode, info.mtime = size, mode, when
     info.uid = info.gid = 0
     info.uname = info.gname = ""
     return info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+
+
+_NAME, _OCTAL12 = 100, 8 ** 11  # what ustar's fields hold: past either, tarfile adds a PAX record
+_TAIL = b"ustar\x0000" + bytes(32 + 32 + 8 + 8 + 155 + 12)  # magic, version, no names, no device, no prefix
+
+
+def _ustar(path: bytes, is_dir: bool, size: int, mode: int, when: int) -> bytes:
+    """The header tarfile's PAX format writes when no PAX record is needed, byte for byte (a test compares them),
+    made directly: a TarInfo per file cost 0.3 s of a cold build's planning for numpy + pandas + pyarrow + scipy."""
+    head = b"%s%07o\0%07o\0%07o\0%011o\0%011o\0" % (path.ljust(_NAME, b"\0"), mode & 0o7777, 0, 0, size, when)
+    kind = tarfile.DIRTYPE if is_dir else tarfile.REGTYPE
+    rest = kind + bytes(100) + _TAIL
+    checksum = sum(head) + 8 * 0x20 + sum(rest)  # the checksum field counts as eight spaces
+    return head + b"%06o\0 " % checksum + rest
 
 
 def members(entries: Sequence[Entry], root: str) -> list[Member]:
@@ -128,7 +142,7 @@ class WrittenLayer:
 
 
 class _Hashing:
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: gzip_stream.Sink) -> None:
         self.raw, self.count, self.hash = raw, 0, hashlib.sha256()
 
     def write(self, data: bytes) -> int:
@@ -137,13 +151,13 @@ class _Hashing:
         self.count += len(data)
         return len(data)
 
-    def flush(self) -> None:
-        self.raw.flush()
 
 
-def write_layer(directory: Path, layer: Sequence[Member], gzip_format: str = MEMBERS) -> WrittenLayer:
+def write_layer(directory: Path, layer: Sequence[Member], gzip_format: str = MEMBERS,
+                pool: Executor | None = None) -> WrittenLayer:
     """Write the gzip tar into ``directory`` (an OCI layout's blobs/sha256), named by its digest; through a temp
-    file, so a killed build leaves no blob whose name lies about its bytes."""
+    file, so a killed build leaves no blob whose name lies about its bytes. ``pool`` deflates a stream's blocks
+    (None: this thread); the bytes are the same either way."""
     from .tar_members import write_members
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -158,7 +172,7 @@ def write_layer(directory: Path, layer: Sequence[Member], gzip_format: str = MEM
             if gzip_format == MEMBERS:
                 tar_count = write_members(packed, tar_hash, layer, when, end)
             else:
-                tar_count = _write_stream(packed, tar_hash, layer, when, end)
+                tar_count = _write_stream(packed, tar_hash, layer, when, end, pool)
         digest = packed.hash.hexdigest()
         os.chmod(tmp, 0o644)
         os.replace(tmp, directory / digest)
@@ -168,22 +182,31 @@ def write_layer(directory: Path, layer: Sequence[Member], gzip_format: str = MEM
     return WrittenLayer(f"sha256:{digest}", packed.count, f"sha256:{tar_hash.hexdigest()}", tar_count)
 
 
-def _write_stream(packed: _Hashing, tar_hash: hashlib._Hash, layer: Sequence[Member], when: int, end: int) -> int:
-    """One gzip stream, zlib at ``GZIP_LEVEL``: every byte compressed anew."""
-    with gzip.GzipFile(filename="", mode="wb", compresslevel=GZIP_LEVEL, fileobj=packed, mtime=0) as gz:
-        tar = _Hashing(gz)  # type: ignore[arg-type]
+def _write_stream(packed: _Hashing, tar_hash: hashlib._Hash, layer: Sequence[Member], when: int, end: int,
+                  pool: Executor | None) -> int:
+    """One gzip member (``gzip_stream``): every byte compressed anew, the blocks in ``pool``."""
+    count = 0
+
+    def produce(sink: gzip_stream.Sink) -> None:
+        nonlocal count
+        tar = _Hashing(sink)
         tar.hash = tar_hash
-        for member in layer:
-            tar.write(member.header(when))
-            if member.entry is not None:
-                _copy(member, tar)
+        with Wheels() as wheels:
+            for member in layer:
+                tar.write(member.header(when))
+                entry = member.entry
+                if entry is None:
+                    continue
+                source = reused(member)
+                if source is None:
+                    for chunk in checked_chunks(entry, _CHUNK):
+                        tar.write(chunk)
+                else:
+                    for _, data in inflated(source, wheels.open(source.wheel)):
+                        tar.write(data)
+                tar.write(b"\0" * (-entry.size % BLOCK))
         tar.write(b"\0" * end)
-    return tar.count
+        count = tar.count
 
-
-def _copy(member: Member, out: _Hashing) -> None:
-    entry = member.entry
-    assert entry is not None
-    for chunk in checked_chunks(entry, _CHUNK):
-        out.write(chunk)
-    out.write(b"\0" * (-entry.size % BLOCK))
+    gzip_stream.write_stream(packed, pool, produce)
+    return count
