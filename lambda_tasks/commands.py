@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from .aws.deploy import DeployResult
-    from .aws.image_deploy import ImageDeployResult
     from .aws.package import PackageResult
     from .aws.publish import PublishResult
     from .aws.registry import PushResult
@@ -191,7 +190,7 @@ def publish(settings: Settings, *, plan: bool = False, reporter: Reporter | None
 
 
 def deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None = None,
-           verify: bool = True, wait: bool = True) -> DeployResult | ImageDeployResult:
+           verify: bool = True, wait: bool = True) -> DeployResult:
     """``invoke deploy``: check what AWS would refuse, build if stale, verify, publish the layers, create or update
     the function(s). Ctrl-C prints what was done and what was not, then goes on as KeyboardInterrupt."""
     from .aws.deploy import DeployResult, deploy_functions
@@ -222,20 +221,28 @@ def deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None 
 
 
 def _deploy_image(settings: Settings, *, plan: bool, reporter: Reporter, verify: bool,
-                  wait: bool) -> ImageDeployResult:
+                  wait: bool) -> DeployResult:
     """``deploy`` with package_type = "image": build, verify, push, then the functions (aws/image_deploy.py)."""
-    from .aws.image_deploy import deploy_image
-    from .aws.registry import repository_of
+    from .aws.clients import Clients
+    from .aws.deploy import DeployResult
+    from .aws.image_deploy import deploy_image, image_matrix
+    from .aws.interrupt import report_interrupted
     from .build import build as run_build
 
-    repository_of(settings)
+    clients = Clients()
+    image_matrix(settings, settings.function_specs(), clients)  # before building: a repository Lambda can pull from
     with exclusive(settings, reporter, wait):
         manifest = run_build(settings, reporter=reporter)
         if verify:
             from .verify import verify as run_verify
 
             run_verify(settings, None, reporter)
-        return deploy_image(settings, manifest, reporter=reporter, plan=plan)
+        result = DeployResult()
+        try:
+            return deploy_image(settings, manifest, clients=clients, reporter=reporter, plan=plan, result=result)
+        except KeyboardInterrupt:
+            report_interrupted(reporter, settings, manifest, result, plan=plan)
+            raise
 
 
 def publish_image(settings: Settings, *, plan: bool = False, reporter: Reporter | None = None,

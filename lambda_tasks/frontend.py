@@ -164,14 +164,12 @@ def deploy(run: Run) -> dict[str, Any]:
     """
     result = commands.deploy(run.settings, plan=run.options["plan"], reporter=run.reporter,
                              verify=not run.options["no_verify"], wait=run.wait)
-    from .aws.deploy import DeployResult
-
-    if not isinstance(result, DeployResult):  # a container image
-        return {"plan": run.options["plan"], "changed": result.changed, "image": result.push.image_uri,
-                "functions": [{"name": step.name, "region": step.region, "action": step.action, "code": step.code,
-                               "configuration": list(step.config)} for step in result.functions]}
+    functions = [function_json(step) for step in result.functions]
+    if result.image is not None:  # a container image: no layers
+        return {"plan": run.options["plan"], "changed": result.changed, "image": result.image.image_uri,
+                "regions": result.layers.regions, "functions": functions}
     return {"plan": run.options["plan"], "changed": result.changed, **publish_json(result.layers),
-            "functions": [function_json(step) for step in result.functions]}
+            "functions": functions}
 
 
 @command(*TARGET, REPOSITORY, PLAN.but(help="print which blobs would be pushed, push nothing"), QUIET, JSON,

@@ -1,6 +1,7 @@
 """Deploy the Lambda function(s) of the app: every function in each of its regions (the matrix), side by side.
 
-The checks come first (what AWS would refuse, sizes, the layer count), then ``rollout.py`` runs the matrix;
+The checks come first (what AWS would refuse, sizes, the layer count), then ``rollout.py`` runs the matrix
+(:func:`run_matrix`, which ``image_deploy.py`` shares once it has pushed the image);
 :class:`~.deployer.Deployer` creates or updates one function in one region. A deploy of one function in one
 region fails with its own error; a matrix with failures fails with one error naming each, once the others are
 done.
@@ -9,22 +10,23 @@ done.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from ..aws import clients as aws
 from ..aws import validate, waiting
 from ..aws.deployer import Deployer, DeployResult, check_total_size
 from ..aws.function_config import CONFIG_FIELDS, code_changed, config_changes, desired_config, layer_list
-from ..aws.matrix import deploy_matrix, failure_message, plan_table
+from ..aws.matrix import Pair, deploy_matrix, failure_message, plan_table
 from ..aws.publish import Publisher, check_uploadable
 from ..aws.rollout import Rollout
 from ..aws.steps import FunctionStep
-from ..config import Settings
+from ..config import FunctionSpec, Settings
 from ..errors import DeployError
 from ..manifest import Manifest
 from ..report import Reporter
 
 __all__ = ["CONFIG_FIELDS", "DeployResult", "Deployer", "FunctionStep", "code_changed", "config_changes",
-           "deploy_functions", "desired_config", "layer_list"]
+           "default_regions", "deploy_functions", "desired_config", "function_specs", "layer_list", "run_matrix"]
 
 #: Where a deploy that leaves parts of an app out sends the user.
 NOT_DEPLOYED_HELP = 'see the README, section "Chalice projects", for what deploys them'
@@ -42,9 +44,7 @@ def deploy_functions(
 ) -> DeployResult:
     """Publish the layers in each region, then create or update every function in each of its regions,
     ``max_parallel`` at a time. ``result`` is filled as steps finish: after a Ctrl-C it says what was done."""
-    specs = settings.function_specs()
-    if not specs:
-        raise DeployError("no function to deploy: pass --function-name NAME, or set function_name or functions")
+    specs = function_specs(settings)
     clients = clients or aws.Clients()
     reporter = reporter or Reporter()
     for spec in specs:
@@ -53,12 +53,35 @@ def deploy_functions(
     check_uploadable(settings, f"the app zip ({manifest.app.path})", manifest.app.zip_bytes)
     validate.refuse(validate.deploy_problems(settings) + validate.manifest_problems(
         settings, manifest, [spec.handler or settings.handler for spec in specs]))
-    result = result if result is not None else DeployResult()
-    needs_default = any(spec.regions is None for spec in specs)
-    pairs = deploy_matrix(specs, clients.regions(settings.regions) if needs_default else settings.regions)
+    pairs = deploy_matrix(specs, default_regions(settings, specs, clients))
+    deployer = Deployer(settings, manifest, Publisher(settings, clients, reporter, sleep), plan)
+    return run_matrix(deployer, specs, pairs, result if result is not None else DeployResult())
+
+
+def function_specs(settings: Settings) -> Sequence[FunctionSpec]:
+    specs = settings.function_specs()
+    if not specs:
+        raise DeployError("no function to deploy: pass --function-name NAME, or set function_name or functions")
+    return specs
+
+
+def default_regions(settings: Settings, specs: Sequence[FunctionSpec], clients: aws.Clients,
+                    fallback: Sequence[str] = ()) -> Sequence[str]:
+    """The regions of the functions that name none: ``regions``, else ``fallback`` (boto3's default region when
+    that is empty too). Asked only when a function needs them."""
+    if all(spec.regions is not None for spec in specs):
+        return settings.regions
+    return clients.regions(settings.regions or fallback)
+
+
+def run_matrix(deployer: Deployer, specs: Sequence[FunctionSpec], pairs: Sequence[Pair],
+               result: DeployResult) -> DeployResult:
+    """Deploy every (region, function) of ``pairs`` side by side (rollout.py), then say what was done; a matrix
+    with failures raises one error naming each (a single function: its own error), once the others are done.
+    Zip and image deploys end here alike."""
+    settings, reporter, plan = deployer.settings, deployer.reporter, deployer.plan
     result.matrix = [(region, spec.name) for region, spec in pairs]
     result.layers.regions = list(dict.fromkeys(region for region, _ in pairs))
-    deployer = Deployer(settings, manifest, Publisher(settings, clients, reporter, sleep), plan)
     started = time.monotonic()
     with waiting.watching(reporter):
         Rollout(deployer, pairs, result, plan, settings.max_parallel).run()
@@ -81,7 +104,8 @@ def deploy_functions(
     if plan:
         reporter.info("plan only: nothing was changed" if result.changed else "plan: nothing to change")
     elif not result.changed:
-        reporter.info("Nothing changed since the last deploy: no layer published, no function updated")
+        published = "no blob pushed" if result.image is not None else "no layer published"
+        reporter.info(f"Nothing changed since the last deploy: {published}, no function updated")
     if left_out:
         parts = f"{len(left_out)} parts of the app are" if len(left_out) > 1 else "1 part of the app is"
         reporter.info(f"{parts} not deployed by lambda-tasks: {NOT_DEPLOYED_HELP}")

@@ -1,8 +1,10 @@
-"""Create or update one Lambda function in one region from the app zip and the published layers.
+"""Create or update one Lambda function in one region: from the app zip and the published layers
+(:class:`ZipPackage`), or from a pushed image (``image_deploy.ImagePackage``); the rest is the same for both.
 
-Only what differs is changed: the code when CodeSha256 differs, each configuration field, tag and the reserved
+Only what differs is changed: the code when it differs, each configuration field, tag and the reserved
 concurrency when it differs (the desired configuration and the comparing are pure, in function_config.py);
-boto3 lives in :class:`Deployer`. Every step waits for the function to settle and retries 409 conflicts.
+boto3 lives in :class:`Deployer`. Every step waits for the function to settle and retries 409 conflicts. A
+function of the other package type is an error: Lambda cannot switch one.
 
 The role: the function's own ``role``, else ``role``, else (``manage_iam_role``) the role deploy creates once per
 app and stage (roles.py). An existing function that runs under another role keeps it unless a role is named:
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from .. import limits
 from ..aws import clients as aws
@@ -27,6 +29,7 @@ from ..aws.function_config import (
     desired_tags,
     explicit_role,
     managed_role_name,
+    package_type_problem,
     tag_changes,
     vpc_config,
 )
@@ -39,6 +42,7 @@ from ..aws.publish import (
     verified_path,
     via_s3,
 )
+from ..aws.registry import PushResult
 from ..aws.steps import FunctionStep
 from ..config import FunctionSpec, Settings
 from ..errors import AwsError, DeployError, LimitError
@@ -71,11 +75,58 @@ class DeployResult:
     failures: list[Failure] = field(default_factory=list)
     #: the AWS steps in flight when the deploy was interrupted
     in_progress: list[str] = field(default_factory=list)
+    #: package_type = "image": the push (the image has no layers to publish)
+    image: PushResult | None = None
 
     @property
     def changed(self) -> bool:
         return (bool(self.layers.published) or any(step.changed for step in self.functions)
-                or (self.role is not None and self.role.changed))
+                or (self.role is not None and self.role.changed) or (self.image is not None and self.image.changed))
+
+
+class Package(Protocol):
+    """What a function runs: the app zip and layers (:class:`ZipPackage`) or an image (``ImagePackage``)."""
+
+    #: Lambda's PackageType: "Zip" or "Image"
+    package_type: str
+    #: the CodeSha256 Lambda must report for our code, when known beforehand (a zip's); None: Lambda's own (an image)
+    code_sha256: str | None
+
+    def desired(self, settings: Settings, spec: FunctionSpec, layers: Sequence[str],
+                role: str | None) -> dict[str, Any]:
+        """The function's whole configuration (function_config.py)."""
+
+    def changed(self, current: Mapping[str, Any], arch: str) -> bool:
+        """Whether the deployed code (``current``: the configuration, and ``Code``) differs from ours."""
+
+    def code(self, region: str) -> dict[str, Any]:
+        """CreateFunction's ``Code``, which are also UpdateFunctionCode's code arguments."""
+
+
+class ZipPackage:
+    """The app zip, sent inline or through S3 (the layers are published by rollout.py)."""
+
+    package_type = "Zip"
+
+    def __init__(self, settings: Settings, manifest: Manifest, publisher: Publisher) -> None:
+        self.settings, self.manifest, self.publisher = settings, manifest, publisher
+        self.code_sha256: str | None = aws.code_sha256(manifest.app.sha256)
+
+    def desired(self, settings: Settings, spec: FunctionSpec, layers: Sequence[str],
+                role: str | None) -> dict[str, Any]:
+        return desired_config(settings, spec, layers, role)
+
+    def changed(self, current: Mapping[str, Any], arch: str) -> bool:
+        return code_changed(current, self.code_sha256 or "", arch)
+
+    def code(self, region: str) -> dict[str, Any]:
+        app = self.manifest.app
+        path = verified_path(self.settings, app.path, app.sha256)
+        if via_s3(self.settings, app.zip_bytes):
+            bucket, key = bucket_for(self.settings, region), s3_key(self.settings, app.sha256)
+            self.publisher.upload(region, bucket, key, path, app.sha256)
+            return {"S3Bucket": bucket, "S3Key": key}
+        return {"ZipFile": path.read_bytes()}
 
 
 # ---------------------------------------------------------------- boto3
@@ -86,7 +137,8 @@ _UNREAD: Any = object()
 class Deployer:
     """Plans and applies the changes for each function in one region."""
 
-    def __init__(self, settings: Settings, manifest: Manifest, publisher: Publisher, plan: bool) -> None:
+    def __init__(self, settings: Settings, manifest: Manifest, publisher: Publisher, plan: bool,
+                 package: Package | None = None) -> None:
         self.settings = settings
         self.manifest = manifest
         self.publisher = publisher
@@ -94,7 +146,7 @@ class Deployer:
         self.reporter = publisher.reporter
         self.sleep = publisher.sleep
         self.plan = plan
-        self.code_sha256 = aws.code_sha256(manifest.app.sha256)
+        self.package: Package = package or ZipPackage(settings, manifest, publisher)
         self.role: roles.ManagedRole | None = None
         self._read: dict[tuple[str, str], dict[str, Any] | None] = {}
 
@@ -105,18 +157,10 @@ class Deployer:
         return aws.call(fn, action, sleep=self.sleep, on_retry=retrying, **kwargs)
 
     def get(self, region: str, name: str) -> dict[str, Any] | None:
+        """The function's configuration, with its ``Code`` (an image function's ImageUri) under that key."""
         data = self.call(self.clients.lambda_(region).get_function, f"read function {name}", missing_ok=True,
                          FunctionName=name)
-        return None if data is None else data["Configuration"]
-
-    def code(self, region: str) -> dict[str, Any]:
-        app = self.manifest.app
-        path = verified_path(self.settings, app.path, app.sha256)
-        if via_s3(self.settings, app.zip_bytes):
-            bucket, key = bucket_for(self.settings, region), s3_key(self.settings, app.sha256)
-            self.publisher.upload(region, bucket, key, path, app.sha256)
-            return {"S3Bucket": bucket, "S3Key": key}
-        return {"ZipFile": path.read_bytes()}
+        return None if data is None else {**data["Configuration"], "Code": data.get("Code") or {}}
 
     def takes_managed_role(self, spec: FunctionSpec, current: Mapping[str, Any] | None) -> bool:
         """No role named, manage_iam_role on, and the function is new or already runs under the managed role."""
@@ -163,9 +207,10 @@ class Deployer:
         if current is _UNREAD:
             current = self.get(region, spec.name)
         managed = self.role.arn if self.role is not None and self.takes_managed_role(spec, current) else None
-        desired = desired_config(self.settings, spec, layers, managed)
+        desired = self.package.desired(self.settings, spec, layers, managed)
         step = FunctionStep(region, spec, desired, "create", code=True, tags=desired_tags(self.settings, spec),
-                            concurrency=desired_concurrency(self.settings, spec))
+                            concurrency=desired_concurrency(self.settings, spec),
+                            code_sha256=self.package.code_sha256 or "")
         if current is None:
             if "Role" not in desired:
                 raise self._no_role(region, spec)
@@ -178,8 +223,13 @@ class Deployer:
         """Fill in what differs between ``current`` and the step's desired state (two more reads)."""
         client = self.clients.lambda_(step.region)
         name = step.spec.name
+        problem = package_type_problem(current, self.package.package_type)
+        if problem:
+            raise DeployError(f"function {name} in {step.region} {problem}")
         step.arn = current.get("FunctionArn")
-        step.code = code_changed(current, self.code_sha256, self.settings.arch)
+        step.code = self.package.changed(current, self.settings.arch)
+        if not step.code and self.package.code_sha256 is None:  # what Lambda calls this image: versions compare it
+            step.code_sha256 = current.get("CodeSha256") or ""
         step.config = config_changes(current, step.desired)
         tags = self.call(client.list_tags, f"read the tags of {name}", Resource=step.arn).get("Tags") or {}
         step.tags_set, step.tags_removed = tag_changes(tags, step.tags)
@@ -214,8 +264,8 @@ class Deployer:
             self._settle(client, name)
             if step.code:
                 data = self.call(upload.update_function_code, f"update the code of {name}", FunctionName=name,
-                                 Architectures=[self.settings.arch], **self.code(step.region))
-                self._check_sha(name, data)
+                                 Architectures=[self.settings.arch], **self.package.code(step.region))
+                self._check_sha(step, data)
                 aws.wait(client, "function_updated_v2", name, f"update the code of {name}")
             if step.config:
                 config = {k: v for k, v in step.desired.items() if k in step.config}
@@ -237,17 +287,19 @@ class Deployer:
     def _create(self, upload: Any, client: Any, step: FunctionStep) -> bool:
         """Create the function; False when it already exists (a lost response to an earlier try)."""
         name = step.spec.name
+        # an image's command left to the image: no ImageConfig at all (an update sends {} to take one off)
+        desired = {key: value for key, value in step.desired.items() if value or key != "ImageConfig"}
         try:
-            code = self.code(step.region)
+            code = self.package.code(step.region)
             with waiting.step(f"create function {name} in {step.region}"):
                 data = self._role_wait(upload.create_function, step)(
-                    FunctionName=name, Code=code, PackageType="Zip", Architectures=[self.settings.arch],
-                    **step.desired, **({"Tags": step.tags} if step.tags else {}))
+                    FunctionName=name, Code=code, PackageType=self.package.package_type,
+                    Architectures=[self.settings.arch], **desired, **({"Tags": step.tags} if step.tags else {}))
         except Exception as exc:  # noqa: BLE001
             if aws.is_conflict(exc):
                 return False
             raise aws.translate(exc, f"create function {name} in {step.region}") from None
-        self._check_sha(name, data)
+        self._check_sha(step, data)
         step.arn = data.get("FunctionArn")
         aws.wait(client, "function_active_v2", name, f"create function {name}")
         return True
@@ -259,11 +311,15 @@ class Deployer:
         elif current.get("LastUpdateStatus") == "InProgress":
             aws.wait(client, "function_updated_v2", name, f"wait for {name}")
 
-    def _check_sha(self, name: str, data: Mapping[str, Any]) -> None:
-        if data.get("CodeSha256") != self.code_sha256:
+    def _check_sha(self, step: FunctionStep, data: Mapping[str, Any]) -> None:
+        """A zip's CodeSha256 must be the app zip's; an image's is Lambda's own, kept for versions.py."""
+        expected = self.package.code_sha256
+        if expected is None:
+            step.code_sha256 = data.get("CodeSha256") or ""
+        elif data.get("CodeSha256") != expected:
             raise AwsError(
-                f"Lambda stored the code of {name} with CodeSha256 {data.get('CodeSha256') or '(empty)'}, not the "
-                f"app zip's {self.code_sha256}; run the command again"
+                f"Lambda stored the code of {step.spec.name} with CodeSha256 {data.get('CodeSha256') or '(empty)'}, "
+                f"not the app zip's {expected}; run the command again"
             )
 
 

@@ -1,5 +1,6 @@
 """A function's whole configuration, from the settings and its FunctionSpec, and how it differs from the deployed
-one (pure: values in, values out; boto3 lives in deploy.py).
+one (pure: values in, values out; boto3 lives in deploy.py). Zip and image functions share all of it but the
+code: an image function has no runtime, handler or layers (the image has them) and may override its command.
 
 What the settings say is what the function gets, as Chalice does it: an unset VPC is no VPC (empty lists, which
 is how Lambda is told to leave one), X-Ray off is ``PassThrough``, no ``ephemeral_storage`` is Lambda's 512 MB,
@@ -18,7 +19,7 @@ from ..errors import LimitError
 
 #: The fields of UpdateFunctionConfiguration we own; anything else on the function is left alone.
 CONFIG_FIELDS = ("Role", "Runtime", "Handler", "MemorySize", "Timeout", "Environment", "Layers", "VpcConfig",
-                 "TracingConfig", "EphemeralStorage")
+                 "TracingConfig", "EphemeralStorage", "ImageConfig")
 #: Lambda's /tmp size when none is asked for.
 DEFAULT_EPHEMERAL_MB = 512
 #: Tag keys AWS itself sets (CloudFormation, Service Catalog ...): users can neither set nor remove them.
@@ -64,17 +65,31 @@ def vpc_config(settings: Settings, spec: FunctionSpec) -> dict[str, list[str]]:
 
 def desired_config(settings: Settings, spec: FunctionSpec, layers: Sequence[str],
                    role: str | None = None) -> dict[str, Any]:
-    """The configuration the function should have. ``Role`` is there only when one is known: the function's own
-    or ``role``, else ``role`` given here (the managed one); without it an existing function keeps its role."""
+    """The configuration a zip function should have: the runtime, the handler and the layers, then
+    :func:`common_config`."""
+    return {"Runtime": settings.runtime, "Handler": pick(spec, settings, "handler"),
+            **common_config(settings, spec, role), "Layers": list(layers)}
+
+
+def desired_image_config(settings: Settings, spec: FunctionSpec, cmd: Sequence[str],
+                         role: str | None = None) -> dict[str, Any]:
+    """The configuration an image function should have: :func:`common_config`, and ``ImageConfig.Command`` only
+    when the handler is not the image's Cmd (``{}``, no override, otherwise: an override removed goes back to
+    the Cmd). No runtime, handler or layers: the image has them."""
+    handler = pick(spec, settings, "handler")
+    command = {"Command": [handler]} if [handler] != list(cmd) else {}
+    return {**common_config(settings, spec, role), "ImageConfig": command}
+
+
+def common_config(settings: Settings, spec: FunctionSpec, role: str | None = None) -> dict[str, Any]:
+    """What zip and image functions both take. ``Role`` is there only when one is known: the function's own or
+    ``role``, else ``role`` given here (the managed one); without it an existing function keeps its role."""
     environment = pick(spec, settings, "environment")
     storage = pick(spec, settings, "ephemeral_storage")
     config: dict[str, Any] = {
-        "Runtime": settings.runtime,
-        "Handler": pick(spec, settings, "handler"),
         "MemorySize": pick(spec, settings, "memory"),
         "Timeout": pick(spec, settings, "timeout"),
         "Environment": {"Variables": dict(environment)},
-        "Layers": list(layers),
         "VpcConfig": vpc_config(settings, spec),
         "TracingConfig": {"Mode": "Active" if pick(spec, settings, "xray") else "PassThrough"},
         "EphemeralStorage": {"Size": storage if storage is not None else DEFAULT_EPHEMERAL_MB},
@@ -108,6 +123,9 @@ def _current_value(current: Mapping[str, Any], key: str) -> Any:
         return {"Mode": (current.get("TracingConfig") or {}).get("Mode") or "PassThrough"}
     if key == "EphemeralStorage":
         return {"Size": (current.get("EphemeralStorage") or {}).get("Size") or DEFAULT_EPHEMERAL_MB}
+    if key == "ImageConfig":  # only the command is ours (an empty one is none: the image's Cmd)
+        command = ((current.get("ImageConfigResponse") or {}).get("ImageConfig") or {}).get("Command")
+        return {"Command": list(command)} if command else {}
     return current.get(key)
 
 
@@ -139,4 +157,26 @@ def concurrency_change(current: int | None, desired: int | None) -> str:
 
 
 def code_changed(current: Mapping[str, Any], code_sha256: str, arch: str) -> bool:
-    return current.get("CodeSha256") != code_sha256 or list(current.get("Architectures") or ["x86_64"]) != [arch]
+    """A zip function: other code (by CodeSha256), or another architecture."""
+    return current.get("CodeSha256") != code_sha256 or arch_changed(current, arch)
+
+
+def image_changed(current: Mapping[str, Any], image_uri: str, arch: str) -> bool:
+    """An image function: another image (``Code.ImageUri``, repository@digest: Lambda's CodeSha256 for an image is
+    its own), or another architecture."""
+    return (current.get("Code") or {}).get("ImageUri") != image_uri or arch_changed(current, arch)
+
+
+def arch_changed(current: Mapping[str, Any], arch: str) -> bool:
+    return list(current.get("Architectures") or ["x86_64"]) != [arch]
+
+
+def package_type_problem(current: Mapping[str, Any], package_type: str) -> str | None:
+    """Lambda cannot turn a zip function into an image function or back: what to say when asked to (after the
+    function's name and region)."""
+    deployed = current.get("PackageType") or "Zip"
+    if deployed == package_type:
+        return None
+    now, wanted, keep = ("an image", "zip", "image") if deployed == "Image" else ("a zip", "image", "zip")
+    return (f"is {now} function; Lambda cannot change a function's package type\n  deploy the {wanted} under a "
+            f"new function name, delete the function first, or deploy it as before (package_type = \"{keep}\")")

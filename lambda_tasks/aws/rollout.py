@@ -56,7 +56,7 @@ class Rollout:
             raise
         finally:
             self.reporter.status_done()
-        if not self.result.layers.published:
+        if not self.result.layers.published and self.manifest.image is None:  # an image has no layers
             self.reporter.info("layers: nothing to publish, every layer is already published")
 
     def _scheduler(self, jobs: int) -> Scheduler:
@@ -132,7 +132,7 @@ class Rollout:
             if not self.plan:
                 deployer.apply(step)
             versions(step, settings=self.settings, client=deployer.clients.lambda_(region), call=deployer.call,
-                     code_sha256=deployer.code_sha256, plan=self.plan)
+                     plan=self.plan)
         except LambdaTasksError as exc:
             self._fail([(region, spec.name)], exc)
             return

@@ -29,6 +29,8 @@ class FunctionStep:
     concurrency: int | None = None
     concurrency_action: str = ""  # "put", "delete" or ""
     arn: str | None = None
+    #: the CodeSha256 the function has once deployed (a zip's is known; an image's Lambda tells), for versions.py
+    code_sha256: str = ""
 
     @property
     def changed(self) -> bool:

@@ -15,7 +15,8 @@ sent. The numbers and patterns are Lambda's API reference (shared/LAMBDA.md):
 - the role deploy creates (``<app_name>-<stage>``): an IAM role name, 1..64 of letters, digits and ``+=,.@_-``;
 - reserved concurrency 0 or more; VPC: subnet and security group ids both or neither, ``subnet-`` / ``sg-`` and 8
   or 17 hex digits, at most 16 subnets and 5 groups; tags: at most 50, keys 1..128 and values 0..256 characters
-  of letters, digits, spaces and ``_ . : / = + - @``, no key starting ``aws:`` (in any case: AWS's own).
+  of letters, digits, spaces and ``_ . : / = + - @``, no key starting ``aws:`` (in any case: AWS's own);
+- ``package_type = "image"``: no Lambda layers (``layers``, ``extra_layers``); Lambda refuses them with an image.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}")
 HANDLER = re.compile(r"[^\s./]+(?:[./][^\s./]+)*\.[A-Za-z_][A-Za-z0-9_]*")
 #: room left in ``layer_name`` for the ``-1`` .. ``-99`` the build appends
 LAYER_SUFFIX = 3
+IMAGE_NO_LAYERS = "an image function takes no Lambda layers: put what they hold in the requirements (into the image)"
 
 
 @dataclass(frozen=True)
@@ -279,6 +281,8 @@ def deploy_problems(settings: Settings) -> list[Problem]:
             add(f"{own}subnet_ids/security_group_ids" if own and both else "subnet_ids/security_group_ids", detail)
         for arn in spec.layers or ():
             add(f"{own}layers", layer_arn_problem(arn))
+        if spec.layers and settings.package_type == "image":
+            add(f"{own}layers", IMAGE_NO_LAYERS)
         if spec.role is not None:
             add(f"{own}role", role_problem(spec.role))
         if spec.regions is not None and (isinstance(spec.regions, str) or not spec.regions):
@@ -294,6 +298,8 @@ def deploy_problems(settings: Settings) -> list[Problem]:
         add("app_name", role_name_problem(managed_role_name(settings)))
     if settings.alias is not None:
         add("alias", alias_problem(settings.alias))
+    if settings.extra_layers and settings.package_type == "image":
+        add("extra_layers", IMAGE_NO_LAYERS)
     return [*found.values(), *publish_problems(settings)]
 
 

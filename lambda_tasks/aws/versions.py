@@ -11,15 +11,16 @@ from .function_config import config_changes
 from .steps import FunctionStep
 
 
-def versions(step: FunctionStep, *, settings: Settings, client: Any, call: Callable[..., Any], code_sha256: str,
-             plan: bool) -> None:
+def versions(step: FunctionStep, *, settings: Settings, client: Any, call: Callable[..., Any], plan: bool) -> None:
     """Publish a version (unless the newest already matches) and point the alias at it. ``call`` is how the
-    deployer calls AWS (retrying conflicts, errors in one line)."""
+    deployer calls AWS (retrying conflicts, errors in one line). The code is the step's ``code_sha256``: the app
+    zip's, or the one Lambda gave the image (empty when planned: a new image is a new version)."""
     if not (settings.publish_version or settings.alias):
         return
     name = step.spec.name
+    code_sha256 = step.code_sha256
     latest = None if step.action == "create" else latest_version(call, client, name)
-    if latest is not None and latest.get("CodeSha256") == code_sha256 and not config_changes(
+    if latest is not None and code_sha256 and latest.get("CodeSha256") == code_sha256 and not config_changes(
         latest, {k: v for k, v in step.desired.items() if k != "Role"}
     ):
         step.version, step.version_action = latest["Version"], "keep"
@@ -27,7 +28,7 @@ def versions(step: FunctionStep, *, settings: Settings, client: Any, call: Calla
         step.version_action = "publish"
     else:
         data = call(client.publish_version, f"publish a version of {name}", FunctionName=name,
-                              CodeSha256=code_sha256)
+                    **({"CodeSha256": code_sha256} if code_sha256 else {}))
         step.version, step.version_action = data["Version"], "publish"
     alias = settings.alias
     if not alias:
