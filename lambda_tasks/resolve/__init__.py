@@ -100,7 +100,7 @@ def _download_with_uv(settings: Settings, installer: Installer, download_dir: Pa
         reporter.warn(f"resolve: uv is not given pip's options {', '.join(untaken)} (no uv equivalent); "
                       'installer = "auto" or "pip" would resolve with pip')
     try:
-        unfetched = uv.download(settings, download_dir, cache_dir() / "wheels", reporter, installer.isolated)
+        unfetched = uv.download(settings, download_dir, cache_dir() / "wheels", reporter, installer.isolated, on_wheel)
     except uv.Defer as defer:
         reporter.info(f"resolve: {defer}")
         for leftover in download_dir.iterdir():

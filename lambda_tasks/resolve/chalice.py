@@ -18,9 +18,10 @@ from ..config import Settings
 from ..errors import ResolveError
 from ..files import cache_dir
 from ..report import Reporter
-from ..sources.requirements import PIP_INDEX_VARIABLES, index_option_lines
+from ..sources.requirements import index_option_lines
 from . import pip
 from . import wheelhouse as wheelhouse_io
+from .installer import choose, configuration_key
 
 #: What Chalice's packager puts in the function zip, and all of it that the app's code imports.
 RUNTIME_FILES = ("chalice/__init__.py", "chalice/app.py")
@@ -31,10 +32,26 @@ def runtime_key(settings: Settings, requirement: str) -> str:
     requirements = settings.requirements_path
     data = json.dumps([
         "chalice-runtime", requirement, list(settings.target.python_version),
-        index_option_lines(requirements) if requirements.is_file() else [], list(settings.pip_args),
-        [os.environ.get(name, "") for name in PIP_INDEX_VARIABLES],
+        index_option_lines(requirements) if requirements.is_file() else [], configuration_key(settings),
     ])
     return hashlib.sha256(data.encode()).hexdigest()[:32]
+
+
+def _download(settings: Settings, requirement: str, download_dir: Path, wheelhouse: Path, reporter: Reporter) -> None:
+    """The requirement's wheel alone, by the installer the build resolves with (uv takes a fraction of pip's
+    start-up; a cold Chalice build waits for this before anything else)."""
+    installer = choose(settings)
+    if installer.name == "uv":
+        from . import uv
+
+        try:
+            uv.download_pins(settings, [requirement], download_dir, wheelhouse, reporter, installer.isolated)
+            return
+        except uv.Defer as defer:
+            reporter.info(f"chalice: {defer}")
+            for leftover in download_dir.iterdir():
+                leftover.unlink()
+    pip.download_pins(settings, [requirement], download_dir, reporter)
 
 
 def runtime_wheel(settings: Settings, requirement: str, reporter: Reporter, refresh: bool = False) -> Path:
@@ -53,7 +70,7 @@ def runtime_wheel(settings: Settings, requirement: str, reporter: Reporter, refr
     wheelhouse.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f"chalice-{os.getpid()}-", dir=cache) as tmp:
         download_dir = Path(tmp)
-        pip.download_pins(settings, [requirement], download_dir, reporter)
+        _download(settings, requirement, download_dir, wheelhouse, reporter)
         fetched = sorted(path for path in download_dir.iterdir() if path.name.endswith(".whl"))
         if len(fetched) != 1 or not fetched[0].name.lower().startswith("chalice-"):
             raise ResolveError(f"fetching {requirement} for Chalice's runtime gave {[p.name for p in fetched]}, "

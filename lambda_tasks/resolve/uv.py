@@ -28,8 +28,8 @@ import subprocess
 import sys
 import tempfile
 import urllib.parse
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from ..config import Settings
 from ..errors import ResolveError
 from ..host import find_uv
 from ..report import Reporter
+from ..sources.requirements import index_option_lines
 from ..targets import Target
 from .picks import Pick, best_wheel, fetch
 from .pip_config import PipConfigError, pip_settings, uv_options
@@ -90,8 +91,9 @@ def pip_only(pip_args: Sequence[str]) -> list[str]:
         return [f"an unreadable configuration file ({error})"]
 
 
-def compile_lock(settings: Settings, uv: str, reporter: Reporter, isolated: bool) -> dict[str, Any]:
-    """Run ``uv pip compile`` for the target; the parsed pylock.toml."""
+def compile_lock(settings: Settings, uv: str, reporter: Reporter, isolated: bool, requirements: Path | None = None,
+                 extra: Sequence[str] = ()) -> dict[str, Any]:
+    """Run ``uv pip compile`` of ``requirements`` (the project's) for the target; the parsed pylock.toml."""
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover
@@ -102,7 +104,8 @@ def compile_lock(settings: Settings, uv: str, reporter: Reporter, isolated: bool
     with tempfile.TemporaryDirectory(prefix="uv-lock-") as tmp:
         lock = Path(tmp, "pylock.toml")
         command = [
-            uv, "pip", "compile", str(settings.requirements_path), "--format", "pylock.toml", "-o", str(lock),
+            uv, "pip", "compile", str(requirements or settings.requirements_path), "--format", "pylock.toml", "-o",
+            str(lock), *extra,
             "--python-platform", covering_platform(target), "--python-version",
             ".".join(map(str, target.python_version)), "--only-binary", ":all:", "--no-header", "--quiet", *args,
             "--python", sys.executable,  # any interpreter: without one, uv searches for the target's version
@@ -146,16 +149,32 @@ class Defer(Exception):
     cannot load): pip must resolve instead. The argument says why, for the build's output."""
 
 
+def download_pins(settings: Settings, pins: Sequence[str], download_dir: Path, wheelhouse: Path, reporter: Reporter,
+                  isolated: bool) -> None:
+    """The wheels of ``pins`` alone (``--no-deps``), with the requirements files' index options, as pip's
+    ``download_pins`` does; raises :class:`Defer` where pip must fetch them."""
+    with tempfile.TemporaryDirectory(prefix="uv-pins-") as tmp:
+        spec = Path(tmp, "requirements.txt")
+        spec.write_text("".join(f"{line}\n" for line in [*index_option_lines(settings.requirements_path), *pins]),
+                        encoding="utf-8")
+        unfetched = download(settings, download_dir, wheelhouse, reporter, isolated, requirements=spec,
+                             extra=("--no-deps",))
+    if unfetched:
+        raise Defer(f"uv could not fetch {', '.join(pick.filename for pick in unfetched)}; fetching with pip")
+
+
 def download(settings: Settings, download_dir: Path, wheelhouse: Path, reporter: Reporter,
-             isolated: bool = False) -> list[Pick]:
-    """Leave in ``download_dir`` the target's wheels (one per distribution), resolved by uv.
+             isolated: bool = False, on_wheel: Callable[[Path], None] | None = None, requirements: Path | None = None,
+             extra: Sequence[str] = ()) -> list[Pick]:
+    """Leave in ``download_dir`` the target's wheels (one per distribution), resolved by uv; ``on_wheel`` is
+    given each as soon as it is fetched (checked against the index's sha256 where the index gives one).
 
     Returns the picks whose files could not be fetched directly (e.g. an index that needs pip's credentials);
     raises :class:`Defer` when pip must resolve instead.
     """
     uv = find_uv()
     try:
-        picks = pick_wheels(compile_lock(settings, uv, reporter, isolated), settings.target)
+        picks = pick_wheels(compile_lock(settings, uv, reporter, isolated, requirements, extra), settings.target)
     except _UvFailed as failed:
         output = str(failed)
         if _NO_WHEEL.search(output):
@@ -167,15 +186,19 @@ def download(settings: Settings, download_dir: Path, wheelhouse: Path, reporter:
     unfetched: list[Pick] = []
     with ThreadPoolExecutor(max_workers=min(8, max(1, len(picks)))) as pool:
         futures = {pool.submit(fetch, pick, download_dir, wheelhouse, reporter): pick for pick in picks}
-        for future, pick in futures.items():
+        for future in as_completed(futures):
+            pick = futures[future]
             try:
                 future.result()
             except ResolveError:
                 raise
             except OSError:
                 unfetched.append(pick)
+                continue
+            if on_wheel is not None:
+                on_wheel(download_dir / pick.filename)
     reporter.status_done()
-    return unfetched
+    return sorted(unfetched, key=lambda pick: pick.filename)
 
 
 def explain_uv_failure(output: str, settings: Settings) -> str:
