@@ -23,7 +23,7 @@ import functools
 import itertools
 from collections.abc import Iterable, Iterator
 
-Z_OK, Z_STREAM_END, Z_BLOCK = 0, 1, 5
+Z_OK, Z_STREAM_END, Z_BLOCK, Z_BUF_ERROR = 0, 1, 5, -5
 _BOUNDARY, _LAST = 128, 64  # data_type: stopped at a block boundary; the block just decoded was the last
 _OUT = 1 << 18  # at most this much inflated per call: a zip bomb cannot fill memory
 #: appended after a stream whose end leaves unused bits in its last byte: an empty stored block's LEN and NLEN
@@ -125,6 +125,8 @@ def splice(chunks: Iterable[bytes]) -> Iterator[tuple[bytes, bytes]]:
                 code = lib.inflate(ctypes.byref(stream), Z_BLOCK)
                 if code == Z_STREAM_END:
                     ended = True
+                elif code == Z_BUF_ERROR:  # no progress possible: all input taken, the stream not at its end
+                    raise JoinError(_EARLY)
                 elif code != Z_OK:
                     why = stream.msg.decode(errors="replace") if stream.msg else f"zlib error {code}"
                     raise JoinError(f"the deflate stream is corrupt ({why})")
