@@ -217,3 +217,15 @@ def test_a_damaged_member_is_the_one_line_error_and_leaves_no_blob(tmp_path, dam
     with pytest.raises(WheelError, match=r"pkg/big\.py does not match its CRC or size"):
         write(tmp_path / "blobs", bad, tar.STREAM)
     assert not list((tmp_path / "blobs").iterdir())
+
+
+def test_a_header_looked_for_in_the_wrong_place_stops_the_splice(monkeypatch):
+    """Each block's BFINAL bit as we find it is compared with libz's own reading: an off-by-one never ships."""
+    real = gzip_join._clear_final
+
+    def off_by_one(held, consumed, header, cleared):
+        return real(held, consumed, None if header is None else header + 1, cleared)
+
+    monkeypatch.setattr(gzip_join, "_clear_final", off_by_one)
+    with pytest.raises(AssertionError, match="disagree"):
+        spliced(deflate(bytes(range(256)) * 2000, 6, cuts=(1000, 9000), flush=zlib.Z_SYNC_FLUSH), 4096)

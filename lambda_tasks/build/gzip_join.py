@@ -10,9 +10,11 @@ with an empty final block (``gzip_members.FINAL_EMPTY``) or a final block of our
 Finding the last block's header needs the bit position of each block boundary, which Python's zlib does not
 give: the system libz does, through ctypes (``inflate`` with ``Z_BLOCK`` returns at each boundary;
 ``data_type`` then says how many bits of the last byte it took are unused: the next header starts there). The
-same pass inflates the stream, so the caller checks and hashes what it decodes. The bytes written depend only on
-the stream spliced: any libz finds the same boundaries. Where libz cannot be loaded (``libz()`` is None: Windows
-has none to find), ``tar.write_layer`` falls back to ``gzip_stream``.
+same pass inflates the stream, so the caller checks and hashes what it decodes. The bytes written are not
+inflated again: instead, at every block boundary the BFINAL bit we located must agree with libz's own reading
+of it (``data_type`` +64 after the last block), so a header looked for in the wrong place stops the build. The
+bytes written depend only on the stream spliced: any libz finds the same boundaries. Where libz cannot be
+loaded (``libz()`` is None: Windows has none to find), ``tar.write_layer`` falls back to ``gzip_stream``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ _BOUNDARY, _LAST = 128, 64  # data_type: stopped at a block boundary; the block 
 _OUT = 1 << 18  # at most this much inflated per call: a zip bomb cannot fill memory
 #: appended after a stream whose end leaves unused bits in its last byte: an empty stored block's LEN and NLEN
 STORED_EMPTY = b"\x00\x00\xff\xff"
+_DISAGREE = "libz's block boundaries disagree with the BFINAL bits found from them: no layer written"
 _EARLY, _AFTER = "the deflate stream ends early (truncated?)", "there are bytes after the end of its deflate stream"
 
 
@@ -139,7 +142,10 @@ def splice(chunks: Iterable[bytes]) -> Iterator[tuple[bytes, bytes]]:
                 full = produced == _OUT
                 header, cleared = _clear_final(held, consumed, header, cleared)
                 kind = stream.data_type
-                if kind & _BOUNDARY:
+                if kind & _BOUNDARY and consumed:
+                    # libz read the block's BFINAL bit itself: where we found it must agree, block after block
+                    if header is not None or bool(kind & _LAST) != cleared:
+                        raise AssertionError(_DISAGREE)
                     if kind & _LAST:
                         unused = kind & 7  # after the final block's end-of-block code
                     else:  # the next header starts after the bits of the last byte taken that are still unused
