@@ -1,5 +1,6 @@
-"""``image_gzip = "stream"``: one gzip member deflated in parallel blocks, the same bytes with any number of threads;
-every wheel member checked as it is inflated; tar headers made directly, as tarfile makes them."""
+"""``image_gzip = "stream"``: one gzip member, the same bytes with any number of threads, whether spliced from the
+wheels' deflate data (``tar_join``, where libz loads) or deflated in parallel blocks (``gzip_stream``, where it
+does not); every wheel member checked as it is inflated; tar headers made directly, as tarfile makes them."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 from factory import make_wheel
 
-from lambda_tasks.build import gzip_stream, tar
+from lambda_tasks.build import gzip_join, gzip_stream, tar
 from lambda_tasks.entries import BytesSource, Entry, WheelMember
 from lambda_tasks.errors import WheelError
 
@@ -51,7 +52,17 @@ def write(directory: Path, entries: list[Entry], threads: int) -> tuple[tar.Writ
     return written, (directory / written.digest.removeprefix("sha256:")).read_bytes()
 
 
-def test_a_stream_layer_is_one_gzip_member_with_the_same_bytes_on_1_and_4_threads(tmp_path):
+@pytest.fixture(params=["libz", "no libz"])
+def libz(request, monkeypatch):
+    """Each stream test twice: spliced (libz through ctypes), and deflated anew as on a machine without libz."""
+    if request.param == "no libz":
+        monkeypatch.setattr(gzip_join, "libz", lambda: None)
+    elif gzip_join.libz() is None:
+        pytest.skip("no libz to load through ctypes")
+    return request.param
+
+
+def test_a_stream_layer_is_one_gzip_member_with_the_same_bytes_on_1_and_4_threads(tmp_path, libz):
     entries = [*entries_of(big_wheel(tmp_path / "wheels")),
                Entry("pkg/extra.txt", "pkg", 3000, 0o644, BytesSource(b"abc" * 1000))]
     alone, blob = write(tmp_path / "none", entries, 0)
@@ -88,7 +99,7 @@ def test_the_stream_writer_at_block_edges(size):
 
 
 @pytest.mark.parametrize("fmt", [tar.STREAM, tar.MEMBERS])
-def test_a_wrong_crc_is_found_as_the_member_is_inflated_even_in_a_checked_wheel(tmp_path, fmt):
+def test_a_wrong_crc_is_found_as_the_member_is_inflated_even_in_a_checked_wheel(tmp_path, fmt, libz):
     """A wheel whose directory disagrees with its intact deflate data: the layer pass checks every byte anyway."""
     entries = entries_of(big_wheel(tmp_path / "wheels"))
     bad = []

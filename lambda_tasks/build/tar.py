@@ -8,9 +8,11 @@ needs it); it is the same on every machine, and so is its digest (the config's d
 Two ways to gzip it (``image_gzip``): ``"members"`` (``tar_members.py``) copies the wheels'
 deflate streams, one gzip member each, and encodes the tar headers itself: the same bytes on any machine for
 what comes from wheels, and little more work than a zip. ``"stream"`` (the default: every reader, Lambda's
-included, is known to take it) is one gzip member from zlib at level 1, deflated in parallel blocks
-(``gzip_stream.py``; several times the CPU time of "members", the same only wherever the same zlib is: a zlib-ng
-built Python compresses differently), for a reader that takes only a gzip file's first member.
+included, is known to take one member) is ONE gzip member: the wheels' deflate streams spliced into one as
+zlib's gzjoin does (``tar_join.py``, ``gzip_join.py``: as cheap as "members", the same bytes on any machine
+for what comes from wheels), or, where the system's libz cannot be loaded through ctypes (Windows), zlib at
+level 1 deflated anew in parallel blocks (``gzip_stream.py``; several times the CPU time, the same only
+wherever the same zlib is). The uncompressed tar, hence the diff_id, is the same whichever way.
 """
 
 from __future__ import annotations
@@ -28,14 +30,15 @@ from pathlib import Path
 
 from ..entries import DIR_MODE, BytesSource, Entry, FileSource, WheelMember
 from ..files import content_sha256
-from . import gzip_stream
+from . import gzip_join, gzip_stream
 from .tar_members import Wheels, checked_chunks, inflated, reused
 
 BLOCK = tarfile.BLOCKSIZE  # 512
 RECORD = tarfile.RECORDSIZE  # 10240
 MEMBERS, STREAM = "members", "stream"
 #: changes when a writer's bytes change, so that a layer written the old way is not kept as the new way's
-_FORMATS = {MEMBERS: "members-1", STREAM: f"stream-{gzip_stream.LEVEL}-blocks-{gzip_stream.BLOCK}"}
+_FORMATS = {MEMBERS: "members-1", STREAM: "joined-1"}
+_DEFLATED = f"stream-{gzip_stream.LEVEL}-blocks-{gzip_stream.BLOCK}"  # "stream" without libz
 _CHUNK = 1 << 20
 
 
@@ -118,7 +121,14 @@ def tar_size(layer: Sequence[Member]) -> int:
 def entries_key(layer: Sequence[Member], gzip_format: str = MEMBERS) -> str:
     """Identifies a layer's blob without writing it: the same key, the same bytes."""
     rows = [(m.name, m.mode, m.size, _source_id(m.entry)) for m in layer]
-    return hashlib.sha256(json.dumps([mtime(), _FORMATS[gzip_format], rows]).encode()).hexdigest()
+    return hashlib.sha256(json.dumps([mtime(), format_id(gzip_format), rows]).encode()).hexdigest()
+
+
+def format_id(gzip_format: str) -> str:
+    """What a layer's gzip bytes are made by: "stream" is spliced where libz loads, deflated anew elsewhere."""
+    if gzip_format == STREAM and gzip_join.libz() is None:
+        return _DEFLATED
+    return _FORMATS[gzip_format]
 
 
 def _source_id(entry: Entry | None) -> str:
@@ -158,6 +168,7 @@ def write_layer(directory: Path, layer: Sequence[Member], gzip_format: str = MEM
     """Write the gzip tar into ``directory`` (an OCI layout's blobs/sha256), named by its digest; through a temp
     file, so a killed build leaves no blob whose name lies about its bytes. ``pool`` deflates a stream's blocks
     (None: this thread); the bytes are the same either way."""
+    from .tar_join import write_joined
     from .tar_members import write_members
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -171,6 +182,8 @@ def write_layer(directory: Path, layer: Sequence[Member], gzip_format: str = MEM
             end = _end(_body(layer, when))
             if gzip_format == MEMBERS:
                 tar_count = write_members(packed, tar_hash, layer, when, end)
+            elif format_id(gzip_format) != _DEFLATED:
+                tar_count = write_joined(packed, tar_hash, layer, when, end)
             else:
                 tar_count = _write_stream(packed, tar_hash, layer, when, end, pool)
         digest = packed.hash.hexdigest()
@@ -184,7 +197,7 @@ def write_layer(directory: Path, layer: Sequence[Member], gzip_format: str = MEM
 
 def _write_stream(packed: _Hashing, tar_hash: hashlib._Hash, layer: Sequence[Member], when: int, end: int,
                   pool: Executor | None) -> int:
-    """One gzip member (``gzip_stream``): every byte compressed anew, the blocks in ``pool``."""
+    """One gzip member (``gzip_stream``): every byte compressed anew, the blocks in ``pool`` (no libz)."""
     count = 0
 
     def produce(sink: gzip_stream.Sink) -> None:
