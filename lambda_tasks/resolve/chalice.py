@@ -18,10 +18,10 @@ from ..config import Settings
 from ..errors import ResolveError
 from ..files import cache_dir
 from ..report import Reporter
-from ..sources.requirements import index_option_lines
+from ..sources.requirements import PIP_INDEX_VARIABLES, index_option_lines
 from . import pip
 from . import wheelhouse as wheelhouse_io
-from .installer import choose, configuration_key
+from .installer import choose
 
 #: What Chalice's packager puts in the function zip, and all of it that the app's code imports.
 RUNTIME_FILES = ("chalice/__init__.py", "chalice/app.py")
@@ -32,7 +32,10 @@ def runtime_key(settings: Settings, requirement: str) -> str:
     requirements = settings.requirements_path
     data = json.dumps([
         "chalice-runtime", requirement, list(settings.target.python_version),
-        index_option_lines(requirements) if requirements.is_file() else [], configuration_key(settings),
+        index_option_lines(requirements) if requirements.is_file() else [], list(settings.pip_args),
+        # pip's index variables, not its whole configuration: this key is computed on every build, even a
+        # no-op one, which must not import pip (a release's wheel is the same from any index: hash-checked)
+        [os.environ.get(name, "") for name in PIP_INDEX_VARIABLES],
     ])
     return hashlib.sha256(data.encode()).hexdigest()[:32]
 
