@@ -30,7 +30,8 @@ from image_helpers import make_base_layout, push_base, running_registry  # noqa:
 
 REQUIREMENTS = "numpy\npandas\npyarrow\nscipy\n"
 APP = ("import numpy, pandas, pyarrow, scipy.linalg\n\n"
-       "def handler(event, context):\n    return float(scipy.linalg.det(numpy.eye(3)) + len(pandas.DataFrame({'a': [1]})))\n")
+       "def handler(event, context):\n"
+       "    return float(scipy.linalg.det(numpy.eye(3)) + len(pandas.DataFrame({'a': [1]})))\n")
 
 
 def step(name: str, command: list[str], cwd: Path, env: dict[str, str], expect_failure: bool = False) -> str:
@@ -61,14 +62,17 @@ def accept(arch: str, scratch: Path, host: str, base: str, env: dict[str, str]) 
     out = step("zip build refused with the budget error", [str(INVOKE), "build"], zipped, env, expect_failure=True)
     first = next((line for line in out.splitlines() if line.startswith("error:")), "")
     print(f"     {first}")
+    assert len(first) < 160, "the first line of the error is too long"
     assert 'package_type = "image"' in out, "the budget error does not name the way out"
     repository = f"{host}/accept-{arch}"
     image = project(scratch / f"image-{arch}", arch, f'package_type = "image"\nimage_base = "{base}"\n'
-                    f'image_repository = "{repository}"\napp_name = "accept-{arch}"\n')
+                    f'image_repository = "{repository}"\nfunction_name = "accept-{arch}"\n'
+                    'memory = 2048\ntimeout = 60\n')
     step("image build", [str(INVOKE), "build"], image, env)
     manifest = json.loads((image / "layers" / "manifest.json").read_text())["image"]
     size = sum(layer["unzipped_bytes"] for layer in manifest["layers"])
-    print(f"     {len(manifest['layers'])} layers of ours, {size / 1e6:.0f} MB uncompressed; digest {manifest['digest']}")
+    print(f"     {len(manifest['layers'])} layers of ours, {size / 1e6:.0f} MB uncompressed; "
+          f"digest {manifest['digest']}")
     inspected = json.loads(step("skopeo inspect oci:dist/image", ["skopeo", "inspect", "oci:dist/image"], image,
                                 env))
     assert inspected["Architecture"] == {"x86_64": "amd64", "arm64": "arm64"}[arch], inspected["Architecture"]
@@ -81,8 +85,9 @@ def accept(arch: str, scratch: Path, host: str, base: str, env: dict[str, str]) 
     step("skopeo inspect the pushed image", ["skopeo", "inspect", "--tls-verify=false", pushed], image, env)
     step("skopeo copy to an OCI layout and back", ["skopeo", "copy", "--src-tls-verify=false", pushed,
                                                   f"oci:{scratch / f'copy-{arch}'}:x"], image, env)
-    step("", ["skopeo", "copy", "--dest-tls-verify=false", f"oci:{scratch / f'copy-{arch}'}:x",
-              f"docker://{repository}:copied"], image, env)
+    step("skopeo copy back to the registry", ["skopeo", "copy", "--dest-tls-verify=false",
+                                              f"oci:{scratch / f'copy-{arch}'}:x", f"docker://{repository}:copied"],
+         image, env)
     out = step("deploy (against moto)", [str(INVOKE), "deploy", "--json"], image, env)
     summary = json.loads(out[out.index("{"):])
     import boto3

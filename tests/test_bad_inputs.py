@@ -136,6 +136,8 @@ CASES = [
     # -- limits
     Case("over-budget", _both(_write("chalicelib/big.txt", _noise(40_000)), _setting("unzipped_limit = 30000\n")),
          "over Lambda's"),
+    Case("layers-over-budget", _both(_requirements("purelib\n"), _setting("unzipped_limit = 400\n")),
+         "layers over the unzipped size limit"),
     Case("layer-groups-pin", _setting("layer_groups = { purelib = 5 }\nmax_layers = 2\n"), "layer_groups pins"),
     # -- verify
     Case("event-missing", lambda r, w: None, "event file", args=["verify", "--event", "nope.json"]),

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lambda_tasks.build.split import Budget, Unit, pack
-from lambda_tasks.errors import LimitError
+from lambda_tasks.errors import MAX_FIRST_LINE, LimitError
 from lambda_tasks.report import layer_table
 
 MB = 1_048_576
@@ -123,11 +123,13 @@ def test_total_unzipped_over_budget() -> None:
     with pytest.raises(LimitError) as info:
         pack(units, budget(total=200 * MB))
     message = str(info.value)
-    assert "\n" not in message
+    first = message.splitlines()[0]
+    assert first == "layers over the unzipped size limit: the dependencies need 225.0 MiB, 200.0 MiB is left for layers"
+    assert all(line.startswith("  ") for line in message.splitlines()[1:])  # the detail, indented
     assert "225.0 MiB (235,929,600 bytes)" in message  # the total
     assert "200.0 MiB (209,715,200 bytes)" in message  # what is left for layers
     assert "262,144,000" in message  # Lambda's limit
-    largest = message.split("largest: ")[1].split("; ways out")[0].split(", ")
+    largest = message.split("largest: ")[1].split("\n")[0].split(", ")
     assert len(largest) == 10
     assert largest[0].startswith("botocore 80.0 MiB unzipped")
     assert "boto3" not in "".join(largest)  # only the ten largest
@@ -147,7 +149,8 @@ def test_one_unit_over_inline_cap_needs_s3() -> None:
     with pytest.raises(LimitError) as info:
         pack([u("torch", 60, 200), u("six", 0.1)], budget())
     message = str(info.value)
-    assert message.startswith("torch alone is 60.0 MiB (62,914,560 bytes) zipped")
+    assert message.startswith("torch alone is 60.0 MiB zipped, over the 50.0 MiB cap of a zip uploaded inline")
+    assert "torch: 60.0 MiB (62,914,560 bytes) zipped" in message
     assert "50.0 MiB (52,428,800 bytes)" in message and "needs s3_bucket" in message
     assert "largest: torch 200.0 MiB unzipped (60.0 MiB zipped), six" in message
     assert f"200.2 MiB ({200 * MB + 2 * int(0.1 * MB):,} bytes) unzipped" in message  # the total
@@ -349,7 +352,8 @@ def test_property_every_unit_in_exactly_one_layer_within_caps(
     try:
         layers = pack(units, b, previous, groups)
     except LimitError as error:
-        assert "\n" not in str(error)
+        first, *detail = str(error).splitlines()
+        assert len(first) <= MAX_FIRST_LINE and all(line.startswith("  ") for line in detail)
         return
     check_layers(units, layers, b)
     assert sum(x.unzipped_bytes for x in units) <= total

@@ -267,12 +267,13 @@ def _ways(units: Sequence[Unit], *first: str, container: bool = True) -> list[st
     return ways
 
 
-def _error(headline: str, units: Sequence[Unit], ways: list[str], by_zip: bool) -> LimitError:
+def _error(headline: str, detail: str, units: Sequence[Unit], ways: list[str], by_zip: bool) -> LimitError:
+    """A short first line (human sizes), then the exact figures, the largest units and the ways out below."""
     total_zip = sum(u.zip_bytes for u in units)
     total_unzipped = sum(u.unzipped_bytes for u in units)
     return LimitError(
-        f"{headline}; all layer units: {_size(total_unzipped)} unzipped, {_size(total_zip)} zipped; "
-        f"largest: {_largest(units, by_zip)}; ways out: " + "; ".join(ways)
+        f"{headline}\n  {detail}\n  all layer units: {_size(total_unzipped)} unzipped, {_size(total_zip)} zipped"
+        f"\n  largest: {_largest(units, by_zip)}\n  ways out:" + "".join(f"\n  - {way}" for way in ways)
     )
 
 
@@ -281,31 +282,35 @@ def _check_sizes(units: list[Unit], budget: Budget) -> None:
     total = sum(u.unzipped_bytes for u in units)
     if total > budget.total_unzipped_bytes:
         raise _error(
-            f"layers over the unzipped size limit: the dependencies need {_size(total)} unzipped but only "
-            f"{_size(budget.total_unzipped_bytes)} is left for layers (Lambda's limit of "
-            f"{_size(budget.layer_unzipped_bytes)} for the function and all its layers unzipped, minus the "
-            f"function zip and extra_layers)",
+            f"layers over the unzipped size limit: the dependencies need {human_bytes(total)}, "
+            f"{human_bytes(budget.total_unzipped_bytes)} is left for layers",
+            f"needed: {_size(total)} unzipped; left for layers: {_size(budget.total_unzipped_bytes)} (Lambda's "
+            f"limit of {_size(budget.layer_unzipped_bytes)} for the function and all its layers unzipped, minus "
+            f"the function zip and extra_layers)",
             units, _ways(units), by_zip=False,
         )
     for unit in sorted(units, key=_big_first):
         if unit.unzipped_bytes > budget.layer_unzipped_bytes:
             raise _error(
-                f"{unit.name} alone is {_size(unit.unzipped_bytes)} unzipped, over the limit of "
-                f"{_size(budget.layer_unzipped_bytes)} for one layer: it cannot fit in any layer",
+                f"{unit.name} alone is {human_bytes(unit.unzipped_bytes)} unzipped, over the "
+                f"{human_bytes(budget.layer_unzipped_bytes)} one layer may hold: it cannot fit in any layer",
+                f"{unit.name}: {_size(unit.unzipped_bytes)} unzipped; one layer's limit: "
+                f"{_size(budget.layer_unzipped_bytes)}",
                 units, _ways(units), by_zip=False,
             )
     for unit in sorted(units, key=_big_first):
         if unit.zip_bytes > budget.layer_zip_bytes:
+            detail = (f"{unit.name}: {_size(unit.zip_bytes)} zipped; the per-layer zipped cap: "
+                      f"{_size(budget.layer_zip_bytes)}")
             if budget.s3:
-                headline = (f"{unit.name} alone is {_size(unit.zip_bytes)} zipped, over the per-layer zipped "
-                            f"cap of {_size(budget.layer_zip_bytes)} even through S3: it cannot fit in any layer")
+                headline = (f"{unit.name} alone is {human_bytes(unit.zip_bytes)} zipped, over the per-layer cap of "
+                            f"{human_bytes(budget.layer_zip_bytes)} even through S3: it cannot fit in any layer")
                 ways = _ways(units)
             else:
-                headline = (f"{unit.name} alone is {_size(unit.zip_bytes)} zipped, over the per-layer zipped "
-                            f"cap of {_size(budget.layer_zip_bytes)} for a zip uploaded inline: it needs "
-                            f"s3_bucket")
+                headline = (f"{unit.name} alone is {human_bytes(unit.zip_bytes)} zipped, over the "
+                            f"{human_bytes(budget.layer_zip_bytes)} cap of a zip uploaded inline: it needs s3_bucket")
                 ways = _ways(units, "set s3_bucket so layers upload through S3, which lifts the zipped cap")
-            raise _error(headline, units, ways, by_zip=True)
+            raise _error(headline, detail, units, ways, by_zip=True)
 
 
 def _pins(units: list[Unit], groups: Mapping[str, int], budget: Budget) -> dict[str, int]:
@@ -319,7 +324,7 @@ def _pins(units: list[Unit], groups: Mapping[str, int], budget: Budget) -> dict[
         if not 1 <= layer <= budget.max_layers:
             raise LimitError(
                 f"layer_groups pins {unit.name} to layer {layer}, but only layers 1..{budget.max_layers} may "
-                f"be used (Lambda allows {MAX_LAYERS} per function, minus extra_layers); pin it to one of those"
+                f"be used\n  Lambda allows {MAX_LAYERS} per function, minus extra_layers; pin it to one of those"
             )
         pins[unit.name] = layer
     return pins
@@ -337,9 +342,9 @@ def _place_pins(units: list[Unit], pins: Mapping[str, int], budget: Budget) -> B
             kind = "zipped" if zipped else "unzipped"
             others = ", ".join(sorted(u.name for u in target.units))
             raise LimitError(
-                f"layer_groups pins {unit.name} to layer {layer}, but layer {layer} would then hold "
-                f"{_size(size)} {kind}, over the per-layer cap of {_size(cap)} (also pinned there: {others}); "
-                f"pin {unit.name} to another layer or remove its pin"
+                f"layer_groups pins {unit.name} to layer {layer}, which would then hold {human_bytes(size)} {kind}, "
+                f"over the cap of {human_bytes(cap)}\n  layer {layer}: {_size(size)} {kind}; the per-layer cap: "
+                f"{_size(cap)}; also pinned there: {others}\n  pin {unit.name} to another layer or remove its pin"
             )
         target.add(unit)
     return bins
@@ -354,8 +359,9 @@ def _too_many_layers(units: list[Unit], budget: Budget, needed: int, pinned: boo
     if pinned:
         first.append("remove layer_groups pins that keep units apart")
     return _error(
-        f"the dependencies need {needed} layers of at most {_size(budget.layer_zip_bytes)} zipped each, but "
-        f"only {budget.max_layers} may be used (Lambda allows {MAX_LAYERS} per function, minus extra_layers): a limit "
-        f"of {_size(budget.max_layers * budget.layer_zip_bytes)} zipped",
+        f"the dependencies need {needed} layers of at most {human_bytes(budget.layer_zip_bytes)} zipped each, "
+        f"but only {budget.max_layers} may be used",
+        f"each layer: at most {_size(budget.layer_zip_bytes)} zipped; Lambda allows {MAX_LAYERS} layers per "
+        f"function, minus extra_layers: a limit of {_size(budget.max_layers * budget.layer_zip_bytes)} zipped",
         units, _ways(units, *first), by_zip=True,
     )
