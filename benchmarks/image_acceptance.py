@@ -34,7 +34,8 @@ APP = ("import numpy, pandas, pyarrow, scipy.linalg\n\n"
        "    return float(scipy.linalg.det(numpy.eye(3)) + len(pandas.DataFrame({'a': [1]})))\n")
 
 
-def step(name: str, command: list[str], cwd: Path, env: dict[str, str], expect_failure: bool = False) -> str:
+def step(name: str, command: list[str], cwd: Path, env: dict[str, str], expect_failure: bool = False,
+         stdout_only: bool = False) -> str:
     started = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
@@ -44,7 +45,7 @@ def step(name: str, command: list[str], cwd: Path, env: dict[str, str], expect_f
     if not ok:
         print(output[-4000:])
         sys.exit(1)
-    return output
+    return done.stdout if stdout_only else output
 
 
 def project(root: Path, arch: str, extra: str) -> Path:
@@ -74,7 +75,7 @@ def accept(arch: str, scratch: Path, host: str, base: str, env: dict[str, str]) 
     print(f"     {len(manifest['layers'])} layers of ours, {size / 1e6:.0f} MB uncompressed; "
           f"digest {manifest['digest']}")
     inspected = json.loads(step("skopeo inspect oci:dist/image", ["skopeo", "inspect", "oci:dist/image"], image,
-                                env))
+                                env, stdout_only=True))
     assert inspected["Architecture"] == {"x86_64": "amd64", "arm64": "arm64"}[arch], inspected["Architecture"]
     out = step("verify (handler imported from the unpacked layers)", [str(INVOKE), "verify"], image, env)
     for line in out.splitlines():
@@ -88,8 +89,8 @@ def accept(arch: str, scratch: Path, host: str, base: str, env: dict[str, str]) 
     step("skopeo copy back to the registry", ["skopeo", "copy", "--dest-tls-verify=false",
                                               f"oci:{scratch / f'copy-{arch}'}:x", f"docker://{repository}:copied"],
          image, env)
-    out = step("deploy (against moto)", [str(INVOKE), "deploy", "--json"], image, env)
-    summary = json.loads(out[out.index("{"):])
+    summary = json.loads(step("deploy (against moto)", [str(INVOKE), "deploy", "--json"], image, env,
+                              stdout_only=True))
     import boto3
 
     client = boto3.client("lambda", region_name=env["AWS_DEFAULT_REGION"])
@@ -100,8 +101,8 @@ def accept(arch: str, scratch: Path, host: str, base: str, env: dict[str, str]) 
         assert found["Configuration"]["PackageType"] == "Image"
         print(f"     {function['name']}: PackageType Image, ImageUri {uri}, "
               f"{found['Configuration'].get('Architectures')}")
-    again = step("deploy again", [str(INVOKE), "deploy", "--json"], image, env)
-    assert json.loads(again[again.index("{"):])["changed"] is False, "a second deploy changed something"
+    again = step("deploy again", [str(INVOKE), "deploy", "--json"], image, env, stdout_only=True)
+    assert json.loads(again)["changed"] is False, "a second deploy changed something"
     print("     nothing changed")
 
 
@@ -111,6 +112,7 @@ def main() -> None:
     args = parser.parse_args()
     from moto.server import ThreadedMotoServer
 
+    os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"  # deploy attaches AWSLambdaBasicExecutionRole
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
