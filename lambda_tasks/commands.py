@@ -211,7 +211,7 @@ def deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None 
         if verify:  # a handler that cannot import is caught here, not at the first invocation
             from .verify import verify as run_verify
 
-            run_verify(settings, None, reporter)
+            run_verify(settings, None, reporter, remembered=True)
         result = DeployResult()
         try:
             return deploy_functions(settings, manifest, reporter=reporter, plan=plan, result=result)
@@ -236,7 +236,7 @@ def _deploy_image(settings: Settings, *, plan: bool, reporter: Reporter, verify:
         if verify:
             from .verify import verify as run_verify
 
-            run_verify(settings, None, reporter)
+            run_verify(settings, None, reporter, remembered=True)
         result = DeployResult()
         try:
             return deploy_image(settings, manifest, clients=clients, reporter=reporter, plan=plan, result=result)

@@ -347,3 +347,20 @@ def test_from_dot_import_several_names_is_one_import_of_the_package():
 
     tree = ast.parse("from . import a, b\nfrom .c import d\n")
     assert [name for _, name in top_level_imports(tree, "chalicelib")] == ["chalicelib", "chalicelib.c"]
+
+
+def test_a_deploy_remembers_a_success_on_the_same_inputs_and_verify_itself_always_runs(good_project):
+    settings = built(good_project)
+
+    def remembered(settings):
+        out = io.StringIO()
+        verify(settings, None, Reporter(stream=out), remembered=True)
+        return out.getvalue()
+
+    assert "verified before" not in remembered(settings)
+    assert "verified before: the same artifacts, handlers, environments and interpreter" in remembered(settings)
+    assert "verified before" not in run_verify(settings)[1]  # `invoke verify` runs every time
+    other = load_settings(good_project, {}, {"runtime": HOST_RUNTIME, "environment": {"STAGE": "prod"}})
+    assert "verified before" not in remembered(other)  # another environment: verified again
+    (good_project / "app.py").write_text((good_project / "app.py").read_text() + "\n# edited\n")
+    assert "verified before" not in remembered(built(good_project))  # another app zip

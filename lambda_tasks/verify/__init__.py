@@ -135,10 +135,10 @@ def _call(settings: Settings, spec: FunctionSpec) -> Call:
 
 
 def verify(settings: Settings, event: Path | None, reporter: Reporter, function: str | None = None,
-           handler: str | None = None) -> VerifyResult:
+           handler: str | None = None, remembered: bool = False) -> VerifyResult:
     """Check that the built artifacts load (and, with ``event``, run) as Lambda would run them: every function's
     handler is imported and resolved; the first (or the one ``function``/``handler`` picks) is called with the
-    event.
+    event. With ``remembered`` (deploy), a success on the same inputs before counts (``memo``).
 
     Raises :class:`VerifyError` naming what fails; returns a :class:`VerifyResult` otherwise.
     """
@@ -152,6 +152,16 @@ def verify(settings: Settings, event: Path | None, reporter: Reporter, function:
     handlers = [call.handler for call in calls]
     plan = choose_plan(target, settings.bytecode_python)
     result = VerifyResult(handlers, " ".join(plan.command), plan.compiled)
+    key = None
+    if remembered and payload is None:
+        from . import memo
+
+        key = memo.memo_key(manifest, calls, plan.command, plan.compiled, settings.extra_layers)
+        known = memo.recall(key)
+        if known is not None:
+            result.unchecked, result.warnings = known["unchecked"], known["warnings"]
+            return _said(result, reporter, "; verified before: the same artifacts, handlers, environments and "
+                         "interpreter")
     details: list[str] = []
     with tempfile.TemporaryDirectory(prefix="lambda-tasks-verify-") as scratch:
         if manifest.image is not None:
@@ -179,11 +189,19 @@ def verify(settings: Settings, event: Path | None, reporter: Reporter, function:
     result.unchecked += [*details, *plan.notes]
     if settings.extra_layers:
         result.unchecked.append(f"the {len(settings.extra_layers)} extra layer(s) given by ARN (not available locally)")
+    result.unchecked = list(dict.fromkeys(result.unchecked))
+    if key is not None:
+        memo.remember(key, result.unchecked, result.warnings)
+    return _said(result, reporter)
+
+
+def _said(result: VerifyResult, reporter: Reporter, how: str = "") -> VerifyResult:
+    """Print a successful verification's warnings, what it could not check, and its verdict."""
     for note in result.warnings:
         reporter.warn(note)
     if result.unchecked:
-        reporter.info(f"verify: not checked on this host: {'; '.join(dict.fromkeys(result.unchecked))}")
-    reporter.info(f"verify: ok ({', '.join(handlers)})")
+        reporter.info(f"verify: not checked on this host: {'; '.join(result.unchecked)}")
+    reporter.info(f"verify: ok ({', '.join(result.handlers)}{how})")
     return result
 
 
