@@ -153,6 +153,9 @@ class Settings:
     image_limit: int = setting(limits.IMAGE_BYTES, whole(1), B)
     image_gzip: str = setting("stream", choice("stream", "members"), B)  # how layers are gzipped (build/tar.py)
     image_repository: str | None = setting(None, text, D, optional=True)
+    # Lambda's ImageConfig overrides of the image's ENTRYPOINT and WORKDIR (the command is the handler)
+    image_entry_point: tuple[str, ...] = setting((), texts, D)
+    image_working_directory: str | None = setting(None, text, D, optional=True)
     # -- publishing and deploying
     s3_bucket: str | None = setting(None, text, B, optional=True)
     s3_prefix: str = setting("lambda-tasks/", text, D)

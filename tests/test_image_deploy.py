@@ -33,6 +33,7 @@ from lambda_tasks.aws.function_config import (
     package_type_problem,
 )
 from lambda_tasks.aws.image_deploy import check_regions, deploy_image
+from lambda_tasks.aws.validate import image_override_problem
 from lambda_tasks.build import build
 from lambda_tasks.config import FunctionSpec
 from lambda_tasks.errors import DeployError
@@ -72,6 +73,20 @@ def test_image_config_changes_compare_only_the_command_and_read_none_as_the_cmd(
     overridden = {**deployed, "ImageConfigResponse": {"ImageConfig": {"Command": ["app.other"]}}}
     assert config_changes(overridden, desired) == ["ImageConfig"]  # sent as {}: back to the image's Cmd
     assert config_changes({**deployed, "MemorySize": 512}, desired) == ["MemorySize"]
+
+
+def test_entry_point_and_working_directory_overrides_are_compared_and_checked(tmp_path: Path) -> None:
+    settings = FakeBuild(tmp_path).settings(package_type="image", image_entry_point=["/entry.sh", "-x"],
+                                            image_working_directory="/var/task")
+    desired = desired_image_config(settings, FunctionSpec("f"), ["app.handler"])
+    assert desired["ImageConfig"] == {"EntryPoint": ["/entry.sh", "-x"], "WorkingDirectory": "/var/task"}
+    deployed = {"ImageConfigResponse": {"ImageConfig": {"EntryPoint": ["/entry.sh", "-x"], "Command": [],
+                                                        "WorkingDirectory": "/var/task"}}}
+    assert config_changes({**deployed, **{k: v for k, v in desired.items() if k != "ImageConfig"}}, desired) == []
+    assert image_override_problem(["/entry.sh"], "zip") == \
+        'applies only to package_type = "image" (a zip function has no entry point to override)'
+    assert image_override_problem("relative/dir", "image") == "must be an absolute path of at most 1,000 characters"
+    assert image_override_problem([""], "image") is not None and image_override_problem((), "zip") is None
 
 
 def test_image_changed_by_uri_or_architecture_and_package_type_switches_are_refused() -> None:
@@ -266,7 +281,8 @@ def test_invoke_deploy_an_image_with_the_whole_configuration_then_nothing_change
                  f'subnet_ids = ["{SUBNET}"], security_group_ids = ["{GROUP}"], ephemeral_storage = 4096}}, '
                  f'{{name = "{name}-other", handler = "app.other", memory = 512}}]\n')
     extra = (f'image_repository = "{repository}"\napp_name = "{app_name}"\nregions = ["{AWS_REGION}"]\n'
-             f'publish_version = true\nalias = "live"\nmax_parallel = 2\ntags = {{app = "shop"}}\n{functions}')
+             f'publish_version = true\nalias = "live"\nmax_parallel = 2\ntags = {{app = "shop"}}\n{functions}'
+             'image_entry_point = ["/lambda-entrypoint.sh"]\nimage_working_directory = "/var/task"\n')
     root = image_project(tmp_path / "proj", wheelhouse, base_image, requirements="alpha\n", extra=extra)
     (root / "app.py").write_text(APP)
     (root / "tasks.py").write_text("from lambda_tasks.tasks import ns\n")
@@ -290,7 +306,8 @@ def test_invoke_deploy_an_image_with_the_whole_configuration_then_nothing_change
     assert lambda_client().get_alias(FunctionName=name, Name="live")["FunctionVersion"] == "1"
     other = lambda_client().get_function(FunctionName=f"{name}-other")
     assert other["Tags"] == {"app": "shop"} and other["Configuration"]["MemorySize"] == 512
-    assert other["Configuration"]["ImageConfigResponse"]["ImageConfig"]["Command"] == ["app.other"]
+    assert other["Configuration"]["ImageConfigResponse"]["ImageConfig"] == {
+        "Command": ["app.other"], "EntryPoint": ["/lambda-entrypoint.sh"], "WorkingDirectory": "/var/task"}
 
     again = invoke(root, "deploy", "--json")
     assert again.returncode == 0, again.stderr

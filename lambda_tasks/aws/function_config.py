@@ -71,14 +71,23 @@ def desired_config(settings: Settings, spec: FunctionSpec, layers: Sequence[str]
             **common_config(settings, spec, role), "Layers": list(layers)}
 
 
+#: The ImageConfig fields lambda-tasks sets, in Lambda's order.
+IMAGE_OVERRIDES = ("EntryPoint", "Command", "WorkingDirectory")
+
+
 def desired_image_config(settings: Settings, spec: FunctionSpec, cmd: Sequence[str],
                          role: str | None = None) -> dict[str, Any]:
-    """The configuration an image function should have: :func:`common_config`, and ``ImageConfig.Command`` only
-    when the handler is not the image's Cmd (``{}``, no override, otherwise: an override removed goes back to
-    the Cmd). No runtime, handler or layers: the image has them."""
+    """The configuration an image function should have: :func:`common_config`, and ``ImageConfig`` with only
+    the overrides: ``Command`` when the handler is not the image's Cmd, ``EntryPoint`` and ``WorkingDirectory``
+    when set (``{}``, no override, otherwise: an override removed goes back to the image's own). No runtime,
+    handler or layers: the image has them."""
     handler = pick(spec, settings, "handler")
-    command = {"Command": [handler]} if [handler] != list(cmd) else {}
-    return {**common_config(settings, spec, role), "ImageConfig": command}
+    overrides: dict[str, Any] = {"Command": [handler]} if [handler] != list(cmd) else {}
+    if settings.image_entry_point:
+        overrides["EntryPoint"] = list(settings.image_entry_point)
+    if settings.image_working_directory:
+        overrides["WorkingDirectory"] = settings.image_working_directory
+    return {**common_config(settings, spec, role), "ImageConfig": overrides}
 
 
 def common_config(settings: Settings, spec: FunctionSpec, role: str | None = None) -> dict[str, Any]:
@@ -123,9 +132,10 @@ def _current_value(current: Mapping[str, Any], key: str) -> Any:
         return {"Mode": (current.get("TracingConfig") or {}).get("Mode") or "PassThrough"}
     if key == "EphemeralStorage":
         return {"Size": (current.get("EphemeralStorage") or {}).get("Size") or DEFAULT_EPHEMERAL_MB}
-    if key == "ImageConfig":  # only the command is ours (an empty one is none: the image's Cmd)
-        command = ((current.get("ImageConfigResponse") or {}).get("ImageConfig") or {}).get("Command")
-        return {"Command": list(command)} if command else {}
+    if key == "ImageConfig":  # the overrides only (an empty one is none: the image's own)
+        deployed = (current.get("ImageConfigResponse") or {}).get("ImageConfig") or {}
+        return {name: list(value) if isinstance(value, list) else value
+                for name in IMAGE_OVERRIDES if (value := deployed.get(name))}
     return current.get(key)
 
 

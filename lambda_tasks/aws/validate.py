@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import re
 import zipfile
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,6 +69,20 @@ HANDLER = re.compile(r"[^\s./]+(?:[./][^\s./]+)*\.[A-Za-z_][A-Za-z0-9_]*")
 #: room left in ``layer_name`` for the ``-1`` .. ``-99`` the build appends
 LAYER_SUFFIX = 3
 IMAGE_NO_LAYERS = "an image function takes no Lambda layers: put what they hold in the requirements (into the image)"
+
+
+def image_override_problem(value: str | Sequence[str] | None, package_type: str) -> str | None:
+    """ImageConfig's EntryPoint (up to 1,500 strings) or WorkingDirectory (up to 1,000 characters)."""
+    if not value:
+        return None
+    if package_type != "image":
+        return 'applies only to package_type = "image" (a zip function has no entry point to override)'
+    if isinstance(value, str):
+        return None if len(value) <= 1000 and value.startswith("/") else \
+            "must be an absolute path of at most 1,000 characters"
+    if len(value) > 1500 or any(not item or len(item) > 1024 for item in value):
+        return "must be 1 to 1,500 non-empty strings of at most 1,024 characters each"
+    return None
 
 
 @dataclass(frozen=True)
@@ -292,6 +306,8 @@ def deploy_problems(settings: Settings) -> list[Problem]:
         if FUNCTION_ARN.fullmatch(spec.name) and settings.regions and spec.name.split(":")[3] not in settings.regions:
             add(f"{own}name" if own else "function_name",
                 f"is in {spec.name.split(':')[3]}, but regions are {', '.join(settings.regions)}")
+    add("image_entry_point", image_override_problem(settings.image_entry_point, settings.package_type))
+    add("image_working_directory", image_override_problem(settings.image_working_directory, settings.package_type))
     if settings.role is not None:
         add("role", role_problem(settings.role))
     if settings.manage_iam_role and any(not explicit_role(settings, spec) for spec in settings.function_specs()):
