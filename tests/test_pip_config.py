@@ -139,3 +139,16 @@ def test_resolution_key_follows_pip_configuration_not_noise(tmp_path, monkeypatc
     assert configuration_key(settings) == before
     monkeypatch.setenv("PIP_EXTRA_INDEX_URL", "https://other/simple")
     assert configuration_key(settings) != before
+
+
+def test_an_unreadable_pip_conf_sends_auto_to_pip_and_stops_uv_with_one_line(pip_home):
+    from lambda_tasks.errors import ResolveError
+    from lambda_tasks.resolve.uv import uv_settings
+
+    write(pip_home / "xdg/pip/pip.conf", "index-url = https://no-section/simple\n")
+    with pytest.raises(ResolveError, match=r"^pip's configuration cannot be read for uv: .*pip\.conf"):
+        uv_settings([], isolated=False)
+    (pip_home / "proj").mkdir()
+    (pip_home / "proj" / "app.py").write_text("def handler(event, context):\n    return 1\n")
+    chosen = choose(load_settings(pip_home / "proj", {}, {}))
+    assert chosen.name == "pip" and "unreadable configuration file" in chosen.why

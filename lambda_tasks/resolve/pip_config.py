@@ -51,12 +51,19 @@ def _normalise(name: str) -> str:
     return name[2:] if name.startswith("--") else name
 
 
+class PipConfigError(Exception):
+    """pip's configuration cannot be read as pip reads it (a file configparser refuses, an unknown pip)."""
+
+
 def config_files(environ: Mapping[str, str]) -> list[str]:
     """The files pip reads, lowest precedence first (an absent file is skipped when read)."""
     env_file = environ.get("PIP_CONFIG_FILE")
     if env_file == os.devnull:  # pip: no configuration files at all
         return []
-    from pip._internal.utils import appdirs  # light: pip's location rules, not its configuration machinery
+    try:
+        from pip._internal.utils import appdirs  # light: pip's location rules, not its configuration machinery
+    except ImportError as error:  # a pip that moved them: where pip looks is unknown, so pip must resolve
+        raise PipConfigError(f"pip's configuration locations are unknown ({error})") from None
 
     basename = "pip.ini" if sys.platform == "win32" else "pip.conf"
     files = [os.path.join(path, basename) for path in appdirs.site_config_dirs("pip")]
@@ -67,10 +74,6 @@ def config_files(environ: Mapping[str, str]) -> list[str]:
     if env_file:
         files.append(env_file)
     return files
-
-
-class PipConfigError(Exception):
-    """A pip configuration file that configparser (as pip uses it) cannot read."""
 
 
 def pip_settings(environ: Mapping[str, str] | None = None) -> dict[str, str]:

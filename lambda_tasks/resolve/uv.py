@@ -72,7 +72,11 @@ def covering_platform(target: Target) -> str:
 def uv_settings(pip_args: Sequence[str], isolated: bool) -> tuple[list[str], dict[str, str]]:
     """uv's arguments and environment for pip's configuration and ``pip_args``; with ``isolated``, without uv's
     own configuration. An option uv cannot take is left out here (``auto`` checks :func:`pip_only` first)."""
-    options = uv_options(pip_settings(), pip_args)
+    try:
+        options = uv_options(pip_settings(), pip_args)
+    except PipConfigError as error:
+        raise ResolveError(f"pip's configuration cannot be read for uv: {error}\n"
+                           '  fix the file, or set installer = "pip"') from None
     env = dict(os.environ)
     args = [*options.args, "--index-strategy", "unsafe-best-match"]
     if isolated:
