@@ -24,6 +24,14 @@ HAS_UV = bool(shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executa
 needs_uv = pytest.mark.skipif(not HAS_UV, reason="uv is not installed (pip install uv, or the test extra)")
 
 
+def listening() -> tuple[Reporter, list[str]]:
+    """A quiet reporter whose info lines are kept, to assert on."""
+    lines: list[str] = []
+    reporter = Reporter(quiet=True)
+    reporter.info = lines.append  # type: ignore[method-assign]
+    return reporter, lines
+
+
 @pytest.fixture
 def wheels(wheelhouse: Path) -> Path:
     make_wheel(wheelhouse, "purelib", requires=["helperdep"])
@@ -145,9 +153,7 @@ def test_a_release_the_runtime_cannot_load_sends_the_resolution_to_pip(wheelhous
                files={"fastlib/__init__.py": "ARCH = 'glibc 2.28'\n"})
     make_wheel(wheelhouse, "purelib")
     project = _project(tmp_path / "p", wheelhouse, installer)
-    lines: list[str] = []
-    reporter = Reporter(quiet=True)
-    reporter.info = lines.append  # type: ignore[method-assign]
+    reporter, lines = listening()
     manifest = build(load_settings(project, {}, {"runtime": "python3.11"}), reporter=reporter)
     with zipfile.ZipFile(project / manifest.layers[0].path) as archive:
         assert archive.read("python/fastlib/__init__.py") == b"ARCH = 'x86_64'\n"
@@ -163,9 +169,7 @@ def test_auto_gives_uv_the_indexes_of_pips_configuration_file(wheels, tmp_path, 
     app = "import purelib, fastlib\n\ndef handler(event, context):\n    return [purelib.NAME, fastlib.ARCH]\n"
     project = make_project(tmp_path / "p", "purelib\nfastlib\n", app=app,
                            pyproject='[tool.lambda-tasks]\nlayer_name = "deps"\n')
-    lines: list[str] = []
-    reporter = Reporter(quiet=True)
-    reporter.info = lines.append  # type: ignore[method-assign]
+    reporter, lines = listening()
     manifest = build(load_settings(project, {}, {"runtime": "python3.12"}), reporter=reporter)
     with zipfile.ZipFile(project / manifest.layers[0].path) as archive:
         assert archive.read("python/fastlib/__init__.py") == b"ARCH = 'x86_64'\n"
@@ -175,8 +179,6 @@ def test_auto_gives_uv_the_indexes_of_pips_configuration_file(wheels, tmp_path, 
 def test_auto_says_why_pip_resolves(wheels, tmp_path, monkeypatch):
     monkeypatch.setenv("PIP_KEYRING_PROVIDER", "disabled")
     project = _project(tmp_path / "p", wheels, "auto")
-    lines: list[str] = []
-    reporter = Reporter(quiet=True)
-    reporter.info = lines.append  # type: ignore[method-assign]
+    reporter, lines = listening()
     build(load_settings(project, {}, {"runtime": "python3.12"}), reporter=reporter)
     assert "resolve: with pip (pip option(s) keyring-provider with no uv equivalent)" in lines, lines

@@ -17,7 +17,6 @@ combined from each file's CRC (checked) without a second pass over the bytes.
 
 from __future__ import annotations
 
-import tarfile
 import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
@@ -27,7 +26,7 @@ from ..entries import WheelMember
 from . import gzip_join
 from . import gzip_members as gz
 from .crc import damaged, data_offset
-from .tar_members import Member, Sink, Wheels, checked_chunks, reused
+from .tar_members import Member, Sink, checked_chunks, write_layer
 
 _READ = 1 << 18  # compressed bytes per step
 
@@ -70,7 +69,7 @@ class _Joined:
             self.out.write(compressor.compress(chunk))
         self.out.write(compressor.flush(zlib.Z_SYNC_FLUSH))
 
-    def spliced(self, source: WheelMember, handle: BinaryIO) -> None:
+    def reuse(self, source: WheelMember, handle: BinaryIO) -> None:
         """The wheel member's deflate data, spliced in; every byte inflated once, hashed and checked."""
         self._flush()
         info, wheel = source.info, source.wheel.name
@@ -118,17 +117,5 @@ def write_joined(out: Sink, tar_hash: _Hash, layer: Sequence[Member], when: int,
     """Write the layer as one gzip member to ``out``, feeding the uncompressed tar to ``tar_hash``; ``end`` is
     the length of the end-of-archive blocks and record padding. Returns the tar's length."""
     writer = _Joined(out, tar_hash)
-    with Wheels() as wheels:
-        for member in layer:
-            writer.raw(member.header(when))
-            if member.entry is None:
-                continue
-            source = reused(member)
-            if source is None:
-                writer.own(member)
-            else:
-                writer.spliced(source, wheels.open(source.wheel))
-            writer.raw(b"\0" * (-member.size % tarfile.BLOCKSIZE))
-        writer.raw(b"\0" * end)
-        writer.close()
+    write_layer(writer, layer, when, end)
     return writer.size

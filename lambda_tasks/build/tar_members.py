@@ -116,8 +116,10 @@ class _Writer:
         self.pieces.clear()
         self.crc = self.size = 0
 
-    def copied(self, source: WheelMember, handle: BinaryIO) -> None:
-        """A gzip member of the wheel member's deflate data as it is, inflated once for the tar's digest."""
+    def reuse(self, source: WheelMember, handle: BinaryIO) -> None:
+        """The open member ended, then a gzip member of the wheel member's deflate data as it is, inflated once
+        for the tar's digest."""
+        self.close()
         self.out.write(gz.HEADER)
         for raw, data in inflated(source, handle):
             self.out.write(raw)
@@ -184,10 +186,18 @@ class Wheels:
         return handle
 
 
-def write_members(out: Sink, tar_hash: _Hash, layer: Sequence[Member], when: int, end: int) -> int:
-    """Write the layer's gzip members to ``out``, feeding the uncompressed tar to ``tar_hash``; ``end`` is
-    the length of the end-of-archive blocks and record padding. Returns the tar's length."""
-    writer = _Writer(out, tar_hash)
+class LayerWriter(Protocol):
+    """What both writers do with a layer's pieces (``write_layer`` walks the tar for them)."""
+
+    def raw(self, data: bytes) -> None: ...
+    def own(self, member: Member) -> None: ...
+    def reuse(self, source: WheelMember, handle: BinaryIO) -> None: ...
+    def close(self) -> None: ...
+
+
+def write_layer(writer: LayerWriter, layer: Sequence[Member], when: int, end: int) -> None:
+    """Each member's header, its data (reused from its wheel where it can be, else ours), its padding, then
+    the ``end`` bytes of end-of-archive blocks and record padding, and the writer closed."""
     with Wheels() as wheels:
         for member in layer:
             writer.raw(member.header(when))
@@ -197,9 +207,15 @@ def write_members(out: Sink, tar_hash: _Hash, layer: Sequence[Member], when: int
             if source is None:
                 writer.own(member)
             else:
-                writer.close()
-                writer.copied(source, wheels.open(source.wheel))
+                writer.reuse(source, wheels.open(source.wheel))
             writer.raw(b"\0" * (-member.size % tarfile.BLOCKSIZE))
         writer.raw(b"\0" * end)
         writer.close()
+
+
+def write_members(out: Sink, tar_hash: _Hash, layer: Sequence[Member], when: int, end: int) -> int:
+    """Write the layer's gzip members to ``out``, feeding the uncompressed tar to ``tar_hash``; ``end`` is
+    the length of the end-of-archive blocks and record padding. Returns the tar's length."""
+    writer = _Writer(out, tar_hash)
+    write_layer(writer, layer, when, end)
     return writer.tar_count
