@@ -102,10 +102,30 @@ def _download_with_uv(settings: Settings, installer: Installer, download_dir: Pa
     try:
         unfetched = uv.download(settings, download_dir, cache_dir() / "wheels", reporter, installer.isolated, on_wheel)
     except uv.Defer as defer:
-        reporter.info(f"resolve: {defer}")
-        for leftover in download_dir.iterdir():
-            leftover.unlink()
+        _hand_over(defer, download_dir, reporter)
         pip.download(settings, download_dir, built_dir, reporter, on_wheel)
         return
     if unfetched:
         pip.download_pins(settings, [f"{pick.name}=={pick.version}" for pick in unfetched], download_dir, reporter)
+
+
+def download_pins(settings: Settings, pins: list[str], download_dir: Path, reporter: Reporter) -> None:
+    """The wheels of ``pins`` alone (no dependencies) in ``download_dir``, by the installer :func:`choose` picks,
+    with pip where uv hands over."""
+    installer = choose(settings)
+    if installer.name == "uv":
+        from . import uv
+
+        try:
+            uv.download_pins(settings, pins, download_dir, cache_dir() / "wheels", reporter, installer.isolated)
+            return
+        except uv.Defer as defer:
+            _hand_over(defer, download_dir, reporter)
+    pip.download_pins(settings, pins, download_dir, reporter)
+
+
+def _hand_over(defer: Exception, download_dir: Path, reporter: Reporter) -> None:
+    """uv handed over to pip: say why, and leave pip an empty directory."""
+    reporter.info(f"resolve: {defer}")
+    for leftover in download_dir.iterdir():
+        leftover.unlink()

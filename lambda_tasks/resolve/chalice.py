@@ -19,9 +19,8 @@ from ..errors import ResolveError
 from ..files import cache_dir
 from ..report import Reporter
 from ..sources.requirements import PIP_INDEX_VARIABLES, index_option_lines
-from . import pip
+from . import download_pins
 from . import wheelhouse as wheelhouse_io
-from .installer import choose
 
 #: What Chalice's packager puts in the function zip, and all of it that the app's code imports.
 RUNTIME_FILES = ("chalice/__init__.py", "chalice/app.py")
@@ -40,23 +39,6 @@ def runtime_key(settings: Settings, requirement: str) -> str:
     return hashlib.sha256(data.encode()).hexdigest()[:32]
 
 
-def _download(settings: Settings, requirement: str, download_dir: Path, wheelhouse: Path, reporter: Reporter) -> None:
-    """The requirement's wheel alone, by the installer the build resolves with (uv takes a fraction of pip's
-    start-up; a cold Chalice build waits for this before anything else)."""
-    installer = choose(settings)
-    if installer.name == "uv":
-        from . import uv
-
-        try:
-            uv.download_pins(settings, [requirement], download_dir, wheelhouse, reporter, installer.isolated)
-            return
-        except uv.Defer as defer:
-            reporter.info(f"chalice: {defer}")
-            for leftover in download_dir.iterdir():
-                leftover.unlink()
-    pip.download_pins(settings, [requirement], download_dir, reporter)
-
-
 def runtime_wheel(settings: Settings, requirement: str, reporter: Reporter, refresh: bool = False) -> Path:
     """The chalice wheel that ``requirement`` names, from the cache when an earlier build fetched it (its bytes
     checked against the recorded sha256), else downloaded for the target with the project's index options."""
@@ -73,7 +55,9 @@ def runtime_wheel(settings: Settings, requirement: str, reporter: Reporter, refr
     wheelhouse.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f"chalice-{os.getpid()}-", dir=cache) as tmp:
         download_dir = Path(tmp)
-        _download(settings, requirement, download_dir, wheelhouse, reporter)
+        # by the installer the build resolves with: uv takes a fraction of pip's start-up, and a cold Chalice
+        # build waits for this before anything else
+        download_pins(settings, [requirement], download_dir, reporter)
         fetched = sorted(path for path in download_dir.iterdir() if path.name.endswith(".whl"))
         if len(fetched) != 1 or not fetched[0].name.lower().startswith("chalice-"):
             raise ResolveError(f"fetching {requirement} for Chalice's runtime gave {[p.name for p in fetched]}, "
