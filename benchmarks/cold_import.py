@@ -23,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from lambda_tasks.build import build  # noqa: E402
+from lambda_tasks.assemble import build  # noqa: E402
 from lambda_tasks.config import load_settings  # noqa: E402
 from lambda_tasks.manifest import require  # noqa: E402
 from lambda_tasks.report import Reporter  # noqa: E402

@@ -101,7 +101,7 @@ def chalice_notes(settings: Settings) -> list[str]:
 def exclusive(settings: Settings, reporter: Reporter, wait: bool = True) -> Iterator[None]:
     """Hold the output directory for one command (other commands wait, or fail with ``wait=False``), and clear
     what a killed build left there first."""
-    from .build.lock import build_lock, clean_leftovers
+    from .assemble.lock import build_lock, clean_leftovers
     from .files import cache_dir
 
     with build_lock(settings.layers_path, wait, on_wait=reporter.info):
@@ -116,7 +116,7 @@ def run_build(settings: Settings, *, force: bool = False, reporter: Reporter | N
 
     The cache is made here and handed to ``build()`` (which knows only ``layer_cache.LayerCache``): build stays
     free of AWS, and aws free of build; boto3 is imported only when the layers are stale."""
-    from .build import build as stage_build
+    from .assemble import build as stage_build
 
     cache = None
     if settings.cache_bucket:
@@ -223,11 +223,11 @@ def deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None 
 def _deploy_image(settings: Settings, *, plan: bool, reporter: Reporter, verify: bool,
                   wait: bool) -> DeployResult:
     """``deploy`` with package_type = "image": build, verify, push, then the functions (aws/image_deploy.py)."""
+    from .assemble import build as run_build
     from .aws.clients import Clients
     from .aws.deploy import DeployResult
     from .aws.image_deploy import deploy_image, image_matrix
     from .aws.interrupt import report_interrupted
-    from .build import build as run_build
 
     clients = Clients()
     image_matrix(settings, settings.function_specs(), clients)  # before building: a repository Lambda can pull from
@@ -248,9 +248,9 @@ def _deploy_image(settings: Settings, *, plan: bool, reporter: Reporter, verify:
 def publish_image(settings: Settings, *, plan: bool = False, reporter: Reporter | None = None,
                   wait: bool = True) -> PushResult:
     """``invoke publish-image``: build if stale, then push to ``image_repository`` what it does not have."""
+    from .assemble import build as run_build
     from .aws.registry import image_of, repository_of
     from .aws.registry import publish_image as push
-    from .build import build as run_build
 
     repository_of(settings)  # before building: no repository, nothing to push to
     reporter = reporter or Reporter()
@@ -268,7 +268,7 @@ def clean(settings: Settings, *, cache: bool = False, keep: int | None = None, p
     verb = "would remove" if plan else "removed"
     if cache:
         return _clean_cache(settings, keep, plan, reporter, verb)
-    from .build.clean import artifacts, remove_artifacts
+    from .assemble.clean import artifacts, remove_artifacts
     from .manifest import load
 
     with exclusive(settings, reporter, wait):
@@ -313,8 +313,8 @@ def package(settings: Settings, *, fmt: str, out: Path | None = None, upload: bo
             reporter: Reporter | None = None, wait: bool = True) -> PackageResult:
     """``invoke package``: build if stale, then write a CloudFormation, SAM or Terraform template for the
     artifacts (into ``out``, default the layers directory), uploading the zips with ``upload``."""
+    from .assemble import build as run_build
     from .aws.package import package as write_package
-    from .build import build as run_build
 
     reporter = reporter or Reporter()
     with exclusive(settings, reporter, wait):

@@ -151,7 +151,7 @@ class Settings:
     image_base: str | None = setting(None, text, B, optional=True)  # None: AWS's base image for the runtime
     image_layer_bytes: int = setting(128 * limits.MB, whole(1), L)  # a dependency layer's uncompressed budget
     image_limit: int = setting(limits.IMAGE_BYTES, whole(1), B)
-    image_gzip: str = setting("stream", choice("stream", "members"), B)  # how layers are gzipped (build/tar.py)
+    image_gzip: str = setting("stream", choice("stream", "members"), B)  # how layers are gzipped (assemble/tar.py)
     image_repository: str | None = setting(None, text, D, optional=True)
     # Lambda's ImageConfig overrides of the image's ENTRYPOINT and WORKDIR (the command is the handler)
     image_entry_point: tuple[str, ...] = setting((), texts, D)

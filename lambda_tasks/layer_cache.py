@@ -1,6 +1,6 @@
 """The build cache runners share: what an entry is and what a cache does (pure; ``aws/cache.py`` keeps it in S3).
 
-An entry is keyed by the layers' input fingerprint (``build/fingerprint.py``, the same on every machine for the
+An entry is keyed by the layers' input fingerprint (``assemble/fingerprint.py``, the same on every machine for the
 same inputs) and made of content-addressed layer zips plus one small record naming them, written last so that a
 reader never sees half an entry. ``build()`` takes a :class:`LayerCache` from the command (``commands.py``): it
 asks before resolving, and stores what it built; it never knows where the cache lives.

@@ -5,8 +5,8 @@ import zipfile
 import pytest
 from factory import make_wheel
 
-from lambda_tasks.build.archive import pack_entries, with_directories, write_zip, zip_size
-from lambda_tasks.build.collect import wheel_entries
+from lambda_tasks.assemble.archive import pack_entries, with_directories, write_zip, zip_size
+from lambda_tasks.assemble.collect import wheel_entries
 from lambda_tasks.entries import BytesSource, Entry, FileSource
 
 

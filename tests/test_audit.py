@@ -9,7 +9,7 @@ import pytest
 from elf_helpers import EM_AARCH64, needs_cc, newer_glibc_library, plain_library, with_machine, write
 from factory import make_project, make_wheel
 
-from lambda_tasks.build.collect import vendor_entries, wheel_entries
+from lambda_tasks.assemble.collect import vendor_entries, wheel_entries
 from lambda_tasks.checks.audit import audit, check_extension_name, newest_glibc
 from lambda_tasks.entries import FILE_MODE, BytesSource, Entry
 from lambda_tasks.errors import AuditError
@@ -185,7 +185,7 @@ def test_build_stage_refuses_a_vendored_library_needing_a_newer_glibc(tmp_path):
 
 def test_build_fails_on_a_vendored_library_needing_a_newer_glibc(tmp_path):
     """End to end: `build` refuses the layer, naming file and versions."""
-    from lambda_tasks.build import build
+    from lambda_tasks.assemble import build
     from lambda_tasks.config import load_settings
     from lambda_tasks.report import Reporter
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from factory import make_wheel
 
-from lambda_tasks.build.collect import wheel_entries
+from lambda_tasks.assemble.collect import wheel_entries
 from lambda_tasks.checks.bytecode import compile_entries, merge, pyc_arcname
 from lambda_tasks.entries import APP_UNIT, FILE_MODE, BytesSource, Entry
 from lambda_tasks.errors import BytecodeError

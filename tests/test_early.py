@@ -1,10 +1,10 @@
-"""Wheels checked while pip resolves (build/early.py): what counts, and what is left to the regular check."""
+"""Wheels checked while pip resolves (assemble/early.py): what counts, and what is left to the regular check."""
 
 import zipfile
 
 from factory import make_wheel
 
-from lambda_tasks.build.early import EarlyChecks
+from lambda_tasks.assemble.early import EarlyChecks
 from lambda_tasks.files import file_sha256
 from lambda_tasks.targets import Target
 

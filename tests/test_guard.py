@@ -8,8 +8,8 @@ import pytest
 from conftest import offline_pyproject
 from factory import make_project, make_wheel
 
-from lambda_tasks.build import build
-from lambda_tasks.build.collect import app_entries
+from lambda_tasks.assemble import build
+from lambda_tasks.assemble.collect import app_entries
 from lambda_tasks.checks.guard import check_app_files, check_files
 from lambda_tasks.config import load_settings
 from lambda_tasks.entries import APP_UNIT, FILE_MODE, BytesSource, Entry

@@ -14,7 +14,7 @@ from conftest import offline_pyproject
 from factory import make_project, make_wheel
 from image_helpers import BASE_ENTRYPOINT, BASE_ENV, skopeo
 
-from lambda_tasks.build import build
+from lambda_tasks.assemble import build
 from lambda_tasks.config import load_settings
 from lambda_tasks.errors import LimitError, RegistryError
 from lambda_tasks.report import Reporter
@@ -138,7 +138,7 @@ def test_a_base_missing_from_the_registry_is_one_line(tmp_path, wheelhouse, regi
 
 
 def test_the_zip_budget_error_names_package_type_image():
-    from lambda_tasks.build import split
+    from lambda_tasks.assemble import split
 
     budget = split.Budget(max_layers=5, layer_zip_bytes=10**9, layer_unzipped_bytes=262_144_000,
                           total_unzipped_bytes=262_144_000)

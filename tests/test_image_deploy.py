@@ -22,6 +22,7 @@ from test_deploy_config import Params
 from test_image_build import image_project, settings_for
 
 from lambda_tasks import commands
+from lambda_tasks.assemble import build
 from lambda_tasks.aws import clients as aws
 from lambda_tasks.aws.deploy import deploy_functions
 from lambda_tasks.aws.function_config import (
@@ -34,7 +35,6 @@ from lambda_tasks.aws.function_config import (
 )
 from lambda_tasks.aws.image_deploy import check_regions, deploy_image
 from lambda_tasks.aws.validate import image_override_problem
-from lambda_tasks.build import build
 from lambda_tasks.config import FunctionSpec
 from lambda_tasks.errors import DeployError
 from lambda_tasks.report import Reporter

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from factory import make_wheel
 
-from lambda_tasks.build import gzip_members, tar
+from lambda_tasks.assemble import gzip_members, tar
 from lambda_tasks.entries import BytesSource, Entry, FileSource, WheelMember
 from lambda_tasks.errors import WheelError
 
@@ -73,7 +73,7 @@ def test_a_layer_is_a_multi_member_gzip_that_independent_readers_take(tmp_path):
     with zipfile.ZipFile(wheel) as archive:
         info = archive.getinfo("pkg/__init__.py")
     with open(wheel, "rb") as handle:
-        from lambda_tasks.build.archive import data_offset
+        from lambda_tasks.assemble.archive import data_offset
 
         handle.seek(data_offset(WheelMember(wheel, info), handle))
         raw = handle.read(info.compress_size)
@@ -118,7 +118,7 @@ def test_a_damaged_member_is_named_and_leaves_no_blob(tmp_path, fmt):
     with zipfile.ZipFile(wheel) as archive:
         info = archive.getinfo("pkg/__init__.py")
     with open(wheel, "r+b") as handle:
-        from lambda_tasks.build.archive import data_offset
+        from lambda_tasks.assemble.archive import data_offset
 
         at = data_offset(WheelMember(wheel, info), handle) + info.compress_size // 2
         handle.seek(at)

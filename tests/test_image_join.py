@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lambda_tasks.build import gzip_join, gzip_members, tar
+from lambda_tasks.assemble import gzip_join, gzip_members, tar
 from lambda_tasks.entries import BytesSource, Entry, WheelMember
 from lambda_tasks.errors import WheelError
 

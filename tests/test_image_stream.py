@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from factory import make_wheel
 
-from lambda_tasks.build import gzip_join, gzip_stream, tar
+from lambda_tasks.assemble import gzip_join, gzip_stream, tar
 from lambda_tasks.entries import BytesSource, Entry, WheelMember
 from lambda_tasks.errors import WheelError
 

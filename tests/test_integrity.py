@@ -16,9 +16,9 @@ import pytest
 from conftest import offline_pyproject
 from factory import make_project, make_wheel
 
-from lambda_tasks.build import build
-from lambda_tasks.build.archive import pack_entries, with_directories, write_zip
-from lambda_tasks.build.collect import check_wheels, wheel_entries
+from lambda_tasks.assemble import build
+from lambda_tasks.assemble.archive import pack_entries, with_directories, write_zip
+from lambda_tasks.assemble.collect import check_wheels, wheel_entries
 from lambda_tasks.config import load_settings
 from lambda_tasks.errors import ResolveError, WheelError
 from lambda_tasks.files import cache_dir
@@ -276,7 +276,7 @@ def test_a_stored_member_with_a_bad_crc_fails_when_packed(tmp_path):
 
 
 def test_checked_wheels_are_copied_raw_and_the_verdict_is_remembered(tmp_path, monkeypatch):
-    from lambda_tasks.build import crc
+    from lambda_tasks.assemble import crc
 
     wheel = make_wheel(tmp_path / "w", "goodpkg", files={"goodpkg/__init__.py": BODY})
     calls = []

@@ -4,9 +4,9 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "lambda_tasks"
-SUBPACKAGES = {"sources", "resolve", "build", "checks", "verify", "aws", "treemap"}
+SUBPACKAGES = {"sources", "resolve", "assemble", "checks", "verify", "aws", "treemap"}
 #: subpackage -> the other subpackages it may import (besides the top level)
-ALLOWED = {"build": {"sources", "resolve", "checks"}, "checks": {"sources"}, "resolve": {"sources"}}
+ALLOWED = {"assemble": {"sources", "resolve", "checks"}, "checks": {"sources"}, "resolve": {"sources"}}
 #: top-level modules that may import subpackages (the entry points and the commands' orders)
 ENTRY_POINTS = {"tasks", "cli", "commands", "frontend"}
 

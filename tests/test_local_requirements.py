@@ -9,7 +9,7 @@ from conftest import offline_pyproject
 from factory import make_project, make_wheel
 from factory_sdists import make_git_repo, make_local_project
 
-from lambda_tasks.build import build
+from lambda_tasks.assemble import build
 from lambda_tasks.config import load_settings
 from lambda_tasks.errors import ResolveError
 from lambda_tasks.report import Reporter
@@ -135,7 +135,7 @@ def test_uv_hands_local_requirements_to_pip(project, capsys):
 
 
 def test_an_edit_in_a_local_requirement_makes_the_layers_stale(tmp_path, wheelhouse):
-    from lambda_tasks.build.fingerprint import layers_fingerprint
+    from lambda_tasks.assemble.fingerprint import layers_fingerprint
     from lambda_tasks.config import load_settings
 
     root = make_project(tmp_path / "proj", "./libs/mylib\n", pyproject=offline_pyproject(wheelhouse))

@@ -13,7 +13,7 @@ from factory import make_project, make_sdist
 from factory_sdists import make_local_project
 from test_locks import Lines, _layer, _settings
 
-from lambda_tasks.build import build
+from lambda_tasks.assemble import build
 from lambda_tasks.errors import ResolveError
 
 pytestmark = pytest.mark.slow  # git and pip wheel builds

@@ -7,7 +7,7 @@ import pytest
 from conftest import lambda_layout, run_handler
 from factory import make_project
 
-from lambda_tasks.build import build
+from lambda_tasks.assemble import build
 from lambda_tasks.config import load_settings
 from lambda_tasks.errors import ResolveError
 

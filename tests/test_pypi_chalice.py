@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from factory import make_project
 
-from lambda_tasks.build import build
+from lambda_tasks.assemble import build
 from lambda_tasks.commands import project_settings
 from lambda_tasks.report import Reporter
 from lambda_tasks.verify import verify

@@ -8,7 +8,7 @@ import random
 
 from factory import make_project, make_wheel
 
-from lambda_tasks.build import build
+from lambda_tasks.assemble import build
 from lambda_tasks.config import load_settings
 from lambda_tasks.report import Reporter
 

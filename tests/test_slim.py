@@ -9,7 +9,7 @@ import pytest
 from elf_helpers import needs_cc, plain_library
 from factory import make_wheel
 
-from lambda_tasks.build.collect import vendor_entries, wheel_entries
+from lambda_tasks.assemble.collect import vendor_entries, wheel_entries
 from lambda_tasks.checks.audit import audit
 from lambda_tasks.checks.exclude import exclude, excluded_units, warn_pinned_runtime_provided
 from lambda_tasks.checks.slim import slim

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lambda_tasks.build.split import Budget, Unit, pack
+from lambda_tasks.assemble.split import Budget, Unit, pack
 from lambda_tasks.errors import MAX_FIRST_LINE, LimitError
 from lambda_tasks.report import layer_table
 

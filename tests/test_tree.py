@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from lambda_tasks.build.tree import walk_files
+from lambda_tasks.assemble.tree import walk_files
 from lambda_tasks.errors import UnsafePathError
 
 

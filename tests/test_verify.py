@@ -15,7 +15,7 @@ from factory import make_project, make_wheel
 
 from lambda_tasks import host
 from lambda_tasks import verify as verify_module
-from lambda_tasks.build import build
+from lambda_tasks.assemble import build
 from lambda_tasks.config import load_settings
 from lambda_tasks.errors import BytecodeError, VerifyError
 from lambda_tasks.report import Reporter

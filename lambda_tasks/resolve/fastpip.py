@@ -19,7 +19,7 @@ Run as a file, not with ``-m``: that would import lambda-tasks' packages first, 
    ``gone_in`` release is still ahead).
 6. With ``LAMBDA_TASKS_FETCHED_DIR``, each wheel pip has fetched (after pip checked it against the index's
    hash, when there is one) is hard-linked into that directory at once, so that lambda-tasks can check it
-   while pip goes on resolving (``build/early.py``). pip itself does nothing differently.
+   while pip goes on resolving (``assemble/early.py``). pip itself does nothing differently.
 
 1, 2, 4, 5 and 6 only skip or share work: pip picks exactly the wheels it would pick unpatched, and each
 checks that pip's code still looks as expected or leaves pip alone. 3 changes pip's answer, so it cannot
