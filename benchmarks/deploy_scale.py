@@ -89,8 +89,8 @@ def deploy_figures(endpoint: str, tmp: Path) -> tuple[float, float]:
     import boto3
 
     from lambda_tasks import commands
-    from lambda_tasks.aws.deploy import deploy_functions
     from lambda_tasks.config import load_settings
+    from lambda_tasks.deploy.functions import deploy_functions
     from lambda_tasks.report import Reporter
 
     role = boto3.client("iam", region_name="us-east-1", endpoint_url=endpoint).create_role(

@@ -20,10 +20,10 @@ from .report import Reporter, human_bytes
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from .aws.deploy import DeployResult
-    from .aws.package import PackageResult
-    from .aws.publish import PublishResult
-    from .aws.registry import PushResult
+    from .deploy.functions import DeployResult
+    from .deploy.layer_publish import PublishResult
+    from .iac.package import PackageResult
+    from .push.image_push import PushResult
     from .verify import VerifyResult
 
 
@@ -120,7 +120,7 @@ def run_build(settings: Settings, *, force: bool = False, reporter: Reporter | N
 
     cache = None
     if settings.cache_bucket:
-        from .aws.cache import S3LayerCache
+        from .aws.s3_cache import S3LayerCache
 
         cache = S3LayerCache(settings, reporter or Reporter())
     return stage_build(settings, force=force, reporter=reporter, cache=cache)
@@ -170,9 +170,9 @@ def publish(settings: Settings, *, plan: bool = False, reporter: Reporter | None
     """``invoke publish-layer``: check what AWS would refuse, build if stale, then publish what is not yet published.
 
     Ctrl-C prints what was done and what was not, then goes on as KeyboardInterrupt."""
-    from .aws.interrupt import report_interrupted
-    from .aws.publish import PublishResult, publish_layers
-    from .aws.validate import check_publish
+    from .deploy.interrupt import report_interrupted
+    from .deploy.layer_publish import PublishResult, publish_layers
+    from .deploy.preflight import check_publish
 
     if settings.package_type == "image":
         raise DeployError("package_type is \"image\": an image has no Lambda layers to publish\n"
@@ -193,9 +193,9 @@ def deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None 
            verify: bool = True, wait: bool = True) -> DeployResult:
     """``invoke deploy``: check what AWS would refuse, build if stale, verify, publish the layers, create or update
     the function(s). Ctrl-C prints what was done and what was not, then goes on as KeyboardInterrupt."""
-    from .aws.deploy import DeployResult, deploy_functions
-    from .aws.interrupt import report_interrupted
-    from .aws.validate import check_deploy, check_manifest
+    from .deploy.functions import DeployResult, deploy_functions
+    from .deploy.interrupt import report_interrupted
+    from .deploy.preflight import check_deploy, check_manifest
 
     if not settings.function_specs():
         raise DeployError("no function to deploy: pass --function-name NAME, or set function_name or functions")
@@ -225,9 +225,9 @@ def _deploy_image(settings: Settings, *, plan: bool, reporter: Reporter, verify:
     """``deploy`` with package_type = "image": build, verify, push, then the functions (aws/image_deploy.py)."""
     from .assemble import build as run_build
     from .aws.clients import Clients
-    from .aws.deploy import DeployResult
-    from .aws.image_deploy import deploy_image, image_matrix
-    from .aws.interrupt import report_interrupted
+    from .deploy.functions import DeployResult
+    from .deploy.image_functions import deploy_image, image_matrix
+    from .deploy.interrupt import report_interrupted
 
     clients = Clients()
     image_matrix(settings, settings.function_specs(), clients)  # before building: a repository Lambda can pull from
@@ -249,8 +249,8 @@ def publish_image(settings: Settings, *, plan: bool = False, reporter: Reporter 
                   wait: bool = True) -> PushResult:
     """``invoke publish-image``: build if stale, then push to ``image_repository`` what it does not have."""
     from .assemble import build as run_build
-    from .aws.registry import image_of, repository_of
-    from .aws.registry import publish_image as push
+    from .push.image_push import image_of, repository_of
+    from .push.image_push import publish_image as push
 
     repository_of(settings)  # before building: no repository, nothing to push to
     reporter = reporter or Reporter()
@@ -314,7 +314,7 @@ def package(settings: Settings, *, fmt: str, out: Path | None = None, upload: bo
     """``invoke package``: build if stale, then write a CloudFormation, SAM or Terraform template for the
     artifacts (into ``out``, default the layers directory), uploading the zips with ``upload``."""
     from .assemble import build as run_build
-    from .aws.package import package as write_package
+    from .iac.package import package as write_package
 
     reporter = reporter or Reporter()
     with exclusive(settings, reporter, wait):

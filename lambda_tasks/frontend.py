@@ -57,9 +57,9 @@ from .manifest import Manifest, load
 from .report import Reporter
 
 if TYPE_CHECKING:
-    from .aws.deploy import FunctionStep
-    from .aws.publish import LayerStep, PublishResult
     from .config import Settings
+    from .deploy.functions import FunctionStep
+    from .deploy.layer_publish import LayerStep, PublishResult
 
 INTERRUPTED = ("interrupted: nothing half-written was kept (zips and the manifest are replaced whole); run the "
                "command again to finish")

@@ -33,7 +33,7 @@ class CachedLayers:
 
 
 class LayerCache(Protocol):
-    """Where built layers are shared (``aws.cache.S3LayerCache``)."""
+    """Where built layers are shared (``aws.s3_cache.S3LayerCache``)."""
 
     where: str
 

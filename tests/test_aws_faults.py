@@ -21,8 +21,8 @@ from aws_helpers import (  # noqa: F401 - fixture
 from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, NoCredentialsError
 
 from lambda_tasks.aws import clients as aws
-from lambda_tasks.aws.deploy import deploy_functions
-from lambda_tasks.aws.publish import publish_layers
+from lambda_tasks.deploy.functions import deploy_functions
+from lambda_tasks.deploy.layer_publish import publish_layers
 from lambda_tasks.errors import AwsError
 from lambda_tasks.report import Reporter
 
@@ -249,7 +249,7 @@ def test_multipart_upload_with_progress_survives_a_dropped_part(moto_env, unique
                                                                 no_retry_wait) -> None:
     import os as _os
 
-    from lambda_tasks.aws import publish
+    from lambda_tasks.deploy import layer_publish as publish
 
     monkeypatch.setattr(publish, "MULTIPART_CHUNK", 5 * 1024 * 1024)  # S3's smallest part
     bucket = unique_name("artifacts")

@@ -23,8 +23,8 @@ from factory import make_project, make_wheel
 
 from lambda_tasks.aws import clients as aws
 from lambda_tasks.aws import waiting
-from lambda_tasks.aws.deploy import DeployResult, deploy_functions
-from lambda_tasks.aws.interrupt import interrupted_message
+from lambda_tasks.deploy.functions import DeployResult, deploy_functions
+from lambda_tasks.deploy.interrupt import interrupted_message
 from lambda_tasks.errors import AwsError, SettingsError
 from lambda_tasks.report import Reporter
 

@@ -15,8 +15,9 @@ from conftest import offline_pyproject
 from factory import make_project, make_wheel
 
 from lambda_tasks import commands
-from lambda_tasks.aws import validate as v
+from lambda_tasks import lambda_values as values
 from lambda_tasks.config import load_settings
+from lambda_tasks.deploy import preflight
 from lambda_tasks.errors import DeployError
 from lambda_tasks.report import Reporter
 
@@ -27,30 +28,30 @@ BIN = Path(sys.executable).parent
 
 @pytest.mark.parametrize("value", [128, 129, 1024, 10_240])
 def test_memory_good(value) -> None:
-    assert v.memory_problem(value) is None
+    assert values.memory_problem(value) is None
 
 
 @pytest.mark.parametrize("value", [0, 127, 10_241, -1, True, "512", 512.0, None])
 def test_memory_bad(value) -> None:
-    problem = v.memory_problem(value)
+    problem = values.memory_problem(value)
     assert problem and "128 to 10240 MB" in problem and repr(value) in problem
 
 
 @pytest.mark.parametrize(("value", "ok"), [(1, True), (900, True), (60, True), (0, False), (901, False),
                                            (99_999, False), (False, False)])
 def test_timeout(value, ok) -> None:
-    assert (v.timeout_problem(value) is None) is ok
+    assert (values.timeout_problem(value) is None) is ok
 
 
 @pytest.mark.parametrize(("value", "ok"), [(512, True), (10_240, True), (511, False), (10_241, False)])
 def test_ephemeral_storage(value, ok) -> None:
-    assert (v.ephemeral_storage_problem(value) is None) is ok
+    assert (values.ephemeral_storage_problem(value) is None) is ok
 
 
 @pytest.mark.parametrize("variables", [{}, {"STAGE": "dev"}, {"ab": "1", "A_1": "", "TZ": "Europe/Paris"},
                                        {"PYTHONPATH": "/opt/x", "LANG": "C", "AWS_LAMBDA_EXEC_WRAPPER": "/opt/w"}])
 def test_environment_good(variables) -> None:
-    assert v.environment_problems(variables) == []
+    assert values.environment_problems(variables) == []
 
 
 @pytest.mark.parametrize(("key", "why"), [("A", "names must match"), ("1ABC", "names must match"),
@@ -59,24 +60,24 @@ def test_environment_good(variables) -> None:
                                           ("_HANDLER", "set by Lambda"), ("AWS_LAMBDA_FUNCTION_NAME", "set by Lambda"),
                                           ("LAMBDA_TASK_ROOT", "set by Lambda"), ("AWS_SESSION_TOKEN", "set by Lambda")])
 def test_environment_bad_names(key, why) -> None:
-    problems = v.environment_problems({key: "value-that-is-secret"})
+    problems = values.environment_problems({key: "value-that-is-secret"})
     assert len(problems) == 1 and why in problems[0] and "value-that-is-secret" not in problems[0]
 
 
 def test_environment_size_is_the_compact_json_lambda_measures() -> None:
     # {"KEY":"xxx..."} : 2 braces + 2x2 quotes + 1 colon = 7 bytes around the key and value
     fits = {"KEY": "x" * (4096 - 7 - 3)}
-    assert v.environment_bytes(fits) == 4096 and v.environment_problems(fits) == []
+    assert values.environment_bytes(fits) == 4096 and values.environment_problems(fits) == []
     over = {"KEY": "x" * (4096 - 7 - 3 + 1)}
-    problems = v.environment_problems(over)
+    problems = values.environment_problems(over)
     assert len(problems) == 1 and "4097 bytes" in problems[0] and "allows 4096" in problems[0]
     assert "xxxx" not in problems[0]  # values are never printed
-    assert v.environment_bytes({"K1": '"'}) == len('{"K1":"\\""}')  # escapes count, as Lambda counts them
-    assert v.environment_bytes({"K1": "é"}) == len('{"K1":""}') + 2  # UTF-8 bytes
+    assert values.environment_bytes({"K1": '"'}) == len('{"K1":"\\""}')  # escapes count, as Lambda counts them
+    assert values.environment_bytes({"K1": "é"}) == len('{"K1":""}') + 2  # UTF-8 bytes
 
 
 def test_environment_not_a_table_of_strings() -> None:
-    assert v.environment_problems({"KEY": 1}) and v.environment_problems(["A=1"])
+    assert values.environment_problems({"KEY": 1}) and values.environment_problems(["A=1"])
 
 
 @pytest.mark.parametrize(("name", "ok"), [
@@ -87,14 +88,14 @@ def test_environment_not_a_table_of_strings() -> None:
     (None, False),
 ])
 def test_function_name(name, ok) -> None:
-    assert (v.function_name_problem(name) is None) is ok
+    assert (values.function_name_problem(name) is None) is ok
 
 
 @pytest.mark.parametrize(("name", "room", "ok"), [("deps", 0, True), ("x" * 140, 0, True), ("x" * 141, 0, False),
                                                   ("x" * 137, 3, True), ("x" * 138, 3, False), ("my layer", 0, False),
                                                   ("", 0, False), ("a.b", 0, False)])
 def test_layer_name(name, room, ok) -> None:
-    assert (v.layer_name_problem(name, room) is None) is ok
+    assert (values.layer_name_problem(name, room) is None) is ok
 
 
 @pytest.mark.parametrize(("arn", "ok"), [("arn:aws:lambda:eu-west-1:123456789012:layer:my-layer:3", True),
@@ -102,14 +103,14 @@ def test_layer_name(name, room, ok) -> None:
                                          ("arn:aws:lambda:eu-west-1:123456789012:layer:my-layer:0", False),
                                          ("arn:1", False)])
 def test_layer_arn(arn, ok) -> None:
-    assert (v.layer_arn_problem(arn) is None) is ok
+    assert (values.layer_arn_problem(arn) is None) is ok
 
 
 @pytest.mark.parametrize(("name", "ok"), [("live", True), ("v2", True), ("prod-1_a", True), ("x" * 128, True),
                                           ("x" * 129, False), ("123", False), ("", False), ("my alias", False),
                                           ("$LATEST", False)])
 def test_alias(name, ok) -> None:
-    assert (v.alias_problem(name) is None) is ok
+    assert (values.alias_problem(name) is None) is ok
 
 
 @pytest.mark.parametrize(("handler", "ok"), [
@@ -118,7 +119,7 @@ def test_alias(name, ok) -> None:
     ("app.1handler", False), ("a" * 121 + ".handler", False), ("a" * 120 + ".handler", True), (None, False),
 ])
 def test_handler(handler, ok) -> None:
-    assert (v.handler_problem(handler) is None) is ok
+    assert (values.handler_problem(handler) is None) is ok
 
 
 @pytest.mark.parametrize(("arn", "ok"), [
@@ -128,7 +129,7 @@ def test_handler(handler, ok) -> None:
     ("arn:aws:iam::123456789012:role/", False),
 ])
 def test_role(arn, ok) -> None:
-    assert (v.role_problem(arn) is None) is ok
+    assert (values.role_problem(arn) is None) is ok
 
 
 @pytest.mark.parametrize(("region", "ok"), [
@@ -137,7 +138,7 @@ def test_role(arn, ok) -> None:
     ("us-east1", False), ("US-EAST-1", False), ("useast", False), ("", False), ("us-east-1 ", False),
 ])
 def test_region(region, ok) -> None:
-    assert (v.region_problem(region) is None) is ok
+    assert (values.region_problem(region) is None) is ok
 
 
 @pytest.mark.parametrize(("handler", "names", "ok"), [
@@ -153,7 +154,7 @@ def test_region(region, ok) -> None:
     ("app.handler", {"sub/app.py"}, False),
 ])
 def test_handler_module_in_the_zips(handler, names, ok) -> None:
-    problem = v.handler_module_problem(handler, names, roots=("", "python/"))
+    problem = values.handler_module_problem(handler, names, roots=("", "python/"))
     assert (problem is None) is ok
     if problem:
         assert "looked for" in problem and ".py" in problem
@@ -171,7 +172,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     s = settings(tmp_path, function_name="f", memory=0, timeout=99999,
                  environment={"AWS_REGION": "secret-value", "OK_KEY": "another-secret"})
     with pytest.raises(DeployError) as info:
-        v.check_deploy(s)
+        preflight.check_deploy(s)
     lines = str(info.value).splitlines()
     assert lines[0] == "3 settings AWS would refuse: memory, timeout, environment" and len(lines[0]) < 160
     assert lines[1].startswith("  memory: Lambda takes 128 to 10240 MB, not 0")
@@ -181,7 +182,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
 
 
 def test_good_settings_pass(tmp_path: Path) -> None:
-    v.check_deploy(settings(tmp_path, function_name="f", memory=10240, timeout=900, environment={"STAGE": "x"},
+    preflight.check_deploy(settings(tmp_path, function_name="f", memory=10240, timeout=900, environment={"STAGE": "x"},
                             role="arn:aws:iam::123456789012:role/r", alias="live", regions=["eu-west-1"],
                             extra_layers=["arn:aws:lambda:eu-west-1:123456789012:layer:x:1"]))
 
@@ -190,13 +191,13 @@ def test_each_function_is_checked_and_named(tmp_path: Path) -> None:
     s = settings(tmp_path, functions=[{"name": "api"}, {"name": "worker", "memory": 64, "handler": "app"},
                                       {"name": "bad name", "timeout": 1000, "environment": {"X": "1"}}],
                  role="my-role", alias="123", regions=["eu-west1"], layer_name="my layer")
-    problems = v.deploy_problems(s)
+    problems = preflight.deploy_problems(s)
     settings_named = [p.setting for p in problems]
     assert settings_named == ["functions[worker].handler", "functions[worker].memory", "functions[bad name].name",
                               "functions[bad name].timeout", "functions[bad name].environment", "role", "alias",
                               "layer_name", "regions"]
     with pytest.raises(DeployError) as info:
-        v.refuse(problems)
+        preflight.refuse(problems)
     head = str(info.value).splitlines()[0]
     assert head.startswith("9 settings AWS would refuse: functions[worker].handler") and len(head) < 160
     assert head.endswith(", ...")
@@ -204,13 +205,13 @@ def test_each_function_is_checked_and_named(tmp_path: Path) -> None:
 
 def test_function_arn_in_another_region(tmp_path: Path) -> None:
     s = settings(tmp_path, function_name="arn:aws:lambda:eu-west-1:123456789012:function:f", regions=["us-east-1"])
-    assert [p.detail for p in v.deploy_problems(s)] == ["is in eu-west-1, but regions are us-east-1"]
+    assert [p.detail for p in preflight.deploy_problems(s)] == ["is in eu-west-1, but regions are us-east-1"]
 
 
 def test_publish_checks_layer_name_extra_layers_and_regions(tmp_path: Path) -> None:
-    v.check_publish(settings(tmp_path))
+    preflight.check_publish(settings(tmp_path))
     with pytest.raises(DeployError, match=r"^2 settings AWS would refuse: layer_name, regions\n"):
-        v.check_publish(settings(tmp_path, layer_name="x" * 139, regions=["us-east-1", "Frankfurt"]))
+        preflight.check_publish(settings(tmp_path, layer_name="x" * 139, regions=["us-east-1", "Frankfurt"]))
 
 
 def test_manifest_checks_each_handler_against_the_built_zips(tmp_path: Path) -> None:
@@ -220,7 +221,7 @@ def test_manifest_checks_each_handler_against_the_built_zips(tmp_path: Path) -> 
     s = build.settings(functions=[{"name": "a"}, {"name": "b", "handler": "chalicelib.jobs.run"},
                                   {"name": "c", "handler": "vendored_entry.handler"},
                                   {"name": "d", "handler": "chalicelib.missing.run"}])
-    problems = v.manifest_problems(s, build.manifest(), [spec.handler or s.handler for spec in s.function_specs()])
+    problems = preflight.manifest_problems(s, build.manifest(), [spec.handler or s.handler for spec in s.function_specs()])
     assert [p.line() for p in problems] == [
         "handler: chalicelib.missing.run: module chalicelib.missing is in neither the app zip nor a layer (looked for "
         "chalicelib/missing.py or chalicelib/missing/__init__.py); check the handler and --project-dir"]
@@ -243,8 +244,8 @@ def test_commands_deploy_refuses_a_handler_whose_module_is_not_built(tmp_path: P
 def test_zip_listing_helper_reads_names(tmp_path: Path) -> None:
     path = tmp_path / "a.zip"
     path.write_bytes(zip_bytes({"app.py": "x", "pkg/__init__.py": ""}))
-    assert v._zip_names(path) == {"app.py", "pkg/__init__.py"}
-    assert v._zip_names(tmp_path / "missing.zip") is None
+    assert preflight._zip_names(path) == {"app.py", "pkg/__init__.py"}
+    assert preflight._zip_names(tmp_path / "missing.zip") is None
 
 
 # ---------------------------------------------------------------- the real command, against moto

@@ -10,8 +10,8 @@ import pytest
 from aws_helpers import REGION, CallLog, FakeBuild, create_role
 
 from lambda_tasks.aws import clients as aws
-from lambda_tasks.aws.deploy import code_changed, config_changes, deploy_functions, desired_config, layer_list
 from lambda_tasks.config import FunctionSpec
+from lambda_tasks.deploy.functions import code_changed, config_changes, deploy_functions, desired_config, layer_list
 from lambda_tasks.errors import AwsError, LambdaTasksError, LimitError
 from lambda_tasks.report import Reporter
 
@@ -228,8 +228,8 @@ def test_function_created_by_a_lost_request_is_updated(moto_env, unique_name, tm
     client = boto3.client("lambda", region_name=REGION)
     client.create_function(FunctionName=fn, Role=role, Runtime="python3.12", Handler="old.handler",
                            Code={"ZipFile": b"PK old"})
-    from lambda_tasks.aws.deploy import Deployer, FunctionStep
-    from lambda_tasks.aws.publish import Publisher
+    from lambda_tasks.deploy.functions import Deployer, FunctionStep
+    from lambda_tasks.deploy.layer_publish import Publisher
 
     settings = build.settings(function_name=fn, role=role)
     deployer = Deployer(settings, build.manifest(), Publisher(settings, aws.Clients(), Reporter(io.StringIO())),

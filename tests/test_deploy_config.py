@@ -18,11 +18,11 @@ import pytest
 from aws_helpers import REGION, CallLog, FakeBuild, client_error, create_role, fail_times
 from conftest import IAM_ACCOUNT
 
+from lambda_tasks import lambda_values as values
 from lambda_tasks.aws import clients as aws
-from lambda_tasks.aws import roles
-from lambda_tasks.aws import validate as v
-from lambda_tasks.aws.deploy import deploy_functions
-from lambda_tasks.aws.function_config import (
+from lambda_tasks.config import FunctionSpec
+from lambda_tasks.deploy import preflight, roles
+from lambda_tasks.deploy.function_config import (
     concurrency_change,
     config_changes,
     desired_config,
@@ -30,7 +30,7 @@ from lambda_tasks.aws.function_config import (
     managed_role_name,
     tag_changes,
 )
-from lambda_tasks.config import FunctionSpec
+from lambda_tasks.deploy.functions import deploy_functions
 from lambda_tasks.errors import AwsError, DeployError, LimitError
 from lambda_tasks.report import Reporter
 
@@ -162,7 +162,7 @@ def test_role_lines() -> None:
     (["subnet-0123abcd"], [f"sg-{i:08x}" for i in range(6)], ["6 sg ids; Lambda takes at most 5"]),
 ])
 def test_vpc_rules(subnets, groups, found) -> None:
-    problems = v.vpc_problems(subnets, groups)
+    problems = values.vpc_problems(subnets, groups)
     assert len(problems) == len(found) and all(f in p for f, p in zip(found, problems, strict=True))
 
 
@@ -174,23 +174,23 @@ def test_vpc_rules(subnets, groups, found) -> None:
     ({f"k{i}": "" for i in range(51)}, "51 tags; Lambda takes at most 50"), ({"k": 1}, "key = \"value\" strings"),
 ])
 def test_tag_rules(tags, found) -> None:
-    problems = v.tags_problems(tags)
+    problems = values.tags_problems(tags)
     assert (problems == []) if found is None else (len(problems) == 1 and found in problems[0])
 
 
 def test_role_name_and_reserved_concurrency_rules() -> None:
-    assert v.role_name_problem("shop-prod") is None and v.role_name_problem("a" * 64) is None
-    assert "set role to an existing role's ARN, or a shorter app_name" in v.role_name_problem("a" * 65)
-    assert v.role_name_problem("my app-dev")
-    assert [v.reserved_concurrency_problem(x) is None for x in (None, 0, 5, -1, True, "5")] == [
+    assert values.role_name_problem("shop-prod") is None and values.role_name_problem("a" * 64) is None
+    assert "set role to an existing role's ARN, or a shorter app_name" in values.role_name_problem("a" * 65)
+    assert values.role_name_problem("my app-dev")
+    assert [values.reserved_concurrency_problem(x) is None for x in (None, 0, 5, -1, True, "5")] == [
         True, True, True, False, False, False]
 
 
 def test_managed_role_name_is_checked_only_when_a_function_may_take_it(tmp_path: Path) -> None:
     long = {"app_name": "a" * 61, "function_name": "f"}
-    assert [p.setting for p in v.deploy_problems(FakeBuild(tmp_path).settings(**long))] == ["app_name"]
-    assert v.deploy_problems(FakeBuild(tmp_path).settings(**long, role="arn:aws:iam::123456789012:role/r")) == []
-    assert v.deploy_problems(FakeBuild(tmp_path).settings(**long, manage_iam_role=False)) == []
+    assert [p.setting for p in preflight.deploy_problems(FakeBuild(tmp_path).settings(**long))] == ["app_name"]
+    assert preflight.deploy_problems(FakeBuild(tmp_path).settings(**long, role="arn:aws:iam::123456789012:role/r")) == []
+    assert preflight.deploy_problems(FakeBuild(tmp_path).settings(**long, manage_iam_role=False)) == []
 
 
 # ---------------------------------------------------------------- moto server

@@ -14,11 +14,11 @@ import pytest
 from aws_helpers import FakeBuild, client_error, create_role
 
 from lambda_tasks.aws import clients as aws
-from lambda_tasks.aws.deploy import deploy_functions
-from lambda_tasks.aws.matrix import Failure, deploy_matrix, failure_message, plan_table
-from lambda_tasks.aws.parallel import Scheduler
-from lambda_tasks.aws.steps import FunctionStep
 from lambda_tasks.config import FunctionSpec
+from lambda_tasks.deploy.functions import deploy_functions
+from lambda_tasks.deploy.matrix import Failure, deploy_matrix, failure_message, plan_table
+from lambda_tasks.deploy.parallel import Scheduler
+from lambda_tasks.deploy.steps import FunctionStep
 from lambda_tasks.errors import DeployError
 from lambda_tasks.report import Reporter
 

@@ -24,8 +24,8 @@ from test_image_build import image_project, settings_for
 from lambda_tasks import commands
 from lambda_tasks.assemble import build
 from lambda_tasks.aws import clients as aws
-from lambda_tasks.aws.deploy import deploy_functions
-from lambda_tasks.aws.function_config import (
+from lambda_tasks.config import FunctionSpec
+from lambda_tasks.deploy.function_config import (
     common_config,
     config_changes,
     desired_config,
@@ -33,10 +33,10 @@ from lambda_tasks.aws.function_config import (
     image_changed,
     package_type_problem,
 )
-from lambda_tasks.aws.image_deploy import check_regions, deploy_image
-from lambda_tasks.aws.validate import image_override_problem
-from lambda_tasks.config import FunctionSpec
+from lambda_tasks.deploy.functions import deploy_functions
+from lambda_tasks.deploy.image_functions import check_regions, deploy_image
 from lambda_tasks.errors import DeployError
+from lambda_tasks.lambda_values import image_override_problem
 from lambda_tasks.report import Reporter
 
 pytestmark = pytest.mark.skipif(not shutil.which("skopeo"), reason="skopeo is not installed (.ci/run installs it)")

@@ -13,10 +13,10 @@ from test_image_build import image_project, settings_for
 
 from lambda_tasks import commands
 from lambda_tasks.assemble import build
-from lambda_tasks.aws import registry as push
 from lambda_tasks.aws.clients import Clients
-from lambda_tasks.aws.image_deploy import deploy_image
+from lambda_tasks.deploy.image_functions import deploy_image
 from lambda_tasks.errors import DeployError, RegistryError
+from lambda_tasks.push import image_push as push
 from lambda_tasks.registry import parse_reference
 from lambda_tasks.report import Reporter
 from lambda_tasks.verify import verify

@@ -4,9 +4,10 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "lambda_tasks"
-SUBPACKAGES = {"sources", "resolve", "assemble", "checks", "verify", "aws", "treemap"}
+SUBPACKAGES = {"sources", "resolve", "assemble", "checks", "verify", "aws", "deploy", "push", "iac", "treemap"}
 #: subpackage -> the other subpackages it may import (besides the top level)
-ALLOWED = {"assemble": {"sources", "resolve", "checks"}, "checks": {"sources"}, "resolve": {"sources"}}
+ALLOWED = {"assemble": {"sources", "resolve", "checks"}, "checks": {"sources"}, "resolve": {"sources"},
+           "deploy": {"aws", "push"}, "push": {"aws"}, "iac": {"aws", "deploy"}}
 #: top-level modules that may import subpackages (the entry points and the commands' orders)
 ENTRY_POINTS = {"tasks", "cli", "commands", "frontend"}
 

@@ -12,7 +12,7 @@ from aws_helpers import REGION, CallLog, FakeBuild
 
 from lambda_tasks import limits
 from lambda_tasks.aws import clients as aws
-from lambda_tasks.aws.publish import (
+from lambda_tasks.deploy.layer_publish import (
     RemoteVersion,
     bucket_region,
     candidates,
@@ -274,7 +274,7 @@ def test_lambda_storing_other_content_is_caught_and_cleaned(moto_env, unique_nam
     make_bucket(bucket)
     build = FakeBuild(tmp_path, unique_name("deps"), settings_overrides={"s3_bucket": bucket})
     build.build({"app.py": "x"}, [{"a.py": "a"}])
-    from lambda_tasks.aws import publish
+    from lambda_tasks.deploy import layer_publish as publish
 
     monkeypatch.setattr(publish.Publisher, "upload", lambda *a, **k: False)  # the object never arrives
     with pytest.raises(AwsError, match="not the built zip's"):

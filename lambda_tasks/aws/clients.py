@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import AwsError
+from ..lambda_values import region_problem
 from ..limits import MAX_LAYERS
 from . import waiting
-from .validate import region_problem
 
 T = TypeVar("T")
 Sleep = Callable[[float], None]

@@ -13,17 +13,18 @@ import time
 from collections.abc import Sequence
 
 from ..aws import clients as aws
-from ..aws import validate, waiting
-from ..aws.deployer import Deployer, DeployResult, check_total_size
-from ..aws.function_config import CONFIG_FIELDS, code_changed, config_changes, desired_config, layer_list
-from ..aws.matrix import Pair, deploy_matrix, failure_message, plan_table
-from ..aws.publish import Publisher, check_uploadable
-from ..aws.rollout import Rollout
-from ..aws.steps import FunctionStep
+from ..aws import waiting
 from ..config import FunctionSpec, Settings
 from ..errors import DeployError
 from ..manifest import Manifest
 from ..report import Reporter
+from . import preflight as validate
+from .deployer import Deployer, DeployResult, check_total_size
+from .function_config import CONFIG_FIELDS, code_changed, config_changes, desired_config, layer_list
+from .layer_publish import Publisher, check_uploadable
+from .matrix import Pair, deploy_matrix, failure_message, plan_table
+from .rollout import Rollout
+from .steps import FunctionStep
 
 __all__ = ["CONFIG_FIELDS", "DeployResult", "Deployer", "FunctionStep", "code_changed", "config_changes",
            "default_regions", "deploy_functions", "desired_config", "function_specs", "layer_list", "run_matrix"]

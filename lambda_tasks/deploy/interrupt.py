@@ -9,12 +9,12 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
+from ..aws.waiting import interrupted_step
 from ..config import Settings
 from ..manifest import Manifest
 from ..report import Reporter
-from .deploy import DeployResult
-from .publish import PublishResult
-from .waiting import interrupted_step
+from .functions import DeployResult
+from .layer_publish import PublishResult
 
 RERUN = "running the command again finishes the job (nothing is published twice)"
 #: steps that only look (their labels start so): interrupting them changes nothing

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import unquote
 
+from ..aws import clients as aws
+from ..aws import waiting
 from ..errors import DeployError
-from . import clients as aws
-from . import waiting
 
 LAMBDA_PRINCIPAL = "lambda.amazonaws.com"
 BASIC_POLICY = "service-role/AWSLambdaBasicExecutionRole"

@@ -14,17 +14,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..aws import clients as aws
-from ..aws import validate
-from ..aws.deploy import default_regions, function_specs, run_matrix
-from ..aws.deployer import Deployer, DeployResult
-from ..aws.function_config import desired_image_config, image_changed
-from ..aws.matrix import Pair, deploy_matrix
-from ..aws.publish import Publisher
-from ..aws.registry import ecr_region, image_of, publish_image, repository_of
 from ..config import FunctionSpec, Settings
 from ..errors import DeployError
 from ..manifest import Manifest
+from ..push.image_push import ecr_region, image_of, publish_image, repository_of
 from ..report import Reporter
+from . import preflight as validate
+from .deployer import Deployer, DeployResult
+from .function_config import desired_image_config, image_changed
+from .functions import default_regions, function_specs, run_matrix
+from .layer_publish import Publisher
+from .matrix import Pair, deploy_matrix
 
 
 class ImagePackage:

@@ -7,14 +7,15 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..aws import clients as aws
 from ..config import Settings
+from ..deploy import preflight as validate
+from ..deploy.layer_publish import Publisher, bucket_for, s3_key, verified_path
 from ..errors import DeployError
 from ..files import write_atomic
 from ..manifest import Manifest
 from ..report import Reporter
-from . import clients as aws
-from . import templates, validate
-from .publish import Publisher, bucket_for, s3_key, verified_path
+from . import templates
 
 
 @dataclass

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config import FunctionSpec, Settings
+from ..deploy.layer_publish import layer_description, s3_key
 from ..errors import DeployError
 from ..manifest import Manifest
-from .publish import layer_description, s3_key
 
 FORMATS = ("cloudformation", "sam", "terraform")
 FILE_NAMES = {"cloudformation": "cloudformation.json", "sam": "template.json", "terraform": "lambda.tf.json"}

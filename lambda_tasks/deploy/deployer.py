@@ -19,8 +19,14 @@ from typing import Any, Protocol
 
 from .. import limits
 from ..aws import clients as aws
-from ..aws import roles, waiting
-from ..aws.function_config import (
+from ..aws import waiting
+from ..config import FunctionSpec, Settings
+from ..errors import AwsError, DeployError, LimitError
+from ..manifest import Manifest
+from ..push.image_push import PushResult
+from ..report import human_bytes
+from . import roles
+from .function_config import (
     code_changed,
     concurrency_change,
     config_changes,
@@ -33,8 +39,7 @@ from ..aws.function_config import (
     tag_changes,
     vpc_config,
 )
-from ..aws.matrix import Failure
-from ..aws.publish import (
+from .layer_publish import (
     Publisher,
     PublishResult,
     bucket_for,
@@ -42,12 +47,8 @@ from ..aws.publish import (
     verified_path,
     via_s3,
 )
-from ..aws.registry import PushResult
-from ..aws.steps import FunctionStep
-from ..config import FunctionSpec, Settings
-from ..errors import AwsError, DeployError, LimitError
-from ..manifest import Manifest
-from ..report import human_bytes
+from .matrix import Failure
+from .steps import FunctionStep
 
 
 def check_total_size(settings: Settings, manifest: Manifest) -> None:

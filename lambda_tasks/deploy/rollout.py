@@ -15,10 +15,10 @@ import threading
 from collections.abc import Callable, Sequence
 
 from .. import manifest as manifest_mod
+from ..aws import waiting
 from ..config import FunctionSpec, Settings
 from ..errors import LambdaTasksError
 from ..manifest import Manifest
-from . import waiting
 from .deployer import Deployer, DeployResult
 from .function_config import explicit_role, layer_list
 from .matrix import Failure, Pair, matrix_regions

@@ -1,8 +1,7 @@
-"""What AWS would refuse, checked before the first call (pure: values in, problems out).
+"""What Lambda accepts as a value (pure): names, ARNs, regions, sizes, environment, tags, VPC ids.
 
-Lambda checks these itself, but only once the layers are published and the code is uploaded, one at a time;
-moto checks few of them. Here every problem is collected and reported at once, before anything is built or
-sent. The numbers and patterns are Lambda's API reference (shared/LAMBDA.md):
+Checked once, where a value enters (the settings), and again by deploy's preflight over the whole
+configuration. The numbers and patterns are Lambda's API reference (shared/LAMBDA.md):
 
 - memory 128..10240 MB, timeout 1..900 s, ephemeral storage 512..10240 MB;
 - environment: keys ``[a-zA-Z][a-zA-Z0-9_]+`` (two characters at least), not one of the 18 keys Lambda sets
@@ -23,16 +22,8 @@ from __future__ import annotations
 
 import json
 import re
-import zipfile
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-
-from ..config import FunctionSpec, Settings
-from ..errors import DeployError
-from ..manifest import Manifest
-from .function_config import explicit_role, managed_role_name, pick
 
 MEMORY_MB = (128, 10_240)
 TIMEOUT_S = (1, 900)
@@ -83,15 +74,6 @@ def image_override_problem(value: str | Sequence[str] | None, package_type: str)
     if len(value) > 1500 or any(not item or len(item) > 1024 for item in value):
         return "must be 1 to 1,500 non-empty strings of at most 1,024 characters each"
     return None
-
-
-@dataclass(frozen=True)
-class Problem:
-    setting: str
-    detail: str
-
-    def line(self) -> str:
-        return f"{self.setting}: {self.detail}"
 
 
 def _shown(value: Any, limit: int = 60) -> str:
@@ -259,140 +241,3 @@ def handler_module_problem(handler: str, names: Collection[str], roots: Iterable
             return None
     return (f"module {module.replace('/', '.')} is in neither the app zip nor a layer (looked for "
             f"{' or '.join(files[:2])}); check the handler and --project-dir")
-
-
-# ---------------------------------------------------------------- whole settings
-
-
-def deploy_problems(settings: Settings) -> list[Problem]:
-    """Every value of a deploy AWS would refuse, for every function (``functions`` or ``function_name``)."""
-    found: dict[tuple[str, str], Problem] = {}
-
-    def add(setting: str, detail: str | None) -> None:
-        if detail:
-            found.setdefault((setting, detail), Problem(setting, detail))
-
-    for spec in settings.function_specs():
-        own = f"functions[{spec.name}]." if settings.functions else ""
-        add(f"{own}name" if own else "function_name", function_name_problem(spec.name))
-        pairs = (("handler", spec.handler, settings.handler, handler_problem),
-                 ("memory", spec.memory, settings.memory, memory_problem),
-                 ("timeout", spec.timeout, settings.timeout, timeout_problem),
-                 ("reserved_concurrency", spec.reserved_concurrency, settings.reserved_concurrency,
-                  reserved_concurrency_problem))
-        for key, value, default, rule in pairs:
-            add(f"{own}{key}" if value is not None else key, rule(value if value is not None else default))
-        if pick(spec, settings, "ephemeral_storage") is not None:
-            add(_where(spec, own, "ephemeral_storage"), ephemeral_storage_problem(pick(spec, settings,
-                                                                                    "ephemeral_storage")))
-        for detail in environment_problems(pick(spec, settings, "environment")):
-            add(_where(spec, own, "environment"), detail)
-        for detail in tags_problems(pick(spec, settings, "tags")):
-            add(_where(spec, own, "tags"), detail)
-        subnets, groups = pick(spec, settings, "subnet_ids"), pick(spec, settings, "security_group_ids")
-        for detail in vpc_problems(subnets, groups):
-            both = spec.subnet_ids is not None or spec.security_group_ids is not None
-            add(f"{own}subnet_ids/security_group_ids" if own and both else "subnet_ids/security_group_ids", detail)
-        for arn in spec.layers or ():
-            add(f"{own}layers", layer_arn_problem(arn))
-        if spec.layers and settings.package_type == "image":
-            add(f"{own}layers", IMAGE_NO_LAYERS)
-        if spec.role is not None:
-            add(f"{own}role", role_problem(spec.role))
-        if spec.regions is not None and (isinstance(spec.regions, str) or not spec.regions):
-            add(f"{own}regions", f"must be a non-empty list of region names, not {spec.regions!r}")
-        for region in spec.regions if spec.regions is not None and not isinstance(spec.regions, str) else ():
-            add(f"{own}regions", region_problem(region))
-        if FUNCTION_ARN.fullmatch(spec.name) and settings.regions and spec.name.split(":")[3] not in settings.regions:
-            add(f"{own}name" if own else "function_name",
-                f"is in {spec.name.split(':')[3]}, but regions are {', '.join(settings.regions)}")
-    add("image_entry_point", image_override_problem(settings.image_entry_point, settings.package_type))
-    add("image_working_directory", image_override_problem(settings.image_working_directory, settings.package_type))
-    if settings.role is not None:
-        add("role", role_problem(settings.role))
-    if settings.manage_iam_role and any(not explicit_role(settings, spec) for spec in settings.function_specs()):
-        add("app_name", role_name_problem(managed_role_name(settings)))
-    if settings.alias is not None:
-        add("alias", alias_problem(settings.alias))
-    if settings.extra_layers and settings.package_type == "image":
-        add("extra_layers", IMAGE_NO_LAYERS)
-    return [*found.values(), *publish_problems(settings)]
-
-
-def _where(spec: FunctionSpec, own: str, key: str) -> str:
-    """``functions[name].key`` when the function sets it, else the setting's name."""
-    return f"{own}{key}" if own and getattr(spec, key) is not None else key
-
-
-def publish_problems(settings: Settings) -> list[Problem]:
-    """The layer name (with room for the build's suffix), extra layer ARNs and regions."""
-    found = []
-    problem = layer_name_problem(settings.layer_name, room=LAYER_SUFFIX)
-    if problem:
-        found.append(Problem("layer_name", problem))
-    for arn in settings.extra_layers:
-        problem = layer_arn_problem(arn)
-        if problem:
-            found.append(Problem("extra_layers", problem))
-    for region in settings.regions:
-        problem = region_problem(region)
-        if problem:
-            found.append(Problem("regions", problem))
-    return found
-
-
-def refuse(problems: list[Problem]) -> None:
-    """Raise one DeployError listing every problem; the first line names the settings (under 160 characters)."""
-    if not problems:
-        return
-    names = list(dict.fromkeys(p.setting for p in problems))
-    head = f"{len(names)} setting{'s' if len(names) > 1 else ''} AWS would refuse: "
-    listed = ", ".join(names)
-    if len(head) + len(listed) > 150:
-        listed = listed[: 146 - len(head)].rsplit(", ", 1)[0] + ", ..."
-    raise DeployError("\n".join([head + listed, *(f"  {p.line()}" for p in problems)]))
-
-
-def check_deploy(settings: Settings) -> None:
-    refuse(deploy_problems(settings))
-
-
-def check_publish(settings: Settings) -> None:
-    refuse(publish_problems(settings))
-
-
-# ---------------------------------------------------------------- against the build
-
-
-def manifest_problems(settings: Settings, manifest: Manifest, handlers: Iterable[str] = ()) -> list[Problem]:
-    """Built layer names, and each handler's module in the app zip (or a layer, where Lambda also looks)."""
-    found = [Problem("layer_name", f"layer {record.name}: {problem}") for record in manifest.layers
-             if (problem := layer_name_problem(record.name))]
-    handlers = list(dict.fromkeys(handlers))
-    if not handlers:
-        return found
-    names = _zip_names(settings.output_dir / manifest.app.path)
-    if names is None:
-        return found  # a missing zip is reported (with the way out) when it is read
-    version = manifest.runtime.removeprefix("python")
-    roots = ["", "python/", f"python/lib/python{version}/site-packages/"]
-    for layer in manifest.layers:
-        names |= _zip_names(settings.output_dir / layer.path) or set()
-    for handler in handlers:
-        problem = handler_module_problem(handler, names, roots)
-        if problem:
-            found.append(Problem("handler", f"{handler}: {problem}"))
-    return found
-
-
-def check_manifest(settings: Settings, manifest: Manifest, *, deploy: bool) -> None:
-    handlers = [spec.handler or settings.handler for spec in settings.function_specs()] if deploy else []
-    refuse(manifest_problems(settings, manifest, handlers))
-
-
-def _zip_names(path: Path) -> set[str] | None:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return set(archive.namelist())
-    except (OSError, zipfile.BadZipFile):
-        return None

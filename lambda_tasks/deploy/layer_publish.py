@@ -17,13 +17,14 @@ from typing import Any, Literal
 from .. import limits
 from .. import manifest as manifest_mod
 from ..aws import clients as aws
-from ..aws import validate, waiting
+from ..aws import waiting
 from ..config import Settings
 from ..errors import AwsError, LimitError, ManifestError
 from ..files import file_sha256
 from ..manifest import LayerRecord, Manifest
 from ..report import Reporter, human_bytes
 from ..targets import Target
+from . import preflight as validate
 
 DESCRIPTION_PREFIX = "lambda-tasks sha256:"
 PUBLISH_ATTEMPTS = 5
