@@ -53,7 +53,7 @@ def project_settings(cwd: Path, configured: Mapping[str, Any], flags: Mapping[st
 
 def _chalice_values(settings: Settings) -> tuple[dict[str, Any], str] | None:
     """The settings a Chalice project's .chalice/config.json gives for the stage (None: not a Chalice app)."""
-    from .sources.chalice import read_app
+    from .sources.chalice_app import read_app
     from .sources.chalice_config import read_config, stage_values
 
     app = read_app(settings.project_dir / "app.py") if (settings.project_dir / "app.py").is_file() else None
@@ -70,7 +70,7 @@ def _chalice_values(settings: Settings) -> tuple[dict[str, Any], str] | None:
 
 def chalice_functions(settings: Settings) -> tuple[FunctionSpec, ...]:
     """The Lambda functions of a Chalice app, named as Chalice names them for the stage."""
-    from .sources.chalice import read_app
+    from .sources.chalice_app import read_app
     from .sources.chalice_config import function_specs, read_config
 
     app = read_app(settings.project_dir / "app.py")
@@ -84,7 +84,7 @@ def chalice_functions(settings: Settings) -> tuple[FunctionSpec, ...]:
 def chalice_notes(settings: Settings) -> list[str]:
     """One line for each thing of a Chalice app lambda-tasks does not act on or reads differently: config.json
     keys, per-function entries, what app.py does that Chalice would not."""
-    from .sources.chalice import read_app
+    from .sources.chalice_app import read_app
     from .sources.chalice_config import function_notes, read_config, stage_values
 
     app = read_app(settings.project_dir / "app.py")
@@ -101,7 +101,7 @@ def chalice_notes(settings: Settings) -> list[str]:
 def exclusive(settings: Settings, reporter: Reporter, wait: bool = True) -> Iterator[None]:
     """Hold the output directory for one command (other commands wait, or fail with ``wait=False``), and clear
     what a killed build left there first."""
-    from .assemble.lock import build_lock, clean_leftovers
+    from .assemble.output_lock import build_lock, clean_leftovers
     from .files import cache_dir
 
     with build_lock(settings.layers_path, wait, on_wait=reporter.info):
@@ -291,7 +291,7 @@ def _clean_cache(settings: Settings, keep: int | None, plan: bool, reporter: Rep
     import time
     from collections import Counter
 
-    from . import cache as cache_io
+    from . import cache_prune as cache_io
     from .files import cache_dir
 
     root = cache_dir()

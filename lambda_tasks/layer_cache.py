@@ -1,4 +1,4 @@
-"""The build cache runners share: what an entry is and what a cache does (pure; ``aws/cache.py`` keeps it in S3).
+"""The build cache runners share: what an entry is and what a cache does (pure; ``aws/s3_cache.py`` keeps it in S3).
 
 An entry is keyed by the layers' input fingerprint (``assemble/fingerprint.py``, the same on every machine for the
 same inputs) and made of content-addressed layer zips plus one small record naming them, written last so that a

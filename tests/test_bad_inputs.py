@@ -22,7 +22,7 @@ from factory import make_project, make_sdist, make_wheel
 from factory_sdists import make_local_project
 from test_integrity import bad_crc_wheel, truncated_wheel
 
-from lambda_tasks.assemble.lock import build_lock
+from lambda_tasks.assemble.output_lock import build_lock
 
 BIN = Path(sys.executable).parent
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -16,7 +16,7 @@ import pytest
 
 from lambda_tasks.config import FunctionSpec
 from lambda_tasks.errors import ProjectError, SettingsError
-from lambda_tasks.sources.chalice import ChaliceApp, read_app
+from lambda_tasks.sources.chalice_app import ChaliceApp, read_app
 from lambda_tasks.sources.chalice_config import (
     CONFIG_KEYS,
     function_notes,

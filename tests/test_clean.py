@@ -10,8 +10,9 @@ import pytest
 from conftest import offline_pyproject
 from factory import make_project, make_wheel
 
-from lambda_tasks import cache, commands
-from lambda_tasks.cache import Entry, Use, plan, prune_now_and_then, record_use, remove, scan
+from lambda_tasks import cache_prune as cache
+from lambda_tasks import commands
+from lambda_tasks.cache_prune import Entry, Use, plan, prune_now_and_then, record_use, remove, scan
 from lambda_tasks.config import load_settings
 from lambda_tasks.files import cache_dir
 from lambda_tasks.manifest import Artifact, LayerRecord, Manifest, save

@@ -16,8 +16,8 @@ from lambda_tasks.assemble import build
 from lambda_tasks.aws.clients import Clients
 from lambda_tasks.deploy.image_functions import deploy_image
 from lambda_tasks.errors import DeployError, RegistryError
+from lambda_tasks.oci_registry import parse_reference
 from lambda_tasks.push import image_push as push
-from lambda_tasks.registry import parse_reference
 from lambda_tasks.report import Reporter
 from lambda_tasks.verify import verify
 
@@ -89,7 +89,7 @@ def test_references_and_plain_http_only_for_this_machine():
     assert push.ecr_region(ref) == "eu-west-1"
     assert parse_reference("localhost:5000/x:1").local and parse_reference("127.0.0.1:5000/x").local
     assert parse_reference("python:3.12").name == "registry-1.docker.io/library/python"
-    from lambda_tasks.registry import Client
+    from lambda_tasks.oci_registry import Client
 
     assert Client("example.com:5000").base == "https://example.com:5000"
     assert Client("127.0.0.1:5000").base == "http://127.0.0.1:5000"

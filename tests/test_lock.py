@@ -13,7 +13,7 @@ import pytest
 from conftest import offline_pyproject
 from factory import make_project, make_wheel
 
-from lambda_tasks.assemble.lock import build_lock
+from lambda_tasks.assemble.output_lock import build_lock
 
 BIN = Path(sys.executable).parent
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -16,7 +16,7 @@ from lambda_tasks import commands
 from lambda_tasks.config import load_settings
 from lambda_tasks.errors import ManifestError
 from lambda_tasks.report import Reporter
-from lambda_tasks.treemap.image import apportion, image_artifacts
+from lambda_tasks.treemap.image_trees import apportion, image_artifacts
 from lambda_tasks.treemap.layout import Rect, squarify
 from lambda_tasks.treemap.sizes import Member, group, record_paths
 

@@ -24,7 +24,7 @@ from ..manifest import Artifact, LayerRecord, Manifest
 from ..report import Reporter, build_summary, human_bytes
 from ..sources.project import Source, find_source, generated_requirements, project_requirements
 from ..targets import Target
-from . import chalice
+from . import chalice_runtime as chalice
 from .fingerprint import app_fingerprint, image_fingerprint, layers_fingerprint, outputs_present
 
 
@@ -175,7 +175,7 @@ def _finish_image(settings: Settings, app_entries: Sequence[Entry], entries: Seq
                   previous: Manifest | None, last: Manifest | None, inputs: dict[str, str], force: bool,
                   reporter: Reporter, started: float) -> Manifest:
     """package_type = "image": the layers, the config and the OCI layout; the manifest records the image."""
-    from . import image
+    from . import oci_image as image
 
     record, unit_bytes = image.assemble(
         settings, app_entries, entries, previous.image if previous else None,
@@ -205,7 +205,7 @@ def _published_kept(records: list[LayerRecord], previous: Sequence[LayerRecord])
 
 def _used_cache(settings: Settings, started_at: float, wheels: Sequence[Path] | None, reporter: Reporter) -> None:
     """Record what this build used from the cache; once a day, prune what no build used for 30 days."""
-    from ..cache import prune_now_and_then, record_use
+    from ..cache_prune import prune_now_and_then, record_use
     from ..files import cache_dir
 
     record_use(cache_dir(), settings.layers_path, started_at, wheels)

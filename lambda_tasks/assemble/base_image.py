@@ -20,7 +20,7 @@ from ..config import Settings
 from ..errors import RegistryError
 from ..files import cache_dir, write_atomic
 from ..manifest import BaseImage, Blob
-from ..registry import (
+from ..oci_registry import (
     DOCKER_CONFIG,
     GZIP_LAYERS,
     INDEXES,

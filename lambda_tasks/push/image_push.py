@@ -20,7 +20,7 @@ from ..aws import clients as aws
 from ..config import Settings
 from ..errors import DeployError, RegistryError
 from ..manifest import Blob, ImageRecord, Manifest
-from ..registry import OCI_MANIFEST, Client, Reference, env_credentials, parse_reference, push_scope, status_error
+from ..oci_registry import OCI_MANIFEST, Client, Reference, env_credentials, parse_reference, push_scope, status_error
 from ..report import Reporter, human_bytes
 
 CHUNK = 16 * 1024 * 1024  # ECR wants parts of at least 5 MiB (but the last)

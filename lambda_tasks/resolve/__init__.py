@@ -64,7 +64,7 @@ def resolve(settings: Settings, reporter: Reporter, refresh: bool = False,
             reporter.info(f"resolve: {len(known)} wheels for {settings.target} (cached resolution)")
             return [wheel.path for wheel in known]
     wheelhouse.mkdir(parents=True, exist_ok=True)
-    # the pid in the name lets a later build remove what a killed one left (assemble/lock.py)
+    # the pid in the name lets a later build remove what a killed one left (assemble/output_lock.py)
     with tempfile.TemporaryDirectory(prefix=f"resolve-{os.getpid()}-", dir=cache) as tmp:
         download_dir, built_dir = Path(tmp, "download"), Path(tmp, "built")
         download_dir.mkdir()

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..cache import touch
+from ..cache_prune import touch
 from ..errors import ResolveError
 from ..files import content_sha256, content_sha256s, file_sha256, forget_hash, write_atomic
 from ..report import Reporter
@@ -132,7 +132,7 @@ def cached_resolution(key_file: Path, wheelhouse: Path, reporter: Reporter) -> l
     if not intact:
         key_file.unlink(missing_ok=True)
         return None
-    touch(key_file)  # its last use: pruning keeps what recent builds used (lambda_tasks/cache.py)
+    touch(key_file)  # its last use: pruning keeps what recent builds used (lambda_tasks/cache_prune.py)
     return [CachedWheel(path, sha) for path, (_, sha) in zip(paths, recorded, strict=True)]
 
 

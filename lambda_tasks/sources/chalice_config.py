@@ -17,7 +17,7 @@ from typing import Any
 
 from ..config import FunctionSpec
 from ..errors import ProjectError, SettingsError, file_system_error
-from .chalice import API_HANDLER, ChaliceApp, ChaliceFunction
+from .chalice_app import API_HANDLER, ChaliceApp, ChaliceFunction
 
 CONFIG_FILE = ".chalice/config.json"
 _TOP, _STAGE, _FUNCTION = "top level", "stage", "lambda_functions"

@@ -13,7 +13,7 @@ from ..config import Settings
 from ..errors import ManifestError
 from ..files import content_sha256, write_atomic
 from ..manifest import ImageRecord, Manifest
-from .image import image_artifacts
+from .image_trees import image_artifacts
 from .page import Artifact, Limits, render
 from .sizes import read_artifact
 

@@ -314,7 +314,7 @@ def lay_out(root: Path, app_zip: Path, layer_zips: list[Path]) -> Layout:
 
 
 def _lay_out_image(root: Path, settings: Settings, manifest: Manifest) -> Layout:
-    from .image import unpack_layers
+    from .image_layout import unpack_layers
 
     assert manifest.image is not None
     (root / "opt").mkdir()

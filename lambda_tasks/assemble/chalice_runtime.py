@@ -34,7 +34,7 @@ class Runtime:
 
 
 def is_chalice_app(project_dir: Path) -> bool:
-    from ..sources.chalice import read_app
+    from ..sources.chalice_app import read_app
 
     app = project_dir / "app.py"
     return app.is_file() and read_app(app) is not None
@@ -69,7 +69,7 @@ def chalice_requirement(settings: Settings, source: Source | None) -> tuple[str,
 
 
 def runtime(settings: Settings, source: Source | None, reporter: Reporter, refresh: bool = False) -> Runtime:
-    from ..resolve.chalice import runtime_wheel
+    from ..resolve.chalice_wheel import runtime_wheel
 
     requirement, pinned = chalice_requirement(settings, source)
     return Runtime(requirement, runtime_wheel(settings, requirement, reporter, refresh), pinned)
@@ -77,7 +77,7 @@ def runtime(settings: Settings, source: Source | None, reporter: Reporter, refre
 
 def runtime_entries(found: Runtime, app_entries: Sequence[Entry]) -> list[Entry]:
     """chalice/__init__.py and chalice/app.py of the runtime wheel, as function-zip entries."""
-    from ..resolve.chalice import RUNTIME_FILES
+    from ..resolve.chalice_wheel import RUNTIME_FILES
     from .collect import wheel_entries
 
     clash = sorted(entry.arcname for entry in app_entries if entry.arcname.split("/", 1)[0] == FRAMEWORK)

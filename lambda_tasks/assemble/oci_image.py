@@ -24,7 +24,7 @@ from ..entries import Entry
 from ..errors import LimitError
 from ..files import write_atomic
 from ..manifest import BaseImage, Blob, ImageRecord
-from ..registry import OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST, platform_of
+from ..oci_registry import OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST, platform_of
 from ..report import Reporter, human_bytes
 from . import split, tar
 from .base_image import cached_blob
