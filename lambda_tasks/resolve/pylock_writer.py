@@ -5,11 +5,14 @@ uv resolves for the target, not the host (``uv pip compile --format pylock.toml`
 locked, and the build builds it with the compiler off). ``pip lock`` is not used: it resolves for the
 interpreter that runs it (it has no ``--platform``). uv's lock lists only the target's wheels and no markers,
 so the file gets ``environments`` naming the target: a build for another runtime or architecture refuses it
-instead of shipping a resolution made for something else. Written atomically.
+instead of shipping a resolution made for something else, and ``[tool.lambda-tasks]`` the extras and groups it
+was made with (the build's closure check takes pyproject.toml's requirements with those). Written atomically:
+the same inputs (and the same index) give the same bytes.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tempfile
@@ -22,16 +25,10 @@ from ..files import write_atomic
 from ..host import find_uv
 from ..report import Reporter
 from ..sources.project import Source, generated_requirements, kind_of, project_requirements
+from ..target_lock import environment_marker
 from ..targets import Target
 from .process import redact
 from .uv import _NO_WHEEL, explain_uv_failure, uv_platform, uv_settings
-
-
-def target_environment(target: Target) -> str:
-    """The marker that holds on ``target`` only: pylock.toml's ``environments`` entry."""
-    version = ".".join(map(str, target.python_version[:2]))
-    return (f"sys_platform == 'linux' and platform_machine == '{target.machine}' and "
-            f"implementation_name == 'cpython' and python_version == '{version}'")
 
 
 def write_pylock(settings: Settings, source: Source, output: Path, reporter: Reporter) -> int:
@@ -86,10 +83,12 @@ def _with_environment(text: str, target: Target, source: Source, settings: Setti
         f" (groups {', '.join(settings.groups)})" if settings.groups else "")
     header = (f"# Written by `invoke lock` (lambda-tasks) for {target} from {what}, resolved by uv for the target.\n"
               f"# Lock again after changing {source.path.name}: nothing checks that they still agree.\n")
-    line = f'environments = ["{target_environment(target)}"]\n'
+    line = f'environments = ["{environment_marker(target)}"]\n'
     position = text.find("\n[")
     body = text + "\n" + line if position < 0 else text[: position + 1] + line + text[position + 1:]
-    return header + body
+    made_for = (f"\n[tool.lambda-tasks]\nextras = {json.dumps(list(settings.extras))}\n"
+                f"groups = {json.dumps(list(settings.groups))}\n")
+    return header + body.rstrip("\n") + "\n" + made_for
 
 
 def read_toml_text(text: str) -> dict[str, Any]:

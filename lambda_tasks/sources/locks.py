@@ -38,6 +38,7 @@ class LockedPackage:
     dependencies: tuple[str, ...] = field(default=(), compare=False)
     requirement: str | None = None  # a VCS or archive URL (``name @ git+...@commit``): built like one in requirements
     index: str | None = None  # poetry.lock's files come by name from the index: this one, or the project's
+    hashes: tuple[str, ...] = ()  # Pipfile.lock: no file names, any file of name==version with one of these sha256
 
 
 def _file(entry: Mapping[str, Any], base: Path, hashes: Mapping[str, str] | None = None) -> LockedFile:
