@@ -306,7 +306,7 @@ def _roots(settings: Settings, source: Source | None) -> Roots | None:
                           settings.extras, settings.groups)
 
 
-def _find_links(settings: Settings) -> list[Path]:
+def _find_links(settings: Settings) -> list[str]:
     """The local --find-links directories of pip_args and the requirements file (wheels' origins)."""
     from ..sources.requirements import index_option_lines
 
@@ -316,7 +316,7 @@ def _find_links(settings: Settings) -> list[Path]:
         value = word.split("=", 1)[1] if word.startswith("--find-links=") else \
             words[number + 1] if word in {"-f", "--find-links"} and number + 1 < len(words) else None
         if value and "://" not in value:
-            found.append(settings.project_dir / value)
+            found.append(value)
     return found
 
 

@@ -92,20 +92,17 @@ def target_lock(wheels: Sequence[Path], origins: Mapping[str, WheelOrigin], root
     return kept, lock
 
 
-def find_links_origins(wheels: Sequence[Path], directories: Sequence[Path], project_dir: Path,
+def find_links_origins(wheels: Sequence[Path], directories: Sequence[str], project_dir: Path,
                        installer: str) -> dict[str, WheelOrigin]:
-    """A resolution's wheels: from a local --find-links directory (when one holds that file), else from the index
-    the installer used (it does not report the URL)."""
+    """A resolution's wheels: from a local --find-links directory (as the option names it, relative to the
+    project or absolute) when one holds that file, else from the index the installer used (whose URL for the
+    file it does not report)."""
     origins: dict[str, WheelOrigin] = {}
     for wheel in wheels:
         for directory in directories:
-            candidate = directory / wheel.name
+            candidate = project_dir / directory / wheel.name
             if candidate.is_file() and candidate.stat().st_size == wheel.stat().st_size:
-                try:
-                    shown = candidate.resolve().relative_to(project_dir.resolve()).as_posix()
-                except ValueError:
-                    shown = candidate.as_posix()
-                origins[wheel.name] = WheelOrigin(shown, "find-links")
+                origins[wheel.name] = WheelOrigin(f"{directory.rstrip('/')}/{wheel.name}", "find-links")
                 break
         else:
             origins[wheel.name] = WheelOrigin("", installer)

@@ -102,6 +102,8 @@ def read_pylock(path: Path, environment: Mapping[str, str], extras: Sequence[str
                             "\n    lock it for the target (invoke lock --runtime R --arch A), or build for that one")
     for wanted, key in ((extras, "extras"), (groups, "dependency-groups")):
         unknown = sorted({_norm(x) for x in wanted} - {_norm(x) for x in data.get(key, [])})
+        if unknown and not data.get(key) and (path.parent / "pyproject.toml").is_file():
+            continue  # a lock without markers for them (uv export): pyproject.toml's declaration decides
         if unknown:
             raise SettingsError(f"{path} does not lock the {key} {', '.join(unknown)}"
                                 f"\n    it locks: {', '.join(data.get(key, [])) or 'none'}")
