@@ -128,7 +128,13 @@ def resolve_lock(settings: Settings, kind: str, path: Path,
     builds: list[LockedPackage] = []
     failures: list[Failure] = []
     origins: dict[str, WheelOrigin] = {}
+    full = target.marker_environment()["python_full_version"]
     for package in packages:
+        if package.requires_python and not _allows(package.requires_python, full):
+            failures.append(Failure(f"{package.name}=={package.version}", f"it requires Python "
+                                    f"{package.requires_python}; the target has {full}",
+                                    (f"{path.name} was locked for another Python; lock it for {target}",)))
+            continue
         chosen = best_wheel([(file.filename, file) for file in package.wheels], target)
         if package.requirement is not None or (package.directory is not None and not package.wheels):
             builds.append(package)
@@ -199,6 +205,15 @@ def resolve_lock(settings: Settings, kind: str, path: Path,
         wheels = [wheelhouse_io.store(wheelhouse, file, reporter).path for file in sorted(download_dir.iterdir())]
     reporter.info(f"resolve: {len(wheels)} wheels for {target}, as locked in {path.name}")
     return wheels, origins
+
+
+def _allows(specifier: str, version: str) -> bool:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    try:
+        return SpecifierSet(specifier).contains(version, prereleases=True)
+    except InvalidSpecifier:
+        return True  # as pip and uv do with a Requires-Python they cannot read
 
 
 def _shown_location(location: str, project_dir: Path) -> str:

@@ -39,6 +39,7 @@ class LockedPackage:
     requirement: str | None = None  # a VCS or archive URL (``name @ git+...@commit``): built like one in requirements
     index: str | None = None  # poetry.lock's files come by name from the index: this one, or the project's
     hashes: tuple[str, ...] = ()  # Pipfile.lock: no file names, any file of name==version with one of these sha256
+    requires_python: str | None = None  # as the lock records it (pylock.toml), checked before anything is fetched
 
 
 def _file(entry: Mapping[str, Any], base: Path, hashes: Mapping[str, str] | None = None) -> LockedFile:
@@ -95,6 +96,7 @@ def read_pylock(path: Path, environment: Mapping[str, str], extras: Sequence[str
             Pylock.from_dict(data)
         except PylockValidationError as error:
             raise SettingsError(f"{path} is not a valid pylock.toml: {error}") from None
+    _check_requires_python(data.get("requires-python"), environment["python_full_version"], path.name)
     environments = [str(marker) for marker in data.get("environments", [])]
     if environments and not any(_evaluate(marker, environment) for marker in environments):
         raise SettingsError(f"{path.name} is not locked for this target: none of its environments holds"
@@ -134,8 +136,24 @@ def read_pylock(path: Path, environment: Mapping[str, str], extras: Sequence[str
                 requirement = _direct(name, _uri(archive.location), package["archive"]["subdirectory"])
             else:
                 sdist = archive  # fetched with its hash checked, then built like a locked sdist
-        packages.append(LockedPackage(name, version, wheels, sdist, directory, requirement=requirement))
+        requires_python = package.get("requires-python")
+        packages.append(LockedPackage(name, version, wheels, sdist, directory, requirement=requirement,
+                                      requires_python=str(requires_python) if requires_python else None))
     return packages
+
+
+def _check_requires_python(specifier: object, version: str, lock: str) -> None:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    if not specifier:
+        return
+    try:
+        allowed = SpecifierSet(str(specifier)).contains(version, prereleases=True)
+    except InvalidSpecifier:
+        raise SettingsError(f"{lock} has an invalid requires-python {specifier!r}") from None
+    if not allowed:
+        raise SettingsError(f"{lock} requires Python {specifier}; the target has {version}"
+                            "\n    lock it for the target (invoke lock --runtime R), or build for a runtime it allows")
 
 
 def _uri(location: str) -> str:
