@@ -110,7 +110,7 @@ def test_uv_export_pylock_ships_the_dev_group_when_chosen(project):
 def test_pylock_lacking_a_declared_dependency_is_refused(project):
     _uv_export(project)
     (project / "pyproject.toml").write_text(UV_PROJECT.replace('["alpha"]', '["alpha", "beta"]') + OFFLINE)
-    with pytest.raises(ResolveError, match="1 distribution missing for python3.12/x86_64: beta"):
+    with pytest.raises(ResolveError, match=r"1 distribution missing for python3\.12/x86_64: beta"):
         build(_settings(project), reporter=Lines())
 
 
