@@ -285,15 +285,12 @@ def _without_framework(wheels: Sequence[Path], settings: Settings, source: Sourc
 
 
 def _source_inputs(source: Source | None) -> tuple[list[Path], list[Path]]:
-    """A lock's files (the lock, and pyproject.toml for uv.lock and poetry.lock) and the local directories it
-    builds from."""
+    """A lock's files (the lock, and the declaration beside it) and the local directories it builds from."""
     if source is None or not source.is_lock:
         return [], []
-    from ..sources.locks import lock_directories
+    from ..sources.roots import lock_inputs
 
-    pyproject = source.path.parent / "pyproject.toml"
-    with_project = source.kind in {"uv.lock", "poetry.lock"} and pyproject.is_file()
-    return [source.path, *([pyproject] if with_project else [])], lock_directories(source.path)
+    return lock_inputs(source)
 
 
 def _roots(settings: Settings, source: Source | None) -> Roots | None:

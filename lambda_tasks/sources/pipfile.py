@@ -148,3 +148,11 @@ def check_lock_python(lock: Path, python_version: str) -> str | None:
         return f"{lock.name} was locked for Python {wanted}; the target has {python_version}"
     return None
 
+
+
+def pipfile_directories(path: Path) -> list[Path]:
+    """The local directories Pipfile.lock builds packages from."""
+    entries = read_json(path).get("default", {}).values()
+    found = {(path.parent / str(e.get("path") or e.get("file"))).resolve() for e in entries
+             if (e.get("path") or e.get("file")) and "://" not in str(e.get("path") or e.get("file"))}
+    return sorted(p for p in found if p.is_dir())

@@ -70,3 +70,19 @@ def _pipfile(pipfile: Path, environment: Mapping[str, str], label: str) -> Roots
     from .pipfile import pipfile_root_lines
 
     return Roots(_requirements(pipfile_root_lines(pipfile, environment)), label.format("the Pipfile's [packages]"))
+
+
+def lock_inputs(source: Source) -> tuple[list[Path], list[Path]]:
+    """The files a lock's build depends on (the lock, the declaration beside it that gives its roots) and the
+    local directories it builds packages from: inputs of the layers' fingerprint."""
+    base = source.path.parent
+    beside = {"uv.lock": ["pyproject.toml"], "poetry.lock": ["pyproject.toml"], "Pipfile.lock": ["Pipfile"],
+              "pylock": ["pyproject.toml", "Pipfile"]}.get(source.kind, [])
+    files = [source.path, *(base / name for name in beside if (base / name).is_file())]
+    if source.kind == "Pipfile.lock":
+        from .pipfile import pipfile_directories
+
+        return files, pipfile_directories(source.path)
+    from .locks import lock_directories
+
+    return files, lock_directories(source.path)
