@@ -5,10 +5,10 @@ hashes), never ``develop``; a stale or mismatching lock stops the build."""
 import hashlib
 import json
 import textwrap
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 from factory import make_project, make_wheel
 from test_locks import Lines, _layer
 
@@ -112,7 +112,7 @@ def test_stale_pipfile_lock_is_refused(project):
 
 def test_pipfile_lock_hash_mismatch_is_refused(project):
     _lock(project, alpha={"hashes": ["sha256:" + "1" * 64], "version": "==1.0"})
-    with pytest.raises(ResolveError, match="does not match the hashes in Pipfile.lock"):
+    with pytest.raises(ResolveError, match=r"does not match the hashes in Pipfile\.lock"):
         build(load_settings(project, {}, {}), reporter=Lines())
     assert not (project / "layers" / "pylock.toml").exists()
 
@@ -120,5 +120,5 @@ def test_pipfile_lock_hash_mismatch_is_refused(project):
 def test_pipfile_lock_missing_a_dependency_for_the_target_is_refused(project):
     _lock(project, speedup={"hashes": ["sha256:" + "2" * 64], "version": "==1.1",
                             "markers": "python_version >= '3.13'"})  # locked on a 3.13 host: not for 3.12
-    with pytest.raises(ResolveError, match="1 distribution missing for python3.12/x86_64: speedup"):
+    with pytest.raises(ResolveError, match=r"1 distribution missing for python3\.12/x86_64: speedup"):
         build(load_settings(project, {}, {}), reporter=Lines())
