@@ -22,8 +22,8 @@ from ..entries import APP_MOUNT, LAYER_MOUNT, LAYER_PREFIX, Entry
 from ..layer_cache import LayerCache
 from ..manifest import Artifact, BillOfMaterials, LayerRecord, Manifest
 from ..report import Reporter, build_summary, human_bytes
-from ..sources.project import Source, declared_requirements, find_source, generated_requirements, project_requirements
-from ..sources.roots import Roots
+from ..sources.project import Source, find_source, generated_requirements, project_requirements
+from ..sources.roots import Roots, declared_requirements
 from ..target_lock import TargetLock
 from ..targets import Target
 from . import chalice_runtime as chalice

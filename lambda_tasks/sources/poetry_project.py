@@ -17,13 +17,7 @@ from typing import Any
 from ..errors import SettingsError
 from .locks import git_requirement
 from .poetry_lock import _holds, _tables, poetry_specifiers
-from .project import _norm, read_toml
-
-
-def poetry_dependencies(data: Mapping[str, Any]) -> dict[str, Any]:
-    """``[tool.poetry.dependencies]`` without ``python`` (empty when the project declares none)."""
-    table = data.get("tool", {}).get("poetry", {}).get("dependencies", {})
-    return {name: spec for name, spec in table.items() if _norm(name) != "python"}
+from .project import _norm, poetry_dependencies, read_toml
 
 
 def _line(name: str, item: Mapping[str, Any], base: Path, path: Path) -> str:

@@ -103,26 +103,16 @@ def find_source(project_dir: Path, requirements: str | None) -> Source | None:
 def _declared_kind(path: Path) -> str:
     """pyproject.toml without [project] dependencies but with Poetry's: a Poetry declaration."""
     kind = kind_of(path)
-    if kind == "pyproject" and "dependencies" not in read_toml(path).get("project", {}):
-        from .poetry_project import poetry_dependencies
-
-        if poetry_dependencies(read_toml(path)):
-            return "poetry"
+    data = read_toml(path) if kind == "pyproject" else {}
+    if kind == "pyproject" and "dependencies" not in data.get("project", {}) and poetry_dependencies(data):
+        return "poetry"
     return kind
 
 
-def declared_requirements(source: Source, environment: Mapping[str, str], extras: Sequence[str] = (),
-                          groups: Sequence[str] = ()) -> list[str]:
-    """A declaration's requirement lines (pyproject.toml's [project] or [tool.poetry], or a Pipfile)."""
-    if source.kind == "poetry":
-        from .poetry_project import poetry_requirements
-
-        return poetry_requirements(source.path, environment, extras, groups)
-    if source.kind == "pipfile":
-        from .pipfile import pipfile_requirements
-
-        return pipfile_requirements(source.path)
-    return project_requirements(source.path, extras, groups)
+def poetry_dependencies(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``[tool.poetry.dependencies]`` without ``python`` (empty when the project declares none)."""
+    table = data.get("tool", {}).get("poetry", {}).get("dependencies", {})
+    return {name: spec for name, spec in table.items() if _norm(name) != "python"}
 
 
 def _name(requirement: str) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .project import Source, project_requirements, read_toml
+from .project import Source, poetry_dependencies, project_requirements, read_toml
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,20 @@ class Roots:
     lines: tuple[str, ...]
     shown: str
     unnamed: int = 0  # requirements named only by location: known by name once built
+
+
+def declared_requirements(source: Source, environment: Mapping[str, str], extras: Sequence[str] = (),
+                          groups: Sequence[str] = ()) -> list[str]:
+    """A declaration's requirement lines (pyproject.toml's [project] or [tool.poetry], or a Pipfile)."""
+    if source.kind == "poetry":
+        from .poetry_project import poetry_requirements
+
+        return poetry_requirements(source.path, environment, extras, groups)
+    if source.kind == "pipfile":
+        from .pipfile import pipfile_requirements
+
+        return pipfile_requirements(source.path)
+    return project_requirements(source.path, extras, groups)
 
 
 def _requirements(lines: Sequence[str]) -> tuple[str, ...]:
@@ -54,8 +68,6 @@ def declared_roots(source: Source, requirements_file: Path, environment: Mapping
         if "dependencies" in data.get("project", {}) and source.kind != "poetry.lock":
             lines = project_requirements(pyproject, extras, groups)
             return Roots(_requirements(lines), label.format("pyproject.toml's requirements"))
-        from .poetry_project import poetry_dependencies
-
         if source.kind == "poetry.lock" or poetry_dependencies(data):
             from .poetry_lock import poetry_root_lines
 
