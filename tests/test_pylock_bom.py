@@ -134,3 +134,17 @@ def test_cli_build_writes_the_bom(tmp_path):
     assert result.returncode == 0, result.stderr
     assert {p["name"] for p in _bom(project)["packages"]} == {"alpha", "beta", "gamma"}
     assert json.loads((project / "layers" / "manifest.json").read_text())["bill_of_materials"]["distributions"] == 3
+
+
+def test_invoke_lock_writes_the_same_valid_bytes_for_the_same_inputs(tmp_path):
+    from packaging.pylock import Pylock
+
+    from lambda_tasks import commands
+
+    project = _project(tmp_path / "proj")
+    commands.lock(load_settings(project, {}, {}), reporter=Lines())
+    text = (project / "pylock.toml").read_bytes()
+    Pylock.from_dict(tomllib.loads(text.decode()))
+    commands.lock(load_settings(project, {}, {}), output="pylock.again.toml", reporter=Lines())
+    assert (project / "pylock.again.toml").read_bytes() == text
+    assert tomllib.loads(text.decode())["tool"]["lambda-tasks"] == {"extras": [], "groups": []}
