@@ -100,6 +100,15 @@ def test_bom_leaves_out_vendor_and_excluded_and_says_so(tmp_path):
     assert manifest.bill_of_materials.distributions == 2
 
 
+def test_clean_removes_the_bom(tmp_path):
+    from lambda_tasks import commands
+
+    project = _project(tmp_path / "proj")
+    build(load_settings(project, {}, {}), reporter=Lines())
+    commands.clean(load_settings(project, {}, {}), reporter=Lines())
+    assert not (project / "layers" / "pylock.toml").exists()
+
+
 def test_no_dependencies_no_bom_and_a_stale_one_removed(tmp_path):
     project = _project(tmp_path / "proj")
     build(load_settings(project, {}, {}), reporter=Lines())

@@ -87,15 +87,12 @@ def read_pylock(path: Path, environment: Mapping[str, str], extras: Sequence[str
                 groups: Sequence[str] = ()) -> list[LockedPackage]:
     """The packages of a PEP 751 lock whose marker holds on the target (with these extras and groups)."""
     data = read_toml(path)
+    from packaging.pylock import Pylock, PylockValidationError  # packaging >= 26.0
+
     try:
-        from packaging.pylock import Pylock, PylockValidationError
-    except ImportError:  # pragma: no cover - an older packaging: read it unvalidated
-        pass
-    else:
-        try:
-            Pylock.from_dict(data)
-        except PylockValidationError as error:
-            raise SettingsError(f"{path} is not a valid pylock.toml: {error}") from None
+        Pylock.from_dict(data)
+    except PylockValidationError as error:
+        raise SettingsError(f"{path} is not a valid pylock.toml: {error}") from None
     _check_requires_python(data.get("requires-python"), environment["python_full_version"], path.name)
     environments = [str(marker) for marker in data.get("environments", [])]
     if environments and not any(_evaluate(marker, environment) for marker in environments):
