@@ -122,3 +122,13 @@ def test_pipfile_lock_missing_a_dependency_for_the_target_is_refused(project):
                             "markers": "python_version >= '3.13'"})  # locked on a 3.13 host: not for 3.12
     with pytest.raises(ResolveError, match=r"1 distribution missing for python3\.12/x86_64: speedup"):
         build(load_settings(project, {}, {}), reporter=Lines())
+
+
+def test_invoke_lock_from_a_pipfile(project):
+    from lambda_tasks import commands
+
+    commands.lock(load_settings(project, {}, {}), reporter=Lines())
+    lock = tomllib.loads((project / "pylock.toml").read_text())
+    assert {p["name"] for p in lock["packages"]} == {"alpha", "beta", "speedup"}  # not natlib (aarch64), not dev
+    manifest = build(load_settings(project, {}, {}), reporter=Lines())  # pylock.toml now comes first
+    assert _layer(project, manifest) == {"alpha": "1.0", "beta": "2.0", "speedup": "1.1"}

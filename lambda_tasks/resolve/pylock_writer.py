@@ -24,11 +24,15 @@ from ..errors import ResolveError, SettingsError
 from ..files import write_atomic
 from ..host import find_uv
 from ..report import Reporter
-from ..sources.project import Source, generated_requirements, kind_of, project_requirements
+from ..sources.project import Source, generated_requirements, kind_of
+from ..sources.roots import declared_requirements
 from ..target_lock import environment_marker
 from ..targets import Target
 from .process import redact
 from .uv import _NO_WHEEL, explain_uv_failure, uv_platform, uv_settings
+
+#: sources whose lines are the project's declaration, not a requirements file uv can read as it is
+DECLARATIONS = frozenset({"pyproject", "poetry", "pipfile"})
 
 
 def write_pylock(settings: Settings, source: Source, output: Path, reporter: Reporter) -> int:
@@ -39,8 +43,9 @@ def write_pylock(settings: Settings, source: Source, output: Path, reporter: Rep
         raise SettingsError(f"the dependencies come from {source.path.name}, which is already a lock; "
                             "name requirements.txt or pyproject.toml with the requirements setting")
     requirements = source.path
-    if source.kind == "pyproject":
-        requirements = generated_requirements(project_requirements(source.path, settings.extras, settings.groups))
+    if source.kind in DECLARATIONS:
+        lines = declared_requirements(source, settings.target.marker_environment(), settings.extras, settings.groups)
+        requirements = generated_requirements(lines)
     target = settings.target
     uv = find_uv()
     uv_args, uv_env = uv_settings(settings.pip_args, isolated=settings.installer != "uv")
@@ -73,7 +78,7 @@ def _shown(settings: Settings, requirements: Path, source: Source) -> Settings:
     """Settings whose requirements path names the source in uv's error (not the generated file)."""
     import dataclasses
 
-    return dataclasses.replace(settings, requirements=str(source.path if source.kind == "pyproject" else requirements))
+    return dataclasses.replace(settings, requirements=str(source.path if source.kind in DECLARATIONS else requirements))
 
 
 def _with_environment(text: str, target: Target, source: Source, settings: Settings) -> str:
