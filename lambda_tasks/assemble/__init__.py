@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .. import manifest as manifest_io
@@ -150,8 +150,10 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
             from ..checks.strip import strip_binaries
 
             entries, _ = strip_binaries(entries, verified, target, reporter)
-    bom = _bill_of_materials(settings, locked, entries, hit is not None,
-                             previous.bill_of_materials if previous is not None and fresh["layers"] else None)
+    def bom() -> BillOfMaterials | None:  # written once everything else was, before the manifest
+        kept = previous.bill_of_materials if previous is not None and fresh["layers"] else None
+        return _bill_of_materials(settings, locked, entries, hit is not None, kept)
+
     if image_mode:
         manifest = _finish_image(settings, app_entries, entries, previous, last, inputs, force, reporter, started,
                                  bom)
@@ -172,7 +174,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
     # -- write
     layers.check_total(settings, app.unzipped_bytes, sum(r.unzipped_bytes for r in layer_records), unit_bytes)
     result = Manifest(runtime=settings.runtime, architecture=settings.arch, app=app.write(settings),
-                      layers=layer_records, inputs=inputs, unit_bytes=unit_bytes, bill_of_materials=bom)
+                      layers=layer_records, inputs=inputs, unit_bytes=unit_bytes, bill_of_materials=bom())
     manifest_io.save(result, settings.manifest_path)
     for line in build_summary(result, settings.layer_limit, settings.unzipped_limit, settings.extra_layers_bytes):
         reporter.info(line)
@@ -184,7 +186,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
 
 def _finish_image(settings: Settings, app_entries: Sequence[Entry], entries: Sequence[Entry] | None,
                   previous: Manifest | None, last: Manifest | None, inputs: dict[str, str], force: bool,
-                  reporter: Reporter, started: float, bom: BillOfMaterials | None) -> Manifest:
+                  reporter: Reporter, started: float, bom: Callable[[], BillOfMaterials | None]) -> Manifest:
     """package_type = "image": the layers, the config and the OCI layout; the manifest records the image."""
     from . import oci_image as image
 
@@ -197,7 +199,7 @@ def _finish_image(settings: Settings, app_entries: Sequence[Entry], entries: Seq
     app = Artifact(f"{record.path}/blobs/sha256/{top.digest.removeprefix('sha256:')}",
                    top.digest.removeprefix("sha256:"), top.size, top.unzipped_bytes)
     result = Manifest(runtime=settings.runtime, architecture=settings.arch, app=app, layers=[], inputs=inputs,
-                      unit_bytes=unit_bytes, image=record, bill_of_materials=bom)
+                      unit_bytes=unit_bytes, image=record, bill_of_materials=bom())
     manifest_io.save(result, settings.manifest_path)
     for line in image.summary(record):
         reporter.info(line)
