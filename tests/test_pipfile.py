@@ -14,7 +14,7 @@ from test_locks import Lines, _layer
 
 from lambda_tasks.assemble import build
 from lambda_tasks.config import load_settings
-from lambda_tasks.errors import ResolveError
+from lambda_tasks.errors import LambdaTasksError, ResolveError
 from lambda_tasks.sources.pipfile import pipfile_hash
 
 OFFLINE = '[tool.lambda-tasks]\npip_args = ["--no-index", "--find-links", "wheels"]\nruntime = "python3.12"\n'
@@ -83,13 +83,21 @@ def test_pipfile_lock_ships_default_not_develop(project):
     manifest = build(load_settings(project, {}, {}), reporter=reporter)
     assert _layer(project, manifest) == {"alpha": "1.0", "beta": "2.0", "speedup": "1.1"}
     assert "dependencies: Pipfile.lock (default section, versions as locked) (found in the project)" in reporter.lines
-    assert any("closure of Pipfile.lock (the Pipfile's [packages])" in line for line in reporter.lines)
+    assert any("closure of Pipfile.lock (the Pipfile's packages)" in line for line in reporter.lines)
     bom = tomllib.loads((project / "layers" / "pylock.toml").read_text())
     assert {p["name"] for p in bom["packages"]} == {"alpha", "beta", "speedup"}
     alpha = next(p for p in bom["packages"] if p["name"] == "alpha")
     assert "sha256:" + alpha["wheels"][0]["hashes"]["sha256"] == _sha(project / "wheels" / "alpha-1.0-py3-none-any.whl")
     manifest = build(load_settings(project, {}, {"arch": "arm64"}), reporter=Lines())
     assert _layer(project, manifest) == {"alpha": "1.0", "beta": "2.0", "speedup": "1.1", "natlib": "1.5"}
+
+
+def test_pipfile_lock_develop_ships_with_the_dev_group(project):
+    _lock(project)
+    manifest = build(load_settings(project, {}, {"groups": ["dev"]}), reporter=Lines())
+    assert _layer(project, manifest) == {"alpha": "1.0", "beta": "2.0", "speedup": "1.1", "testtool": "8.0"}
+    with pytest.raises(LambdaTasksError, match=r"dependency group 'docs' is not in Pipfile; a Pipfile has one group"):
+        build(load_settings(project, {}, {"groups": ["docs"]}), reporter=Lines())
 
 
 def test_pipfile_lock_rebuild_takes_the_wheels_by_hash_from_the_cache(project):

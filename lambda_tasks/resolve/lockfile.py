@@ -55,7 +55,7 @@ def locked_packages(settings: Settings, kind: str, path: Path) -> list[LockedPac
         if pipfile_staleness(path, path.parent / "Pipfile"):
             raise ResolveError(f"{path.name} is out of date: the Pipfile changed since it was locked (its hash "
                                "differs); run `pipenv lock` to update it")
-        return read_pipfile_lock(path, environment)
+        return read_pipfile_lock(path, environment, settings.groups)
     stale = uv_lock_staleness(path, path.parent / "pyproject.toml")
     if stale:
         raise ResolveError(f"{path.name} is out of date: pyproject.toml's {stale} changed since it was locked; "

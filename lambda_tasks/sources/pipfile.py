@@ -1,11 +1,12 @@
 """Pipenv's files as data: Pipfile (a declaration) and Pipfile.lock (a lock), read without pipenv.
 
-Pipfile.lock's ``default`` section ships, never ``develop`` (serverless-python-requirements' ``pipenv
-requirements`` does the same). Each entry's ``markers`` is evaluated for the target; its files are named only
-by their sha256 (``hashes``), so a locked package is fetched by name and exact version from its index with only
-those hashes allowed (``resolve/lockfile.py``). ``git``/``ref``, ``path`` and ``file`` entries build like the
-same lines in a requirements file. Staleness is pipenv's own test: ``_meta.hash.sha256`` is the sha256 of the
-Pipfile's sections as canonical JSON (plette's ``Pipfile.get_hash``).
+Pipfile.lock's ``default`` section ships, ``develop`` only with ``groups = ["dev"]``
+(serverless-python-requirements' ``pipenv requirements`` ships ``default`` alone). Each entry's ``markers``
+is evaluated for the target; its files are named only by their sha256 (``hashes``), so a locked package is
+fetched by name and exact version from its index with only those hashes allowed (``resolve/lockfile.py``).
+``git``/``ref``, ``path`` and ``file`` entries build like the same lines in a requirements file. Staleness
+is pipenv's own test: ``_meta.hash.sha256`` is the sha256 of the Pipfile's sections as canonical JSON
+(plette's ``Pipfile.get_hash``).
 
 A Pipfile without a lock is a declaration: :func:`pipfile_requirements` gives its ``[packages]`` as
 requirement lines (``"*"`` is any version; a table's ``version``, ``extras``, ``markers`` and the
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -72,16 +73,29 @@ def _version(spec: Any) -> str:
     return "" if str(version).strip() in {"", "*"} else str(version).strip()
 
 
-def pipfile_requirements(path: Path, environment: Mapping[str, str] | None = None) -> list[str]:
-    """The Pipfile's ``[packages]`` as requirement lines (index options first); with ``environment``, only the
-    names and extras of those whose markers hold on it (the roots of the closure check)."""
+def _dev(groups: Sequence[str], path: Path) -> bool:
+    """Whether ``groups`` asks for the dev packages (Pipfile's only group: ``dev``, or ``develop`` as the lock
+    names it)."""
+    unknown = sorted({g for g in groups if g not in {"dev", "develop", "dev-packages"}})
+    if unknown:
+        raise SettingsError(f"dependency group {unknown[0]!r} is not in {path.name}; a Pipfile has one group, "
+                            "its dev packages (groups = [\"dev\"])")
+    return bool(groups)
+
+
+def pipfile_requirements(path: Path, environment: Mapping[str, str] | None = None,
+                         groups: Sequence[str] = ()) -> list[str]:
+    """The Pipfile's ``[packages]`` (and ``[dev-packages]`` when ``groups`` names dev) as requirement lines
+    (index options first); with ``environment``, only the names and extras of those whose markers hold on it
+    (the roots of the closure check)."""
     data = read_toml(path)
+    declared = {**data.get("packages", {}), **(data.get("dev-packages", {}) if _dev(groups, path) else {})}
     lines: list[str] = []
     sources = data.get("source", [])
     if environment is None:
         for number, source in enumerate(sources):
             lines.append(f"{'--index-url' if number == 0 else '--extra-index-url'} {source['url']}")
-    for name, spec in data.get("packages", {}).items():
+    for name, spec in declared.items():
         table = spec if isinstance(spec, Mapping) else {}
         extras = f"[{','.join(table['extras'])}]" if table.get("extras") else ""
         marker = _marker(table)
@@ -101,13 +115,16 @@ def pipfile_requirements(path: Path, environment: Mapping[str, str] | None = Non
     return lines
 
 
-def read_pipfile_lock(path: Path, environment: Mapping[str, str]) -> list[LockedPackage]:
-    """The packages of Pipfile.lock's ``default`` section whose markers hold on the target."""
+def read_pipfile_lock(path: Path, environment: Mapping[str, str], groups: Sequence[str] = ()) -> list[LockedPackage]:
+    """The packages of Pipfile.lock's ``default`` section (and ``develop`` when ``groups`` names dev) whose
+    markers hold on the target."""
     data = read_json(path)
     sources = {str(s.get("name")): str(s.get("url")) for s in data.get("_meta", {}).get("sources", [])}
     default = data.get("default")
     if not isinstance(default, dict):
         raise SettingsError(f"{path} has no \"default\" section; it is not a Pipfile.lock (run `pipenv lock`)")
+    if _dev(groups, path):
+        default = {**default, **data.get("develop", {})}
     packages = []
     for name, entry in sorted(default.items()):
         if not evaluate_any(_marker(entry), environment):
@@ -131,9 +148,9 @@ def read_pipfile_lock(path: Path, environment: Mapping[str, str]) -> list[Locked
     return packages
 
 
-def pipfile_root_lines(pipfile: Path, environment: Mapping[str, str]) -> list[str]:
-    """The Pipfile's ``[packages]`` that hold on the target, as names with extras (the closure check's roots)."""
-    return pipfile_requirements(pipfile, environment)
+def pipfile_root_lines(pipfile: Path, environment: Mapping[str, str], groups: Sequence[str] = ()) -> list[str]:
+    """The Pipfile's packages that hold on the target, as names with extras (the closure check's roots)."""
+    return pipfile_requirements(pipfile, environment, groups)
 
 
 def has_dependencies(pipfile: Path) -> bool:

@@ -37,7 +37,7 @@ def declared_requirements(source: Source, environment: Mapping[str, str], extras
     if source.kind == "pipfile":
         from .pipfile import pipfile_requirements
 
-        return pipfile_requirements(source.path)
+        return pipfile_requirements(source.path, groups=groups)
     return project_requirements(source.path, extras, groups)
 
 
@@ -58,7 +58,7 @@ def declared_roots(source: Source, requirements_file: Path, environment: Mapping
     pyproject, pipfile = base / "pyproject.toml", base / "Pipfile"
     label = f"{source.path.name} ({{}})"
     if source.kind == "Pipfile.lock":
-        return _pipfile(pipfile, environment, label) if pipfile.is_file() else None
+        return _pipfile(pipfile, environment, label, groups) if pipfile.is_file() else None
     if source.kind == "pylock":  # made by `invoke lock` with extras or groups: it says which
         made_for = read_toml(source.path).get("tool", {}).get("lambda-tasks", {})
         extras = [*extras, *(x for x in made_for.get("extras", []) if x not in extras)]
@@ -75,13 +75,14 @@ def declared_roots(source: Source, requirements_file: Path, environment: Mapping
             return Roots(_requirements(lines), label.format("pyproject.toml's requirements"))
     if source.kind != "pylock":
         return None
-    return _pipfile(pipfile, environment, label) if pipfile.is_file() else None
+    return _pipfile(pipfile, environment, label, groups) if pipfile.is_file() else None
 
 
-def _pipfile(pipfile: Path, environment: Mapping[str, str], label: str) -> Roots:
+def _pipfile(pipfile: Path, environment: Mapping[str, str], label: str, groups: Sequence[str]) -> Roots:
     from .pipfile import pipfile_root_lines
 
-    return Roots(_requirements(pipfile_root_lines(pipfile, environment)), label.format("the Pipfile's [packages]"))
+    lines = pipfile_root_lines(pipfile, environment, groups)
+    return Roots(_requirements(lines), label.format("the Pipfile's packages"))
 
 
 def lock_inputs(source: Source) -> tuple[list[Path], list[Path]]:
