@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .targets import Target
 
-#: what ``origin`` says about a file
-ORIGINS = ("lock entry", "index", "find-links", "path", "built from source", "installer")
+#: what ``origin`` says about a file: a lock's URL, index (by name or hash), local path or built sdist/directory/
+#: VCS checkout; a resolution's wheel from a local --find-links directory, or fetched or built by the installer
+ORIGINS = ("lock entry", "index", "path", "built from source", "find-links", "installer")
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,10 @@ class LockedDistribution:
     origin: str
     reasons: tuple[Reason, ...] = ()
     requires_python: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.origin not in ORIGINS:
+            raise ValueError(f"{self.name}: unknown origin {self.origin!r}")
 
     def why(self) -> str:
         return "; ".join(reason.describe() for reason in self.reasons) or "no recorded reason"

@@ -1,6 +1,6 @@
-"""Pipenv's files, on our own wheels: a Pipfile alone is resolved from its [packages] (never [dev-packages]);
-Pipfile.lock ships its ``default`` section as locked (markers for the target, files fetched by their locked
-hashes), never ``develop``; a stale or mismatching lock stops the build."""
+"""Pipenv's files, on our own wheels: a Pipfile alone is resolved from its [packages] ([dev-packages] only with
+groups = ["dev"]); Pipfile.lock ships its ``default`` section as locked (markers for the target, files fetched
+by their locked hashes), ``develop`` only with the dev group; a stale or mismatching lock stops the build."""
 
 import hashlib
 import json

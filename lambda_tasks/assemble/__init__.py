@@ -117,7 +117,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
             early = EarlyChecks(target)  # the wheels pip fetched are checked while it resolves
             try:
                 wheels = resolve(settings, reporter, refresh=force, on_wheel=early.submit)
-                origins = find_links_origins(wheels, _find_links(settings), settings.project_dir, "index")
+                origins = find_links_origins(wheels, _find_links(settings), settings.project_dir, "installer")
                 wheels, locked = target_lock(wheels, origins, roots, target,
                                              source.path.name if source else "requirements.txt", reporter)
             except BaseException:
