@@ -223,7 +223,6 @@ def deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None 
 def _deploy_image(settings: Settings, *, plan: bool, reporter: Reporter, verify: bool,
                   wait: bool) -> DeployResult:
     """``deploy`` with package_type = "image": build, verify, push, then the functions (aws/image_deploy.py)."""
-    from .assemble import build as run_build
     from .aws.clients import Clients
     from .deploy.functions import DeployResult
     from .deploy.image_functions import deploy_image, image_matrix
@@ -248,7 +247,6 @@ def _deploy_image(settings: Settings, *, plan: bool, reporter: Reporter, verify:
 def publish_image(settings: Settings, *, plan: bool = False, reporter: Reporter | None = None,
                   wait: bool = True) -> PushResult:
     """``invoke publish-image``: build if stale, then push to ``image_repository`` what it does not have."""
-    from .assemble import build as run_build
     from .push.image_push import image_of, repository_of
     from .push.image_push import publish_image as push
 
@@ -313,7 +311,6 @@ def package(settings: Settings, *, fmt: str, out: Path | None = None, upload: bo
             reporter: Reporter | None = None, wait: bool = True) -> PackageResult:
     """``invoke package``: build if stale, then write a CloudFormation, SAM or Terraform template for the
     artifacts (into ``out``, default the layers directory), uploading the zips with ``upload``."""
-    from .assemble import build as run_build
     from .iac.package import package as write_package
 
     reporter = reporter or Reporter()
