@@ -130,10 +130,6 @@ class Clients:
     def lambda_(self, region: str) -> Any:
         return self.client("lambda", region)
 
-    def lambda_once(self, region: str) -> Any:
-        """A Lambda client that never retries by itself: for calls that are not idempotent."""
-        return self.client("lambda", region, max_attempts=1)
-
     def lambda_upload(self, region: str, max_attempts: int = MAX_ATTEMPTS) -> Any:
         """A Lambda client for the calls that carry a zip (longer read timeout and deadline)."""
         return self.client("lambda", region, max_attempts, kind=waiting.UPLOAD)
