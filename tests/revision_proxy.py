@@ -24,7 +24,7 @@ FUNCTION = re.compile(r"^/2015-03-31/functions/(?P<name>[^/?]+)(?P<rest>/[^?]*)?
 #: (method, the path after the function's name) -> the write's kind; reads are the rest
 WRITES = {("PUT", "/code"): "code", ("PUT", "/configuration"): "config", ("POST", "/versions"): "version"}
 #: how long a held write waits for its turn before the turn is skipped (the other deploy may have no such write)
-TURN_WAIT_S = 15.0
+TURN_WAIT_S = 60.0
 
 
 class Revisions:
