@@ -76,7 +76,8 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
     paths.check_paths(app_entries, settings.app_zip)
     guard.check_files(app_entries, settings.include)
     app_entries = _with_bytecode(app_entries, settings, APP_MOUNT, reporter)
-    audit.audit(app_entries, target, settings.audit_allow)
+    audit.audit(app_entries, target, settings.audit_allow, mount=APP_MOUNT, extra_layers=settings.extra_layers,
+                reporter=reporter)
     app = None if image_mode else layers.pack_app(app_entries, settings)
 
     # -- the layers
@@ -137,7 +138,9 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
             if image_mode:  # an image has no /opt: the dependencies sit beside the app in /var/task
                 entries = [dataclasses.replace(e, arcname=e.arcname.removeprefix(LAYER_PREFIX)) for e in entries]
             entries = _with_bytecode(entries, settings, APP_MOUNT if image_mode else LAYER_MOUNT, reporter)
-            verified = audit.audit(entries, target, settings.audit_allow, memo)
+            verified = audit.audit(entries, target, settings.audit_allow, memo,
+                                   mount=APP_MOUNT if image_mode else LAYER_MOUNT,
+                                   extra_layers=settings.extra_layers, reporter=reporter)
         if settings.strip_binaries:
             from ..checks.strip import strip_binaries
 
@@ -308,9 +311,13 @@ def _slimmed(entries: Sequence[Entry], settings: Settings, reporter: Reporter) -
     if not settings.slim:
         return list(entries)
     from ..checks.slim import slim
+    from ..shared_libraries import other_abi_files
 
-    kept, saved = slim(entries, keep_pycache=settings.bytecode)
-    reporter.info(f"slim: left out {len(entries) - len(kept)} files Lambda never uses, {human_bytes(saved)} saved")
+    kept, saved = slim(entries, keep_pycache=settings.bytecode, target=settings.target)
+    other_abi = len(other_abi_files((entry.arcname for entry in entries), settings.target))
+    also = f" (with {other_abi} extension files for other Pythons)" if other_abi else ""
+    reporter.info(f"slim: left out {len(entries) - len(kept)} files Lambda never uses{also}, "
+                  f"{human_bytes(saved)} saved")
     return kept
 
 
