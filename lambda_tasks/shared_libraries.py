@@ -247,22 +247,27 @@ def way_out(unit: str, library: str) -> str:
     return (f"use a wheel of {name} that bundles {library} (often a -binary or -headless variant), or {ship}")
 
 
-def describe(problems: Sequence[Unresolved], target: Target, label: Mapping[str, str]) -> str:
-    """The error for libraries Lambda will not find: a short first line, then one line per file and a way out.
-
-    ``label``: absolute path -> how to name the file (its path in the archive and its unit)."""
+def describe(problems: Sequence[Unresolved], target: Target, label: Mapping[str, str], shown: int = 12) -> str:
+    """The error for libraries Lambda will not find: a short first line, then one line per file (``shown`` at
+    most). ``label``: absolute path -> how to name the file (its path in the archive and its unit)."""
     libraries = sorted({p.library for p in problems})
-    files = len({p.path for p in problems})
-    where = f"{target.runtime} ({FAMILY_NAMES[family(target.runtime)]})"
-    head = (f"binary audit failed: {files} file{'s' if files > 1 else ''} need{'s' if files == 1 else ''} "
-            f"{', '.join(libraries)}, which {where} does not have")
-    if len(head) > 150:
-        head = f"binary audit failed: {files} files need {len(libraries)} shared libraries {where} does not have"
-    lines = [head]
+    by_file: dict[str, tuple[str, list[str]]] = {}
     for problem in problems:
-        via = "" if problem.root == problem.path else f" (loaded by {label.get(problem.root, problem.root)})"
-        lines.append(f"  {label.get(problem.path, problem.path)} needs {problem.library}{via}: not in the "
-                     "artifacts (RPATH/RUNPATH, /var/task, /var/task/lib, /opt/lib) nor in the base image")
+        root, needed = by_file.setdefault(problem.path, (problem.root, []))
+        if problem.library not in needed:
+            needed.append(problem.library)
+    files = len(by_file)
+    where = f"{target.runtime} ({FAMILY_NAMES[family(target.runtime)]})"
+    named = ", ".join(libraries) if len(libraries) <= 3 else f"{', '.join(libraries[:3])} and {len(libraries) - 3} more"
+    head = (f"binary audit failed: {files} file{'s' if files > 1 else ''} need{'s' if files == 1 else ''} "
+            f"{named}, which {where} does not have")
+    lines = [head, "  found neither where Lambda's loader looks in the artifacts (RPATH/RUNPATH, /var/task, "
+                   "/var/task/lib, /opt/lib) nor in the runtime's base image:"]
+    for path, (root, needed) in list(by_file.items())[:shown]:
+        via = "" if root == path else f", loaded by {label.get(root, root)}"
+        lines.append(f"  {label.get(path, path)} needs {', '.join(needed)}{via}")
+    if len(by_file) > shown:
+        lines.append(f"  ... and {len(by_file) - shown} more")
     return "\n".join(lines)
 
 

@@ -158,11 +158,15 @@ def check_libraries(entries: Sequence[Entry], dynamics: dict[str, tuple[Entry, D
                               f"in {target.runtime}'s base image: not checked, expected from an extra layer")
         return
     lines = [describe(problems, target, label)]
-    for unit, library, arcname in dict.fromkeys((by_path[p.path].unit, p.library, by_path[p.path].arcname)
-                                                for p in problems):
-        lines.append(f"  way out for {library}: {way_out(unit, library)}; or accept it on purpose: "
-                     f"audit_allow = [\"{arcname.removeprefix(LAYER_PREFIX)}:{library}\"]")
-    raise AuditError("\n".join(dict.fromkeys(lines)))
+    needs: dict[str, list[str]] = {}
+    for problem in problems:
+        needs.setdefault(by_path[problem.path].unit, []).append(problem.library)
+    for unit, libraries in needs.items():
+        lines.append(f"  way out for {_unit_label(unit)}: {way_out(unit, ', '.join(dict.fromkeys(libraries)))}")
+    first = problems[0]
+    lines.append(f"  or accept one on purpose (GLOB:LIBRARY): audit_allow = "
+                 f"[\"{by_path[first.path].arcname.removeprefix(LAYER_PREFIX)}:{first.library}\"]")
+    raise AuditError("\n".join(lines))
 
 
 def _say_other_abi(entries: Sequence[Entry], target: Target, reporter: Reporter | None) -> None:
