@@ -175,7 +175,8 @@ def _say_other_abi(entries: Sequence[Entry], target: Target, reporter: Reporter 
     size = sum(entry.size for entry in entries)
     units = sorted({_unit_label(entry.unit) for entry in entries})
     reporter.info(f"audit: {len(entries)} extension files built for other Pythons ({', '.join(units)}; {size:,} "
-                  f"bytes) not audited: {target.runtime} never loads them (slim leaves them out)")
+                  f"bytes) not audited: {target.runtime} never loads them (they ship; the slim setting leaves "
+                  "them out)")
 
 
 def format_findings(findings: Sequence[Finding], target: Target) -> str:
