@@ -153,3 +153,25 @@ def test_lambda_tasks_build_fails_on_a_host_library_and_passes_once_it_is_shippe
     layer = next((root / "layers").glob("*.zip"))
     with zipfile.ZipFile(layer) as archive:
         assert "lib/libpq.so.5" in archive.namelist()
+
+
+@pytest.mark.slow
+def test_verify_resolves_the_laid_out_artifacts_as_lambdas_loader_would(tmp_path, wheelhouse):
+    """A library accepted at build time (audit_allow) is accepted by verify; without the setting, verify fails
+    naming it, whatever this host has."""
+    from lambda_tasks.assemble import build
+    from lambda_tasks.config import load_settings
+    from lambda_tasks.errors import VerifyError
+    from lambda_tasks.verify import verify
+
+    runtime = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    root = make_project(tmp_path / "app", pyproject=offline_pyproject(wheelhouse, f'runtime = "{runtime}"\n'))
+    write(root / "vendor" / "fastpq" / "__init__.py", b"")
+    write(root / "vendor" / "fastpq" / "_ext.abi3.so", linked(("libpq.so.5",)))
+    allowed = load_settings(root, {}, {"audit_allow": ["fastpq/*:libpq.so.5"]})
+    build(allowed, reporter=Reporter(quiet=True))
+    verify(allowed, None, Reporter(quiet=True))
+    with pytest.raises(VerifyError) as caught:
+        verify(load_settings(root, {}, {}), None, Reporter(quiet=True))
+    assert str(caught.value).startswith("verify failed: 1 file needs libpq.so.5, which ")
+    assert "/opt/python/fastpq/_ext.abi3.so needs libpq.so.5" in str(caught.value)
