@@ -79,8 +79,9 @@ class Unresolved:
     root: str  # the file Python (or the process) loads whose dependencies lead to ``path``
 
 
-def dynamic_of(elf: Any) -> Dynamic | None:
-    """The dynamic facts of a parsed ``ELFFile``; None for a file without a dynamic section (static, object)."""
+def dynamic_of(elf: Any, sections: Iterable[Any] | None = None) -> Dynamic | None:
+    """The dynamic facts of a parsed ``ELFFile`` (``sections``: its sections, when already listed); None for a
+    file without a dynamic section (static, object)."""
     from elftools.elf.dynamic import DynamicSection
 
     soname: str | None = None
@@ -88,7 +89,7 @@ def dynamic_of(elf: Any) -> Dynamic | None:
     rpath: list[str] = []
     runpath: list[str] = []
     found = False
-    for section in elf.iter_sections():
+    for section in elf.iter_sections() if sections is None else sections:
         if not isinstance(section, DynamicSection):
             continue
         found = True

@@ -267,8 +267,10 @@ def check_elf(stream: BinaryIO, target: Target) -> tuple[list[str], Dynamic | No
         if found != target.machine:
             label = MACHINE_LABELS.get(found or machine, machine)
             return [f"is built for {label}; {target.arch} runs {MACHINE_LABELS[target.machine]}"], None
-        newest, needed = _dependencies(elf)
-        dynamic = dynamic_of(elf)
+        sections = list(elf.iter_sections())  # parsed once for both
+        newest = _newest_glibc(sections)
+        dynamic = dynamic_of(elf, sections)
+        needed = dynamic.needed if dynamic is not None else ()
     except (ELFError, ValueError, KeyError, AssertionError) as exc:  # pyelftools' ways of saying "malformed"
         return [f"is not a readable ELF file ({exc})"], None
     problems = [
@@ -279,23 +281,19 @@ def check_elf(stream: BinaryIO, target: Target) -> tuple[list[str], Dynamic | No
     return problems, dynamic
 
 
-def _dependencies(elf: Any) -> tuple[tuple[int, ...] | None, list[str]]:
-    """The newest GLIBC_x.y symbol version an ELF file needs, and its DT_NEEDED libraries."""
-    from elftools.elf.dynamic import DynamicSection
+def _newest_glibc(sections: Iterable[Any]) -> tuple[int, ...] | None:
+    """The newest GLIBC_x.y symbol version an ELF file (its sections) needs."""
     from elftools.elf.gnuversions import GNUVerNeedSection
 
     newest: tuple[int, ...] | None = None
-    needed: list[str] = []
-    for section in elf.iter_sections():
+    for section in sections:
         if isinstance(section, GNUVerNeedSection):
             for _verneed, auxiliaries in section.iter_versions():
                 for aux in auxiliaries:
                     version = glibc_version(aux.name)
                     if version and (newest is None or version > newest):
                         newest = version
-        elif isinstance(section, DynamicSection):
-            needed.extend(str(getattr(tag, "needed", "")) for tag in section.iter_tags("DT_NEEDED"))
-    return newest, needed
+    return newest
 
 
 def glibc_version(name: str) -> tuple[int, ...] | None:
@@ -310,7 +308,7 @@ def newest_glibc(stream: BinaryIO) -> tuple[int, ...] | None:
     """The newest GLIBC_x.y an ELF stream needs (for reports and tests)."""
     from elftools.elf.elffile import ELFFile
 
-    return _dependencies(ELFFile(stream))[0]
+    return _newest_glibc(ELFFile(stream).iter_sections())
 
 
 def _allowed(arcname: str, allow: Sequence[str]) -> bool:
