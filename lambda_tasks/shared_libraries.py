@@ -262,8 +262,8 @@ def describe(problems: Sequence[Unresolved], target: Target, label: Mapping[str,
     named = ", ".join(libraries) if len(libraries) <= 3 else f"{', '.join(libraries[:3])} and {len(libraries) - 3} more"
     head = (f"binary audit failed: {files} file{'s' if files > 1 else ''} need{'s' if files == 1 else ''} "
             f"{named}, which {where} does not have")
-    lines = [head, "  found neither where Lambda's loader looks in the artifacts (RPATH/RUNPATH, /var/task, "
-                   "/var/task/lib, /opt/lib) nor in the runtime's base image:"]
+    lines = [head, "  not found where Lambda's loader looks (RPATH/RUNPATH, /var/task, /var/task/lib, /opt/lib) "
+                   "nor in the base image:"]
     for path, (root, needed) in list(by_file.items())[:shown]:
         via = "" if root == path else f", loaded by {label.get(root, root)}"
         lines.append(f"  {label.get(path, path)} needs {', '.join(needed)}{via}")

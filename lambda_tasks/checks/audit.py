@@ -162,7 +162,8 @@ def check_libraries(entries: Sequence[Entry], dynamics: dict[str, tuple[Entry, D
     for problem in problems:
         needs.setdefault(by_path[problem.path].unit, []).append(problem.library)
     for unit, libraries in needs.items():
-        lines.append(f"  way out for {_unit_label(unit)}: {way_out(unit, ', '.join(dict.fromkeys(libraries)))}")
+        name = f"{unit.removeprefix(VENDOR_PREFIX)} (vendor/)" if unit.startswith(VENDOR_PREFIX) else unit
+        lines.append(f"  way out for {name}: {way_out(unit, ', '.join(dict.fromkeys(libraries)))}")
     first = problems[0]
     lines.append(f"  or accept one on purpose (GLOB:LIBRARY): audit_allow = "
                  f"[\"{by_path[first.path].arcname.removeprefix(LAYER_PREFIX)}:{first.library}\"]")
