@@ -175,3 +175,13 @@ def test_verify_resolves_the_laid_out_artifacts_as_lambdas_loader_would(tmp_path
         verify(load_settings(root, {}, {}), None, Reporter(quiet=True))
     assert str(caught.value).startswith("verify failed: 1 file needs libpq.so.5, which ")
     assert "/opt/python/fastpq/_ext.abi3.so needs libpq.so.5" in str(caught.value)
+
+
+def test_a_file_that_cannot_load_and_a_missing_library_are_said_together(tmp_path):
+    entries = vendored(tmp_path, {"a/liba.so": with_machine(plain_library(), EM_AARCH64),
+                                  f"fastpq/{EXT}": linked(("libpq.so.5",))})
+    with pytest.raises(AuditError) as caught:
+        audit(entries, PY311, mount=LAYER_MOUNT)
+    first, second, *_ = str(caught.value).splitlines()
+    assert "python/a/liba.so (vendor/) is built for AArch64" in first
+    assert second == "  and 1 file needs libpq.so.5, which python3.11 (Amazon Linux 2) does not have"

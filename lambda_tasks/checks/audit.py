@@ -127,7 +127,13 @@ def audit(
         if dynamic is not None and not problems:
             dynamics[entry.arcname] = (entry, Dynamic.from_json(dynamic))
     if findings:
-        raise AuditError(format_findings(findings, target))
+        message = format_findings(findings, target)
+        try:  # the libraries the other files need are said too, so that one round of fixes is enough
+            if mount is not None:
+                check_libraries(entries, dynamics, mount, target, allow, extra_layers, reporter)
+        except AuditError as more:
+            message += "\n  and " + str(more).removeprefix("binary audit failed: ")
+        raise AuditError(message)
     if mount is not None:
         check_libraries(entries, dynamics, mount, target, allow, extra_layers, reporter)
     return verified
