@@ -185,3 +185,18 @@ def test_a_file_that_cannot_load_and_a_missing_library_are_said_together(tmp_pat
     first, second, *_ = str(caught.value).splitlines()
     assert "python/a/liba.so (vendor/) is built for AArch64" in first
     assert second == "  and 1 file needs libpq.so.5, which python3.11 (Amazon Linux 2) does not have"
+
+
+@pytest.mark.slow
+def test_the_function_zips_compiled_file_finds_a_library_vendor_lib_ships(tmp_path, wheelhouse):
+    """chalicelib/ is in /var/task, vendor/lib/ in /opt/lib: both on Lambda's library path."""
+    from lambda_tasks.assemble import build
+    from lambda_tasks.config import load_settings
+
+    root = make_project(tmp_path / "app", pyproject=offline_pyproject(wheelhouse))
+    write(root / "chalicelib" / "_native.abi3.so", linked(("libthing.so.1",)))
+    settings = load_settings(root, {}, {"runtime": "python3.12"})
+    with pytest.raises(AuditError, match=r"chalicelib/_native\.abi3\.so \(app\) needs libthing\.so\.1"):
+        build(settings, reporter=Reporter(quiet=True))
+    write(root / "vendor" / "lib" / "libthing.so.1", linked((), (), "libthing.so.1"))
+    build(settings, reporter=Reporter(quiet=True))

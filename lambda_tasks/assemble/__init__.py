@@ -77,7 +77,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
     guard.check_files(app_entries, settings.include)
     app_entries = _with_bytecode(app_entries, settings, APP_MOUNT, reporter)
     audit.audit(app_entries, target, settings.audit_allow, mount=APP_MOUNT, extra_layers=settings.extra_layers,
-                reporter=reporter)
+                reporter=reporter, shipped=collect.vendor_libraries(settings.vendor_path, image_mode))
     app = None if image_mode else layers.pack_app(app_entries, settings)
 
     # -- the layers

@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from ..entries import (
+    APP_MOUNT,
     APP_UNIT,
     EXEC_MODE,
     FILE_MODE,
+    LAYER_MOUNT,
     LAYER_PREFIX,
     VENDOR_PREFIX,
     BytesSource,
@@ -94,6 +96,14 @@ def vendor_entries(vendor_dir: Path, root: str = LAYER_PREFIX,
         arcname = rel if libraries and top == "lib" and "/" in rel else root + rel
         entries.append(_file_entry(arcname, path, VENDOR_PREFIX + top))
     return entries, wheels
+
+
+def vendor_libraries(vendor_dir: Path, image: bool) -> list[str]:
+    """Where vendor/lib/'s native libraries are on Lambda (/opt/lib, or /var/task/lib in an image): the function
+    zip's own compiled files may need them."""
+    root = APP_MOUNT if image else LAYER_MOUNT
+    return [f"{root}/{entry.arcname}" for entry in vendor_entries(vendor_dir)[0]
+            if not entry.arcname.startswith(LAYER_PREFIX)]
 
 
 # -------------------------------------------------------------------------------------------- wheels

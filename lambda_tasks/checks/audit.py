@@ -87,6 +87,7 @@ def wheel_member_key(wheel_name: str, info: zipfile.ZipInfo) -> str:
 def audit(
     entries: Iterable[Entry], target: Target, allow: Sequence[str] = (), memo: Memo | None = None, *,
     mount: str | None = None, extra_layers: Sequence[str] = (), reporter: Reporter | None = None,
+    shipped: Iterable[str] = (),
 ) -> list[Entry]:
     """Check every ELF file and extension module name against ``target``.
 
@@ -95,7 +96,8 @@ def audit(
     that passed: these are verified for the target and safe to strip. ``memo`` (for this target) keeps
     the verdicts on wheel members between builds, so a rebuild does not inflate the same binaries again.
     With ``mount`` (where the entries land on Lambda: /var/task or /opt), the libraries each ELF file needs
-    must be found too (:func:`check_libraries`).
+    must be found too (:func:`check_libraries`), in the entries or in ``shipped`` (absolute paths of what the
+    other artifacts put on Lambda's library path).
     """
     findings: list[Finding] = []
     verified: list[Entry] = []
@@ -130,18 +132,18 @@ def audit(
         message = format_findings(findings, target)
         try:  # the libraries the other files need are said too, so that one round of fixes is enough
             if mount is not None:
-                check_libraries(entries, dynamics, mount, target, allow, extra_layers, reporter)
+                check_libraries(entries, dynamics, mount, target, allow, extra_layers, reporter, shipped)
         except AuditError as more:
             message += "\n  and " + str(more).removeprefix("binary audit failed: ")
         raise AuditError(message)
     if mount is not None:
-        check_libraries(entries, dynamics, mount, target, allow, extra_layers, reporter)
+        check_libraries(entries, dynamics, mount, target, allow, extra_layers, reporter, shipped)
     return verified
 
 
 def check_libraries(entries: Sequence[Entry], dynamics: dict[str, tuple[Entry, Dynamic]], mount: str,
                     target: Target, allow: Sequence[str], extra_layers: Sequence[str],
-                    reporter: Reporter | None) -> None:
+                    reporter: Reporter | None, shipped: Iterable[str] = ()) -> None:
     """Every library the ELF files need must be in the entries (as they land at ``mount``) or the runtime.
 
     Raise :class:`AuditError` naming each file, library and way out, unless ``allow`` accepts it; with
@@ -151,7 +153,7 @@ def check_libraries(entries: Sequence[Entry], dynamics: dict[str, tuple[Entry, D
 
     by_path = {on_lambda(arcname): entry for arcname, (entry, _) in dynamics.items()}
     objects = {on_lambda(arcname): dynamic for arcname, (_, dynamic) in dynamics.items()}
-    files = {on_lambda(entry.arcname) for entry in entries}
+    files = {on_lambda(entry.arcname) for entry in entries} | set(shipped)
     problems = [p for p in resolve(objects, files, base_libraries(target.runtime, target.python_version))
                 if not accepted(by_path[p.path].arcname, p.library, allow, LAYER_PREFIX)]
     if not problems:
