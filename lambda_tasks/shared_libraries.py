@@ -26,6 +26,7 @@ from typing import Any, BinaryIO
 
 from .base_libraries import FAMILY_NAMES, base_libraries, family
 from .errors import VerifyError
+from .package_index import PackageIndex
 from .targets import Target
 
 #: Lambda's LD_LIBRARY_PATH for the Python runtimes, in order.
@@ -238,14 +239,27 @@ def accepted(arcname: str, library: str | None, allow: Sequence[str], prefix: st
     return False
 
 
-def way_out(unit: str, library: str) -> str:
-    """What to do about ``library`` missing for a file of ``unit`` (a distribution or ``vendor/<top>``)."""
+def way_out(unit: str, library: str, index: PackageIndex | None = None) -> str:
+    """What to do about ``library`` missing for a file of ``unit`` (a distribution or ``vendor/<top>``); without a
+    known way out, ``index`` is asked whether ``<name>-binary`` or ``<name>-headless`` exists."""
     name = unit.removeprefix("vendor/")
     known = WAYS_OUT.get(name) or WAYS_OUT.get(name.lower())
     ship = f"ship {library} (and what it needs) under vendor/lib/, which lands in /opt/lib"
     if known:
         return f"use {known} instead of {name}, or {ship}"
-    return (f"use a wheel of {name} that bundles {library} (often a -binary or -headless variant), or {ship}")
+    variants = [f"{name}-binary", f"{name}-headless"]
+    answers = {variant: index.has(variant) for variant in variants} if index is not None else {}
+    found = [variant for variant, has in answers.items() if has]
+    if found:
+        return f"use {' or '.join(found)} (on the package index) instead of {name}, or {ship}"
+    if not answers:
+        said = ""
+    elif None in answers.values():
+        said = f" (whether {' or '.join(variants)} exists could not be asked: {index.why_not or 'no answer'})" \
+            if index is not None else ""
+    else:
+        said = f" (the package index has no {' or '.join(variants)})"
+    return f"use a build of {name} that bundles {library} (a wheel made with auditwheel), or {ship}{said}"
 
 
 def describe(problems: Sequence[Unresolved], target: Target, label: Mapping[str, str], shown: int = 12) -> str:

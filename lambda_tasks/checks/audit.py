@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 from ..base_libraries import base_libraries
 from ..entries import LAYER_PREFIX, VENDOR_PREFIX, Entry, WheelMember
 from ..errors import AuditError
+from ..package_index import PackageIndex
 from ..report import Reporter
 from ..shared_libraries import Dynamic, accepted, describe, other_abi_files, resolve, way_out
 from ..targets import Target
@@ -87,7 +88,7 @@ def wheel_member_key(wheel_name: str, info: zipfile.ZipInfo) -> str:
 def audit(
     entries: Iterable[Entry], target: Target, allow: Sequence[str] = (), memo: Memo | None = None, *,
     mount: str | None = None, extra_layers: Sequence[str] = (), reporter: Reporter | None = None,
-    shipped: Iterable[str] = (),
+    shipped: Iterable[str] = (), index: PackageIndex | None = None,
 ) -> list[Entry]:
     """Check every ELF file and extension module name against ``target``.
 
@@ -97,7 +98,8 @@ def audit(
     the verdicts on wheel members between builds, so a rebuild does not inflate the same binaries again.
     With ``mount`` (where the entries land on Lambda: /var/task or /opt), the libraries each ELF file needs
     must be found too (:func:`check_libraries`), in the entries or in ``shipped`` (absolute paths of what the
-    other artifacts put on Lambda's library path).
+    other artifacts put on Lambda's library path); ``index`` is asked for a ``-binary``/``-headless`` variant of
+    a distribution missing one.
     """
     findings: list[Finding] = []
     verified: list[Entry] = []
@@ -111,12 +113,12 @@ def audit(
 
     keys = [member_key(entry) for entry in entries]
     results: list[Verdict | None] = [None if key is None or key not in memo else memo[key] for key in keys]
-    todo = [index for index, result in enumerate(results) if result is None]
+    todo = [number for number, result in enumerate(results) if result is None]
     if todo:
         with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-            for index, result in zip(todo, pool.map(lambda i: check_entry(entries[i], target), todo), strict=True):
-                results[index] = result
-                key = keys[index]
+            for number, result in zip(todo, pool.map(lambda i: check_entry(entries[i], target), todo), strict=True):
+                results[number] = result
+                key = keys[number]
                 if key is not None:
                     memo[key] = result
     dynamics: dict[str, tuple[Entry, Dynamic]] = {}
@@ -132,18 +134,19 @@ def audit(
         message = format_findings(findings, target)
         try:  # the libraries the other files need are said too, so that one round of fixes is enough
             if mount is not None:
-                check_libraries(entries, dynamics, mount, target, allow, extra_layers, reporter, shipped)
+                check_libraries(entries, dynamics, mount, target, allow, extra_layers, reporter, shipped, index)
         except AuditError as more:
             message += "\n  and " + str(more).removeprefix("binary audit failed: ")
         raise AuditError(message)
     if mount is not None:
-        check_libraries(entries, dynamics, mount, target, allow, extra_layers, reporter, shipped)
+        check_libraries(entries, dynamics, mount, target, allow, extra_layers, reporter, shipped, index)
     return verified
 
 
 def check_libraries(entries: Sequence[Entry], dynamics: dict[str, tuple[Entry, Dynamic]], mount: str,
                     target: Target, allow: Sequence[str], extra_layers: Sequence[str],
-                    reporter: Reporter | None, shipped: Iterable[str] = ()) -> None:
+                    reporter: Reporter | None, shipped: Iterable[str] = (),
+                    index: PackageIndex | None = None) -> None:
     """Every library the ELF files need must be in the entries (as they land at ``mount``) or the runtime.
 
     Raise :class:`AuditError` naming each file, library and way out, unless ``allow`` accepts it; with
@@ -169,9 +172,10 @@ def check_libraries(entries: Sequence[Entry], dynamics: dict[str, tuple[Entry, D
     needs: dict[str, list[str]] = {}
     for problem in problems:
         needs.setdefault(by_path[problem.path].unit, []).append(problem.library)
-    for unit, libraries in needs.items():
+    for number, (unit, libraries) in enumerate(needs.items()):
         name = f"{unit.removeprefix(VENDOR_PREFIX)} (vendor/)" if unit.startswith(VENDOR_PREFIX) else unit
-        lines.append(f"  way out for {name}: {way_out(unit, ', '.join(dict.fromkeys(libraries)))}")
+        asked = index if number < 3 else None  # a few seconds at most for advice
+        lines.append(f"  way out for {name}: {way_out(unit, ', '.join(dict.fromkeys(libraries)), asked)}")
     first = problems[0]
     lines.append(f"  or accept one on purpose (GLOB:LIBRARY): audit_allow = "
                  f"[\"{by_path[first.path].arcname.removeprefix(LAYER_PREFIX)}:{first.library}\"]")
