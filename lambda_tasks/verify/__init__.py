@@ -28,6 +28,7 @@ from ..errors import BytecodeError, VerifyError
 from ..host import describe, find_emulated, find_interpreter, machine
 from ..manifest import Manifest, require
 from ..report import Reporter
+from ..shared_libraries import check_laid_out
 from ..targets import RUNTIME_MODULES, Target
 from ..verify import static as imports
 
@@ -173,6 +174,9 @@ def verify(settings: Settings, event: Path | None, reporter: Reporter, function:
                              [settings.output_dir / layer.path for layer in manifest.layers])
             reporter.info(f"verify: {manifest.app.path} as /var/task, {layout.layers} layer(s) as /opt, "
                           f"{target} with {_describe(plan)}")
+        # the native libraries each ELF file needs, resolved as Lambda's loader would (not from this host)
+        result.unchecked += check_laid_out(layout.task, layout.opt, target, settings.audit_allow,
+                                           settings.extra_layers)
         problems = imports.check_static(layout.task, layout.sys_path(target), target, handlers)
         if problems and settings.extra_layers:
             result.warnings += [f"{p} (unless an extra layer provides it)" for p in problems]
