@@ -16,6 +16,7 @@ chain (a package may re-raise a refused module's error without its cause). Its s
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -137,6 +138,14 @@ def describe_failure(exc: BaseException, machine: str | None) -> dict[str, Any]:
             "where": f"{frames[-1].filename}:{frames[-1].lineno}" if frames else None}
 
 
+def loaded_files(task_root: str) -> list[str]:
+    """The function zip's files the import loaded, relative to the task root (the static check's warnings about
+    them are moot: the real import ran them)."""
+    root = os.path.join(task_root, "")
+    files = {getattr(module, "__file__", None) or "" for module in list(sys.modules.values())}
+    return sorted(path[len(root):] for path in files if path.startswith(root))
+
+
 def _post(path: str, document: object, headers: dict[str, str] | None = None) -> None:
     import http.client
 
@@ -147,10 +156,8 @@ def _post(path: str, document: object, headers: dict[str, str] | None = None) ->
 
 
 def notify(note: dict[str, Any]) -> None:
-    try:
+    with contextlib.suppress(OSError):  # the notes only sharpen verify's answer
         _post("/lambda-tasks/notes", note)
-    except OSError:
-        pass  # the notes only sharpen verify's answer
 
 
 def _watch_handler_lookup(module: Any, machine: str | None) -> None:
@@ -162,11 +169,13 @@ def _watch_handler_lookup(module: Any, machine: str | None) -> None:
 
     def _get_handler(handler: str) -> Any:
         try:
-            return original(handler)
+            found = original(handler)
         except BaseException as exc:
             cause = exc.__cause__ or exc.__context__ or exc
             notify(describe_failure(cause, machine))
             raise
+        notify({"loaded": loaded_files(os.environ["LAMBDA_TASK_ROOT"])})
+        return found
 
     module._get_handler = _get_handler
 
@@ -209,6 +218,7 @@ def stand_in(handler: str) -> None:
         error = make_error(f"Handler '{name}' missing on module '{module_name}'", "Runtime.HandlerNotFound", [])
         _post("/2018-06-01/runtime/init/error", error, {"Lambda-Runtime-Function-Error-Type": error["errorType"]})
         sys.exit(1)
+    notify({"loaded": loaded_files(os.environ["LAMBDA_TASK_ROOT"])})
     while True:
         connection = http.client.HTTPConnection(os.environ["AWS_LAMBDA_RUNTIME_API"])
         connection.request("GET", "/2018-06-01/runtime/invocation/next")
@@ -223,7 +233,7 @@ def stand_in(handler: str) -> None:
             "log_group_name": os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME"),
             "log_stream_name": os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME"), "identity": None,
             "client_context": None,
-            "get_remaining_time_in_millis": lambda self: max(0, deadline - int(time.time() * 1000))})()
+            "get_remaining_time_in_millis": lambda self, end=deadline: max(0, end - int(time.time() * 1000))})()
         prefix = f"/2018-06-01/runtime/invocation/{request_id}"
         try:
             answer = json.dumps(function(json.loads(body), context))
@@ -248,11 +258,13 @@ def main() -> None:
         config = json.load(handle)
     if here not in sys.path:
         sys.path.insert(0, here)  # -P (3.11+) or -I leave the script's directory out; Lambda's python has it
-    try:
-        import awslambdaric.__main__ as ric_main
-        from awslambdaric import bootstrap as ric_bootstrap
+    ric_main: Any = None
+    ric_bootstrap: Any = None
+    try:  # before the function's paths, as Lambda's bootstrap.py imports it
+        ric_main = importlib.import_module("awslambdaric.__main__")
+        ric_bootstrap = importlib.import_module("awslambdaric.bootstrap")
     except ImportError:
-        ric_main = ric_bootstrap = None  # type: ignore[assignment]
+        pass
     task_root, handler = os.environ["LAMBDA_TASK_ROOT"], os.environ["_HANDLER"]
     set_default_sys_path(task_root, config["opt"])  # /opt, or where verify mapped it
     add_default_site_directories(task_root, config["opt"])

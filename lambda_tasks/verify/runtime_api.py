@@ -62,15 +62,15 @@ class RuntimeAPI:
         self.changed = threading.Event()
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
+        self._server = _Server(("127.0.0.1", 0), _handler_class(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)
 
     @property
     def address(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"{host}:{port}"
+        port = self._server.server_address[1]
+        return f"127.0.0.1:{port}"
 
     def __enter__(self) -> RuntimeAPI:
         self.exchange = Exchange()
@@ -119,6 +119,11 @@ class RuntimeAPI:
 
     def wait_stopped(self) -> None:
         self._stop.wait()
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a runtime stopped mid-request (verify kills it once it answered) is no error of ours
 
 
 def _json(body: bytes) -> dict[str, Any]:

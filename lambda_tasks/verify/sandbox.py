@@ -16,6 +16,7 @@ one, its limits enforced.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shlex
@@ -49,7 +50,7 @@ def detect() -> Isolation:
     unshare, mount = shutil.which("unshare"), shutil.which("mount")
     if not unshare or not mount or not Path("/proc/self/ns/mnt").exists():
         return Isolation((), "no unshare(1) and mount namespaces here (Linux only)")
-    attempts = [(unshare, "--mount", "--propagation", "private")] if os.geteuid() == 0 else []
+    attempts: list[tuple[str, ...]] = [(unshare, "--mount", "--propagation", "private")] if os.geteuid() == 0 else []
     attempts.append((unshare, "--user", "--map-root-user", "--mount", "--propagation", "private"))
     for prefix in attempts:
         try:
@@ -120,7 +121,7 @@ def mount_script(mounts: Mounts, command: Sequence[str]) -> tuple[str | None, st
     for index, top in enumerate(kept["/tmp"]):
         bind(f"/var/.lambda-tasks-tmp/{index}", f"/tmp/{top}", read_only=False)
     lines.append(f"{mount} -o remount,ro /var")
-    lines.append("cd /var/task")
+    lines.append("cd /var/task && unset OLDPWD PWD")
     lines.append("exec " + " ".join(q(part) for part in command))
     return "\n".join(lines), ""
 
@@ -178,10 +179,8 @@ def run(command: Sequence[str], env: Mapping[str, str], cwd: Path, api: RuntimeA
             break
     if status is None:
         peak = max(peak, tree_rss(process.pid))
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         _, status, usage = os.wait4(process.pid, 0)
         rusage_peak = usage.ru_maxrss * 1024
     process.returncode = os.waitstatus_to_exitcode(status)
