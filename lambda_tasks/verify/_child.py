@@ -129,8 +129,10 @@ def describe_failure(exc: BaseException, machine: str | None) -> dict[str, Any]:
             built_for = elf_machine(path) if path else None
             if built_for is not None and machine and built_for != machine:
                 foreign.append({"file": path, "machine": built_for})
-    frames = [frame for e in chain for frame in traceback.extract_tb(e.__traceback__)
+    frames = [frame for e in reversed(chain) for frame in traceback.extract_tb(e.__traceback__)
               if "awslambdaric" not in frame.filename and not frame.filename.endswith(("_child.py", "bootstrap.py"))]
+    ours = tuple(os.path.join(root, "") for root in (os.environ.get("LAMBDA_TASK_ROOT", "/var/task"), OPT))
+    frames = [frame for frame in frames if frame.filename.startswith(ours)] or frames  # the app's line first
     return {"failure": True, "error_type": type(exc).__name__, "message": str(exc),
             "chain": [f"{type(e).__name__}: {e}" for e in chain],
             "not_checkable": refused is not None, "stopped_at": refused.name if refused else None,
@@ -171,8 +173,9 @@ def _watch_handler_lookup(module: Any, machine: str | None) -> None:
         try:
             found = original(handler)
         except BaseException as exc:
-            cause = exc.__cause__ or exc.__context__ or exc
-            notify(describe_failure(cause, machine))
+            # awslambdaric wraps an ImportError in its FaultException; anything else comes through as it is
+            wrapped = type(exc).__name__ == "FaultException" and exc.__context__ is not None
+            notify(describe_failure(exc.__context__ if wrapped else exc, machine))  # type: ignore[arg-type]
             raise
         notify({"loaded": loaded_files(os.environ["LAMBDA_TASK_ROOT"])})
         return found
@@ -250,6 +253,7 @@ def _this_machine() -> str | None:
 
 
 MACHINE = _this_machine()
+OPT = "/opt"  # where the layers are (main() sets verify's mapping)
 
 
 def main() -> None:
@@ -265,6 +269,8 @@ def main() -> None:
         ric_bootstrap = importlib.import_module("awslambdaric.bootstrap")
     except ImportError:
         pass
+    global OPT
+    OPT = config["opt"]
     task_root, handler = os.environ["LAMBDA_TASK_ROOT"], os.environ["_HANDLER"]
     set_default_sys_path(task_root, config["opt"])  # /opt, or where verify mapped it
     add_default_site_directories(task_root, config["opt"])

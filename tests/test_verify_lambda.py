@@ -1,0 +1,281 @@
+"""verify runs handlers as Lambda does: awslambdaric against a local Runtime API, Lambda's environment only (never
+the developer's shell), Lambda's error document, limits enforced, the static check a warning, honest on foreign
+CPUs, and `invoke verify --all`'s table. Through the real command line where users see it."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO, offline_pyproject
+from elf_helpers import EM_AARCH64, needs_cc, plain_library, with_machine, write
+from factory import make_project, make_wheel
+from fake_chalice import make_chalice
+
+from lambda_tasks import host
+from lambda_tasks.assemble import build
+from lambda_tasks.config import load_settings
+from lambda_tasks.errors import VerifyError
+from lambda_tasks.report import Reporter
+from lambda_tasks.targets import Target
+from lambda_tasks.verify import _child, sandbox, verify
+
+HOST_RUNTIME = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+BIN = Path(sys.executable).parent
+TASKS = "from lambda_tasks.tasks import ns\n"
+
+
+def invoke(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "invoke"), *args], cwd=root, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {})})
+
+
+def project(root: Path, wheelhouse: Path, app: str, extra: str = "", requirements: str = "") -> Path:
+    make_project(root, requirements, pyproject=offline_pyproject(wheelhouse, f'runtime = "{HOST_RUNTIME}"\n' + extra),
+                 app=app)
+    (root / "tasks.py").write_text(TASKS)
+    return root
+
+
+def verified(root: Path, event: object = None, **flags):
+    settings = load_settings(root, {}, {"runtime": HOST_RUNTIME, **flags})
+    build(settings, reporter=Reporter(quiet=True))
+    path = None
+    if event is not None:
+        path = root / "event.json"
+        path.write_text(json.dumps(event))
+    out = io.StringIO()
+    return verify(settings, path, Reporter(stream=out)), out.getvalue()
+
+
+# ---------------------------------------------------------------- the environment: Lambda's, never the shell's
+
+SLACK_APP = ("import os\n\nWEBHOOK = os.environ['SLACK_WEBHOOK_URL']\n\n"
+             "def handler(event, context):\n    return {'webhook': WEBHOOK}\n")
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_a_variable_read_at_import_that_the_config_does_not_set_fails_whatever_the_shell_holds(tmp_path, wheelhouse):
+    root = project(tmp_path / "slack", wheelhouse, SLACK_APP)
+    shell = {"SLACK_WEBHOOK_URL": "https://hooks.example/from-the-developers-shell"}
+    failed = invoke(root, "verify", env=shell)
+    assert failed.returncode == 1, failed.stdout
+    assert "error: verify failed: app.handler: init failed: KeyError: 'SLACK_WEBHOOK_URL'" in failed.stderr
+    assert "/app.py:3)" in failed.stderr  # the app's line, not os.environ's
+    # passed on purpose, it is there
+    passed = invoke(root, "verify", "--pass-env", "SLACK_WEBHOOK_URL", "--event", "custom", env=shell)
+    assert passed.returncode == 0, passed.stderr
+    assert '"webhook": "https://hooks.example/from-the-developers-shell"' in passed.stdout
+    missing = invoke(root, "verify", "--pass-env", "NOT_IN_THIS_SHELL")
+    assert missing.returncode == 1 and "--pass-env NOT_IN_THIS_SHELL: this shell has no NOT_IN_THIS_SHELL" \
+        in missing.stderr
+    # configured for the function, it is there without the shell's
+    (root / "pyproject.toml").write_text(offline_pyproject(
+        wheelhouse, f'runtime = "{HOST_RUNTIME}"\nenvironment = {{SLACK_WEBHOOK_URL = "https://hooks.example/cfg"}}\n'))
+    configured = invoke(root, "verify", "--event", "custom", env=shell)
+    assert configured.returncode == 0, configured.stderr
+    assert '"webhook": "https://hooks.example/cfg"' in configured.stdout
+
+
+ENV_APP = ("import os, sys\n\n"
+           "def handler(event, context):\n"
+           "    return {'env': dict(os.environ), 'path': sys.path, 'cwd': os.getcwd(),\n"
+           "            'context': [context.function_name, context.memory_limit_in_mb, context.aws_request_id,\n"
+           "                        context.invoked_function_arn, context.get_remaining_time_in_millis() > 0]}\n")
+
+
+def test_the_handler_sees_lambdas_environment_and_dummy_credentials_only(tmp_path, wheelhouse, monkeypatch):
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "the-deployers-real-secret")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIADEPLOYERSOWNKEY0")
+    monkeypatch.setenv("DEVELOPERS_OWN_VARIABLE", "1")
+    root = project(tmp_path / "env", wheelhouse, ENV_APP,
+                   'memory = 256\nregions = ["eu-west-1"]\nenvironment = {STAGE = "dev"}\n')
+    result, output = verified(root, {"x": 1})
+    answer = result.result
+    assert isinstance(answer, dict)
+    env = answer["env"]
+    assert "the-deployers-real-secret" not in output and "AKIADEPLOYERSOWNKEY0" not in output
+    assert env["AWS_SECRET_ACCESS_KEY"] != "the-deployers-real-secret" and "DEVELOPERS_OWN_VARIABLE" not in env
+    assert env["STAGE"] == "dev" and env["_HANDLER"] == "app.handler" and env["AWS_REGION"] == "eu-west-1"
+    assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "256" and env["TZ"] == ":UTC" and env["LANG"] == "en_US.UTF-8"
+    assert env["AWS_EXECUTION_ENV"] == f"AWS_Lambda_{HOST_RUNTIME}"
+    task, opt = env["LAMBDA_TASK_ROOT"], env["LAMBDA_RUNTIME_DIR"]
+    assert answer["cwd"] == task and env["PYTHONPATH"] == opt  # bootstrap.py sets it to the runtime directory
+    assert env["LD_LIBRARY_PATH"].split(":")[-5:] == [opt, f"{opt}/lib", task, f"{task}/lib",
+                                                       env["LD_LIBRARY_PATH"].split(":")[-1]]
+    version = HOST_RUNTIME.removeprefix("python")
+    assert answer["path"][0] == task and answer["path"][1].endswith(f"/opt/python/lib/python{version}/site-packages")
+    assert answer["path"][2].endswith("/opt/python") and answer["path"][3] == opt
+    name, memory, request_id, arn, remaining = answer["context"]
+    assert (memory, remaining) == ("256", True) and request_id and arn.startswith("arn:aws:lambda:eu-west-1:")
+    if sandbox.detect().prefix:
+        assert (task, opt) == ("/var/task", "/var/runtime")
+
+
+def test_a_handler_that_raises_gives_lambdas_error_document(tmp_path, wheelhouse):
+    root = project(tmp_path / "raises", wheelhouse,
+                   "def handler(event, context):\n    helper()\n\ndef helper():\n    raise ValueError('no such order')\n")
+    with pytest.raises(VerifyError, match=r"app.handler: invocation failed: ValueError: no such order"):
+        verified(root, {"order": 7})
+    settings = load_settings(root, {}, {"runtime": HOST_RUNTIME})
+    out = io.StringIO()
+    with pytest.raises(VerifyError):
+        verify(settings, root / "event.json", Reporter(stream=out))
+    text = out.getvalue()
+    document = json.loads(text[text.index("{", text.index("Lambda's error document")):])
+    assert set(document) == {"errorMessage", "errorType", "requestId", "stackTrace"}
+    assert (document["errorType"], document["errorMessage"]) == ("ValueError", "no such order")
+    assert document["requestId"] and any("in helper" in frame for frame in document["stackTrace"])
+    assert all("bootstrap.py" not in frame for frame in document["stackTrace"])  # as Lambda trims it
+
+
+def test_the_timeout_and_the_memory_size_are_enforced(tmp_path, wheelhouse):
+    root = project(tmp_path / "limits", wheelhouse,
+                   "import time\n\ndef handler(event, context):\n"
+                   "    if event.get('sleep'):\n        time.sleep(event['sleep'])\n"
+                   "    if event.get('megabytes'):\n        blob = bytearray(event['megabytes'] * 1048576)\n"
+                   "        return len(blob)\n    return 'ok'\n", 'timeout = 1\nmemory = 128\n')
+    with pytest.raises(VerifyError, match=r"Sandbox.Timedout: .*Task timed out after 1.00 seconds"):
+        verified(root, {"sleep": 5})
+    with pytest.raises(VerifyError, match=r"Runtime.OutOfMemory: .*signal: killed \(peak \d+ MB over the "
+                                          r"function's 128 MB\)"):
+        verified(root, {"megabytes": 300})
+    result, output = verified(root, {"megabytes": 10})
+    assert result.result == 10 * 1048576 and "peak memory" in output
+
+
+@pytest.mark.skipif(not sandbox.detect().prefix, reason="this machine allows no private mount namespace")
+def test_in_the_namespace_code_is_read_only_and_tmp_is_the_ephemeral_storage(tmp_path, wheelhouse):
+    root = project(tmp_path / "ns", wheelhouse,
+                   "import os\n\ndef handler(event, context):\n    found = {}\n"
+                   "    for where in ('/var/task/new.txt', '/opt/new.txt', '/tmp/new.txt'):\n"
+                   "        try:\n            open(where, 'w').write('x')\n            found[where] = 'written'\n"
+                   "        except OSError as exc:\n            found[where] = exc.strerror\n"
+                   "    stat = os.statvfs('/tmp')\n    found['tmp_mb'] = stat.f_blocks * stat.f_frsize // 1048576\n"
+                   "    found['opt'] = sorted(os.listdir('/opt'))\n    return found\n", "ephemeral_storage = 1024\n")
+    result, output = verified(root, {})
+    assert "in a private mount namespace" in output
+    assert result.result == {"/var/task/new.txt": "Read-only file system", "/opt/new.txt": "Read-only file system",
+                             "/tmp/new.txt": "written", "tmp_mb": 1024, "opt": []}
+
+
+# ---------------------------------------------------------------- the static check warns, the import decides
+
+
+def test_sys_path_changes_and_modules_nothing_imports_warn_instead_of_failing(tmp_path, wheelhouse):
+    root = project(tmp_path / "paths", wheelhouse,
+                   "import os, sys\nsys.path.insert(0, os.path.join(os.path.dirname(__file__), 'chalicelib'))\n"
+                   "import helper\n\ndef handler(event, context):\n    return helper.VALUE\n")
+    (root / "chalicelib" / "unused.py").write_text("import a_module_nothing_ships\n")
+    result, output = verified(root, {})
+    assert result.result == 42
+    assert not any("app.py" in warning for warning in result.warnings)  # the real import ran app.py
+    assert any("chalicelib/unused.py:1 imports a_module_nothing_ships" in warning for warning in result.warnings)
+
+
+# ---------------------------------------------------------------- foreign CPUs
+
+foreign_cpu = pytest.mark.skipif(host.machine() == "aarch64", reason="needs a host that is not AArch64")
+
+
+@needs_cc
+@foreign_cpu
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_a_foreign_module_re_raised_by_another_package_is_not_checked_here(tmp_path, wheelhouse, monkeypatch):
+    """pandas re-raises numpy's import error without its cause: still "not checked on this host", exit 0."""
+    monkeypatch.delenv(host.emulated_variable("aarch64"), raising=False)
+    target = Target(HOST_RUNTIME, "arm64")
+    make_wheel(wheelhouse, "numpyish", tag=f"{target.abi}-{target.abi}-manylinux2014_aarch64", files={
+        "numpyish/__init__.py": "try:\n    from . import _core\nexcept ImportError as exc:\n"
+                                "    raise ImportError('numpyish: the C extensions failed to import') from exc\n",
+        f"numpyish/_core.{target.extension_suffix}.so": with_machine(plain_library(), EM_AARCH64)})
+    make_wheel(wheelhouse, "pandasish", requires=["numpyish"], files={
+        "pandasish/__init__.py": "missing = []\ntry:\n    import numpyish\nexcept ImportError as e:\n"
+                                 "    missing.append(f'numpyish: {e}')\n"
+                                 "if missing:\n    raise ImportError('Unable to import required dependencies:\\n'"
+                                 " + '\\n'.join(missing))\n"})
+    root = project(tmp_path / "arm", wheelhouse, "import pandasish\n\ndef handler(event, context):\n    return 1\n",
+                   'arch = "arm64"\n', requirements="pandasish\n")
+    done = invoke(root, "verify", "--event", "custom")
+    assert done.returncode == 0, done.stderr
+    assert "not checked on this host: compiled module numpyish._core (built for aarch64" in done.stdout
+    assert "the rest of the import of app after numpyish._core and the call of app.handler" in done.stdout
+
+
+def test_the_child_refuses_a_module_whose_elf_header_names_another_cpu(tmp_path):
+    """With the interpreter's own version, a module is refused by its ELF header's machine, not its name."""
+    task = tmp_path / "task"
+    write(task / "fast.so", with_machine(b"\x7fELF\x02\x01\x01" + bytes(57), EM_AARCH64))
+    write(task / "native.so", with_machine(b"\x7fELF\x02\x01\x01" + bytes(57), 62))
+    notes: list[dict] = []
+    finder = _child.BlockCompiled([str(task)], [".so"], block_all=False, machine="x86_64", notify=notes.append)
+    with pytest.raises(_child.NotCheckable):
+        finder.find_spec("fast", [str(task)])
+    assert finder.find_spec("native", [str(task)]) is None  # ours: the loader decides
+    assert notes == [{"blocked": "fast", "file": str(task / "fast.so"), "machine": "aarch64"}]
+    described = _child.describe_failure(ImportError("Unable to import required dependencies"), "x86_64")
+    assert not described["not_checkable"]  # the chain alone cannot tell: the refusal recorded above does
+
+
+# ---------------------------------------------------------------- verify --all
+
+
+@pytest.fixture
+def chalice_example(tmp_path, wheelhouse):
+    import shutil
+
+    make_chalice(wheelhouse)
+    make_wheel(wheelhouse, "six")
+    make_wheel(wheelhouse, "python-dateutil", version="2.9.0.post0", requires=["six"],
+               files={"dateutil/__init__.py": "", "dateutil/parser.py": "def isoparse(text):\n    return text\n"})
+    root = tmp_path / "chalice-app"
+    shutil.copytree(REPO / "examples" / "chalice-app", root, ignore=shutil.ignore_patterns("dist", "layers"))
+    pyproject = (root / "pyproject.toml").read_text().replace('runtime = "python3.12"', f'runtime = "{HOST_RUNTIME}"')
+    (root / "pyproject.toml").write_text(pyproject + f'pip_args = ["--no-index", "--find-links", "{wheelhouse}"]\n')
+    return root
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_verify_all_calls_every_function_with_a_sample_event_of_its_kind(chalice_example):
+    done = invoke(chalice_example, "verify", "--all", "--stage", "prod")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("function "))
+    assert lines[header].split() == ["function", "event", "status", "init", "duration", "peak", "memory"]
+    rows = {line.split()[0]: line for line in lines[header + 1:header + 4]}
+    assert set(rows) == {"chalice-app-prod", "chalice-app-prod-crunch", "chalice-app-prod-every_hour"}
+    assert rows["chalice-app-prod"].split()[1:4] == ["api-rest", "ok", "(200)"]
+    assert rows["chalice-app-prod-crunch"].split()[1:3] == ["custom", "ok"]
+    assert rows["chalice-app-prod-every_hour"].split()[1:3] == ["schedule", "ok"]
+    assert "of 1024 MB" in rows["chalice-app-prod-crunch"] and "of 512 MB" in rows["chalice-app-prod"]
+
+
+# ---------------------------------------------------------------- issue 27: no silent rebuild
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_verify_verifies_what_the_user_built_with_arch_instead_of_rebuilding(tmp_path, wheelhouse):
+    root = project(tmp_path / "built", wheelhouse, "def handler(event, context):\n    return 'hi'\n",
+                   'arch = "x86_64"\n')
+    assert invoke(root, "build", "--arch", "arm64").returncode == 0
+    manifest = (root / "layers" / "manifest.json").read_bytes()
+    done = invoke(root, "verify")
+    assert done.returncode == 0, done.stderr
+    assert f"verify: {HOST_RUNTIME}/arm64, the last build's target (the settings say {HOST_RUNTIME}/x86_64" \
+        in done.stdout
+    assert (root / "layers" / "manifest.json").read_bytes() == manifest  # nothing rebuilt
+    (root / "app.py").write_text("def handler(event, context):\n    return 'changed'\n")
+    changed = invoke(root, "verify")
+    assert changed.returncode == 0 and f"verify: rebuilt app for {HOST_RUNTIME}/arm64 first: the project changed" \
+        in changed.stdout
+    asked = invoke(root, "verify", "--arch", "x86_64")
+    assert asked.returncode == 0 and "verify: building for" in asked.stdout and "as asked" in asked.stdout
