@@ -279,3 +279,101 @@ def test_verify_verifies_what_the_user_built_with_arch_instead_of_rebuilding(tmp
         in changed.stdout
     asked = invoke(root, "verify", "--arch", "x86_64")
     assert asked.returncode == 0 and "verify: building for" in asked.stdout and "as asked" in asked.stdout
+
+
+# ---------------------------------------------------------------- the same answer as awslambdaric itself
+
+
+class _OneEvent:
+    """An independent Runtime API for the oracle: hands out one event, keeps the response."""
+
+    def __init__(self, event: bytes) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.response: bytes | None = None
+        self.done = threading.Event()
+        oracle = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                if oracle.done.is_set():
+                    oracle.done.wait(60)
+                    return
+                self.send_response(200)
+                for name, value in (("Lambda-Runtime-Aws-Request-Id", "oracle-1"),
+                                    ("Lambda-Runtime-Deadline-Ms", "99999999999999"),
+                                    ("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:1:function:f"),
+                                    ("Content-Type", "application/json"),
+                                    ("Content-Length", str(len(event)))):
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(event)
+
+            def do_POST(self) -> None:
+                oracle.response = self.rfile.read(int(self.headers["Content-Length"]))
+                oracle.done.set()
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def awslambdaric_answer(task: Path, opt: Path, handler: str, event: bytes, env: dict[str, str]) -> object:
+    """What AWS's runtime interface client returns for ``event``, run directly (not through verify)."""
+    oracle = _OneEvent(event)
+    address = f"127.0.0.1:{oracle.server.server_address[1]}"
+    process = subprocess.Popen([sys.executable, "-m", "awslambdaric", handler], cwd=task, env={
+        **env, "PATH": os.environ["PATH"], "AWS_LAMBDA_RUNTIME_API": address,
+        "PYTHONPATH": os.pathsep.join([str(task), str(opt / "python")])}, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT)
+    try:
+        if not oracle.done.wait(60):
+            process.kill()
+            raise AssertionError(f"awslambdaric gave no answer: {process.communicate()[0]!r}")
+    finally:
+        process.kill()
+        process.wait()
+        oracle.server.shutdown()
+    assert oracle.response is not None
+    return json.loads(oracle.response)
+
+
+@pytest.mark.pypi
+@pytest.mark.slow
+def test_a_chalice_route_answers_as_awslambdaric_answers_it(tmp_path):
+    """The example with the real chalice from PyPI: verify's answer is awslambdaric's, status, body and headers."""
+    import shutil
+    import zipfile
+
+    from lambda_tasks.commands import project_settings
+
+    root = tmp_path / "chalice-app"
+    shutil.copytree(REPO / "examples" / "chalice-app", root, ignore=shutil.ignore_patterns("dist", "layers"))
+    pyproject = (root / "pyproject.toml").read_text().replace('runtime = "python3.12"', f'runtime = "{HOST_RUNTIME}"')
+    (root / "pyproject.toml").write_text(pyproject)
+    event = (root / "event.json").read_bytes()
+    settings = project_settings(root, {}, {"stage": "prod"})
+    manifest = build(settings, reporter=Reporter(quiet=True))
+    result = verify(settings, root / "event.json", Reporter(stream=io.StringIO()))
+    task, opt = tmp_path / "task", tmp_path / "opt"
+    with zipfile.ZipFile(root / manifest.app.path) as archive:
+        archive.extractall(task)
+    for layer in manifest.layers:
+        with zipfile.ZipFile(root / layer.path) as archive:
+            archive.extractall(opt)
+    expected = awslambdaric_answer(task, opt, "app.app", event, {"STAGE": "prod", "GREETING": "Good day"})
+    answer = result.result
+    assert isinstance(answer, dict) and isinstance(expected, dict)
+    assert answer["statusCode"] == expected["statusCode"] == 200
+    assert answer["body"] == expected["body"] and json.loads(answer["body"])["greeting"].startswith("Good day")
+    assert answer["headers"] == expected["headers"]
+    assert answer.get("multiValueHeaders") == expected.get("multiValueHeaders")
