@@ -113,6 +113,7 @@ def test_the_handler_sees_lambdas_environment_and_dummy_credentials_only(tmp_pat
     assert answer["path"][0] == task and answer["path"][1].endswith(f"/opt/python/lib/python{version}/site-packages")
     assert answer["path"][2].endswith("/opt/python") and answer["path"][3] == opt
     name, memory, request_id, arn, remaining = answer["context"]
+    assert name == "verify"
     assert (memory, remaining) == ("256", True) and request_id and arn.startswith("arn:aws:lambda:eu-west-1:")
     if sandbox.detect().prefix:
         assert (task, opt) == ("/var/task", "/var/runtime")
@@ -173,7 +174,7 @@ def test_sys_path_changes_and_modules_nothing_imports_warn_instead_of_failing(tm
                    "import os, sys\nsys.path.insert(0, os.path.join(os.path.dirname(__file__), 'chalicelib'))\n"
                    "import helper\n\ndef handler(event, context):\n    return helper.VALUE\n")
     (root / "chalicelib" / "unused.py").write_text("import a_module_nothing_ships\n")
-    result, output = verified(root, {})
+    result, _ = verified(root, {})
     assert result.result == 42
     assert not any("app.py" in warning for warning in result.warnings)  # the real import ran app.py
     assert any("chalicelib/unused.py:1 imports a_module_nothing_ships" in warning for warning in result.warnings)
@@ -377,3 +378,14 @@ def test_a_chalice_route_answers_as_awslambdaric_answers_it(tmp_path):
     assert answer["body"] == expected["body"] and json.loads(answer["body"])["greeting"].startswith("Good day")
     assert answer["headers"] == expected["headers"]
     assert answer.get("multiValueHeaders") == expected.get("multiValueHeaders")
+
+
+@pytest.mark.skipif(not sandbox.detect().prefix, reason="this machine allows no private mount namespace")
+def test_a_namespace_whose_setup_fails_falls_back_to_mapped_paths_in_one_line(tmp_path, wheelhouse, monkeypatch):
+    failing = sandbox.Isolation((*sandbox.detect().prefix, "/bin/sh", "-c", f"exit {sandbox.SETUP_FAILED}", "sh"))
+    monkeypatch.setattr(sandbox, "detect", lambda: failing)
+    root = project(tmp_path / "fallback", wheelhouse, "import os\n\ndef handler(event, context):\n"
+                                                      "    return os.environ['LAMBDA_TASK_ROOT']\n")
+    result, output = verified(root, {})
+    assert "verify: paths mapped, not laid out at /var/task and /opt: the namespace failed here" in output
+    assert result.result != "/var/task" and str(result.result).endswith("/var/task")

@@ -10,6 +10,7 @@ rest is checked. docs/verify.md says what it reproduces of Lambda and what it ca
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
@@ -135,6 +136,10 @@ def verify(settings: Settings, event: Path | None, reporter: Reporter, function:
             outcome = execution.run(stage, _function(call), None if given is None else json.dumps(given).encode(),
                                     lambda line: reporter.info(f"  | {line}"))
             loaded.update(outcome.loaded)
+            if outcome.fell_back:
+                stage = dataclasses.replace(stage, isolation=sandbox.Isolation((), outcome.fell_back))
+                reporter.info(f"verify: paths mapped, not laid out at /var/task and /opt: {outcome.fell_back}")
+                result.isolation = outcome.fell_back
             judged = _record(result, call, outcome, plan, target, given is not None, reporter)
             if judged.status == "ok":
                 resolved.add(call.handler)
@@ -175,10 +180,7 @@ def _stage(layout: Layout, plan: Plan, target: Target, region: str, passed: Mapp
     interpreter = execution.resolve(plan.command)
     isolation = sandbox.detect()
     runtime = layout.root / "runtime"
-    places = sandbox.places_for(isolation, layout.task, layout.opt, runtime, layout.root / "tmp")
-    why = execution.prepare_runtime(runtime, interpreter, roots=[places.task, places.opt],
-                                    suffixes=imports.extension_suffixes(target), block_compiled=not plan.compiled,
-                                    opt=places.opt)
+    why = execution.prepare_runtime(runtime, interpreter)
     reporter.info(f"verify: {what}, {target} with {_describe(plan)}")
     if isolation.prefix:
         result.isolation = "namespace"
@@ -189,7 +191,7 @@ def _stage(layout: Layout, plan: Plan, target: Target, region: str, passed: Mapp
     if why:
         result.unchecked.append(f"Lambda's runtime client (awslambdaric): {why}; a stand-in spoke its protocol")
     return execution.Stage(layout.task, layout.opt, runtime, layout.root, interpreter, isolation, region, passed,
-                           target.runtime)
+                           target.runtime, imports.extension_suffixes(target), not plan.compiled)
 
 
 def _function(call: Call) -> execution.Function:

@@ -7,10 +7,11 @@ The interpreter is the one verify chose (verify/__init__.py's Plan); it is resol
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import subprocess
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,7 @@ class Outcome:
     failure: dict[str, Any] | None = None  # the bootstrap's description of a failed handler load
     stand_in: bool = False
     loaded: list[str] = field(default_factory=list)  # the function zip's files the import ran
+    fell_back: str = ""  # why the namespace could not be used after all (paths mapped instead)
     output: str = ""
 
 
@@ -90,14 +92,14 @@ class Stage:
     region: str
     passed: Mapping[str, str]
     runtime_name: str  # python3.12
+    suffixes: tuple[str, ...]  # the target's extension module suffixes
+    block_compiled: bool  # refuse every compiled module of the artifacts (this interpreter cannot load them)
 
 
-def prepare_runtime(directory: Path, interpreter: Interpreter, *, roots: Sequence[str], suffixes: Sequence[str],
-                    block_compiled: bool, opt: str) -> str:
+def prepare_runtime(directory: Path, interpreter: Interpreter) -> str:
     """Fill /var/runtime; returns why awslambdaric is not there ("" when it is)."""
     client, why = runtime_dir.client_files(interpreter.version, interpreter.machine)
-    config = {"roots": list(roots), "suffixes": list(suffixes), "block_compiled": block_compiled, "opt": opt}
-    runtime_dir.prepare(directory, client, json.dumps(config).encode())
+    runtime_dir.prepare(directory, client)
     return why
 
 
@@ -106,6 +108,8 @@ def run(stage: Stage, function: Function, event: bytes | None, echo: Callable[[s
     isolation = stage.isolation
     places = sandbox.places_for(isolation, stage.task, stage.opt, stage.runtime, stage.scratch / "tmp")
     (stage.scratch / "tmp").mkdir(exist_ok=True)
+    runtime_dir.configure(stage.runtime, {"roots": [places.task, places.opt], "suffixes": list(stage.suffixes),
+                                          "block_compiled": stage.block_compiled, "opt": places.opt})
     region = stage.region
     with RuntimeAPI(event, lambda_env.function_arn(region, function.name), function.timeout) as api:
         env = lambda_env.lambda_environment(
@@ -129,6 +133,12 @@ def run(stage: Stage, function: Function, event: bytes | None, echo: Callable[[s
         ended = sandbox.run(command, env, cwd, api, has_event=event is not None, timeout=function.timeout,
                             memory_mb=function.memory, echo=echo)
         exchange = api.exchange
+    if isolation.prefix and ended.code == sandbox.SETUP_FAILED and exchange.init_done is None:
+        last = (ended.output.strip().splitlines() or ["no output"])[-1]
+        mapped = dataclasses.replace(stage, isolation=sandbox.Isolation((), f"the namespace failed here: {last}"))
+        outcome = run(mapped, function, event, echo)
+        outcome.fell_back = mapped.isolation.why_not
+        return outcome
     outcome = Outcome(init_seconds=exchange.init_seconds, call_seconds=exchange.call_seconds, peak=ended.peak,
                       output=ended.output)
     for note in exchange.notes:

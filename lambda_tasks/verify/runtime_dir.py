@@ -10,13 +10,14 @@ cache. When that fails (offline, no wheel), verify's bootstrap speaks the Runtim
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 
@@ -99,16 +100,20 @@ def _fetch(wanted: str, version: tuple[int, int], machine: str, directory: Path)
     return ""
 
 
-def prepare(directory: Path, client: Sequence[Path], config: bytes) -> None:
-    """Fill ``directory`` (verify's /var/runtime): bootstrap.py, its settings, links to the runtime client and
-    to this host's boto3 & co (stand-ins for the runtime's own)."""
+def prepare(directory: Path, client: Sequence[Path]) -> None:
+    """Fill ``directory`` (verify's /var/runtime): bootstrap.py, links to the runtime client and to this host's
+    boto3 & co (stand-ins for the runtime's own)."""
     directory.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(_BOOTSTRAP, directory / "bootstrap.py")
-    (directory / "lambda-tasks-verify.json").write_bytes(config)
     for path in [*client, *_installed(RUNTIME_MODULES)]:
         link = directory / path.name
         if not link.exists() and not link.is_symlink():
             link.symlink_to(path, target_is_directory=path.is_dir())
+
+
+def configure(directory: Path, config: Mapping[str, object]) -> None:
+    """The bootstrap's settings for one run (where the artifacts are, which compiled modules to refuse)."""
+    (directory / "lambda-tasks-verify.json").write_text(json.dumps(config), encoding="utf-8")
 
 
 def link_targets(directory: Path) -> list[Path]:

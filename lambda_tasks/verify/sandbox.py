@@ -63,6 +63,9 @@ def detect() -> Isolation:
     return Isolation((), "this machine allows no private mount namespace (not root, no unprivileged user namespaces)")
 
 
+SETUP_FAILED = 121  # the exit status of a namespace whose mounts failed
+
+
 @dataclass(frozen=True)
 class Mounts:
     """The host directories of the layout and what the namespace shows them as."""
@@ -96,8 +99,8 @@ def mount_script(mounts: Mounts, command: Sequence[str]) -> tuple[str | None, st
     def bind(source: str, where: str, read_only: bool = True, directory: bool = True) -> None:
         lines.append(f"{'mkdir -p' if directory else 'touch'} {q(where)}")
         lines.append(f"{mount} --rbind {q(source)} {q(where)}")
-        if read_only:
-            lines.append(f"{mount} -o remount,bind,ro {q(where)}")
+        if read_only:  # nosuid,nodev kept: a user namespace may not clear them where the host set them
+            lines.append(f"{mount} -o remount,bind,ro,nosuid,nodev {q(where)}")
 
     # the host's /var and /opt stay reachable through the stash (under /tmp, covered last)
     for name in ("var", "opt"):
@@ -121,6 +124,8 @@ def mount_script(mounts: Mounts, command: Sequence[str]) -> tuple[str | None, st
     for index, top in enumerate(kept["/tmp"]):
         bind(f"/var/.lambda-tasks-tmp/{index}", f"/tmp/{top}", read_only=False)
     lines.append(f"{mount} -o remount,ro /var")
+    # a step that fails exits with SETUP_FAILED: verify then runs with paths mapped, saying why
+    lines = [lines[0], *(f"{line} || exit {SETUP_FAILED}" for line in lines[1:])]
     lines.append("cd /var/task && unset OLDPWD PWD")
     lines.append("exec " + " ".join(q(part) for part in command))
     return "\n".join(lines), ""
