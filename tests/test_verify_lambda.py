@@ -389,3 +389,38 @@ def test_a_namespace_whose_setup_fails_falls_back_to_mapped_paths_in_one_line(tm
     result, output = verified(root, {})
     assert "verify: paths mapped, not laid out at /var/task and /opt: the namespace failed here" in output
     assert result.result != "/var/task" and str(result.result).endswith("/var/task")
+
+
+def test_without_awslambdaric_for_the_interpreter_a_stand_in_speaks_the_same_protocol(tmp_path, wheelhouse,
+                                                                                       monkeypatch):
+    from lambda_tasks.verify import runtime_dir
+
+    monkeypatch.setattr(runtime_dir, "client_files", lambda version, machine: ([], "offline here"))
+    root = project(tmp_path / "standin", wheelhouse,
+                   "def handler(event, context):\n    if event.get('fail'):\n        raise KeyError('gone')\n"
+                   "    return {'id': context.aws_request_id != '', 'event': event}\n")
+    result, output = verified(root, {"a": 1})
+    assert result.result == {"id": True, "event": {"a": 1}}
+    assert "Lambda's runtime client (awslambdaric): offline here; a stand-in spoke its protocol" in output
+    with pytest.raises(VerifyError, match=r"invocation failed: KeyError: 'gone'"):
+        verified(root, {"fail": True})
+    (root / "app.py").write_text("import nowhere\n\ndef handler(event, context):\n    return 1\n")
+    with pytest.raises(VerifyError, match=r"Runtime.ImportModuleError: Unable to import module 'app': No module "
+                                          r"named 'nowhere'"):
+        verified(root)
+
+
+def test_the_environments_precedence_is_lambdas():
+    from lambda_tasks.verify.lambda_env import Places, lambda_environment, passed_variables
+
+    env = lambda_environment(Places(), runtime="python3.12", handler="app.handler", function_name="f", memory=256,
+                             region="eu-west-1", runtime_api="127.0.0.1:9001",
+                             configured={"LANG": "C.UTF-8", "STAGE": "dev"},
+                             passed={"AWS_ACCESS_KEY_ID": "AKIAPASSED", "AWS_SECRET_ACCESS_KEY": "s", "DB": "x"})
+    assert env["LANG"] == "C.UTF-8" and env["STAGE"] == "dev" and env["DB"] == "x"  # LANG may be overridden
+    assert env["AWS_ACCESS_KEY_ID"] == "AKIAPASSED" and "AWS_SESSION_TOKEN" not in env  # passed on purpose
+    assert env["_HANDLER"] == "app.handler" and env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "eu-west-1"
+    assert "PYTHONPATH" not in env  # bootstrap.py sets it, after putting /opt on sys.path
+    with pytest.raises(VerifyError, match="Lambda sets _HANDLER itself"):
+        passed_variables(["_HANDLER"], {"_HANDLER": "x"})
+    assert passed_variables(["DB"], {"DB": "postgres://"}) == {"DB": "postgres://"}

@@ -140,7 +140,8 @@ def verify(settings: Settings, event: Path | None, reporter: Reporter, function:
                 stage = dataclasses.replace(stage, isolation=sandbox.Isolation((), outcome.fell_back))
                 reporter.info(f"verify: paths mapped, not laid out at /var/task and /opt: {outcome.fell_back}")
                 result.isolation = outcome.fell_back
-            judged = _record(result, call, outcome, plan, target, given is not None, reporter)
+            judged = _record(result, call, outcome, plan, target, given is not None, reporter,
+                             len(settings.extra_layers))
             if judged.status == "ok":
                 resolved.add(call.handler)
             if judged.status == "failed":
@@ -209,13 +210,14 @@ def _kind_of(call: Call, kinds: Mapping[str, str] | None, event: Path | None) ->
 
 
 def _record(result: VerifyResult, call: Call, outcome: execution.Outcome, plan: Plan, target: Target, called: bool,
-            reporter: Reporter) -> verdict.Verdict:
+            reporter: Reporter, extra_layers: int = 0) -> verdict.Verdict:
     """Judge one run, say it, and keep its answer, what it could not check and its warnings."""
     module = call.handler.rsplit(".", 1)[0]
     result.not_loaded += [name for name in outcome.blocked if name not in result.not_loaded]
     judged = verdict.judge(outcome, handler=call.handler, module=module, called=called,
                            target_machine=target.machine, host_machine=machine(), same_version=plan.same_version,
-                           host_python=platform.python_version(), runtime=target.runtime)
+                           host_python=platform.python_version(), runtime=target.runtime,
+                           extra_layers=extra_layers)
     result.unchecked += list(judged.unchecked)
     timing = _timing(outcome, call)
     if judged.status == "ok":

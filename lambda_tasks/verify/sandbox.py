@@ -52,10 +52,11 @@ def detect() -> Isolation:
         return Isolation((), "no unshare(1) and mount namespaces here (Linux only)")
     attempts: list[tuple[str, ...]] = [(unshare, "--mount", "--propagation", "private")] if os.geteuid() == 0 else []
     attempts.append((unshare, "--user", "--map-root-user", "--mount", "--propagation", "private"))
+    probe = (f"{mount} -t tmpfs -o size=1m tmpfs /tmp && mkdir /tmp/x && {mount} --rbind /tmp/x /tmp/x && "
+             f"{mount} -o remount,bind,ro,nosuid,nodev /tmp/x")  # what mount_script does, on a private /tmp
     for prefix in attempts:
         try:
-            done = subprocess.run([*prefix, mount, "-t", "tmpfs", "-o", "size=1m", "tmpfs", "/mnt"],
-                                  capture_output=True, timeout=20)
+            done = subprocess.run([*prefix, "/bin/sh", "-c", probe], capture_output=True, timeout=20)
         except (OSError, subprocess.TimeoutExpired):
             continue
         if done.returncode == 0:

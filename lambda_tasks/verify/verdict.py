@@ -26,7 +26,7 @@ class Verdict:
 
 
 def judge(outcome: Outcome, *, handler: str, module: str, called: bool, target_machine: str, host_machine: str,
-          same_version: bool, host_python: str, runtime: str) -> Verdict:
+          same_version: bool, host_python: str, runtime: str, extra_layers: int = 0) -> Verdict:
     """The verdict on one run of ``handler``."""
     if outcome.error is None and (outcome.answered or not called):
         extra = ((f"{module} went on without {', '.join(outcome.blocked)}, so on Lambda it may behave "
@@ -46,6 +46,9 @@ def judge(outcome: Outcome, *, handler: str, module: str, called: bool, target_m
     really_missing = missing is not None and not any(
         name == missing or name.startswith(f"{missing}.") or missing.startswith(f"{name}.") for name in outcome.blocked)
     refused = failure.get("not_checkable") or outcome.foreign or (outcome.blocked and not really_missing)
+    if really_missing and extra_layers:
+        return Verdict("not checked", "", (f"the import of {module} after {missing}, which is not in the artifacts "
+                                           f"(one of the {extra_layers} extra layers may provide it)",))
     if refused:
         stopped = failure.get("stopped_at") or (outcome.blocked[-1] if outcome.blocked else None)
         if stopped is None and outcome.foreign:
