@@ -424,3 +424,25 @@ def test_the_environments_precedence_is_lambdas():
     with pytest.raises(VerifyError, match="Lambda sets _HANDLER itself"):
         passed_variables(["_HANDLER"], {"_HANDLER": "x"})
     assert passed_variables(["DB"], {"DB": "postgres://"}) == {"DB": "postgres://"}
+
+
+@pytest.mark.pypi
+@pytest.mark.e2e
+@pytest.mark.slow
+@foreign_cpu
+def test_real_pandas_for_arm64_verifies_with_exit_0_and_lists_what_was_not_checked(tmp_path, monkeypatch):
+    """pandas re-raises numpy's import error without its cause (the issue's story), from PyPI's real wheels."""
+    runtime = next((f"python3.{minor}" for minor in (12, 13, 11) if host.interpreters(Target(f"python3.{minor}",
+                                                                                               "arm64"))), None)
+    if runtime is None:
+        pytest.skip("this host has no Python 3.11 .. 3.13 interpreter")
+    monkeypatch.delenv(host.emulated_variable("aarch64"), raising=False)
+    root = tmp_path / "pandas-arm"
+    make_project(root, "pandas\n", app="import pandas\n\ndef handler(event, context):\n    return 1\n",
+                 pyproject=f'[tool.lambda-tasks]\nruntime = "{runtime}"\narch = "arm64"\n')
+    (root / "tasks.py").write_text(TASKS)
+    done = invoke(root, "verify")
+    assert done.returncode == 0, done.stderr
+    assert "not checked on this host: compiled module numpy._core._multiarray_umath (built for aarch64" in done.stdout
+    assert "the rest of the import of app after numpy._core._multiarray_umath" in done.stdout
+    assert "verify: ok (app.handler)" in done.stdout
