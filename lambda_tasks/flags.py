@@ -81,8 +81,8 @@ EVENT = Flag("event", "a JSON file, or a sample's name (api-rest, api-http, s3, 
 FUNCTION = Flag("function", "the function to verify: its deployed name or short name (Chalice: crunch for "
                 "@app.lambda_function(name='crunch')); default: every function, the first called with --event",
                 "NAME")
-PASS_ENV = Flag("pass-env", "give the handler this variable of your shell (verify gives it only its configured "
-                "environment and dummy credentials); repeat for several", "NAME", repeat=True)
+PASS_ENV = Flag("pass-env", "give the handler this variable of your shell (otherwise it gets only the function's "
+                "configured environment and dummy credentials)", "NAME", repeat=True)
 ALL = Flag("all", "call every function's handler with a sample event of its kind (--event KIND for the others) "
            "and print a table: status, init duration, duration, peak memory", kind=bool)
 FUNCTION_NAME = Flag("function-name", "the Lambda function to create or update (or set function_name / functions)",
