@@ -446,3 +446,37 @@ def test_real_pandas_for_arm64_verifies_with_exit_0_and_lists_what_was_not_check
     assert "not checked on this host: compiled module numpy._core._multiarray_umath (built for aarch64" in done.stdout
     assert "the rest of the import of app after numpy._core._multiarray_umath" in done.stdout
     assert "verify: ok (app.handler)" in done.stdout
+
+
+def _host_has(soname: str) -> bool:
+    from lambda_tasks.verify import host_libraries
+
+    return bool(host_libraries.host_places([soname]))
+
+
+@needs_cc
+@pytest.mark.skipif(not sandbox.detect().prefix, reason="this machine allows no private mount namespace")
+def test_a_host_library_lambda_lacks_is_hidden_from_the_loader_in_the_namespace(tmp_path, wheelhouse, monkeypatch):
+    """The seed's psycopg2 story: libpq is on this host, not in Lambda's base image; the import fails as on Lambda."""
+    from elf_helpers import CC
+
+    from lambda_tasks.verify import host_libraries
+
+    if not _host_has("libpq.so.5") or not host_libraries.overlay_available():
+        pytest.skip("needs libpq.so.5 on this host and overlayfs")
+    source = tmp_path / "pq.c"
+    source.write_text("extern int PQlibVersion(void);\nint uses_pq(void) { return PQlibVersion(); }\n")
+    root = project(tmp_path / "pq", wheelhouse, "import ctypes, os\n\nLIB = ctypes.CDLL(os.path.join("
+                   "os.path.dirname(__file__), 'chalicelib', 'libuses_pq.so'))\n\n"
+                   "def handler(event, context):\n    return LIB.uses_pq() > 0\n")
+    assert CC is not None
+    subprocess.run([CC, "-shared", "-fPIC", "-o", str(root / "chalicelib" / "libuses_pq.so"), str(source), "-lpq"],
+                   check=True, capture_output=True)
+    monkeypatch.setattr(host_libraries, "base_table", lambda runtime, version: None)
+    result, _ = verified(root, {})
+    assert result.result is True  # without the base image's table nothing is hidden: said as not checked
+    assert any("native libraries this host has and Lambda lacks" in note for note in result.unchecked)
+    glibc = frozenset({"libc.so.6", "libm.so.6", "libdl.so.2", "libpthread.so.0", "librt.so.1"})
+    monkeypatch.setattr(host_libraries, "base_table", lambda runtime, version: glibc)
+    with pytest.raises(VerifyError, match=r"init failed: OSError: libpq.so.5: cannot open shared object file"):
+        verified(root, {})

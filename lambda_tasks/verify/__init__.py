@@ -191,8 +191,32 @@ def _stage(layout: Layout, plan: Plan, target: Target, region: str, passed: Mapp
         reporter.info(f"verify: paths mapped, not laid out at /var/task and /opt: {isolation.why_not}")
     if why:
         result.unchecked.append(f"Lambda's runtime client (awslambdaric): {why}; a stand-in spoke its protocol")
+    hide = _hidden_libraries(layout, target, interpreter, isolation, reporter, result) if isolation.prefix else {}
     return execution.Stage(layout.task, layout.opt, runtime, layout.root, interpreter, isolation, region, passed,
-                           target.runtime, imports.extension_suffixes(target), not plan.compiled)
+                           target.runtime, imports.extension_suffixes(target), hide=hide,
+                           block_compiled=not plan.compiled)
+
+
+def _hidden_libraries(layout: Layout, target: Target, interpreter: execution.Interpreter,
+                      isolation: sandbox.Isolation, reporter: Reporter,
+                      result: VerifyResult) -> dict[str, tuple[str, ...]]:
+    """The host libraries the artifacts need that Lambda lacks, by directory (hidden in the namespace)."""
+    from . import host_libraries
+
+    base = host_libraries.base_table(target.runtime, target.python_version)
+    if base is None or not host_libraries.overlay_available():
+        why = "no table of Lambda's base images here" if base is None else "no overlayfs here"
+        result.unchecked.append(f"native libraries this host has and Lambda lacks ({why}: the build's audit "
+                                "checks them)")
+        return {}
+    executable, _, prefix = interpreter.needs
+    names = host_libraries.to_hide(layout.task, layout.opt, base,
+                                   host_libraries.interpreter_files(executable, prefix, interpreter.version))
+    places = host_libraries.host_places(names)
+    if places:
+        shown = sorted({name for found in places.values() for name in found})
+        reporter.info(f"verify: hidden from the loader, as Lambda's {target.runtime} lacks them: {', '.join(shown)}")
+    return {directory: tuple(found) for directory, found in places.items()}
 
 
 def _function(call: Call) -> execution.Function:

@@ -93,6 +93,7 @@ class Stage:
     passed: Mapping[str, str]
     runtime_name: str  # python3.12
     suffixes: tuple[str, ...]  # the target's extension module suffixes
+    hide: Mapping[str, tuple[str, ...]]  # host library directory -> names Lambda lacks (namespace only)
     block_compiled: bool  # refuse every compiled module of the artifacts (this interpreter cannot load them)
 
 
@@ -123,7 +124,7 @@ def run(stage: Stage, function: Function, event: bytes | None, echo: Callable[[s
             stash.mkdir(exist_ok=True)
             mounts = sandbox.Mounts(stage.task, stage.opt, stage.runtime, stash,
                                     (*stage.interpreter.needs, *runtime_dir.link_targets(stage.runtime)),
-                                    function.ephemeral_mb)
+                                    function.ephemeral_mb, stage.hide)
             script, why = sandbox.mount_script(mounts, command)
             if script is None:
                 raise VerifyError(f"verify: cannot lay out /opt in a namespace here: {why}\n"

@@ -17,6 +17,7 @@ one, its limits enforced.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import os
 import shlex
@@ -77,6 +78,7 @@ class Mounts:
     stash: Path  # an empty directory beside them: the host's /var and /opt are reached through it
     keep: tuple[Path, ...]  # host paths the interpreter and the runtime links need, shown where they are
     tmp_mb: int
+    hide: Mapping[str, Sequence[str]] = dataclasses.field(default_factory=dict)  # host library dir -> names
 
 
 def mount_script(mounts: Mounts, command: Sequence[str]) -> tuple[str | None, str]:
@@ -103,6 +105,12 @@ def mount_script(mounts: Mounts, command: Sequence[str]) -> tuple[str | None, st
         if read_only:  # nosuid,nodev kept: a user namespace may not clear them where the host set them
             lines.append(f"{mount} -o remount,bind,ro,nosuid,nodev {q(where)}")
 
+    # host libraries Lambda lacks: whiteouts over their directories (host_libraries.py)
+    for index, (directory, names) in enumerate(mounts.hide.items()):
+        mask = stash / "mask" / str(index)
+        lines.append(f"mkdir -p {q(str(mask))}")
+        lines += [f"mknod {q(str(mask / name))} c 0 0" for name in names]
+        lines.append(f"{mount} -t overlay overlay -o ro,lowerdir={mask}:{directory} {q(directory)}")
     # the host's /var and /opt stay reachable through the stash (under /tmp, covered last)
     for name in ("var", "opt"):
         if Path(f"/{name}").is_dir():
