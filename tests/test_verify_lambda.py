@@ -480,3 +480,20 @@ def test_a_host_library_lambda_lacks_is_hidden_from_the_loader_in_the_namespace(
     monkeypatch.setattr(host_libraries, "base_table", lambda runtime, version: glibc)
     with pytest.raises(VerifyError, match=r"init failed: OSError: libpq.so.5: cannot open shared object file"):
         verified(root, {})
+
+
+def test_verify_all_gives_each_function_its_own_environment_and_the_named_sample(tmp_path, wheelhouse):
+    root = project(tmp_path / "functions", wheelhouse,
+                   "import os\n\ndef a(event, context):\n    return [os.environ['X'], sorted(event)]\n\n"
+                   "def b(event, context):\n    return [os.environ['X'], sorted(event)]\n",
+                   '[[tool.lambda-tasks.functions]]\nname = "fa"\nhandler = "app.a"\nenvironment = {X = "1"}\n'
+                   '[[tool.lambda-tasks.functions]]\nname = "fb"\nhandler = "app.b"\nenvironment = {X = "2"}\n'
+                   'memory = 256\n')
+    settings = load_settings(root, {}, {"runtime": HOST_RUNTIME})
+    build(settings, reporter=Reporter(quiet=True))
+    out = io.StringIO()
+    result = verify(settings, Path("sqs"), Reporter(stream=out), all_functions=True)
+    assert result.results == {"app.a": ["1", ["Records"]], "app.b": ["2", ["Records"]]}
+    assert [(row.function, row.event, row.status, row.memory) for row in result.rows] == [
+        ("fa", "sqs", "ok", 128), ("fb", "sqs", "ok", 256)]
+    assert all(row.init_seconds and row.call_seconds is not None and row.peak > 0 for row in result.rows)

@@ -132,7 +132,8 @@ def verify(settings: Settings, event: Path | None, reporter: Reporter, function:
         resolved: set[str] = set()  # the handlers it found
         for index, call in enumerate(calls):
             kind = _kind_of(call, kinds, event) if all_functions else None
-            given = events.sample(kind) if kind else payload if index == 0 else None
+            given = (payload if kind.startswith("file ") else events.sample(kind)) if kind else \
+                payload if index == 0 else None
             outcome = execution.run(stage, _function(call), None if given is None else json.dumps(given).encode(),
                                     lambda line: reporter.info(f"  | {line}"))
             loaded.update(outcome.loaded)
@@ -225,11 +226,13 @@ def _function(call: Call) -> execution.Function:
 
 
 def _kind_of(call: Call, kinds: Mapping[str, str] | None, event: Path | None) -> str:
+    """The sample a function gets from ``verify --all`` (its kind's), else what ``--event`` names (a sample,
+    or a file, shown by its name), else API Gateway REST's."""
     known = (kinds or {}).get(call.short_name) or (kinds or {}).get(call.handler)
     if known:
         return events.FOR_CHALICE.get(known, known if known in events.KINDS else "custom")
-    if event is not None and str(event) in events.KINDS:
-        return str(event)
+    if event is not None:
+        return f"file {event.name}" if event.is_file() else str(event)
     return "api-rest"
 
 
