@@ -156,14 +156,42 @@ def _write_report(settings: Settings, manifest: Manifest, reporter: Reporter) ->
 
 
 def verify(settings: Settings, *, event: Path | None = None, reporter: Reporter | None = None,
-           wait: bool = True, function: str | None = None, handler: str | None = None) -> VerifyResult:
-    """``invoke verify``: bring the build up to date quietly (verify what the sources make now), then verify it."""
+           wait: bool = True, function: str | None = None, handler: str | None = None,
+           pass_env: tuple[str, ...] = (), all_functions: bool = False, target_given: bool = False) -> VerifyResult:
+    """``invoke verify``: verify the last build's target (another one only when ``--runtime``/``--arch`` ask for
+    it), brought up to date when the project changed since, said in one line; then verify it."""
+    from .manifest import load
     from .verify import verify as run_verify
 
     reporter = reporter or Reporter()
     with exclusive(settings, reporter, wait):
-        run_build(settings, reporter=Reporter(quiet=True))
-        return run_verify(settings, event, reporter, function, handler)
+        built = load(settings.manifest_path)
+        if built is not None and (built.runtime, built.architecture) != (settings.runtime, settings.arch):
+            if target_given:
+                reporter.info(f"verify: building for {settings.target} as asked; the last build was for "
+                              f"{built.runtime}/{built.architecture}")
+            else:
+                reporter.info(f"verify: {built.runtime}/{built.architecture}, the last build's target (the settings "
+                              f"say {settings.target}; --runtime/--arch verify another)")
+                settings = dataclasses.replace(settings, runtime=built.runtime, arch=built.architecture)
+        after = run_build(settings, reporter=Reporter(quiet=True))
+        if built is None:
+            reporter.info(f"verify: no build yet: built for {settings.target} first")
+        elif (built.runtime, built.architecture) == (after.runtime, after.architecture) and \
+                built.inputs != after.inputs:
+            changed = " and ".join(k for k in ("app", "layers", "image") if built.inputs.get(k) != after.inputs.get(k))
+            reporter.info(f"verify: rebuilt {changed or 'the artifacts'} for {settings.target} first: the project "
+                          "changed since the last build")
+        return run_verify(settings, event, reporter, function, handler, pass_env=pass_env,
+                          all_functions=all_functions, kinds=_function_kinds(settings) if all_functions else None)
+
+
+def _function_kinds(settings: Settings) -> dict[str, str]:
+    """A Chalice app's functions' kinds (rest_api, sqs, schedule ...) by short name: the event verify --all gives."""
+    from .sources.chalice_app import read_app
+
+    app = read_app(settings.project_dir / "app.py") if (settings.project_dir / "app.py").is_file() else None
+    return {function.short_name: function.kind for function in app.functions} if app is not None else {}
 
 
 def publish(settings: Settings, *, plan: bool = False, reporter: Reporter | None = None,
