@@ -92,6 +92,8 @@ ALIAS = Flag("alias", "point this alias at the published version (implies --publ
              setting="alias")
 MAX_PARALLEL = Flag("max-parallel", "functions x regions deployed at once (default: settings, else 8; 1: one after "
                     "the other)", "N", kind=int, setting="max_parallel")
+BREAK_LOCK = Flag("break-lock", "remove the deploy lock of this stage first (a killed runner's; cache_bucket "
+                  "keeps it)", kind=bool)
 NO_VERIFY = Flag("no-verify", "skip the Lambda-like import check of the handler before deploying", kind=bool)
 OUTPUT = Flag("output", "the file to write, pylock.toml or pylock.<name>.toml (default: pylock.toml)", "FILE",
               short="o")

@@ -20,6 +20,7 @@ from . import __version__, commands
 from .errors import LambdaTasksError, SettingsError, file_system_error
 from .flags import (
     ALIAS,
+    BREAK_LOCK,
     BYTECODE,
     CACHE,
     COMMANDS,
@@ -156,14 +157,15 @@ def publish_layer(run: Run) -> dict[str, Any]:
 
 
 @command(FUNCTION_NAME, ROLE, HANDLER, *TARGET, *AWS_FLAGS, MEMORY, TIMEOUT, PUBLISH_VERSION, ALIAS, STAGE,
-         MAX_PARALLEL, NO_VERIFY, QUIET, JSON, NO_WAIT, sticky=True)
+         MAX_PARALLEL, NO_VERIFY, BREAK_LOCK, QUIET, JSON, NO_WAIT, sticky=True)
 def deploy(run: Run) -> dict[str, Any]:
     """publish-layer, then create the function(s) or update only what differs (code, configuration).
 
     Waits until each function is updated; retries conflicts and throttling. Nothing changed: no call is made.
     """
     result = commands.deploy(run.settings, plan=run.options["plan"], reporter=run.reporter,
-                             verify=not run.options["no_verify"], wait=run.wait)
+                             verify=not run.options["no_verify"], wait=run.wait,
+                             break_lock=run.options["break_lock"])
     functions = [function_json(step) for step in result.functions]
     if result.image is not None:  # a container image: no layers
         return {"plan": run.options["plan"], "changed": result.changed, "image": result.image.image_uri,
