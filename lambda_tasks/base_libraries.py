@@ -52,10 +52,11 @@ _GLIBC = frozenset({
     "libthread_db.so.1", "libBrokenLocale.so.1", "libmemusage.so", "libpcprofile.so", "libSegFault.so",
     "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1",
 })
-#: Libraries of the base images' own packages, beyond the manylinux list (see the sources above).
+#: Libraries of the base images' own packages, beyond the manylinux list (see the sources above). libffi, libbz2
+#: and liblzma: the runtime's own ctypes, bz2 and lzma modules load on Lambda, linked against the OS's
+#: (libffi 3.0 on AL2, 3.4 on AL2023); the rest as the packages listed for each image.
 _AL2 = frozenset({
     "libcrypt.so.1", "libssl.so.10", "libcrypto.so.10", "libffi.so.6", "libbz2.so.1", "liblzma.so.5",
-    "libgio-2.0.so.0", "libgmodule-2.0.so.0",
 })
 _AL2023 = frozenset({
     "libcrypt.so.2", "libssl.so.3", "libcrypto.so.3", "libffi.so.8", "libbz2.so.1", "liblzma.so.5",

@@ -200,3 +200,31 @@ def test_the_function_zips_compiled_file_finds_a_library_vendor_lib_ships(tmp_pa
         build(settings, reporter=Reporter(quiet=True))
     write(root / "vendor" / "lib" / "libthing.so.1", linked((), (), "libthing.so.1"))
     build(settings, reporter=Reporter(quiet=True))
+
+
+@pytest.mark.slow
+def test_a_rebuild_resolves_from_the_remembered_verdicts(tmp_path, wheelhouse, monkeypatch):
+    """The verdict cache keeps each wheel member's needed names and paths: a forced rebuild reads no ELF file
+    again and still finds a library the wheel lacks."""
+    from lambda_tasks.assemble import build
+    from lambda_tasks.checks import audit as audit_module
+    from lambda_tasks.config import load_settings
+
+    ext = linked(("libdep-1a2b.so.1",), ("-Wl,-rpath,$ORIGIN/../fast_dep.libs", "-Wl,--disable-new-dtags"))
+    files = {"fast_dep/__init__.py": "", "fast_dep/_ext.abi3.so": ext,
+             "fast_dep.libs/libdep-1a2b.so.1": linked(("libz.so.1",), (), "libdep-1a2b.so.1")}
+    make_wheel(wheelhouse, "fast-dep", tag="cp312-abi3-manylinux2014_x86_64", files=files)
+    root = make_project(tmp_path / "app", "fast-dep\n", pyproject=offline_pyproject(wheelhouse))
+    settings = load_settings(root, {}, {"runtime": "python3.12", "arch": "x86_64"})
+    build(settings, reporter=Reporter(quiet=True))
+    read: list[str] = []
+    real = audit_module.verdict
+    monkeypatch.setattr(audit_module, "verdict", lambda path, *a: read.append(path) or real(path, *a))
+    build(settings, force=True, reporter=Reporter(quiet=True))
+    assert not [path for path in read if path.endswith((".so", ".so.1"))]
+    lacking = make_wheel(tmp_path / "other", "fast-dep", version="2.0", tag="cp312-abi3-manylinux2014_x86_64",
+                         files={"fast_dep/_ext.abi3.so": ext})
+    (root / "requirements.txt").write_text("fast-dep==2.0\n")
+    (wheelhouse / lacking.name).write_bytes(lacking.read_bytes())
+    with pytest.raises(AuditError, match=r"fast_dep/_ext\.abi3\.so \(fast-dep\) needs libdep-1a2b\.so\.1"):
+        build(settings, reporter=Reporter(quiet=True))

@@ -22,7 +22,6 @@ from lambda_tasks.base_libraries import (
     base_libraries,
 )
 from lambda_tasks.shared_libraries import (
-    IN_BASE,
     Dynamic,
     Unresolved,
     accepted,
@@ -158,10 +157,6 @@ def test_a_library_nothing_loads_is_its_own_root():
     objects = {"/opt/python/pkg/plugins/libplugin.so": lib("libX11.so.6")}
     assert resolve(objects, set(objects), BASE) == [
         Unresolved("/opt/python/pkg/plugins/libplugin.so", "libX11.so.6", "/opt/python/pkg/plugins/libplugin.so")]
-
-
-def test_in_base_marker_is_not_a_path():
-    assert not IN_BASE.startswith("/")
 
 
 def test_other_abi_files_are_those_beside_one_the_target_loads():
