@@ -21,6 +21,7 @@ from ..config import Settings
 from ..entries import APP_MOUNT, LAYER_MOUNT, LAYER_PREFIX, Entry
 from ..layer_cache import LayerCache
 from ..manifest import Artifact, BillOfMaterials, LayerRecord, Manifest
+from ..package_index import DEFAULT_INDEX, PackageIndex
 from ..report import Reporter, build_summary, human_bytes
 from ..sources.project import Source, find_source, generated_requirements, project_requirements
 from ..sources.roots import Roots, declared_requirements
@@ -70,6 +71,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
     from . import collect, layers
 
     target = settings.target
+    index = _package_index(settings.pip_args)  # asked only for advice, when a shared library is missing
     # -- the app
     app_entries = collect.app_entries(settings.project_dir)
     if framework is not None:
@@ -78,7 +80,8 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
     paths.check_paths(app_entries, settings.app_zip)
     guard.check_files(app_entries, settings.include)
     app_entries = _with_bytecode(app_entries, settings, APP_MOUNT, reporter)
-    audit.audit(app_entries, target, settings.audit_allow)
+    audit.audit(app_entries, target, settings.audit_allow, mount=APP_MOUNT, extra_layers=settings.extra_layers,
+                reporter=reporter, shipped=collect.vendor_libraries(settings.vendor_path, image_mode), index=index)
     app = None if image_mode else layers.pack_app(app_entries, settings)
 
     # -- the layers
@@ -145,7 +148,9 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
             if image_mode:  # an image has no /opt: the dependencies sit beside the app in /var/task
                 entries = [dataclasses.replace(e, arcname=e.arcname.removeprefix(LAYER_PREFIX)) for e in entries]
             entries = _with_bytecode(entries, settings, APP_MOUNT if image_mode else LAYER_MOUNT, reporter)
-            verified = audit.audit(entries, target, settings.audit_allow, memo)
+            verified = audit.audit(entries, target, settings.audit_allow, memo,
+                                   mount=APP_MOUNT if image_mode else LAYER_MOUNT,
+                                   extra_layers=settings.extra_layers, reporter=reporter, index=index)
         if settings.strip_binaries:
             from ..checks.strip import strip_binaries
 
@@ -319,13 +324,30 @@ def _find_links(settings: Settings) -> list[str]:
     return found
 
 
+def _package_index(pip_args: Sequence[str]) -> PackageIndex:
+    """The index pip would ask, as its configuration and ``pip_args`` say (not asked with --no-index)."""
+    from ..resolve.pip_config import PipConfigError, command_line_settings, pip_settings
+
+    try:
+        pip = {**pip_settings(), **command_line_settings(pip_args)[0]}
+    except PipConfigError:
+        return PackageIndex(None, "pip's configuration could not be read")
+    if pip.get("no-index", "").lower() not in ("", "0", "false", "no", "off"):
+        return PackageIndex(None, "pip is told --no-index")
+    return PackageIndex((pip.get("index-url") or DEFAULT_INDEX).split()[0])
+
+
 def _slimmed(entries: Sequence[Entry], settings: Settings, reporter: Reporter) -> list[Entry]:
     if not settings.slim:
         return list(entries)
     from ..checks.slim import slim
+    from ..shared_libraries import other_abi_files
 
-    kept, saved = slim(entries, keep_pycache=settings.bytecode)
-    reporter.info(f"slim: left out {len(entries) - len(kept)} files Lambda never uses, {human_bytes(saved)} saved")
+    kept, saved = slim(entries, keep_pycache=settings.bytecode, target=settings.target)
+    other_abi = len(other_abi_files((entry.arcname for entry in entries), settings.target))
+    also = f" (with {other_abi} extension files for other Pythons)" if other_abi else ""
+    reporter.info(f"slim: left out {len(entries) - len(kept)} files Lambda never uses{also}, "
+                  f"{human_bytes(saved)} saved")
     return kept
 
 
