@@ -157,3 +157,13 @@ def test_invoke_lock_writes_the_same_valid_bytes_for_the_same_inputs(tmp_path):
     commands.lock(load_settings(project, {}, {}), output="pylock.again.toml", reporter=Lines())
     assert (project / "pylock.again.toml").read_bytes() == text
     assert tomllib.loads(text.decode())["tool"]["lambda-tasks"] == {"extras": [], "groups": []}
+
+
+@pytest.mark.slow
+def test_image_build_writes_the_bom_too(tmp_path, wheelhouse, base_image):
+    from test_image_build import image_project, settings_for
+
+    root = image_project(tmp_path / "proj", wheelhouse, base_image)
+    manifest = build(settings_for(root), reporter=Lines())
+    assert manifest.image is not None and manifest.bill_of_materials is not None
+    assert {p["name"] for p in _bom(root)["packages"]} == {"alpha", "beta", "gamma"}
