@@ -114,11 +114,6 @@ def requires_python_problems(lock: TargetLock) -> list[str]:
     return problems
 
 
-def without_hash(lock: TargetLock) -> list[str]:
-    """The distributions whose file has no sha256 (none should: every file is hashed when it is fetched)."""
-    return [d.name for d in lock.distributions if len(d.sha256) != 64]
-
-
 # ------------------------------------------------------------------------------- PEP 751 text (the BOM)
 
 

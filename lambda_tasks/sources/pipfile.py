@@ -153,20 +153,6 @@ def pipfile_root_lines(pipfile: Path, environment: Mapping[str, str], groups: Se
     return pipfile_requirements(pipfile, environment, groups)
 
 
-def has_dependencies(pipfile: Path) -> bool:
-    return bool(read_toml(pipfile).get("packages"))
-
-
-def check_lock_python(lock: Path, python_version: str) -> str | None:
-    """A line when Pipfile.lock says it was locked for another Python (pipenv locks for the host's)."""
-    requires = read_json(lock).get("_meta", {}).get("requires", {})
-    wanted = str(requires.get("python_full_version") or requires.get("python_version") or "")
-    if wanted and not (python_version == wanted or python_version.startswith(wanted + ".")):
-        return f"{lock.name} was locked for Python {wanted}; the target has {python_version}"
-    return None
-
-
-
 def pipfile_directories(path: Path) -> list[Path]:
     """The local directories Pipfile.lock builds packages from."""
     entries = read_json(path).get("default", {}).values()
