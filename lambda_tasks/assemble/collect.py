@@ -198,6 +198,13 @@ def _rewrite_record(data: bytes, moved: dict[str, str | None]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+def vendored_wheel_units(entries: Iterable[Entry], vendor_dir: Path) -> set[str]:
+    """The units of the wheels dropped into vendor/ (the project's own: the secret scan reads them)."""
+    wheels = {entry.source.wheel for entry in entries if isinstance(entry.source, WheelMember)}
+    inside = {wheel for wheel in wheels if wheel.parent == vendor_dir or wheel.resolve().parent == vendor_dir.resolve()}
+    return {entry.unit for entry in entries if isinstance(entry.source, WheelMember) and entry.source.wheel in inside}
+
+
 def distributions(entries: Iterable[Entry]) -> list[str]:
     return sorted({entry.unit for entry in entries})
 
