@@ -109,7 +109,7 @@ def test_vendor_files_and_own_wheels_are_checked_and_the_index_wheels_are_not():
         "refusing to ship 3 secret-looking files: python/.env, python/pkg/id_rsa, python/pkg/server.pem"
     assert "  python/pkg/server.pem (vendored): holds a PEM private key" in message
     assert "thirdparty" not in message and "vendkey" not in message and "ca.pem" not in message
-    with pytest.raises(SecretFileError, match="python/vendkey/tests/.env") as caught:
+    with pytest.raises(SecretFileError, match=r"python/vendkey/tests/\.env") as caught:
         check_files([entry("python/vendkey/tests/.env", b"A=1\n", unit="vendkey")], own={"vendkey"})
     assert "(in the project's own wheel vendkey): an environment file" in str(caught.value)
 
@@ -190,7 +190,7 @@ def _names(root, manifest) -> set[str]:
 @pytest.mark.slow
 def test_a_build_ships_certificates_and_third_party_test_keys(tmp_path, wheelhouse):
     root = _project(tmp_path, wheelhouse)
-    with pytest.raises(SecretFileError, match="python/vendkey/tests/key.pem"):  # vendor/'s wheels are the user's
+    with pytest.raises(SecretFileError, match=r"python/vendkey/tests/key\.pem"):  # vendor/'s wheels are the user's
         build(load_settings(root, {}, {"runtime": "python3.12"}), reporter=Reporter(quiet=True))
     settings = load_settings(root, {}, {"runtime": "python3.12", "include": ["vendkey/tests/key.pem"]})
     manifest = build(settings, reporter=Reporter(quiet=True))
