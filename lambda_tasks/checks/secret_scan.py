@@ -180,13 +180,20 @@ def _archive_reason(kind: str, name: str, handle: BinaryIO, budget: Budget, dept
         if kind == "tar":
             with tarfile.open(fileobj=handle, mode="r:") as archive:
                 return _tar_reason(name, archive, budget, depth)
-        stream = {"gz": gzip.GzipFile, "bz2": bz2.BZ2File, "xz": lzma.LZMAFile}[kind](fileobj=handle, mode="rb")
-        with stream:
-            return _compressed_reason(name, cast(BinaryIO, stream), budget, depth)
+        with _decompressed(kind, handle) as stream:
+            return _compressed_reason(name, stream, budget, depth)
     except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError, ValueError,
             NotImplementedError) as exc:
         budget.skipped.append(f"{name}: not read to the end ({type(exc).__name__}: {str(exc)[:80]})")
         return None
+
+
+def _decompressed(kind: str, handle: BinaryIO) -> BinaryIO:
+    if kind == "gz":
+        return cast(BinaryIO, gzip.GzipFile(fileobj=handle, mode="rb"))
+    if kind == "bz2":
+        return cast(BinaryIO, bz2.BZ2File(handle, "rb"))
+    return cast(BinaryIO, lzma.LZMAFile(handle, "rb"))
 
 
 def _zip_reason(name: str, handle: BinaryIO, budget: Budget, depth: int) -> str | None:
