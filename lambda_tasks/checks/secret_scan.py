@@ -140,15 +140,16 @@ def window_reason(data: bytes, lower_name: str = "") -> str | None:
         if kind is not None:
             return kind
     for token in p.TOKENS:
-        if any(literal in data for literal in p.LITERALS[token.kind]):
-            prefix = len(token.shown)
-            for match in token.pattern.finditer(data):
-                if p.looks_real(match.group(), prefix, token.min_distinct):
-                    return f"holds {token.kind} ({match.group()[:prefix].decode()}…)"
-    if b"AKIA" in data or b"ASIA" in data:
-        reason = _aws_key_reason(data)
-        if reason:
-            return reason
+        for match in token.pattern.finditer(data):
+            start = match.start() - len(token.before[:1])
+            if token.before and (start < 0 or data[start] not in token.before):
+                continue
+            value = data[start:match.end()]
+            if p.looks_real(value, len(token.shown), token.min_distinct):
+                return f"holds {token.kind} ({value[:len(token.shown)].decode()}…)"
+    reason = _aws_key_reason(data)
+    if reason:
+        return reason
     if (b"ecret" in data or b"ECRET" in data) and _named_secret(data):
         return "holds an AWS secret access key (aws_secret_access_key = <40 characters>)"
     if lower_name == ".npmrc" and p.NPM_AUTH.search(data):
