@@ -78,7 +78,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
         reporter.info(chalice.describe(framework))
         app_entries += chalice.runtime_entries(framework, app_entries)
     paths.check_paths(app_entries, settings.app_zip)
-    guard.check_files(app_entries, settings.include)
+    guard.check_files(app_entries, settings.include, warn=reporter.warn)
     app_entries = _with_bytecode(app_entries, settings, APP_MOUNT, reporter)
     audit.audit(app_entries, target, settings.audit_allow, mount=APP_MOUNT, extra_layers=settings.extra_layers,
                 reporter=reporter, shipped=collect.vendor_libraries(settings.vendor_path, image_mode), index=index)
@@ -110,6 +110,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
         from .lock_stage import find_links_origins, target_lock
 
         roots = _roots(settings, source)
+        own: set[str] = set()  # built from the project's own sources: the secret scan reads them
         if source is not None and source.is_lock:
             from ..resolve.lockfile import resolve_lock
 
@@ -119,7 +120,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
         else:
             early = EarlyChecks(target)  # the wheels pip fetched are checked while it resolves
             try:
-                wheels = resolve(settings, reporter, refresh=force, on_wheel=early.submit)
+                wheels = resolve(settings, reporter, refresh=force, on_wheel=early.submit, own=own)
                 origins = find_links_origins(wheels, _find_links(settings), settings.project_dir, "installer")
                 wheels, locked = target_lock(wheels, origins, roots, target,
                                              source.path.name if source else "requirements.txt", reporter)
@@ -134,7 +135,8 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
             checked = early.finish(memo) if early is not None else set()
             entries = collect.layer_entries(wheels, settings.vendor_path, target, reporter, memo, checked)
             paths.check_paths(entries, "the layers")
-            guard.check_files(entries, settings.include)  # vendor/'s loose files; wheels are third-party
+            own.update(collect.vendored_wheel_units(entries, settings.vendor_path))
+            guard.check_files(entries, settings.include, own, reporter.warn)  # the index's wheels are third-party
             if settings.exclude_runtime_provided:
                 from ..sources.requirements import requirement_lines
 

@@ -31,13 +31,13 @@ from ..files import cache_dir, content_sha256s, write_atomic
 from ..report import Reporter
 from ..targets import Target
 from . import tree
+from .wheel_checks import installed_path as _installed_path
+from .wheel_checks import is_record as _is_record
 
 if TYPE_CHECKING:
     from ..checks.audit import Memo
     from .crc import Inspect
 
-#: Install-time metadata that says something about the machine that installed, not the package.
-_HOST_METADATA = {"INSTALLER", "REQUESTED", "direct_url.json"}
 
 
 def walk_files(root: Path, allowed: Sequence[Path] = ()) -> Iterator[tuple[str, Path]]:
@@ -185,21 +185,6 @@ def _data_at(member: WheelMember, handle: BinaryIO) -> int:
         return -1
 
 
-def _is_record(filename: str) -> bool:
-    parts = filename.split("/")
-    return len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] == "RECORD"
-
-
-def _installed_path(filename: str) -> str | None:
-    """Where a wheel member lands under site-packages; None when it is not shipped."""
-    parts = filename.split("/")
-    if parts[0].endswith(".data") and len(parts) > 2:
-        return "/".join(parts[2:]) if parts[1] in ("purelib", "platlib") else None
-    if parts[0].endswith(".dist-info") and len(parts) == 2 and parts[1] in _HOST_METADATA:
-        return None
-    return filename
-
-
 def _rewrite_record(data: bytes, moved: dict[str, str | None]) -> bytes:
     rows = csv.reader(io.StringIO(data.decode("utf-8")))
     out = io.StringIO()
@@ -211,6 +196,13 @@ def _rewrite_record(data: bytes, moved: dict[str, str | None]) -> bytes:
         if path is not None:
             writer.writerow([path, *row[1:]])
     return out.getvalue().encode("utf-8")
+
+
+def vendored_wheel_units(entries: Iterable[Entry], vendor_dir: Path) -> set[str]:
+    """The units of the wheels dropped into vendor/ (the project's own: the secret scan reads them)."""
+    wheels = {entry.source.wheel for entry in entries if isinstance(entry.source, WheelMember)}
+    inside = {wheel for wheel in wheels if wheel.parent == vendor_dir or wheel.resolve().parent == vendor_dir.resolve()}
+    return {entry.unit for entry in entries if isinstance(entry.source, WheelMember) and entry.source.wheel in inside}
 
 
 def distributions(entries: Iterable[Entry]) -> list[str]:
@@ -253,6 +245,9 @@ def layer_entries(wheels: Sequence[Path], vendor_dir: Path, target: Target, repo
                 "  remove one of them (from vendor/ or requirements.txt)"
             )
         by_name[entry.arcname] = entry
+    from .wheel_checks import check_tree
+
+    check_tree(by_name.values())  # a file beside a directory of one name cannot be unpacked
     return list(by_name.values())
 
 
@@ -260,6 +255,8 @@ def layer_entries(wheels: Sequence[Path], vendor_dir: Path, target: Target, repo
 
 #: Wheel contents (sha256) whose members all inflated to their CRC and size, kept between builds.
 _CHECKED_FILE = "checked-wheels.json"
+#: The key of the verdicts in it: "2", since RECORD is compared too (older builds' lists do not count).
+_CHECKED_KEY = "2"
 _MAX_CHECKED = 20_000
 
 
@@ -291,7 +288,8 @@ def check_wheels(wheels: Sequence[Path], labels: dict[Path, str] | None = None, 
         new += [sha for _, sha in todo]
     if new:
         with contextlib.suppress(OSError):  # a read-only cache: the wheels are checked again next time
-            write_atomic(cache_dir() / _CHECKED_FILE, json.dumps([*known, *new][-_MAX_CHECKED:]).encode())
+            data = {_CHECKED_KEY: [*known, *new][-_MAX_CHECKED:]}
+            write_atomic(cache_dir() / _CHECKED_FILE, json.dumps(data).encode())
 
 
 def checked_contents() -> list[str]:
@@ -299,19 +297,31 @@ def checked_contents() -> list[str]:
     import json
 
     try:
-        return [str(sha) for sha in json.loads((cache_dir() / _CHECKED_FILE).read_text())]
-    except (OSError, ValueError, TypeError):
+        data = json.loads((cache_dir() / _CHECKED_FILE).read_text())
+        return [str(sha) for sha in data.get(_CHECKED_KEY, [])] if isinstance(data, dict) else []
+    except (OSError, ValueError, TypeError, AttributeError):
         return []
 
 
 def check_wheel_file(wheel: Path, label: str, target: Target | None = None, verdicts: Memo | None = None) -> None:
-    """One wheel's CRC check (see :func:`check_wheels`), not remembered."""
-    from .crc import check_wheel
+    """One wheel's check (see :func:`check_wheels`), not remembered: its members as pip would install them
+    (``wheel_checks``), then their CRCs, sizes and RECORD hashes."""
+    from .crc import check_wheel, damaged
+    from .wheel_checks import check_members
 
     wheel_name(wheel, label)
     with open_wheel(wheel, label) as archive:
         infos = [info for info in archive.infolist() if not info.is_dir()]
-    check_wheel(wheel, infos, label, _auditor(wheel.name, target, verdicts))
+        record_info = next((info for info in reversed(infos) if _is_record(info.filename)), None)
+    try:
+        record = None
+        if record_info is not None:
+            with WheelMember(wheel, record_info).open() as handle:  # Deflate64 too
+                record = handle.read()
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
+        raise damaged(label, record_info.filename if record_info else "RECORD", str(exc)) from None
+    rows = check_members(infos, record, label)
+    check_wheel(wheel, infos, label, _auditor(wheel.name, target, verdicts), rows)
 
 
 def _auditor(wheel_name: str, target: Target | None, verdicts: Memo | None) -> Inspect | None:
