@@ -24,8 +24,9 @@ from ..manifest import Artifact, LayerRecord, Manifest
 from ..report import Reporter, build_summary, human_bytes
 from ..sources.project import Source, find_source, generated_requirements, project_requirements
 from ..targets import Target
+from . import app_code
 from . import chalice_runtime as chalice
-from .fingerprint import app_fingerprint, image_fingerprint, layers_fingerprint, outputs_present
+from .fingerprint import app_fingerprint, image_fingerprint, layers_fingerprint, outputs_present, vendor_tree
 
 
 def build(settings: Settings, force: bool = False, reporter: Reporter | None = None,
@@ -46,9 +47,13 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
     if chalice.is_chalice_app(settings.project_dir):
         framework = chalice.runtime(settings, source, reporter, refresh=force)
     app_inputs = [f"{framework.wheel.parent.name}/{framework.wheel.name}"] if framework else []
-    inputs = {"app": app_fingerprint(settings, app_inputs),
+    # the project's files, checked once here (inside the project, links resolved, regular files): every stage
+    # below takes these values
+    app_files = app_code.app_files(settings.project_dir, settings.app_paths)
+    vendor = vendor_tree(settings)
+    inputs = {"app": app_fingerprint(settings, app_files, app_inputs),
               "layers": layers_fingerprint(settings, *_source_inputs(source),
-                                           framework=chalice.FRAMEWORK if framework else None)}
+                                           framework=chalice.FRAMEWORK if framework else None, vendor_dir=vendor)}
     image_mode = settings.package_type == "image"
     if image_mode:
         inputs["image"] = image_fingerprint(settings)
@@ -69,7 +74,8 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
 
     target = settings.target
     # -- the app
-    app_entries = collect.app_entries(settings.project_dir)
+    app_code.check_imports(app_files, settings.project_dir, [settings.vendor_dir.split("/", 1)[0]])
+    app_entries = app_code.app_entries(app_files)
     if framework is not None:
         reporter.info(chalice.describe(framework))
         app_entries += chalice.runtime_entries(framework, app_entries)
@@ -121,7 +127,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
         # the audit's memo is filled as the wheels' CRCs are checked, from the same inflated bytes
         with audit.remembered_verdicts(target) as memo:
             checked = early.finish(memo) if early is not None else set()
-            entries = collect.layer_entries(wheels, settings.vendor_path, target, reporter, memo, checked)
+            entries = collect.layer_entries(wheels, vendor, target, reporter, memo, checked)
             paths.check_paths(entries, "the layers")
             guard.check_files(entries, settings.include)  # vendor/'s loose files; wheels are third-party
             if settings.exclude_runtime_provided:
@@ -131,7 +137,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
                                                      settings.requirements or "requirements.txt", reporter)
             excluded = exclude.excluded_units(settings.exclude, settings.exclude_runtime_provided)
             if excluded:
-                imports = exclude.app_imports(collect.app_files(settings.project_dir))
+                imports = exclude.app_imports((arcname, found.path) for arcname, found in app_files)
                 entries = exclude.exclude(entries, excluded, imports, reporter)
             entries = _slimmed(entries, settings, reporter)
             if image_mode:  # an image has no /opt: the dependencies sit beside the app in /var/task

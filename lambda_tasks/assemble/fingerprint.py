@@ -21,12 +21,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .. import __version__
+from .. import __version__, project_paths
 from ..config import Affects, Settings, settings_affecting
 from ..files import content_digests, tree_digest
 from ..manifest import Artifact, Manifest
+from ..project_paths import ProjectPath
 from ..sources.requirements import PIP_INDEX_VARIABLES, local_requirement_dirs, requirements_digest
-from .collect import app_files, walk_files
+from .tree import walk_files
 
 
 def _digest(data: object) -> str:
@@ -100,26 +101,33 @@ def _tool_versions() -> list[str]:
     return versions
 
 
-def app_fingerprint(settings: Settings, extra: Sequence[str] = ()) -> str:
-    """Changes when any app file's bytes, an app setting or an ``extra`` input (Chalice's runtime wheel, by
-    content hash and name) changes."""
-    files = [(arcname, hashlib.sha256(path.read_bytes()).hexdigest(), os.access(path, os.X_OK))
-             for arcname, path in app_files(settings.project_dir)]
+def app_fingerprint(settings: Settings, app_files: Sequence[tuple[str, ProjectPath]], extra: Sequence[str] = ()) -> str:
+    """Changes when any app file's bytes (``app_files``: app_code.app_files), an app setting or an ``extra`` input
+    (Chalice's runtime wheel, by content hash and name) changes."""
+    files = [(arcname, hashlib.sha256(found.path.read_bytes()).hexdigest(), os.access(found.path, os.X_OK))
+             for arcname, found in app_files]
     return _digest({"files": files, "settings": _settings_data(settings, Affects.APP), "tool": __version__,
                     "epoch": os.environ.get("SOURCE_DATE_EPOCH"), **({"extra": list(extra)} if extra else {})})
 
 
-def layers_fingerprint(settings: Settings, source_files: Sequence[Path] = (),
-                       source_dirs: Sequence[Path] = (), framework: str | None = None) -> str:
+def vendor_tree(settings: Settings) -> ProjectPath | None:
+    """The vendor directory, checked as a project path (None: the project has none)."""
+    return project_paths.directory(settings.project_dir, settings.vendor_dir, "vendor_dir")
+
+
+def layers_fingerprint(settings: Settings, source_files: Sequence[Path] = (), source_dirs: Sequence[Path] = (),
+                       framework: str | None = None, vendor_dir: ProjectPath | bool | None = True) -> str:
     """Changes when the requirements (with the files they include), the dependency source's files (a lock file
     and its pyproject.toml, the directories a lock builds from), the vendor/ tree, a layer setting, pip's index
     variables, a tool version or the framework (``"chalice"``: its tool is left out) change."""
     requirements = requirements_digest(settings.requirements_path)
     vendor: list[tuple[str, str, bool]] = []
-    if settings.vendor_path.is_dir():
-        files = list(walk_files(settings.vendor_path, [settings.project_dir]))
+    if vendor_dir is True:  # not given: found here
+        vendor_dir = vendor_tree(settings)
+    if isinstance(vendor_dir, ProjectPath):
+        files = list(walk_files(vendor_dir))
         # content, not size and mtime: an edit that keeps both still counts (the stat cache keeps this fast)
-        digests = content_digests((path for _, path in files), scope=settings.vendor_path)
+        digests = content_digests((found.path for _, found in files), scope=vendor_dir.path)
         vendor = [(rel, digest, executable) for (rel, _), (digest, executable) in zip(files, digests, strict=True)]
     # a local requirement (./pkg, -e ../lib) is built from its directory: its files are inputs too
     directories = [d for d in [*local_requirement_dirs(settings.requirements_path), *source_dirs] if d.is_dir()]

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import replace as _replace
 from pathlib import Path
 
+from .. import project_paths
 from ..errors import ProjectError, file_system_error
 
 API_HANDLER = "api_handler"
@@ -244,13 +246,19 @@ class _Module:
 
     @classmethod
     def load(cls, path: Path | None, dotted: str, project_dir: Path) -> _Module | None:
-        if path is None or not path.is_file():
+        if path is None or not path.is_relative_to(project_dir):
             return None
-        label = path.relative_to(project_dir).as_posix() if path.is_relative_to(project_dir) else str(path)
+        label = path.relative_to(project_dir).as_posix()
+        found = project_paths.file(project_dir, label, "the module") if os.path.lexists(path) else None
+        if found is None:
+            return None
         try:
-            tree = ast.parse(path.read_bytes(), filename=str(path))
+            tree = ast.parse(found.read_bytes(), filename=str(path))
         except OSError as exc:
             raise file_system_error(exc) from None
+        except (RecursionError, MemoryError):
+            raise ProjectError(f"{label} is nested too deeply for Python to parse\n"
+                               "  Lambda could not import it either: simplify the nested expression") from None
         except SyntaxError as exc:
             raise ProjectError(f"{label} has a syntax error at line {exc.lineno}: {exc.msg}\n"
                                f"  {path}:{exc.lineno}: {(exc.text or '').strip()[:120]}\n"

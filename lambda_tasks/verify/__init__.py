@@ -23,9 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
 
+from .. import project_paths
 from ..config import FunctionSpec, Settings
 from ..errors import BytecodeError, VerifyError
 from ..host import describe, find_emulated, find_interpreter, machine
+from ..limits import PAYLOAD_BYTES
 from ..manifest import Manifest, require
 from ..report import Reporter
 from ..targets import RUNTIME_MODULES, Target
@@ -349,12 +351,13 @@ def _describe(plan: Plan) -> str:
 
 
 def _read_event(path: Path) -> object:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise VerifyError(f"event file {path} does not exist") from None
-    except ValueError as exc:
-        raise VerifyError(f"event file {path} is not JSON: {exc}") from None
+    """The event as JSON: a regular file (a FIFO or /dev/zero is refused before reading), at most Lambda's 6 MB
+    payload, nesting bounded."""
+    if not os.path.lexists(path):
+        raise VerifyError(f"event file {path} does not exist")
+    found = project_paths.regular_file(path, "event file")
+    data = project_paths.read_bytes(found, PAYLOAD_BYTES, f"event file {path}")
+    return project_paths.parse_json(data, f"event file {path}", VerifyError)
 
 
 def _lambda_environment(layout: Layout, target: Target, call: Call) -> dict[str, str]:
