@@ -41,7 +41,7 @@ def project_settings(cwd: Path, configured: Mapping[str, Any], flags: Mapping[st
     if framework is not None:
         fallbacks.append(framework)
     if sticky:
-        built = load(settings.manifest_path)
+        built = load(settings.manifest_path, settings.output_dir)
         if built is not None and (built.runtime, built.architecture) != (settings.runtime, settings.arch):
             fallbacks.append(({"runtime": built.runtime, "arch": built.architecture}, "the last build's manifest"))
     if fallbacks:
@@ -143,7 +143,7 @@ def report(settings: Settings, *, reporter: Reporter | None = None, wait: bool =
 
     reporter = reporter or Reporter()
     with exclusive(settings, reporter, wait):
-        return _write_report(settings, require(settings.manifest_path), reporter)
+        return _write_report(settings, require(settings.manifest_path, settings.output_dir), reporter)
 
 
 def _write_report(settings: Settings, manifest: Manifest, reporter: Reporter) -> Path:
@@ -272,9 +272,10 @@ def clean(settings: Settings, *, cache: bool = False, keep: int | None = None, p
     from .manifest import load
 
     with exclusive(settings, reporter, wait):
-        manifest = load(settings.manifest_path)
+        manifest = load(settings.manifest_path, settings.output_dir,
+                        on_fault=lambda why: reporter.warn(f"clean: {why}"))
         if manifest is None:
-            reporter.info(f"clean: nothing to remove (no build manifest at {settings.manifest_path})")
+            reporter.info(f"clean: nothing to remove (no usable build manifest at {settings.manifest_path})")
             return 0
         removals, kept = artifacts(settings, manifest)
         for line in kept:

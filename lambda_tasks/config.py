@@ -378,8 +378,8 @@ def _check_names(values: Mapping[str, Any]) -> None:
             problems.append(("function_name", rules.arn_place_problem(name, regions)))
     for key, problem in problems:
         if problem:
-            first = f"setting {key!r} {problem}"
-            raise SettingsError(first if len(first) < 150 else f"setting {key!r}: AWS would refuse it\n  {problem}")
+            first = f"AWS would refuse: {key} {problem}"
+            raise SettingsError(first if len(first) < 150 else f"AWS would refuse: {key}\n  {problem}")
 
 
 def _safe_name(name: str) -> str:

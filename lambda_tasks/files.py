@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 _BLOCK = 1 << 20
@@ -52,6 +53,41 @@ def write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A file written to a temp file beside ``path``, not yet renamed into place (see :func:`commit`)."""
+
+    tmp: Path
+    path: Path
+
+
+def stage(path: Path, data: bytes) -> Staged:
+    """``data`` in a temp file beside ``path`` (``.name.*.tmp``: what a killed build leaves is cleaned up)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o644)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Staged(Path(tmp), path)
+
+
+def commit(staged: Iterable[Staged]) -> None:
+    """Rename each staged file into place, in order (the manifest last). Everything was written before the first
+    rename, so a full disk or an error while writing leaves the old files and the old manifest, all in agreement;
+    a rename needs no space."""
+    for item in staged:
+        os.replace(item.tmp, item.path)
+
+
+def discard(staged: Iterable[Staged]) -> None:
+    for item in staged:
+        item.tmp.unlink(missing_ok=True)
 
 
 def cache_dir() -> Path:

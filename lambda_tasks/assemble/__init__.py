@@ -19,6 +19,7 @@ from pathlib import Path
 from .. import manifest as manifest_io
 from ..config import Settings
 from ..entries import APP_MOUNT, LAYER_MOUNT, LAYER_PREFIX, Entry
+from ..files import Staged, commit, discard
 from ..layer_cache import LayerCache
 from ..manifest import Artifact, LayerRecord, Manifest
 from ..report import Reporter, build_summary, human_bytes
@@ -36,7 +37,14 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
     reporter = reporter or Reporter()
     started = time.monotonic()
     started_at = time.time()
-    last = manifest_io.load(settings.manifest_path)
+    last = manifest_io.load(settings.manifest_path, settings.output_dir,
+                            on_fault=lambda why: reporter.warn(f"{why}; building anew"))
+    if last is not None:
+        problem = manifest_io.layout_problem(last, settings.app_zip, settings.layers_dir, settings.layer_name,
+                                             settings.image_dir)
+        if problem:  # not what these settings build: its files are none of ours to keep, publish or remove
+            reporter.info(f"{settings.manifest_path.name}: {problem}; building anew")
+            last = None
     # Another target: its artifacts are of no use, but its layer assignment still is.
     same_target = last is not None and (last.runtime, last.architecture) == (settings.runtime, settings.arch)
     previous = last if same_target else None
@@ -153,22 +161,33 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
         _used_cache(settings, started_at, used, reporter)
         return manifest
     assert app is not None
+    plan = None
     if entries is not None:
         plan = layers.plan_layers(entries, settings, app.unzipped_bytes,
                                   last.layer_assignment() if last else {}, reporter)
         layers.check_total(settings, app.unzipped_bytes, plan.unzipped_bytes, plan.unit_bytes)
-        layer_records = layers.write_layers(settings, plan, previous.layers if previous else [], reporter)
-        unit_bytes = plan.unit_bytes
-        if cache is not None:
-            cache.store(inputs["layers"], settings, layer_records, unit_bytes)
     elif hit is None:
         layer_records, unit_bytes = previous.layers, previous.unit_bytes  # type: ignore[union-attr]
 
-    # -- write
-    layers.check_total(settings, app.unzipped_bytes, sum(r.unzipped_bytes for r in layer_records), unit_bytes)
-    result = Manifest(runtime=settings.runtime, architecture=settings.arch, app=app.write(settings),
-                      layers=layer_records, inputs=inputs, unit_bytes=unit_bytes)
-    manifest_io.save(result, settings.manifest_path)
+    # -- write: every zip and the manifest to temp files, then renamed, the manifest last (files.commit): a full
+    # disk or an error while writing leaves the old zips and the old manifest, in agreement
+    if plan is None:
+        layers.check_total(settings, app.unzipped_bytes, sum(r.unzipped_bytes for r in layer_records), unit_bytes)
+    staged: list[Staged] = []
+    try:
+        if plan is not None:
+            layer_records = layers.write_layers(settings, plan, previous.layers if previous else [], reporter, staged)
+            unit_bytes = plan.unit_bytes
+        result = Manifest(runtime=settings.runtime, architecture=settings.arch, app=app.write(settings, staged),
+                          layers=layer_records, inputs=inputs, unit_bytes=unit_bytes)
+        staged.append(manifest_io.stage(result, settings.manifest_path))
+        commit(staged)
+    except BaseException:
+        discard(staged)
+        raise
+    layers.remove_stale(settings, layer_records)
+    if plan is not None and cache is not None:
+        cache.store(inputs["layers"], settings, layer_records, unit_bytes)
     for line in build_summary(result, settings.layer_limit, settings.unzipped_limit, settings.extra_layers_bytes):
         reporter.info(line)
     reporter.info(f"built in {time.monotonic() - started:.2f}s; manifest: "

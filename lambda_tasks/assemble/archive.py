@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..entries import DIR_MODE, Entry, WheelMember
+from ..files import Staged
 from .crc import CHECK_BLOCK, LOCAL, MemberCheck, damaged, data_offset
 
 COMPRESS_LEVEL = 6
@@ -184,8 +185,9 @@ class Written:
     unzipped_bytes: int
 
 
-def write_zip(path: Path, entries: Sequence[Packed]) -> Written:
-    """Write ``entries`` (already sorted and directory-complete) to ``path`` through a temp file."""
+def write_zip(path: Path, entries: Sequence[Packed], staged: list[Staged] | None = None) -> Written:
+    """Write ``entries`` (already sorted and directory-complete) to ``path`` through a temp file. With ``staged``,
+    the temp file is not renamed but added to it: the caller renames everything at once (files.commit)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     tmp = Path(tmp_name)
@@ -194,7 +196,10 @@ def write_zip(path: Path, entries: Sequence[Packed]) -> Written:
             out = _HashingWriter(raw)
             _write_members(out, entries)
         os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        if staged is None:
+            os.replace(tmp, path)
+        else:
+            staged.append(Staged(tmp, path))
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

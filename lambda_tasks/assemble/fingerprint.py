@@ -24,7 +24,7 @@ from pathlib import Path
 from .. import __version__, project_paths
 from ..config import Affects, Settings, settings_affecting
 from ..files import content_digests, tree_digest
-from ..manifest import Artifact, Manifest
+from ..manifest import Manifest, files_problem
 from ..project_paths import ProjectPath
 from ..sources.requirements import PIP_INDEX_VARIABLES, local_requirement_dirs, requirements_digest
 from .tree import walk_files
@@ -159,19 +159,7 @@ def image_fingerprint(settings: Settings) -> str:
 
 
 def outputs_present(previous: Manifest, settings: Settings, which: str) -> bool:
-    """The artifacts the manifest names for ``which`` ("app" or "layers") are on disk with their sizes."""
-    artifacts: Sequence[Artifact] = [previous.app] if which == "app" else previous.layers
-    if previous.image is not None:
-        blobs = settings.output_dir / previous.image.path / "blobs" / "sha256"
-        image = previous.image
-        artifacts = [Artifact(str(blobs / blob.digest.removeprefix("sha256:")), "", blob.size, 0)
-                     for blob in [image.config, *image.all_layers()]]
-        artifacts.append(Artifact(str(blobs / image.tag), "", -1, 0))
-    for artifact in artifacts:
-        path = settings.output_dir / artifact.path
-        try:
-            if path.stat().st_size != artifact.zip_bytes and artifact.zip_bytes >= 0:
-                return False
-        except FileNotFoundError:
-            return False
-    return True
+    """The artifacts the manifest names for ``which`` ("app" or "layers") are on disk, regular files with their
+    sizes and sha256 (from the stat cache: a file touched in any way is hashed again). A layer zip tampered with
+    in place, even at the same size, is not up to date."""
+    return files_problem(previous, settings.output_dir, which) is None

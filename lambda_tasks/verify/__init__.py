@@ -144,7 +144,7 @@ def verify(settings: Settings, event: Path | None, reporter: Reporter, function:
 
     Raises :class:`VerifyError` naming what fails; returns a :class:`VerifyResult` otherwise.
     """
-    manifest = require(settings.manifest_path)
+    manifest = require(settings.manifest_path, settings.output_dir)
     target = settings.target
     if (manifest.runtime, manifest.architecture) != (target.runtime, target.arch):
         raise VerifyError(f"{settings.manifest_path.name} was built for {manifest.runtime}/{manifest.architecture}, "
