@@ -90,6 +90,25 @@ def discard(staged: Iterable[Staged]) -> None:
         item.tmp.unlink(missing_ok=True)
 
 
+#: The latest SOURCE_DATE_EPOCH taken: 9999-12-31 23:59:59 UTC (Python's dates end there).
+MAX_EPOCH = 253_402_300_799
+
+
+def source_date_epoch() -> int | None:
+    """SOURCE_DATE_EPOCH (reproducible-builds.org): None when unset or empty; else a whole number of seconds since
+    1970, 0 to MAX_EPOCH. Anything else is a one-line error: a typo must not silently change the artifacts' bytes.
+    (Zips clamp it to what their dates can say, 1980..2107: archive.dos_datetime.)"""
+    raw = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not raw.isascii() or len(raw) > 12 or int(raw) > MAX_EPOCH:
+        from .errors import SettingsError
+
+        raise SettingsError(f"SOURCE_DATE_EPOCH must be a whole number of seconds since 1970 (0 to {MAX_EPOCH}), not "
+                            f"{raw[:40]!r}\n  set it to e.g. $(git log -1 --format=%ct), or unset it")
+    return int(raw)
+
+
 def cache_dir() -> Path:
     """Where downloaded wheels, resolutions, hashes and audit verdicts are kept between builds."""
     configured = os.environ.get("LAMBDA_TASKS_CACHE")

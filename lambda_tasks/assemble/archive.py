@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..entries import DIR_MODE, Entry, WheelMember
-from ..files import Staged
+from ..files import Staged, source_date_epoch
 from .crc import CHECK_BLOCK, LOCAL, MemberCheck, damaged, data_offset
 
 COMPRESS_LEVEL = 6
@@ -75,12 +75,16 @@ def directory_entry(arcname: str) -> Packed:
     return Packed(arcname, "", DIR_MODE, 0, 0, 0, STORED, data=b"")
 
 
+_ZIP_FIRST, _ZIP_LAST = 315_532_800, 4_354_819_198  # 1980-01-01 00:00:00 and 2107-12-31 23:59:58 UTC
+
+
 def dos_datetime() -> tuple[int, int]:
-    """The one timestamp of every entry: 1980-01-01 00:00, or SOURCE_DATE_EPOCH (UTC, 2 s resolution)."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if not epoch:
+    """The one timestamp of every entry: 1980-01-01 00:00, or SOURCE_DATE_EPOCH (UTC, 2 s resolution), clamped to
+    what a zip's date can say (1980-01-01 to 2107-12-31)."""
+    epoch = source_date_epoch()
+    if epoch is None:
         return (0 << 9) | (1 << 5) | 1, 0
-    t = time.gmtime(max(int(epoch), 315532800))  # zip cannot say anything before 1980
+    t = time.gmtime(min(max(epoch, _ZIP_FIRST), _ZIP_LAST))
     date = ((t.tm_year - 1980) << 9) | (t.tm_mon << 5) | t.tm_mday
     return date, (t.tm_hour << 11) | (t.tm_min << 5) | (t.tm_sec // 2)
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .. import __version__, project_paths
 from ..config import Affects, Settings, settings_affecting
-from ..files import content_digests, tree_digest
+from ..files import content_digests, source_date_epoch, tree_digest
 from ..manifest import Manifest, files_problem
 from ..project_paths import ProjectPath
 from ..sources.requirements import PIP_INDEX_VARIABLES, local_requirement_dirs, requirements_digest
@@ -107,7 +107,7 @@ def app_fingerprint(settings: Settings, app_files: Sequence[tuple[str, ProjectPa
     files = [(arcname, hashlib.sha256(found.path.read_bytes()).hexdigest(), os.access(found.path, os.X_OK))
              for arcname, found in app_files]
     return _digest({"files": files, "settings": _settings_data(settings, Affects.APP), "tool": __version__,
-                    "epoch": os.environ.get("SOURCE_DATE_EPOCH"), **({"extra": list(extra)} if extra else {})})
+                    "epoch": source_date_epoch(), **({"extra": list(extra)} if extra else {})})
 
 
 def vendor_tree(settings: Settings) -> ProjectPath | None:
@@ -137,7 +137,7 @@ def layers_fingerprint(settings: Settings, source_files: Sequence[Path] = (), so
         "requirements": requirements, "vendor": vendor, "local": local,
         "sources": [(path.name, hashlib.sha256(path.read_bytes()).hexdigest()) for path in source_files],
         "settings": _settings_data(settings, Affects.LAYERS),
-        "tools": _tool_versions(), "epoch": os.environ.get("SOURCE_DATE_EPOCH"),
+        "tools": _tool_versions(), "epoch": source_date_epoch(),
         "pip": _pip_variables(),
         **({"framework": framework} if framework else {}),  # Chalice mode leaves chalice's tool out
     })
