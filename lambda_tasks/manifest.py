@@ -191,7 +191,7 @@ def read(path: Path, output_dir: Path) -> Manifest | None:
 
 
 def _fault(path: Path, why: str) -> ManifestError:
-    return ManifestError(f"{path.name} cannot be used: {why[:90]}\n  in {path}\n"
+    return ManifestError(f"{path.name} cannot be used: {why[:120]}\n  in {path}\n"
                          "  run `invoke build`: it writes a new one (it never trusts this one)")
 
 

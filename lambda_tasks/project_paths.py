@@ -74,7 +74,7 @@ def _real(root: Path, rel: str, what: str) -> Path:
             "is a dangling symbolic link (its target does not exist)"
         raise UnsafePathError(f"{what} {rel} {why}\n  in {root}\n  remove the link or point it at a file") from None
     if real != root and not real.is_relative_to(root):
-        raise UnsafePathError(f"{what} {rel} points outside the project (to {real})\n"
+        raise UnsafePathError(f"{what} {rel} points outside the project\n  in {root}\n  it leads to {real}\n"
                               "  copy it into the project if it is meant to ship, or remove the link")
     return real
 
@@ -111,11 +111,12 @@ def regular_file(path: Path, what: str) -> Path:
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
-        raise ProjectError(f"{what} {path} does not exist") from None
+        raise ProjectError(f"{what} {path.name} does not exist\n  looked for {path}") from None
     except OSError as exc:
         raise file_system_error(exc) from None
     if not stat.S_ISREG(mode):
-        raise ProjectError(f"{what} {path} is {kind_name(mode)}, not a regular file\n  give a regular file")
+        raise ProjectError(f"{what} {path.name} is {kind_name(mode)}, not a regular file\n  {path}\n"
+                           "  give a regular file")
     return path
 
 

@@ -34,12 +34,18 @@ def is_junk(name: str) -> bool:
     )
 
 
-def _link_error(link: Path, why: str, fix: str) -> UnsafePathError:
+def _shown(path: Path, root: Path | None) -> str:
+    """A path as the project names it (the first line of an error stays short), else as it is."""
+    return path.relative_to(root).as_posix() if root is not None and path.is_relative_to(root) else str(path)
+
+
+def _link_error(link: Path, why: str, fix: str, root: Path | None = None) -> UnsafePathError:
     try:
         target = os.readlink(link)
     except OSError:
         target = "?"
-    return UnsafePathError(f"symbolic link {link} {why}\n  it points to {target}\n  {fix}")
+    where = f"\n  in {root}" if root is not None else ""
+    return UnsafePathError(f"symbolic link {_shown(link, root)} {why}{where}\n  it points to {target}\n  {fix}")
 
 
 def _check_link(path: Path, root: Path) -> Path:
@@ -47,15 +53,15 @@ def _check_link(path: Path, root: Path) -> Path:
     try:
         real = path.resolve(strict=True)
     except RuntimeError:  # Python < 3.13 on a loop
-        raise _link_error(path, "is a loop", "remove the link or point it at a file") from None
+        raise _link_error(path, "is a loop", "remove the link or point it at a file", root) from None
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise _link_error(path, "is a loop", "remove the link or point it at a file") from None
+            raise _link_error(path, "is a loop", "remove the link or point it at a file", root) from None
         raise _link_error(path, "is dangling (its target does not exist)",
-                          "remove the link or create its target") from None
+                          "remove the link or create its target", root) from None
     if real != root and not real.is_relative_to(root):
         raise _link_error(path, "points outside the project",
-                          "copy the file into the project if it is meant to ship, or remove the link")
+                          "copy the file into the project if it is meant to ship, or remove the link", root)
     return real
 
 
@@ -67,9 +73,9 @@ def _check_name(path: Path) -> None:
                               "  rename it: names in a zip for Lambda must be UTF-8") from None
 
 
-def _special(path: Path, mode: int) -> ProjectError:
-    return ProjectError(f"{path} is {kind_name(mode)}: only regular files and directories can ship\n"
-                        "  remove it from the project tree (or move it out of the directories that ship)")
+def _special(path: Path, mode: int, root: Path) -> ProjectError:
+    return ProjectError(f"{_shown(path, root)} is {kind_name(mode)}: only regular files and directories can ship\n"
+                        f"  in {root}\n  remove it from the project tree (or move it out of the directories that ship)")
 
 
 def walk_files(top: ProjectPath) -> Iterator[tuple[str, ProjectPath]]:
@@ -99,16 +105,16 @@ def walk_files(top: ProjectPath) -> Iterator[tuple[str, ProjectPath]]:
                 if stat.S_ISDIR(mode):
                     if node.path.is_relative_to(real) or real in above:  # a link to an enclosing directory
                         raise _link_error(path, "is a loop (it points to a directory that contains it)",
-                                          "remove the link")
+                                          "remove the link", root)
                     subdirs.append((rel + "/", path, node.child(child.name, real, True), above))
                 elif stat.S_ISREG(mode):
                     yield rel, node.child(child.name, real, False)
                 else:
-                    raise _special(path, mode)
+                    raise _special(path, mode, root)
             elif child.is_dir(follow_symlinks=False):
                 subdirs.append((rel + "/", path, node.child(child.name, node.path / child.name, True), above))
             elif child.is_file(follow_symlinks=False):
                 yield rel, node.child(child.name, node.path / child.name, False)
             else:
-                raise _special(path, child.stat(follow_symlinks=False).st_mode)
+                raise _special(path, child.stat(follow_symlinks=False).st_mode, root)
         pending.extend(reversed(subdirs))
