@@ -138,9 +138,14 @@ def read_bytes(path: Path, limit: int, shown: str | os.PathLike[str]) -> bytes:
     return data
 
 
-def read_text(path: Path, shown: str | os.PathLike[str], limit: int = TEXT_LIMIT) -> str:
-    """A text input: UTF-8, or UTF-16/UTF-32 with a byte order mark; anything else is refused naming the file."""
-    return decode(read_bytes(path, limit, shown), shown)
+def read_text(path: Path, shown: str | os.PathLike[str], limit: int = TEXT_LIMIT, utf8_only: bool = False) -> str:
+    """A text input: UTF-8, or UTF-16/UTF-32 with a byte order mark; anything else is refused naming the file.
+    ``utf8_only``: a file other tools read too (pip, uv) must be UTF-8, and UTF-16/32 is refused naming it."""
+    data = read_bytes(path, limit, shown)
+    if utf8_only and data.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")):
+        raise ProjectError(f"{shown} is UTF-16 or UTF-32 text, not UTF-8\n  in {path}\n"
+                           "  save it as UTF-8: the installers (uv, pip's options) read requirements as UTF-8")
+    return decode(data, shown)
 
 
 _BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xef\xbb\xbf", "utf-8"),

@@ -74,7 +74,7 @@ def read_lines(path: Path) -> list[Line]:
         return []
     lines: list[Line] = []
     pending, start = "", 0
-    for number, raw in enumerate(read_text(path, path.name).splitlines(), 1):
+    for number, raw in enumerate(read_text(path, path.name, utf8_only=True).splitlines(), 1):
         if not pending:
             start = number
         if raw.endswith("\\") and not _COMMENT.match(raw):
