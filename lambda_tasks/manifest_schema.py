@@ -2,8 +2,9 @@
 
 Every key the reader uses must be there with its JSON type; hashes are 64 hex digits (they name files: a digest
 ``sha256:../../x`` must never become a path); every path is relative, without ``..``, and stays inside the output
-directory once links are resolved (``/etc/passwd`` as a layer path, or another project's zip as the app, is
-refused). Keys this version does not know are ignored, as before.
+directory once the links on the way are resolved (``/etc/passwd`` as a layer path, or another project's zip as the
+app, is refused); the file itself is used only when it is a regular file (manifest.files_problem). Keys this
+version does not know are ignored, as before.
 """
 
 from __future__ import annotations
@@ -68,8 +69,9 @@ def _contained(rel: Any, root: Path, where: str) -> None:
     posix = PurePosixPath(rel)
     if not rel or "\\" in rel or "\0" in rel or posix.is_absolute() or ".." in posix.parts:
         raise _Bad(f"{where} {rel[:60]!r} is not a path inside the output directory")
-    real = (root / rel).resolve()
-    if not real.is_relative_to(root):
+    # the directories on the way, links resolved (the file itself must be a regular file when it is used:
+    # manifest.files_problem; clean leaves a link alone)
+    if not (root / rel).parent.resolve().is_relative_to(root):
         raise _Bad(f"{where} {rel[:60]!r} leads outside the output directory")
 
 

@@ -176,3 +176,9 @@ def parse_json(text: str | bytes, shown: str | os.PathLike[str], error: type[Lam
             from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise error(f"{shown} is not JSON: {str(exc)[:100]}") from None
+
+
+def too_deep(shown: str | os.PathLike[str]) -> ProjectError:
+    """Python's parser gave up (RecursionError, MemoryError): one line, not a traceback."""
+    return ProjectError(f"{shown} is nested too deeply for Python to parse\n"
+                        "  Lambda could not import it either: simplify the nested expression")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..entries import APP_UNIT, Entry
 from ..errors import ProjectError
-from ..project_paths import ProjectPath, find
+from ..project_paths import ProjectPath, find, too_deep
 from . import tree
 from .collect import file_entry
 
@@ -73,8 +73,7 @@ def _imports(path: ProjectPath, arcname: str) -> set[str]:
     except (SyntaxError, ValueError):
         return set()  # verify and the bytecode step say what is wrong with it; this check cannot tell
     except (RecursionError, MemoryError):
-        raise ProjectError(f"{arcname} is nested too deeply for Python to parse\n"
-                           "  Lambda could not import it either: simplify the nested expression") from None
+        raise too_deep(arcname) from None
     found: set[str] = set()
     for node in ast.walk(syntax):
         if isinstance(node, ast.Import):

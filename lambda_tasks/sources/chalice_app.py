@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import replace as _replace
 from pathlib import Path
 
 from .. import project_paths
-from ..errors import ProjectError, file_system_error
+from ..errors import ProjectError
 
 API_HANDLER = "api_handler"
 _STREAM = " (batch size {batch_size}, starting position {starting_position})"
@@ -246,19 +245,14 @@ class _Module:
 
     @classmethod
     def load(cls, path: Path | None, dotted: str, project_dir: Path) -> _Module | None:
-        if path is None or not path.is_relative_to(project_dir):
-            return None
-        label = path.relative_to(project_dir).as_posix()
-        found = project_paths.file(project_dir, label, "the module") if os.path.lexists(path) else None
+        label = path.relative_to(project_dir).as_posix() if path and path.is_relative_to(project_dir) else ""
+        found = project_paths.file(project_dir, label, "the module") if label else None  # inside, regular
         if found is None:
             return None
-        try:
+        try:  # (read_bytes says what an OSError means)
             tree = ast.parse(found.read_bytes(), filename=str(path))
-        except OSError as exc:
-            raise file_system_error(exc) from None
         except (RecursionError, MemoryError):
-            raise ProjectError(f"{label} is nested too deeply for Python to parse\n"
-                               "  Lambda could not import it either: simplify the nested expression") from None
+            raise project_paths.too_deep(label) from None
         except SyntaxError as exc:
             raise ProjectError(f"{label} has a syntax error at line {exc.lineno}: {exc.msg}\n"
                                f"  {path}:{exc.lineno}: {(exc.text or '').strip()[:120]}\n"
