@@ -378,8 +378,7 @@ def _check_names(values: Mapping[str, Any]) -> None:
             problems.append(("function_name", rules.arn_place_problem(name, regions)))
     for key, problem in problems:
         if problem:
-            first = f"AWS would refuse: {key} {problem}"
-            raise SettingsError(first if len(first) < 150 else f"AWS would refuse: {key}\n  {problem}")
+            raise SettingsError(f"1 setting AWS would refuse: {key}\n  {key}: {problem}")  # as deploy's preflight
 
 
 def _safe_name(name: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -258,6 +259,11 @@ def _unset_last_setting(root: Path, wheelhouse: Path) -> None:
 _GOOD_APP = "import purelib\n\ndef handler(event, context):\n    return purelib.NAME\n"
 _DEEP = "[" * 100_000 + "]" * 100_000
 _ARN = "arn:aws:lambda:eu-west-1:123456789012"
+_CHALICE_APP = "from chalice import Chalice\n\napp = Chalice(app_name='x')\n"
+
+
+def _deep(root: Path) -> None:
+    (root / "layers" / "manifest.json").write_text(_DEEP)
 
 BOUNDARY_CASES = [
     # -- roots: app.py, chalicelib and vendor themselves are checked, not only what is inside them
@@ -289,7 +295,16 @@ BOUNDARY_CASES = [
     Case("event-fifo", _fifo("event.json"), "FIFO", args=["verify", "--event", "event.json"]),
     Case("event-too-big", _write("event.json", '"' + "x" * (7 * 1024 * 1024) + '"'), "over 6 MB",
          args=["verify", "--event", "event.json"]),
+    Case("chalicelib-char-device", lambda r, w: os.mknod(r / "chalicelib" / "zero", stat.S_IFCHR | 0o600,
+                                                          os.makedev(1, 5)),
+         "is a character device", recovers=_remove("chalicelib/zero")),
+    Case("chalice-config-fifo", _both(_write("app.py", _CHALICE_APP), _fifo(".chalice/config.json")), "FIFO",
+         recovers=_both(_restore_app, _remove(".chalice/config.json"))),
     # -- bounded parsing: one line, never a RecursionError
+    Case("chalice-config-deeply-nested", _both(_write("app.py", _CHALICE_APP), _write(".chalice/config.json", _DEEP)),
+         "config.json is nested too deeply", recovers=_both(_restore_app, _remove(".chalice/config.json"))),
+    Case("manifest-deeply-nested-report", lambda r, w: _deep(r), "manifest.json cannot be used: nested too deeply",
+         args=["report"], rebuilds=True),
     Case("event-deeply-nested", _write("event.json", _DEEP), "nested too deeply",
          args=["verify", "--event", "event.json"]),
     Case("app-py-deeply-nested", _write("app.py", "x = " + _DEEP + "\n"), "app.py", recovers=_restore_app),
@@ -434,10 +449,6 @@ def _other_project(data: dict) -> None:
     other.mkdir(parents=True, exist_ok=True)
     (other / "app.zip").write_bytes(b"PK\x05\x06" + b"\0" * 18)
     data["app"]["path"] = "../" * 12 + str(other / "app.zip").lstrip("/")
-
-
-def _deep(root: Path) -> None:
-    (root / "layers" / "manifest.json").write_text(_DEEP)
 
 
 def _tamper_layer(root: Path) -> None:
