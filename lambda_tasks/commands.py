@@ -42,7 +42,7 @@ def project_settings(cwd: Path, configured: Mapping[str, Any], flags: Mapping[st
     if framework is not None:
         fallbacks.append(framework)
     if sticky:
-        built = load(settings.manifest_path)
+        built = load(settings.manifest_path, settings.output_dir)
         if built is not None and (built.runtime, built.architecture) != (settings.runtime, settings.arch):
             fallbacks.append(({"runtime": built.runtime, "arch": built.architecture}, "the last build's manifest"))
     if fallbacks:
@@ -144,7 +144,9 @@ def report(settings: Settings, *, reporter: Reporter | None = None, wait: bool =
 
     reporter = reporter or Reporter()
     with exclusive(settings, reporter, wait):
-        return _write_report(settings, require(settings.manifest_path), reporter)
+        # the report checks each file it reads against the manifest itself (treemap), with its own words
+        return _write_report(settings, require(settings.manifest_path, settings.output_dir, check_files=False),
+                             reporter)
 
 
 def _write_report(settings: Settings, manifest: Manifest, reporter: Reporter) -> Path:
@@ -165,7 +167,7 @@ def verify(settings: Settings, *, event: Path | None = None, reporter: Reporter 
 
     reporter = reporter or Reporter()
     with exclusive(settings, reporter, wait):
-        built = load(settings.manifest_path)
+        built = load(settings.manifest_path, settings.output_dir)
         if built is not None and (built.runtime, built.architecture) != (settings.runtime, settings.arch):
             if target_given:
                 reporter.info(f"verify: building for {settings.target} as asked; the last build was for "
@@ -314,7 +316,8 @@ def clean(settings: Settings, *, cache: bool = False, keep: int | None = None, p
     from .manifest import load
 
     with exclusive(settings, reporter, wait):
-        manifest = load(settings.manifest_path)
+        manifest = load(settings.manifest_path, settings.output_dir,
+                        on_fault=lambda why: reporter.warn(f"clean: {why}"))
         if manifest is None:
             reporter.info(f"clean: nothing to remove (no build manifest at {settings.manifest_path})")
             return 0

@@ -23,6 +23,8 @@ from .kinds import (
     boolean,
     choice,
     extra_layer_arns,
+    inside,
+    insides,
     layer_numbers,
     runtime,
     text,
@@ -118,9 +120,11 @@ class Settings:
     requirements: str | None = setting(None, text, L, optional=True)  # None: searched (sources/project.py)
     extras: tuple[str, ...] = setting((), texts, L)
     groups: tuple[str, ...] = setting((), texts, L)
-    vendor_dir: str = setting("vendor", text, L)
-    app_zip: str = setting("dist/app.zip", text, A)
-    layers_dir: str = setting("layers", text, L)
+    vendor_dir: str = setting("vendor", inside, L)
+    app_zip: str = setting("dist/app.zip", inside, A)
+    layers_dir: str = setting("layers", inside, L)
+    #: files and packages shipped with app.py besides chalicelib/ (a FastAPI app's todo/), at the same paths
+    app_paths: tuple[str, ...] = setting((), insides, A)
     # -- the target
     runtime: str = setting("python3.12", runtime, B)
     arch: str = setting("x86_64", arch, B)
@@ -147,7 +151,7 @@ class Settings:
     layer_groups: Mapping[str, int] = setting({}, layer_numbers, L)
     # -- container images (package_type = "image"; README "Container images")
     package_type: str = setting("zip", choice("zip", "image"), B)
-    image_dir: str = setting("dist/image", text, B)
+    image_dir: str = setting("dist/image", inside, B)
     image_base: str | None = setting(None, text, B, optional=True)  # None: AWS's base image for the runtime
     image_layer_bytes: int = setting(128 * limits.MB, whole(1), L)  # a dependency layer's uncompressed budget
     image_limit: int = setting(limits.IMAGE_BYTES, whole(1), B)
@@ -344,9 +348,37 @@ def finish(cwd: Path, values: dict[str, Any]) -> Settings:
         )
     values["runtime"] = check_runtime(chosen)
     values.setdefault("arch", next(iter(ARCHITECTURES)))
-    values.setdefault("layer_name", f"{_safe_name(project_dir.name)}-deps")
+    values.setdefault("layer_name", f"{_safe_name(project_dir.name)[:130]}-deps")
     values.setdefault("app_name", _safe_name(project_dir.name))
+    _check_names(values)
     return Settings(project_dir=project_dir, output_dir=cwd, **values)
+
+
+def _check_names(values: Mapping[str, Any]) -> None:
+    """Names and ARNs as Lambda takes them, checked when the settings are loaded: the layer name names files
+    (``layers/<layer_name>-1.zip``), so ``../../x`` must never reach a path; an ARN of another partition or region
+    than ``regions`` would only fail mid-deploy."""
+    from . import lambda_values as rules
+
+    regions = tuple(values.get("regions", ()))
+    problems = [("layer_name", rules.layer_name_problem(values["layer_name"], room=rules.LAYER_SUFFIX))]
+    problems += [("regions", rules.region_problem(region)) for region in regions]
+    if not any(problem for _, problem in problems):
+        # (their syntax is the preflight's, before any call to AWS; where they are is known here)
+        problems += [("extra_layers", rules.arn_place_problem(arn, regions)) for arn in values.get("extra_layers", ())]
+        for spec in values.get("functions", ()):
+            where = tuple(spec.regions) if isinstance(spec.regions, (list, tuple)) and spec.regions else regions
+            problems += [("functions", rules.arn_place_problem(arn, where)) for arn in spec.layers or ()]
+            if isinstance(spec.role, str):
+                problems.append(("functions", rules.arn_place_problem(spec.role, where, regional=False)))
+        if values.get("role"):
+            problems.append(("role", rules.arn_place_problem(values["role"], regions, regional=False)))
+        name = values.get("function_name")
+        if name and rules.FUNCTION_ARN.fullmatch(name):
+            problems.append(("function_name", rules.arn_place_problem(name, regions)))
+    for key, problem in problems:
+        if problem:
+            raise SettingsError(f"1 setting AWS would refuse: {key}\n  {key}: {problem}")  # as deploy's preflight
 
 
 def _safe_name(name: str) -> str:

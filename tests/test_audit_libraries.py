@@ -19,6 +19,7 @@ from lambda_tasks.checks.audit import audit
 from lambda_tasks.checks.slim import slim
 from lambda_tasks.entries import APP_MOUNT, LAYER_MOUNT
 from lambda_tasks.errors import AuditError
+from lambda_tasks.project_paths import directory
 from lambda_tasks.report import Reporter
 from lambda_tasks.targets import Target
 
@@ -45,7 +46,7 @@ class Said(Reporter):
 def vendored(tmp_path: Path, files: dict[str, bytes]) -> list:
     for rel, data in files.items():
         write(tmp_path / "vendor" / rel, data)
-    return vendor_entries(tmp_path / "vendor")[0]
+    return vendor_entries(directory(tmp_path, "vendor", "vendor"))[0]
 
 
 def test_a_library_lambda_lacks_fails_naming_file_library_and_way_out(tmp_path):

@@ -9,7 +9,7 @@ from conftest import offline_pyproject
 from factory import make_project, make_wheel
 
 from lambda_tasks.assemble import build
-from lambda_tasks.assemble.collect import app_entries
+from lambda_tasks.assemble.app_code import app_entries, app_files
 from lambda_tasks.checks.guard import check_app_files, check_files
 from lambda_tasks.config import load_settings
 from lambda_tasks.entries import APP_UNIT, FILE_MODE, BytesSource, Entry
@@ -160,7 +160,7 @@ def test_on_a_real_project(tmp_path):
     (root / "chalicelib" / "secrets").mkdir()
     (root / "chalicelib" / "secrets" / "signing").write_bytes(KEY)
     with pytest.raises(SecretFileError, match="chalicelib/secrets/signing"):
-        check_files(app_entries(root), include=())
+        check_files(app_entries(app_files(root.resolve())), include=())
 
 
 # ------------------------------------------------------------------------------------------ real builds

@@ -9,13 +9,12 @@ import os
 import stat
 import zipfile
 import zlib
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from ..entries import (
     APP_MOUNT,
-    APP_UNIT,
     EXEC_MODE,
     FILE_MODE,
     LAYER_MOUNT,
@@ -28,6 +27,7 @@ from ..entries import (
 )
 from ..errors import ProjectError, WheelError
 from ..files import cache_dir, content_sha256s, write_atomic
+from ..project_paths import ProjectPath
 from ..report import Reporter
 from ..targets import Target
 from . import tree
@@ -40,65 +40,36 @@ if TYPE_CHECKING:
 
 
 
-def walk_files(root: Path, allowed: Sequence[Path] = ()) -> Iterator[tuple[str, Path]]:
-    """(relative posix path, path) of every file below root, sorted, junk left out; a symlink is followed only
-    when it stays inside ``root`` or ``allowed`` (see tree.py)."""
-    return tree.walk_files(root, allowed)
+# ------------------------------------------------------------------------------------------- vendor/
 
 
-def _file_entry(arcname: str, path: Path, unit: str) -> Entry:
+def file_entry(arcname: str, path: Path, unit: str) -> Entry:
     info = path.stat()
     mode = EXEC_MODE if info.st_mode & stat.S_IXUSR else FILE_MODE
     return Entry(arcname, unit, info.st_size, mode, FileSource(path))
 
 
-# --------------------------------------------------------------------------------------------- the app
-
-
-def app_files(project_dir: Path) -> list[tuple[str, Path]]:
-    """app.py and everything under chalicelib/, as (arcname, path)."""
-    app = project_dir / "app.py"
-    if not app.is_file():
-        raise ProjectError(
-            f"no app.py in the project directory: the handler module must be there\n  in {project_dir}\n"
-            "  point --project-dir (or project_dir) at your app"
-        )
-    files = [("app.py", app)]
-    chalicelib = project_dir / "chalicelib"
-    if chalicelib.is_dir():
-        files += [(f"chalicelib/{rel}", path) for rel, path in walk_files(chalicelib, [project_dir])]
-    return files
-
-
-def app_entries(project_dir: Path) -> list[Entry]:
-    return [_file_entry(arcname, path, APP_UNIT) for arcname, path in app_files(project_dir)]
-
-
-# ------------------------------------------------------------------------------------------- vendor/
-
-
-def vendor_entries(vendor_dir: Path, root: str = LAYER_PREFIX,
-                   project_dir: Path | None = None) -> tuple[list[Entry], list[Path]]:
+def vendor_entries(vendor: ProjectPath | None, root: str = LAYER_PREFIX) -> tuple[list[Entry], list[Path]]:
     """Files of vendor/ (each top-level entry a unit) and the wheels found at its top, to unpack.
 
     vendor/lib/, unless it is a Python package, holds native libraries: it goes to the layer's lib/ (/opt/lib,
     or /var/task/lib in an image), which is on Lambda's library path."""
-    if not vendor_dir.is_dir():
+    if vendor is None:
         return [], []
     entries: list[Entry] = []
     wheels: list[Path] = []
-    libraries = not (vendor_dir / "lib" / "__init__.py").exists()
-    for rel, path in walk_files(vendor_dir, [project_dir or vendor_dir.parent]):
+    libraries = not (vendor.path / "lib" / "__init__.py").exists()
+    for rel, found in tree.walk_files(vendor):
         if "/" not in rel and rel.endswith(".whl"):
-            wheels.append(path)
+            wheels.append(found.path)
             continue
         top = rel.split("/", 1)[0]
         arcname = rel if libraries and top == "lib" and "/" in rel else root + rel
-        entries.append(_file_entry(arcname, path, VENDOR_PREFIX + top))
+        entries.append(file_entry(arcname, found.path, VENDOR_PREFIX + top))
     return entries, wheels
 
 
-def vendor_libraries(vendor_dir: Path, image: bool) -> list[str]:
+def vendor_libraries(vendor_dir: ProjectPath | None, image: bool) -> list[str]:
     """Where vendor/lib/'s native libraries are on Lambda (/opt/lib, or /var/task/lib in an image): the function
     zip's own compiled files may need them."""
     root = APP_MOUNT if image else LAYER_MOUNT
@@ -209,7 +180,7 @@ def distributions(entries: Iterable[Entry]) -> list[str]:
     return sorted({entry.unit for entry in entries})
 
 
-def layer_entries(wheels: Sequence[Path], vendor_dir: Path, target: Target, reporter: Reporter,
+def layer_entries(wheels: Sequence[Path], vendor_dir: ProjectPath | None, target: Target, reporter: Reporter,
                   verdicts: Memo | None = None, prechecked: Collection[str] = ()) -> list[Entry]:
     """Every file of the layers: the wheels' (as installed) and vendor/'s, checked for collisions.
 

@@ -22,9 +22,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import project_paths
 from ..config import Settings
 from ..errors import BytecodeError, VerifyError
 from ..host import describe, find_emulated, find_interpreter, machine
+from ..limits import PAYLOAD_BYTES
 from ..manifest import Manifest, require
 from ..report import Reporter, human_bytes
 from ..shared_libraries import check_laid_out
@@ -95,7 +97,7 @@ def verify(settings: Settings, event: Path | None, reporter: Reporter, function:
 
     Raises :class:`VerifyError` naming what fails; returns a :class:`VerifyResult` otherwise.
     """
-    manifest = require(settings.manifest_path)
+    manifest = require(settings.manifest_path, settings.output_dir)
     target = settings.target
     if (manifest.runtime, manifest.architecture) != (target.runtime, target.arch):
         raise VerifyError(f"{settings.manifest_path.name} was built for {manifest.runtime}/{manifest.architecture}, "
@@ -366,13 +368,12 @@ def _describe(plan: Plan) -> str:
 
 
 def _read_event(path: Path) -> object:
-    """The event: a JSON file, or the name of a sample (events.KINDS: s3, sqs, api-rest ...)."""
-    if not path.exists() and str(path) in events.KINDS:
-        return events.sample(str(path))
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise VerifyError(f"event file {path} does not exist\n  or name a sample event: "
-                          f"{', '.join(events.KINDS)}") from None
-    except ValueError as exc:
-        raise VerifyError(f"event file {path} is not JSON: {exc}") from None
+    """The event: a JSON file (a regular file: a FIFO or /dev/zero is refused before reading; at most Lambda's
+    6 MB payload; nesting bounded), or the name of a sample (events.KINDS: s3, sqs, api-rest ...)."""
+    if not os.path.lexists(path):
+        if str(path) in events.KINDS:
+            return events.sample(str(path))
+        raise VerifyError(f"event file {path} does not exist\n  or name a sample event: {', '.join(events.KINDS)}")
+    found = project_paths.regular_file(path, "event file")
+    data = project_paths.read_bytes(found, PAYLOAD_BYTES, f"event file {path}")
+    return project_paths.parse_json(data, f"event file {path}", VerifyError)
