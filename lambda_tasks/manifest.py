@@ -161,7 +161,9 @@ class Manifest:
             unit_bytes=dict(data.get("unit_bytes", {})),
             version=int(data.get("version", FORMAT_VERSION)),
             image=ImageRecord.from_json(data["image"]) if data.get("image") else None,
-            bill_of_materials=BillOfMaterials(**data["bill_of_materials"]) if data.get("bill_of_materials") else None,
+            bill_of_materials=BillOfMaterials(**{k: data["bill_of_materials"][k] for k in ("path", "sha256",
+                                                                                        "distributions")})
+            if data.get("bill_of_materials") else None,
         )
 
     def layer_assignment(self) -> dict[str, int]:
@@ -256,7 +258,8 @@ def artifact_files(manifest: Manifest, which: str = "all") -> list[tuple[str, st
                 for b in [image.config, *image.all_layers()]] + [(blobs + image.tag, image.tag, -1)]
     artifacts: list[Artifact] = [*([manifest.app] if which != "layers" else []),
                                  *(manifest.layers if which != "app" else [])]
-    return [(a.path, a.sha256, a.zip_bytes) for a in artifacts]
+    bom = manifest.bill_of_materials if which != "app" else None
+    return [(a.path, a.sha256, a.zip_bytes) for a in artifacts] + ([(bom.path, bom.sha256, -1)] if bom else [])
 
 
 def files_problem(manifest: Manifest, output_dir: Path, which: str = "all") -> str | None:

@@ -136,6 +136,11 @@ def checked(data: Any, output_dir: Path, version: int = 1) -> str | None:
         _field(data, "unit_bytes", _count_map, "", optional=True)
         if data.get("image") is not None:
             _image(data["image"], root)
+        if data.get("bill_of_materials") is not None:
+            bom = _field(data, "bill_of_materials", lambda v: isinstance(v, dict), "")
+            _contained(_field(bom, "path", _text, "bill_of_materials"), root, "bill_of_materials.path")
+            _field(bom, "sha256", _hex, "bill_of_materials")
+            _field(bom, "distributions", _count, "bill_of_materials")
     except _Bad as bad:
         return str(bad)
     return None

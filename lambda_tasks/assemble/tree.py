@@ -45,7 +45,7 @@ def _link_error(link: Path, why: str, fix: str, root: Path | None = None) -> Uns
     except OSError:
         target = "?"
     where = f"\n  in {root}" if root is not None else ""
-    return UnsafePathError(f"symbolic link {_shown(link, root)} {why}{where}\n  it points to {target}\n  {fix}")
+    return UnsafePathError(f"symbolic link {_shown(link, root)} {why}\n  it points to {target}{where}\n  {fix}")
 
 
 def _check_link(path: Path, root: Path) -> Path:
