@@ -205,14 +205,16 @@ def _hidden_libraries(layout: Layout, target: Target, interpreter: execution.Int
     from . import host_libraries
 
     base = host_libraries.base_table(target.runtime, target.python_version)
+    executable, _, prefix = interpreter.needs
+    names = host_libraries.to_hide(layout.task, layout.opt, base or frozenset(),
+                                   host_libraries.interpreter_files(executable, prefix, interpreter.version))
+    if not names:
+        return {}
     if base is None or not host_libraries.overlay_available():
         why = "no table of Lambda's base images here" if base is None else "no overlayfs here"
-        result.unchecked.append(f"native libraries this host has and Lambda lacks ({why}: the build's audit "
-                                "checks them)")
+        result.unchecked.append(f"whether Lambda has the native libraries {', '.join(names[:5])}"
+                                f"{' ...' if len(names) > 5 else ''} ({why}; the build's audit checks them)")
         return {}
-    executable, _, prefix = interpreter.needs
-    names = host_libraries.to_hide(layout.task, layout.opt, base,
-                                   host_libraries.interpreter_files(executable, prefix, interpreter.version))
     places = host_libraries.host_places(names)
     if places:
         shown = sorted({name for found in places.values() for name in found})
