@@ -192,7 +192,7 @@ def _stage(layout: Layout, plan: Plan, target: Target, region: str, passed: Mapp
         reporter.info(f"verify: paths mapped, not laid out at /var/task and /opt: {isolation.why_not}")
     if why:
         result.unchecked.append(f"Lambda's runtime client (awslambdaric): {why}; a stand-in spoke its protocol")
-    hide = _hidden_libraries(layout, target, interpreter, isolation, reporter, result) if isolation.prefix else {}
+    hide = _hidden_libraries(layout, target, interpreter, isolation, reporter, result)
     return execution.Stage(layout.task, layout.opt, runtime, layout.root, interpreter, isolation, region, passed,
                            target.runtime, imports.extension_suffixes(target), hide=hide,
                            block_compiled=not plan.compiled)
@@ -210,8 +210,9 @@ def _hidden_libraries(layout: Layout, target: Target, interpreter: execution.Int
                                    host_libraries.interpreter_files(executable, prefix, interpreter.version))
     if not names:
         return {}
-    if base is None or not host_libraries.overlay_available():
-        why = "no table of Lambda's base images here" if base is None else "no overlayfs here"
+    if base is None or not isolation.prefix or not host_libraries.overlay_available():
+        why = ("no table of Lambda's base images here" if base is None else
+               "paths mapped" if not isolation.prefix else "no overlayfs here")
         result.unchecked.append(f"whether Lambda has the native libraries {', '.join(names[:5])}"
                                 f"{' ...' if len(names) > 5 else ''} ({why}; the build's audit checks them)")
         return {}
