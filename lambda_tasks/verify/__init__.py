@@ -213,8 +213,10 @@ def _hidden_libraries(layout: Layout, target: Target, interpreter: execution.Int
     if base is None or not isolation.prefix or not host_libraries.overlay_available():
         why = ("no table of Lambda's base images here" if base is None else
                "paths mapped" if not isolation.prefix else "no overlayfs here")
-        result.unchecked.append(f"whether Lambda has the native libraries {', '.join(names[:5])}"
-                                f"{' ...' if len(names) > 5 else ''} ({why}; the build's audit checks them)")
+        shown = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
+        what = f"whether Lambda has the native libraries {shown}" if base is None else \
+            f"the native libraries {shown}, which Lambda lacks, loaded from this host"
+        result.unchecked.append(f"{what} ({why}; the build's audit checks them)")
         return {}
     places = host_libraries.host_places(names)
     if places:
