@@ -220,8 +220,8 @@ def _hidden_libraries(layout: Layout, target: Target, interpreter: execution.Int
         return {}
     places = host_libraries.host_places(names)
     if places:
-        shown = sorted({name for found in places.values() for name in found})
-        reporter.info(f"verify: hidden from the loader, as Lambda's {target.runtime} lacks them: {', '.join(shown)}")
+        hidden = sorted({name for found in places.values() for name in found})
+        reporter.info(f"verify: hidden from the loader, as Lambda's {target.runtime} lacks them: {', '.join(hidden)}")
     return {directory: tuple(found) for directory, found in places.items()}
 
 
