@@ -169,32 +169,40 @@ def run(command: Sequence[str], env: Mapping[str, str], cwd: Path, api: RuntimeA
     reader.start()
     limit, peak, stopped, status = memory_mb * 1024 * 1024, 0, "", None
     rusage_peak = 0
-    while True:
-        api.changed.wait(0.02)
-        api.changed.clear()
-        exchange = api.exchange
-        now = time.monotonic()
-        answered = exchange.init_error is not None or exchange.response is not None or exchange.error is not None
-        if answered or (not has_event and exchange.init_done is not None):
-            break
-        pid, raw_status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            status, rusage_peak = raw_status, usage.ru_maxrss * 1024
-            break
-        peak = max(peak, tree_rss(process.pid))
-        if peak > limit:
-            stopped = "memory"
-            break
-        if exchange.init_done is None and now - exchange.started > INIT_SECONDS + timeout:
-            stopped = "init timeout"
-            break
-        if exchange.delivered is not None and now - exchange.delivered > timeout:
-            stopped = "timeout"
-            break
-    if status is None:
-        peak = max(peak, tree_rss(process.pid))
+    try:
+        while True:
+            api.changed.wait(0.02)
+            api.changed.clear()
+            exchange = api.exchange
+            now = time.monotonic()
+            answered = exchange.init_error is not None or exchange.response is not None or exchange.error is not None
+            if answered or (not has_event and exchange.init_done is not None):
+                break
+            pid, raw_status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                status, rusage_peak = raw_status, usage.ru_maxrss * 1024
+                break
+            peak = max(peak, tree_rss(process.pid))
+            if peak > limit:
+                stopped = "memory"
+                break
+            if exchange.init_done is None and now - exchange.started > INIT_SECONDS + timeout:
+                stopped = "init timeout"
+                break
+            if exchange.delivered is not None and now - exchange.delivered > timeout:
+                stopped = "timeout"
+                break
+    except BaseException:  # Ctrl-C: the runtime is in its own session, so it is stopped here
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.wait4(process.pid, 0)
+        raise
+    if status is None:
+        peak = max(peak, tree_rss(process.pid))
+    with contextlib.suppress(ProcessLookupError):  # the runtime and whatever it started
+        os.killpg(process.pid, signal.SIGKILL)
+    if status is None:
         _, status, usage = os.wait4(process.pid, 0)
         rusage_peak = usage.ru_maxrss * 1024
     process.returncode = os.waitstatus_to_exitcode(status)
