@@ -24,6 +24,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -178,9 +179,8 @@ def run(command: Sequence[str], env: Mapping[str, str], cwd: Path, api: RuntimeA
             answered = exchange.init_error is not None or exchange.response is not None or exchange.error is not None
             if answered or (not has_event and exchange.init_done is not None):
                 break
-            pid, raw_status, usage = os.wait4(process.pid, os.WNOHANG)
-            if pid:
-                status, rusage_peak = raw_status, usage.ru_maxrss * 1024
+            ended, status, rusage_peak = _reap(process, block=False)
+            if ended:
                 break
             peak = max(peak, tree_rss(process.pid))
             if peak > limit:
@@ -193,24 +193,41 @@ def run(command: Sequence[str], env: Mapping[str, str], cwd: Path, api: RuntimeA
                 stopped = "timeout"
                 break
     except BaseException:  # Ctrl-C: the runtime is in its own session, so it is stopped here
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
+        _stop(process)
         with contextlib.suppress(ChildProcessError):
-            os.wait4(process.pid, 0)
+            _reap(process, block=True)
         raise
     if status is None:
         peak = max(peak, tree_rss(process.pid))
-    with contextlib.suppress(ProcessLookupError):  # the runtime and whatever it started
-        os.killpg(process.pid, signal.SIGKILL)
+    _stop(process)  # the runtime and whatever it started
     if status is None:
-        _, status, usage = os.wait4(process.pid, 0)
-        rusage_peak = usage.ru_maxrss * 1024
-    process.returncode = os.waitstatus_to_exitcode(status)
+        _, status, rusage_peak = _reap(process, block=True)
     reader.join(timeout=5)
     peak = max(peak, rusage_peak)
     if not stopped and peak > limit:
         stopped = "memory"
     return Ended(stopped, peak, process.returncode, "\n".join(lines))
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        if hasattr(os, "killpg"):
+            os.killpg(process.pid, signal.SIGKILL)
+        else:  # pragma: no cover - Windows
+            process.kill()
+
+
+def _reap(process: subprocess.Popen[bytes], *, block: bool) -> tuple[bool, int | None, int]:
+    """(ended, exit status, peak resident bytes by the kernel's count, 0 when unknown); sets ``returncode``."""
+    if not hasattr(os, "wait4"):  # pragma: no cover - Windows: no rusage
+        code = process.wait() if block else process.poll()
+        return code is not None, code, 0
+    pid, raw, usage = os.wait4(process.pid, 0 if block else os.WNOHANG)
+    if not pid:
+        return False, None, 0
+    process.returncode = os.waitstatus_to_exitcode(raw)
+    scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
+    return True, process.returncode, usage.ru_maxrss * scale
 
 
 def tree_rss(pid: int) -> int:
