@@ -90,6 +90,7 @@ ENV_APP = ("import os, sys\n\n"
            "                        context.invoked_function_arn, context.get_remaining_time_in_millis() > 0]}\n")
 
 
+@pytest.mark.slow
 def test_the_handler_sees_lambdas_environment_and_dummy_credentials_only(tmp_path, wheelhouse, monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "the-deployers-real-secret")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIADEPLOYERSOWNKEY0")
@@ -119,6 +120,7 @@ def test_the_handler_sees_lambdas_environment_and_dummy_credentials_only(tmp_pat
         assert (task, opt) == ("/var/task", "/var/runtime")
 
 
+@pytest.mark.slow
 def test_a_handler_that_raises_gives_lambdas_error_document(tmp_path, wheelhouse):
     root = project(tmp_path / "raises", wheelhouse,
                    "def handler(event, context):\n    helper()\n\ndef helper():\n    raise ValueError('no such order')\n")
@@ -136,6 +138,7 @@ def test_a_handler_that_raises_gives_lambdas_error_document(tmp_path, wheelhouse
     assert all("bootstrap.py" not in frame for frame in document["stackTrace"])  # as Lambda trims it
 
 
+@pytest.mark.slow
 def test_the_timeout_and_the_memory_size_are_enforced(tmp_path, wheelhouse):
     root = project(tmp_path / "limits", wheelhouse,
                    "import time\n\ndef handler(event, context):\n"
@@ -391,6 +394,7 @@ def test_a_namespace_whose_setup_fails_falls_back_to_mapped_paths_in_one_line(tm
     assert result.result != "/var/task" and str(result.result).endswith("/var/task")
 
 
+@pytest.mark.slow
 def test_without_awslambdaric_for_the_interpreter_a_stand_in_speaks_the_same_protocol(tmp_path, wheelhouse,
                                                                                        monkeypatch):
     from lambda_tasks.verify import runtime_dir
@@ -454,6 +458,7 @@ def _host_has(soname: str) -> bool:
     return bool(host_libraries.host_places([soname]))
 
 
+@pytest.mark.slow
 @needs_cc
 @pytest.mark.skipif(not sandbox.detect().prefix, reason="this machine allows no private mount namespace")
 def test_a_host_library_lambda_lacks_is_hidden_from_the_loader_in_the_namespace(tmp_path, wheelhouse, monkeypatch):
