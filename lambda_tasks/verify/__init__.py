@@ -162,8 +162,10 @@ def verify(settings: Settings, event: Path | None, reporter: Reporter, function:
     if failures:
         for note in result.warnings:
             reporter.warn(note)
-        count = "" if len(failures) == 1 else f" ({len(failures)} functions)"
-        raise VerifyError(f"verify failed{count}: " + "\n  ".join(failures))
+        if len(failures) == 1:
+            raise VerifyError(f"verify failed: {failures[0]}")
+        raise VerifyError(f"verify failed in {len(failures)} functions\n" + "\n".join(
+            "  " + failure.replace("\n", "\n  ") for failure in failures))
     if result.not_loaded:
         noun = "compiled module" if len(result.not_loaded) == 1 else "compiled modules"
         result.unchecked.insert(0, f"{noun} {', '.join(result.not_loaded)} ({plan.why_not or 'another CPU'})")
