@@ -502,3 +502,26 @@ def test_verify_all_gives_each_function_its_own_environment_and_the_named_sample
     assert [(row.function, row.event, row.status, row.memory) for row in result.rows] == [
         ("fa", "sqs", "ok", 128), ("fb", "sqs", "ok", 256)]
     assert all(row.init_seconds and row.call_seconds is not None and row.peak > 0 for row in result.rows)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sandbox.detect().prefix, reason="this machine allows no private mount namespace")
+def test_what_the_runtime_needs_under_tmp_stays_visible_in_the_namespace(tmp_path, wheelhouse, monkeypatch):
+    """/tmp is the function's own tmpfs there: a runtime client kept under the host's /tmp is bound back."""
+    import shutil
+
+    from lambda_tasks.verify import runtime_dir
+
+    found = runtime_dir._installed(runtime_dir.CLIENT_MODULES)
+    assert len(found) == len(runtime_dir.CLIENT_MODULES)
+    copy = tmp_path / "client"
+    copy.mkdir()
+    for path in found:
+        (shutil.copytree if path.is_dir() else shutil.copy2)(path, copy / path.name)
+    assert str(copy).startswith("/tmp/")
+    monkeypatch.setattr(runtime_dir, "client_files", lambda version, machine: (sorted(copy.iterdir()), ""))
+    root = project(tmp_path / "tmpkeep", wheelhouse, "import sys\n\ndef handler(event, context):\n"
+                                                     "    return sys.modules['awslambdaric'].__file__\n")
+    result, output = verified(root, {})
+    assert "in a private mount namespace" in output and not any("stand-in" in note for note in result.unchecked)
+    assert result.result == "/var/runtime/awslambdaric/__init__.py"

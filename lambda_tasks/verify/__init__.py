@@ -253,6 +253,9 @@ def _record(result: VerifyResult, call: Call, outcome: execution.Outcome, plan: 
                            host_python=platform.python_version(), runtime=target.runtime,
                            extra_layers=extra_layers)
     result.unchecked += list(judged.unchecked)
+    if outcome.stand_in and not any("awslambdaric" in note for note in result.unchecked):
+        result.unchecked.append("Lambda's runtime client (awslambdaric): the runtime could not import it; a stand-in "
+                                "spoke its protocol")
     timing = _timing(outcome, call)
     if judged.status == "ok":
         where = "" if plan.same_version else f" (ran under this host's Python {platform.python_version()}, " \
