@@ -83,7 +83,8 @@ FUNCTION = Flag("function", "the function to verify: its deployed name or short 
                 "NAME")
 FUNCTION_NAME = Flag("function-name", "the Lambda function to create or update (or set function_name / functions)",
                      "NAME", setting="function_name")
-ROLE = Flag("role", "IAM role ARN for a new function (required to create one)", "ARN", setting="role")
+ROLE = Flag("role", "the IAM role ARN the functions run as (default: settings, else the role deploy creates and "
+            "reuses, <app_name>-<stage>; required only with manage_iam_role = false)", "ARN", setting="role")
 MEMORY = Flag("memory", "memory size in MB, a whole number (default: 128)", "MB", kind=int, setting="memory")
 TIMEOUT = Flag("timeout", "timeout in seconds, a whole number (default: 60)", "SECONDS", kind=int, setting="timeout")
 PUBLISH_VERSION = Flag("publish-version", "publish a function version after updating (reused when nothing "
