@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -125,6 +126,10 @@ def check_config_keys(config: Iterable[str]) -> None:
         if near_name(str(key), "lambda_tasks"):
             raise SettingsError(f"{key!r} in Invoke's config (invoke.yaml) is not read; did you mean 'lambda_tasks'?"
                                 "\n  rename it: lambda-tasks' settings go under lambda_tasks:")
+    for name in table_settings():  # Invoke reads no variable for a key it was not given: say so, not ignore it
+        if f"INVOKE_LAMBDA_TASKS_{name.upper()}" in os.environ:
+            raise SettingsError(f"INVOKE_LAMBDA_TASKS_{name.upper()} is not read: {name} is a table\n"
+                                f"  set {name} in invoke.yaml (lambda_tasks:) or in [tool.lambda-tasks]")
 
 
 def invoke_config(cwd: Path) -> dict[str, Any]:

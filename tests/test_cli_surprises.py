@@ -193,3 +193,8 @@ def test_a_closed_pipe_ends_quietly(bare):
     process.stdout.close()  # the reader is gone before the help is written, as with `| head` on a long output
     _, err = process.communicate(timeout=60)
     assert b"Traceback" not in err and b"BrokenPipe" not in err, err
+
+
+def test_a_table_setting_from_an_environment_variable_is_an_error_not_ignored(bare):
+    done = run([BIN / "invoke", "build"], bare, INVOKE_LAMBDA_TASKS_ENVIRONMENT="A=b")
+    one_error(done, "error: INVOKE_LAMBDA_TASKS_ENVIRONMENT is not read: environment is a table")
