@@ -41,7 +41,8 @@ def need_tool(name: str, found: str | None = None, install: str = "") -> str:
     found = found or next((path for alias in TOOLS.get(name, (name,)) if (path := shutil.which(alias))), None)
     if found:
         return found
-    reason = f"{name} is not installed ({install or INSTALL.get(name, '')}; .ci/run installs it)"
+    how = install or INSTALL.get(name, "")
+    reason = f"{name} is not installed" + (f" ({how}; .ci/run installs it)" if how else "")
     if UNDER_CI:
         pytest.fail(f"{reason}; under CI=true a test that needs it fails instead of skipping", pytrace=False)
     pytest.skip(reason)
