@@ -13,6 +13,7 @@ import difflib
 import inspect
 import os
 import re
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -241,15 +242,20 @@ def _explaining(method: Any) -> Any:
             if ours is None:
                 raise
             raise ParseError("error: " + explain(exc, *ours), getattr(exc, "context", None)) from None
+        except BrokenPipeError:  # `invoke --list | head`: the reader left; nothing more to say, no traceback
+            if _ours(program) is None:
+                raise
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise Exit(code=1) from None
 
     run.explains = True  # type: ignore[attr-defined]
     return run
 
 
 def explain_parse_errors(program: type[Program] = Program) -> None:
-    """Make Invoke's Program word parse errors as ours when the tasks are ours: the `invoke` command loads our
-    tasks.py before parsing the tasks' flags, so this runs in time; a program whose tasks are not ours keeps
-    Invoke's words. Done once, when this module is imported."""
+    """Make Invoke's Program word parse errors as ours, and end quietly on a closed pipe, when the tasks are ours:
+    the `invoke` command loads our tasks.py before parsing the tasks' flags, so this runs in time; a program whose
+    tasks are not ours keeps Invoke's words. Done once, when this module is imported."""
     for name in ("parse_tasks", "parse_cleanup"):
         method = getattr(program, name)
         if not getattr(method, "explains", False):

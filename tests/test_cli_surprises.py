@@ -201,3 +201,10 @@ def test_a_closed_pipe_ends_quietly(bare):
 def test_a_table_setting_from_an_environment_variable_is_an_error_not_ignored(bare):
     done = run([BIN / "invoke", "build"], bare, INVOKE_LAMBDA_TASKS_ENVIRONMENT="A=b")
     one_error(done, "error: INVOKE_LAMBDA_TASKS_ENVIRONMENT is not read: environment is a table")
+
+
+def test_invoke_list_into_a_closed_pipe_ends_quietly(bare):
+    process = subprocess.Popen([BIN / "invoke", "--list"], cwd=bare, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()
+    _, err = process.communicate(timeout=60)
+    assert b"Traceback" not in err and b"BrokenPipe" not in err, err
