@@ -116,7 +116,8 @@ def test_the_site_builds_strictly(tmp_path):
 
 def quickstart_blocks(text: str) -> list[str]:
     """The ```sh blocks between the quickstart markers (getting-started.md), or of the README's quickstart section."""
-    start = text.find("<!-- quickstart")
+    found = re.search(r"^<!-- quickstart", text, re.M)
+    start = found.start() if found else -1
     if start >= 0:
         text = text[start:text.index("<!-- end of quickstart -->")]
     else:
@@ -127,7 +128,7 @@ def quickstart_blocks(text: str) -> list[str]:
 
 #: The README's quickstart, and every page with one between <!-- quickstart ... --> and <!-- end of quickstart -->.
 QUICKSTARTS = ["README.md", *sorted(p.relative_to(REPO).as_posix() for p in DOCS.rglob("*.md")
-                                    if "<!-- quickstart" in p.read_text(encoding="utf-8"))]
+                                    if re.search(r"^<!-- quickstart", p.read_text(encoding="utf-8"), re.M))]
 
 
 @pytest.mark.slow
@@ -147,7 +148,6 @@ def test_the_quickstart_runs_verbatim_against_moto(tmp_path, iam_env, page):
         return  # another page's walk-through: it ran, every command green
     assert "names: app hello-lambda, layers hello-lambda-deps-N (from [project] name in pyproject.toml)" in out
     assert "hello lambda" in out  # verify called the handler with the event
-    assert "function hello-lambda [us-east-1]: would create" in out or "README" in page  # the second page updates
     assert re.search(r"function hello-lambda \[us-east-1\]: (created|updated|up to date)", out), out
 
 
