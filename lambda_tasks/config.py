@@ -381,7 +381,7 @@ def _default_names(values: dict[str, Any], project_dir: Path, app_name_from: str
     """Fill ``app_name`` (Chalice's, else ``[project] name``, else the folder's) and ``layer_name``
     (``<app_name>-deps``) when not set; return the line saying where they came from ("" when both were set)."""
     if app_name_from is not None:
-        origin = f"app_name from {app_name_from}"
+        origin = f"Chalice's app_name, {app_name_from}"
     elif "app_name" in values:
         origin = "the app_name setting" if "layer_name" not in values else ""
     elif (name := project_name(project_dir)) is not None:
