@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from .deploy.functions import DeployResult
     from .deploy.layer_publish import PublishResult
+    from .deploy.stage_lock import StageLock
     from .iac.package import PackageResult
     from .push.image_push import PushResult
     from .verify import VerifyResult
@@ -157,14 +158,42 @@ def _write_report(settings: Settings, manifest: Manifest, reporter: Reporter) ->
 
 
 def verify(settings: Settings, *, event: Path | None = None, reporter: Reporter | None = None,
-           wait: bool = True, function: str | None = None, handler: str | None = None) -> VerifyResult:
-    """``invoke verify``: bring the build up to date quietly (verify what the sources make now), then verify it."""
+           wait: bool = True, function: str | None = None, handler: str | None = None,
+           pass_env: tuple[str, ...] = (), all_functions: bool = False, target_given: bool = False) -> VerifyResult:
+    """``invoke verify``: verify the last build's target (another one only when ``--runtime``/``--arch`` ask for
+    it), brought up to date when the project changed since, said in one line; then verify it."""
+    from .manifest import load
     from .verify import verify as run_verify
 
     reporter = reporter or Reporter()
     with exclusive(settings, reporter, wait):
-        run_build(settings, reporter=Reporter(quiet=True))
-        return run_verify(settings, event, reporter, function, handler)
+        built = load(settings.manifest_path)
+        if built is not None and (built.runtime, built.architecture) != (settings.runtime, settings.arch):
+            if target_given:
+                reporter.info(f"verify: building for {settings.target} as asked; the last build was for "
+                              f"{built.runtime}/{built.architecture}")
+            else:
+                reporter.info(f"verify: {built.runtime}/{built.architecture}, the last build's target (the settings "
+                              f"say {settings.target}; --runtime/--arch verify another)")
+                settings = dataclasses.replace(settings, runtime=built.runtime, arch=built.architecture)
+        after = run_build(settings, reporter=Reporter(quiet=True))
+        if built is None:
+            reporter.info(f"verify: no build yet: built for {settings.target} first")
+        elif (built.runtime, built.architecture) == (after.runtime, after.architecture) and \
+                built.inputs != after.inputs:
+            changed = " and ".join(k for k in ("app", "layers", "image") if built.inputs.get(k) != after.inputs.get(k))
+            reporter.info(f"verify: rebuilt {changed or 'the artifacts'} for {settings.target} first: the project "
+                          "changed since the last build")
+        return run_verify(settings, event, reporter, function, handler, pass_env=pass_env,
+                          all_functions=all_functions, kinds=_function_kinds(settings) if all_functions else None)
+
+
+def _function_kinds(settings: Settings) -> dict[str, str]:
+    """A Chalice app's functions' kinds (rest_api, sqs, schedule ...) by short name: the event verify --all gives."""
+    from .sources.chalice_app import read_app
+
+    app = read_app(settings.project_dir / "app.py") if (settings.project_dir / "app.py").is_file() else None
+    return {function.short_name: function.kind for function in app.functions} if app is not None else {}
 
 
 def publish(settings: Settings, *, plan: bool = False, reporter: Reporter | None = None,
@@ -192,12 +221,13 @@ def publish(settings: Settings, *, plan: bool = False, reporter: Reporter | None
 
 
 def deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None = None,
-           verify: bool = True, wait: bool = True) -> DeployResult:
+           verify: bool = True, wait: bool = True, break_lock: bool = False) -> DeployResult:
     """``invoke deploy``: check what AWS would refuse, build if stale, verify, publish the layers, create or update
     the function(s). Ctrl-C prints what was done and what was not, then goes on as KeyboardInterrupt."""
     from .deploy.functions import DeployResult, deploy_functions
     from .deploy.interrupt import report_interrupted
     from .deploy.preflight import check_deploy, check_manifest
+    from .deploy.stage_lock import stage_lock
 
     if not settings.function_specs():
         raise DeployError("no function to deploy: pass --function-name NAME, or set function_name or functions")
@@ -216,16 +246,29 @@ def deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None 
             run_verify(settings, None, reporter, remembered=True)
         result = DeployResult()
         try:
-            return deploy_functions(settings, manifest, reporter=reporter, plan=plan, result=result)
+            with stage_lock(None if plan else deploy_lock(settings, reporter), break_lock=break_lock):
+                return deploy_functions(settings, manifest, reporter=reporter, plan=plan, result=result)
         except KeyboardInterrupt:
             report_interrupted(reporter, settings, manifest, result, plan=plan)
             raise
 
 
+def deploy_lock(settings: Settings, reporter: Reporter) -> StageLock | None:
+    """The lease deploys of one stage share in the cache bucket (deploy/stage_lock.py), or None without one."""
+    from .aws.clients import Clients
+    from .deploy.stage_lock import StageLock, lock_key
+
+    if not settings.cache_bucket:
+        return None
+    clients = Clients()
+    region = next(iter(settings.regions), None) or clients.default_region() or "us-east-1"
+    return StageLock(clients.s3(region), settings.cache_bucket,
+                     lock_key(settings.cache_prefix, settings.app_name, settings.stage), reporter)
+
+
 def _deploy_image(settings: Settings, *, plan: bool, reporter: Reporter, verify: bool,
                   wait: bool) -> DeployResult:
     """``deploy`` with package_type = "image": build, verify, push, then the functions (aws/image_deploy.py)."""
-    from .assemble import build as run_build
     from .aws.clients import Clients
     from .deploy.functions import DeployResult
     from .deploy.image_functions import deploy_image, image_matrix
@@ -250,7 +293,6 @@ def _deploy_image(settings: Settings, *, plan: bool, reporter: Reporter, verify:
 def publish_image(settings: Settings, *, plan: bool = False, reporter: Reporter | None = None,
                   wait: bool = True) -> PushResult:
     """``invoke publish-image``: build if stale, then push to ``image_repository`` what it does not have."""
-    from .assemble import build as run_build
     from .push.image_push import image_of, repository_of
     from .push.image_push import publish_image as push
 
@@ -315,7 +357,6 @@ def package(settings: Settings, *, fmt: str, out: Path | None = None, upload: bo
             reporter: Reporter | None = None, wait: bool = True) -> PackageResult:
     """``invoke package``: build if stale, then write a CloudFormation, SAM or Terraform template for the
     artifacts (into ``out``, default the layers directory), uploading the zips with ``upload``."""
-    from .assemble import build as run_build
     from .iac.package import package as write_package
 
     reporter = reporter or Reporter()

@@ -69,6 +69,15 @@ class AwsError(LambdaTasksError):
     """AWS refused a call; the message says what to do."""
 
 
+class RevisionConflict(AwsError):
+    """Another writer changed the function since the revision a write carried (PreconditionFailedException)."""
+
+    def __init__(self, message: str, changed: str = "") -> None:
+        super().__init__(message)
+        #: what the other writer changed, as far as a read-back tells ("code", "MemorySize", ...)
+        self.changed = changed
+
+
 class RegistryError(LambdaTasksError):
     """A container registry refused a request or answered something we cannot use; the message says what to do."""
 

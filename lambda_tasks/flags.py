@@ -76,11 +76,15 @@ S3_BUCKET = Flag("s3-bucket", "upload zips through this S3 bucket (same region; 
 PLAN = Flag("plan", "print what would be published and updated, change nothing in AWS", kind=bool)
 HANDLER = Flag("handler", "the handler, module.function (default: settings, else app.handler; Chalice: the app "
                "object, app.app)", "MODULE.FUNCTION", setting="handler")
-EVENT = Flag("event", "a JSON file: call the handler with it and print the result (default: only import and "
-             "resolve it)", "FILE", short="e")
+EVENT = Flag("event", "a JSON file, or a sample's name (api-rest, api-http, s3, sqs, sns, schedule, websocket ...): "
+             "call the handler with it and print the result (default: only load the handler)", "FILE", short="e")
 FUNCTION = Flag("function", "the function to verify: its deployed name or short name (Chalice: crunch for "
                 "@app.lambda_function(name='crunch')); default: every function, the first called with --event",
                 "NAME")
+PASS_ENV = Flag("pass-env", "give the handler this variable of your shell (otherwise it gets only the function's "
+                "configured environment and dummy credentials)", "NAME", repeat=True)
+ALL = Flag("all", "call every function's handler with a sample event of its kind (--event KIND for the others) "
+           "and print a table: status, init duration, duration, peak memory", kind=bool)
 FUNCTION_NAME = Flag("function-name", "the Lambda function to create or update (or set function_name / functions)",
                      "NAME", setting="function_name")
 ROLE = Flag("role", "the IAM role ARN the functions run as (default: settings, else the role deploy creates and "
@@ -95,6 +99,8 @@ ALIAS = Flag("alias", "point this alias at the published version (implies --publ
              setting="alias")
 MAX_PARALLEL = Flag("max-parallel", "functions x regions deployed at once (default: settings, else 8; 1: one after "
                     "the other)", "N", kind=int, setting="max_parallel")
+BREAK_LOCK = Flag("break-lock", "remove the deploy lock of this stage first (a killed runner's; cache_bucket "
+                  "keeps it)", kind=bool)
 NO_VERIFY = Flag("no-verify", "skip the Lambda-like import check of the handler before deploying", kind=bool)
 OUTPUT = Flag("output", "the file to write, pylock.toml or pylock.<name>.toml (default: pylock.toml)", "FILE",
               short="o")

@@ -8,6 +8,7 @@ front ends are made from them (CONTRIBUTING.md, "How to add a command").
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -20,6 +21,8 @@ from . import __version__, commands
 from .errors import LambdaTasksError, SettingsError, file_system_error
 from .flags import (
     ALIAS,
+    ALL,
+    BREAK_LOCK,
     BYTECODE,
     CACHE,
     COMMANDS,
@@ -38,6 +41,7 @@ from .flags import (
     NO_WAIT,
     OUT,
     OUTPUT,
+    PASS_ENV,
     PLAN,
     PUBLISH_VERSION,
     QUIET,
@@ -73,6 +77,7 @@ class Run:
     settings: Settings
     options: Mapping[str, Any]
     reporter: Reporter
+    given: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # the settings flags gave
 
     @property
     def wait(self) -> bool:
@@ -99,7 +104,7 @@ def run(name: str, values: Mapping[str, Any], configured: Mapping[str, Any], cwd
     try:
         settings = commands.project_settings(cwd or Path.cwd(), configured, flags, sticky=declared.sticky)
         reporter = Reporter(stream=sys.stderr if as_json else None, quiet=bool(options.get("quiet")))
-        summary = declared.run(Run(settings, options, reporter))
+        summary = declared.run(Run(settings, options, reporter, flags))
     except LambdaTasksError as exc:
         return Outcome(1, f"error: {exc}")
     except (OSError, UnicodeError) as exc:
@@ -132,17 +137,21 @@ def build(run: Run) -> dict[str, Any]:
 @command(*TARGET, EVENT, FUNCTION, HANDLER.but(setting="", help="the handler to verify, module.attribute "
                                                                   "(instead of --function)"),
          STAGE.but(help="the Chalice stage whose environment variables the function gets (default: settings, "
-                        "else dev)"), NO_WAIT, sticky=True)
+                        "else dev)"), PASS_ENV, ALL, NO_WAIT, sticky=True)
 def verify(run: Run) -> None:
-    """Load the built function zip and layers as Lambda lays them out (/var/task, /opt) and import the handlers.
+    """Run the built handlers as Lambda does: the artifacts at /var/task and /opt, Lambda's runtime client.
 
-    Runs a fresh isolated interpreter with Lambda's sys.path and the function's environment variables; with
-    --event, calls the handler and prints its answer. Says what this host cannot check (compiled modules, when
-    its Python or CPU differs from the target).
+    AWS's runtime interface client (awslambdaric) loads each handler against a local Runtime API, in a private
+    mount namespace where the machine allows one, with Lambda's environment and only the function's configured
+    variables (--pass-env adds one of yours), its timeout and memory size enforced; with --event, calls the
+    handler and prints its answer (or Lambda's error document). Verifies the last build's target; says what
+    this host cannot check (compiled modules, when its Python or CPU differs from the target).
     """
     event = run.options["event"]
     commands.verify(run.settings, event=Path(event) if event else None, reporter=run.reporter, wait=run.wait,
-                    function=run.options["function"], handler=run.options["handler"])
+                    function=run.options["function"], handler=run.options["handler"],
+                    pass_env=tuple(run.options["pass_env"]), all_functions=run.options["all"],
+                    target_given="runtime" in run.given or "arch" in run.given)
 
 
 @command(*TARGET, *AWS_FLAGS, QUIET, JSON, NO_WAIT, sticky=True)
@@ -156,14 +165,15 @@ def publish_layer(run: Run) -> dict[str, Any]:
 
 
 @command(FUNCTION_NAME, ROLE, HANDLER, *TARGET, *AWS_FLAGS, MEMORY, TIMEOUT, PUBLISH_VERSION, ALIAS, STAGE,
-         MAX_PARALLEL, NO_VERIFY, QUIET, JSON, NO_WAIT, sticky=True)
+         MAX_PARALLEL, NO_VERIFY, BREAK_LOCK, QUIET, JSON, NO_WAIT, sticky=True)
 def deploy(run: Run) -> dict[str, Any]:
     """publish-layer, then create the function(s) or update only what differs (code, configuration).
 
     Waits until each function is updated; retries conflicts and throttling. Nothing changed: no call is made.
     """
     result = commands.deploy(run.settings, plan=run.options["plan"], reporter=run.reporter,
-                             verify=not run.options["no_verify"], wait=run.wait)
+                             verify=not run.options["no_verify"], wait=run.wait,
+                             break_lock=run.options["break_lock"])
     functions = [function_json(step) for step in result.functions]
     if result.image is not None:  # a container image: no layers
         return {"plan": run.options["plan"], "changed": result.changed, "image": result.image.image_uri,

@@ -97,6 +97,15 @@ def _blob(data: dict[str, Any]) -> Blob:
 
 
 @dataclass
+class BillOfMaterials:
+    """``layers/pylock.toml``: the distributions the layers hold (PEP 751), its sha256 and how many it lists."""
+
+    path: str
+    sha256: str
+    distributions: int
+
+
+@dataclass
 class Manifest:
     runtime: str
     architecture: str
@@ -109,6 +118,8 @@ class Manifest:
     version: int = FORMAT_VERSION
     #: package_type = "image": the image (``app`` is then its app layer and ``layers`` is empty)
     image: ImageRecord | None = None
+    #: the build's bill of materials (None: no dependencies, or a build before it existed)
+    bill_of_materials: BillOfMaterials | None = None
 
     def to_json(self) -> str:
         data = {
@@ -120,6 +131,7 @@ class Manifest:
             "unit_bytes": self.unit_bytes,
             "version": self.version,
             **({"image": asdict(self.image)} if self.image is not None else {}),
+            **({"bill_of_materials": asdict(self.bill_of_materials)} if self.bill_of_materials else {}),
         }
         return json.dumps(data, indent=2, sort_keys=False) + "\n"
 
@@ -135,6 +147,7 @@ class Manifest:
             unit_bytes=dict(data.get("unit_bytes", {})),
             version=int(data.get("version", FORMAT_VERSION)),
             image=ImageRecord.from_json(data["image"]) if data.get("image") else None,
+            bill_of_materials=BillOfMaterials(**data["bill_of_materials"]) if data.get("bill_of_materials") else None,
         )
 
     def layer_assignment(self) -> dict[str, int]:

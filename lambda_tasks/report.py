@@ -148,7 +148,7 @@ def build_summary(manifest: Manifest, zip_cap: int, unzipped_cap: int, extra_lay
     if rows:
         lines += layer_table(rows, zip_cap)
     else:
-        lines.append("layers: none (requirements.txt lists nothing and there is no vendor/)")
+        lines.append("layers: none (no dependencies and no vendor/)")
     total = app.unzipped_bytes + sum(layer.unzipped_bytes for layer in manifest.layers) + extra_layers_bytes
     lines.append(f"total unzipped: {human_bytes(total)} ({100 * total / unzipped_cap:.1f}% of "
                  f"{human_bytes(unzipped_cap)})")

@@ -2,6 +2,8 @@
 
 - :func:`plain_library`: a shared library needing nothing newer than glibc 2.2.5 (runs anywhere).
 - :func:`newer_glibc_library`: calls ``pthread_create``; on glibc >= 2.34 it links ``pthread_create@GLIBC_2.34``.
+- :func:`linked`: a shared library whose DT_NEEDED names the given libraries (linked against stubs of those
+  sonames), with the linker flags given (``-Wl,-rpath,$ORIGIN/...``, ``--enable-new-dtags`` for RUNPATH).
 - :func:`with_machine`: the same bytes with another ``e_machine`` in the ELF header (an honest "built for
   another CPU" file: the loader checks exactly that field).
 """
@@ -53,6 +55,26 @@ def plain_library() -> bytes:
 def newer_glibc_library() -> bytes:
     """A host-machine shared library that needs ``pthread_create@GLIBC_2.34`` (glibc >= 2.34 hosts)."""
     return compile_shared(PTHREAD_SOURCE, ("-pthread",))
+
+
+@functools.cache
+def linked(needed: tuple[str, ...], flags: tuple[str, ...] = (), soname: str = "") -> bytes:
+    """A shared library whose DT_NEEDED are ``needed`` (stub libraries with those sonames are linked against)."""
+    if CC is None:
+        pytest.skip("needs the host's C compiler `cc` to make real ELF files")
+    with tempfile.TemporaryDirectory() as scratch:
+        stubs = Path(scratch)
+        links = []
+        for name in needed:
+            subprocess.run([CC, "-shared", "-fPIC", "-o", str(stubs / name), "-x", "c", "-", f"-Wl,-soname,{name}"],
+                           input=b"int stub_symbol_of_this_library;\n", check=True, capture_output=True)
+            links.append(f"-l:{name}")
+        out = stubs / "out.so"
+        own = [f"-Wl,-soname,{soname}"] if soname else []
+        subprocess.run([CC, "-shared", "-fPIC", "-o", str(out), "-x", "c", "-", "-L", str(stubs),
+                        "-Wl,--no-as-needed", *links, *own, *flags],
+                       input=PLAIN_SOURCE.encode(), check=True, capture_output=True)
+        return out.read_bytes()
 
 
 def with_machine(data: bytes, machine: int) -> bytes:

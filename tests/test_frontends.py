@@ -78,6 +78,8 @@ GOOD = [
       "quiet": True, "json": True, "no_wait": True}),
     ("verify", ["-e", "event.json", "--function", "crunch", "--handler=app.other", "-s", "prod"],
      {"event": "event.json", "function": "crunch", "handler": "app.other", "stage": "prod"}),
+    ("verify", ["--all", "--pass-env", "SLACK_WEBHOOK_URL", "--pass-env", "DB_URL", "-e", "sqs"],
+     {"all": True, "pass_env": ["SLACK_WEBHOOK_URL", "DB_URL"], "event": "sqs"}),
     ("publish-layer", ["--region", "us-east-1", "--region", "eu-west-1", "--s3-bucket", "b-{region}", "--plan"],
      {"region": ["us-east-1", "eu-west-1"], "s3_bucket": "b-{region}", "plan": True}),
     ("deploy", ["--function-name", "f", "--memory", "256", "--timeout=30", "--publish-version", "--alias", "live",

@@ -12,17 +12,14 @@ from aws_helpers import REGION, CallLog, FakeBuild
 
 from lambda_tasks import limits
 from lambda_tasks.aws import clients as aws
-from lambda_tasks.deploy.layer_publish import (
+from lambda_tasks.deploy.layer_publish import bucket_region, publish_layers, s3_key, via_s3
+from lambda_tasks.deploy.layer_versions import (
     RemoteVersion,
-    bucket_region,
     candidates,
     hash_from_description,
     layer_description,
     matches,
-    publish_layers,
-    s3_key,
     version_of,
-    via_s3,
 )
 from lambda_tasks.errors import AwsError, LambdaTasksError, LimitError
 from lambda_tasks.manifest import LayerRecord
@@ -291,3 +288,45 @@ def test_importing_the_tasks_does_not_import_boto3() -> None:
     code = "import sys, lambda_tasks.tasks; print('boto3' in sys.modules or 'botocore' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def _publish_behind_our_back(build: FakeBuild, layer: LayerRecord) -> None:
+    """What another deploy of the same stage does: publish the same zip, with our description."""
+    boto3.client("lambda", region_name=REGION).publish_layer_version(
+        LayerName=layer.name, Description=layer_description(layer),
+        Content={"ZipFile": (build.root / layer.path).read_bytes()}, CompatibleRuntimes=["python3.12"],
+        CompatibleArchitectures=["x86_64"])
+
+
+def test_a_layer_published_meanwhile_by_another_deploy_is_reused(moto_env, unique_name, tmp_path: Path,
+                                                                  monkeypatch) -> None:
+    """Issue 28: the content is looked for again right before publishing, so a race costs no version."""
+    from lambda_tasks.deploy import layer_publish as publish
+
+    build = FakeBuild(tmp_path, unique_name("deps"))
+    build.build({"app.py": "x"}, [{"a.py": "a"}])
+    planned = publish.Publisher.plan_layer
+
+    def plan_then_race(self, region, record):
+        step = planned(self, region, record)
+        _publish_behind_our_back(build, record)
+        return step
+
+    monkeypatch.setattr(publish.Publisher, "plan_layer", plan_then_race)
+    result, manifest, out = run(build)
+    (version,) = layer_versions(build.layer(1))
+    assert manifest.layers[0].published[REGION] == version["LayerVersionArn"]
+    assert result.published == [] and "another deploy published the same content meanwhile as version 1" in out
+
+
+def test_two_versions_of_one_content_are_named_and_the_newest_used(moto_env, unique_name, tmp_path: Path) -> None:
+    """A race past that window costs one extra version, which the next deploy uses and says so."""
+    build = FakeBuild(tmp_path, unique_name("deps"))
+    build.build({"app.py": "x"}, [{"a.py": "a"}])
+    layer = build.manifest().layers[0]
+    _publish_behind_our_back(build, layer)
+    _publish_behind_our_back(build, layer)
+    result, manifest, out = run(build)
+    assert result.published == [] and len(layer_versions(layer.name)) == 2
+    assert manifest.layers[0].published[REGION].endswith(":2")
+    assert "versions 1 and 2 hold the same content" in out

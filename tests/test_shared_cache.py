@@ -202,3 +202,23 @@ def test_a_record_from_the_bucket_cannot_name_paths_or_other_targets(tmp_path):
     with pytest.raises(ValueError, match="not JSON"):
         parse_record(b"{", "f" * 64, settings)
     assert record_key("pre/", "f" * 64) == f"pre/records/{'f' * 64}.json"
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("command", [["package", "--format", "sam"], ["build"]])
+def test_every_command_that_builds_uses_the_shared_cache(tmp_path, wheelhouse, monkeypatch, bucket, command):
+    """`invoke package` (and publish-image, deploy of an image) once built without the shared cache, ignoring
+    cache_required: a name shadowed in commands.py. Through the real command line, against moto's server."""
+    import os
+    import subprocess
+    import sys
+
+    make_wheel(wheelhouse, "alpha", "1.0")
+    make_wheel(wheelhouse, "beta", "2.0")
+    project = runner(tmp_path / "one", wheelhouse, monkeypatch, bucket, cache_required="true")
+    result = subprocess.run([Path(sys.executable).parent / "lambda-tasks", *command], cwd=project,
+                            capture_output=True, text=True, timeout=120, env=dict(os.environ))
+    assert result.returncode == 1, result.stdout + result.stderr
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("error: the layers are not in the shared cache (s3://"), result.stderr
+    assert "Traceback" not in result.stderr and not (project / "layers" / "manifest.json").exists()

@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .. import manifest as manifest_io
 from ..config import Settings
 from ..entries import APP_MOUNT, LAYER_MOUNT, LAYER_PREFIX, Entry
 from ..layer_cache import LayerCache
-from ..manifest import Artifact, LayerRecord, Manifest
+from ..manifest import Artifact, BillOfMaterials, LayerRecord, Manifest
+from ..package_index import DEFAULT_INDEX, PackageIndex
 from ..report import Reporter, build_summary, human_bytes
 from ..sources.project import Source, find_source, generated_requirements, project_requirements
+from ..sources.roots import Roots, declared_requirements
+from ..target_lock import TargetLock
 from ..targets import Target
 from . import chalice_runtime as chalice
 from .fingerprint import app_fingerprint, image_fingerprint, layers_fingerprint, outputs_present
@@ -68,6 +71,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
     from . import collect, layers
 
     target = settings.target
+    index = _package_index(settings.pip_args)  # asked only for advice, when a shared library is missing
     # -- the app
     app_entries = collect.app_entries(settings.project_dir)
     if framework is not None:
@@ -76,7 +80,8 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
     paths.check_paths(app_entries, settings.app_zip)
     guard.check_files(app_entries, settings.include)
     app_entries = _with_bytecode(app_entries, settings, APP_MOUNT, reporter)
-    audit.audit(app_entries, target, settings.audit_allow)
+    audit.audit(app_entries, target, settings.audit_allow, mount=APP_MOUNT, extra_layers=settings.extra_layers,
+                reporter=reporter, shipped=collect.vendor_libraries(settings.vendor_path, image_mode), index=index)
     app = None if image_mode else layers.pack_app(app_entries, settings)
 
     # -- the layers
@@ -86,6 +91,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
     hit = None if image_mode or force or cache is None or (previous is not None and fresh["layers"]) else \
         cache.fetch(inputs["layers"], settings)
     used: list[Path] | None = None  # the wheels packed (None: the layers are up to date)
+    locked: TargetLock | None = None
     if previous is not None and fresh["layers"]:
         reporter.info("layers: up to date")
     elif hit is not None:
@@ -101,17 +107,22 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
         if source is not None:
             reporter.info(source.describe(settings.project_dir))
         early: EarlyChecks | None = None
+        from .lock_stage import find_links_origins, target_lock
+
+        roots = _roots(settings, source)
         if source is not None and source.is_lock:
             from ..resolve.lockfile import resolve_lock
 
-            wheels = resolve_lock(settings, source.kind, source.path, reporter)
-            _check_lock_closure(wheels, settings, source, reporter)
+            wheels, origins = resolve_lock(settings, source.kind, source.path, reporter)
+            wheels, locked = target_lock(wheels, origins, roots, target, source.path.name, reporter,
+                                         leave_out_unneeded=source.kind == "pylock")
         else:
             early = EarlyChecks(target)  # the wheels pip fetched are checked while it resolves
             try:
                 wheels = resolve(settings, reporter, refresh=force, on_wheel=early.submit)
-                shown = "pyproject.toml" if source is not None and source.kind == "pyproject" else None
-                _check_closure(wheels, settings, reporter, shown or settings.requirements or "requirements.txt")
+                origins = find_links_origins(wheels, _find_links(settings), settings.project_dir, "index")
+                wheels, locked = target_lock(wheels, origins, roots, target,
+                                             source.path.name if source else "requirements.txt", reporter)
             except BaseException:
                 early.cancel()
                 raise
@@ -137,13 +148,20 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
             if image_mode:  # an image has no /opt: the dependencies sit beside the app in /var/task
                 entries = [dataclasses.replace(e, arcname=e.arcname.removeprefix(LAYER_PREFIX)) for e in entries]
             entries = _with_bytecode(entries, settings, APP_MOUNT if image_mode else LAYER_MOUNT, reporter)
-            verified = audit.audit(entries, target, settings.audit_allow, memo)
+            verified = audit.audit(entries, target, settings.audit_allow, memo,
+                                   mount=APP_MOUNT if image_mode else LAYER_MOUNT,
+                                   extra_layers=settings.extra_layers, reporter=reporter, index=index)
         if settings.strip_binaries:
             from ..checks.strip import strip_binaries
 
             entries, _ = strip_binaries(entries, verified, target, reporter)
+    def bom() -> BillOfMaterials | None:  # written once everything else was, before the manifest
+        kept = previous.bill_of_materials if previous is not None and fresh["layers"] else None
+        return _bill_of_materials(settings, locked, entries, hit is not None, kept)
+
     if image_mode:
-        manifest = _finish_image(settings, app_entries, entries, previous, last, inputs, force, reporter, started)
+        manifest = _finish_image(settings, app_entries, entries, previous, last, inputs, force, reporter, started,
+                                 bom)
         _used_cache(settings, started_at, used, reporter)
         return manifest
     assert app is not None
@@ -161,7 +179,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
     # -- write
     layers.check_total(settings, app.unzipped_bytes, sum(r.unzipped_bytes for r in layer_records), unit_bytes)
     result = Manifest(runtime=settings.runtime, architecture=settings.arch, app=app.write(settings),
-                      layers=layer_records, inputs=inputs, unit_bytes=unit_bytes)
+                      layers=layer_records, inputs=inputs, unit_bytes=unit_bytes, bill_of_materials=bom())
     manifest_io.save(result, settings.manifest_path)
     for line in build_summary(result, settings.layer_limit, settings.unzipped_limit, settings.extra_layers_bytes):
         reporter.info(line)
@@ -173,7 +191,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
 
 def _finish_image(settings: Settings, app_entries: Sequence[Entry], entries: Sequence[Entry] | None,
                   previous: Manifest | None, last: Manifest | None, inputs: dict[str, str], force: bool,
-                  reporter: Reporter, started: float) -> Manifest:
+                  reporter: Reporter, started: float, bom: Callable[[], BillOfMaterials | None]) -> Manifest:
     """package_type = "image": the layers, the config and the OCI layout; the manifest records the image."""
     from . import oci_image as image
 
@@ -186,13 +204,30 @@ def _finish_image(settings: Settings, app_entries: Sequence[Entry], entries: Seq
     app = Artifact(f"{record.path}/blobs/sha256/{top.digest.removeprefix('sha256:')}",
                    top.digest.removeprefix("sha256:"), top.size, top.unzipped_bytes)
     result = Manifest(runtime=settings.runtime, architecture=settings.arch, app=app, layers=[], inputs=inputs,
-                      unit_bytes=unit_bytes, image=record)
+                      unit_bytes=unit_bytes, image=record, bill_of_materials=bom())
     manifest_io.save(result, settings.manifest_path)
     for line in image.summary(record):
         reporter.info(line)
     reporter.info(f"built in {time.monotonic() - started:.2f}s; manifest: "
                   f"{settings.manifest_path.relative_to(settings.output_dir).as_posix()}")
     return result
+
+
+def _bill_of_materials(settings: Settings, locked: TargetLock | None, entries: Sequence[Entry] | None,
+                       from_cache: bool, kept: BillOfMaterials | None) -> BillOfMaterials | None:
+    """Write layers/pylock.toml for what the layers hold; layers not rebuilt keep the last build's. Layers from
+    the shared cache have none (the cache does not keep it): a stale one is removed rather than left to lie."""
+    from .lock_stage import BOM_NAME, write_bom
+
+    path = settings.layers_path / BOM_NAME
+    if locked is None or entries is None:
+        if from_cache:
+            path.unlink(missing_ok=True)
+        return None if from_cache else kept
+    if not locked.distributions:
+        path.unlink(missing_ok=True)
+        return None
+    return write_bom(locked, {entry.unit for entry in entries}, settings.layers_path, settings.output_dir)
 
 
 def _published_kept(records: list[LayerRecord], previous: Sequence[LayerRecord]) -> list[LayerRecord]:
@@ -216,33 +251,15 @@ def _used_cache(settings: Settings, started_at: float, wheels: Sequence[Path] | 
 
 
 def dependency_source(settings: Settings) -> tuple[Settings, Source | None]:
-    """The file the dependencies come from; for pyproject.toml, settings whose requirements file holds its
-    dependencies (so that everything that reads requirements works unchanged)."""
+    """The file the dependencies come from; for a declaration other than a requirements file (pyproject.toml's
+    [project] or [tool.poetry], a Pipfile), settings whose requirements file holds its lines."""
     source = find_source(settings.project_dir, settings.requirements)
     if source is None or source.is_lock:
         return settings, source
-    if source.kind == "pyproject":
-        lines = project_requirements(source.path, settings.extras, settings.groups)
+    if source.kind in {"pyproject", "poetry", "pipfile"}:
+        lines = declared_requirements(source, settings.target.marker_environment(), settings.extras, settings.groups)
         return dataclasses.replace(settings, requirements=str(generated_requirements(lines))), source
     return dataclasses.replace(settings, requirements=settings.requirements or source.path.name), source
-
-
-def _check_lock_closure(wheels: Sequence[Path], settings: Settings, source: Source, reporter: Reporter) -> None:
-    """uv.lock and poetry.lock: the closure of the project's requirements (pyproject.toml, with the chosen extras
-    and groups) must be what the lock gave. pylock.toml records no root requirements: the check cannot apply."""
-    pyproject = source.path.parent / "pyproject.toml"
-    if source.kind not in {"uv.lock", "poetry.lock"} or not pyproject.is_file():
-        reporter.info(f"dependencies: versions as locked in {source.path.name}; no closure check (the lock does "
-                      "not record the project's own requirements)")
-        return
-    if source.kind == "poetry.lock":
-        from ..sources.poetry_lock import poetry_root_lines
-
-        lines = poetry_root_lines(pyproject, settings.target.marker_environment(), settings.extras, settings.groups)
-    else:
-        lines = project_requirements(pyproject, settings.extras, settings.groups)
-    roots = dataclasses.replace(settings, requirements=str(generated_requirements(lines)))
-    _check_closure(wheels, roots, reporter, f"{source.path.name} (pyproject.toml's requirements)")
 
 
 def _without_framework(wheels: Sequence[Path], settings: Settings, source: Source | None,
@@ -275,42 +292,62 @@ def _without_framework(wheels: Sequence[Path], settings: Settings, source: Sourc
 
 
 def _source_inputs(source: Source | None) -> tuple[list[Path], list[Path]]:
-    """A lock's files (the lock, and pyproject.toml for uv.lock and poetry.lock) and the local directories it
-    builds from."""
+    """A lock's files (the lock, and the declaration beside it) and the local directories it builds from."""
     if source is None or not source.is_lock:
         return [], []
-    from ..sources.locks import lock_directories
+    from ..sources.roots import lock_inputs
 
-    pyproject = source.path.parent / "pyproject.toml"
-    with_project = source.kind in {"uv.lock", "poetry.lock"} and pyproject.is_file()
-    return [source.path, *([pyproject] if with_project else [])], lock_directories(source.path)
+    return lock_inputs(source)
 
 
-def _check_closure(wheels: Sequence[Path], settings: Settings, reporter: Reporter, shown: str) -> None:
-    """The resolved distributions must be exactly what the requirements need on the target: an independent check
-    of the installer, with markers evaluated for the target and extras followed."""
-    if not wheels:
-        return
-    from ..checks import closure
-    from ..sources.requirements import top_level_requirements
+def _roots(settings: Settings, source: Source | None) -> Roots | None:
+    """What the project declares it needs (the closure check's roots), for any source."""
+    from ..sources.roots import declared_roots
 
-    roots, unnamed = top_level_requirements(settings.requirements_path)
-    target = settings.target
-    result = closure.check_closure(roots, target.marker_environment(), [closure.read_metadata(w) for w in wheels],
-                                   source=shown)
-    # a requirement named only by location (./pkg) is known by name once built: extras cannot be told then
-    closure.raise_for_closure(result, str(target), allow_extra=unnamed > 0)
-    reporter.info(f"dependencies: the {len(wheels)} resolved distributions are the closure of {shown} "
-                  f"for {target}")
+    if source is None:
+        return Roots((), settings.requirements or "requirements.txt")
+    return declared_roots(source, settings.requirements_path, settings.target.marker_environment(),
+                          settings.extras, settings.groups)
+
+
+def _find_links(settings: Settings) -> list[str]:
+    """The local --find-links directories of pip_args and the requirements file (wheels' origins)."""
+    from ..sources.requirements import index_option_lines
+
+    words = [*settings.pip_args, *(w for line in index_option_lines(settings.requirements_path) for w in line.split())]
+    found = []
+    for number, word in enumerate(words):
+        value = word.split("=", 1)[1] if word.startswith("--find-links=") else \
+            words[number + 1] if word in {"-f", "--find-links"} and number + 1 < len(words) else None
+        if value and "://" not in value:
+            found.append(value)
+    return found
+
+
+def _package_index(pip_args: Sequence[str]) -> PackageIndex:
+    """The index pip would ask, as its configuration and ``pip_args`` say (not asked with --no-index)."""
+    from ..resolve.pip_config import PipConfigError, command_line_settings, pip_settings
+
+    try:
+        pip = {**pip_settings(), **command_line_settings(pip_args)[0]}
+    except PipConfigError:
+        return PackageIndex(None, "pip's configuration could not be read")
+    if pip.get("no-index", "").lower() not in ("", "0", "false", "no", "off"):
+        return PackageIndex(None, "pip is told --no-index")
+    return PackageIndex((pip.get("index-url") or DEFAULT_INDEX).split()[0])
 
 
 def _slimmed(entries: Sequence[Entry], settings: Settings, reporter: Reporter) -> list[Entry]:
     if not settings.slim:
         return list(entries)
     from ..checks.slim import slim
+    from ..shared_libraries import other_abi_files
 
-    kept, saved = slim(entries, keep_pycache=settings.bytecode)
-    reporter.info(f"slim: left out {len(entries) - len(kept)} files Lambda never uses, {human_bytes(saved)} saved")
+    kept, saved = slim(entries, keep_pycache=settings.bytecode, target=settings.target)
+    other_abi = len(other_abi_files((entry.arcname for entry in entries), settings.target))
+    also = f" (with {other_abi} extension files for other Pythons)" if other_abi else ""
+    reporter.info(f"slim: left out {len(entries) - len(kept)} files Lambda never uses{also}, "
+                  f"{human_bytes(saved)} saved")
     return kept
 
 

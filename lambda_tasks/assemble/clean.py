@@ -24,6 +24,8 @@ def artifacts(settings: Settings, manifest: Manifest) -> tuple[list[Removal], li
     """The files to remove (each a regular file inside the output directory) and why others are kept."""
     root = settings.output_dir.resolve()
     named = [manifest.app.path, *(layer.path for layer in manifest.layers)]
+    if manifest.bill_of_materials is not None:
+        named.append(manifest.bill_of_materials.path)
     paths = [settings.output_dir / name for name in named]
     paths += [settings.layers_path / name for name in BESIDE_MANIFEST]
     paths.append(settings.manifest_path)  # last: an interrupted clean can run again

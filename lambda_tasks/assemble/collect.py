@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from ..entries import (
+    APP_MOUNT,
     APP_UNIT,
     EXEC_MODE,
     FILE_MODE,
+    LAYER_MOUNT,
     LAYER_PREFIX,
     VENDOR_PREFIX,
     BytesSource,
@@ -77,18 +79,31 @@ def app_entries(project_dir: Path) -> list[Entry]:
 
 def vendor_entries(vendor_dir: Path, root: str = LAYER_PREFIX,
                    project_dir: Path | None = None) -> tuple[list[Entry], list[Path]]:
-    """Files of vendor/ (each top-level entry a unit) and the wheels found at its top, to unpack."""
+    """Files of vendor/ (each top-level entry a unit) and the wheels found at its top, to unpack.
+
+    vendor/lib/, unless it is a Python package, holds native libraries: it goes to the layer's lib/ (/opt/lib,
+    or /var/task/lib in an image), which is on Lambda's library path."""
     if not vendor_dir.is_dir():
         return [], []
     entries: list[Entry] = []
     wheels: list[Path] = []
+    libraries = not (vendor_dir / "lib" / "__init__.py").exists()
     for rel, path in walk_files(vendor_dir, [project_dir or vendor_dir.parent]):
         if "/" not in rel and rel.endswith(".whl"):
             wheels.append(path)
             continue
         top = rel.split("/", 1)[0]
-        entries.append(_file_entry(root + rel, path, VENDOR_PREFIX + top))
+        arcname = rel if libraries and top == "lib" and "/" in rel else root + rel
+        entries.append(_file_entry(arcname, path, VENDOR_PREFIX + top))
     return entries, wheels
+
+
+def vendor_libraries(vendor_dir: Path, image: bool) -> list[str]:
+    """Where vendor/lib/'s native libraries are on Lambda (/opt/lib, or /var/task/lib in an image): the function
+    zip's own compiled files may need them."""
+    root = APP_MOUNT if image else LAYER_MOUNT
+    return [f"{root}/{entry.arcname}" for entry in vendor_entries(vendor_dir)[0]
+            if not entry.arcname.startswith(LAYER_PREFIX)]
 
 
 # -------------------------------------------------------------------------------------------- wheels

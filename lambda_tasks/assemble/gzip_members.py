@@ -23,7 +23,6 @@ import struct
 
 #: no file name, no time, no extra flags, OS unknown: a member header says nothing about the machine
 HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
-OVERHEAD = len(HEADER) + 8  # header and trailer of one member
 #: zlib's fastest level, as go-containerregistry (ko, crane) writes layers; for what we compress ourselves
 OWN_LEVEL = 1
 #: runs of four zeros or more (as matches), and the rest (as literals, short zero runs included)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from ..errors import AwsError
+from ..errors import AwsError, RevisionConflict
 from ..lambda_values import region_problem
 from ..limits import MAX_LAYERS
 from . import waiting
@@ -130,10 +130,6 @@ class Clients:
     def lambda_(self, region: str) -> Any:
         return self.client("lambda", region)
 
-    def lambda_once(self, region: str) -> Any:
-        """A Lambda client that never retries by itself: for calls that are not idempotent."""
-        return self.client("lambda", region, max_attempts=1)
-
     def lambda_upload(self, region: str, max_attempts: int = MAX_ATTEMPTS) -> Any:
         """A Lambda client for the calls that carry a zip (longer read timeout and deadline)."""
         return self.client("lambda", region, max_attempts, kind=waiting.UPLOAD)
@@ -174,6 +170,11 @@ def is_transient(exc: BaseException) -> bool:
 
 def is_conflict(exc: BaseException) -> bool:
     return error_code(exc) == "ResourceConflictException"
+
+
+def is_superseded(exc: BaseException) -> bool:
+    """The write carried a RevisionId the resource no longer has: another writer got in between."""
+    return error_code(exc) == "PreconditionFailedException"
 
 
 def _one_line(text: str, limit: int = 300) -> str:
@@ -352,6 +353,8 @@ def call(
                 continue
             if missing_ok and not_found(exc):
                 return None  # type: ignore[return-value]
+            if is_superseded(exc):
+                raise RevisionConflict(f"cannot {action}: another writer changed it since it was read") from None
             if _is_aws_failure(exc):
                 raise translate(exc, action) from None
             raise

@@ -3,11 +3,12 @@
 Checks, per file: the ELF machine (x86-64 / AArch64), the newest ``GLIBC_x.y`` symbol version it needs
 against the runtime's glibc, that it does not need musl, and that an extension module's file-name tag
 (``cpython-312-x86_64-linux-gnu``) names the runtime's Python and machine. ELF is read with pyelftools.
+Then, across the files: every library each one needs is found where Lambda's loader looks
+(``shared_libraries.py``). Extension modules for another Python beside the target's are not audited.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import posixpath
 import re
@@ -20,8 +21,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from ..base_libraries import base_libraries
 from ..entries import LAYER_PREFIX, VENDOR_PREFIX, Entry, WheelMember
 from ..errors import AuditError
+from ..package_index import PackageIndex
+from ..report import Reporter
+from ..shared_libraries import Dynamic, accepted, describe, other_abi_files, resolve, way_out
 from ..targets import Target
 
 ELF_MAGIC = b"\x7fELF"
@@ -62,8 +67,10 @@ class Finding:
         return f"{self.entry.arcname} ({_unit_label(self.entry.unit)}) {self.problem}"
 
 
-#: Earlier verdicts on wheel members: member key -> (problems, is ELF). See :func:`member_key`.
-Memo = MutableMapping[str, tuple[list[str], bool]]
+#: A file's verdict: its problems, whether it is ELF, and its dynamic facts (``Dynamic.to_json``) when it has any.
+Verdict = tuple[list[str], bool, list[Any] | None]
+#: Earlier verdicts on wheel members: member key -> verdict. See :func:`member_key`.
+Memo = MutableMapping[str, Verdict]
 
 
 def member_key(entry: Entry) -> str | None:
@@ -79,7 +86,9 @@ def wheel_member_key(wheel_name: str, info: zipfile.ZipInfo) -> str:
 
 
 def audit(
-    entries: Iterable[Entry], target: Target, allow: Sequence[str] = (), memo: Memo | None = None
+    entries: Iterable[Entry], target: Target, allow: Sequence[str] = (), memo: Memo | None = None, *,
+    mount: str | None = None, extra_layers: Sequence[str] = (), reporter: Reporter | None = None,
+    shipped: Iterable[str] = (), index: PackageIndex | None = None,
 ) -> list[Entry]:
     """Check every ELF file and extension module name against ``target``.
 
@@ -87,34 +96,100 @@ def audit(
     needs and what the runtime has), unless the file matches an ``allow`` glob. Return the ELF entries
     that passed: these are verified for the target and safe to strip. ``memo`` (for this target) keeps
     the verdicts on wheel members between builds, so a rebuild does not inflate the same binaries again.
+    With ``mount`` (where the entries land on Lambda: /var/task or /opt), the libraries each ELF file needs
+    must be found too (:func:`check_libraries`), in the entries or in ``shipped`` (absolute paths of what the
+    other artifacts put on Lambda's library path); ``index`` is asked for a ``-binary``/``-headless`` variant of
+    a distribution missing one.
     """
     findings: list[Finding] = []
     verified: list[Entry] = []
     entries = list(entries)
+    other = other_abi_files((e.arcname for e in entries), target)
+    if other:
+        _say_other_abi([e for e in entries if e.arcname in other], target, reporter)
+        entries = [e for e in entries if e.arcname not in other]
     # Threads: most of the time is inflating the ELF files, and zlib releases the GIL while it does.
     memo = memo if memo is not None else {}
 
     keys = [member_key(entry) for entry in entries]
-    results: list[tuple[list[str], bool] | None] = [
-        None if key is None or key not in memo else (list(memo[key][0]), memo[key][1]) for key in keys
-    ]
-    todo = [index for index, result in enumerate(results) if result is None]
+    results: list[Verdict | None] = [None if key is None or key not in memo else memo[key] for key in keys]
+    todo = [number for number, result in enumerate(results) if result is None]
     if todo:
         with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-            for index, result in zip(todo, pool.map(lambda i: check_entry(entries[i], target), todo), strict=True):
-                results[index] = result
-                key = keys[index]
+            for number, result in zip(todo, pool.map(lambda i: check_entry(entries[i], target), todo), strict=True):
+                results[number] = result
+                key = keys[number]
                 if key is not None:
                     memo[key] = result
-    for entry, (problems, is_elf) in zip(entries, (result for result in results if result is not None), strict=True):
+    dynamics: dict[str, tuple[Entry, Dynamic]] = {}
+    for entry, (problems, is_elf, dynamic) in zip(entries, (r for r in results if r is not None), strict=True):
         if problems:
             if not _allowed(entry.arcname, allow):
                 findings.extend(Finding(entry, problem) for problem in problems)
         elif is_elf:
             verified.append(entry)
+        if dynamic is not None and not problems:
+            dynamics[entry.arcname] = (entry, Dynamic.from_json(dynamic))
     if findings:
-        raise AuditError(format_findings(findings, target))
+        message = format_findings(findings, target)
+        try:  # the libraries the other files need are said too, so that one round of fixes is enough
+            if mount is not None:
+                check_libraries(entries, dynamics, mount, target, allow, extra_layers, reporter, shipped, index)
+        except AuditError as more:
+            message += "\n  and " + str(more).removeprefix("binary audit failed: ")
+        raise AuditError(message)
+    if mount is not None:
+        check_libraries(entries, dynamics, mount, target, allow, extra_layers, reporter, shipped, index)
     return verified
+
+
+def check_libraries(entries: Sequence[Entry], dynamics: dict[str, tuple[Entry, Dynamic]], mount: str,
+                    target: Target, allow: Sequence[str], extra_layers: Sequence[str],
+                    reporter: Reporter | None, shipped: Iterable[str] = (),
+                    index: PackageIndex | None = None) -> None:
+    """Every library the ELF files need must be in the entries (as they land at ``mount``) or the runtime.
+
+    Raise :class:`AuditError` naming each file, library and way out, unless ``allow`` accepts it; with
+    ``extra_layers`` (which may provide it, unseen) each is a warning instead."""
+    def on_lambda(arcname: str) -> str:
+        return f"{mount.rstrip('/')}/{arcname}"
+
+    by_path = {on_lambda(arcname): entry for arcname, (entry, _) in dynamics.items()}
+    objects = {on_lambda(arcname): dynamic for arcname, (_, dynamic) in dynamics.items()}
+    files = {on_lambda(entry.arcname) for entry in entries} | set(shipped)
+    problems = [p for p in resolve(objects, files, base_libraries(target.runtime, target.python_version))
+                if not accepted(by_path[p.path].arcname, p.library, allow, LAYER_PREFIX)]
+    if not problems:
+        return
+    label = {path: f"{entry.arcname} ({_unit_label(entry.unit)})" for path, entry in by_path.items()}
+    if extra_layers:
+        for problem in problems:
+            if reporter is not None:
+                reporter.warn(f"{label[problem.path]} needs {problem.library}, which is not in the artifacts nor "
+                              f"in {target.runtime}'s base image: not checked, expected from an extra layer")
+        return
+    lines = [describe(problems, target, label)]
+    needs: dict[str, list[str]] = {}
+    for problem in problems:
+        needs.setdefault(by_path[problem.path].unit, []).append(problem.library)
+    for number, (unit, libraries) in enumerate(needs.items()):
+        name = f"{unit.removeprefix(VENDOR_PREFIX)} (vendor/)" if unit.startswith(VENDOR_PREFIX) else unit
+        asked = index if number < 3 else None  # a few seconds at most for advice
+        lines.append(f"  way out for {name}: {way_out(unit, ', '.join(dict.fromkeys(libraries)), asked)}")
+    first = problems[0]
+    lines.append(f"  or accept one on purpose (GLOB:LIBRARY): audit_allow = "
+                 f"[\"{by_path[first.path].arcname.removeprefix(LAYER_PREFIX)}:{first.library}\"]")
+    raise AuditError("\n".join(lines))
+
+
+def _say_other_abi(entries: Sequence[Entry], target: Target, reporter: Reporter | None) -> None:
+    if reporter is None:
+        return
+    size = sum(entry.size for entry in entries)
+    units = sorted({_unit_label(entry.unit) for entry in entries})
+    reporter.info(f"audit: {len(entries)} extension files built for other Pythons ({', '.join(units)}; {size:,} "
+                  f"bytes) not audited: {target.runtime} never loads them (they ship; the slim setting leaves "
+                  "them out)")
 
 
 def format_findings(findings: Sequence[Finding], target: Target) -> str:
@@ -128,7 +203,7 @@ def format_findings(findings: Sequence[Finding], target: Target) -> str:
     )
 
 
-def check_entry(entry: Entry, target: Target) -> tuple[list[str], bool]:
+def check_entry(entry: Entry, target: Target) -> Verdict:
     """The problems of one entry, and whether it is an ELF file. Reads only the magic of non-ELF files."""
     if entry.size < 4:
         return verdict(entry.arcname, entry.size, b"", None, target)
@@ -140,26 +215,28 @@ def check_entry(entry: Entry, target: Target) -> tuple[list[str], bool]:
             return verdict(entry.arcname, entry.size, magic, stream, target)
 
 
-def verdict(path: str, size: int, head: bytes, elf: BinaryIO | None, target: Target) -> tuple[list[str], bool]:
+def verdict(path: str, size: int, head: bytes, elf: BinaryIO | None, target: Target) -> Verdict:
     """The problems of the file at ``path`` (only its name is read) of ``size`` bytes starting with ``head``,
-    and whether it is an ELF file; ``elf``: the whole file, seekable, when ``head`` is ELF's magic."""
+    whether it is an ELF file, and its dynamic facts; ``elf``: the whole file, seekable, when ``head`` is ELF's
+    magic."""
     problems: list[str] = []
     name_problem = check_extension_name(posixpath.basename(path), target)
     if name_problem:
         problems.append(name_problem)
     if size < 4:
-        return problems, False
+        return problems, False, None
     if head != ELF_MAGIC:
         if _is_library_name(path):
             for prefix, kind in FOREIGN_MAGIC.items():
                 if head.startswith(prefix):
                     problems.append(f"is {kind}, not a Linux ELF library")
                     break
-        return problems, False
+        return problems, False, None
     if elf is None:
         raise ValueError(f"{path}: an ELF file's verdict needs its bytes")
-    problems.extend(check_elf(elf, target))
-    return problems, True
+    elf_problems, dynamic = check_elf(elf, target)
+    problems.extend(elf_problems)
+    return problems, True, dynamic.to_json() if dynamic is not None else None
 
 
 def check_extension_name(filename: str, target: Target) -> str | None:
@@ -189,10 +266,12 @@ def check_extension_name(filename: str, target: Target) -> str | None:
     return None
 
 
-def check_elf(stream: BinaryIO, target: Target) -> list[str]:
-    """Machine, libc and glibc symbol-version problems of one seekable ELF stream."""
+def check_elf(stream: BinaryIO, target: Target) -> tuple[list[str], Dynamic | None]:
+    """Machine, libc and glibc symbol-version problems of one seekable ELF stream, and its dynamic facts."""
     from elftools.common.exceptions import ELFError
     from elftools.elf.elffile import ELFFile
+
+    from ..shared_libraries import dynamic_of
 
     try:
         elf = ELFFile(stream)
@@ -200,35 +279,34 @@ def check_elf(stream: BinaryIO, target: Target) -> list[str]:
         found = MACHINES.get(machine)
         if found != target.machine:
             label = MACHINE_LABELS.get(found or machine, machine)
-            return [f"is built for {label}; {target.arch} runs {MACHINE_LABELS[target.machine]}"]
-        newest, needed = _dependencies(elf)
+            return [f"is built for {label}; {target.arch} runs {MACHINE_LABELS[target.machine]}"], None
+        sections = list(elf.iter_sections())  # parsed once for both
+        newest = _newest_glibc(sections)
+        dynamic = dynamic_of(elf, sections)
+        needed = dynamic.needed if dynamic is not None else ()
     except (ELFError, ValueError, KeyError, AssertionError) as exc:  # pyelftools' ways of saying "malformed"
-        return [f"is not a readable ELF file ({exc})"]
+        return [f"is not a readable ELF file ({exc})"], None
     problems = [
         f"needs musl libc ({name}); Lambda has glibc {_version(target.glibc)}" for name in needed if "musl" in name
     ]
     if newest is not None and newest[:2] > target.glibc:
         problems.append(f"needs GLIBC_{_version(newest)}; {target.runtime} has glibc {_version(target.glibc)}")
-    return problems
+    return problems, dynamic
 
 
-def _dependencies(elf: Any) -> tuple[tuple[int, ...] | None, list[str]]:
-    """The newest GLIBC_x.y symbol version an ELF file needs, and its DT_NEEDED libraries."""
-    from elftools.elf.dynamic import DynamicSection
+def _newest_glibc(sections: Iterable[Any]) -> tuple[int, ...] | None:
+    """The newest GLIBC_x.y symbol version an ELF file (its sections) needs."""
     from elftools.elf.gnuversions import GNUVerNeedSection
 
     newest: tuple[int, ...] | None = None
-    needed: list[str] = []
-    for section in elf.iter_sections():
+    for section in sections:
         if isinstance(section, GNUVerNeedSection):
             for _verneed, auxiliaries in section.iter_versions():
                 for aux in auxiliaries:
                     version = glibc_version(aux.name)
                     if version and (newest is None or version > newest):
                         newest = version
-        elif isinstance(section, DynamicSection):
-            needed.extend(str(getattr(tag, "needed", "")) for tag in section.iter_tags("DT_NEEDED"))
-    return newest, needed
+    return newest
 
 
 def glibc_version(name: str) -> tuple[int, ...] | None:
@@ -243,13 +321,13 @@ def newest_glibc(stream: BinaryIO) -> tuple[int, ...] | None:
     """The newest GLIBC_x.y an ELF stream needs (for reports and tests)."""
     from elftools.elf.elffile import ELFFile
 
-    return _dependencies(ELFFile(stream))[0]
+    return _newest_glibc(ELFFile(stream).iter_sections())
 
 
 def _allowed(arcname: str, allow: Sequence[str]) -> bool:
-    """``audit_allow`` globs match the arcname, with or without the layer's ``python/`` prefix."""
-    bare = arcname.removeprefix(LAYER_PREFIX)
-    return any(fnmatch.fnmatchcase(arcname, p) or fnmatch.fnmatchcase(bare, p) for p in allow)
+    """``audit_allow`` globs match the arcname, with or without the layer's ``python/`` prefix (``GLOB:LIBRARY``
+    patterns accept one library only: see :func:`check_libraries`)."""
+    return accepted(arcname, None, allow, LAYER_PREFIX)
 
 
 def _unit_label(unit: str) -> str:
@@ -296,9 +374,10 @@ def remembered_verdicts(target: Target) -> Iterator[Memo]:
     from .. import __version__
     from ..files import cache_dir, write_atomic
 
-    path = cache_dir() / "audit" / f"{target.runtime}-{target.arch}-{__version__}.json"
+    path = cache_dir() / "audit" / f"{target.runtime}-{target.arch}-{__version__}-v2.json"
     try:
-        memo: Memo = {key: (list(value[0]), bool(value[1])) for key, value in json.loads(path.read_text()).items()}
+        memo: Memo = {key: (list(value[0]), bool(value[1]), value[2])
+                      for key, value in json.loads(path.read_text()).items()}
     except (OSError, ValueError, TypeError, IndexError, AttributeError):
         memo = {}
     before = len(memo)

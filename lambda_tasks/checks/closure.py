@@ -38,6 +38,7 @@ class DistMetadata:
     version: str
     requires: tuple[str, ...] = ()
     provides_extra: tuple[str, ...] = ()
+    requires_python: str | None = None
 
     @property
     def key(self) -> str:
@@ -111,6 +112,7 @@ def parse_metadata(data: bytes | str) -> DistMetadata:
         name=str(name).strip(), version=str(version).strip(),
         requires=tuple(" ".join(str(value).split()) for value in message.get_all("Requires-Dist") or ()),
         provides_extra=tuple(str(value).strip() for value in message.get_all("Provides-Extra") or ()),
+        requires_python=str(message["Requires-Python"]).strip() if message.get("Requires-Python") else None,
     )
 
 

@@ -5,21 +5,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..entries import APP_UNIT, LAYER_PREFIX, VENDOR_PREFIX, Entry
+from ..shared_libraries import other_abi_files
+from ..targets import Target
 
 _TEST_DIRS = frozenset({"tests", "test"})
 
 
-def slim(entries: Sequence[Entry], keep_pycache: bool) -> tuple[list[Entry], int]:
+def slim(entries: Sequence[Entry], keep_pycache: bool, target: Target | None = None) -> tuple[list[Entry], int]:
     """Drop, from layer entries: ``__pycache__`` (unless ``keep_pycache``), third-party ``tests/`` and
-    ``test/`` package directories, ``*.pyi`` stubs and top-level ``bin/`` scripts.
+    ``test/`` package directories, ``*.pyi`` stubs and top-level ``bin/`` scripts; with ``target``, extension
+    modules built for another Python beside the ones ``target`` loads (``_cbson.cpython-39-...so`` next to
+    ``_cbson.cpython-311-...so``).
 
     Every ``.dist-info`` file is kept (METADATA, entry_points.txt and RECORD are read at run time).
     Returns the kept entries and the bytes saved.
     """
     kept: list[Entry] = []
     saved = 0
+    other = other_abi_files((e.arcname for e in entries if e.unit != APP_UNIT), target) if target else set()
     for entry in entries:
-        if droppable(entry, keep_pycache):
+        if entry.arcname in other or droppable(entry, keep_pycache):
             saved += entry.size
         else:
             kept.append(entry)

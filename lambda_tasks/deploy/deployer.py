@@ -21,11 +21,11 @@ from .. import limits
 from ..aws import clients as aws
 from ..aws import waiting
 from ..config import FunctionSpec, Settings
-from ..errors import AwsError, DeployError, LimitError
+from ..errors import AwsError, DeployError, LimitError, RevisionConflict
 from ..manifest import Manifest
 from ..push.image_push import PushResult
 from ..report import human_bytes
-from . import roles
+from . import revisions, roles
 from .function_config import (
     code_changed,
     concurrency_change,
@@ -228,6 +228,7 @@ class Deployer:
         if problem:
             raise DeployError(f"function {name} in {step.region} {problem}")
         step.arn = current.get("FunctionArn")
+        step.revision = current.get("RevisionId")  # every write carries it: revisions.py
         step.code = self.package.changed(current, self.settings.arch)
         if not step.code and self.package.code_sha256 is None:  # what Lambda calls this image: versions compare it
             step.code_sha256 = current.get("CodeSha256") or ""
@@ -254,25 +255,50 @@ class Deployer:
         return roles.when_assumable(fn, sleep=self.sleep, on_wait=waiting_for)
 
     def apply(self, step: FunctionStep) -> None:
+        """Carry out ``step``; when another writer gets in between (revisions.py), compare again from what is there
+        now, at most ``revisions.ATTEMPTS`` times, then fail the function in one line."""
+        for attempt in range(1, revisions.ATTEMPTS + 1):
+            try:
+                self._apply_once(step)
+                return
+            except RevisionConflict as exc:
+                if attempt == revisions.ATTEMPTS:
+                    raise DeployError(revisions.conflict_line(step.spec.name, step.region, exc.changed)) from None
+                self.reporter.warn(f"function {step.spec.name} [{step.region}]: changed by another deploy meanwhile"
+                                   f"{f' ({exc.changed})' if exc.changed else ''}; comparing again")
+                current = self.get(step.region, step.spec.name)
+                if current is None:  # deleted meanwhile: create it again
+                    step.action, step.code, step.revision = "create", True, None
+                else:
+                    self._compare(step, current)
+
+    def _apply_once(self, step: FunctionStep) -> None:
         client = self.clients.lambda_(step.region)
         upload = self.clients.lambda_upload(step.region)  # the calls that carry the zip wait longer
         name = step.spec.name
-        if step.action == "create" and not self._create(upload, client, step):
-            current = self.get(step.region, name) or {}  # it appeared meanwhile: update it instead
-            self._compare(step, current)
-            step.action = "update"
+        if step.action == "create":
+            if self._create(upload, client, step):
+                self._read_back(step, pending_code=False, pending_config=())
+            else:
+                current = self.get(step.region, name) or {}  # it appeared meanwhile: update it instead
+                self._compare(step, current)
         if step.action == "update":
-            self._settle(client, name)
+            self._settle(client, step)
+            pending = list(step.config)
             if step.code:
                 data = self.call(upload.update_function_code, f"update the code of {name}", FunctionName=name,
-                                 Architectures=[self.settings.arch], **self.package.code(step.region))
+                                 Architectures=[self.settings.arch], **self._revision(step),
+                                 **self.package.code(step.region))
                 self._check_sha(step, data)
                 aws.wait(client, "function_updated_v2", name, f"update the code of {name}")
+                self._read_back(step, pending_code=False, pending_config=pending)
             if step.config:
                 config = {k: v for k, v in step.desired.items() if k in step.config}
                 self.call(self._role_wait(client.update_function_configuration, step),
-                          f"update the configuration of {name}", FunctionName=name, **config)
+                          f"update the configuration of {name}", FunctionName=name, **self._revision(step), **config)
                 aws.wait(client, "function_updated_v2", name, f"update the configuration of {name}")
+                self._read_back(step, pending_code=False, pending_config=())
+            # tags and the reserved concurrency take no RevisionId (Lambda's API): last writer wins for them
             if step.tags_removed:
                 self.call(client.untag_resource, f"remove tags from {name}", Resource=step.arn,
                           TagKeys=step.tags_removed)
@@ -284,6 +310,20 @@ class Deployer:
         elif step.concurrency_action == "delete":
             self.call(client.delete_function_concurrency, f"remove the reserved concurrency of {name}",
                       FunctionName=name)
+
+    @staticmethod
+    def _revision(step: FunctionStep) -> dict[str, str]:
+        return {"RevisionId": step.revision} if step.revision else {}
+
+    def _read_back(self, step: FunctionStep, *, pending_code: bool, pending_config: Sequence[str]) -> None:
+        """After a write: the function must hold our intent but for what we are still to write; take its revision
+        (Lambda moves it again when an update finishes) for the next write."""
+        current = self.get(step.region, step.spec.name) or {}
+        changed = revisions.foreign_changes(current, step.desired, self.package.code_sha256 or step.code_sha256,
+                                            pending_code=pending_code, pending_config=pending_config)
+        if changed:
+            raise RevisionConflict(f"function {step.spec.name} changed meanwhile", ", ".join(changed))
+        step.revision = current.get("RevisionId")
 
     def _create(self, upload: Any, client: Any, step: FunctionStep) -> bool:
         """Create the function; False when it already exists (a lost response to an earlier try)."""
@@ -305,12 +345,23 @@ class Deployer:
         aws.wait(client, "function_active_v2", name, f"create function {name}")
         return True
 
-    def _settle(self, client: Any, name: str) -> None:
-        current = self.get(client.meta.region_name, name) or {}
+    def _settle(self, client: Any, step: FunctionStep) -> None:
+        """Wait for an update in progress to finish, then take the revision to write against: when it moved since
+        the comparison, nothing may differ from our intent but what we are about to write (else: compare again)."""
+        name, region = step.spec.name, step.region
+        current = self.get(region, name) or {}
         if current.get("State") == "Pending":
             aws.wait(client, "function_active_v2", name, f"wait for {name}")
+            current = self.get(region, name) or {}
         elif current.get("LastUpdateStatus") == "InProgress":
             aws.wait(client, "function_updated_v2", name, f"wait for {name}")
+            current = self.get(region, name) or {}
+        if current.get("RevisionId") != step.revision:
+            changed = revisions.foreign_changes(current, step.desired, self.package.code_sha256 or step.code_sha256,
+                                                pending_code=step.code, pending_config=step.config)
+            if changed:
+                raise RevisionConflict(f"function {name} changed meanwhile", ", ".join(changed))
+        step.revision = current.get("RevisionId") or step.revision
 
     def _check_sha(self, step: FunctionStep, data: Mapping[str, Any]) -> None:
         """A zip's CodeSha256 must be the app zip's; an image's is Lambda's own, kept for versions.py."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -23,79 +23,14 @@ from ..errors import AwsError, LimitError, ManifestError
 from ..files import file_sha256
 from ..manifest import LayerRecord, Manifest
 from ..report import Reporter, human_bytes
-from ..targets import Target
 from . import preflight as validate
+from .layer_versions import RemoteVersion, candidates, layer_description, matches, version_of
 
-DESCRIPTION_PREFIX = "lambda-tasks sha256:"
 PUBLISH_ATTEMPTS = 5
 MULTIPART_CHUNK = 16 * limits.MB
 
 
 # ---------------------------------------------------------------- pure planning
-
-
-def layer_description(record: LayerRecord) -> str:
-    """``lambda-tasks sha256:<hex>``, then as many distribution names as fit in 256 characters."""
-    head = f"{DESCRIPTION_PREFIX}{record.sha256}"
-    names = ", ".join(record.distributions)
-    if not names:
-        return head
-    text = f"{head} ({names})"
-    if len(text) <= limits.LAYER_DESCRIPTION_CHARS:
-        return text
-    return text[: limits.LAYER_DESCRIPTION_CHARS - 4] + "...)"
-
-
-def hash_from_description(description: str | None) -> str | None:
-    """The hex content hash our description carries, or None for versions not made by us."""
-    if not description or not description.startswith(DESCRIPTION_PREFIX):
-        return None
-    digest = description[len(DESCRIPTION_PREFIX) :].split(" ", 1)[0]
-    return digest if len(digest) == 64 and all(c in "0123456789abcdef" for c in digest) else None
-
-
-@dataclass(frozen=True)
-class RemoteVersion:
-    """One published layer version as Lambda describes it (``code_sha256`` only from get_layer_version)."""
-
-    arn: str
-    version: int
-    description: str = ""
-    runtimes: tuple[str, ...] = ()
-    architectures: tuple[str, ...] = ()
-    code_sha256: str | None = None
-
-    @classmethod
-    def from_api(cls, data: dict[str, Any], arn: str | None = None) -> RemoteVersion:
-        return cls(
-            arn=arn or data["LayerVersionArn"],
-            version=int(data["Version"]),
-            description=data.get("Description", "") or "",
-            runtimes=tuple(data.get("CompatibleRuntimes") or ()),
-            architectures=tuple(data.get("CompatibleArchitectures") or ()),
-            code_sha256=(data.get("Content") or {}).get("CodeSha256"),
-        )
-
-
-def matches(version: RemoteVersion, sha256_hex: str, target: Target) -> bool:
-    """The version holds exactly our zip and is declared for our runtime and architecture."""
-    return (
-        version.code_sha256 == aws.code_sha256(sha256_hex)
-        and (not version.runtimes or target.runtime in version.runtimes)
-        and (not version.architectures or target.arch in version.architectures)
-    )
-
-
-def candidates(versions: Iterable[RemoteVersion], sha256_hex: str) -> list[RemoteVersion]:
-    """Versions whose description claims our content, newest first (to be confirmed by CodeSha256)."""
-    found = [v for v in versions if hash_from_description(v.description) == sha256_hex]
-    return sorted(found, key=lambda v: v.version, reverse=True)
-
-
-def version_of(arn: str) -> int | None:
-    """The version number at the end of a LayerVersionArn."""
-    tail = arn.rsplit(":", 1)[-1]
-    return int(tail) if tail.isdigit() else None
 
 
 def inline_limit(settings: Settings) -> int:
@@ -143,11 +78,16 @@ class LayerStep:
     action: Literal["keep", "reuse", "publish"]
     arn: str | None = None
     via_s3: bool = False
+    #: another deploy published the same content while this one prepared to: reused instead
+    raced: bool = False
 
     def describe(self, settings: Settings, planned: bool) -> str:
         label = f"layer {self.record.name} [{self.region}]"
         if self.action == "keep":
             return f"{label}: up to date ({self.arn})"
+        if self.action == "reuse" and self.raced:
+            return (f"{label}: another deploy published the same content meanwhile as version "
+                    f"{version_of(self.arn or '')}, reusing it")
         if self.action == "reuse":
             return f"{label}: content already published as version {version_of(self.arn or '')}, reusing it"
         how = "inline"
@@ -233,10 +173,17 @@ class Publisher:
                 return found
 
     def find_existing(self, region: str, record: LayerRecord) -> RemoteVersion | None:
-        """A published version holding exactly this zip for our target, confirmed by CodeSha256."""
-        for candidate in candidates(self.list_versions(region, record.name), record.sha256):
+        """A published version holding exactly this zip for our target, confirmed by CodeSha256 (the newest; when
+        two deploys published the same content at once, the others are named once)."""
+        found = candidates(self.list_versions(region, record.name), record.sha256)
+        for candidate in found:
             full = self.get_version(region, record.name, candidate.version)
             if full is not None and matches(full, record.sha256, self.settings.target):
+                twins = sorted(v.version for v in found if v.version != full.version)
+                if twins:
+                    self.reporter.info(
+                        f"layer {record.name} [{region}]: versions {', '.join(map(str, twins))} and {full.version} "
+                        f"hold the same content (deploys that published at once); using {full.version}")
                 return full
         return None
 
@@ -267,6 +214,11 @@ class Publisher:
             content: dict[str, Any] = {"S3Bucket": bucket, "S3Key": key}
         else:
             content = {"ZipFile": path.read_bytes()}
+        # a deploy of the same stage may have published this content since the plan: a race then costs nothing
+        raced = self.find_existing(region, record)
+        if raced is not None:
+            step.action, step.raced = "reuse", True
+            return raced
         client = self.clients.lambda_upload(region, max_attempts=1)
         action = f"publish layer {record.name} in {region}"
         for attempt in range(1, PUBLISH_ATTEMPTS + 1):

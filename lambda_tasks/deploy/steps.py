@@ -31,6 +31,8 @@ class FunctionStep:
     arn: str | None = None
     #: the CodeSha256 the function has once deployed (a zip's is known; an image's Lambda tells), for versions.py
     code_sha256: str = ""
+    #: the function's RevisionId the next write carries (Lambda refuses it once another writer got in between)
+    revision: str | None = None
 
     @property
     def changed(self) -> bool:

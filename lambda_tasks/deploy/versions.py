@@ -27,8 +27,10 @@ def versions(step: FunctionStep, *, settings: Settings, client: Any, call: Calla
     elif plan:
         step.version_action = "publish"
     else:
+        # the revision deploy left the function at: a version of another deploy's $LATEST is refused
         data = call(client.publish_version, f"publish a version of {name}", FunctionName=name,
-                    **({"CodeSha256": code_sha256} if code_sha256 else {}))
+                    **({"CodeSha256": code_sha256} if code_sha256 else {}),
+                    **({"RevisionId": step.revision} if step.revision else {}))
         step.version, step.version_action = data["Version"], "publish"
     alias = settings.alias
     if not alias:
@@ -42,9 +44,14 @@ def versions(step: FunctionStep, *, settings: Settings, client: Any, call: Calla
     step.alias_action = "update" if current is not None else "create"
     if plan:
         return
-    point = client.update_alias if current is not None else client.create_alias
-    call(point, f"point alias {alias} of {name} at version {step.version}", FunctionName=name, Name=alias,
-         FunctionVersion=step.version)
+    if current is None:
+        call(client.create_alias, f"point alias {alias} of {name} at version {step.version}", FunctionName=name,
+             Name=alias, FunctionVersion=step.version)
+        return
+    # the alias as read: another deploy that moved it meanwhile makes this update fail instead of undoing it
+    call(client.update_alias, f"point alias {alias} of {name} at version {step.version}", FunctionName=name,
+         Name=alias, FunctionVersion=step.version,
+         **({"RevisionId": current["RevisionId"]} if current.get("RevisionId") else {}))
 
 
 def latest_version(call: Callable[..., Any], client: Any, name: str) -> dict[str, Any] | None:

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config import FunctionSpec, Settings
-from ..deploy.layer_publish import layer_description, s3_key
+from ..deploy.layer_publish import s3_key
+from ..deploy.layer_versions import layer_description
 from ..errors import DeployError
 from ..manifest import Manifest
 

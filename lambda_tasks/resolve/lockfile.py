@@ -1,5 +1,5 @@
-"""Install a lock file exactly (``pylock.toml``, ``uv.lock``, ``poetry.lock``): the locked versions ship,
-nothing is re-resolved.
+"""Install a lock file exactly (``pylock.toml``, ``uv.lock``, ``poetry.lock``, ``Pipfile.lock``): the locked
+versions ship, nothing is re-resolved.
 
 Per locked package that applies to the target (markers evaluated for it, see ``sources/locks.py``): the wheel
 whose tag the target ranks best, fetched with its size and sha256 checked (or linked from the wheelhouse);
@@ -10,7 +10,12 @@ package with none of these is an error naming it, its locked version and the tag
 
 poetry.lock names files without a location: the chosen file is fetched by ``pip download`` of the exact pin
 with the lock's sha256 (``--hash``), from the package's source in the lock or the project's index options
-(``pip_args``, pip's configuration and variables), so pip can download only that file.
+(``pip_args``, pip's configuration and variables), so pip can download only that file. Pipfile.lock names
+no files at all, only their hashes: ``pip download`` of the exact pin with every locked hash allowed picks the
+target's wheel among them (a wheel already in the wheelhouse under one of those hashes is used without pip).
+
+Every file is hash-checked: a file the lock locates by URL without a sha256 is refused; one at a local path
+without a hash is read as it is (its bytes are an input of the build's fingerprint).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from ..errors import ResolveError
 from ..files import cache_dir
 from ..report import Reporter
 from ..sources.locks import LockedFile, LockedPackage, read_pylock, read_uv_lock, uv_lock_staleness
+from ..target_lock import WheelOrigin
 from . import wheelhouse as wheelhouse_io
 from .failures import Failure, failures_error
 from .picks import Pick, best_wheel, fetch, from_cache
@@ -43,6 +49,13 @@ def locked_packages(settings: Settings, kind: str, path: Path) -> list[LockedPac
             raise ResolveError(f"{path.name} is out of date: pyproject.toml changed since it was locked (its "
                                "content-hash differs); run `poetry lock` to update it")
         return read_poetry_lock(path, environment, settings.extras, settings.groups)
+    if kind == "Pipfile.lock":
+        from ..sources.pipfile import pipfile_staleness, read_pipfile_lock
+
+        if pipfile_staleness(path, path.parent / "Pipfile"):
+            raise ResolveError(f"{path.name} is out of date: the Pipfile changed since it was locked (its hash "
+                               "differs); run `pipenv lock` to update it")
+        return read_pipfile_lock(path, environment, settings.groups)
     stale = uv_lock_staleness(path, path.parent / "pyproject.toml")
     if stale:
         raise ResolveError(f"{path.name} is out of date: pyproject.toml's {stale} changed since it was locked; "
@@ -101,23 +114,40 @@ def _fetch_by_name(settings: Settings, index: str | None, picks: list[Pick], dow
             os.replace(out / pick.filename, download_dir / pick.filename)
 
 
-def resolve_lock(settings: Settings, kind: str, path: Path, reporter: Reporter) -> list[Path]:
-    """The wheels (one per package) the lock names for the target, in lambda-tasks' wheelhouse."""
+def resolve_lock(settings: Settings, kind: str, path: Path,
+                 reporter: Reporter) -> tuple[list[Path], dict[str, WheelOrigin]]:
+    """The wheels (one per package) the lock names for the target, in lambda-tasks' wheelhouse, and where each
+    came from (by the wheel's file name)."""
     from packaging.utils import parse_wheel_filename
 
     target = settings.target
     packages = locked_packages(settings, kind, path)
     picks: list[Pick] = []
     by_name: dict[str | None, list[Pick]] = {}  # poetry.lock: files named only, per index
+    by_hash: list[LockedPackage] = []  # Pipfile.lock: files known by their hashes only
     builds: list[LockedPackage] = []
     failures: list[Failure] = []
+    origins: dict[str, WheelOrigin] = {}
+    full = target.marker_environment()["python_full_version"]
     for package in packages:
+        if package.requires_python and not _allows(package.requires_python, full):
+            failures.append(Failure(f"{package.name}=={package.version}", f"it requires Python "
+                                    f"{package.requires_python}; the target has {full}",
+                                    (f"{path.name} was locked for another Python; lock it for {target}",)))
+            continue
         chosen = best_wheel([(file.filename, file) for file in package.wheels], target)
         if package.requirement is not None or (package.directory is not None and not package.wheels):
             builds.append(package)
+        elif package.hashes:
+            by_hash.append(package)
         elif chosen is not None and not chosen[1].location:
             by_name.setdefault(package.index, []).append(_pick(package, chosen[1]))
         elif chosen is not None:
+            if not chosen[1].sha256 and "://" in chosen[1].location:
+                failures.append(Failure(f"{package.name}=={package.version}", "the lock records no sha256 for "
+                                        f"{chosen[1].filename}", ("a file fetched by URL must be hash-checked; "
+                                                                  "lock it again with its hashes",)))
+                continue
             picks.append(_pick(package, chosen[1]))
         elif package.sdist is not None:
             builds.append(package)
@@ -129,6 +159,13 @@ def resolve_lock(settings: Settings, kind: str, path: Path, reporter: Reporter) 
                 "lock a version that has one (or its sdist), or put a wheel for the target in vendor/")))
     if failures:
         raise failures_error(failures, target)
+    for pick in picks:
+        origins[pick.filename] = WheelOrigin(_shown_location(pick.url, settings.project_dir),
+                                             "lock entry" if "://" in pick.url and not pick.url.startswith("file:")
+                                             else "path")
+    for index, named in by_name.items():
+        for pick in named:
+            origins[pick.filename] = WheelOrigin(index or "", "index")
     cache = cache_dir()
     wheelhouse = cache / "wheels"
     wheelhouse.mkdir(parents=True, exist_ok=True)
@@ -146,6 +183,11 @@ def resolve_lock(settings: Settings, kind: str, path: Path, reporter: Reporter) 
         reporter.status_done()
         for index, named in sorted(by_name.items(), key=lambda item: item[0] or ""):
             _fetch_by_name(settings, index, named, download_dir, wheelhouse, reporter, path.name)
+        if by_hash:
+            from .lock_hashes import fetch_by_hashes
+
+            unfetched = fetch_by_hashes(settings, by_hash, download_dir, wheelhouse, reporter, path.name, origins)
+            builds += unfetched
         for package in builds:
             wheel = _build(package, settings, sdist_dir, built_dir, wheelhouse, reporter)
             if isinstance(wheel, Failure):
@@ -156,12 +198,45 @@ def resolve_lock(settings: Settings, kind: str, path: Path, reporter: Reporter) 
                 failures.append(Failure(f"{package.name}=={package.version}", f"its sdist builds version {version}",
                                         (f"{path.name} locks {package.version}; the lock and the sdist disagree",)))
                 continue
+            origins[wheel.name] = WheelOrigin(_built_from(package, settings.project_dir), "built from source")
             os.replace(wheel, download_dir / wheel.name)
         if failures:
             raise failures_error(failures, target)
         wheels = [wheelhouse_io.store(wheelhouse, file, reporter).path for file in sorted(download_dir.iterdir())]
     reporter.info(f"resolve: {len(wheels)} wheels for {target}, as locked in {path.name}")
-    return wheels
+    return wheels, origins
+
+
+def _allows(specifier: str, version: str) -> bool:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    try:
+        return SpecifierSet(specifier).contains(version, prereleases=True)
+    except InvalidSpecifier:
+        return True  # as pip and uv do with a Requires-Python they cannot read
+
+
+def _shown_location(location: str, project_dir: Path) -> str:
+    """A URL as it is; a local file relative to the project when it is inside it (the same on every machine)."""
+    if location.startswith("file:"):
+        import urllib.parse
+        import urllib.request
+
+        location = urllib.request.url2pathname(urllib.parse.urlsplit(location).path)
+    if "://" in location:
+        return redact(location)
+    try:
+        return Path(location).resolve().relative_to(project_dir.resolve()).as_posix()
+    except ValueError:
+        return Path(location).as_posix()
+
+
+def _built_from(package: LockedPackage, project_dir: Path) -> str:
+    if package.directory is not None:
+        return _shown_location(str(package.directory), project_dir)
+    if package.requirement is not None:
+        return redact(package.requirement)
+    return _shown_location(package.sdist.location, project_dir) if package.sdist is not None else ""
 
 
 def _build(package: LockedPackage, settings: Settings, sdist_dir: Path, built_dir: Path, wheelhouse: Path,
@@ -175,6 +250,13 @@ def _build(package: LockedPackage, settings: Settings, sdist_dir: Path, built_di
         reporter.info(f"resolve: building {redact(package.requirement)} into a wheel (compiler disabled)")
         return build_wheel(package.requirement, redact(package.requirement), settings, [], built_dir, reporter,
                            remote=True)
+    if package.hashes:  # Pipfile.lock: its locked sdist from the index, one of the locked hashes
+        from .lock_hashes import hash_pin, index_lines
+
+        reporter.info(f"resolve: no wheel of {package.name} {package.version} fits {settings.target}; building "
+                      "its locked sdist (compiler disabled)")
+        return build_wheel(hash_pin(package), f"{package.name}=={package.version}", settings,
+                           index_lines(package.index), built_dir, reporter, no_binary=package.name)
     assert package.sdist is not None
     if not package.sdist.location:  # poetry.lock: the locked sdist from the index, its hash checked by pip
         pick = _pick(package, package.sdist)

@@ -5,11 +5,14 @@ uv resolves for the target, not the host (``uv pip compile --format pylock.toml`
 locked, and the build builds it with the compiler off). ``pip lock`` is not used: it resolves for the
 interpreter that runs it (it has no ``--platform``). uv's lock lists only the target's wheels and no markers,
 so the file gets ``environments`` naming the target: a build for another runtime or architecture refuses it
-instead of shipping a resolution made for something else. Written atomically.
+instead of shipping a resolution made for something else, and ``[tool.lambda-tasks]`` the extras and groups it
+was made with (the build's closure check takes pyproject.toml's requirements with those). Written atomically:
+the same inputs (and the same index) give the same bytes.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tempfile
@@ -21,17 +24,15 @@ from ..errors import ResolveError, SettingsError
 from ..files import write_atomic
 from ..host import find_uv
 from ..report import Reporter
-from ..sources.project import Source, generated_requirements, kind_of, project_requirements
+from ..sources.project import Source, generated_requirements, kind_of
+from ..sources.roots import declared_requirements
+from ..target_lock import environment_marker
 from ..targets import Target
 from .process import redact
 from .uv import _NO_WHEEL, explain_uv_failure, uv_platform, uv_settings
 
-
-def target_environment(target: Target) -> str:
-    """The marker that holds on ``target`` only: pylock.toml's ``environments`` entry."""
-    version = ".".join(map(str, target.python_version[:2]))
-    return (f"sys_platform == 'linux' and platform_machine == '{target.machine}' and "
-            f"implementation_name == 'cpython' and python_version == '{version}'")
+#: sources whose lines are the project's declaration, not a requirements file uv can read as it is
+DECLARATIONS = frozenset({"pyproject", "poetry", "pipfile"})
 
 
 def write_pylock(settings: Settings, source: Source, output: Path, reporter: Reporter) -> int:
@@ -42,8 +43,9 @@ def write_pylock(settings: Settings, source: Source, output: Path, reporter: Rep
         raise SettingsError(f"the dependencies come from {source.path.name}, which is already a lock; "
                             "name requirements.txt or pyproject.toml with the requirements setting")
     requirements = source.path
-    if source.kind == "pyproject":
-        requirements = generated_requirements(project_requirements(source.path, settings.extras, settings.groups))
+    if source.kind in DECLARATIONS:
+        lines = declared_requirements(source, settings.target.marker_environment(), settings.extras, settings.groups)
+        requirements = generated_requirements(lines)
     target = settings.target
     uv = find_uv()
     uv_args, uv_env = uv_settings(settings.pip_args, isolated=settings.installer != "uv")
@@ -76,7 +78,7 @@ def _shown(settings: Settings, requirements: Path, source: Source) -> Settings:
     """Settings whose requirements path names the source in uv's error (not the generated file)."""
     import dataclasses
 
-    return dataclasses.replace(settings, requirements=str(source.path if source.kind == "pyproject" else requirements))
+    return dataclasses.replace(settings, requirements=str(source.path if source.kind in DECLARATIONS else requirements))
 
 
 def _with_environment(text: str, target: Target, source: Source, settings: Settings) -> str:
@@ -86,10 +88,12 @@ def _with_environment(text: str, target: Target, source: Source, settings: Setti
         f" (groups {', '.join(settings.groups)})" if settings.groups else "")
     header = (f"# Written by `invoke lock` (lambda-tasks) for {target} from {what}, resolved by uv for the target.\n"
               f"# Lock again after changing {source.path.name}: nothing checks that they still agree.\n")
-    line = f'environments = ["{target_environment(target)}"]\n'
+    line = f'environments = ["{environment_marker(target)}"]\n'
     position = text.find("\n[")
     body = text + "\n" + line if position < 0 else text[: position + 1] + line + text[position + 1:]
-    return header + body
+    made_for = (f"\n[tool.lambda-tasks]\nextras = {json.dumps(list(settings.extras))}\n"
+                f"groups = {json.dumps(list(settings.groups))}\n")
+    return header + body.rstrip("\n") + "\n" + made_for
 
 
 def read_toml_text(text: str) -> dict[str, Any]:

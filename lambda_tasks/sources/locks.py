@@ -38,6 +38,8 @@ class LockedPackage:
     dependencies: tuple[str, ...] = field(default=(), compare=False)
     requirement: str | None = None  # a VCS or archive URL (``name @ git+...@commit``): built like one in requirements
     index: str | None = None  # poetry.lock's files come by name from the index: this one, or the project's
+    hashes: tuple[str, ...] = ()  # Pipfile.lock: no file names, any file of name==version with one of these sha256
+    requires_python: str | None = None  # as the lock records it (pylock.toml), checked before anything is fetched
 
 
 def _file(entry: Mapping[str, Any], base: Path, hashes: Mapping[str, str] | None = None) -> LockedFile:
@@ -85,15 +87,13 @@ def read_pylock(path: Path, environment: Mapping[str, str], extras: Sequence[str
                 groups: Sequence[str] = ()) -> list[LockedPackage]:
     """The packages of a PEP 751 lock whose marker holds on the target (with these extras and groups)."""
     data = read_toml(path)
+    from packaging.pylock import Pylock, PylockValidationError  # packaging >= 26.0
+
     try:
-        from packaging.pylock import Pylock, PylockValidationError
-    except ImportError:  # pragma: no cover - an older packaging: read it unvalidated
-        pass
-    else:
-        try:
-            Pylock.from_dict(data)
-        except PylockValidationError as error:
-            raise SettingsError(f"{path} is not a valid pylock.toml: {error}") from None
+        Pylock.from_dict(data)
+    except PylockValidationError as error:
+        raise SettingsError(f"{path} is not a valid pylock.toml: {error}") from None
+    _check_requires_python(data.get("requires-python"), environment["python_full_version"], path.name)
     environments = [str(marker) for marker in data.get("environments", [])]
     if environments and not any(_evaluate(marker, environment) for marker in environments):
         raise SettingsError(f"{path.name} is not locked for this target: none of its environments holds"
@@ -101,6 +101,8 @@ def read_pylock(path: Path, environment: Mapping[str, str], extras: Sequence[str
                             "\n    lock it for the target (invoke lock --runtime R --arch A), or build for that one")
     for wanted, key in ((extras, "extras"), (groups, "dependency-groups")):
         unknown = sorted({_norm(x) for x in wanted} - {_norm(x) for x in data.get(key, [])})
+        if unknown and not data.get(key) and (path.parent / "pyproject.toml").is_file():
+            continue  # a lock without markers for them (uv export): pyproject.toml's declaration decides
         if unknown:
             raise SettingsError(f"{path} does not lock the {key} {', '.join(unknown)}"
                                 f"\n    it locks: {', '.join(data.get(key, [])) or 'none'}")
@@ -131,8 +133,24 @@ def read_pylock(path: Path, environment: Mapping[str, str], extras: Sequence[str
                 requirement = _direct(name, _uri(archive.location), package["archive"]["subdirectory"])
             else:
                 sdist = archive  # fetched with its hash checked, then built like a locked sdist
-        packages.append(LockedPackage(name, version, wheels, sdist, directory, requirement=requirement))
+        requires_python = package.get("requires-python")
+        packages.append(LockedPackage(name, version, wheels, sdist, directory, requirement=requirement,
+                                      requires_python=str(requires_python) if requires_python else None))
     return packages
+
+
+def _check_requires_python(specifier: object, version: str, lock: str) -> None:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    if not specifier:
+        return
+    try:
+        allowed = SpecifierSet(str(specifier)).contains(version, prereleases=True)
+    except InvalidSpecifier:
+        raise SettingsError(f"{lock} has an invalid requires-python {specifier!r}") from None
+    if not allowed:
+        raise SettingsError(f"{lock} requires Python {specifier}; the target has {version}"
+                            "\n    lock it for the target (invoke lock --runtime R), or build for a runtime it allows")
 
 
 def _uri(location: str) -> str:

@@ -56,10 +56,22 @@ def poetry_staleness(lock: Path, pyproject: Path) -> bool:
 
 def python_allows(constraint: str, version: str) -> bool:
     """Whether a Poetry version constraint (``^3.8``, ``~3.9``, ``>=3.8,<4``, ``3.9.*``, ``a || b``) allows
-    ``version``. Carets and tildes are Poetry's: ``^1.2`` is ``>=1.2,<2``, ``^0.2`` is ``>=0.2,<0.3``, ``~1.2``
-    is ``>=1.2,<1.3``."""
+    ``version``."""
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+    for alternative in poetry_specifiers(constraint):
+        try:
+            if SpecifierSet(alternative).contains(version, prereleases=True):
+                return True
+        except InvalidSpecifier:
+            return True  # not a constraint we can read: Poetry decided when it locked
+    return False
+
+
+def poetry_specifiers(constraint: str) -> list[str]:
+    """A Poetry version constraint as PEP 440 specifier sets, one per ``||`` alternative. Carets and tildes are
+    Poetry's: ``^1.2`` is ``>=1.2,<2``, ``^0.2`` is ``>=0.2,<0.3``, ``~1.2`` is ``>=1.2,<1.3``."""
+    alternatives = []
     for alternative in re.split(r"\s*\|\|?\s*", constraint.strip()):
         specifiers: list[str] = []
         for part in re.split(r"\s*,\s*|\s+(?=[<>=!~^])", alternative.strip()):
@@ -76,12 +88,8 @@ def python_allows(constraint: str, version: str) -> bool:
                 specifiers += [f">={'.'.join(map(str, numbers))}", f"<{'.'.join(map(str, upper))}"]
             else:
                 specifiers.append(part if part[0] in "<>=!~" else f"=={part}")
-        try:
-            if SpecifierSet(",".join(specifiers)).contains(version, prereleases=True):
-                return True
-        except InvalidSpecifier:
-            return True  # not a constraint we can read: Poetry decided when it locked
-    return False
+        alternatives.append(",".join(specifiers))
+    return alternatives
 
 
 def _tables(spec: Any) -> list[Mapping[str, Any]]:

@@ -1,7 +1,9 @@
 """Which file the layer's dependencies come from, and pyproject.toml's dependencies as requirement lines.
 
 Named by the ``requirements`` setting, or searched in this order: ``requirements.txt``, ``pylock.toml``,
-``uv.lock``, ``poetry.lock``, ``pyproject.toml`` (only when its ``[project]`` table lists ``dependencies``).
+``uv.lock``, ``poetry.lock``, ``Pipfile.lock``, ``pyproject.toml`` (when its ``[project]`` table lists
+``dependencies``, or, without poetry.lock, when ``[tool.poetry.dependencies]`` names more than ``python``),
+``Pipfile``. The locks are read into the target lock as locked; the others are declarations, resolved.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,15 +24,17 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-SEARCH_ORDER = ("requirements.txt", "pylock.toml", "uv.lock", "poetry.lock", "pyproject.toml")
-LOCK_KINDS = frozenset({"pylock", "uv.lock", "poetry.lock"})
+SEARCH_ORDER = ("requirements.txt", "pylock.toml", "uv.lock", "poetry.lock", "Pipfile.lock", "pyproject.toml",
+                "Pipfile")
+LOCK_KINDS = frozenset({"pylock", "uv.lock", "poetry.lock", "Pipfile.lock"})
 _PYLOCK = re.compile(r"^pylock\.(?:[^.]+\.)?toml$")
 
 
 @dataclass(frozen=True)
 class Source:
-    """The file the dependencies come from; ``kind`` is "requirements", "pyproject", "pylock", "uv.lock" or
-    "poetry.lock"."""
+    """The file the dependencies come from; ``kind`` is "requirements", "pyproject", "poetry" (pyproject.toml's
+    [tool.poetry] dependencies), "pipfile" (declarations), "pylock", "uv.lock", "poetry.lock" or "Pipfile.lock"
+    (locks)."""
 
     kind: str
     path: Path
@@ -47,15 +51,20 @@ class Source:
             shown = str(self.path)
         how = "found in the project" if self.searched else "the requirements setting"
         what = {"pyproject": " [project] dependencies", "pylock": " (PEP 751 lock: versions as locked)",
-                "uv.lock": " (versions as locked)", "poetry.lock": " (versions as locked)"}.get(self.kind, "")
+                "uv.lock": " (versions as locked)", "poetry.lock": " (versions as locked)",
+                "Pipfile.lock": " (default section, versions as locked)",
+                "poetry": " [tool.poetry] dependencies (no poetry.lock: resolved for the target)",
+                "pipfile": " [packages] (no Pipfile.lock: resolved for the target)"}.get(self.kind, "")
         return f"dependencies: {shown}{what} ({how})"
 
 
 def kind_of(path: Path) -> str:
     if path.name == "pyproject.toml":
         return "pyproject"
-    if path.name in {"uv.lock", "poetry.lock"}:
+    if path.name in {"uv.lock", "poetry.lock", "Pipfile.lock"}:
         return path.name
+    if path.name == "Pipfile":
+        return "pipfile"
     if _PYLOCK.match(path.name):
         return "pylock"
     return "requirements"
@@ -79,15 +88,31 @@ def find_source(project_dir: Path, requirements: str | None) -> Source | None:
         if not path.is_file():
             raise ResolveError(f"requirements file {requirements} does not exist; check the requirements setting\n"
                                f"  looked for {path}")
-        return Source(kind_of(path), path, searched=False)
+        return Source(_declared_kind(path), path, searched=False)
     for name in SEARCH_ORDER:
         path = project_dir / name
         if not path.is_file():
             continue
-        if name == "pyproject.toml" and "dependencies" not in read_toml(path).get("project", {}):
+        kind = _declared_kind(path)
+        if kind == "pyproject" and "dependencies" not in read_toml(path).get("project", {}):
             continue
-        return Source(kind_of(path), path, searched=True)
+        return Source(kind, path, searched=True)
     return None
+
+
+def _declared_kind(path: Path) -> str:
+    """pyproject.toml without [project] dependencies but with Poetry's: a Poetry declaration."""
+    kind = kind_of(path)
+    data = read_toml(path) if kind == "pyproject" else {}
+    if kind == "pyproject" and "dependencies" not in data.get("project", {}) and poetry_dependencies(data):
+        return "poetry"
+    return kind
+
+
+def poetry_dependencies(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``[tool.poetry.dependencies]`` without ``python`` (empty when the project declares none)."""
+    table = data.get("tool", {}).get("poetry", {}).get("dependencies", {})
+    return {name: spec for name, spec in table.items() if _norm(name) != "python"}
 
 
 def _name(requirement: str) -> str:

@@ -1,10 +1,11 @@
-"""``invoke verify``: load the built handler the way Lambda does, before deploying it.
+"""``invoke verify``: run the built handler the way Lambda does, before deploying it.
 
-The function zip is unpacked as /var/task and the layers, in order, as /opt (in a temporary directory);
-a fresh ``python -I -S -B`` starts with Lambda's sys.path order, imports the handler module, resolves
-the handler and, given an event, calls it. When this host cannot load the artifacts' compiled modules
-(another CPU, no interpreter of the target's Python version), they are refused, named as "not checked
-on this host", and the rest is checked.
+The function zip is unpacked as /var/task and the layers, in order, as /opt; AWS's runtime interface client
+(``awslambdaric``) runs the handler against a local Runtime API on 127.0.0.1, in a private mount namespace where
+the machine allows one, with Lambda's environment and the function's own (nothing of the developer's shell),
+its timeout and memory size enforced. When this host cannot load the artifacts' compiled modules (another CPU,
+no interpreter of the target's Python version), they are refused, named as "not checked on this host", and the
+rest is checked. docs/verify.md says what it reproduces of Lambda and what it cannot.
 """
 
 from __future__ import annotations
@@ -14,40 +15,25 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypedDict
 
-from ..config import FunctionSpec, Settings
+from ..config import Settings
 from ..errors import BytecodeError, VerifyError
 from ..host import describe, find_emulated, find_interpreter, machine
 from ..manifest import Manifest, require
-from ..report import Reporter
-from ..targets import RUNTIME_MODULES, Target
+from ..report import Reporter, human_bytes
+from ..shared_libraries import check_laid_out
+from ..targets import Target
 from ..verify import static as imports
+from . import events, execution, lambda_env, sandbox, verdict
+from .calls import Call, calls_of, every_call
 
-_CHILD = Path(__file__).with_name("_child.py")
-
-
-class ChildReport(TypedDict, total=False):
-    """What _child.py writes: how far the handler got, and what it could not load."""
-
-    ok: bool
-    stage: str
-    error_type: str
-    message: str
-    missing: str | None
-    not_checkable: bool
-    stopped_at: str | None
-    blocked: list[str]
-    where: str | None
-    traceback: str
-    result: object
+__all__ = ["Call", "Plan", "VerifyResult", "calls_of", "choose_plan", "lay_out", "verify"]
 
 
 @dataclass
@@ -60,7 +46,10 @@ class VerifyResult:
     unchecked: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     results: dict[str, object] = field(default_factory=dict)
+    errors: dict[str, object] = field(default_factory=dict)  # Lambda's error documents, by handler
     not_loaded: list[str] = field(default_factory=list)  # compiled modules refused on this host, by name
+    rows: list[verdict.Row] = field(default_factory=list)  # verify --all's table
+    isolation: str = ""  # "namespace", or why paths were mapped
 
     @property
     def result(self) -> object:
@@ -94,51 +83,15 @@ class Layout:
                 str(self.opt / "python")]
 
 
-@dataclass(frozen=True)
-class Call:
-    """One function as verify runs it: its handler and what Lambda would give it (name, memory, environment)."""
-
-    handler: str
-    function_name: str
-    memory: int
-    timeout: int
-    environment: Mapping[str, str]
-
-
-def calls_of(settings: Settings, function: str | None = None, handler: str | None = None) -> list[Call]:
-    """The functions to verify: the one ``function`` names (its deployed name or short name), or the one
-    ``handler`` names, else every function (the first is the one an event is given to)."""
-    specs = settings.function_specs()
-    if handler is not None:
-        spec = next((s for s in specs if (s.handler or settings.handler) == handler), FunctionSpec("verify"))
-        return [_call(settings, dataclasses.replace(spec, handler=handler))]
-    if function is not None:
-        chosen = [spec for spec in specs if function in (spec.name, spec.short_name)]
-        if not chosen:
-            known = ", ".join(spec.short_name or spec.name for spec in specs) or "none (set functions)"
-            raise VerifyError(f"no function named {function!r}\n  the functions: {known}")
-        return [_call(settings, chosen[0])]
-    if not specs:
-        return [_call(settings, FunctionSpec(settings.function_name or "verify"))]
-    calls: dict[str, Call] = {}
-    for spec in specs:  # each handler once: the first function that has it
-        call = _call(settings, spec)
-        calls.setdefault(call.handler, call)
-    return list(calls.values())
-
-
-def _call(settings: Settings, spec: FunctionSpec) -> Call:
-    return Call(spec.handler or settings.handler, spec.name,
-                spec.memory if spec.memory is not None else settings.memory,
-                spec.timeout if spec.timeout is not None else settings.timeout,
-                dict(spec.environment if spec.environment is not None else settings.environment))
-
-
 def verify(settings: Settings, event: Path | None, reporter: Reporter, function: str | None = None,
-           handler: str | None = None, remembered: bool = False) -> VerifyResult:
+           handler: str | None = None, remembered: bool = False, *, pass_env: Sequence[str] = (),
+           all_functions: bool = False, kinds: Mapping[str, str] | None = None) -> VerifyResult:
     """Check that the built artifacts load (and, with ``event``, run) as Lambda would run them: every function's
-    handler is imported and resolved; the first (or the one ``function``/``handler`` picks) is called with the
-    event. With ``remembered`` (deploy), a success on the same inputs before counts (``memo``).
+    handler is loaded by Lambda's runtime client; the first (or the one ``function``/``handler`` picks) is given
+    the event. ``all_functions``: every function is given a sample event of its kind (``kinds``: short name or
+    handler -> a Chalice kind or one of events.KINDS; else the sample ``event`` names, else API Gateway REST),
+    and a table is printed. ``pass_env``: names of this shell's variables the handler gets on purpose.
+    With ``remembered`` (deploy), a success on the same inputs before counts (``memo``).
 
     Raises :class:`VerifyError` naming what fails; returns a :class:`VerifyResult` otherwise.
     """
@@ -148,8 +101,9 @@ def verify(settings: Settings, event: Path | None, reporter: Reporter, function:
         raise VerifyError(f"{settings.manifest_path.name} was built for {manifest.runtime}/{manifest.architecture}, "
                           f"not {target}; run `invoke build` for {target} first")
     payload = _read_event(event) if event is not None else None
-    calls = calls_of(settings, function, handler)
-    handlers = [call.handler for call in calls]
+    passed = lambda_env.passed_variables(pass_env, os.environ)
+    calls = every_call(settings) if all_functions else calls_of(settings, function, handler)
+    handlers = list(dict.fromkeys(call.handler for call in calls))
     plan = choose_plan(target, settings.bytecode_python)
     result = VerifyResult(handlers, " ".join(plan.command), plan.compiled)
     key = None
@@ -162,37 +116,170 @@ def verify(settings: Settings, event: Path | None, reporter: Reporter, function:
             result.unchecked, result.warnings = known["unchecked"], known["warnings"]
             return _said(result, reporter, "; verified before: the same artifacts, handlers, environments and "
                          "interpreter")
-    details: list[str] = []
+    region = (settings.regions[0] if settings.regions else
+              os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1")
     with tempfile.TemporaryDirectory(prefix="lambda-tasks-verify-") as scratch:
         if manifest.image is not None:
             layout = _lay_out_image(Path(scratch), settings, manifest)
-            reporter.info(f"verify: the image's {len(manifest.image.layers)} layer(s) of ours as /var/task, "
-                          f"{target} with {_describe(plan)}")
+            what = f"the image's {len(manifest.image.layers)} layer(s) of ours as /var/task"
         else:
             layout = lay_out(Path(scratch), settings.output_dir / manifest.app.path,
                              [settings.output_dir / layer.path for layer in manifest.layers])
-            reporter.info(f"verify: {manifest.app.path} as /var/task, {layout.layers} layer(s) as /opt, "
-                          f"{target} with {_describe(plan)}")
-        problems = imports.check_static(layout.task, layout.sys_path(target), target, handlers)
-        if problems and settings.extra_layers:
-            result.warnings += [f"{p} (unless an extra layer provides it)" for p in problems]
-            problems = []
-        if problems:
-            count = f"{len(problems)} problems" if len(problems) > 1 else "1 problem"
-            raise VerifyError(f"verify failed: {count} in the app's imports or handlers\n"
-                              + "\n".join(f"  {problem}" for problem in problems))
+            what = f"{manifest.app.path} as /var/task, {layout.layers} layer(s) as /opt"
+        # the native libraries each ELF file needs, resolved as Lambda's loader would (not from this host)
+        result.unchecked += check_laid_out(layout.task, layout.opt, target, settings.audit_allow,
+                                           settings.extra_layers)
+        static = imports.check_static(layout.task, layout.sys_path(target), target, handlers)
+        stage = _stage(layout, plan, target, region, passed, reporter, what, result)
+        failures: list[str] = []
+        loaded: set[str] = set()  # the function zip's files the real import ran
+        resolved: set[str] = set()  # the handlers it found
         for index, call in enumerate(calls):
-            _run_handler(settings, layout, call, payload if index == 0 else None, plan, result, details, reporter)
+            kind = _kind_of(call, kinds, event) if all_functions else None
+            given = (payload if kind.startswith("file ") else events.sample(kind)) if kind else \
+                payload if index == 0 else None
+            outcome = execution.run(stage, _function(call), None if given is None else json.dumps(given).encode(),
+                                    lambda line: reporter.info(f"  | {line}"))
+            loaded.update(outcome.loaded)
+            if outcome.fell_back:
+                stage = dataclasses.replace(stage, isolation=sandbox.Isolation((), outcome.fell_back))
+                reporter.info(f"verify: paths mapped, not laid out at /var/task and /opt: {outcome.fell_back}")
+                result.isolation = outcome.fell_back
+            judged = _record(result, call, outcome, plan, target, given is not None, reporter,
+                             len(settings.extra_layers))
+            if judged.status == "ok":
+                resolved.add(call.handler)
+            if judged.status == "failed":
+                failures.append(judged.line)
+                if not all_functions:
+                    break
+            if all_functions:
+                result.rows.append(verdict.Row(call.function_name, kind or "-", verdict.status_of(outcome, judged),
+                                               outcome.init_seconds, outcome.call_seconds, outcome.peak, call.memory))
+    for problem in static:  # what the real import proved wrong is dropped; the rest is a warning
+        if problem.split(":", 1)[0] not in loaded and problem.split(" ")[1].rstrip(":") not in resolved:
+            result.warnings.append(f"static import check: {problem} (the import decides; it did not run this code "
+                                   "here)")
+    if all_functions:
+        for line in verdict.table(result.rows):
+            reporter.info(line)
+    if failures:
+        for note in result.warnings:
+            reporter.warn(note)
+        count = "" if len(failures) == 1 else f" ({len(failures)} functions)"
+        raise VerifyError(f"verify failed{count}: " + "\n  ".join(failures))
     if result.not_loaded:
         noun = "compiled module" if len(result.not_loaded) == 1 else "compiled modules"
-        result.unchecked.append(f"{noun} {', '.join(result.not_loaded)} ({plan.why_not})")
-    result.unchecked += [*details, *plan.notes]
+        result.unchecked.insert(0, f"{noun} {', '.join(result.not_loaded)} ({plan.why_not or 'another CPU'})")
+    result.unchecked += list(plan.notes)
     if settings.extra_layers:
         result.unchecked.append(f"the {len(settings.extra_layers)} extra layer(s) given by ARN (not available locally)")
     result.unchecked = list(dict.fromkeys(result.unchecked))
     if key is not None:
         memo.remember(key, result.unchecked, result.warnings)
     return _said(result, reporter)
+
+
+def _stage(layout: Layout, plan: Plan, target: Target, region: str, passed: Mapping[str, str],
+           reporter: Reporter, what: str, result: VerifyResult) -> execution.Stage:
+    """Resolve the interpreter, choose namespace or mapped paths, fill /var/runtime; say how it will run."""
+    interpreter = execution.resolve(plan.command)
+    isolation = sandbox.detect()
+    runtime = layout.root / "runtime"
+    why = execution.prepare_runtime(runtime, interpreter)
+    reporter.info(f"verify: {what}, {target} with {_describe(plan)}")
+    if isolation.prefix:
+        result.isolation = "namespace"
+        reporter.info("verify: in a private mount namespace: /var/task and /opt read-only, /tmp its own")
+    else:
+        result.isolation = isolation.why_not
+        reporter.info(f"verify: paths mapped, not laid out at /var/task and /opt: {isolation.why_not}")
+    if why:
+        result.unchecked.append(f"Lambda's runtime client (awslambdaric): {why}; a stand-in spoke its protocol")
+    hide = _hidden_libraries(layout, target, interpreter, isolation, reporter, result) if isolation.prefix else {}
+    return execution.Stage(layout.task, layout.opt, runtime, layout.root, interpreter, isolation, region, passed,
+                           target.runtime, imports.extension_suffixes(target), hide=hide,
+                           block_compiled=not plan.compiled)
+
+
+def _hidden_libraries(layout: Layout, target: Target, interpreter: execution.Interpreter,
+                      isolation: sandbox.Isolation, reporter: Reporter,
+                      result: VerifyResult) -> dict[str, tuple[str, ...]]:
+    """The host libraries the artifacts need that Lambda lacks, by directory (hidden in the namespace)."""
+    from . import host_libraries
+
+    base = host_libraries.base_table(target.runtime, target.python_version)
+    if base is None or not host_libraries.overlay_available():
+        why = "no table of Lambda's base images here" if base is None else "no overlayfs here"
+        result.unchecked.append(f"native libraries this host has and Lambda lacks ({why}: the build's audit "
+                                "checks them)")
+        return {}
+    executable, _, prefix = interpreter.needs
+    names = host_libraries.to_hide(layout.task, layout.opt, base,
+                                   host_libraries.interpreter_files(executable, prefix, interpreter.version))
+    places = host_libraries.host_places(names)
+    if places:
+        shown = sorted({name for found in places.values() for name in found})
+        reporter.info(f"verify: hidden from the loader, as Lambda's {target.runtime} lacks them: {', '.join(shown)}")
+    return {directory: tuple(found) for directory, found in places.items()}
+
+
+def _function(call: Call) -> execution.Function:
+    return execution.Function(call.handler, call.function_name, max(call.memory, 128), max(call.timeout, 1),
+                              call.environment, call.ephemeral_mb)
+
+
+def _kind_of(call: Call, kinds: Mapping[str, str] | None, event: Path | None) -> str:
+    """The sample a function gets from ``verify --all`` (its kind's), else what ``--event`` names (a sample,
+    or a file, shown by its name), else API Gateway REST's."""
+    known = (kinds or {}).get(call.short_name) or (kinds or {}).get(call.handler)
+    if known:
+        return events.FOR_CHALICE.get(known, known if known in events.KINDS else "custom")
+    if event is not None:
+        return f"file {event.name}" if event.is_file() else str(event)
+    return "api-rest"
+
+
+def _record(result: VerifyResult, call: Call, outcome: execution.Outcome, plan: Plan, target: Target, called: bool,
+            reporter: Reporter, extra_layers: int = 0) -> verdict.Verdict:
+    """Judge one run, say it, and keep its answer, what it could not check and its warnings."""
+    module = call.handler.rsplit(".", 1)[0]
+    result.not_loaded += [name for name in outcome.blocked if name not in result.not_loaded]
+    judged = verdict.judge(outcome, handler=call.handler, module=module, called=called,
+                           target_machine=target.machine, host_machine=machine(), same_version=plan.same_version,
+                           host_python=platform.python_version(), runtime=target.runtime,
+                           extra_layers=extra_layers)
+    result.unchecked += list(judged.unchecked)
+    timing = _timing(outcome, call)
+    if judged.status == "ok":
+        where = "" if plan.same_version else f" (ran under this host's Python {platform.python_version()}, " \
+                                             f"not {target.runtime})"
+        reporter.info(f"verify: {_named(call)}imported {module} and resolved {call.handler}{where}{timing}")
+        if outcome.answered:
+            result.results.setdefault(call.handler, outcome.answer)
+            reporter.info(f"result of {call.handler}{where}:")
+            reporter.info(json.dumps(outcome.answer, indent=2, sort_keys=True, default=str))
+    elif judged.status == "warning":
+        result.warnings.append(judged.line)
+    elif judged.status == "failed" and outcome.error is not None:
+        result.errors[call.handler] = outcome.error
+        reporter.info(f"verify: {_named(call)}Lambda's error document{timing}:")
+        reporter.info(verdict.error_document(outcome))
+    return judged
+
+
+def _named(call: Call) -> str:
+    return "" if call.function_name == "verify" else f"{call.function_name}: "
+
+
+def _timing(outcome: execution.Outcome, call: Call) -> str:
+    parts = []
+    if outcome.init_seconds is not None:
+        parts.append(f"init {outcome.init_seconds * 1000:.0f} ms")
+    if outcome.call_seconds is not None:
+        parts.append(f"duration {outcome.call_seconds * 1000:.0f} ms")
+    parts.append(f"peak memory {human_bytes(outcome.peak)} of {call.memory} MB")
+    return f" ({', '.join(parts)})"
 
 
 def _said(result: VerifyResult, reporter: Reporter, how: str = "") -> VerifyResult:
@@ -230,76 +317,6 @@ def choose_plan(target: Target, configured: str | None) -> Plan:
     if cpu == target.machine:
         return Plan((path,), True, True)
     return Plan((path,), False, True, f"built for {target.machine}, this host is {cpu}" + (f"; {hint}" if hint else ""))
-
-
-def _run_handler(settings: Settings, layout: Layout, call: Call, payload: object, plan: Plan,
-                 result: VerifyResult, details: list[str], reporter: Reporter) -> None:
-    target = settings.target
-    handler = call.handler
-    module = handler.rsplit(".", 1)[0]
-    outcome = run_child(layout, target, call, payload, plan, reporter)
-    blocked = list(outcome.get("blocked") or [])
-    result.not_loaded += [name for name in blocked if name not in result.not_loaded]
-    if outcome.get("ok"):
-        host_python = platform.python_version()
-        where = "" if plan.same_version else f" (ran under this host's Python {host_python}, not {target.runtime})"
-        reporter.info(f"verify: imported {module} and resolved {handler}{where}")
-        if blocked:
-            details.append(f"{module} went on without {', '.join(blocked)}, so on Lambda it may behave differently")
-        if "result" in outcome:
-            result.results[handler] = outcome["result"]
-            reporter.info(f"result of {handler}{where}:")
-            reporter.info(json.dumps(outcome["result"], indent=2, sort_keys=True, default=str))
-        return
-    if outcome.get("not_checkable"):
-        stopped = outcome.get("stopped_at") or (blocked[-1] if blocked else "a compiled module")
-        called = f" and the call of {handler}" if payload is not None else ""
-        details.append(f"the rest of the import of {module} after {stopped}{called}")
-        return
-    message = f"{handler}: {outcome.get('stage')} failed: {outcome.get('error_type')}: {outcome.get('message')}"
-    if outcome.get("missing"):
-        message += f" (module {outcome.get('missing')!r} is in neither the function zip nor the layers)"
-    if plan.same_version:
-        raise VerifyError(f"verify failed: {message}{_last_frame(outcome)}")
-    result.warnings.append(f"{message} under this host's Python {platform.python_version()}; it may work on "
-                           f"{target.runtime}, which this host cannot run")
-
-
-def run_child(layout: Layout, target: Target, call: Call, payload: object, plan: Plan,
-              reporter: Reporter) -> ChildReport:
-    """Run the handler in a fresh isolated interpreter with the function's environment variables, as Lambda
-    sets them; return its report (see _child.py)."""
-    handler = call.handler
-    work = layout.root / "verify"
-    work.mkdir(exist_ok=True)
-    runtime_dir = work / "runtime"
-    runtime_dir.mkdir(exist_ok=True)
-    _link_runtime_packages(runtime_dir)
-    report_path = work / f"report-{handler.replace('/', '_')}.json"
-    config = {
-        "paths": layout.sys_path(target), "runtime_paths": [str(runtime_dir)], "handler": handler,
-        "roots": [str(layout.task), str(layout.opt)], "block_compiled": not plan.compiled,
-        "suffixes": list(imports.extension_suffixes(target)),
-        "has_event": payload is not None, "event": payload, "report": str(report_path),
-        "function_name": call.function_name, "memory": call.memory, "timeout": call.timeout,
-    }
-    config_path = work / "config.json"
-    config_path.write_text(json.dumps(config), encoding="utf-8")
-    env = {**os.environ, **dict(call.environment), **_lambda_environment(layout, target, call)}
-    try:
-        done = subprocess.run([*plan.command, "-I", "-S", "-B", str(_CHILD), str(config_path)], cwd=layout.task,
-                              env=env, capture_output=True, text=True, timeout=call.timeout + 60)
-    except subprocess.TimeoutExpired:
-        raise VerifyError(f"verify: {handler} did not finish within {call.timeout + 60}s (timeout is "
-                          f"{call.timeout}s)") from None
-    for line in (done.stdout + done.stderr).splitlines():
-        reporter.info(f"  | {line}")
-    try:
-        report: ChildReport = json.loads(report_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        raise VerifyError(f"verify: the interpreter running {handler} stopped without a report (exit code "
-                          f"{done.returncode}): {(done.stderr.strip().splitlines() or ['no output'])[-1]}") from None
-    return report
 
 
 def lay_out(root: Path, app_zip: Path, layer_zips: list[Path]) -> Layout:
@@ -349,48 +366,13 @@ def _describe(plan: Plan) -> str:
 
 
 def _read_event(path: Path) -> object:
+    """The event: a JSON file, or the name of a sample (events.KINDS: s3, sqs, api-rest ...)."""
+    if not path.exists() and str(path) in events.KINDS:
+        return events.sample(str(path))
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise VerifyError(f"event file {path} does not exist") from None
+        raise VerifyError(f"event file {path} does not exist\n  or name a sample event: "
+                          f"{', '.join(events.KINDS)}") from None
     except ValueError as exc:
         raise VerifyError(f"event file {path} is not JSON: {exc}") from None
-
-
-def _lambda_environment(layout: Layout, target: Target, call: Call) -> dict[str, str]:
-    """The variables Lambda sets for a Python function, pointing at the local layout."""
-    library_path = [str(layout.task), str(layout.task / "lib"), str(layout.opt / "lib")]
-    if os.environ.get("LD_LIBRARY_PATH"):
-        library_path.append(os.environ["LD_LIBRARY_PATH"])
-    return {
-        "LAMBDA_TASK_ROOT": str(layout.task), "LAMBDA_RUNTIME_DIR": str(layout.root / "verify" / "runtime"),
-        "_HANDLER": call.handler, "AWS_EXECUTION_ENV": f"AWS_Lambda_{target.runtime}",
-        "AWS_LAMBDA_FUNCTION_NAME": call.function_name, "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(call.memory), "TZ": ":UTC", "LANG": "en_US.UTF-8",
-        "LD_LIBRARY_PATH": ":".join(library_path),
-    }
-
-
-def _link_runtime_packages(directory: Path) -> None:
-    """Stand-ins for the runtime's own boto3 & co: links to this host's copies, when it has them."""
-    import importlib.util
-
-    for name in RUNTIME_MODULES:
-        if (directory / name).exists() or (directory / f"{name}.py").exists():
-            continue
-        try:
-            spec = importlib.util.find_spec(name)
-        except (ImportError, ValueError):
-            spec = None
-        if spec is None or not spec.origin:
-            continue
-        if spec.submodule_search_locations:
-            source = Path(next(iter(spec.submodule_search_locations)))
-            (directory / name).symlink_to(source, target_is_directory=True)
-        elif spec.origin.endswith(".py"):
-            (directory / f"{name}.py").symlink_to(spec.origin)
-
-
-def _last_frame(outcome: ChildReport) -> str:
-    frame = outcome.get("where")
-    return f" (at {frame})" if frame else ""

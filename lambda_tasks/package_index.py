@@ -1,0 +1,40 @@
+"""Whether the package index has a project: asked only to advise in an error (PEP 503/691 simple API)."""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass
+
+DEFAULT_INDEX = "https://pypi.org/simple/"
+
+
+@dataclass(frozen=True)
+class PackageIndex:
+    """The index pip would use. ``url`` None: not to be asked, for the reason in ``why_not``."""
+
+    url: str | None
+    why_not: str = ""
+    timeout: float = 3.0
+
+    def has(self, name: str) -> bool | None:
+        """Whether the index lists project ``name``; None when it could not be asked (offline, an error)."""
+        if self.url is None:
+            return None
+        from urllib import error, parse, request
+
+        canonical = re.sub(r"[-_.]+", "-", name).lower()
+        parts = parse.urlsplit(self.url.rstrip("/") + f"/{canonical}/")
+        headers = {"Accept": "application/vnd.pypi.simple.v1+json, text/html;q=0.1"}
+        if parts.username is not None:  # credentials in the URL go in a header, never in what is said
+            user = parse.unquote(parts.username)
+            secret = parse.unquote(parts.password or "")
+            headers["Authorization"] = "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
+            parts = parts._replace(netloc=(parts.hostname or "") + (f":{parts.port}" if parts.port else ""))
+        try:
+            with request.urlopen(request.Request(parts.geturl(), headers=headers), timeout=self.timeout) as answer:
+                return bool(200 <= answer.status < 300)
+        except error.HTTPError as failure:
+            return False if failure.code == 404 else None
+        except (OSError, ValueError):
+            return None

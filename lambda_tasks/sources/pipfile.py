@@ -1,0 +1,175 @@
+"""Pipenv's files as data: Pipfile (a declaration) and Pipfile.lock (a lock), read without pipenv.
+
+Pipfile.lock's ``default`` section ships, ``develop`` only with ``groups = ["dev"]``
+(serverless-python-requirements' ``pipenv requirements`` ships ``default`` alone). Each entry's ``markers``
+is evaluated for the target; its files are named only by their sha256 (``hashes``), so a locked package is
+fetched by name and exact version from its index with only those hashes allowed (``resolve/lockfile.py``).
+``git``/``ref``, ``path`` and ``file`` entries build like the same lines in a requirements file. Staleness
+is pipenv's own test: ``_meta.hash.sha256`` is the sha256 of the Pipfile's sections as canonical JSON
+(plette's ``Pipfile.get_hash``).
+
+A Pipfile without a lock is a declaration: :func:`pipfile_requirements` gives its ``[packages]`` as
+requirement lines (``"*"`` is any version; a table's ``version``, ``extras``, ``markers`` and the
+``sys_platform``-style keys become PEP 508), resolved like requirements.txt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import SettingsError
+from .locks import LockedPackage, evaluate_any, git_requirement
+from .project import read_toml
+
+#: Pipfile keys that are PEP 508 marker variables (pipenv accepts them beside ``markers``)
+_MARKER_KEYS = ("os_name", "sys_platform", "platform_machine", "platform_python_implementation",
+                "platform_release", "platform_system", "platform_version", "python_version",
+                "python_full_version", "implementation_name", "implementation_version")
+_DEFAULT_SOURCE = {"name": "pypi", "url": "https://pypi.org/simple", "verify_ssl": True}
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise SettingsError(f"cannot read {path}: {error.strerror or error}") from None
+    except ValueError as error:
+        raise SettingsError(f"{path} is not valid JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path} is not a Pipfile.lock (not a JSON object)")
+    return data
+
+
+def pipfile_hash(pipfile: Mapping[str, Any]) -> str:
+    """pipenv's hash of a parsed Pipfile (what Pipfile.lock records in ``_meta.hash.sha256``)."""
+    data: dict[str, Any] = {
+        "_meta": {"sources": pipfile.get("source", [dict(_DEFAULT_SOURCE)]), "requires": pipfile.get("requires", {})},
+        "default": pipfile.get("packages", {}),
+        "develop": pipfile.get("dev-packages", {}),
+    }
+    sections = {"source", "packages", "dev-packages", "requires", "scripts", "pipfile", "pipenv", "default", "develop"}
+    data.update({key: value for key, value in pipfile.items() if key not in sections})
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def pipfile_staleness(lock: Path, pipfile: Path) -> bool:
+    """True when the Pipfile changed since Pipfile.lock was made."""
+    recorded = read_json(lock).get("_meta", {}).get("hash", {}).get("sha256")
+    return bool(recorded) and pipfile.is_file() and recorded != pipfile_hash(read_toml(pipfile))
+
+
+def _marker(spec: Mapping[str, Any]) -> str | None:
+    parts = [f"({spec['markers']})"] if spec.get("markers") else []
+    parts += [f"{key} {value}" for key in _MARKER_KEYS if isinstance(value := spec.get(key), str)]
+    return " and ".join(parts) or None
+
+
+def _version(spec: Any) -> str:
+    version = spec if isinstance(spec, str) else spec.get("version", "*")
+    return "" if str(version).strip() in {"", "*"} else str(version).strip()
+
+
+def _dev(groups: Sequence[str], path: Path) -> bool:
+    """Whether ``groups`` asks for the dev packages (Pipfile's only group: ``dev``, or ``develop`` as the lock
+    names it)."""
+    unknown = sorted({g for g in groups if g not in {"dev", "develop", "dev-packages"}})
+    if unknown:
+        raise SettingsError(f"dependency group {unknown[0]!r} is not in {path.name}; a Pipfile has one group, "
+                            "its dev packages (groups = [\"dev\"])")
+    return bool(groups)
+
+
+def pipfile_requirements(path: Path, environment: Mapping[str, str] | None = None,
+                         groups: Sequence[str] = ()) -> list[str]:
+    """The Pipfile's ``[packages]`` (and ``[dev-packages]`` when ``groups`` names dev) as requirement lines
+    (index options first); with ``environment``, only the names and extras of those whose markers hold on it
+    (the roots of the closure check)."""
+    data = read_toml(path)
+    declared = {**data.get("packages", {}), **(data.get("dev-packages", {}) if _dev(groups, path) else {})}
+    lines: list[str] = []
+    sources = data.get("source", [])
+    if environment is None:
+        for number, source in enumerate(sources):
+            lines.append(f"{'--index-url' if number == 0 else '--extra-index-url'} {source['url']}")
+    for name, spec in declared.items():
+        table = spec if isinstance(spec, Mapping) else {}
+        extras = f"[{','.join(table['extras'])}]" if table.get("extras") else ""
+        marker = _marker(table)
+        if environment is not None:
+            if evaluate_any(marker, environment):
+                lines.append(f"{name}{extras}")
+            continue
+        if "git" in table:
+            lines.append(git_requirement(name, str(table["git"]), str(table.get("ref", "HEAD")),
+                                         table.get("subdirectory")) + (f" ; {marker}" if marker else ""))
+        elif "path" in table or "file" in table:
+            where = str(table.get("path") or table.get("file"))
+            location = (path.parent / where).resolve().as_uri() if "://" not in where else where
+            lines.append(f"{name}{extras} @ {location}" + (f" ; {marker}" if marker else ""))
+        else:
+            lines.append(f"{name}{extras}{_version(spec)}" + (f" ; {marker}" if marker else ""))
+    return lines
+
+
+def read_pipfile_lock(path: Path, environment: Mapping[str, str], groups: Sequence[str] = ()) -> list[LockedPackage]:
+    """The packages of Pipfile.lock's ``default`` section (and ``develop`` when ``groups`` names dev) whose
+    markers hold on the target."""
+    data = read_json(path)
+    sources = {str(s.get("name")): str(s.get("url")) for s in data.get("_meta", {}).get("sources", [])}
+    default = data.get("default")
+    if not isinstance(default, dict):
+        raise SettingsError(f"{path} has no \"default\" section; it is not a Pipfile.lock (run `pipenv lock`)")
+    if _dev(groups, path):
+        default = {**default, **data.get("develop", {})}
+    packages = []
+    for name, entry in sorted(default.items()):
+        if not evaluate_any(_marker(entry), environment):
+            continue
+        version = str(entry.get("version", "")).removeprefix("==")
+        if "git" in entry:
+            requirement = git_requirement(name, str(entry["git"]), str(entry.get("ref", "")), entry.get("subdirectory"))
+            packages.append(LockedPackage(name, version, requirement=requirement))
+        elif "path" in entry or "file" in entry:
+            where = str(entry.get("path") or entry.get("file"))
+            if "://" in where:
+                packages.append(LockedPackage(name, version, requirement=f"{name} @ {where}"))
+            else:
+                packages.append(LockedPackage(name, version, directory=(path.parent / where).resolve()))
+        else:
+            hashes = tuple(sorted(h.partition(":")[2] for h in entry.get("hashes", []) if h.startswith("sha256:")))
+            if not version:
+                raise SettingsError(f"{path.name}: {name} has no locked version; run `pipenv lock`")
+            index = sources.get(str(entry.get("index", "")))
+            packages.append(LockedPackage(name, version, index=index, hashes=hashes))
+    return packages
+
+
+def pipfile_root_lines(pipfile: Path, environment: Mapping[str, str], groups: Sequence[str] = ()) -> list[str]:
+    """The Pipfile's packages that hold on the target, as names with extras (the closure check's roots)."""
+    return pipfile_requirements(pipfile, environment, groups)
+
+
+def has_dependencies(pipfile: Path) -> bool:
+    return bool(read_toml(pipfile).get("packages"))
+
+
+def check_lock_python(lock: Path, python_version: str) -> str | None:
+    """A line when Pipfile.lock says it was locked for another Python (pipenv locks for the host's)."""
+    requires = read_json(lock).get("_meta", {}).get("requires", {})
+    wanted = str(requires.get("python_full_version") or requires.get("python_version") or "")
+    if wanted and not (python_version == wanted or python_version.startswith(wanted + ".")):
+        return f"{lock.name} was locked for Python {wanted}; the target has {python_version}"
+    return None
+
+
+
+def pipfile_directories(path: Path) -> list[Path]:
+    """The local directories Pipfile.lock builds packages from."""
+    entries = read_json(path).get("default", {}).values()
+    found = {(path.parent / str(e.get("path") or e.get("file"))).resolve() for e in entries
+             if (e.get("path") or e.get("file")) and "://" not in str(e.get("path") or e.get("file"))}
+    return sorted(p for p in found if p.is_dir())

@@ -1,0 +1,166 @@
+"""A proxy in front of moto's server that does what moto does not: Lambda's optimistic concurrency.
+
+moto gives a function one RevisionId at creation and never checks it. Here every function has a revision of
+ours that moves on every successful write; a write carrying another RevisionId is answered as Lambda answers it
+(HTTP 412, ``PreconditionFailedException``). Each deploy talks to its own ``Door`` (a port of its own, so the
+proxy knows whose call it is), and a ``turns`` list makes the order of the deploys' writes deterministic:
+``["a", "b", "a", "b"]`` lets a's first write through, then b's, and so on; after the list, calls flow freely.
+After every successful write the function's state is recorded (``states``), so a test can tell whether a deploy's
+whole intent was ever in place. Binds 127.0.0.1 only; ``close()`` stops it (and it is a daemon thread).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+FUNCTION = re.compile(r"^/2015-03-31/functions/(?P<name>[^/?]+)(?P<rest>/[^?]*)?")
+#: (method, the path after the function's name) -> the write's kind; reads are the rest
+WRITES = {("PUT", "/code"): "code", ("PUT", "/configuration"): "config", ("POST", "/versions"): "version"}
+#: how long a held write waits for its turn before the turn is skipped (the other deploy may have no such write)
+TURN_WAIT_S = 60.0
+
+
+class Revisions:
+    """The state both doors share."""
+
+    def __init__(self, upstream: str, turns: list[str] | None = None) -> None:
+        self.upstream = urlsplit(upstream)
+        self.turns = list(turns or [])
+        self.revision: dict[str, int] = {}
+        self.reads: dict[str, int] = {}
+        self.states: list[tuple[str, dict[str, Any]]] = []  # (door, function state) after each write
+        self.refused: list[tuple[str, str]] = []  # (door, write kind) answered 412
+        self.cond = threading.Condition()
+
+    def rid(self, name: str) -> str:
+        return f"rev-{name}-{self.revision.get(name, 0)}"
+
+    def wait_turn(self, door: str) -> None:
+        """Hold a write until the turns say it is ``door``'s (both deploys having read the function first)."""
+        deadline = time.monotonic() + TURN_WAIT_S
+        with self.cond:
+            while self.turns and (self.turns[0] != door or len(self.reads) < 2):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self.turns.pop(0)  # that deploy has no write left: skip its turn
+                    deadline = time.monotonic() + TURN_WAIT_S
+                    continue
+                self.cond.wait(left)
+
+    def done_turn(self, door: str) -> None:
+        with self.cond:
+            if self.turns and self.turns[0] == door:
+                self.turns.pop(0)
+            self.cond.notify_all()
+
+    def forward(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+        connection = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=60)
+        try:
+            connection.request(method, path, body=body or None, headers=headers)
+            response = connection.getresponse()
+            return response.status, dict(response.getheaders()), response.read()
+        finally:
+            connection.close()
+
+    def snapshot(self, name: str, headers: dict[str, str]) -> dict[str, Any]:
+        read = {k: v for k, v in headers.items() if k.lower() in ("authorization", "x-amz-date", "user-agent")}
+        status, _, body = self.forward("GET", f"/2015-03-31/functions/{name}", read, b"")
+        config = json.loads(body)["Configuration"] if status == 200 else {}
+        return {"CodeSha256": config.get("CodeSha256"), "MemorySize": config.get("MemorySize"),
+                "Environment": (config.get("Environment") or {}).get("Variables") or {}}
+
+
+class Door(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, label: str, state: Revisions) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.label, self.state = label, state
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def close(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: Door
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def _any(self) -> None:
+        state, door = self.server.state, self.server.label
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+        match = FUNCTION.match(self.path)
+        name = unquote(match["name"]) if match else ""
+        kind = WRITES.get((self.command, (match["rest"] or "") if match else "")) if match else None
+        if kind is None:
+            status, out_headers, out = state.forward(self.command, self.path, headers, body)
+            if match and self.command == "GET" and status == 200:
+                with state.cond:
+                    state.reads[door] = state.reads.get(door, 0) + 1
+                    state.cond.notify_all()
+                out = self._stamp(out, name)
+            elif self.command == "POST" and self.path.rstrip("/").endswith("/2015-03-31/functions") and status < 300:
+                created = json.loads(out).get("FunctionName", "")
+                with state.cond:
+                    state.revision[created] = 1
+                out = self._stamp(out, created)
+            return self._answer(status, out_headers, out)
+        state.wait_turn(door)
+        try:
+            with state.cond:
+                sent = (json.loads(body or b"{}") or {}).get("RevisionId")
+                if sent and sent != state.rid(name):
+                    state.refused.append((door, kind))
+                    message = json.dumps({"Type": "User", "message": "The Revision Id provided does not match "
+                                          "the latest Revision Id. Call the GetFunction API to retrieve the latest "
+                                          "Revision Id"}).encode()
+                    return self._answer(412, {"x-amzn-ErrorType": "PreconditionFailedException",
+                                              "Content-Type": "application/json"}, message)
+                status, out_headers, out = state.forward(self.command, self.path, headers, body)
+                if status < 300:
+                    state.revision[name] = state.revision.get(name, 0) + 1
+                    state.states.append((door, state.snapshot(name, headers)))
+                out = self._stamp(out, name)
+            return self._answer(status, out_headers, out)
+        finally:
+            state.done_turn(door)
+
+    def _stamp(self, body: bytes, name: str) -> bytes:
+        """Our revision in place of moto's, wherever the answer carries one."""
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return body
+        rid = self.server.state.rid(name)
+        if isinstance(data, dict):
+            if "RevisionId" in data:
+                data["RevisionId"] = rid
+            if isinstance(data.get("Configuration"), dict):
+                data["Configuration"]["RevisionId"] = rid
+        return json.dumps(data).encode()
+
+    def _answer(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.send_response(status)
+        for key, value in headers.items():
+            if key.lower() not in ("content-length", "transfer-encoding", "connection", "date", "server"):
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _any

@@ -1,0 +1,2 @@
+def h(e,c):
+    return {'e': e}
