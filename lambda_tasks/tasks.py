@@ -28,8 +28,9 @@ from invoke.program import Program
 from invoke.tasks import Task
 
 from . import commands, frontend
-from .config import Settings, near_name, setting_names, table_settings
+from .config import Settings, setting_names, table_settings
 from .flags import COMMANDS, Command, Flag
+from .pyproject_table import near_name
 
 
 class FlagArgument(Argument):
