@@ -119,6 +119,8 @@ def run_build(settings: Settings, *, force: bool = False, reporter: Reporter | N
     free of AWS, and aws free of build; boto3 is imported only when the layers are stale."""
     from .assemble import build as stage_build
 
+    if settings.names_from and reporter is not None:  # where the layer and role names came from, when defaulted
+        reporter.info(settings.names_from)
     cache = None
     if settings.cache_bucket:
         from .aws.s3_cache import S3LayerCache
