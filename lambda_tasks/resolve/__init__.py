@@ -19,6 +19,7 @@ from ..config import Settings
 from ..errors import ResolveError
 from ..files import cache_dir
 from ..report import Reporter
+from ..sources.local_inputs import local_inputs
 from ..sources.requirements import (
     check_requirements,
     direct_references,
@@ -27,15 +28,27 @@ from ..sources.requirements import (
 )
 from . import pip
 from . import wheelhouse as wheelhouse_io
-from .installer import Installer, choose, configuration_key
+from .installer import Installer, choose, configuration_key, installer_version
+
+#: Changes when what a resolution means changes (a check added, an installer's answer corrected): older
+#: resolutions are then never reused.
+RESOLUTION_FORMAT = 2
 
 
 def resolution_key(settings: Settings, installer: Installer) -> str:
-    """Names a resolution: the requirements (with the files they include), the target, the installer and pip's
-    configuration (its files and variables, and ``pip_args``)."""
+    """Names a resolution by everything it depends on: the requirements (with the files they include), the bytes
+    of every local input (find-links files, local requirements), the target, the installer and its version,
+    and pip's configuration (its files and variables, and ``pip_args``)."""
+    from .pip_config import PipConfigError, pip_settings
+
+    try:
+        configured = [pip_settings().get("find-links", "")]
+    except PipConfigError:
+        configured = []
     data = json.dumps([
-        requirements_digest(settings.requirements_path), str(settings.target), installer.name,
-        configuration_key(settings),
+        RESOLUTION_FORMAT, requirements_digest(settings.requirements_path), str(settings.target), installer.name,
+        installer.isolated, installer_version(installer), configuration_key(settings),
+        local_inputs(settings.requirements_path, settings.pip_args, settings.project_dir, configured),
     ])
     return hashlib.sha256(data.encode()).hexdigest()[:32]
 
@@ -52,7 +65,8 @@ def resolve(settings: Settings, reporter: Reporter, refresh: bool = False,
     if not requirement_lines(requirements):
         return []
     check_requirements(requirements)  # before pip, whose parser takes some lines the dependency check cannot
-    by_location = bool(direct_references(requirements))  # local or VCS packages: their content is not in the key
+    # VCS and remote URLs: what they hold is not known before fetching, so it is not in the key
+    by_location = any(not reference.is_local for reference in direct_references(requirements))
     cache = cache_dir()
     wheelhouse = cache / "wheels"
     installer = choose(settings)

@@ -9,8 +9,12 @@ cannot do what pip would (``uv.Defer``).
 
 from __future__ import annotations
 
+import functools
 import json
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..config import Settings
 from ..host import uv_path
@@ -47,3 +51,30 @@ def configuration_key(settings: Settings) -> str:
     except PipConfigError as error:
         effective = {"unreadable": str(error)}
     return json.dumps([sorted(effective.items()), list(settings.pip_args)])
+
+
+def installer_version(installer: Installer) -> str:
+    """The installer's version (part of a resolution's key): pip's from its .dist-info, uv's by asking it;
+    with pip also, since uv hands requirements over to it."""
+    pip = _pip_version()
+    if installer.name != "uv":
+        return f"pip {pip}"
+    found = uv_path()
+    return f"uv {_uv_version(found) if found else 'none'}; pip {pip}"
+
+
+def _pip_version() -> str:
+    for entry in sys.path:
+        found = sorted(Path(entry or ".").glob("pip-*.dist-info"))
+        if found:
+            return found[-1].name[len("pip-"):-len(".dist-info")]
+    return "none"
+
+
+@functools.cache
+def _uv_version(uv: str) -> str:
+    try:
+        done = subprocess.run([uv, "--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return done.stdout.strip() or "unknown"
