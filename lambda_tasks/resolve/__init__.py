@@ -29,6 +29,7 @@ from ..sources.requirements import (
 from . import pip
 from . import wheelhouse as wheelhouse_io
 from .installer import Installer, choose, configuration_key, installer_version
+from .sdists import built_from
 
 #: Changes when what a resolution means changes (a check added, an installer's answer corrected): older
 #: resolutions are then never reused.
@@ -95,7 +96,7 @@ def resolve(settings: Settings, reporter: Reporter, refresh: bool = False,
                 raise ResolveError(f"pip fetched {path.name}, which is not a wheel; report this as a bug")
             if not settings.target.accepts_wheel(path.name):
                 raise ResolveError(f"{path.name} does not fit {settings.target}; report this as a bug")
-            wheels.append(wheelhouse_io.store(wheelhouse, path, reporter))
+            wheels.append(wheelhouse_io.store(wheelhouse, path, reporter, built_from(built_dir / path.name)))
     wheelhouse_io.check_pins(wheels, requirements)
     wheelhouse_io.save_resolution(key_file, wheels)
     reporter.info(f"resolve: {len(wheels)} wheels for {settings.target}")

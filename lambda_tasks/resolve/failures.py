@@ -51,6 +51,8 @@ _ADVICE = {
               "vendor/",
     "fetch": "check the URL, the network and the credentials, or build the package yourself and put its wheel in "
              "vendor/",
+    "hash": "if the pin is right, the index served other bytes; if the pin is old, update it (pip-compile "
+            "--generate-hashes)",
 }
 
 

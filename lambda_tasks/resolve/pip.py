@@ -26,6 +26,7 @@ from .fastpip import FETCHED_VARIABLE, MARKER_ERROR, MARKER_EXIT_CODE, TAGS_VARI
 from .local import Entry, prepare
 from .process import pip_command, redact, run
 from .sdists import NETWORK, NO_SDIST, build_sdist
+from .wheelhouse import pins_of
 
 _NO_MATCH = re.compile(r"No matching distribution found for (\S+)")
 _MAX_SDIST_ROUNDS = 25
@@ -67,8 +68,11 @@ def download(settings: Settings, download_dir: Path, built_dir: Path, reporter: 
         failure: Failure | None = None
         if requirement not in tried:
             tried.add(requirement)
-            built = build_sdist(requirement, settings, options, built_dir, reporter)
+            hashes = pins_of(source, requirement)
+            built = build_sdist(requirement, settings, options, built_dir, reporter, hashes)
             if isinstance(built, Path):
+                if hashes:  # pip would check the built wheel against the sdist's pins: name it by its own hash
+                    _pin_built(entries, built)
                 continue
             failure = built
             if failure.summary == NO_SDIST:
@@ -85,6 +89,28 @@ def download(settings: Settings, download_dir: Path, built_dir: Path, reporter: 
                            f"{_shown(source, settings.project_dir)}")
     if failures:
         raise failures_error(failures, target)
+
+
+def _pin_built(entries: list[Entry], wheel: Path) -> None:
+    """The hash-pinned lines naming ``wheel``'s distribution now name the wheel built from their checked sdist,
+    pinned by its own sha256 (pip's hash-checking mode needs a hash on every line)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name, parse_wheel_filename
+
+    from ..files import file_sha256
+
+    name = canonicalize_name(parse_wheel_filename(wheel.name)[0])
+    for index, entry in enumerate(entries):
+        if name not in entry.names or "--hash" not in entry.text:
+            continue
+        try:
+            requirement = Requirement(re.split(r"\s+--?[a-z]", entry.text, maxsplit=1)[0].strip())
+        except InvalidRequirement:
+            continue
+        extras = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
+        marker = f" ; {requirement.marker}" if requirement.marker else ""
+        entries[index] = replace(entry, text=f"{name}{extras} @ {wheel.as_uri()}{marker} "
+                                             f"--hash=sha256:{file_sha256(wheel)}")
 
 
 def _watcher(directory: Path, on_wheel: Callable[[Path], None]) -> Callable[[], None]:
