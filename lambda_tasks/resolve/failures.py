@@ -26,6 +26,12 @@ class Failure:
     summary: str  # what happened, short: "needs a C compiler (a compiled extension)"
     details: tuple[str, ...] = ()  # the cause: the build's last lines, the tags that exist, ...
     advice: str = ""  # a key of _ADVICE, or "" when the summary says it all
+    via: str = ""  # where it comes from: "requirements.txt line 3", or who asked for it and that line
+
+    @property
+    def named(self) -> str:
+        """The requirement with where it comes from: ``psycopg2>=2.7 (from sqlalchemy[postgresql], ...)``."""
+        return f"{self.requirement} ({'from ' if ',' in self.via else ''}{self.via})" if self.via else self.requirement
 
     @property
     def name(self) -> str:
@@ -60,7 +66,7 @@ def failures_error(failures: Sequence[Failure], target: Target) -> ResolveError:
     """One error for every failure: a first line under 160 characters, then one indented block per requirement."""
     if len(failures) == 1:
         failure = failures[0]
-        first = f"{_shorten(failure.requirement, 70)} cannot be installed for {target}: {failure.summary}"
+        first = f"{_shorten(failure.named, 100)} cannot be installed for {target}: {failure.summary}"
         lines = [_shorten(first, MAX_FIRST_LINE)]
         if len(first) > MAX_FIRST_LINE:
             lines.append(f"  {failure.summary}")
@@ -69,7 +75,7 @@ def failures_error(failures: Sequence[Failure], target: Target) -> ResolveError:
         names = ", ".join(dict.fromkeys(failure.name for failure in failures))
         lines = [_shorten(f"{len(failures)} requirements cannot be installed for {target}: {names}", MAX_FIRST_LINE)]
         for failure in failures:
-            lines.append(f"  {failure.requirement}: {failure.summary}")
+            lines.append(f"  {failure.named}: {failure.summary}")
             lines += [f"    {detail}" for detail in failure.details]
     for key in dict.fromkeys(failure.advice for failure in failures if failure.advice):
         advice = _ADVICE[key].format(target=target, machine=target.machine)

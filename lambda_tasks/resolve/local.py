@@ -10,6 +10,7 @@ that every line can be rewritten, and each line remembers where it comes from.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,8 @@ class Entry:
 
     @property
     def shown(self) -> str:
-        return redact(self.line.text)
+        """The line as written, without its per-requirement options (``--hash``): what names it in messages."""
+        return redact(re.split(r"\s+--[a-z]", self.line.text, maxsplit=1)[0].strip())
 
 
 def prepare(settings: Settings, options: list[str], built_dir: Path,

@@ -180,7 +180,7 @@ def built_from(wheel: Path) -> tuple[str, str] | None:
 
 def hash_failure(requirement: str, output: str, hashes: Sequence[str] = ()) -> Failure:
     """pip's hash mismatch, naming the file that was fetched and its digest."""
-    url = re.search(r"from (\S+?)(?:#\S*)?(?: \(from [^)]*\))?:?\s*$", output, re.M)
+    url = re.search(r"\bfrom (\w+://[^\s#]+)(?:#\S*?)?:?(?=\s|$)", output)
     got = re.search(r"^\s*Got\s+(\w+)", output, re.M)
     filename = url.group(1).rsplit("/", 1)[-1] if url else "the source distribution fetched"
     details = [f"fetched {filename}: sha256 {got.group(1)}"] if got else list(last_lines(output))
