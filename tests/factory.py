@@ -22,12 +22,15 @@ def make_wheel(
     files: dict[str, bytes | str] | None = None,
     requires: list[str] | None = None,
     compression: int = zipfile.ZIP_DEFLATED,
+    requires_python: str = "",
 ) -> Path:
     """A valid wheel: ``files`` maps paths inside the wheel to content; default one module."""
     dist = name.replace("-", "_")
     files = dict(files if files is not None else {f"{dist}/__init__.py": f"NAME = {name!r}\nVERSION = {version!r}\n"})
     info = f"{dist}-{version}.dist-info"
     metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+    if requires_python:
+        metadata += f"Requires-Python: {requires_python}\n"
     for requirement in requires or []:
         metadata += f"Requires-Dist: {requirement}\n"
     files[f"{info}/METADATA"] = metadata
