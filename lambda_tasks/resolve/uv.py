@@ -183,12 +183,14 @@ def download(settings: Settings, download_dir: Path, wheelhouse: Path, reporter:
     uv = find_uv()
     excluded: list[str] = []
     corrected: dict[str, str] = {}  # name -> "name 0.8 (>=3.6, <3.7), 0.7 (>=3.6, <3.7)"
+    fetched: set[str] = set()  # what earlier rounds left in download_dir (nothing else there is touched)
     with tempfile.TemporaryDirectory(prefix="uv-constraints-") as tmp:
         constraints = Path(tmp, "constraints.txt")
         for _ in range(_MAX_ROUNDS):
             more = [*extra, "--constraints", str(constraints)] if excluded else list(extra)
             picks = _compile_picks(settings, uv, reporter, isolated, requirements, more)
-            unfetched, refused = _fetch_checked(picks, settings.target, download_dir, wheelhouse, reporter, on_wheel)
+            unfetched, refused = _fetch_checked(picks, settings.target, download_dir, wheelhouse, reporter, on_wheel,
+                                                fetched)
             if not refused:
                 if excluded:
                     taken = ", ".join(f"{pick.name} {pick.version}" for pick in picks if pick.name in corrected)
@@ -221,14 +223,16 @@ def _compile_picks(settings: Settings, uv: str, reporter: Reporter, isolated: bo
 
 
 def _fetch_checked(picks: list[Pick], target: Target, download_dir: Path, wheelhouse: Path, reporter: Reporter,
-                   on_wheel: Callable[[Path], None] | None) -> tuple[list[Pick], list[tuple[Pick, str]]]:
-    """Fetch the picks not already in ``download_dir`` (and drop what is there but no longer picked); the ones
-    that could not be fetched, and the ones whose Requires-Python excludes the target (removed again)."""
+                   on_wheel: Callable[[Path], None] | None,
+                   fetched: set[str]) -> tuple[list[Pick], list[tuple[Pick, str]]]:
+    """Fetch the picks an earlier round did not (and drop what one fetched that is no longer picked); the ones
+    that could not be fetched, and the ones whose Requires-Python excludes the target (removed again).
+    ``fetched`` (the files the rounds left in ``download_dir``) is kept up to date."""
     wanted = {pick.filename for pick in picks}
-    for leftover in download_dir.iterdir():
-        if leftover.name not in wanted:
-            leftover.unlink()
-    todo = [pick for pick in picks if not (download_dir / pick.filename).exists()]
+    for name in sorted(fetched - wanted):
+        (download_dir / name).unlink(missing_ok=True)
+        fetched.discard(name)
+    todo = [pick for pick in picks if pick.filename not in fetched]
     reporter.status(f"resolve: fetching {len(todo)} wheels")
     unfetched: list[Pick] = []
     refused: list[tuple[Pick, str]] = []
@@ -248,7 +252,9 @@ def _fetch_checked(picks: list[Pick], target: Target, download_dir: Path, wheelh
             if spec is not None:
                 refused.append((pick, spec))
                 wheel.unlink()
-            elif on_wheel is not None:
+                continue
+            fetched.add(pick.filename)
+            if on_wheel is not None:
                 on_wheel(wheel)
     reporter.status_done()
     return sorted(unfetched, key=lambda pick: pick.filename), sorted(refused, key=lambda item: item[0].filename)
