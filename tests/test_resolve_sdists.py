@@ -135,7 +135,7 @@ def test_an_sdist_is_built_with_the_targets_python_when_there_is_one(tmp_path, w
     built_with = layer_names(project)["python/whichpy/__init__.py"].decode()
     if interpreters(Target(runtime, "x86_64")):
         assert built_with == f"BUILT_WITH = '{version}'\n"
-        assert f"building whichpy==1.0 with Python {version} (compiler disabled)" in result.stdout
+        assert f"building whichpy==1.0 into a wheel with Python {version} (compiler disabled)" in result.stdout
     else:  # said in one line
         host = f"{sys.version_info[0]}.{sys.version_info[1]}"
         assert built_with == f"BUILT_WITH = '{host}'\n"

@@ -29,9 +29,14 @@ class Failure:
     via: str = ""  # where it comes from: "requirements.txt line 3", or who asked for it and that line
 
     @property
+    def asked(self) -> bool:
+        """True for a dependency's requirement (``via`` says who asked for it), False for a line of the project."""
+        return "," in self.via
+
+    @property
     def named(self) -> str:
         """The requirement with where it comes from: ``psycopg2>=2.7 (from sqlalchemy[postgresql], ...)``."""
-        return f"{self.requirement} ({'from ' if ',' in self.via else ''}{self.via})" if self.via else self.requirement
+        return f"{self.requirement}{_via(self)}"
 
     @property
     def name(self) -> str:
@@ -46,6 +51,10 @@ class Failure:
         location = re.split(r"[;#]", text)[0].strip()
         path = urllib.parse.urlsplit(location).path if "://" in location or location.startswith("file:") else location
         return path.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")[:40] or text[:40]
+
+
+def _via(failure: Failure) -> str:
+    return f" ({'from ' if failure.asked else ''}{_shorten(failure.via, 70)})" if failure.via else ""
 
 
 _ADVICE = {
@@ -66,7 +75,10 @@ def failures_error(failures: Sequence[Failure], target: Target) -> ResolveError:
     """One error for every failure: a first line under 160 characters, then one indented block per requirement."""
     if len(failures) == 1:
         failure = failures[0]
-        first = f"{_shorten(failure.named, 100)} cannot be installed for {target}: {failure.summary}"
+        shown = _shorten(failure.requirement, 70)
+        first = f"{shown}{_via(failure)} cannot be installed for {target}: {failure.summary}"
+        if len(first) > MAX_FIRST_LINE and failure.via and not failure.asked:  # its own text names the line
+            first = f"{shown} cannot be installed for {target}: {failure.summary}"
         lines = [_shorten(first, MAX_FIRST_LINE)]
         if len(first) > MAX_FIRST_LINE:
             lines.append(f"  {failure.summary}")

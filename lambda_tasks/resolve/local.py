@@ -90,8 +90,8 @@ def _wheel_for(reference: DirectReference, settings: Settings, options: list[str
             spec = f"{reference.name} @ {reference.location}" if reference.named else reference.location
         else:
             spec = reference.location
-        reporter.info(f"resolve: building {shown} ({reference.line.where}) into a wheel (compiler disabled)")
-        wheel = build_wheel(spec, shown, settings, options, built_dir, reporter, remote=remote)
+        wheel = build_wheel(spec, shown, settings, options, built_dir, reporter, remote=remote,
+                            where=reference.line.where)
     if isinstance(wheel, Failure):
         return wheel
     name = canonicalize_name(parse_wheel_filename(wheel.name)[0])

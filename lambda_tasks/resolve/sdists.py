@@ -101,14 +101,17 @@ def build_python(target: Target) -> tuple[str | None, str]:
 
 
 def build_wheel(requirement: str, shown: str, settings: Settings, options: Sequence[str], built_dir: Path,
-                reporter: Reporter, *, no_binary: str | None = None, remote: bool = False) -> Path | Failure:
+                reporter: Reporter, *, no_binary: str | None = None, remote: bool = False,
+                where: str = "") -> Path | Failure:
     """Build ``requirement`` (a requirements file line: a path, URL or name) into a pure wheel in ``built_dir``.
 
-    ``shown`` names it in messages; ``no_binary`` is the name to build from its sdist; ``remote`` says that a
-    failure may be a fetch (VCS or URL). Returns the wheel, or why it cannot be had.
+    ``shown`` names it in messages (``where`` says where it is written); ``no_binary`` is the name to build from
+    its sdist; ``remote`` says that a failure may be a fetch (VCS or URL). Returns the wheel, or why it cannot
+    be had.
     """
     python, which = build_python(settings.target)
-    reporter.info(f"resolve: building {shown[:80]} with {which} (compiler disabled)")
+    at = f" ({where})" if where else ""
+    reporter.info(f"resolve: building {shown[:80]}{at} into a wheel with {which} (compiler disabled)")
     with tempfile.TemporaryDirectory(prefix="build-", dir=built_dir.parent) as tmp:
         spec, out = Path(tmp, "requirements.txt"), Path(tmp, "wheel")
         spec.write_text("".join(f"{line}\n" for line in [*options, requirement]), encoding="utf-8")

@@ -216,7 +216,9 @@ def check_pins(wheels: Sequence[CachedWheel], requirements: Path) -> None:
                            for digest in sorted(wanted[algorithm]))
         raise ResolveError(
             f"{name}: the wheel in use does not match the --hash pinned in {requirements.name}\n"
-            f"  wheel:  {wheel.name}\n  sha256: {wheel.sha256}\n  pinned: {pinned}\n"
+            f"  wheel:  {wheel.name}\n  sha256: {wheel.sha256}\n"
+            + (f"  built here from {wheel.built_from[0]}, sha256 {wheel.built_from[1]}\n" if wheel.built_from else "")
+            + f"  pinned: {pinned}\n"
             "  if the pin is right, the cache or the index served other bytes: run `invoke build --force`; "
             "if the pin is old, update it"
         )
