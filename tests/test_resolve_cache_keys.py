@@ -121,3 +121,24 @@ def test_the_layers_fingerprint_is_the_same_wherever_the_project_is(tmp_path):
     two = tmp_path / "b" / "deeper" / "p"
     shutil.copytree(one, two)
     assert layers_fingerprint(settings_of(one)) == layers_fingerprint(settings_of(two))
+
+
+@pytest.mark.slow
+def test_a_find_links_file_outside_the_project_is_checked_by_content_when_reused(tmp_path, wheelhouse):
+    from lambda_tasks.report import Reporter
+    from lambda_tasks.resolve import resolve
+
+    project = make_project(tmp_path / "p", f"--no-index\n--find-links {wheelhouse}\nfoolib==1.0\n",
+                           pyproject='[tool.lambda-tasks]\ninstaller = "pip"\n')
+    wheel = make_wheel(wheelhouse, "foolib", "1.0", files={"foolib/__init__.py": "WHO = 'one'\n"},
+                       compression=zipfile.ZIP_STORED)
+    first = resolve(settings_of(project), Reporter())
+    stat = wheel.stat()
+    make_wheel(wheelhouse, "foolib", "1.0", files={"foolib/__init__.py": "WHO = 'two'\n"},  # same name and size
+               compression=zipfile.ZIP_STORED)
+    os.utime(wheel, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert wheel.stat().st_size == stat.st_size
+    second = resolve(settings_of(project), Reporter())
+    with zipfile.ZipFile(first[0]) as one, zipfile.ZipFile(second[0]) as two:
+        assert one.read("foolib/__init__.py") == b"WHO = 'one'\n"
+        assert two.read("foolib/__init__.py") == b"WHO = 'two'\n"

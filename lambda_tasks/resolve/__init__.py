@@ -49,7 +49,8 @@ def resolution_key(settings: Settings, installer: Installer) -> str:
     data = json.dumps([
         RESOLUTION_FORMAT, requirements_digest(settings.requirements_path), str(settings.target), installer.name,
         installer.isolated, installer_version(installer), configuration_key(settings),
-        local_inputs(settings.requirements_path, settings.pip_args, settings.project_dir, configured),
+        local_inputs(settings.requirements_path, settings.pip_args, settings.project_dir, configured,
+                     stat_times=True),
     ])
     return hashlib.sha256(data.encode()).hexdigest()[:32]
 
@@ -74,7 +75,7 @@ def resolve(settings: Settings, reporter: Reporter, refresh: bool = False,
     key_file = cache / "resolutions" / f"{resolution_key(settings, installer)}.json"
     if not refresh and not by_location:
         known = wheelhouse_io.cached_resolution(key_file, wheelhouse, reporter)
-        if known is not None:
+        if known is not None and wheelhouse_io.local_copies_match(known, _find_links(settings)):
             wheelhouse_io.check_pins(known, requirements)
             reporter.info(f"resolve: {len(known)} wheels for {settings.target} (cached resolution)")
             return [wheel.path for wheel in known]
@@ -122,6 +123,17 @@ def _download_with_uv(settings: Settings, installer: Installer, download_dir: Pa
         return
     if unfetched:
         pip.download_pins(settings, [f"{pick.name}=={pick.version}" for pick in unfetched], download_dir, reporter)
+
+
+def _find_links(settings: Settings) -> list[Path]:
+    from ..sources.local_inputs import find_links_locations
+    from .pip_config import PipConfigError, pip_settings
+
+    try:
+        configured = [pip_settings().get("find-links", "")]
+    except PipConfigError:
+        configured = []
+    return find_links_locations(settings.requirements_path, settings.pip_args, settings.project_dir, configured)
 
 
 def download_pins(settings: Settings, pins: list[str], download_dir: Path, reporter: Reporter) -> None:

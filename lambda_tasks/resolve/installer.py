@@ -63,16 +63,26 @@ def installer_version(installer: Installer) -> str:
     return f"uv {_uv_version(found) if found else 'none'}; pip {pip}"
 
 
-def _pip_version() -> str:
+def _dist_version(name: str) -> str | None:
+    """The version of ``name`` installed in this environment, from its .dist-info directory's name (cheap)."""
     for entry in sys.path:
-        found = sorted(Path(entry or ".").glob("pip-*.dist-info"))
+        found = sorted(Path(entry or ".").glob(f"{name}-*.dist-info"))
         if found:
-            return found[-1].name[len("pip-"):-len(".dist-info")]
-    return "none"
+            return found[-1].name[len(name) + 1:-len(".dist-info")]
+    return None
+
+
+def _pip_version() -> str:
+    return _dist_version("pip") or "none"
 
 
 @functools.cache
 def _uv_version(uv: str) -> str:
+    """uv's version: its package's when it is this environment's uv (no process), else what it says."""
+    if Path(uv).resolve().is_relative_to(Path(sys.prefix).resolve()):
+        packaged = _dist_version("uv")
+        if packaged:
+            return packaged
     try:
         done = subprocess.run([uv, "--version"], capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired):

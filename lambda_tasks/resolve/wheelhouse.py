@@ -142,6 +142,18 @@ def cached_resolution(key_file: Path, wheelhouse: Path, reporter: Reporter) -> l
     return [CachedWheel(path, sha, origin) for path, (_, sha), origin in zip(paths, recorded, origins, strict=True)]
 
 
+def local_copies_match(wheels: Sequence[CachedWheel], locations: Sequence[Path]) -> bool:
+    """True unless a find-links location holds a file of the same name as a wheel of the resolution (or as the
+    sdist one was built from) with other bytes: the files a resolution took are checked by content."""
+    for wheel in wheels:
+        for name, sha256 in [(wheel.name, wheel.sha256), *([wheel.built_from] if wheel.built_from else [])]:
+            for location in locations:
+                candidate = location / name if location.is_dir() else location
+                if candidate.name == name and candidate.is_file() and content_sha256(candidate) != sha256:
+                    return False
+    return True
+
+
 # ---------------------------------------------------------------------------------------------- --hash pins
 
 

@@ -69,22 +69,34 @@ def _local_path(value: str, base: Path) -> Path | None:
     return (path if path.is_absolute() else base / path).resolve()
 
 
-def _files_of(location: Path) -> list[tuple[str, str]]:
-    """(name, sha256) of the files pip reads at a find-links location: a file, or a directory's own files."""
-    if location.is_file():
-        return list(zip([location.name], content_sha256s([location]), strict=True))
+def _files_of(location: Path, by_content: bool, stat_times: bool) -> list[list[object]]:
+    """The files pip reads at a find-links location (a file, or a directory's own files): by name and sha256
+    (``by_content``), else by name and size (and the stat's mtime and inode with ``stat_times``)."""
     try:
-        files = sorted(entry for entry in location.iterdir() if entry.is_file())
+        files = [location] if location.is_file() else sorted(e for e in location.iterdir() if e.is_file())
     except OSError:
         return []
-    return list(zip([file.name for file in files], content_sha256s(files, scope=location), strict=True))
+    if by_content:
+        scope = None if location.is_file() else location
+        return [[file.name, digest] for file, digest in zip(files, content_sha256s(files, scope=scope), strict=True)]
+    rows: list[list[object]] = []
+    for file in files:
+        info = file.stat()
+        rows.append([file.name, info.st_size, *([info.st_mtime_ns, info.st_ino] if stat_times else [])])
+    return rows
 
 
 def local_inputs(requirements: Path, pip_args: Sequence[str], project_dir: Path,
-                 configuration: Iterable[str] = ()) -> dict[str, list[object]]:
-    """What the local inputs hold: each find-links location's files and each local requirement's files, by
-    sha256, named by their path relative to the project (or by name, outside it): the same on every machine."""
-    find_links = [[_shown(location, project_dir), _files_of(location)]
+                 configuration: Iterable[str] = (), stat_times: bool = False) -> dict[str, list[object]]:
+    """What the local inputs hold, named by their path relative to the project (or by name, outside it):
+    each local requirement's files by sha256; each find-links location's files by sha256 when it is inside the
+    project, else (a machine's wheel directory, which may hold gigabytes a cold cache would hash on every build)
+    by name and size, and with ``stat_times`` (the resolution's key: this machine only) mtime and inode. The
+    files a resolution took from such a location are checked by sha256 when it is reused
+    (``resolve.wheelhouse.local_copies_match``)."""
+    project = project_dir.resolve()
+    find_links = [[_shown(location, project_dir),
+                   _files_of(location, location.is_relative_to(project), stat_times)]
                   for location in find_links_locations(requirements, pip_args, project_dir, configuration)]
     local: list[object] = []
     seen: set[str] = set()
