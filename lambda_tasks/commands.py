@@ -13,15 +13,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import FunctionSpec, Settings
-from .errors import DeployError
+from .errors import DeployError, LambdaTasksError
 from .manifest import Manifest
 from .report import Reporter, human_bytes
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from .deploy.app_wiring import AppWiring
     from .deploy.functions import DeployResult
     from .deploy.layer_publish import PublishResult
+    from .deploy.teardown import DeleteResult
     from .iac.package import PackageResult
     from .push.image_push import PushResult
     from .verify import VerifyResult
@@ -95,6 +97,24 @@ def chalice_notes(settings: Settings) -> list[str]:
     if config is not None:
         notes += stage_values(config, settings.stage)[1] + function_notes(app, config, settings.stage)
     return list(dict.fromkeys(notes))
+
+
+def app_wiring(settings: Settings) -> AppWiring:
+    """What deploy wires around the functions: a Chalice app's routes and event sources, the API's settings."""
+    from .app_model import ApiSettings
+    from .deploy.app_wiring import AppWiring
+    from .deploy.deploy_record import record_path
+    from .sources.chalice_app import read_app
+
+    app = read_app(settings.project_dir / "app.py") if (settings.project_dir / "app.py").is_file() else None
+    web = app.web if app is not None else None
+    name = settings.app_name or settings.project_dir.resolve().name
+    if web is not None and not web.title:
+        web = dataclasses.replace(web, title=name)
+    api = ApiSettings(settings.api_gateway_stage, settings.api_gateway_endpoint_type,
+                      settings.minimum_compression_size)
+    return AppWiring(web, api, name, settings.stage, record_path(settings.output_dir, settings.stage),
+                     settings.max_parallel)
 
 
 @contextmanager
@@ -193,6 +213,8 @@ def deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None 
            verify: bool = True, wait: bool = True) -> DeployResult:
     """``invoke deploy``: check what AWS would refuse, build if stale, verify, publish the layers, create or update
     the function(s). Ctrl-C prints what was done and what was not, then goes on as KeyboardInterrupt."""
+    from .aws.clients import Clients
+    from .deploy.app_wiring import deploy_app, record_functions
     from .deploy.functions import DeployResult, deploy_functions
     from .deploy.interrupt import report_interrupted
     from .deploy.preflight import check_deploy, check_manifest
@@ -213,11 +235,29 @@ def deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None 
 
             run_verify(settings, None, reporter, remembered=True)
         result = DeployResult()
+        wiring = app_wiring(settings)
         try:
-            return deploy_functions(settings, manifest, reporter=reporter, plan=plan, result=result)
+            deploy_functions(settings, manifest, reporter=reporter, plan=plan, result=result)
         except KeyboardInterrupt:
             report_interrupted(reporter, settings, manifest, result, plan=plan)
             raise
+        except LambdaTasksError:
+            if not plan:
+                record_functions(wiring, result)  # what was made is in the record, for `invoke delete`
+            raise
+        result.app = deploy_app(wiring, result, clients=Clients(), reporter=reporter, plan=plan)
+        return result
+
+
+def delete(settings: Settings, *, plan: bool = False, keep_layers: bool = False,
+           reporter: Reporter | None = None) -> DeleteResult:
+    """``invoke delete``: remove what the deploys of the stage made, from its deploy record."""
+    from .aws.clients import Clients
+    from .deploy.deploy_record import record_path
+    from .deploy.teardown import delete as run_delete
+
+    return run_delete(record_path(settings.output_dir, settings.stage), settings.stage, clients=Clients(),
+                      reporter=reporter or Reporter(), plan=plan, keep_layers=keep_layers)
 
 
 def _deploy_image(settings: Settings, *, plan: bool, reporter: Reporter, verify: bool,

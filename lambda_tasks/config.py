@@ -182,6 +182,10 @@ class Settings:
     stage: str = setting("dev", text, D)
     chalice_version: str | None = setting(None, text, A, optional=True)
     app_name: str = setting("", text, D)  # default: Chalice's app_name, else the project directory's name
+    # -- the REST API of an app with routes (config.json's keys of the same names)
+    api_gateway_stage: str = setting("api", text, D)
+    api_gateway_endpoint_type: str = setting("EDGE", choice("EDGE", "REGIONAL", "PRIVATE"), D)
+    minimum_compression_size: int | None = setting(None, whole(0, 10485760), D, optional=True)
     publish_version: bool = setting(False, boolean, D)
     alias: str | None = setting(None, text, D, optional=True)
     # -- the cache (~/.cache/lambda-tasks): builds and `invoke clean --cache` prune it to this size

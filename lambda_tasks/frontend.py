@@ -31,6 +31,7 @@ from .flags import (
     HANDLER,
     JSON,
     KEEP,
+    KEEP_LAYERS,
     MAX_BYTES,
     MAX_PARALLEL,
     MEMORY,
@@ -165,11 +166,37 @@ def deploy(run: Run) -> dict[str, Any]:
     result = commands.deploy(run.settings, plan=run.options["plan"], reporter=run.reporter,
                              verify=not run.options["no_verify"], wait=run.wait)
     functions = [function_json(step) for step in result.functions]
+    wired = app_json(result.app)
+    changed = result.changed or bool(result.app is not None and result.app.changed)
     if result.image is not None:  # a container image: no layers
-        return {"plan": run.options["plan"], "changed": result.changed, "image": result.image.image_uri,
-                "regions": result.layers.regions, "functions": functions}
-    return {"plan": run.options["plan"], "changed": result.changed, **publish_json(result.layers),
-            "functions": functions}
+        return {"plan": run.options["plan"], "changed": changed, "image": result.image.image_uri,
+                "regions": result.layers.regions, "functions": functions, **wired}
+    return {"plan": run.options["plan"], "changed": changed, **publish_json(result.layers),
+            "functions": functions, **wired}
+
+
+def app_json(app: Any) -> dict[str, Any]:
+    """``urls``: the REST API's URL per region; ``rest_api``: its id and action; ``events``: each source wired;
+    ``removed``: what the app no longer declares and the deploy took away."""
+    if app is None:
+        return {"urls": {}, "rest_api": {}, "events": [], "removed": []}
+    return {"urls": app.urls, "rest_api": {s.region: {"id": s.api_id, "action": s.action, "url": s.url}
+                                           for s in app.apis},
+            "events": [{"region": e.region, "kind": e.source.kind, "function": e.source.function,
+                        "changed": e.changed} for e in app.events], "removed": app.removed}
+
+
+@command(*TARGET, REGION, PLAN.but(help="print what would be deleted, delete nothing"), STAGE, KEEP_LAYERS, QUIET,
+         JSON)
+def delete(run: Run) -> dict[str, Any]:
+    """Delete what the deploys of a stage made: functions, REST API, event sources, the role, layer versions.
+
+    From the deploy record (deployed/<stage>.json, written by deploy); in order, event sources first. --plan
+    lists it first; --keep-layers leaves the layer versions.
+    """
+    result = commands.delete(run.settings, plan=run.options["plan"], keep_layers=run.options["keep_layers"],
+                             reporter=run.reporter)
+    return {"plan": run.options["plan"], "removed": result.removed}
 
 
 @command(*TARGET, REPOSITORY, PLAN.but(help="print which blobs would be pushed, push nothing"), QUIET, JSON,

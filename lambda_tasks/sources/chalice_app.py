@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from dataclasses import replace as _replace
 from pathlib import Path
 
+from ..app_model import WebApp
 from ..errors import ProjectError
+from .chalice_events import web_app
 from .chalice_module import DECORATORS, EXPR, Module, Registration
 
 API_HANDLER = "api_handler"
@@ -45,6 +47,7 @@ class ChaliceApp:
     functions: tuple[ChaliceFunction, ...]
     not_deployed: tuple[str, ...] = ()  # app-wide: the websocket API, blueprints that could not be read
     notes: tuple[str, ...] = ()  # one line each: what differs from Chalice or could not be read
+    web: WebApp | None = None  # the REST API's routes and the event sources
 
 
 def read_app(path: Path) -> ChaliceApp | None:
@@ -66,8 +69,9 @@ def read_app(path: Path) -> ChaliceApp | None:
     app_name = module.literal(name_node) if name_node is not None else None
     reader = _Reader(path.parent, notes)
     registrations = reader.collect(module, variable)
-    return _assemble(variable, app_name if isinstance(app_name, str) else None, registrations, notes,
-                     tuple(reader.unread))
+    title = app_name if isinstance(app_name, str) else None
+    found = _assemble(variable, title, registrations, notes, tuple(reader.unread))
+    return _replace(found, web=web_app(title or "", module, variable, registrations))
 
 
 def _assemble(variable: str, app_name: str | None, registrations: list[Registration], notes: list[str],

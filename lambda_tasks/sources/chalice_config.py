@@ -22,7 +22,7 @@ from .chalice_app import API_HANDLER, ChaliceApp, ChaliceFunction
 CONFIG_FILE = ".chalice/config.json"
 _TOP, _STAGE, _FUNCTION = "top level", "stage", "lambda_functions"
 _ALL = (_TOP, _STAGE, _FUNCTION)
-_API = "ignored: lambda-tasks deploys no API Gateway (use chalice, CDK or CloudFormation for it)"
+_API = "not supported yet: lambda-tasks deploys the REST API without it"
 _POLICY = "not supported: the role deploy creates gets basic execution rights only (use iam_role_arn)"
 
 
@@ -63,12 +63,14 @@ CONFIG_KEYS: dict[str, ConfigKey] = {
     "log_retention_in_days": ConfigKey(_ALL, "whole", None, "not supported: set the log group's retention yourself"),
     "automatic_layer": ConfigKey((_TOP, _STAGE), "boolean", None,
                                  "not needed: lambda-tasks always puts the dependencies in layers"),
-    "api_gateway_stage": ConfigKey((_TOP, _STAGE), "text", None, _API),
-    "api_gateway_endpoint_type": ConfigKey((_TOP, _STAGE), "text", None, _API),
+    "api_gateway_stage": ConfigKey((_TOP, _STAGE), "text", "api_gateway_stage", "`api_gateway_stage` (default `api`)"),
+    "api_gateway_endpoint_type": ConfigKey((_TOP, _STAGE), "text", "api_gateway_endpoint_type",
+                                           "`api_gateway_endpoint_type`: EDGE (default), REGIONAL or PRIVATE"),
     "api_gateway_endpoint_vpce": ConfigKey((_TOP, _STAGE), "texts_or_text", None, _API),
     "api_gateway_policy_file": ConfigKey((_TOP, _STAGE), "text", None, _API),
     "api_gateway_custom_domain": ConfigKey((_TOP, _STAGE), "table", None, _API),
-    "minimum_compression_size": ConfigKey((_TOP, _STAGE), "whole", None, _API),
+    "minimum_compression_size": ConfigKey((_TOP, _STAGE), "whole", "minimum_compression_size",
+                                          "`minimum_compression_size` (bytes; none: compression off)"),
     "websocket_api_custom_domain": ConfigKey((_TOP, _STAGE), "table", None, _API),
     "profile": ConfigKey((_TOP,), "text", None, "not used: choose the AWS profile with AWS_PROFILE"),
 }
@@ -76,7 +78,12 @@ CONFIG_KEYS: dict[str, ConfigKey] = {
 _SIMPLE = {"lambda_memory_size": "memory", "lambda_timeout": "timeout", "lambda_ephemeral_storage": "ephemeral_storage",
            "subnet_ids": "subnet_ids", "security_group_ids": "security_group_ids", "xray": "xray",
            "reserved_concurrency": "reserved_concurrency"}
+#: stage-level keys that map one to one (not per function)
+_STAGE_ONLY = ("api_gateway_stage", "api_gateway_endpoint_type", "minimum_compression_size")
 _SEQUENCES = {"layers", "subnet_ids", "security_group_ids"}
+#: the kinds of function whose surroundings deploy makes (deploy/app_wiring.py): the rest is "not deployed here"
+WIRED_KINDS = frozenset({"rest_api", "authorizer", "lambda_function", "schedule", "cloudwatch_event", "s3", "sns",
+                         "sqs", "kinesis", "dynamodb"})
 
 
 def readme_table() -> str:
@@ -205,6 +212,9 @@ def stage_values(config: Mapping[str, Any], stage: str) -> tuple[dict[str, Any],
         found = _lookup(levels, key)
         if found is not None:
             values[setting] = tuple(found[1]) if key in _SEQUENCES else found[1]
+    for key in _STAGE_ONLY:
+        if (found := _lookup(levels[-2:], key)) is not None:
+            values[key] = found[1]
     layers = _lookup(levels, "layers")
     if layers is not None:
         values["extra_layers"] = tuple(layers[1])
@@ -278,7 +288,8 @@ def function_specs(app: ChaliceApp, config: Mapping[str, Any] | None, stage: str
     specs = []
     for index, function in enumerate(app.functions):
         deployed = f"{name}-{stage}" if function.kind == "rest_api" else f"{name}-{stage}-{function.short_name}"
-        extra = list(function.not_deployed) + _config_not_deployed(app, config, stage, function, index)
+        around = [] if function.kind in WIRED_KINDS else list(function.not_deployed)
+        extra = around + _config_not_deployed(app, config, stage, function, index)
         specs.append(FunctionSpec(deployed, function.handler, short_name=function.short_name,
                                   not_deployed=tuple(extra), **_overrides(config, stage, function.short_name)))
     return tuple(specs)

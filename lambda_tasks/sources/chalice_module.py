@@ -37,7 +37,6 @@ DECORATORS = {
     "on_ws_message": ("websocket", ("name",), "API Gateway websocket API route $default"),
     "on_ws_disconnect": ("websocket", ("name",), "API Gateway websocket API route $disconnect"),
 }
-#: Chalice's defaults for the arguments shown, and how optional ones are shown when given
 EXPR = "<expression>"
 NOT_LITERAL = object()
 
@@ -51,8 +50,8 @@ class Registration:
     args: dict[str, ast.expr]
     module_ref: Module
     url_prefix: str | None = None
-
-
+    line: int = 0
+    doc: str = ""  # the function's docstring (a route's summary and description)
 
 
 class Module:
@@ -206,7 +205,8 @@ class Module:
                 raise ProjectError(f"{where}: the name= of @{owner}.{decorator} is not a literal string\n"
                                    "  lambda-tasks reads app.py without running it and names the function from it: "
                                    "write the name as a string")
-            found.append(Registration(decorator, name, func.name, self.dotted, args, self))
+            found.append(Registration(decorator, name, func.name, self.dotted, args, self, line=dec.lineno,
+                                      doc=ast.get_docstring(func) or ""))
         return found
 
 
