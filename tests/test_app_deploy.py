@@ -113,6 +113,8 @@ def test_the_example_deploys_whole_redeploys_as_a_no_op_follows_app_py_and_is_de
     invoke(root, "deploy", app_name=app_name)
     assert sorted(api_methods(api_id)) == ["/"]
 
+    record = json.loads((root / "deployed" / "dev.json").read_text())
+    assert ("published version" in done.stderr) == bool(record["regions"]["us-east-1"]["layers"])
     plan = invoke(root, "delete", "--plan", app_name=app_name)
     assert f"would delete function {app_name}-dev" in plan.stdout and lam.get_function(FunctionName=f"{app_name}-dev")
     invoke(root, "delete", "--stage", "dev", app_name=app_name)
@@ -123,7 +125,7 @@ def test_the_example_deploys_whole_redeploys_as_a_no_op_follows_app_py_and_is_de
     assert not s3.get_bucket_notification_configuration(Bucket=bucket).get("LambdaFunctionConfigurations")
     assert lam.list_event_source_mappings(EventSourceArn=queue_arn)["EventSourceMappings"] == []
     assert app_name + "-dev" not in [r["RoleName"] for r in boto3.client("iam").list_roles()["Roles"]]
-    layers = [v for layer in lam.list_layers()["Layers"] if layer["LayerName"].startswith(app_name)
-              for v in lam.list_layer_versions(LayerName=layer["LayerName"])["LayerVersions"]]
-    assert layers == []
+    for published in record["regions"]["us-east-1"]["layers"]:  # those this deploy published (not reused)
+        versions = lam.list_layer_versions(LayerName=published.rsplit(":", 2)[-2])["LayerVersions"]
+        assert published not in [v["LayerVersionArn"] for v in versions]
     assert not (root / "deployed" / "dev.json").exists()

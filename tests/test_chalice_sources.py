@@ -396,7 +396,7 @@ def test_chalices_test_app_details():
     cdk = specs(read_app(DATA / "cdk-ddb" / "app.py"), read_config(DATA / "cdk-ddb"))
     assert cdk["api_handler"].environment == {"APP_TABLE_NAME": ""}
     env_values, _ = stage_values(read_config(DATA / "envapp") or {}, "dev")
-    assert env_values == {"app_name": "env", "environment": {"FOO": "bar"}}
+    assert env_values == {"app_name": "env", "environment": {"FOO": "bar"}, "api_gateway_stage": "api"}
 
 
 # -- .chalice/config.json ----------------------------------------------------------------------------------------
@@ -471,8 +471,8 @@ def test_chalices_chain_of_stage_values():
         "dev": {}, "prod": {"iam_role_arn": "foobar", "manage_iam_role": False, "lambda_timeout": 20}}}
     dev, _ = stage_values(disk, "dev")
     prod, _ = stage_values(disk, "prod")
-    assert dev == {"timeout": 10}
-    assert prod == {"timeout": 20, "manage_iam_role": False, "role": "foobar"}
+    assert dev == {"timeout": 10, "api_gateway_stage": "dev"}
+    assert prod == {"timeout": 20, "manage_iam_role": False, "role": "foobar", "api_gateway_stage": "dev"}
 
 
 def test_env_vars_and_tags_merge_like_chalice():
@@ -619,9 +619,8 @@ def test_notes_for_unsupported_unknown_and_misplaced_keys(tmp_path):
             }}}
     _, notes = stage_values(disk, "dev")
     shown = {n.split(":")[1].strip() for n in notes}
-    assert shown == {"stages.dev.api_gateway_stage", "stages.dev.api_gateway_endpoint_type",
-                     "stages.dev.api_gateway_endpoint_vpce", "stages.dev.api_gateway_policy_file",
-                     "stages.dev.minimum_compression_size", "stages.dev.autogen_policy", "stages.dev.iam_policy_file",
+    assert shown == {"stages.dev.api_gateway_endpoint_vpce", "stages.dev.api_gateway_policy_file",
+                     "stages.dev.autogen_policy", "stages.dev.iam_policy_file",
                      "stages.dev.log_retention_in_days", "stages.dev.app_name", "stages.dev.api_gateway_custom_domain",
                      "stages.dev.websocket_api_custom_domain", "profile", "automatic_layer",
                      "enviroment_variables is not a Chalice key"}

@@ -87,6 +87,8 @@ GOOD = [
     ("lock", ["-o", "pylock.arm64.toml", "-a", "arm64"], {"output": "pylock.arm64.toml", "arch": "arm64"}),
     ("publish-image", ["--repository", "127.0.0.1:5000/app", "--plan", "-j"],
      {"repository": "127.0.0.1:5000/app", "plan": True, "json": True}),
+    ("delete", ["-s", "prod", "--plan", "--keep-layers", "--region", "eu-west-1"],
+     {"stage": "prod", "plan": True, "keep_layers": True, "region": ["eu-west-1"]}),
 ]
 
 BAD = [
@@ -96,6 +98,7 @@ BAD = [
     ("build", ["--runtime"], "Flag '--runtime' needed value and was not given one!"),
     ("publish-layer", ["-s", "prod"], "No idea what '-s' is!"),  # -s is --stage wherever it is a flag
     ("build", ["extra"], "No idea what 'extra' is!"),
+    ("deploy", ["--keep-layers"], "No idea what '--keep-layers' is!"),  # delete's alone
 ]
 
 
