@@ -1,7 +1,14 @@
 """Every REST API feature Chalice's OpenAPI generator knows, for the comparison with `chalice package`."""
 
-from chalice import (Blueprint, Chalice, CognitoUserPoolAuthorizer, CORSConfig, CustomAuthorizer, IAMAuthorizer,
-                     AuthResponse)
+from chalice import (
+    AuthResponse,
+    Blueprint,
+    Chalice,
+    CognitoUserPoolAuthorizer,
+    CORSConfig,
+    CustomAuthorizer,
+    IAMAuthorizer,
+)
 
 app = Chalice(app_name="api-features")
 app.api.binary_types.append("application/x-custom")
