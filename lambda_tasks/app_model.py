@@ -124,3 +124,19 @@ class ApiSettings:
     stage: str = "api"
     endpoint_type: str = "EDGE"
     minimum_compression_size: int | None = None
+
+
+@dataclass(frozen=True)
+class FunctionUrl:
+    """A function URL's configuration (Lambda's FunctionUrlConfig)."""
+
+    auth: str = "NONE"  # NONE (public) or AWS_IAM
+    invoke_mode: str = "BUFFERED"  # or RESPONSE_STREAM
+    cors_origins: tuple[str, ...] = ()
+
+    def config(self) -> dict[str, object]:
+        """CreateFunctionUrlConfig's arguments (without the function)."""
+        found: dict[str, object] = {"AuthType": self.auth, "InvokeMode": self.invoke_mode}
+        if self.cors_origins:
+            found["Cors"] = {"AllowOrigins": list(self.cors_origins), "AllowMethods": ["*"], "AllowHeaders": ["*"]}
+        return found

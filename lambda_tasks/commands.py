@@ -101,7 +101,7 @@ def chalice_notes(settings: Settings) -> list[str]:
 
 def app_wiring(settings: Settings) -> AppWiring:
     """What deploy wires around the functions: a Chalice app's routes and event sources, the API's settings."""
-    from .app_model import ApiSettings
+    from .app_model import ApiSettings, FunctionUrl
     from .deploy.app_wiring import AppWiring
     from .deploy.deploy_record import record_path
     from .sources.chalice_app import read_app
@@ -113,8 +113,11 @@ def app_wiring(settings: Settings) -> AppWiring:
         web = dataclasses.replace(web, title=name)
     api = ApiSettings(settings.api_gateway_stage, settings.api_gateway_endpoint_type,
                       settings.minimum_compression_size)
+    url = FunctionUrl(settings.function_url_auth, settings.function_url_invoke_mode, settings.function_url_cors_origins)
+    urls = {spec.name: url for spec in settings.function_specs()
+            if (spec.function_url if spec.function_url is not None else settings.function_url)}
     return AppWiring(web, api, name, settings.stage, record_path(settings.output_dir, settings.stage),
-                     settings.max_parallel)
+                     settings.max_parallel, urls)
 
 
 @contextmanager

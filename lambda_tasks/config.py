@@ -80,6 +80,7 @@ class FunctionSpec:
     reserved_concurrency: int | None = None
     xray: bool | None = None
     ephemeral_storage: int | None = None  # MB of /tmp
+    function_url: bool | None = None  # None: the ``function_url`` setting
     regions: tuple[str, ...] | None = None  # None: the ``regions`` setting
     short_name: str | None = None
     not_deployed: tuple[str, ...] = ()
@@ -182,6 +183,11 @@ class Settings:
     stage: str = setting("dev", text, D)
     chalice_version: str | None = setting(None, text, A, optional=True)
     app_name: str = setting("", text, D)  # default: Chalice's app_name, else the project directory's name
+    # -- a function URL (an HTTPS endpoint of the function itself: any ASGI/WSGI app behind Mangum and the like)
+    function_url: bool = setting(False, boolean, D)
+    function_url_auth: str = setting("NONE", choice("NONE", "AWS_IAM"), D)  # NONE: public, anyone may call it
+    function_url_invoke_mode: str = setting("BUFFERED", choice("BUFFERED", "RESPONSE_STREAM"), D)
+    function_url_cors_origins: tuple[str, ...] = setting((), texts, D)  # none: no CORS headers from the URL
     # -- the REST API of an app with routes (config.json's keys of the same names)
     api_gateway_stage: str = setting("api", text, D)
     api_gateway_endpoint_type: str = setting("EDGE", choice("EDGE", "REGIONAL", "PRIVATE"), D)

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..app_model import ApiSettings, EventSource, WebApp
+from ..app_model import ApiSettings, EventSource, FunctionUrl, WebApp
 from ..aws import clients as aws
 from ..errors import DeployError, LambdaTasksError
 from ..report import Reporter
@@ -20,6 +20,7 @@ from . import deploy_record, roles
 from .deploy_record import DeployRecord
 from .deployer import DeployResult
 from .event_sources import EventDeployer, EventStep, entry_key
+from .function_urls import UrlDeployer, UrlStep
 from .parallel import Scheduler
 from .rest_api import ApiStep, RestApiDeployer
 from .rest_api_doc import API_HANDLER
@@ -35,6 +36,7 @@ class AppWiring:
     stage: str
     record_path: Path
     max_parallel: int = 8
+    urls: Mapping[str, FunctionUrl] = field(default_factory=dict)  # function name -> its URL's configuration
 
     @property
     def prefix(self) -> str:
@@ -45,6 +47,7 @@ class AppWiring:
 class AppResult:
     apis: list[ApiStep] = field(default_factory=list)
     events: list[EventStep] = field(default_factory=list)
+    function_urls: list[UrlStep] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
@@ -54,7 +57,8 @@ class AppResult:
 
     @property
     def changed(self) -> bool:
-        return any(s.action != "none" for s in self.apis) or any(s.changed for s in self.events) or bool(self.removed)
+        return (any(s.action != "none" for s in self.apis) or any(s.changed for s in self.events)
+                or any(s.changed for s in self.function_urls) or bool(self.removed))
 
 
 def function_arns(result: DeployResult) -> dict[str, dict[str, str]]:
@@ -74,6 +78,7 @@ def deploy_app(wiring: AppWiring, result: DeployResult, *, clients: aws.Clients,
     app = AppResult()
     lock = threading.Lock()
     apis, events = RestApiDeployer(clients, call, plan), EventDeployer(clients, call, plan, wiring.prefix)
+    function_urls = UrlDeployer(clients, call, plan)
     web = wiring.web
     scheduler = Scheduler(wiring.max_parallel)
 
@@ -103,6 +108,17 @@ def deploy_app(wiring: AppWiring, result: DeployResult, *, clients: aws.Clients,
 
     if web is not None and result.role is not None and arns:
         _role_policies(web, result.role.name, clients.iam(sorted(arns)[0]), call, plan, reporter)
+    def url(region: str, arn: str, config: FunctionUrl) -> None:
+        step = function_urls.deploy(region, arn, config)
+        with lock:
+            app.function_urls.append(step)
+            reporter.info(step.describe(plan))
+
+    for step in result.functions:
+        if step.spec.name in wiring.urls:
+            arn = arns[step.region][step.spec.short_name or step.spec.name]
+            scheduler.submit(guarded(f"function URL {step.spec.name} [{step.region}]",
+                                     functools.partial(url, step.region, arn, wiring.urls[step.spec.name])))
     for region in sorted(arns):
         if web is not None and web.routes and API_HANDLER in arns[region]:
             scheduler.submit(guarded(f"REST API [{region}]", functools.partial(rest_api, region)))
@@ -113,11 +129,11 @@ def deploy_app(wiring: AppWiring, result: DeployResult, *, clients: aws.Clients,
     scheduler.run()
     record = _record(wiring, result, app, old, arns)
     if old is not None and not app.failures:
-        _prune(old, record, apis, events, clients, call, plan, app, reporter)
+        _prune(old, record, apis, _Remover(events, function_urls), clients, call, plan, app, reporter)
     if not plan:
         deploy_record.save(record, wiring.record_path)
-    for region, url in sorted(app.urls.items()):
-        reporter.info(f"REST API URL [{region}]: {url}")
+    for region, address in sorted(app.urls.items()):
+        reporter.info(f"REST API URL [{region}]: {address}")
     if app.failures:
         raise DeployError(f"{len(app.failures)} part(s) of the app were not wired: {app.failures[0]}"
                           + "".join(f"\n  {line}" for line in app.failures[1:]))
@@ -152,8 +168,9 @@ def _record(wiring: AppWiring, result: DeployResult, app: AppResult, old: Deploy
     for step in app.apis:
         if step.api_id:
             record.region(step.region).rest_api = {"id": step.api_id, "url": step.url}
-    for event in app.events:
-        record.region(event.region).events += event.entries
+    made = [(e.region, e.entries) for e in app.events] + [(u.region, u.entries) for u in app.function_urls]
+    for region, entries in made:
+        record.region(region).events += entries
     published = [s for s in result.layers.steps if s.arn and s.action == "publish"]
     for region in {*(s.region for s in published), *(old.regions if old else ())}:
         before = old.regions[region].layers if old and region in old.regions else []
@@ -162,7 +179,17 @@ def _record(wiring: AppWiring, result: DeployResult, app: AppResult, old: Deploy
     return record
 
 
-def _prune(old: DeployRecord, new: DeployRecord, apis: RestApiDeployer, events: EventDeployer,
+class _Remover:
+    """Takes a recorded entry away, whichever deployer made it."""
+
+    def __init__(self, events: EventDeployer, urls: UrlDeployer) -> None:
+        self.events, self.urls = events, urls
+
+    def remove(self, region: str, entry: dict[str, Any]) -> None:
+        (self.urls if entry["kind"] == "url" else self.events).remove(region, entry)
+
+
+def _prune(old: DeployRecord, new: DeployRecord, apis: RestApiDeployer, events: _Remover,
            clients: aws.Clients, call: Callable[..., Any], plan: bool, app: AppResult, reporter: Reporter) -> None:
     """Take away what the last deploy made and this one did not: event sources, the API, functions."""
     verb = "would remove" if plan else "removed"
@@ -201,7 +228,7 @@ def _what(entry: dict[str, Any]) -> str:
             f"{entry.get('bucket')}", "mapping": f"event source mapping {entry.get('uuid')}",
             "subscription": f"SNS subscription {entry.get('arn')}",
             "permission": f"permission {entry.get('sid')} of {str(entry.get('function', '')).rsplit(':', 1)[-1]}",
-            }.get(kind, kind)
+            "url": f"the function URL of {str(entry.get('function', '')).rsplit(':', 1)[-1]}"}.get(kind, kind)
 
 
 def record_functions(wiring: AppWiring, result: DeployResult) -> None:

@@ -19,9 +19,10 @@ from ..report import Reporter
 from . import deploy_record
 from .deploy_record import DeployRecord, RegionRecord
 from .event_sources import EventDeployer
+from .function_urls import UrlDeployer
 from .rest_api import RestApiDeployer
 
-_EVENT_ORDER = {"subscription": 0, "mapping": 1, "s3": 2, "rule": 3, "permission": 4}
+_EVENT_ORDER = {"subscription": 0, "mapping": 1, "s3": 2, "rule": 3, "url": 4, "permission": 5}
 
 
 @dataclass
@@ -41,15 +42,16 @@ class Removal:
 def removals(record: DeployRecord, clients: aws.Clients, call: Callable[..., Any], keep_layers: bool) -> list[Removal]:
     """Every removal, in order (pure but for the closures, which call AWS when run)."""
     events = EventDeployer(clients, call, False, f"{record.app}-{record.stage}")
-    apis = RestApiDeployer(clients, call, False)
+    apis, urls = RestApiDeployer(clients, call, False), UrlDeployer(clients, call, False)
     found: list[Removal] = []
     for region, kept in sorted(record.regions.items()):
         for entry in sorted(kept.events, key=lambda e: _EVENT_ORDER.get(e.get("kind", ""), 9)):
-            if entry.get("kind") == "permission" and entry.get("function") in kept.functions.values():
+            if entry.get("kind") in ("permission", "url") and entry.get("function") in kept.functions.values():
                 kept_entry = entry  # goes with its function
                 found.append(Removal(region, "", lambda: None, _dropper(kept.events, kept_entry)))
                 continue
-            found.append(Removal(region, _event_line(entry), _bind(events.remove, region, entry),
+            remover = urls.remove if entry.get("kind") == "url" else events.remove
+            found.append(Removal(region, _event_line(entry), _bind(remover, region, entry),
                                  _dropper(kept.events, entry)))
         if kept.rest_api.get("id"):
             api_id = kept.rest_api["id"]
@@ -133,7 +135,7 @@ def _event_line(entry: dict[str, Any]) -> str:
             f"{entry.get('bucket')}", "mapping": f"event source mapping {entry.get('uuid')}",
             "subscription": f"SNS subscription {entry.get('arn')}",
             "permission": f"permission {entry.get('sid')} of {str(entry.get('function', '')).rsplit(':', 1)[-1]}",
-            }.get(str(kind), str(kind))
+            "url": f"the function URL of {str(entry.get('function', '')).rsplit(':', 1)[-1]}"}.get(str(kind), str(kind))
 
 
 def _delete_function(clients: aws.Clients, call: Callable[..., Any], region: str, arn: str) -> None:
