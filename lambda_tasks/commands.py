@@ -362,7 +362,8 @@ def package(settings: Settings, *, fmt: str, out: Path | None = None, upload: bo
     reporter = reporter or Reporter()
     with exclusive(settings, reporter, wait):
         manifest = run_build(settings, reporter=reporter)
-        return write_package(settings, manifest, fmt, out or settings.layers_path, upload=upload, reporter=reporter)
+        return write_package(settings, manifest, fmt, out or settings.layers_path, upload=upload, reporter=reporter,
+                             app=app_wiring(settings))
 
 
 def lock(settings: Settings, *, output: str = "pylock.toml", reporter: Reporter | None = None) -> Path:
