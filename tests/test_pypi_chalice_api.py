@@ -78,3 +78,20 @@ def test_the_example_app_document_is_chalices_too(chalice_tool, tmp_path):
     app = read_app(project / "app.py")
     assert app is not None and app.web is not None
     assert swagger(app.web, lambda short: f"${{aws_lambda_function.{short}.invoke_arn}}") == theirs
+
+
+def test_an_app_made_in_a_helper_module_with_blueprints_registered_in_a_function_is_chalices(chalice_tool, tmp_path):
+    """app.py imports the Chalice object from chalicelib (app.py never imports chalice); routes are decorated in
+    another module; a blueprint is registered inside a function: Chalice finds them by importing, we by reading."""
+    project = tmp_path / "helper"
+    shutil.copytree(DATA / "chalice_helper", project)
+    out = tmp_path / "out"
+    theirs = chalice_document(chalice_tool, project, out)
+    template = json.loads((out / "sam.json").read_text())
+    handlers = sorted(r["Properties"]["Handler"] for r in template["Resources"].values()
+                      if r["Type"] == "AWS::Serverless::Function")
+    app = read_app(project / "app.py")
+    assert app is not None and app.web is not None
+    assert sorted(f.handler for f in app.functions) == handlers
+    ours = swagger(app.web, lambda short: cfn_uri("APIHandler" if short == API_HANDLER else cfn_resource_name(short)))
+    assert ours == theirs

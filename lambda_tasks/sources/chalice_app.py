@@ -53,8 +53,13 @@ class ChaliceApp:
 def read_app(path: Path) -> ChaliceApp | None:
     """app.py's Chalice app and functions; None when app.py is absent or does not import chalice."""
     module = Module.load(path, "app", path.parent)
-    if module is None or not module.imports_chalice:
+    if module is None:
         return None
+    helper = None if module.imports_chalice else _helper_app(module, path.parent)
+    if not module.imports_chalice and helper is None:
+        return None
+    if helper is not None:  # app.py imports the app object from a module of the project (which imports chalice)
+        return _from_helper(module, path.parent, *helper)
     apps = module.assigned("Chalice")
     if not apps:
         return ChaliceApp(None, "", (), notes=(
@@ -68,10 +73,98 @@ def read_app(path: Path) -> ChaliceApp | None:
     name_node = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "app_name"), None)
     app_name = module.literal(name_node) if name_node is not None else None
     reader = _Reader(path.parent, notes)
-    registrations = reader.collect(module, variable)
+    registrations = [r for linked, name in _Linker(path.parent).linked(module, ("app", variable))
+                     for r in reader.collect(linked, name)]
     title = app_name if isinstance(app_name, str) else None
     found = _assemble(variable, title, registrations, notes, tuple(reader.unread))
     return _replace(found, web=web_app(title or "", module, variable, registrations))
+
+
+def _helper_app(module: Module, project_dir: Path) -> tuple[str, Module, str, ast.Call] | None:
+    """``from chalicelib.core import app``: the name app.py binds, the project module that makes the Chalice object,
+    its name there and the call; ``app`` first, as Chalice looks for it."""
+    linker = _Linker(project_dir)
+    found = [(local, *made) for local, (source, attribute) in module.imports.items() if attribute
+             and (made := linker.maker(source, attribute)) is not None]
+    return next((f for f in found if f[0] == "app"), found[0] if found else None)
+
+
+class _Linker:
+    """The project's modules reachable by imports from app.py, and the names each binds to the app object."""
+
+    def __init__(self, project_dir: Path) -> None:
+        self.project_dir = project_dir
+        self.modules: dict[str, Module | None] = {}
+
+    def load(self, dotted: str) -> Module | None:
+        if dotted not in self.modules:
+            base = self.project_dir.joinpath(*dotted.split("."))
+            file = next((p for p in (base.with_suffix(".py"), base / "__init__.py") if p.is_file()), None)
+            self.modules[dotted] = Module.load(file, dotted, self.project_dir) if file else None
+        return self.modules[dotted]
+
+    def maker(self, source: str, name: str, depth: int = 0) -> tuple[Module, str, ast.Call] | None:
+        """The module that makes ``source.name`` a Chalice object (following re-exports), its name there, the call."""
+        module = self.load(source) if depth < 4 else None
+        if module is None:
+            return None
+        made = dict(module.assigned("Chalice"))
+        if module.imports_chalice and name in made:
+            return module, name, made[name]
+        origin = module.origin(ast.Name(name))
+        return self.maker(*origin, depth + 1) if origin else None
+
+    def linked(self, start: Module, identity: tuple[str, str]) -> list[tuple[Module, str]]:
+        """(module, the name it binds to the app ``identity`` = (maker module, name)), app.py's first."""
+        self.modules.setdefault(start.dotted, start)
+        found: list[tuple[Module, str]] = []
+        queue, seen = [start], {start.dotted}
+        while queue:
+            module = queue.pop(0)
+            names = [identity[1]] if module.dotted == identity[0] else []
+            names += [local for local, (source, attribute) in module.imports.items() if attribute and local not in
+                      names and self._is(source, attribute, identity)]
+            found += [(module, name) for name in names]
+            for dotted in _imported(module):
+                if dotted not in seen and self.load(dotted) is not None:
+                    seen.add(dotted)
+                    queue.append(self.modules[dotted])  # type: ignore[arg-type]
+        return found
+
+    def _is(self, source: str, attribute: str, identity: tuple[str, str]) -> bool:
+        if (source, attribute) == identity:
+            return True
+        made = self.maker(source, attribute)
+        return made is not None and (made[0].dotted, made[1]) == identity
+
+
+def _imported(module: Module) -> list[str]:
+    """The dotted names of the modules ``module`` may import (``from a import b``: ``a`` and ``a.b``)."""
+    found: list[str] = []
+    for node in ast.walk(module.tree):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+    for source, attribute in module.imports.values():
+        found += [source, *([f"{source}.{attribute}"] if attribute else [])]
+    return [name for name in dict.fromkeys(found) if name and name != "chalice" and not name.startswith("chalice.")]
+
+
+def _from_helper(module: Module, project_dir: Path, variable: str, helper: Module, name: str,
+                 call: ast.Call) -> ChaliceApp:
+    """The app whose object ``helper`` makes as ``name`` and app.py imports as ``variable``: the functions decorated
+    in either (handlers in the module that defines them)."""
+    notes: list[str] = []
+    if variable != "app":
+        notes.append(f"app.py imports the Chalice object as {variable!r}, not 'app': chalice deploy would not find "
+                     f"it; lambda-tasks uses the handler app.{variable}")
+    name_node = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "app_name"), None)
+    app_name = helper.literal(name_node) if name_node is not None else None
+    title = app_name if isinstance(app_name, str) else None
+    reader = _Reader(project_dir, notes)
+    registrations = [r for linked, bound in _Linker(project_dir).linked(module, (helper.dotted, name))
+                     for r in reader.collect(linked, bound)]
+    found = _assemble(variable, title, registrations, notes, tuple(reader.unread))
+    return _replace(found, web=web_app(title or "", helper, name, registrations))
 
 
 def _assemble(variable: str, app_name: str | None, registrations: list[Registration], notes: list[str],
@@ -110,6 +203,13 @@ def _assemble(variable: str, app_name: str | None, registrations: list[Registrat
     return ChaliceApp(app_name, variable, tuple(functions), tuple(app_wide), tuple(notes))
 
 
+def _registers(node: ast.AST, variable: str) -> bool:
+    """``<variable>.register_blueprint(...)``."""
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "register_blueprint" and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == variable)
+
+
 class _Reader:
     """Collects the registrations on the app, following ``register_blueprint`` into the project's modules."""
 
@@ -117,14 +217,21 @@ class _Reader:
         self.project_dir, self.notes, self.unread = project_dir, notes, list[str]()
 
     def collect(self, module: Module, variable: str) -> list[Registration]:
+        """The functions decorated at module level and the blueprints registered on ``variable``: at module level
+        in order, then those registered anywhere else (inside a function: Chalice registers them when it runs)."""
         found: list[Registration] = []
+        top: set[int] = set()
         for stmt in module.statements():
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 found += module.registrations(stmt, variable, self.notes)
-            elif (isinstance(stmt, ast.Expr) and isinstance(call := stmt.value, ast.Call)
-                  and isinstance(call.func, ast.Attribute) and call.func.attr == "register_blueprint"
-                  and isinstance(call.func.value, ast.Name) and call.func.value.id == variable):
-                found += self._blueprint(module, call)
+            elif isinstance(stmt, ast.Expr) and _registers(stmt.value, variable):
+                assert isinstance(stmt.value, ast.Call)
+                top.add(id(stmt.value))
+                found += self._blueprint(module, stmt.value)
+        nested = [node for node in ast.walk(module.tree) if isinstance(node, ast.Call) and _registers(node, variable)
+                  and id(node) not in top]
+        for call in sorted(nested, key=lambda node: (node.lineno, node.col_offset)):
+            found += self._blueprint(module, call)
         return found
 
     def _blueprint(self, module: Module, call: ast.Call) -> list[Registration]:
