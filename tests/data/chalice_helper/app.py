@@ -1,5 +1,5 @@
-from chalicelib.core import app
 from chalicelib import routes  # noqa: F401  (registers the routes)
+from chalicelib.core import app
 
 
 @app.lambda_function()

@@ -1,4 +1,4 @@
-from chalice import Chalice, Blueprint
+from chalice import Blueprint, Chalice
 
 app = Chalice(app_name="helper-app")
 extra = Blueprint(__name__)
