@@ -20,6 +20,7 @@ from test_package import cfn_lint, checkov
 from lambda_tasks import commands
 from lambda_tasks.commands import project_settings
 from lambda_tasks.deploy.rest_api_doc import cfn_uri, swagger
+from lambda_tasks.errors import DeployError
 from lambda_tasks.report import Reporter
 from lambda_tasks.sources.chalice_app import read_app
 
@@ -125,3 +126,18 @@ def test_the_fastapi_example_has_its_function_url_in_every_format(tmp_path, whee
     doc = json.loads(tf.template.read_text())
     assert doc["resource"]["aws_lambda_function_url"]["fastapi_app"]["authorization_type"] == "NONE"
     assert doc["output"]["fastapi_app_function_url"] == {"value": "${aws_lambda_function_url.fastapi_app.function_url}"}
+
+
+def test_a_role_given_as_a_cdk_token_passes_through_to_the_template(chalice_app):
+    config = chalice_app / ".chalice" / "config.json"
+    data = json.loads(config.read_text())
+    data.update({"manage_iam_role": False, "iam_role_arn": "${Token[TOKEN.123]}"})
+    config.write_text(json.dumps(data))
+    settings = project_settings(chalice_app, {}, {})
+    result = commands.package(settings, fmt="cloudformation", reporter=Reporter(stream=io.StringIO()))
+    resources = json.loads(result.template.read_text())["Resources"]
+    assert resources["ChaliceAppDev"]["Properties"]["Role"] == "${Token[TOKEN.123]}"
+    assert not [k for k, v in resources.items() if v["Type"] == "AWS::IAM::Role"]
+    # not cfn-lint: it refuses the token (E3031) until CDK puts the role's ARN in
+    with pytest.raises(DeployError, match="role"):  # deploy needs a real role
+        commands.deploy(settings, reporter=Reporter(stream=io.StringIO()))

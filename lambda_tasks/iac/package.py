@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +36,8 @@ def package(settings: Settings, manifest: Manifest, fmt: str, out: Path, *, uplo
     if fmt not in templates.FORMATS:
         raise DeployError(f"unknown template format {fmt!r}; pick one of {', '.join(templates.FORMATS)}")
     handlers = [spec.handler or settings.handler for spec in settings.function_specs()]
-    validate.refuse(validate.deploy_problems(settings) + validate.manifest_problems(settings, manifest, handlers))
+    checked = _tokens_as_roles(settings)
+    validate.refuse(validate.deploy_problems(checked) + validate.manifest_problems(checked, manifest, handlers))
     if app is not None and app.web is not None and app.web.problems and app.web.routes:
         raise DeployError(f"the REST API cannot be packaged: {app.web.problems[0]}\n  lambda-tasks reads app.py "
                           "without running it: write these values as literals in app.py")
@@ -79,3 +82,18 @@ def _shown(path: Path, root: Path) -> str:
         return path.relative_to(root).as_posix()
     except ValueError:
         return str(path)
+
+
+#: A CDK token (``${Token[TOKEN.123]}``): CDK puts the real value in when it synthesizes the stack around the
+#: template, so the template passes it through (as chalice package does for iam_role_arn).
+CDK_TOKEN = re.compile(r"\$\{Token\[[^\]]+\]\}")
+_STAND_IN = "arn:aws:iam::000000000000:role/cdk-token"
+
+
+def _tokens_as_roles(settings: Settings) -> Settings:
+    """The settings checked as if each role given as a CDK token were a role ARN (the template keeps the token)."""
+    def role(value: str | None) -> str | None:
+        return _STAND_IN if value is not None and CDK_TOKEN.fullmatch(value) else value
+
+    specs = tuple(dataclasses.replace(spec, role=role(spec.role)) for spec in settings.functions)
+    return dataclasses.replace(settings, role=role(settings.role), functions=specs)
