@@ -178,14 +178,15 @@ def deploy(run: Run) -> dict[str, Any]:
 def app_json(app: Any) -> dict[str, Any]:
     """``urls``: the REST API's URL per region; ``rest_api``: its id and action; ``events``: each source wired;
     ``removed``: what the app no longer declares and the deploy took away; ``function_urls``: "name [region]" ->
-    the function's URL."""
+    the function's URL; ``websocket_urls``: the websocket API's wss:// URL per region."""
     if app is None:
-        return {"urls": {}, "rest_api": {}, "events": [], "removed": [], "function_urls": {}}
+        return {"urls": {}, "rest_api": {}, "events": [], "removed": [], "function_urls": {}, "websocket_urls": {}}
     return {"urls": app.urls, "rest_api": {s.region: {"id": s.api_id, "action": s.action, "url": s.url}
                                            for s in app.apis},
             "events": [{"region": e.region, "kind": e.source.kind, "function": e.source.function,
                         "changed": e.changed} for e in app.events], "removed": app.removed,
-            "function_urls": {f"{s.function} [{s.region}]": s.url for s in app.function_urls}}
+            "function_urls": {f"{s.function} [{s.region}]": s.url for s in app.function_urls},
+            "websocket_urls": {s.region: s.url for s in app.websockets if s.url}}
 
 
 @command(*TARGET, REGION, PLAN.but(help="print what would be deleted, delete nothing"), STAGE, KEEP_LAYERS, QUIET,

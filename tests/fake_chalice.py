@@ -52,6 +52,11 @@ class Chalice:
     def on_sqs_message(self, queue=None, batch_size=1, name=None, queue_arn=None, **kwargs):
         return self.schedule(queue)
 
+    def on_ws_connect(self, name=None):
+        return self.schedule(name)
+
+    on_ws_message = on_ws_disconnect = on_ws_connect
+
     def __call__(self, event, context):
         function = self.routes.get((event["resource"], event["httpMethod"]))
         if function is None:

@@ -24,6 +24,7 @@ from .function_urls import UrlDeployer, UrlStep
 from .parallel import Scheduler
 from .rest_api import ApiStep, RestApiDeployer
 from .rest_api_doc import API_HANDLER
+from .websocket_api import ROUTES, WebsocketDeployer, WebsocketStep
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class AppResult:
     apis: list[ApiStep] = field(default_factory=list)
     events: list[EventStep] = field(default_factory=list)
     function_urls: list[UrlStep] = field(default_factory=list)
+    websockets: list[WebsocketStep] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
@@ -58,7 +60,8 @@ class AppResult:
     @property
     def changed(self) -> bool:
         return (any(s.action != "none" for s in self.apis) or any(s.changed for s in self.events)
-                or any(s.changed for s in self.function_urls) or bool(self.removed))
+                or any(s.changed for s in self.function_urls) or any(s.action != "none" for s in self.websockets)
+                or bool(self.removed))
 
 
 def function_arns(result: DeployResult) -> dict[str, dict[str, str]]:
@@ -79,6 +82,7 @@ def deploy_app(wiring: AppWiring, result: DeployResult, *, clients: aws.Clients,
     lock = threading.Lock()
     apis, events = RestApiDeployer(clients, call, plan), EventDeployer(clients, call, plan, wiring.prefix)
     function_urls = UrlDeployer(clients, call, plan)
+    sockets = WebsocketDeployer(clients, call, plan)
     web = wiring.web
     scheduler = Scheduler(wiring.max_parallel)
 
@@ -119,7 +123,18 @@ def deploy_app(wiring: AppWiring, result: DeployResult, *, clients: aws.Clients,
             arn = arns[step.region][step.spec.short_name or step.spec.name]
             scheduler.submit(guarded(f"function URL {step.spec.name} [{step.region}]",
                                      functools.partial(url, step.region, arn, wiring.urls[step.spec.name])))
+    def websocket(region: str, routes: dict[str, str]) -> None:
+        known = old.regions[region].websocket_api.get("id") if old and region in old.regions else None
+        step = sockets.deploy(region, f"{wiring.prefix}-websocket-api", routes, wiring.api.stage, known)
+        with lock:
+            app.websockets.append(step)
+            reporter.info(step.describe(plan))
+
     for region in sorted(arns):
+        routes = {key: arns[region][name] for key, name in ROUTES.items() if name in arns[region]
+                  and web is not None and any(e.route == key for e in web.events)}
+        if routes:
+            scheduler.submit(guarded(f"websocket API [{region}]", functools.partial(websocket, region, routes)))
         if web is not None and web.routes and API_HANDLER in arns[region]:
             scheduler.submit(guarded(f"REST API [{region}]", functools.partial(rest_api, region)))
         for source in web.events if web is not None else ():
@@ -129,11 +144,14 @@ def deploy_app(wiring: AppWiring, result: DeployResult, *, clients: aws.Clients,
     scheduler.run()
     record = _record(wiring, result, app, old, arns)
     if old is not None and not app.failures:
-        _prune(old, record, apis, _Remover(events, function_urls), clients, call, plan, app, reporter)
+        _prune(old, record, apis, _Remover(events, function_urls, sockets), clients, call, plan, app, reporter)
     if not plan:
         deploy_record.save(record, wiring.record_path)
     for region, address in sorted(app.urls.items()):
         reporter.info(f"REST API URL [{region}]: {address}")
+    for socket in app.websockets:
+        if socket.url:
+            reporter.info(f"websocket URL [{socket.region}]: {socket.url}")
     if app.failures:
         raise DeployError(f"{len(app.failures)} part(s) of the app were not wired: {app.failures[0]}"
                           + "".join(f"\n  {line}" for line in app.failures[1:]))
@@ -168,7 +186,10 @@ def _record(wiring: AppWiring, result: DeployResult, app: AppResult, old: Deploy
     for step in app.apis:
         if step.api_id:
             record.region(step.region).rest_api = {"id": step.api_id, "url": step.url}
-    made = [(e.region, e.entries) for e in app.events] + [(u.region, u.entries) for u in app.function_urls]
+    for socket in app.websockets:
+        if socket.api_id:
+            record.region(socket.region).websocket_api = {"id": socket.api_id, "url": socket.url}
+    made = [(e.region, e.entries) for e in [*app.events, *app.function_urls, *app.websockets]]
     for region, entries in made:
         record.region(region).events += entries
     published = [s for s in result.layers.steps if s.arn and s.action == "publish"]
@@ -182,8 +203,8 @@ def _record(wiring: AppWiring, result: DeployResult, app: AppResult, old: Deploy
 class _Remover:
     """Takes a recorded entry away, whichever deployer made it."""
 
-    def __init__(self, events: EventDeployer, urls: UrlDeployer) -> None:
-        self.events, self.urls = events, urls
+    def __init__(self, events: EventDeployer, urls: UrlDeployer, sockets: WebsocketDeployer) -> None:
+        self.events, self.urls, self.sockets = events, urls, sockets
 
     def remove(self, region: str, entry: dict[str, Any]) -> None:
         (self.urls if entry["kind"] == "url" else self.events).remove(region, entry)
@@ -200,6 +221,10 @@ def _prune(old: DeployRecord, new: DeployRecord, apis: RestApiDeployer, events: 
             if not plan:
                 events.remove(region, entry)
             _removed(app, reporter, f"{verb} {_what(entry)} [{region}]")
+        if before.websocket_api.get("id") and not now.websocket_api:
+            if not plan:
+                events.sockets.delete(region, before.websocket_api["id"])
+            _removed(app, reporter, f"{verb} the websocket API {before.websocket_api['id']} [{region}]")
         if before.rest_api.get("id") and not now.rest_api:
             if not plan:
                 apis.delete(region, before.rest_api["id"])

@@ -22,6 +22,7 @@ VERSION = 1
 class RegionRecord:
     functions: dict[str, str] = field(default_factory=dict)  # short name -> function ARN
     rest_api: dict[str, str] = field(default_factory=dict)  # id, url
+    websocket_api: dict[str, str] = field(default_factory=dict)  # id, url
     events: list[dict[str, Any]] = field(default_factory=list)  # event_sources.py's entries
     layers: list[str] = field(default_factory=list)  # layer version ARNs published for the app
 
@@ -59,7 +60,8 @@ def load(path: Path) -> DeployRecord | None:
     record = DeployRecord(str(data.get("app", "")), str(data.get("stage", "")), str(data.get("role") or ""))
     for name, region in (data.get("regions") or {}).items():
         record.regions[name] = RegionRecord(dict(region.get("functions") or {}), dict(region.get("rest_api") or {}),
-                                            list(region.get("events") or []), list(region.get("layers") or []))
+                                            dict(region.get("websocket_api") or {}), list(region.get("events") or []),
+                                            list(region.get("layers") or []))
     return record
 
 

@@ -21,6 +21,7 @@ from .deploy_record import DeployRecord, RegionRecord
 from .event_sources import EventDeployer
 from .function_urls import UrlDeployer
 from .rest_api import RestApiDeployer
+from .websocket_api import WebsocketDeployer
 
 _EVENT_ORDER = {"subscription": 0, "mapping": 1, "s3": 2, "rule": 3, "url": 4, "permission": 5}
 
@@ -43,6 +44,7 @@ def removals(record: DeployRecord, clients: aws.Clients, call: Callable[..., Any
     """Every removal, in order (pure but for the closures, which call AWS when run)."""
     events = EventDeployer(clients, call, False, f"{record.app}-{record.stage}")
     apis, urls = RestApiDeployer(clients, call, False), UrlDeployer(clients, call, False)
+    sockets = WebsocketDeployer(clients, call, False)
     found: list[Removal] = []
     for region, kept in sorted(record.regions.items()):
         for entry in sorted(kept.events, key=lambda e: _EVENT_ORDER.get(e.get("kind", ""), 9)):
@@ -53,6 +55,10 @@ def removals(record: DeployRecord, clients: aws.Clients, call: Callable[..., Any
             remover = urls.remove if entry.get("kind") == "url" else events.remove
             found.append(Removal(region, _event_line(entry), _bind(remover, region, entry),
                                  _dropper(kept.events, entry)))
+        if kept.websocket_api.get("id"):
+            socket_id = kept.websocket_api["id"]
+            found.append(Removal(region, f"the websocket API {socket_id}", _bind(sockets.delete, region, socket_id),
+                                 kept.websocket_api.clear))
         if kept.rest_api.get("id"):
             api_id = kept.rest_api["id"]
             found.append(Removal(region, f"the REST API {api_id}", _bind(apis.delete, region, api_id),

@@ -45,7 +45,7 @@ class ChaliceApp:
     app_name: str | None
     variable: str
     functions: tuple[ChaliceFunction, ...]
-    not_deployed: tuple[str, ...] = ()  # app-wide: the websocket API, blueprints that could not be read
+    not_deployed: tuple[str, ...] = ()  # app-wide: blueprints that could not be read
     notes: tuple[str, ...] = ()  # one line each: what differs from Chalice or could not be read
     web: WebApp | None = None  # the REST API's routes and the event sources
 
@@ -197,10 +197,7 @@ def _assemble(variable: str, app_name: str | None, registrations: list[Registrat
         line = _event_line(reg)
         functions.append(ChaliceFunction(short, reg.python_name, f"{reg.module}.{reg.python_name}",
                                          DECORATORS[reg.decorator][0], (line,) if line else ()))
-    app_wide = list(unread)
-    if sockets:
-        app_wide.insert(0, f"API Gateway websocket API (routes {', '.join(sockets)})")
-    return ChaliceApp(app_name, variable, tuple(functions), tuple(app_wide), tuple(notes))
+    return ChaliceApp(app_name, variable, tuple(functions), tuple(unread), tuple(notes))
 
 
 def _registers(node: ast.AST, variable: str) -> bool:

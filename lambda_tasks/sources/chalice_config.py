@@ -83,7 +83,7 @@ _STAGE_ONLY = ("api_gateway_stage", "api_gateway_endpoint_type", "minimum_compre
 _SEQUENCES = {"layers", "subnet_ids", "security_group_ids"}
 #: the kinds of function whose surroundings deploy makes (deploy/app_wiring.py): the rest is "not deployed here"
 WIRED_KINDS = frozenset({"rest_api", "authorizer", "lambda_function", "schedule", "cloudwatch_event", "s3", "sns",
-                         "sqs", "kinesis", "dynamodb"})
+                         "sqs", "kinesis", "dynamodb", "websocket"})
 
 
 def readme_table() -> str:
