@@ -189,7 +189,8 @@ def _record(wiring: AppWiring, result: DeployResult, app: AppResult, old: Deploy
     for socket in app.websockets:
         if socket.api_id:
             record.region(socket.region).websocket_api = {"id": socket.api_id, "url": socket.url}
-    made = [(e.region, e.entries) for e in [*app.events, *app.function_urls, *app.websockets]]
+    made = [(e.region, e.entries) for e in app.events] + [(u.region, u.entries) for u in app.function_urls] \
+        + [(w.region, w.entries) for w in app.websockets]
     for region, entries in made:
         record.region(region).events += entries
     published = [s for s in result.layers.steps if s.arn and s.action == "publish"]
