@@ -13,9 +13,10 @@ import subprocess
 
 import pytest
 from conftest import REPO
-from factory import make_wheel
+from factory import make_project, make_wheel
 from fake_chalice import make_chalice
 from test_package import cfn_lint, checkov
+from test_websocket_deploy import APP as WEBSOCKET_APP
 
 from lambda_tasks import commands
 from lambda_tasks.commands import project_settings
@@ -141,3 +142,20 @@ def test_a_role_given_as_a_cdk_token_passes_through_to_the_template(chalice_app)
     # not cfn-lint: it refuses the token (E3031) until CDK puts the role's ARN in
     with pytest.raises(DeployError, match="role"):  # deploy needs a real role
         commands.deploy(settings, reporter=Reporter(stream=io.StringIO()))
+
+
+def test_a_websocket_app_has_its_api_in_cloudformation_and_terraform(tmp_path, wheelhouse):
+    make_chalice(wheelhouse)
+    pyproject = (f'[tool.lambda-tasks]\nruntime = "python3.12"\npip_args = ["--no-index", "--find-links", '
+                 f'"{wheelhouse}"]\ns3_bucket = "artifacts"\n')
+    root = make_project(tmp_path / "chat", "", app=WEBSOCKET_APP, pyproject=pyproject)
+    settings = project_settings(root, {}, {})
+    cfn = commands.package(settings, fmt="cloudformation", reporter=Reporter(stream=io.StringIO()))
+    resources = json.loads(cfn.template.read_text())["Resources"]
+    routes = {v["Properties"]["RouteKey"] for v in resources.values() if v["Type"] == "AWS::ApiGatewayV2::Route"}
+    assert routes == {"$connect", "$default", "$disconnect"}
+    cfn_lint(cfn.template)
+    tf = commands.package(settings, fmt="terraform", out=tmp_path / "tf", reporter=Reporter(stream=io.StringIO()))
+    doc = json.loads(tf.template.read_text())
+    assert sorted(r["route_key"] for r in doc["resource"]["aws_apigatewayv2_route"].values()) == [
+        "$connect", "$default", "$disconnect"]

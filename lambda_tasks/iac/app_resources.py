@@ -1,10 +1,10 @@
 """What a template holds around the functions, as ``chalice package`` writes it: the REST API (Chalice's OpenAPI
 document, a deployment, the stage, the permissions), event sources (rules, mappings, subscriptions; S3
-notifications for Terraform only) and function URLs. Pure; templates.py adds them to CloudFormation, SAM and
-Terraform documents.
+notifications for Terraform only), the websocket API (API Gateway v2) and function URLs. Pure; templates.py adds
+them to CloudFormation, SAM and Terraform documents.
 
 CloudFormation cannot change the notifications of a bucket it did not make, so, as ``chalice package`` says,
-S3 events are left out of CloudFormation and SAM templates (one note each); websocket APIs are left out of all.
+S3 events are left out of CloudFormation and SAM templates (one note each).
 """
 
 from __future__ import annotations
@@ -45,7 +45,42 @@ def cloudformation(web: WebApp | None, api: ApiSettings, functions: Sequence[Fun
     for f in functions:
         if f.name in urls:
             _cfn_url(f, urls[f.name], resources, outputs)
+    routes = _socket_routes(web, short)
+    if routes:
+        _cfn_websocket(web.title if web else "", api, routes, resources, outputs)
     return resources, outputs, notes
+
+
+def _socket_routes(web: WebApp | None, short: dict[str, FunctionPlan]) -> dict[str, FunctionPlan]:
+    """Route key -> the function serving it, for the websocket handlers the app has."""
+    return {e.route: short[e.function] for e in (web.events if web is not None else ())
+            if e.kind == "websocket" and e.function in short}
+
+
+def _cfn_websocket(title: str, api: ApiSettings, routes: dict[str, FunctionPlan], resources: dict[str, Any],
+                   outputs: dict[str, Any]) -> None:
+    resources["WebsocketAPI"] = {"Type": "AWS::ApiGatewayV2::Api", "Properties": {
+        "Name": f"{title}-websocket-api", "ProtocolType": "WEBSOCKET",
+        "RouteSelectionExpression": "$request.body.action"}}
+    route_keys = []
+    for key, f in routes.items():
+        name = {"$connect": "Connect", "$default": "Message", "$disconnect": "Disconnect"}[key]
+        resources[f"Websocket{name}Integration"] = {"Type": "AWS::ApiGatewayV2::Integration", "Properties": {
+            "ApiId": {"Ref": "WebsocketAPI"}, "ConnectionType": "INTERNET", "IntegrationType": "AWS_PROXY",
+            "ContentHandlingStrategy": "CONVERT_TO_TEXT", "IntegrationUri": cfn_uri(f.key)}}
+        resources[f"Websocket{name}Route"] = {"Type": "AWS::ApiGatewayV2::Route", "Properties": {
+            "ApiId": {"Ref": "WebsocketAPI"}, "RouteKey": key, "RouteResponseSelectionExpression": "$default",
+            "Target": {"Fn::Join": ["/", ["integrations", {"Ref": f"Websocket{name}Integration"}]]}}}
+        route_keys.append(f"Websocket{name}Route")
+        resources[f"{f.key}WebsocketPermission"] = _cfn_permission(f, "apigateway", {
+            "Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebsocketAPI}/*"})
+    resources["WebsocketAPIDeployment"] = {"Type": "AWS::ApiGatewayV2::Deployment", "DependsOn": route_keys,
+                                           "Properties": {"ApiId": {"Ref": "WebsocketAPI"}}}
+    resources["WebsocketAPIStage"] = {"Type": "AWS::ApiGatewayV2::Stage", "Properties": {
+        "ApiId": {"Ref": "WebsocketAPI"}, "DeploymentId": {"Ref": "WebsocketAPIDeployment"},
+        "StageName": api.stage}}
+    outputs["WebsocketConnectEndpointURL"] = {"Value": {
+        "Fn::Sub": "wss://${WebsocketAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/" + api.stage}}
 
 
 def _cfn_permission(function: FunctionPlan, principal: str, source: Any) -> dict[str, Any]:
@@ -188,9 +223,28 @@ def terraform(web: WebApp | None, api: ApiSettings, functions: Sequence[Function
                     "function_name": f"${{aws_lambda_function.{name}.function_name}}",
                     "action": "lambda:InvokeFunctionUrl", "principal": "*", "function_url_auth_type": "NONE"})
             outputs[f"{name}_function_url"] = {"value": f"${{aws_lambda_function_url.{name}.function_url}}"}
-    return resources, outputs, [] if web is None else [
-        f"the websocket handler {e.function} has no API Gateway v2 API in the template"
-        for e in web.events if e.kind == "websocket"]
+    routes = {key: names[f.short] for key, f in _socket_routes(web, short).items()}
+    if routes:
+        add("aws_apigatewayv2_api", "websocket_api", {
+            "name": f"{web.title if web else ''}-websocket-api", "protocol_type": "WEBSOCKET",
+            "route_selection_expression": "$request.body.action"})
+        api_id = "${aws_apigatewayv2_api.websocket_api.id}"
+        for key, name in routes.items():
+            label = key.removeprefix("$")
+            add("aws_apigatewayv2_integration", label, {
+                "api_id": api_id, "integration_type": "AWS_PROXY", "connection_type": "INTERNET",
+                "content_handling_strategy": "CONVERT_TO_TEXT",
+                "integration_uri": f"${{aws_lambda_function.{name}.invoke_arn}}"})
+            add("aws_apigatewayv2_route", label, {
+                "api_id": api_id, "route_key": key, "route_response_selection_expression": "$default",
+                "target": f"integrations/${{aws_apigatewayv2_integration.{label}.id}}"})
+            add("aws_lambda_permission", f"{name}_websocket", {
+                "function_name": f"${{aws_lambda_function.{name}.function_name}}",
+                "action": "lambda:InvokeFunction", "principal": "apigateway.amazonaws.com",
+                "source_arn": "${aws_apigatewayv2_api.websocket_api.execution_arn}/*"})
+        add("aws_apigatewayv2_stage", "websocket_api", {"api_id": api_id, "name": api.stage, "auto_deploy": True})
+        outputs["websocket_url"] = {"value": "${aws_apigatewayv2_stage.websocket_api.invoke_url}"}
+    return resources, outputs, []
 
 
 def _tf_id(text: str) -> str:
