@@ -99,7 +99,7 @@ def deploy_app(wiring: AppWiring, result: DeployResult, *, clients: aws.Clients,
     def rest_api(region: str) -> None:
         known = old.regions[region].rest_api.get("id") if old and region in old.regions else None
         assert web is not None
-        step = apis.deploy(region, web, wiring.api, arns[region], wiring.stage, known)
+        step = apis.deploy(region, web, wiring.api, arns[region], wiring.prefix, known)
         with lock:
             app.apis.append(step)
             reporter.info(step.describe(plan))

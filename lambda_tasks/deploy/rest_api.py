@@ -2,9 +2,10 @@
 (rest_api_doc.py), deployed to the stage, with the permission for API Gateway to invoke the function (and each
 Chalice authorizer).
 
-The API is found by the deploy record's id, else by its name and description (``<title>, stage <stage>``, which
-we set). The stage's current deployment carries the digest of what it deployed (its description,
-``lambda-tasks <digest>``): the same document and settings again make no write call. Else the document replaces
+The API is found by the deploy record's id, else by its name and description (``<app_name>-<stage>
+(lambda-tasks)``, which we set: the functions' prefix, so two stages or apps of the same title stay apart).
+The stage's current deployment carries the digest of what it deployed (its description, ``lambda-tasks
+<digest>``): the same document and settings again make no write call. Else the document replaces
 the API's (``put_rest_api`` mode ``overwrite``: a route removed from the app is gone), then a new deployment.
 """
 
@@ -51,9 +52,9 @@ def api_url(api_id: str, region: str, stage: str) -> str:
     return f"https://{api_id}.execute-api.{region}.{dns_suffix(region)}/{stage}/"
 
 
-def description(title: str, stage: str) -> str:
-    """The API's description: how a deploy without a record finds it."""
-    return f"{title}, stage {stage} (lambda-tasks)"
+def description(prefix: str) -> str:
+    """The API's description (``prefix``: ``<app_name>-<stage>``): how a deploy without a record finds it."""
+    return f"{prefix} (lambda-tasks)"
 
 
 def document(web: WebApp, arns: Mapping[str, str], region: str) -> dict[str, Any]:
@@ -72,14 +73,14 @@ class RestApiDeployer:
     def __init__(self, clients: aws.Clients, call: Callable[..., Any], plan: bool) -> None:
         self.clients, self.call, self.plan = clients, call, plan
 
-    def deploy(self, region: str, web: WebApp, api: ApiSettings, arns: Mapping[str, str], stage: str,
+    def deploy(self, region: str, web: WebApp, api: ApiSettings, arns: Mapping[str, str], prefix: str,
                known_id: str | None) -> ApiStep:
         if web.problems:
             raise DeployError(f"the REST API cannot be made: {web.problems[0]}\n  lambda-tasks reads app.py without "
                               "running it: write these values as literals in app.py"
                               + "".join(f"\n  also: {p}" for p in web.problems[1:4]))
         client = self.clients.client("apigateway", region)
-        marker = description(web.title, stage)
+        marker = description(prefix)
         body = openapi3(document(web, arns, region), marker)
         wanted = digest({"body": body, "endpoint": api.endpoint_type, "compression": api.minimum_compression_size,
                          "stage": api.stage})
