@@ -110,8 +110,14 @@ def test_the_example_deploys_whole_redeploys_as_a_no_op_follows_app_py_and_is_de
 
     app_py = root / "app.py"
     app_py.write_text(app_py.read_text().replace('@app.route("/greet/{name}", methods=["GET"])\n', ""))
+    record_file = root / "deployed" / "dev.json"
+    kept = record_file.read_text()
+    record_file.unlink()  # without its record, deploy finds the API by its description
     invoke(root, "deploy", app_name=app_name)
     assert sorted(api_methods(api_id)) == ["/"]
+    assert json.loads(record_file.read_text())["regions"]["us-east-1"]["rest_api"]["id"] == api_id
+    record_file.write_text(kept)  # the first record names the layer version and the role that deploy made
+    invoke(root, "deploy", app_name=app_name)
 
     record = json.loads((root / "deployed" / "dev.json").read_text())
     assert ("published version" in done.stderr) == bool(record["regions"]["us-east-1"]["layers"])
