@@ -268,6 +268,7 @@ def _deploy_image(settings: Settings, *, plan: bool, reporter: Reporter, verify:
     """``deploy`` with package_type = "image": build, verify, push, then the functions (aws/image_deploy.py)."""
     from .assemble import build as run_build
     from .aws.clients import Clients
+    from .deploy.app_wiring import deploy_app, record_functions
     from .deploy.functions import DeployResult
     from .deploy.image_functions import deploy_image, image_matrix
     from .deploy.interrupt import report_interrupted
@@ -281,11 +282,18 @@ def _deploy_image(settings: Settings, *, plan: bool, reporter: Reporter, verify:
 
             run_verify(settings, None, reporter, remembered=True)
         result = DeployResult()
+        wiring = app_wiring(settings)
         try:
-            return deploy_image(settings, manifest, clients=clients, reporter=reporter, plan=plan, result=result)
+            deploy_image(settings, manifest, clients=clients, reporter=reporter, plan=plan, result=result)
         except KeyboardInterrupt:
             report_interrupted(reporter, settings, manifest, result, plan=plan)
             raise
+        except LambdaTasksError:
+            if not plan:
+                record_functions(wiring, result)
+            raise
+        result.app = deploy_app(wiring, result, clients=clients, reporter=reporter, plan=plan)
+        return result
 
 
 def publish_image(settings: Settings, *, plan: bool = False, reporter: Reporter | None = None,
