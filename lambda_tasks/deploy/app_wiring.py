@@ -111,7 +111,7 @@ def deploy_app(wiring: AppWiring, result: DeployResult, *, clients: aws.Clients,
             reporter.info(step.describe(plan))
 
     if web is not None and result.role is not None and arns:
-        _role_policies(web, result.role.name, clients.iam(sorted(arns)[0]), call, plan, reporter)
+        _role_policies(web, result.role, clients.iam(sorted(arns)[0]), call, plan, reporter)
     def url(region: str, arn: str, config: FunctionUrl) -> None:
         step = function_urls.deploy(region, arn, config)
         with lock:
@@ -164,14 +164,18 @@ _READ_POLICIES = {"sqs": "service-role/AWSLambdaSQSQueueExecutionRole",
                   "dynamodb": "service-role/AWSLambdaDynamoDBExecutionRole"}
 
 
-def _role_policies(web: WebApp, role: str, iam: Any, call: Callable[..., Any], plan: bool,
+def _role_policies(web: WebApp, role: roles.ManagedRole, iam: Any, call: Callable[..., Any], plan: bool,
                    reporter: Reporter) -> None:
     """The managed role may read the queues and streams the app's mappings poll (attached when missing)."""
     kinds = sorted({e.kind for e in web.events if e.kind in _READ_POLICIES})
     if not kinds:
         return
     wanted = [roles.policy_arn(_READ_POLICIES[kind], iam.meta.region_name) for kind in kinds]
-    found = roles.RoleKeeper(iam, call, plan).ensure(role, wanted)
+    if role.planned and role.action == "create":  # not there yet: nothing to read
+        names = ", ".join(_READ_POLICIES[kind].rsplit("/", 1)[-1] for kind in kinds)
+        reporter.info(f"role {role.name}: would attach {names}")
+        return
+    found = roles.RoleKeeper(iam, call, plan).ensure(role.name, wanted)
     if found.attached:
         reporter.info(found.describe())
 
