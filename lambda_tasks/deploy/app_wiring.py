@@ -5,6 +5,7 @@ the last deploy made and the app no longer declares is taken away, and the deplo
 
 from __future__ import annotations
 
+import copy
 import functools
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -144,7 +145,8 @@ def deploy_app(wiring: AppWiring, result: DeployResult, *, clients: aws.Clients,
     scheduler.run()
     record = _record(wiring, result, app, old, arns)
     if old is not None and not app.failures:
-        _prune(old, record, apis, _Remover(events, function_urls, sockets), clients, call, plan, app, reporter)
+        _prune(old, record, sorted(arns), apis, _Remover(events, function_urls, sockets), clients, call, plan, app,
+               reporter)
     if not plan:
         deploy_record.save(record, wiring.record_path)
     for region, address in sorted(app.urls.items()):
@@ -185,6 +187,9 @@ def _record(wiring: AppWiring, result: DeployResult, app: AppResult, old: Deploy
     record = DeployRecord(wiring.app_name, wiring.stage, old.role if old else "")
     if result.role is not None and result.role.action == "create":
         record.role = result.role.name
+    for region, last in (old.regions.items() if old else ()):
+        if region not in arns:  # a region this deploy did not cover keeps what the last one made there
+            record.regions[region] = copy.deepcopy(last)
     for region, functions in arns.items():
         record.region(region).functions = dict(functions)
     for step in app.apis:
@@ -197,11 +202,19 @@ def _record(wiring: AppWiring, result: DeployResult, app: AppResult, old: Deploy
         + [(w.region, w.entries) for w in app.websockets]
     for region, entries in made:
         record.region(region).events += entries
+    if app.failures and old is not None:  # what could not be checked again stays recorded, for the next run
+        for region in arns:
+            previous, now = old.regions.get(region), record.region(region)
+            if previous is not None:
+                now.rest_api = now.rest_api or dict(previous.rest_api)
+                now.websocket_api = now.websocket_api or dict(previous.websocket_api)
+                known = {entry_key(e) for e in now.events}
+                now.events += [e for e in previous.events if entry_key(e) not in known]
     published = [s for s in result.layers.steps if s.arn and s.action == "publish"]
     for region in {*(s.region for s in published), *(old.regions if old else ())}:
-        before = old.regions[region].layers if old and region in old.regions else []
-        record.region(region).layers = list(dict.fromkeys([*before, *(s.arn or "" for s in published
-                                                                      if s.region == region)]))
+        kept = old.regions[region].layers if old and region in old.regions else []
+        record.region(region).layers = list(dict.fromkeys([*kept, *(s.arn or "" for s in published
+                                                                    if s.region == region)]))
     return record
 
 
@@ -215,11 +228,14 @@ class _Remover:
         (self.urls if entry["kind"] == "url" else self.events).remove(region, entry)
 
 
-def _prune(old: DeployRecord, new: DeployRecord, apis: RestApiDeployer, events: _Remover,
+def _prune(old: DeployRecord, new: DeployRecord, regions: Sequence[str], apis: RestApiDeployer, events: _Remover,
            clients: aws.Clients, call: Callable[..., Any], plan: bool, app: AppResult, reporter: Reporter) -> None:
-    """Take away what the last deploy made and this one did not: event sources, the API, functions."""
+    """Take away what the last deploy made in ``regions`` and this one did not: event sources, the APIs,
+    functions. Other regions are left as they are (a deploy to one region says nothing about the others)."""
     verb = "would remove" if plan else "removed"
     for region, before in sorted(old.regions.items()):
+        if region not in regions:
+            continue
         now = new.regions.get(region) or deploy_record.RegionRecord()
         keep = {entry_key(e) for e in now.events}
         for entry in _removal_order(e for e in before.events if entry_key(e) not in keep):
