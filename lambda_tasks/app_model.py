@@ -140,3 +140,14 @@ class FunctionUrl:
         if self.cors_origins:
             found["Cors"] = {"AllowOrigins": list(self.cors_origins), "AllowMethods": ["*"], "AllowHeaders": ["*"]}
         return found
+
+
+@dataclass(frozen=True)
+class CustomDomain:
+    """A custom domain name for the REST API (config.json's ``api_gateway_custom_domain``)."""
+
+    domain_name: str
+    certificate_arn: str
+    url_prefix: str = ""  # the base path; none: the API at the domain's root
+    tls_version: str = "TLS_1_2"
+    tags: tuple[tuple[str, str], ...] = ()

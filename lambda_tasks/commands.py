@@ -105,6 +105,7 @@ def app_wiring(settings: Settings) -> AppWiring:
     from .deploy.app_wiring import AppWiring
     from .deploy.deploy_record import record_path
     from .sources.chalice_app import read_app
+    from .sources.chalice_config import custom_domain, read_config
 
     app = read_app(settings.project_dir / "app.py") if (settings.project_dir / "app.py").is_file() else None
     web = app.web if app is not None else None
@@ -116,8 +117,9 @@ def app_wiring(settings: Settings) -> AppWiring:
     url = FunctionUrl(settings.function_url_auth, settings.function_url_invoke_mode, settings.function_url_cors_origins)
     urls = {spec.name: url for spec in settings.function_specs()
             if (spec.function_url if spec.function_url is not None else settings.function_url)}
+    domain = custom_domain(read_config(settings.project_dir), settings.stage) if app is not None else None
     return AppWiring(web, api, name, settings.stage, record_path(settings.output_dir, settings.stage),
-                     settings.max_parallel, urls)
+                     settings.max_parallel, urls, domain)
 
 
 @contextmanager

@@ -620,7 +620,7 @@ def test_notes_for_unsupported_unknown_and_misplaced_keys(tmp_path):
     shown = {n.split(":")[1].strip() for n in notes}
     assert shown == {"stages.dev.api_gateway_endpoint_vpce", "stages.dev.api_gateway_policy_file",
                      "stages.dev.autogen_policy", "stages.dev.iam_policy_file",
-                     "stages.dev.log_retention_in_days", "stages.dev.app_name", "stages.dev.api_gateway_custom_domain",
+                     "stages.dev.log_retention_in_days", "stages.dev.app_name",
                      "stages.dev.websocket_api_custom_domain", "profile", "automatic_layer",
                      "enviroment_variables is not a Chalice key"}
     assert any("did you mean 'environment_variables'?" in n for n in notes)
@@ -631,8 +631,7 @@ def test_notes_for_unsupported_unknown_and_misplaced_keys(tmp_path):
                for n in extra)
     assert any("lambda_functions.myauth.api_gateway_stage: Chalice reads api_gateway_stage only at" in n for n in extra)
     named = specs(app, disk)
-    assert named["api_handler"].not_deployed[-2:] == ("custom domain api.example.com for the REST API",
-                                                      "log group retention of 7 days")
+    assert named["api_handler"].not_deployed[-1:] == ("log group retention of 7 days",)  # the domain: deployed
 
 
 def test_app_name_comes_from_the_setting_then_config_then_app_py(tmp_path):

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..app_model import ApiSettings, EventSource, FunctionUrl, WebApp
+from ..app_model import ApiSettings, CustomDomain, EventSource, FunctionUrl, WebApp
 from ..aws import clients as aws
 from ..errors import DeployError, LambdaTasksError
 from ..report import Reporter
 from . import deploy_record, roles
+from .custom_domain import DomainDeployer, DomainStep
 from .deploy_record import DeployRecord
 from .deployer import DeployResult
 from .event_sources import EventDeployer, EventStep, entry_key
@@ -39,6 +40,7 @@ class AppWiring:
     record_path: Path
     max_parallel: int = 8
     urls: Mapping[str, FunctionUrl] = field(default_factory=dict)  # function name -> its URL's configuration
+    domain: CustomDomain | None = None  # the REST API's custom domain name
 
     @property
     def prefix(self) -> str:
@@ -51,6 +53,7 @@ class AppResult:
     events: list[EventStep] = field(default_factory=list)
     function_urls: list[UrlStep] = field(default_factory=list)
     websockets: list[WebsocketStep] = field(default_factory=list)
+    domains: list[DomainStep] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
@@ -62,6 +65,7 @@ class AppResult:
     def changed(self) -> bool:
         return (any(s.action != "none" for s in self.apis) or any(s.changed for s in self.events)
                 or any(s.changed for s in self.function_urls) or any(s.action != "none" for s in self.websockets)
+                or any(s.changed for s in self.domains)
                 or bool(self.removed))
 
 
@@ -104,6 +108,12 @@ def deploy_app(wiring: AppWiring, result: DeployResult, *, clients: aws.Clients,
         with lock:
             app.apis.append(step)
             reporter.info(step.describe(plan))
+        if wiring.domain is not None and step.api_id:
+            domain = DomainDeployer(clients, call, plan).deploy(region, wiring.domain, step.api_id, wiring.api.stage,
+                                                                wiring.api.endpoint_type)
+            with lock:
+                app.domains.append(domain)
+                reporter.info(domain.describe(plan))
 
     def event(region: str, source: EventSource) -> None:
         step = events.deploy(region, source, arns[region][source.function])
@@ -195,6 +205,9 @@ def _record(wiring: AppWiring, result: DeployResult, app: AppResult, old: Deploy
     for step in app.apis:
         if step.api_id:
             record.region(step.region).rest_api = {"id": step.api_id, "url": step.url}
+            if wiring.domain is not None:
+                record.region(step.region).rest_api.update(domain=wiring.domain.domain_name,
+                                                           base_path=wiring.domain.url_prefix)
     for socket in app.websockets:
         if socket.api_id:
             record.region(socket.region).websocket_api = {"id": socket.api_id, "url": socket.url}
@@ -246,6 +259,12 @@ def _prune(old: DeployRecord, new: DeployRecord, regions: Sequence[str], apis: R
             if not plan:
                 events.sockets.delete(region, before.websocket_api["id"])
             _removed(app, reporter, f"{verb} the websocket API {before.websocket_api['id']} [{region}]")
+        if before.rest_api.get("domain") and (before.rest_api.get("domain"), before.rest_api.get("base_path")) != (
+                now.rest_api.get("domain"), now.rest_api.get("base_path")):
+            if not plan:
+                DomainDeployer(clients, call, plan).delete(region, before.rest_api["domain"],
+                                                           before.rest_api.get("base_path", ""))
+            _removed(app, reporter, f"{verb} the custom domain {before.rest_api['domain']} [{region}]")
         if before.rest_api.get("id") and not now.rest_api:
             if not plan:
                 apis.delete(region, before.rest_api["id"])

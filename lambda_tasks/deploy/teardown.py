@@ -17,6 +17,7 @@ from ..aws import clients as aws
 from ..errors import DeployError, LambdaTasksError
 from ..report import Reporter
 from . import deploy_record
+from .custom_domain import DomainDeployer
 from .deploy_record import DeployRecord, RegionRecord
 from .event_sources import EventDeployer
 from .function_urls import UrlDeployer
@@ -44,7 +45,7 @@ def removals(record: DeployRecord, clients: aws.Clients, call: Callable[..., Any
     """Every removal, in order (pure but for the closures, which call AWS when run)."""
     events = EventDeployer(clients, call, False, f"{record.app}-{record.stage}")
     apis, urls = RestApiDeployer(clients, call, False), UrlDeployer(clients, call, False)
-    sockets = WebsocketDeployer(clients, call, False)
+    sockets, domains = WebsocketDeployer(clients, call, False), DomainDeployer(clients, call, False)
     found: list[Removal] = []
     for region, kept in sorted(record.regions.items()):
         for entry in sorted(kept.events, key=lambda e: _EVENT_ORDER.get(e.get("kind", ""), 9)):
@@ -59,6 +60,10 @@ def removals(record: DeployRecord, clients: aws.Clients, call: Callable[..., Any
             socket_id = kept.websocket_api["id"]
             found.append(Removal(region, f"the websocket API {socket_id}", _bind(sockets.delete, region, socket_id),
                                  kept.websocket_api.clear))
+        if kept.rest_api.get("domain"):
+            domain, base = kept.rest_api["domain"], kept.rest_api.get("base_path", "")
+            found.append(Removal(region, f"the custom domain {domain}", _bind(domains.delete, region, domain, base),
+                                 _popper(kept.rest_api, "domain")))
         if kept.rest_api.get("id"):
             api_id = kept.rest_api["id"]
             found.append(Removal(region, f"the REST API {api_id}", _bind(apis.delete, region, api_id),

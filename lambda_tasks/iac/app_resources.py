@@ -11,13 +11,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..app_model import ApiSettings, EventSource, FunctionUrl, WebApp
 from ..deploy.rest_api_doc import API_HANDLER, cfn_uri, digest, swagger
 
-if TYPE_CHECKING:
-    from .templates import FunctionPlan
+
+class FunctionPlan(Protocol):
+    """What this module needs of a template's function (templates.FunctionPlan)."""
+
+    @property
+    def key(self) -> str: ...  # its logical id
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def short(self) -> str: ...  # Chalice's name for it
 
 _PRINCIPALS = {"schedule": "events", "cloudwatch_event": "events", "sns": "sns", "s3": "s3"}
 

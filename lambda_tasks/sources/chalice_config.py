@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..app_model import CustomDomain
 from ..config import FunctionSpec
 from ..errors import ProjectError, SettingsError, file_system_error
 from .chalice_app import API_HANDLER, ChaliceApp, ChaliceFunction
@@ -68,7 +69,8 @@ CONFIG_KEYS: dict[str, ConfigKey] = {
                                            "`api_gateway_endpoint_type`: EDGE (default), REGIONAL or PRIVATE"),
     "api_gateway_endpoint_vpce": ConfigKey((_TOP, _STAGE), "texts_or_text", None, _API),
     "api_gateway_policy_file": ConfigKey((_TOP, _STAGE), "text", None, _API),
-    "api_gateway_custom_domain": ConfigKey((_TOP, _STAGE), "table", None, _API),
+    "api_gateway_custom_domain": ConfigKey((_TOP, _STAGE), "table", "api_gateway_custom_domain",
+                                           "the REST API's custom domain name and its base path mapping"),
     "minimum_compression_size": ConfigKey((_TOP, _STAGE), "whole", "minimum_compression_size",
                                           "`minimum_compression_size` (bytes; none: compression off)"),
     "websocket_api_custom_domain": ConfigKey((_TOP, _STAGE), "table", None, _API),
@@ -321,11 +323,7 @@ def _config_not_deployed(app: ChaliceApp, config: Mapping[str, Any], stage: str,
                          index: int) -> list[str]:
     """What config.json adds around a function that deploy does not create."""
     levels = _levels(config, stage, None)
-    lines = []
-    if function.kind == "rest_api":
-        domain = _lookup(levels, "api_gateway_custom_domain")
-        if domain is not None:
-            lines.append(f"custom domain {domain[1].get('domain_name', '<no domain_name>')} for the REST API")
+    lines: list[str] = []
     first_socket = next((i for i, f in enumerate(app.functions) if f.kind == "websocket"), None)
     if index == first_socket:
         lines += app.not_deployed
@@ -375,3 +373,23 @@ def function_notes(app: ChaliceApp, config: Mapping[str, Any] | None, stage: str
             notes.append(f"function {function.short_name!r}: manage_iam_role true for one function is not supported: "
                          "it gets the stage's iam_role_arn")
     return notes
+
+
+def custom_domain(config: Mapping[str, Any] | None, stage: str) -> CustomDomain | None:
+    """The stage's ``api_gateway_custom_domain`` (domain_name and certificate_arn required, as in Chalice)."""
+    found = _lookup(_levels(config or {}, stage, None), "api_gateway_custom_domain")
+    if found is None:
+        return None
+    where, table = _at(found[0], "api_gateway_custom_domain"), found[1]
+    for key in ("domain_name", "certificate_arn"):
+        if not isinstance(table.get(key), str) or not table[key]:
+            raise SettingsError(f"{CONFIG_FILE}: {where} needs {key} (a string)\n  as Chalice does: "
+                                '{"domain_name": "api.example.com", "certificate_arn": "arn:aws:acm:..."}')
+    tags = table.get("tags") or {}
+    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+        raise SettingsError(f"{CONFIG_FILE}: {where}.tags must be an object of string values")
+    prefix, tls = table.get("url_prefix") or "", table.get("tls_version") or "TLS_1_2"
+    if not isinstance(prefix, str) or tls not in ("TLS_1_0", "TLS_1_2"):
+        raise SettingsError(f"{CONFIG_FILE}: {where}: url_prefix must be a string, tls_version TLS_1_0 or TLS_1_2")
+    return CustomDomain(table["domain_name"], table["certificate_arn"], prefix.strip("/"), tls,
+                        tuple(sorted(tags.items())))
