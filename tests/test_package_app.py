@@ -159,3 +159,24 @@ def test_a_websocket_app_has_its_api_in_cloudformation_and_terraform(tmp_path, w
     doc = json.loads(tf.template.read_text())
     assert sorted(r["route_key"] for r in doc["resource"]["aws_apigatewayv2_route"].values()) == [
         "$connect", "$default", "$disconnect"]
+
+
+def test_the_custom_domain_is_in_cloudformation_and_terraform(chalice_app, tmp_path):
+    config = chalice_app / ".chalice" / "config.json"
+    data = json.loads(config.read_text())
+    data["stages"]["dev"]["api_gateway_custom_domain"] = {
+        "domain_name": "api.example.com", "certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/abc",
+        "url_prefix": "v1"}
+    config.write_text(json.dumps(data))
+    settings = project_settings(chalice_app, {}, {})
+    cfn = commands.package(settings, fmt="cloudformation", reporter=Reporter(stream=io.StringIO()))
+    template = json.loads(cfn.template.read_text())
+    domain = template["Resources"]["ApiGatewayCustomDomain"]["Properties"]
+    assert domain["DomainName"] == "api.example.com" and domain["CertificateArn"].endswith("certificate/abc")
+    assert template["Resources"]["ApiGatewayBasePathMapping"]["Properties"]["BasePath"] == "v1"
+    assert "AliasDomainName" in template["Outputs"]
+    cfn_lint(cfn.template)
+    tf = commands.package(settings, fmt="terraform", out=tmp_path / "tf", reporter=Reporter(stream=io.StringIO()))
+    resources = json.loads(tf.template.read_text())["resource"]
+    assert resources["aws_api_gateway_domain_name"]["api_gateway_custom_domain"]["domain_name"] == "api.example.com"
+    assert resources["aws_api_gateway_base_path_mapping"]["api_gateway_custom_domain_mapping"]["base_path"] == "v1"

@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from ..app_model import ApiSettings, EventSource, FunctionUrl, WebApp
+from ..app_model import ApiSettings, CustomDomain, EventSource, FunctionUrl, WebApp
 from ..deploy.rest_api_doc import API_HANDLER, cfn_uri, digest, swagger
 
 
@@ -40,7 +40,8 @@ def _by_short(functions: Sequence[FunctionPlan]) -> dict[str, FunctionPlan]:
 
 
 def cloudformation(web: WebApp | None, api: ApiSettings, functions: Sequence[FunctionPlan],
-                   urls: Mapping[str, FunctionUrl]) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+                   urls: Mapping[str, FunctionUrl], domain: CustomDomain | None = None
+                   ) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
     """(resources, outputs, notes)."""
     resources: dict[str, Any] = {}
     outputs: dict[str, Any] = {}
@@ -48,6 +49,8 @@ def cloudformation(web: WebApp | None, api: ApiSettings, functions: Sequence[Fun
     short = _by_short(functions)
     if web is not None and web.routes and API_HANDLER in short:
         _cfn_api(web, api, short, resources, outputs)
+        if domain is not None:
+            _cfn_domain(domain, api, resources, outputs)
     for n, source in enumerate(web.events if web is not None else (), 1):
         target = short.get(source.function)
         if target is not None:
@@ -121,6 +124,23 @@ def _cfn_api(web: WebApp, api: ApiSettings, short: dict[str, FunctionPlan], reso
     outputs["RestAPIId"] = {"Value": {"Ref": "RestAPI"}}
 
 
+def _cfn_domain(domain: CustomDomain, api: ApiSettings, resources: dict[str, Any], outputs: dict[str, Any]) -> None:
+    edge = api.endpoint_type == "EDGE"
+    properties: dict[str, Any] = {"DomainName": domain.domain_name, "SecurityPolicy": domain.tls_version,
+                                  "EndpointConfiguration": {"Types": [api.endpoint_type]},
+                                  "CertificateArn" if edge else "RegionalCertificateArn": domain.certificate_arn}
+    if domain.tags:
+        properties["Tags"] = [{"Key": k, "Value": v} for k, v in domain.tags]
+    resources["ApiGatewayCustomDomain"] = {"Type": "AWS::ApiGateway::DomainName", "Properties": properties}
+    mapping: dict[str, Any] = {"DomainName": {"Ref": "ApiGatewayCustomDomain"}, "RestApiId": {"Ref": "RestAPI"},
+                               "Stage": {"Ref": "RestAPIStage"}}
+    if domain.url_prefix:
+        mapping["BasePath"] = domain.url_prefix
+    resources["ApiGatewayBasePathMapping"] = {"Type": "AWS::ApiGateway::BasePathMapping", "Properties": mapping}
+    target = "DistributionDomainName" if edge else "RegionalDomainName"
+    outputs["AliasDomainName"] = {"Value": {"Fn::GetAtt": ["ApiGatewayCustomDomain", target]}}
+
+
 def _queue_arn(source: EventSource) -> Any:
     if source.kind == "sqs":
         return source.arn or {"Fn::Sub": f"arn:${{AWS::Partition}}:sqs:${{AWS::Region}}:${{AWS::AccountId}}:"
@@ -180,7 +200,8 @@ def _cfn_url(f: FunctionPlan, url: FunctionUrl, resources: dict[str, Any], outpu
 
 
 def terraform(web: WebApp | None, api: ApiSettings, functions: Sequence[FunctionPlan],
-              urls: Mapping[str, FunctionUrl], tf_name: Any) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+              urls: Mapping[str, FunctionUrl], tf_name: Any, domain: CustomDomain | None = None
+              ) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
     """(resources by kind, outputs, notes); ``tf_name`` turns a function's key into its resource name."""
     resources: dict[str, dict[str, Any]] = {}
     outputs: dict[str, Any] = {}
@@ -210,6 +231,22 @@ def terraform(web: WebApp | None, api: ApiSettings, functions: Sequence[Function
                     "action": "lambda:InvokeFunction", "principal": "apigateway.amazonaws.com",
                     "source_arn": "${aws_api_gateway_rest_api.rest_api.execution_arn}/*"})
         outputs["rest_api_url"] = {"value": "${aws_api_gateway_stage.rest_api.invoke_url}/"}
+        if domain is not None:
+            edge = api.endpoint_type == "EDGE"
+            named: dict[str, Any] = {"domain_name": domain.domain_name, "security_policy": domain.tls_version,
+                                     "endpoint_configuration": {"types": [api.endpoint_type]},
+                                     "certificate_arn" if edge else "regional_certificate_arn":
+                                         domain.certificate_arn}
+            if domain.tags:
+                named["tags"] = dict(domain.tags)
+            add("aws_api_gateway_domain_name", "api_gateway_custom_domain", named)
+            add("aws_api_gateway_base_path_mapping", "api_gateway_custom_domain_mapping", {
+                "api_id": "${aws_api_gateway_rest_api.rest_api.id}",
+                "stage_name": "${aws_api_gateway_stage.rest_api.stage_name}", "base_path": domain.url_prefix or None,
+                "domain_name": "${aws_api_gateway_domain_name.api_gateway_custom_domain.domain_name}"})
+            target = "cloudfront_domain_name" if edge else "regional_domain_name"
+            outputs["alias_domain_name"] = {
+                "value": f"${{aws_api_gateway_domain_name.api_gateway_custom_domain.{target}}}"}
     buckets: dict[str, list[dict[str, Any]]] = {}
     for n, source in enumerate(web.events if web is not None else (), 1):
         if source.function in names:

@@ -265,8 +265,8 @@ def _around(p: Plan, fmt: str) -> tuple[dict[str, Any], dict[str, Any], list[str
     if p.app is None:
         return {}, {}, []
     if fmt == "terraform":
-        return app_resources.terraform(p.app.web, p.app.api, p.functions, p.app.urls, _tf_name)
-    return app_resources.cloudformation(p.app.web, p.app.api, p.functions, p.app.urls)
+        return app_resources.terraform(p.app.web, p.app.api, p.functions, p.app.urls, _tf_name, p.app.domain)
+    return app_resources.cloudformation(p.app.web, p.app.api, p.functions, p.app.urls, p.app.domain)
 
 
 def notes(fmt: str, p: Plan) -> list[str]:
