@@ -100,11 +100,13 @@ class EventSource:
     starting_position: str = "LATEST"
     maximum_concurrency: int | None = None
     route: str = ""
+    problem: str = ""  # what could not be read (deploying this source then fails with it)
 
 
 @dataclass(frozen=True)
 class WebApp:
-    """The app's routes, authorizers and event sources; ``problems`` are what could not be read (one line each)."""
+    """The app's routes, authorizers and event sources; ``problems`` are what of the REST API could not be read (one
+    line each; an event source's own are its ``problem``)."""
 
     title: str
     routes: tuple[Route, ...] = ()

@@ -1,5 +1,6 @@
 """The pure parts of the app's wiring: the OpenAPI 3.0 form sent to API Gateway, the digest, what app.py must
-write as literals (problems, not crashes), the deploy record's file."""
+write as literals (problems, not crashes: the API's stop the API, an event source's stop that source), the deploy
+record's file."""
 
 from __future__ import annotations
 
@@ -51,8 +52,10 @@ def test_what_is_not_a_literal_is_a_problem_with_its_line(tmp_path):
         "@app.schedule(os.environ['RATE'])\ndef tick(event):\n    pass\n")
     app = read_app(tmp_path / "app.py")
     assert app is not None and app.web is not None
-    assert [p.split(":")[0] for p in app.web.problems] == ["app.py line 6", "app.py line 10", "app.py line 14"]
+    assert [p.split(":")[0] for p in app.web.problems] == ["app.py line 6", "app.py line 10"]  # the API's
     assert "cors=os.environ.get('CORS')" in app.web.problems[0]
+    [tick] = app.web.events  # the schedule's problem is its own: the rest of the app deploys
+    assert tick.problem.startswith("app.py line 14: the schedule is not a literal")
 
 
 def test_the_deploy_record_reads_back_and_refuses_what_it_does_not_know(tmp_path):

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..app_model import EventSource
 from ..aws import clients as aws
+from ..errors import DeployError
 from . import permissions, roles
 
 Entry = dict[str, Any]
@@ -51,6 +52,9 @@ class EventDeployer:
         self.clients, self.call, self.plan, self.prefix = clients, call, plan, prefix
 
     def deploy(self, region: str, source: EventSource, function_arn: str) -> EventStep:
+        if source.problem:
+            raise DeployError(f"cannot be wired: {source.problem}\n  lambda-tasks reads app.py without running it: "
+                              "write the value as a literal (or a module-level string constant)")
         return getattr(self, f"_{source.kind}")(region, source, function_arn)  # type: ignore[no-any-return]
 
     def _permit(self, step: EventStep, function_arn: str, principal: str, source_arn: str,

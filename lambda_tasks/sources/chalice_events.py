@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import json
+from dataclasses import replace
 from typing import Any
 
 from ..app_model import DEFAULT_BINARY_TYPES, Authorizer, Cors, EventSource, Route, WebApp
@@ -55,7 +56,12 @@ def web_app(title: str, app_module: Module, variable: str, registrations: list[R
                 seen[(route.path, route.method)] = route.view
                 routes.append(route)
         elif reg.decorator not in ("lambda_function", "authorizer"):
-            events.append(_event(reg, problems))
+            before = len(problems)
+            source = _event(reg, problems)
+            if len(problems) > before:  # this source's own: it alone is not deployed
+                source = replace(source, problem="; ".join(problems[before:]))
+                del problems[before:]
+            events.append(source)
     return WebApp(title, tuple(routes), tuple(authorizers.values()), binary_types, tuple(events), tuple(problems))
 
 
