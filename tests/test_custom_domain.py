@@ -12,6 +12,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from call_proxy import is_write, recording_proxy
 from factory import make_project
 from fake_chalice import make_chalice
 
@@ -21,8 +22,9 @@ BIN = Path(sys.executable).parent
 APP = "from chalice import Chalice\n\napp = Chalice(app_name='site')\n\n\n@app.route('/')\ndef index():\n    return {}\n"
 
 
-def invoke(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([str(BIN / "invoke"), *args], cwd=root, capture_output=True, text=True, env=os.environ,
+def invoke(root: Path, *args: str, endpoint: str = "") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **({"AWS_ENDPOINT_URL": endpoint} if endpoint else {})}
+    done = subprocess.run([str(BIN / "invoke"), *args], cwd=root, capture_output=True, text=True, env=env,
                           timeout=300)
     assert done.returncode == 0, done.stderr + done.stdout
     return done
@@ -50,7 +52,9 @@ def test_the_custom_domain_maps_to_the_api(iam_env, tmp_path, wheelhouse, unique
     assert f"custom domain {domain} [us-east-1]: create the domain name, map /v1 to the API; point its DNS at " \
            f"{found['regionalDomainName']}" in done.stderr
 
-    again = invoke(root, "deploy")
+    with recording_proxy(os.environ["AWS_ENDPOINT_URL"]) as (proxy, calls):
+        again = invoke(root, "deploy", endpoint=proxy)
+    assert calls and [c for c in calls if is_write(c)] == []  # a second deploy writes nothing
     assert f"custom domain {domain} [us-east-1]: up to date" in again.stdout
 
     invoke(root, "delete")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from call_proxy import is_write, recording_proxy
 from factory import make_wheel
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -56,8 +57,10 @@ def example(tmp_path: Path, wheelhouse: Path) -> Path:
     return root
 
 
-def invoke(root: Path, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
+def invoke(root: Path, *args: str, endpoint: str = "", **settings: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **{f"INVOKE_LAMBDA_TASKS_{k.upper()}": v for k, v in settings.items()}}
+    if endpoint:
+        env["AWS_ENDPOINT_URL"] = endpoint
     done = subprocess.run([str(BIN / "invoke"), *args], cwd=root, capture_output=True, text=True, env=env,
                           timeout=300)
     assert done.returncode == 0, done.stderr + done.stdout
@@ -77,7 +80,9 @@ def test_the_fastapi_example_gets_a_function_url(iam_env, example, unique_name):
     policy = json.loads(lam.get_policy(FunctionName=name)["Policy"])["Statement"]
     assert [(s["Action"], s["Principal"]) for s in policy] == [("lambda:InvokeFunctionUrl", "*")]
 
-    again = invoke(example, "deploy", function_name=name)
+    with recording_proxy(os.environ["AWS_ENDPOINT_URL"]) as (proxy, calls):
+        again = invoke(example, "deploy", function_name=name, endpoint=proxy)
+    assert calls and [c for c in calls if is_write(c)] == []  # a second deploy writes nothing
     assert f"function URL {name} [us-east-1]: up to date, {config['FunctionUrl']}" in again.stdout
 
     signed = invoke(example, "deploy", function_name=name, function_url_auth="AWS_IAM",

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from call_proxy import is_write, recording_proxy
 from factory import make_project
 from fake_chalice import make_chalice
 
@@ -40,8 +41,8 @@ def disconnect(event):
 '''
 
 
-def invoke(root: Path, *args: str, app_name: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "INVOKE_LAMBDA_TASKS_APP_NAME": app_name}
+def invoke(root: Path, *args: str, app_name: str, endpoint: str = "") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "INVOKE_LAMBDA_TASKS_APP_NAME": app_name, **({"AWS_ENDPOINT_URL": endpoint} if endpoint else {})}
     done = subprocess.run([str(BIN / "invoke"), *args], cwd=root, capture_output=True, text=True, env=env,
                           timeout=300)
     assert done.returncode == 0, done.stderr + done.stdout
@@ -77,7 +78,9 @@ def test_the_websocket_api_follows_the_handlers(iam_env, tmp_path, wheelhouse, u
     policy = json.loads(lam.get_policy(FunctionName=arns["$connect"])["Policy"])["Statement"]
     assert any(api_id in json.dumps(s.get("Condition")) for s in policy)
 
-    again = invoke(root, "deploy", app_name=name)
+    with recording_proxy(os.environ["AWS_ENDPOINT_URL"]) as (proxy, calls):
+        again = invoke(root, "deploy", app_name=name, endpoint=proxy)
+    assert calls and [c for c in calls if is_write(c)] == []  # a second deploy writes nothing
     assert "websocket API [us-east-1]: up to date" in again.stdout
 
     app_py = root / "app.py"
