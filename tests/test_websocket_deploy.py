@@ -42,7 +42,9 @@ def disconnect(event):
 
 
 def invoke(root: Path, *args: str, app_name: str, endpoint: str = "") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "INVOKE_LAMBDA_TASKS_APP_NAME": app_name, **({"AWS_ENDPOINT_URL": endpoint} if endpoint else {})}
+    env = {**os.environ, "INVOKE_LAMBDA_TASKS_APP_NAME": app_name}
+    if endpoint:
+        env["AWS_ENDPOINT_URL"] = endpoint
     done = subprocess.run([str(BIN / "invoke"), *args], cwd=root, capture_output=True, text=True, env=env,
                           timeout=300)
     assert done.returncode == 0, done.stderr + done.stdout
