@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
+
 from lambda_tasks.app_model import ApiSettings
 from lambda_tasks.aws.clients import Clients
 from lambda_tasks.config import FunctionSpec
@@ -56,3 +58,28 @@ def test_a_failed_part_keeps_its_last_entries(tmp_path):
     assert record.regions["eu-west-1"] == old.regions["eu-west-1"]
     assert record.regions["us-east-1"].events == [{"kind": "rule", "name": "rule-us-east-1"}]
     assert record.regions["us-east-1"].rest_api == {"id": "api-us-east-1", "url": "https://x"}
+
+
+def test_delete_without_a_record_says_where_it_looked(tmp_path):
+    from lambda_tasks.deploy.teardown import delete
+    from lambda_tasks.errors import DeployError
+
+    path = deploy_record.record_path(tmp_path, "prod")
+    with pytest.raises(DeployError, match=r"no deploy record for stage 'prod' at .*deployed/prod.json"):
+        delete(path, "prod", clients=Clients(), reporter=Reporter(stream=io.StringIO()), plan=True, keep_layers=False)
+
+
+def test_delete_plan_lists_in_order_and_keeps_layers_on_request(tmp_path):
+    from lambda_tasks.deploy.teardown import delete
+
+    path = tmp_path / "deployed" / "dev.json"
+    record = old_record(path)
+    record.region("us-east-1").layers.append("arn:aws:lambda:us-east-1:123456789012:layer:deps:3")
+    deploy_record.save(record, path)
+    result = delete(path, "dev", clients=Clients(), reporter=Reporter(stream=io.StringIO()), plan=True,
+                    keep_layers=True)
+    assert result.removed == [
+        "EventBridge rule rule-eu-west-1 [eu-west-1]", "the REST API api-eu-west-1 [eu-west-1]",
+        "function app-dev [eu-west-1]", "EventBridge rule rule-us-east-1 [us-east-1]",
+        "the REST API api-us-east-1 [us-east-1]", "function app-dev [us-east-1]", "IAM role app-dev [global]"]
+    assert path.exists()  # a plan deletes nothing, the record too
