@@ -152,7 +152,13 @@ def deploy_app(wiring: AppWiring, result: DeployResult, *, clients: aws.Clients,
             if source.kind != "websocket" and source.function in arns[region]:
                 scheduler.submit(guarded(f"{source.kind} -> {source.function} [{region}]",
                                          functools.partial(event, region, source)))
-    scheduler.run()
+    try:
+        scheduler.run()
+    except KeyboardInterrupt:  # what was made so far goes into the record (the rest as the last deploy left it)
+        if not plan:
+            app.failures.append("interrupted")
+            deploy_record.save(_record(wiring, result, app, old, arns), wiring.record_path)
+        raise
     record = _record(wiring, result, app, old, arns)
     if old is not None and not app.failures:
         _prune(old, record, sorted(arns), apis, _Remover(events, function_urls, sockets), clients, call, plan, app,
