@@ -63,3 +63,17 @@ def test_app_py_without_chalice_anywhere_is_not_a_chalice_app(tmp_path):
     path = write(tmp_path, {"app.py": "from chalicelib.core import handler\n",
                             "chalicelib/__init__.py": "", "chalicelib/core.py": "def handler(event, context):\n    pass\n"})
     assert read_app(path) is None
+
+
+def test_the_api_configuration_is_read_wherever_the_app_is_named(tmp_path):
+    path = write(tmp_path, {
+        "app.py": "from chalicelib.core import app\n\napp.api.cors = True\n"
+                  "app.api.binary_types.append('application/x-thing')\n\n@app.route('/')\ndef index():\n    return {}\n",
+        "chalicelib/__init__.py": "",
+        "chalicelib/core.py": "from chalice import Chalice\n\napp = Chalice(app_name='c')\n"
+                              "app.api.binary_types.extend(['application/x-core'])\n",
+    })
+    app = read_app(path)
+    assert app is not None and app.web is not None
+    assert app.web.routes[0].cors is not None
+    assert app.web.binary_types[-2:] == ("application/x-core", "application/x-thing")

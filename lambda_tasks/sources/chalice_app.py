@@ -73,11 +73,11 @@ def read_app(path: Path) -> ChaliceApp | None:
     name_node = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "app_name"), None)
     app_name = module.literal(name_node) if name_node is not None else None
     reader = _Reader(path.parent, notes)
-    registrations = [r for linked, name in _Linker(path.parent).linked(module, ("app", variable))
-                     for r in reader.collect(linked, name)]
+    modules = _Linker(path.parent).linked(module, ("app", variable))
+    registrations = [r for linked, name in modules for r in reader.collect(linked, name)]
     title = app_name if isinstance(app_name, str) else None
     found = _assemble(variable, title, registrations, notes, tuple(reader.unread))
-    return _replace(found, web=web_app(title or "", module, variable, registrations))
+    return _replace(found, web=web_app(title or "", modules, registrations))
 
 
 def _helper_app(module: Module, project_dir: Path) -> tuple[str, Module, str, ast.Call] | None:
@@ -161,10 +161,10 @@ def _from_helper(module: Module, project_dir: Path, variable: str, helper: Modul
     app_name = helper.literal(name_node) if name_node is not None else None
     title = app_name if isinstance(app_name, str) else None
     reader = _Reader(project_dir, notes)
-    registrations = [r for linked, bound in _Linker(project_dir).linked(module, (helper.dotted, name))
-                     for r in reader.collect(linked, bound)]
+    modules = _Linker(project_dir).linked(module, (helper.dotted, name))
+    registrations = [r for linked, bound in modules for r in reader.collect(linked, bound)]
     found = _assemble(variable, title, registrations, notes, tuple(reader.unread))
-    return _replace(found, web=web_app(title or "", helper, name, registrations))
+    return _replace(found, web=web_app(title or "", modules, registrations))
 
 
 def _assemble(variable: str, app_name: str | None, registrations: list[Registration], notes: list[str],

@@ -38,10 +38,13 @@ class _Problems(list[str]):
         return value
 
 
-def web_app(title: str, app_module: Module, variable: str, registrations: list[Registration]) -> WebApp:
-    """The routes, authorizers and event sources of the app whose object is ``variable`` in ``app_module``."""
+def web_app(title: str, modules: list[tuple[Module, str]], registrations: list[Registration]) -> WebApp:
+    """The routes, authorizers and event sources of the app; ``modules``: each module and its name for the app."""
     problems = _Problems()
-    default_cors, binary_types = _api_config(app_module, variable, problems)
+    default_cors: Cors | None = None
+    binary_types = list(DEFAULT_BINARY_TYPES)
+    for module, variable in reversed(modules):  # imported modules run first, as at import time
+        default_cors = _api_config(module, variable, problems, binary_types) or default_cors
     chalice_auth = {(r.module, r.python_name): r for r in registrations if r.decorator == "authorizer"}
     authorizers: dict[str, Authorizer] = {}
     routes: list[Route] = []
@@ -62,13 +65,14 @@ def web_app(title: str, app_module: Module, variable: str, registrations: list[R
                 source = replace(source, problem="; ".join(problems[before:]))
                 del problems[before:]
             events.append(source)
-    return WebApp(title, tuple(routes), tuple(authorizers.values()), binary_types, tuple(events), tuple(problems))
+    return WebApp(title, tuple(routes), tuple(authorizers.values()), tuple(binary_types), tuple(events),
+                  tuple(problems))
 
 
-def _api_config(module: Module, variable: str, problems: _Problems) -> tuple[Cors | None, tuple[str, ...]]:
-    """``app.api.cors = ...`` and ``app.api.binary_types`` (assigned, appended to or extended) at module level."""
+def _api_config(module: Module, variable: str, problems: _Problems, types: list[str]) -> Cors | None:
+    """``app.api.cors = ...`` (returned) and ``app.api.binary_types`` (assigned, appended to or extended: ``types``
+    changed in place) at module level."""
     cors: Cors | None = None
-    types = list(DEFAULT_BINARY_TYPES)
     for stmt in module.statements():
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and _is_api(stmt.targets[0], variable):
             target = stmt.targets[0]
@@ -78,7 +82,7 @@ def _api_config(module: Module, variable: str, problems: _Problems) -> tuple[Cor
             elif target.attr == "binary_types":
                 value = module.literal(stmt.value)
                 if isinstance(value, list) and all(isinstance(v, str) for v in value):
-                    types = value
+                    types[:] = value
                 else:
                     problems.append(f"{module.label} line {stmt.lineno}: app.api.binary_types is not a literal list")
         elif (isinstance(stmt, ast.Expr) and isinstance(call := stmt.value, ast.Call)
@@ -92,7 +96,7 @@ def _api_config(module: Module, variable: str, problems: _Problems) -> tuple[Cor
             else:
                 problems.append(f"{module.label} line {stmt.lineno}: app.api.binary_types gets a value that is not "
                                 "a literal")
-    return cors, tuple(types)
+    return cors
 
 
 def _is_api(node: ast.expr, variable: str) -> bool:
