@@ -13,16 +13,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import FunctionSpec, Settings
-from .errors import DeployError
+from .errors import DeployError, LambdaTasksError
 from .manifest import Manifest
 from .report import Reporter, human_bytes
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from .deploy.app_wiring import AppWiring
     from .deploy.functions import DeployResult
     from .deploy.layer_publish import PublishResult
     from .deploy.stage_lock import StageLock
+    from .deploy.teardown import DeleteResult
     from .iac.package import PackageResult
     from .push.image_push import PushResult
     from .verify import VerifyResult
@@ -96,6 +98,29 @@ def chalice_notes(settings: Settings) -> list[str]:
     if config is not None:
         notes += stage_values(config, settings.stage)[1] + function_notes(app, config, settings.stage)
     return list(dict.fromkeys(notes))
+
+
+def app_wiring(settings: Settings) -> AppWiring:
+    """What deploy wires around the functions: a Chalice app's routes and event sources, the API's settings."""
+    from .app_model import ApiSettings, FunctionUrl
+    from .deploy.app_wiring import AppWiring
+    from .deploy.deploy_record import record_path
+    from .sources.chalice_app import read_app
+    from .sources.chalice_config import custom_domain, read_config
+
+    app = read_app(settings.project_dir / "app.py") if (settings.project_dir / "app.py").is_file() else None
+    web = app.web if app is not None else None
+    name = settings.app_name or settings.project_dir.resolve().name
+    if web is not None and not web.title:
+        web = dataclasses.replace(web, title=name)
+    api = ApiSettings(settings.api_gateway_stage, settings.api_gateway_endpoint_type,
+                      settings.minimum_compression_size)
+    url = FunctionUrl(settings.function_url_auth, settings.function_url_invoke_mode, settings.function_url_cors_origins)
+    urls = {spec.name: url for spec in settings.function_specs()
+            if (spec.function_url if spec.function_url is not None else settings.function_url)}
+    domain = custom_domain(read_config(settings.project_dir), settings.stage) if app is not None else None
+    return AppWiring(web, api, name, settings.stage, record_path(settings.output_dir, settings.stage),
+                     settings.max_parallel, urls, domain)
 
 
 @contextmanager
@@ -226,6 +251,8 @@ def deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None 
            verify: bool = True, wait: bool = True, break_lock: bool = False) -> DeployResult:
     """``invoke deploy``: check what AWS would refuse, build if stale, verify, publish the layers, create or update
     the function(s). Ctrl-C prints what was done and what was not, then goes on as KeyboardInterrupt."""
+    from .aws.clients import Clients
+    from .deploy.app_wiring import deploy_app, record_functions
     from .deploy.functions import DeployResult, deploy_functions
     from .deploy.interrupt import report_interrupted
     from .deploy.preflight import check_deploy, check_manifest
@@ -247,12 +274,31 @@ def deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None 
 
             run_verify(settings, None, reporter, remembered=True)
         result = DeployResult()
-        try:
-            with stage_lock(None if plan else deploy_lock(settings, reporter), break_lock=break_lock):
-                return deploy_functions(settings, manifest, reporter=reporter, plan=plan, result=result)
-        except KeyboardInterrupt:
-            report_interrupted(reporter, settings, manifest, result, plan=plan)
-            raise
+        wiring = app_wiring(settings)
+        # the functions and the app's wiring (API, rules, mappings) under one stage lock: the wiring has no revision
+        with stage_lock(None if plan else deploy_lock(settings, reporter), break_lock=break_lock):
+            try:
+                deploy_functions(settings, manifest, reporter=reporter, plan=plan, result=result)
+            except KeyboardInterrupt:
+                report_interrupted(reporter, settings, manifest, result, plan=plan)
+                raise
+            except LambdaTasksError:
+                if not plan:
+                    record_functions(wiring, result)  # what was made is in the record, for `invoke delete`
+                raise
+            result.app = deploy_app(wiring, result, clients=Clients(), reporter=reporter, plan=plan)
+        return result
+
+
+def delete(settings: Settings, *, plan: bool = False, keep_layers: bool = False,
+           reporter: Reporter | None = None) -> DeleteResult:
+    """``invoke delete``: remove what the deploys of the stage made, from its deploy record."""
+    from .aws.clients import Clients
+    from .deploy.deploy_record import record_path
+    from .deploy.teardown import delete as run_delete
+
+    return run_delete(record_path(settings.output_dir, settings.stage), settings.stage, clients=Clients(),
+                      reporter=reporter or Reporter(), plan=plan, keep_layers=keep_layers)
 
 
 def deploy_lock(settings: Settings, reporter: Reporter) -> StageLock | None:
@@ -272,6 +318,7 @@ def _deploy_image(settings: Settings, *, plan: bool, reporter: Reporter, verify:
                   wait: bool) -> DeployResult:
     """``deploy`` with package_type = "image": build, verify, push, then the functions (aws/image_deploy.py)."""
     from .aws.clients import Clients
+    from .deploy.app_wiring import deploy_app, record_functions
     from .deploy.functions import DeployResult
     from .deploy.image_functions import deploy_image, image_matrix
     from .deploy.interrupt import report_interrupted
@@ -285,11 +332,18 @@ def _deploy_image(settings: Settings, *, plan: bool, reporter: Reporter, verify:
 
             run_verify(settings, None, reporter, remembered=True)
         result = DeployResult()
+        wiring = app_wiring(settings)
         try:
-            return deploy_image(settings, manifest, clients=clients, reporter=reporter, plan=plan, result=result)
+            deploy_image(settings, manifest, clients=clients, reporter=reporter, plan=plan, result=result)
         except KeyboardInterrupt:
             report_interrupted(reporter, settings, manifest, result, plan=plan)
             raise
+        except LambdaTasksError:
+            if not plan:
+                record_functions(wiring, result)
+            raise
+        result.app = deploy_app(wiring, result, clients=clients, reporter=reporter, plan=plan)
+        return result
 
 
 def publish_image(settings: Settings, *, plan: bool = False, reporter: Reporter | None = None,
@@ -365,7 +419,8 @@ def package(settings: Settings, *, fmt: str, out: Path | None = None, upload: bo
     reporter = reporter or Reporter()
     with exclusive(settings, reporter, wait):
         manifest = run_build(settings, reporter=reporter)
-        return write_package(settings, manifest, fmt, out or settings.layers_path, upload=upload, reporter=reporter)
+        return write_package(settings, manifest, fmt, out or settings.layers_path, upload=upload, reporter=reporter,
+                             app=app_wiring(settings))
 
 
 def lock(settings: Settings, *, output: str = "pylock.toml", reporter: Reporter | None = None) -> Path:
