@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .deploy.stage_lock import StageLock
     from .iac.package import PackageResult
     from .push.image_push import PushResult
+    from .treemap import Report
     from .verify import VerifyResult
 
 
@@ -116,15 +117,20 @@ def run_build(settings: Settings, *, force: bool = False, reporter: Reporter | N
     """Build what is stale, with the shared cache when ``cache_bucket`` is set.
 
     The cache is made here and handed to ``build()`` (which knows only ``layer_cache.LayerCache``): build stays
-    free of AWS, and aws free of build; boto3 is imported only when the layers are stale."""
+    free of AWS, and aws free of build; boto3 is imported only when the layers are stale. The last build's
+    figures are kept for the report's "since the previous build" when this build changes the manifest."""
     from .assemble import build as stage_build
+    from .treemap import keep_previous, read_figures
 
     cache = None
     if settings.cache_bucket:
         from .aws.s3_cache import S3LayerCache
 
         cache = S3LayerCache(settings, reporter or Reporter())
-    return stage_build(settings, force=force, reporter=reporter, cache=cache)
+    before = read_figures(settings.manifest_path, settings.output_dir)
+    manifest = stage_build(settings, force=force, reporter=reporter, cache=cache)
+    keep_previous(settings.layers_path, before, manifest)
+    return manifest
 
 
 def build(settings: Settings, *, force: bool = False, reporter: Reporter | None = None,
@@ -134,25 +140,33 @@ def build(settings: Settings, *, force: bool = False, reporter: Reporter | None 
     with exclusive(settings, reporter, wait):
         manifest = run_build(settings, force=force, reporter=reporter)
         if report:
-            _write_report(settings, manifest, reporter)
+            _write_report(settings, manifest, reporter, lines=False)
         return manifest
 
 
-def report(settings: Settings, *, reporter: Reporter | None = None, wait: bool = True) -> Path:
-    """``invoke report``: layers/report.html for the last build (read from its zips; nothing is rebuilt)."""
+def report(settings: Settings, *, reporter: Reporter | None = None, wait: bool = True) -> Report:
+    """``invoke report``: layers/report.html for the last build (read from its zips; nothing is rebuilt), and its
+    short form on the terminal."""
     from .manifest import require
 
     reporter = reporter or Reporter()
     with exclusive(settings, reporter, wait):
-        return _write_report(settings, require(settings.manifest_path), reporter)
+        return _write_report(settings, require(settings.manifest_path), reporter, lines=True)
 
 
-def _write_report(settings: Settings, manifest: Manifest, reporter: Reporter) -> Path:
-    from .treemap import write_report
+def _write_report(settings: Settings, manifest: Manifest, reporter: Reporter, *, lines: bool) -> Report:
+    from .checks.slim import droppable
+    from .treemap import ReportInputs, Slimming, write_report
 
-    path = write_report(settings, manifest)
-    reporter.info(f"report: wrote {path.relative_to(settings.output_dir).as_posix()} (open it in a browser)")
-    return path
+    rules = Slimming(settings.slim, settings.strip_binaries, settings.exclude_runtime_provided, droppable,
+                     settings.bytecode, settings.target)
+    report = write_report(ReportInputs(settings.output_dir, settings.layers_path, settings.project_dir.name,
+                                       settings.layer_limit, settings.unzipped_limit, settings.extra_layers_bytes,
+                                       settings.image_limit, rules), manifest)
+    for line in report.lines if lines else []:
+        reporter.info(line)
+    reporter.info(f"report: wrote {report.path.relative_to(settings.output_dir).as_posix()} (open it in a browser)")
+    return report
 
 
 def verify(settings: Settings, *, event: Path | None = None, reporter: Reporter | None = None,

@@ -1,55 +1,95 @@
-"""``invoke report``: layers/report.html, a treemap of what takes the space in the built zips or image.
+"""``invoke report``: layers/report.html, a treemap of what takes the space in the built zips or image, and why
+each distribution is there; its short form for the terminal and ``--json``.
 
-layout (the squarified layout, pure) · sizes (the zips' central directories -> a tree) · image (an image's
-layers -> trees: the blobs streamed and checked) · page (the HTML, pure). This module reads what the manifest
-names and writes the page.
+layout (the squarified layout, pure) · sizes (the zips' central directories -> a tree; grouping) · image_trees
+(an image's layers -> trees: the blobs streamed and checked) · bom (layers/pylock.toml read back: versions and
+the chain that pulled each distribution in) · savings (what slimming would save, measured) · figures (a build's
+figures, the previous build's kept, the difference) · summary (rows, terminal lines, --json) · page (the HTML,
+pure). This module reads what the manifest names and writes the page.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from ..config import Settings
+from ..entries import LAYER_PREFIX
 from ..errors import ManifestError
 from ..files import content_sha256, write_atomic
-from ..manifest import ImageRecord, Manifest
-from .image_trees import image_artifacts
-from .page import Artifact, Limits, render
-from .sizes import read_artifact
+from ..manifest import Manifest
+from .bom import read_bom
+from .figures import diff, figures_of, keep_previous, read_figures, read_previous
+from .image_trees import image_report
+from .page import Limits, render
+from .savings import Saving, Slimming, debug_bytes, estimate
+from .sizes import Artifact, group, owner_function, read_members, with_overhead
+from .summary import Summary, rows_of, text_lines, to_json
+
+__all__ = ["Report", "ReportInputs", "Slimming", "keep_previous", "read_figures", "write_report"]
 
 REPORT_NAME = "report.html"
 
 
-def report_path(settings: Settings) -> Path:
-    return settings.layers_path / REPORT_NAME
+@dataclass(frozen=True)
+class ReportInputs:
+    """What the report needs of the settings: where the build wrote, the limits the bars measure against."""
+
+    output_dir: Path
+    layers_path: Path
+    project: str  # the title's name
+    layer_limit: int
+    unzipped_limit: int
+    extra_layers_bytes: int
+    image_limit: int
+    rules: Slimming
 
 
-def write_report(settings: Settings, manifest: Manifest) -> Path:
+@dataclass(frozen=True)
+class Report:
+    """What ``invoke report`` wrote and says: the page's path, the terminal's lines, the --json fields."""
+
+    path: Path
+    lines: list[str]
+    data: dict[str, Any]
+
+
+def write_report(inputs: ReportInputs, manifest: Manifest) -> Report:
     """Write the report for the artifacts ``manifest`` names (each zip or layer checked against its hash)."""
+    shipped = read_bom(inputs.output_dir, manifest.bill_of_materials)
+    target = f"{manifest.runtime}/{manifest.architecture}"
     if manifest.image is not None:
-        return _write_image_report(settings, manifest, manifest.image)
+        artifacts, savings = image_report(inputs.output_dir, manifest.image, inputs.rules)
+        limits = Limits(inputs.image_limit, inputs.image_limit, image=True)
+        title, image = f"{inputs.project}: {target} image", True
+    else:
+        artifacts, savings = _zip_artifacts(inputs, manifest)
+        limits = Limits(inputs.layer_limit, inputs.unzipped_limit, inputs.extra_layers_bytes)
+        title, image = f"{inputs.project}: {target}", False
+    previous = read_previous(inputs.layers_path)
+    changes = diff(previous, figures_of(manifest, shipped)) if previous is not None else []
+    summary = Summary(title, image, tuple(artifacts), rows_of(artifacts, shipped, savings), inputs.rules,
+                      shipped is not None, previous, tuple(changes))
+    path = inputs.layers_path / REPORT_NAME
+    write_atomic(path, render(summary, limits).encode("utf-8"))
+    return Report(path, text_lines(summary), to_json(summary))
+
+
+def _zip_artifacts(inputs: ReportInputs, manifest: Manifest) -> tuple[list[Artifact], dict[str, Saving]]:
     records = [(manifest.app, "function zip", [*manifest.unit_bytes, "app"], False)]
     records += [(layer, f"layer {n}", layer.distributions, True) for n, layer in enumerate(manifest.layers, 1)]
     artifacts = []
+    savings: dict[str, Saving] = {}
     for record, what, units, layer in records:
-        path = settings.output_dir / record.path
+        path = inputs.output_dir / record.path
         if not path.is_file() or content_sha256(path) != record.sha256:
             raise ManifestError(f"{record.path} is missing or is not the zip the manifest records\n"
                                 "  run `invoke build` first, then `invoke report`")
-        tree = read_artifact(path, f"{record.path} ({what})", record.path, units, layer)
-        artifacts.append(Artifact(tree, record.zip_bytes, record.unzipped_bytes))
-    title = f"{settings.project_dir.name}: {manifest.runtime}/{manifest.architecture}"
-    page = render(title, artifacts, Limits(settings.layer_limit, settings.unzipped_limit,
-                                           settings.extra_layers_bytes))
-    target = report_path(settings)
-    write_atomic(target, page.encode("utf-8"))
-    return target
-
-
-def _write_image_report(settings: Settings, manifest: Manifest, image: ImageRecord) -> Path:
-    title = f"{settings.project_dir.name}: {manifest.runtime}/{manifest.architecture} image"
-    page = render(title, image_artifacts(settings.output_dir, image),
-                  Limits(settings.image_limit, settings.image_limit, image=True))
-    target = report_path(settings)
-    write_atomic(target, page.encode("utf-8"))
-    return target
+        prefix = LAYER_PREFIX if layer else ""
+        members, owners = read_members(path, prefix)
+        tree = group(f"{record.path} ({what})", record.path, members, owners, units)
+        artifacts.append(Artifact(with_overhead(tree, record.zip_bytes, record.unzipped_bytes), record.zip_bytes,
+                                  record.unzipped_bytes))
+        debug = debug_bytes(path, prefix, [m.path for m in members])
+        savings.update(estimate(members, owner_function(owners, units), inputs.rules, debug))
+    return artifacts, savings
