@@ -49,6 +49,11 @@ class Summary:
     previous: Figures | None
     changes: tuple[Change, ...]
 
+    @property
+    def unexplained(self) -> bool:
+        """Distributions shown without versions or chains: the build recorded no BOM (layers from the cache)."""
+        return not self.has_bom and any(r.name != "app" and not r.name.startswith("vendor/") for r in self.rows)
+
 
 def rows_of(artifacts: Sequence[Artifact], shipped: Mapping[str, Shipped] | None,
             savings: Mapping[str, Saving]) -> tuple[Row, ...]:
@@ -94,18 +99,17 @@ def text_lines(summary: Summary) -> list[str]:
         if rest:
             lines.append(f"  and {len(rest)} more of {human_bytes(rest[0].unzipped)} or less "
                          f"({human_bytes(sum(r.unzipped for r in rest))} unzipped in all)")
-        if not summary.has_bom:
+        if summary.unexplained:
             lines.append("  (no versions or chains: the build recorded no layers/pylock.toml)")
     lines += slimming_lines(summary)
     lines += change_lines(summary)
     return lines
 
 
-def totals(rows: Sequence[Row]) -> tuple[tuple[int, int], int | None, tuple[int, int]]:
-    """slim (zipped, unzipped), strip (unzipped, None when not measured), runtime (zipped, unzipped)."""
-    strips = [r.saving.strip for r in rows if r.saving.strip is not None]
+def totals(rows: Sequence[Row], image: bool) -> tuple[tuple[int, int], int | None, tuple[int, int]]:
+    """slim (zipped, unzipped), strip (unzipped; None for an image: not measured), runtime (zipped, unzipped)."""
     return ((sum(r.saving.slim[0] for r in rows), sum(r.saving.slim[1] for r in rows)),
-            sum(strips) if strips or not rows else None,
+            None if image else sum(r.saving.strip or 0 for r in rows),
             (sum(r.saving.runtime[0] for r in rows), sum(r.saving.runtime[1] for r in rows)))
 
 
@@ -115,7 +119,7 @@ def _state(on: bool) -> str:
 
 def slimming_lines(summary: Summary) -> list[str]:
     rules, zipped = summary.rules, "gzipped" if summary.image else "zipped"
-    slim, strip, runtime = totals(summary.rows)
+    slim, strip, runtime = totals(summary.rows, summary.image)
     provided = sorted(r.name for r in summary.rows if r.saving.runtime[1])
     strip_text = (f"{human_bytes(strip)} unzipped of .debug sections" if strip is not None
                   else "not estimated (an image's layers are not read for it)")
@@ -156,7 +160,7 @@ def change_lines(summary: Summary) -> list[str]:
 
 
 def to_json(summary: Summary) -> dict[str, Any]:
-    slim, strip, runtime = totals(summary.rows)
+    slim, strip, runtime = totals(summary.rows, summary.image)
     return {
         "artifacts": [{"path": a.tree.path, "zipped_bytes": a.zip_bytes, "unzipped_bytes": a.unzipped_bytes,
                        "members_zipped_bytes": a.tree.zipped - sum(c.zipped for c in a.tree.children

@@ -60,7 +60,7 @@ def _distributions(summary: Summary, total: int) -> str:
                    f"<td>{human_bytes(artifact.unzipped_bytes)}</td><td>{artifact.tree.files}</td>"
                    f"<td>{share(artifact.unzipped_bytes)}</td><td></td><td></td></tr>")
     out.append("</table>")
-    if not summary.has_bom:
+    if summary.unexplained:
         out.append("<p>No versions or chains: the build recorded no layers/pylock.toml (no dependencies, or "
                    "layers from the shared cache).</p>")
     return "".join(out)
