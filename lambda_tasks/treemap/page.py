@@ -13,7 +13,7 @@ from html import escape
 
 from ..report import human_bytes
 from .layout import Rect, squarify
-from .sizes import Artifact, Node, grouped
+from .sizes import OVERHEAD, Artifact, Node, grouped
 from .summary import Summary
 from .tables import tables
 
@@ -77,10 +77,11 @@ svg rect{stroke:#fff;stroke-width:.6}
 svg g:hover>rect{stroke:#000;stroke-width:1.5}
 .hint{color:#666;margin-left:12px}
 table{border-collapse:collapse;margin-top:12px}
-td,th{padding:2px 10px;text-align:right;border-bottom:1px solid #eee}
+td,th{padding:2px 10px;text-align:right;border-bottom:1px solid #eee;white-space:nowrap}
 td:nth-child(-n+3),th:nth-child(-n+3){text-align:left}
 td.chain,td.saving,th:nth-child(n+8){text-align:left}
-td.chain,td.saving{font-size:12px;color:#444}
+td.chain,td.saving{font-size:12px;color:#444;white-space:normal;min-width:300px}
+th{white-space:normal}
 h2{font-size:15px;margin:16px 0 4px}
 tr.total td{font-weight:600;border-bottom:2px solid #ccc}
 """
@@ -136,7 +137,8 @@ def _draw(node: Node, rect: Rect, depth: int, hue: int, zipped: bool, parts: lis
     if rect.area < MIN_AREA:
         return
     light = (55, 58, 72, 84)[min(depth, 3)]
-    saturation = 0 if depth == 0 else 45  # the zips grey, each distribution a hue of its own
+    # the zips grey, each distribution a hue of its own; a zip's headers and directory grey too
+    saturation = 0 if depth == 0 or node.name == OVERHEAD else 45
     tip = f"{node.path or node.name}\n{human_bytes(node.zipped)} {word}, {human_bytes(node.unzipped)} unzipped"
     if node.files > 1:
         tip += f", {node.files} files"
