@@ -235,3 +235,24 @@ def test_a_real_browser_shows_the_chains_the_estimates_and_the_change(tmp_path):
     assert "slim: 29.3 KiB unzipped" in table
     assert "<h2>Since the previous build</h2>" in dom and "- boto3 1.0: 78.5 KiB unzipped" in dom
     assert f"{SMALL + 2} distributions under 1.0 KiB unzipped" in dom  # the grouped block's label is drawn
+
+
+# ------------------------------------------------------------------------------------------ the real index
+
+
+@pytest.mark.pypi
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_a_real_transitive_driver_is_named_with_its_chain(tmp_path):
+    """Issue 27's case: psycopg2 pulled in by sqlalchemy's extra, said with the chain (wheels from PyPI)."""
+    root = make_project(tmp_path / "proj", "sqlalchemy[postgresql-psycopg2binary]==2.0.36\n",
+                        pyproject='[tool.lambda-tasks]\nruntime = "python3.12"\narch = "x86_64"\n')
+    cli(root, "build")
+    data = report_json(root)
+    rows = {d["name"]: d for d in data["distributions"]}
+    assert rows["sqlalchemy"]["version"] == "2.0.36"
+    assert rows["psycopg2-binary"]["chain"] == [
+        "requirements.txt asks sqlalchemy[postgresql-psycopg2binary]==2.0.36",
+        "SQLAlchemy[postgresql-psycopg2binary] 2.0.36 asks psycopg2-binary"]
+    assert rows["typing-extensions"]["chain"][0] == "requirements.txt asks sqlalchemy[postgresql-psycopg2binary]==2.0.36"
+    assert rows["sqlalchemy"]["slimming_estimate"]["strip_unzipped_bytes"] > 1_000_000  # its Cython modules' debug info
