@@ -198,11 +198,10 @@ def publish_image(run: Run) -> dict[str, Any]:
 
 @command(*TARGET, QUIET, JSON, NO_WAIT, sticky=True)
 def report(run: Run) -> dict[str, Any]:
-    """Write layers/report.html for the last build and print its short form: each distribution's version, sizes
-    (zipped and unzipped), the chain that pulled it in, what slimming would save, and the change since the
-    previous build.
+    """Write layers/report.html for the last build and print what is big and why it is there.
 
-    The page is a treemap of the bytes (layer -> distribution -> top-level directory -> largest files), each
+    For each distribution: its version, sizes (zipped and unzipped), the chain that pulled it in and what
+    slimming would save (estimates); then the change since the previous build. The page is a treemap of the bytes (layer -> distribution -> top-level directory -> largest files), each
     zip against its limits, and a table. One self-contained file (nothing fetched); read from the built zips
     and layers/pylock.toml, nothing is rebuilt or resolved.
     """
