@@ -89,6 +89,7 @@ GOOD = [
     ("lock", ["-o", "pylock.arm64.toml", "-a", "arm64"], {"output": "pylock.arm64.toml", "arch": "arm64"}),
     ("publish-image", ["--repository", "127.0.0.1:5000/app", "--plan", "-j"],
      {"repository": "127.0.0.1:5000/app", "plan": True, "json": True}),
+    ("report", ["-j", "-a", "arm64"], {"json": True, "arch": "arm64"}),
 ]
 
 BAD = [
