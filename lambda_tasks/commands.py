@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .deploy.stage_lock import StageLock
     from .iac.package import PackageResult
     from .push.image_push import PushResult
-    from .treemap import Report
+    from .treemap.writer import Report
     from .verify import VerifyResult
 
 
@@ -120,7 +120,7 @@ def run_build(settings: Settings, *, force: bool = False, reporter: Reporter | N
     free of AWS, and aws free of build; boto3 is imported only when the layers are stale. The last build's
     figures are kept for the report's "since the previous build" when this build changes the manifest."""
     from .assemble import build as stage_build
-    from .treemap import keep_previous, read_figures
+    from .treemap.figures import keep_previous, read_figures
 
     cache = None
     if settings.cache_bucket:
@@ -156,7 +156,8 @@ def report(settings: Settings, *, reporter: Reporter | None = None, wait: bool =
 
 def _write_report(settings: Settings, manifest: Manifest, reporter: Reporter, *, lines: bool) -> Report:
     from .checks.slim import droppable
-    from .treemap import ReportInputs, Slimming, write_report
+    from .treemap.savings import Slimming
+    from .treemap.writer import ReportInputs, write_report
 
     rules = Slimming(settings.slim, settings.strip_binaries, settings.exclude_runtime_provided, droppable,
                      settings.bytecode, settings.target)

@@ -15,15 +15,11 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..entries import unit_key
 from ..manifest import BillOfMaterials
 from ..target_lock import Reason
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 #: ``by`` naming a distribution: "name version" or "name[extra] version"
 _BY_DISTRIBUTION = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:\[(?P<extra>[^\]]+)\])? (?P<version>\S+)$")
@@ -40,6 +36,7 @@ class Shipped:
 
 def parse_bom(text: str) -> dict[str, Shipped]:
     """name -> what the BOM says of it (a reason without ``": "`` is kept whole as its requirement)."""
+    tomllib = _tomllib()
     shipped: dict[str, Shipped] = {}
     for package in tomllib.loads(text).get("packages", []):
         tool = package.get("tool", {}).get("lambda-tasks", {})
@@ -52,7 +49,7 @@ def parse_bom(text: str) -> dict[str, Shipped]:
     return shipped
 
 
-def read_bom(output_dir: Path, record: BillOfMaterials | None) -> dict[str, Shipped] | None:
+def bom_bytes(output_dir: Path, record: BillOfMaterials | None) -> bytes | None:
     """The BOM the manifest names, or None when there is none or it is not the file the manifest records."""
     if record is None:
         return None
@@ -60,12 +57,26 @@ def read_bom(output_dir: Path, record: BillOfMaterials | None) -> dict[str, Ship
         data = (output_dir / record.path).read_bytes()
     except OSError:
         return None
-    if hashlib.sha256(data).hexdigest() != record.sha256:
+    return data if hashlib.sha256(data).hexdigest() == record.sha256 else None
+
+
+def read_bom(data: bytes | None) -> dict[str, Shipped] | None:
+    """:func:`parse_bom` of ``data`` (from :func:`bom_bytes`); None when there is none or it cannot be read."""
+    if data is None:
         return None
     try:
         return parse_bom(data.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError, AttributeError):
+    except (UnicodeDecodeError, _tomllib().TOMLDecodeError, KeyError, TypeError, AttributeError):
         return None
+
+
+def _tomllib() -> Any:
+    """tomllib, imported when a BOM is parsed (not by a build that is up to date)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    return tomllib
 
 
 def parent_of(reason: Reason, shipped: Mapping[str, Shipped]) -> str | None:

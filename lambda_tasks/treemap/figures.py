@@ -18,7 +18,7 @@ from pathlib import Path
 from ..files import write_atomic
 from ..manifest import Manifest
 from ..manifest import load as load_manifest
-from .bom import Shipped, read_bom
+from .bom import Shipped, bom_bytes, read_bom
 
 PREVIOUS_NAME = "previous-build.json"
 _FORMAT = 1
@@ -67,12 +67,13 @@ def figures_of(manifest: Manifest, shipped: Mapping[str, Shipped] | None) -> Fig
     return Figures(f"{manifest.runtime}/{manifest.architecture}", artifacts, units)
 
 
-def read_figures(manifest_path: Path, output_dir: Path) -> tuple[Manifest, Figures] | None:
-    """The manifest on disk and its figures, or None without one (read before a build overwrites both)."""
+def read_figures(manifest_path: Path, output_dir: Path) -> tuple[Manifest, bytes | None] | None:
+    """The manifest on disk and its BOM's bytes, or None without a manifest: read before a build overwrites
+    them, made into figures only when the build changed the manifest (:func:`keep_previous`)."""
     manifest = load_manifest(manifest_path)
     if manifest is None:
         return None
-    return manifest, figures_of(manifest, read_bom(output_dir, manifest.bill_of_materials))
+    return manifest, bom_bytes(output_dir, manifest.bill_of_materials)
 
 
 def read_previous(layers_path: Path) -> Figures | None:
@@ -82,14 +83,15 @@ def read_previous(layers_path: Path) -> Figures | None:
         return None
 
 
-def keep_previous(layers_path: Path, before: tuple[Manifest, Figures] | None, after: Manifest) -> None:
-    """After a build: keep ``before`` (the last build's figures) when the build changed what the manifest
-    records; an up-to-date build leaves the previous figures as they were."""
+def keep_previous(layers_path: Path, before: tuple[Manifest, bytes | None] | None, after: Manifest) -> None:
+    """After a build: keep the last build's figures (``before``: its manifest and BOM) when the build changed
+    what the manifest records; an up-to-date build leaves the previous figures as they were."""
     if before is None:
         return
-    manifest, figures = before
+    manifest, bom = before
     if manifest.to_json() == after.to_json():
         return
+    figures = figures_of(manifest, read_bom(bom))
     write_atomic(layers_path / PREVIOUS_NAME, figures.to_json().encode("utf-8"))
 
 
