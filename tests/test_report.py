@@ -256,3 +256,25 @@ def test_a_real_transitive_driver_is_named_with_its_chain(tmp_path):
         "SQLAlchemy[postgresql-psycopg2binary] 2.0.36 asks psycopg2-binary"]
     assert rows["typing-extensions"]["chain"][0] == "requirements.txt asks sqlalchemy[postgresql-psycopg2binary]==2.0.36"
     assert rows["sqlalchemy"]["slimming_estimate"]["strip_unzipped_bytes"] > 1_000_000  # its Cython modules' debug info
+
+
+def test_a_bom_that_is_not_the_recorded_one_gives_no_chains_and_says_so(tmp_path):
+    from lambda_tasks import commands
+    from lambda_tasks.config import load_settings
+    from lambda_tasks.report import Reporter
+
+    root = tmp_path / "proj"
+    make_wheel(root / "wheels", "alpha", requires=["gamma"])
+    make_wheel(root / "wheels", "gamma", "2.0")
+    make_project(root, "alpha\n", pyproject=OFFLINE)
+    settings = load_settings(root, {}, {})
+    commands.build(settings, reporter=Reporter(quiet=True))
+    good = commands.report(settings, reporter=Reporter(quiet=True))
+    assert {d["name"]: d["chain"] for d in good.data["distributions"]}["gamma"] == [
+        "requirements.txt asks alpha", "alpha 1.0 asks gamma"]
+    bom = root / "layers" / "pylock.toml"
+    bom.write_text(bom.read_text().replace('"alpha 1.0: gamma"', '"requirements.txt: gamma"'))  # edited since
+    edited = commands.report(settings, reporter=Reporter(quiet=True))
+    assert all(d["version"] is None and d["chain"] == [] for d in edited.data["distributions"])
+    assert any("is not the one the build recorded" in line for line in edited.lines)
+    assert "is not the one the build recorded" in edited.path.read_text()

@@ -19,6 +19,8 @@ from .figures import Change, Figures
 from .savings import Saving, Slimming
 from .sizes import OVERHEAD, Artifact
 
+NO_BOM = ("no versions or chains: layers/pylock.toml is missing, is not the one the build recorded, or was never "
+          "written (layers from the shared cache)")
 #: Distributions shown one by one on the terminal; the rest are one line.
 TOP = 10
 
@@ -100,7 +102,7 @@ def text_lines(summary: Summary) -> list[str]:
             lines.append(f"  and {len(rest)} more of {human_bytes(rest[0].unzipped)} or less "
                          f"({human_bytes(sum(r.unzipped for r in rest))} unzipped in all)")
         if summary.unexplained:
-            lines.append("  (no versions or chains: the build recorded no layers/pylock.toml)")
+            lines.append(f"  ({NO_BOM})")
     lines += slimming_lines(summary)
     lines += change_lines(summary)
     return lines

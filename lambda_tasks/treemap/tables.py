@@ -7,7 +7,7 @@ from html import escape
 
 from ..report import human_bytes
 from .sizes import OVERHEAD
-from .summary import Row, Summary, chain_of, change_lines, change_text, slimming_lines
+from .summary import NO_BOM, Row, Summary, chain_of, change_lines, change_text, slimming_lines
 
 
 def tables(summary: Summary, total: int) -> str:
@@ -61,8 +61,7 @@ def _distributions(summary: Summary, total: int) -> str:
                    f"<td>{share(artifact.unzipped_bytes)}</td><td></td><td></td></tr>")
     out.append("</table>")
     if summary.unexplained:
-        out.append("<p>No versions or chains: the build recorded no layers/pylock.toml (no dependencies, or "
-                   "layers from the shared cache).</p>")
+        out.append(f"<p>{escape(NO_BOM[0].upper() + NO_BOM[1:])}.</p>")
     return "".join(out)
 
 
