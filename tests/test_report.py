@@ -258,6 +258,7 @@ def test_a_real_transitive_driver_is_named_with_its_chain(tmp_path):
     assert rows["sqlalchemy"]["slimming_estimate"]["strip_unzipped_bytes"] > 1_000_000  # its Cython modules' debug info
 
 
+@pytest.mark.slow
 def test_a_bom_that_is_not_the_recorded_one_gives_no_chains_and_says_so(tmp_path):
     from lambda_tasks import commands
     from lambda_tasks.config import load_settings
