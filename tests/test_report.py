@@ -179,9 +179,17 @@ def test_report_says_why_each_distribution_is_there_and_what_changed(tmp_path):
     text = cli(root, "report").stdout
     assert "~ helper 3.0 -> 3.1: grown +97.7 KiB (195.7 KiB -> 293.4 KiB unzipped)" in text
     assert "- boto3 1.0: 78.5 KiB unzipped" in text and "+ newdist 0.5: 430 B unzipped" in text
-    # an up-to-date build keeps the previous build's figures; clean removes them
+    # an up-to-date build keeps the previous build's figures
     cli(root, "build")
     assert report_json(root)["changes"] == second["changes"]
+    # slim saves what it was estimated to save, to the byte, and nothing is left to estimate
+    (root / "pyproject.toml").write_text(OFFLINE + "slim = true\n")
+    cli(root, "build")
+    third = report_json(root)
+    assert [(c["name"], c["change"], c["old_unzipped_bytes"] - c["new_unzipped_bytes"]) for c in third["changes"]] \
+        == [("pgdriver", "shrunk", estimate["slim_unzipped_bytes"])]
+    assert third["slimming_estimate"]["slim"] == {"on": True, "zipped_bytes": 0, "unzipped_bytes": 0}
+    # clean removes the previous build's figures
     cli(root, "clean")
     assert not (root / "layers" / "previous-build.json").exists()
 
