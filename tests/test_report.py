@@ -167,7 +167,7 @@ def test_report_says_why_each_distribution_is_there_and_what_changed(tmp_path):
     (root / "requirements.txt").write_text((root / "requirements.txt").read_text().replace("boto3\n", "newdist\n"))
     cli(root, "build")
     second = report_json(root)
-    assert second["previous"] == {"target": "python3.12/x86_64"} or second["previous"]["target"].startswith("python3.12/")
+    assert second["previous"]["target"].startswith("python3.12/")
     changes = {c["name"]: c for c in second["changes"]}
     assert set(changes) == {"boto3", "newdist", "helper"}
     assert changes["boto3"]["change"] == "removed" and changes["boto3"]["old_version"] == "1.0"
