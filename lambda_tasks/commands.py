@@ -43,7 +43,7 @@ def project_settings(cwd: Path, configured: Mapping[str, Any], flags: Mapping[st
     if framework is not None:
         fallbacks.append(framework)
     if sticky:
-        built = load(settings.manifest_path)
+        built = load(settings.manifest_path, settings.output_dir)
         if built is not None and (built.runtime, built.architecture) != (settings.runtime, settings.arch):
             fallbacks.append(({"runtime": built.runtime, "arch": built.architecture}, "the last build's manifest"))
     if fallbacks:
@@ -117,17 +117,18 @@ def run_build(settings: Settings, *, force: bool = False, reporter: Reporter | N
     """Build what is stale, with the shared cache when ``cache_bucket`` is set.
 
     The cache is made here and handed to ``build()`` (which knows only ``layer_cache.LayerCache``): build stays
-    free of AWS, and aws free of build; boto3 is imported only when the layers are stale. The last build's
-    figures are kept for the report's "since the previous build" when this build changes the manifest."""
+    free of AWS, and aws free of build; boto3 is imported only when the layers are stale."""
     from .assemble import build as stage_build
     from .treemap.figures import keep_previous, read_figures
 
+    if settings.names_from and reporter is not None:  # where the layer and role names came from, when defaulted
+        reporter.info(settings.names_from)
     cache = None
     if settings.cache_bucket:
         from .aws.s3_cache import S3LayerCache
 
         cache = S3LayerCache(settings, reporter or Reporter())
-    before = read_figures(settings.manifest_path, settings.output_dir)
+    before = read_figures(settings.manifest_path, settings.output_dir)  # kept for the report when it changes
     manifest = stage_build(settings, force=force, reporter=reporter, cache=cache)
     keep_previous(settings.layers_path, before, manifest)
     return manifest
@@ -145,28 +146,27 @@ def build(settings: Settings, *, force: bool = False, reporter: Reporter | None 
 
 
 def report(settings: Settings, *, reporter: Reporter | None = None, wait: bool = True) -> Report:
-    """``invoke report``: layers/report.html for the last build (read from its zips; nothing is rebuilt), and its
-    short form on the terminal."""
+    """``invoke report``: layers/report.html and its short form for the last build (nothing is rebuilt)."""
     from .manifest import require
 
     reporter = reporter or Reporter()
     with exclusive(settings, reporter, wait):
-        return _write_report(settings, require(settings.manifest_path), reporter, lines=True)
+        # the report checks each file it reads against the manifest itself (treemap), with its own words
+        return _write_report(settings, require(settings.manifest_path, settings.output_dir, check_files=False),
+                             reporter, lines=True)
 
 
 def _write_report(settings: Settings, manifest: Manifest, reporter: Reporter, *, lines: bool) -> Report:
     from .checks.slim import droppable
-    from .treemap.savings import Slimming
-    from .treemap.writer import ReportInputs, write_report
+    from .treemap.writer import ReportInputs, Slimming, write_report
 
     rules = Slimming(settings.slim, settings.strip_binaries, settings.exclude_runtime_provided, droppable,
                      settings.bytecode, settings.target)
     report = write_report(ReportInputs(settings.output_dir, settings.layers_path, settings.project_dir.name,
                                        settings.layer_limit, settings.unzipped_limit, settings.extra_layers_bytes,
                                        settings.image_limit, rules), manifest)
-    for line in report.lines if lines else []:
-        reporter.info(line)
-    reporter.info(f"report: wrote {report.path.relative_to(settings.output_dir).as_posix()} (open it in a browser)")
+    wrote = f"report: wrote {report.path.relative_to(settings.output_dir).as_posix()} (open it in a browser)"
+    reporter.info("\n".join([*(report.lines if lines else []), wrote]))
     return report
 
 
@@ -180,7 +180,7 @@ def verify(settings: Settings, *, event: Path | None = None, reporter: Reporter 
 
     reporter = reporter or Reporter()
     with exclusive(settings, reporter, wait):
-        built = load(settings.manifest_path)
+        built = load(settings.manifest_path, settings.output_dir)
         if built is not None and (built.runtime, built.architecture) != (settings.runtime, settings.arch):
             if target_given:
                 reporter.info(f"verify: building for {settings.target} as asked; the last build was for "
@@ -329,7 +329,8 @@ def clean(settings: Settings, *, cache: bool = False, keep: int | None = None, p
     from .manifest import load
 
     with exclusive(settings, reporter, wait):
-        manifest = load(settings.manifest_path)
+        manifest = load(settings.manifest_path, settings.output_dir,
+                        on_fault=lambda why: reporter.warn(f"clean: {why}"))
         if manifest is None:
             reporter.info(f"clean: nothing to remove (no build manifest at {settings.manifest_path})")
             return 0

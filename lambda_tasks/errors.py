@@ -86,6 +86,10 @@ class CacheError(LambdaTasksError):
     """The shared build cache (cache_bucket) cannot give the layers and ``cache_required`` is set."""
 
 
+class DeadlineError(LambdaTasksError):
+    """A child process or a network endpoint did not finish or answer in time (``deadlines.py``)."""
+
+
 class FileSystemError(LambdaTasksError):
     """A file or directory could not be read or written (permissions, a read-only or full disk, a bad name)."""
 

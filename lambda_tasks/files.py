@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 _BLOCK = 1 << 20
@@ -52,6 +53,60 @@ def write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A file written to a temp file beside ``path``, not yet renamed into place (see :func:`commit`)."""
+
+    tmp: Path
+    path: Path
+
+
+def stage(path: Path, data: bytes) -> Staged:
+    """``data`` in a temp file beside ``path`` (``.name.*.tmp``: what a killed build leaves is cleaned up)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o644)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Staged(Path(tmp), path)
+
+
+def commit(staged: Iterable[Staged]) -> None:
+    """Rename each staged file into place, in order (the manifest last). Everything was written before the first
+    rename, so a full disk or an error while writing leaves the old files and the old manifest, all in agreement;
+    a rename needs no space."""
+    for item in staged:
+        os.replace(item.tmp, item.path)
+
+
+def discard(staged: Iterable[Staged]) -> None:
+    for item in staged:
+        item.tmp.unlink(missing_ok=True)
+
+
+#: The latest SOURCE_DATE_EPOCH taken: 9999-12-31 23:59:59 UTC (Python's dates end there).
+MAX_EPOCH = 253_402_300_799
+
+
+def source_date_epoch() -> int | None:
+    """SOURCE_DATE_EPOCH (reproducible-builds.org): None when unset or empty; else a whole number of seconds since
+    1970, 0 to MAX_EPOCH. Anything else is a one-line error: a typo must not silently change the artifacts' bytes.
+    (Zips clamp it to what their dates can say, 1980..2107: archive.dos_datetime.)"""
+    raw = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not raw.isascii() or len(raw) > 12 or int(raw) > MAX_EPOCH:
+        from .errors import SettingsError
+
+        raise SettingsError(f"SOURCE_DATE_EPOCH must be a whole number of seconds since 1970 (0 to {MAX_EPOCH}), not "
+                            f"{raw[:40]!r}\n  set it to e.g. $(git log -1 --format=%ct), or unset it")
+    return int(raw)
 
 
 def cache_dir() -> Path:

@@ -74,8 +74,8 @@ REGION = Flag("region", "an AWS region to publish/deploy in; repeat for several 
 S3_BUCKET = Flag("s3-bucket", "upload zips through this S3 bucket (same region; may contain {region}); needed "
                  "over 50 MiB", "BUCKET", setting="s3_bucket")
 PLAN = Flag("plan", "print what would be published and updated, change nothing in AWS", kind=bool)
-HANDLER = Flag("handler", "the handler, module.function (default: app.handler)", "MODULE.FUNCTION",
-               setting="handler")
+HANDLER = Flag("handler", "the handler, module.function (default: settings, else app.handler; Chalice: the app "
+               "object, app.app)", "MODULE.FUNCTION", setting="handler")
 EVENT = Flag("event", "a JSON file, or a sample's name (api-rest, api-http, s3, sqs, sns, schedule, websocket ...): "
              "call the handler with it and print the result (default: only load the handler)", "FILE", short="e")
 FUNCTION = Flag("function", "the function to verify: its deployed name or short name (Chalice: crunch for "
@@ -87,9 +87,12 @@ ALL = Flag("all", "call every function's handler with a sample event of its kind
            "and print a table: status, init duration, duration, peak memory", kind=bool)
 FUNCTION_NAME = Flag("function-name", "the Lambda function to create or update (or set function_name / functions)",
                      "NAME", setting="function_name")
-ROLE = Flag("role", "IAM role ARN for a new function (required to create one)", "ARN", setting="role")
-MEMORY = Flag("memory", "memory size in MB, a whole number (default: 128)", "MB", kind=int, setting="memory")
-TIMEOUT = Flag("timeout", "timeout in seconds, a whole number (default: 60)", "SECONDS", kind=int, setting="timeout")
+ROLE = Flag("role", "the IAM role ARN the functions run as (default: settings, else the role deploy creates and "
+            "reuses, <app_name>-<stage>; required only with manage_iam_role = false)", "ARN", setting="role")
+MEMORY = Flag("memory", "memory size in MB, 128-10240 (default: settings, else 128)", "MB", kind=int,
+              setting="memory")
+TIMEOUT = Flag("timeout", "timeout in seconds, 1-900 (default: settings, else 60)", "SECONDS", kind=int,
+               setting="timeout")
 PUBLISH_VERSION = Flag("publish-version", "publish a function version after updating (reused when nothing "
                        "changed)", kind=bool, setting="publish_version")
 ALIAS = Flag("alias", "point this alias at the published version (implies --publish-version)", "NAME",

@@ -128,7 +128,7 @@ def build(run: Run) -> dict[str, Any]:
     Does nothing when no input changed since the last build; rebuilds only the app zip when only app.py or
     chalicelib/ changed.
     """
-    before = load(run.settings.manifest_path)
+    before = load(run.settings.manifest_path, run.settings.output_dir)
     manifest = commands.build(run.settings, force=run.options["force"], reporter=run.reporter, wait=run.wait,
                               report=run.options["report"])
     return build_json(run.settings, manifest, before)

@@ -93,3 +93,22 @@ def variables(value: Any, where: str) -> dict[str, str]:
     if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
         raise SettingsError(f"{where} must be a table of NAME = \"value\" strings, not {value!r}")
     return dict(value)
+
+
+def _inside(value: str, where: str) -> str:
+    from pathlib import PurePosixPath
+
+    path = PurePosixPath(value.replace("\\", "/"))
+    if path.is_absolute() or ".." in path.parts or path.as_posix() in ("", ".") or "\0" in value:
+        raise SettingsError(f"{where} must be a path inside its directory (relative, no '..'), not {value!r}")
+    return path.as_posix()
+
+
+def inside(value: Any, where: str) -> str:
+    """A relative path that stays inside the directory it is relative to (the project, or the output directory)."""
+    return _inside(text(value, where), where)
+
+
+def insides(value: Any, where: str) -> tuple[str, ...]:
+    """A list of :func:`inside` paths."""
+    return tuple(dict.fromkeys(_inside(item, where) for item in texts(value, where)))

@@ -241,3 +241,28 @@ def handler_module_problem(handler: str, names: Collection[str], roots: Iterable
             return None
     return (f"module {module.replace('/', '.')} is in neither the app zip nor a layer (looked for "
             f"{' or '.join(files[:2])}); check the handler and --project-dir")
+
+
+def partition_of(region: str) -> str:
+    """The AWS partition a region belongs to (the second field of its ARNs)."""
+    for prefix, partition in (("cn-", "aws-cn"), ("us-gov-", "aws-us-gov"), ("us-isob-", "aws-iso-b"),
+                              ("us-iso-", "aws-iso"), ("eu-isoe-", "aws-iso-e"), ("us-isof-", "aws-iso-f")):
+        if region.startswith(prefix):
+            return partition
+    return "aws"
+
+
+def arn_place_problem(arn: str, regions: Sequence[str], regional: bool = True) -> str | None:
+    """An ARN used by a function deployed to ``regions`` must be of their partition and (``regional``: a layer or a
+    function) of their region; AWS refuses a layer of another region. None when ``regions`` is not set."""
+    parts = arn.split(":")
+    if not regions or len(parts) < 6 or not arn.startswith("arn:"):
+        return None
+    partitions = sorted({partition_of(region) for region in regions})
+    if parts[1] not in partitions:
+        return (f"{_shown(arn)} is in the partition {parts[1]}, but the regions {', '.join(regions)} are in "
+                f"{', '.join(partitions)}")
+    if regional and any(region != parts[3] for region in regions):
+        return (f"{_shown(arn)} is in {parts[3]}, but the function is deployed to {', '.join(regions)}: Lambda takes "
+                "only a layer or function of its own region (use a functions entry per region)")
+    return None

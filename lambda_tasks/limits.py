@@ -14,3 +14,5 @@ MAX_LAYERS = 5
 LAYER_DESCRIPTION_CHARS = 256
 #: A container image (PackageType=Image), uncompressed, all layers together.
 IMAGE_BYTES = 10 * 1024 * MB  # 10,737,418,240
+#: A synchronous invocation's payload (the event): the largest event a function can be given.
+PAYLOAD_BYTES = 6 * MB

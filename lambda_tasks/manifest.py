@@ -1,16 +1,29 @@
-"""layers/manifest.json: what the last build wrote, read by publish, deploy, CI scripts and the next build."""
+"""layers/manifest.json: what the last build wrote, read by publish, deploy, CI scripts and the next build.
+
+The file is input, not truth (the CI recipe passes it between jobs): :func:`read` checks its size, nesting, schema
+and JSON types, and that every path it names stays in the output directory (manifest_schema.py);
+:func:`files_problem` that every file it names is on disk with its size and sha256. A fault is a rebuild for
+``build`` (:func:`load`), and one line naming the file and ``invoke build`` for the others (:func:`require`).
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import stat
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .errors import ManifestError
-from .files import write_atomic
+from . import project_paths
+from .errors import LambdaTasksError, ManifestError
+from .files import Staged, content_sha256, write_atomic
+from .files import stage as stage_bytes
 
 FORMAT_VERSION = 1
+#: A manifest is a few KB; one over this is not ours.
+MAX_BYTES = 4 * 1024 * 1024
 
 
 @dataclass
@@ -136,8 +149,9 @@ class Manifest:
         return json.dumps(data, indent=2, sort_keys=False) + "\n"
 
     @classmethod
-    def from_json(cls, text: str) -> Manifest:
-        data = json.loads(text)
+    def from_json(cls, text: str | dict[str, Any]) -> Manifest:
+        """From checked data (manifest_schema.checked), or text this version wrote."""
+        data = json.loads(text) if isinstance(text, str) else text
         return cls(
             runtime=data["runtime"],
             architecture=data["architecture"],
@@ -147,7 +161,9 @@ class Manifest:
             unit_bytes=dict(data.get("unit_bytes", {})),
             version=int(data.get("version", FORMAT_VERSION)),
             image=ImageRecord.from_json(data["image"]) if data.get("image") else None,
-            bill_of_materials=BillOfMaterials(**data["bill_of_materials"]) if data.get("bill_of_materials") else None,
+            bill_of_materials=BillOfMaterials(**{k: data["bill_of_materials"][k] for k in ("path", "sha256",
+                                                                                        "distributions")})
+            if data.get("bill_of_materials") else None,
         )
 
     def layer_assignment(self) -> dict[str, int]:
@@ -166,24 +182,105 @@ def _known(kind: type[LayerRecord], data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k in names}
 
 
-def load(path: Path) -> Manifest | None:
-    """The manifest at ``path``, or None when there is none (or it is from an incompatible version)."""
+def read(path: Path, output_dir: Path) -> Manifest | None:
+    """The manifest at ``path`` as untrusted input: None when there is none; ManifestError (one line naming the
+    file and ``invoke build``) when it is not one this version wrote (see manifest_schema.py)."""
+    from .manifest_schema import checked
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+        if not os.path.lexists(path):
+            return None
+        data = project_paths.read_bytes(path, MAX_BYTES, path.name)
+    except LambdaTasksError as exc:
+        raise _fault(path, str(exc).splitlines()[0]) from None
+    try:
+        raw = json.loads(data)
+    except RecursionError:
+        raise _fault(path, "nested too deeply") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _fault(path, f"not JSON ({str(exc)[:60]})") from None
+    problem = checked(raw, output_dir)
+    if problem:
+        raise _fault(path, problem)
+    return Manifest.from_json(raw)
+
+
+def _fault(path: Path, why: str) -> ManifestError:
+    return ManifestError(f"{path.name} cannot be used: {why[:120]}\n  in {path}\n"
+                         "  run `invoke build`: it writes a new one (it never trusts this one)")
+
+
+def load(path: Path, output_dir: Path, on_fault: Callable[[str], None] | None = None) -> Manifest | None:
+    """:func:`read`, with a fault as None (and ``on_fault`` told why): the next build rewrites the file."""
+    try:
+        return read(path, output_dir)
+    except ManifestError as exc:
+        if on_fault is not None:
+            on_fault(str(exc).splitlines()[0])
         return None
-    try:
-        manifest = Manifest.from_json(text)
-    except (ValueError, KeyError, TypeError):
-        return None  # unreadable: the next build rewrites it
-    return manifest if manifest.version == FORMAT_VERSION else None
 
 
-def require(path: Path) -> Manifest:
-    manifest = load(path)
+def require(path: Path, output_dir: Path, check_files: bool = True) -> Manifest:
+    """The manifest, or ManifestError; with ``check_files``, every file it names is on disk as it says (size and
+    sha256), so a command that reads the zips reads what the build wrote."""
+    manifest = read(path, output_dir)
     if manifest is None:
         raise ManifestError(f"no build manifest at {path}; run `invoke build` first")
+    if check_files:
+        problem = files_problem(manifest, output_dir)
+        if problem:
+            raise ManifestError(f"{problem[:120]}\n  run `invoke build`: it rebuilds what changed")
     return manifest
+
+
+def layout_problem(manifest: Manifest, app_zip: str, layers_dir: str, layer_name: str, image_dir: str) -> str | None:
+    """None when the manifest names exactly the files these settings build (the app zip, ``<layers_dir>/<layer_name>-
+    <n>.zip`` in order, or the image in ``image_dir``); else what differs. Only such files are kept, published or
+    deployed: an app path pointing at another project's zip is never used."""
+    if manifest.image is not None:
+        return None if manifest.image.path == image_dir else f"the image is {manifest.image.path}, not {image_dir}"
+    if manifest.app.path != app_zip:
+        return f"its app zip is {manifest.app.path[:60]}, not {app_zip}"
+    for number, layer in enumerate(manifest.layers, 1):
+        name = f"{layer_name}-{number}"
+        if (layer.name, layer.path) != (name, f"{layers_dir}/{name}.zip"):
+            return f"its layer {number} is {layer.path[:60]}, not {layers_dir}/{name}.zip"
+    return None
+
+
+def artifact_files(manifest: Manifest, which: str = "all") -> list[tuple[str, str, int]]:
+    """(path relative to the output directory, sha256 hex, size or -1) of each file ``which`` ("app", "layers",
+    "all") stands for; an image's blobs are named by their digests."""
+    if manifest.image is not None:
+        image = manifest.image
+        blobs = f"{image.path}/blobs/sha256/"
+        return [(blobs + b.digest.removeprefix("sha256:"), b.digest.removeprefix("sha256:"), b.size)
+                for b in [image.config, *image.all_layers()]] + [(blobs + image.tag, image.tag, -1)]
+    artifacts: list[Artifact] = [*([manifest.app] if which != "layers" else []),
+                                 *(manifest.layers if which != "app" else [])]
+    bom = manifest.bill_of_materials if which != "app" else None
+    return [(a.path, a.sha256, a.zip_bytes) for a in artifacts] + ([(bom.path, bom.sha256, -1)] if bom else [])
+
+
+def files_problem(manifest: Manifest, output_dir: Path, which: str = "all") -> str | None:
+    """None when every file is a regular file of the manifest's size and sha256 (hashes come from the stat cache:
+    a file changed in any way is hashed again); else what is wrong, naming the file."""
+    for rel, sha, size in artifact_files(manifest, which):
+        path = output_dir / rel
+        try:
+            info = path.lstat()
+        except FileNotFoundError:
+            return f"{rel} is missing"
+        if not stat.S_ISREG(info.st_mode):
+            return f"{rel} is {project_paths.kind_name(info.st_mode)}, not the file the build wrote"
+        if (size >= 0 and info.st_size != size) or content_sha256(path) != sha:
+            return f"{rel} changed since the build wrote the manifest"
+    return None
+
+
+def stage(manifest: Manifest, path: Path) -> Staged:
+    """The manifest in a temp file beside ``path``, for files.commit to rename last."""
+    return stage_bytes(path, manifest.to_json().encode("utf-8"))
 
 
 def save(manifest: Manifest, path: Path) -> None:

@@ -19,14 +19,15 @@ from typing import Any
 try:
     import nox
 except ImportError:  # one line, and the way out
-    raise ImportError("lambda_tasks.nox needs Nox: pip install 'lambda-tasks[nox]'", name="nox") from None
+    raise ImportError("lambda_tasks.nox needs Nox in the environment Nox runs in: pip install nox (lambda-tasks "
+                      "is not on PyPI: pip install '<path to a lambda-tasks clone>[nox]')", name="nox") from None
 
 from invoke.exceptions import ParseError
 from invoke.parser import Parser
 
 from . import frontend
 from .flags import COMMANDS
-from .tasks import invoke_config, parser_context
+from .tasks import explain, invoke_config, parser_context
 
 #: The sessions add_sessions() registers when not told which: every command but ``lock``, a one-off.
 SESSIONS = ("build", "verify", "publish-layer", "deploy")
@@ -69,8 +70,8 @@ def run_session(session: nox.Session, name: str) -> None:
         return
     try:
         values = parse(name, session.posargs)
-    except ParseError as exc:
-        session.error(str(exc))
+    except ParseError as exc:  # our words, with "did you mean" (tasks.explain)
+        session.error(explain(exc, {name: COMMANDS[name]}, list(COMMANDS)))
     outcome = frontend.run(name, values, invoke_config(Path.cwd()))
     if outcome.code == 130:
         sys.stderr.write(outcome.message + "\n")

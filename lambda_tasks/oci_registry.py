@@ -4,6 +4,10 @@ Build fetches the base image with it; ``aws/registry.py`` pushes with it. Plain 
 on this machine (127.0.0.1, localhost, ::1), which is what tests and local mirrors are; every other host is
 HTTPS. Authentication follows the registry's own ``WWW-Authenticate`` challenge: Basic with the credentials
 given, or a Bearer token from the realm it names (anonymous when no credentials are given).
+
+Every wait is bounded (``deadlines``): a read or connect waits at most ``LAMBDA_TASKS_NETWORK_TIMEOUT`` seconds
+(20), three attempts; a registry that accepts and never answers is reported in about a minute, naming it and the
+step, never as a raw urllib3 error.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .deadlines import ATTEMPTS, NETWORK_ENV, network_timeout
 from .errors import RegistryError
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -30,7 +35,6 @@ MANIFESTS = (OCI_MANIFEST, DOCKER_MANIFEST)
 GZIP_LAYERS = (OCI_LAYER_GZIP, DOCKER_LAYER_GZIP)
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 DOCKER_HUB = "registry-1.docker.io"
-_TIMEOUT = 60.0
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _REPOSITORY = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
@@ -94,8 +98,8 @@ def digest_problem(data: bytes, expected: str) -> str | None:
 class Response:
     """A registry's answer: status, headers, and the body (read, or a stream for blobs)."""
 
-    def __init__(self, raw: Any) -> None:
-        self.raw = raw
+    def __init__(self, raw: Any, host: str = "", what: str = "") -> None:
+        self.raw, self.host, self.what = raw, host, what
         self.status: int = raw.status
         self.headers: Mapping[str, str] = raw.headers
 
@@ -107,8 +111,12 @@ class Response:
         return json.loads(self.data)
 
     def stream(self, size: int = 1 << 20) -> Iterator[bytes]:
+        import urllib3
+
         try:
             yield from self.raw.stream(size)
+        except urllib3.exceptions.HTTPError as error:
+            raise unreachable(self.host, self.what or "a download", error) from None
         finally:
             self.raw.release_conn()
 
@@ -123,9 +131,11 @@ class Client:
         self.local = Reference(host, "x").local
         self.base = f"{'http' if self.local else 'https'}://{host}"
         self.credentials = credentials
-        self.pool = urllib3.PoolManager(maxsize=8, retries=urllib3.Retry(total=4, connect=3, read=2, redirect=5,
-                                                                         backoff_factor=0.5,
-                                                                         status_forcelist=(429, 502, 503, 504)))
+        seconds = network_timeout()
+        self.pool = urllib3.PoolManager(maxsize=8, timeout=urllib3.Timeout(connect=seconds, read=seconds),
+                                        retries=urllib3.Retry(total=4, connect=ATTEMPTS - 1, read=ATTEMPTS - 1,
+                                                              redirect=5, backoff_factor=0.5,
+                                                              status_forcelist=(429, 502, 503, 504)))
         self._auth: dict[str, str] = {}  # scope -> Authorization header value
 
     def request(self, method: str, path: str, scope: str, *, headers: Mapping[str, str] | None = None,
@@ -139,7 +149,7 @@ class Client:
                 sent["Authorization"] = self._auth[scope]
             raw = self._send(method, url, sent, body, stream, what)
             if raw.status != 401 or attempt:
-                return Response(raw)
+                return Response(raw, self.host, what)
             challenge = raw.headers.get("WWW-Authenticate", "")
             raw.drain_conn()
             self._auth[scope] = self._answer(challenge, scope, what)
@@ -151,11 +161,9 @@ class Client:
 
         try:
             return self.pool.request(method, url, headers=dict(headers), body=body, preload_content=not stream,
-                                     redirect=method in ("GET", "HEAD"), timeout=_TIMEOUT)
+                                     redirect=method in ("GET", "HEAD"))
         except urllib3.exceptions.HTTPError as error:
-            raise RegistryError(f"cannot reach the registry {self.host} ({what or method}): "
-                                f"{type(error).__name__}\n  {str(error)[:300]}\n"
-                                "  check the host name, the network and that the registry is running") from None
+            raise unreachable(self.host, what or method, error) from None
 
     def _answer(self, challenge: str, scope: str, what: str) -> str:
         scheme, _, rest = challenge.partition(" ")
@@ -180,6 +188,24 @@ class Client:
         except (ValueError, KeyError, TypeError, AttributeError):
             raise RegistryError(f"the registry {self.host}'s token service gave no token ({what})") from None
         return f"Bearer {token}"
+
+
+def unreachable(host: str, what: str, error: BaseException) -> RegistryError:
+    """A registry that did not answer, or could not be reached: one line naming it and the step."""
+    import urllib3
+
+    cause = getattr(error, "reason", None) or error
+    seconds = network_timeout()
+    if isinstance(cause, (urllib3.exceptions.ReadTimeoutError, urllib3.exceptions.ConnectTimeoutError)):
+        attempts = ATTEMPTS if isinstance(error, urllib3.exceptions.MaxRetryError) else 1
+        kind = "connect" if isinstance(cause, urllib3.exceptions.ConnectTimeoutError) else "read"
+        first = f"the registry {host} did not answer in {attempts * seconds:g} s ({what}; {attempts} attempts " \
+                f"timed out on {kind})"
+        return RegistryError(f"{first[:150]}\n  check the host name, the network or the proxy, and that the registry "
+                             f"is running; each attempt waits {seconds:g} s ({NETWORK_ENV})")
+    detail = " ".join(str(cause).split())[:200]
+    return RegistryError(f"cannot reach the registry {host} ({what})"[:150] + f"\n  {detail}\n"
+                         "  check the host name, the network and that the registry is running")
 
 
 def _with_query(url: str, query: Mapping[str, str]) -> str:

@@ -9,8 +9,12 @@ script and the Nox sessions parse with these same arguments (:func:`parser_conte
 
 from __future__ import annotations
 
+import difflib
 import inspect
-from collections.abc import Iterator, Mapping
+import os
+import re
+import sys
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,11 +24,13 @@ from invoke.context import Context
 from invoke.exceptions import Exit, ParseError
 from invoke.parser.argument import Argument
 from invoke.parser.context import ParserContext
+from invoke.program import Program
 from invoke.tasks import Task
 
 from . import commands, frontend
-from .config import Settings, setting_names
+from .config import Settings, setting_names, table_settings
 from .flags import COMMANDS, Command, Flag
+from .pyproject_table import near_name
 
 
 class FlagArgument(Argument):
@@ -77,6 +83,8 @@ class FlagTask(Task):  # type: ignore[type-arg]  # Invoke's Task is generic over
 
     def __init__(self, declared: Command) -> None:
         def body(c: Context, **values: Any) -> None:
+            with user_errors():
+                check_config_keys(list(c.config.keys()))
             outcome = frontend.run(declared.name, values, plain(c.config.get("lambda_tasks") or {}))
             if outcome.code:
                 raise Exit(outcome.message, code=outcome.code)
@@ -109,6 +117,21 @@ def plain(value: Any) -> Any:
     if hasattr(value, "items"):
         return {k: plain(v) for k, v in value.items()}
     return value
+
+
+def check_config_keys(config: Iterable[str]) -> None:
+    """A near miss of ``lambda_tasks`` in Invoke's config (``lambda-tasks:`` in invoke.yaml) is an error: its
+    settings would be ignored without a word."""
+    from .errors import SettingsError
+
+    for key in config:
+        if near_name(str(key), "lambda_tasks"):
+            raise SettingsError(f"{key!r} in Invoke's config (invoke.yaml) is not read; did you mean 'lambda_tasks'?"
+                                "\n  rename it: lambda-tasks' settings go under lambda_tasks:")
+    for name in table_settings():  # Invoke reads no variable for a key it was not given: say so, not ignore it
+        if f"INVOKE_LAMBDA_TASKS_{name.upper()}" in os.environ:
+            raise SettingsError(f"INVOKE_LAMBDA_TASKS_{name.upper()} is not read: {name} is a table\n"
+                                f"  set {name} in invoke.yaml (lambda_tasks:) or in [tool.lambda-tasks]")
 
 
 def invoke_config(cwd: Path) -> dict[str, Any]:
@@ -150,8 +173,10 @@ def user_errors() -> Iterator[None]:
 def collection(declared: Mapping[str, Command] = COMMANDS) -> FlagCollection:
     """A task per command, in declaration order; the first is the default collection's first."""
     made = FlagCollection()
-    # Every setting is declared (as None: "not given") so that Invoke also reads INVOKE_LAMBDA_TASKS_<KEY> variables.
-    made.configure({"lambda_tasks": dict.fromkeys(setting_names())})
+    # Every setting is declared (as None: "not given") so that Invoke also reads INVOKE_LAMBDA_TASKS_<KEY> variables;
+    # but not a table (environment, tags, ...): Invoke cannot merge invoke.yaml's table onto None, nor read a table
+    # from a variable.
+    made.configure({"lambda_tasks": dict.fromkeys(sorted(set(setting_names()) - set(table_settings())))})
     for one in declared.values():
         made.add_task(FlagTask(one))
     return made
@@ -160,3 +185,82 @@ def collection(declared: Mapping[str, Command] = COMMANDS) -> FlagCollection:
 ns = collection()
 build, verify, publish_layer, deploy, lock = (ns.tasks[name] for name in
                                               ("build", "verify", "publish-layer", "deploy", "lock"))
+
+
+# -- parse errors in our one-line format, with "did you mean" (the console script, the Nox sessions, and the
+# `invoke` command over our tasks)
+
+_UNKNOWN = re.compile(r"No idea what '(.*)' is!")
+_NO_VALUE = re.compile(r"Flag '(.*)' needed value and was not given one!")
+
+
+def explain(exc: ParseError, commands: Mapping[str, Command], names: list[str]) -> str:
+    """Invoke's parse error as our first line (no ``error:``), with the nearest flag or command: ``commands``
+    maps task names to our commands, ``names`` are every task's names (for an unknown command)."""
+    message = str(exc)
+    context = getattr(exc, "context", None)
+    declared = commands.get(getattr(context, "name", None) or "")
+    if missing := _NO_VALUE.fullmatch(message):
+        flag = declared.flag(missing.group(1).lstrip("-")) if declared else None
+        return f"{missing.group(1)} needs a value" + (f" ({flag.placeholder})" if flag else "")
+    unknown = _UNKNOWN.fullmatch(message)
+    if unknown is None:
+        return message
+    token = unknown.group(1)
+    if token.startswith("-"):
+        if declared is None:
+            flags = {f"--{flag.name}" for command in commands.values() for flag in command.flags}
+            where = "flags go after the command: " if token.split("=")[0] in flags else ""
+            return f"unknown option {token}; {where}see --help"
+        near = difflib.get_close_matches(token.split("=")[0], [f"--{flag.name}" for flag in declared.flags], n=2)
+        hint = f"; did you mean {' or '.join(near)}?" if near else ""
+        return f"unknown flag {token} for {context.name}{hint}\n  its flags: --help {context.name}"  # type: ignore[union-attr]
+    if declared is not None:
+        near = difflib.get_close_matches(token, names, n=1)
+        hint = f"; did you mean the command {near[0]!r}?" if near else ""
+        return f"{context.name} takes no argument {token!r}, only flags{hint}"  # type: ignore[union-attr]
+    near = difflib.get_close_matches(token, names, n=2)
+    hint = f"; did you mean {' or '.join(repr(n) for n in near)}?" if near else ""
+    return f"unknown command {token!r}{hint}\n  commands: {', '.join(names)}"
+
+
+def _ours(program: Program) -> tuple[dict[str, Command], list[str]] | None:
+    """The program's tasks made from our commands (by task name) and every task name; None when it has none."""
+    collection = getattr(program, "collection", None)
+    if collection is None:
+        return None
+    names = list(collection.task_names)
+    found = {name: collection[name].command for name in names if isinstance(collection[name], FlagTask)}
+    return (found, names) if found else None
+
+
+def _explaining(method: Any) -> Any:
+    def run(program: Program) -> None:
+        try:
+            method(program)
+        except ParseError as exc:
+            ours = _ours(program)
+            if ours is None:
+                raise
+            raise ParseError("error: " + explain(exc, *ours), getattr(exc, "context", None)) from None
+        except BrokenPipeError:  # `invoke --list | head`: the reader left; nothing more to say, no traceback
+            if _ours(program) is None:
+                raise
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise Exit(code=1) from None
+
+    run.explains = True  # type: ignore[attr-defined]
+    return run
+
+
+def explain_parse_errors(program: type[Program] = Program) -> None:
+    """Make Invoke's Program word parse errors as ours, and end quietly on a closed pipe, when the tasks are ours:
+    the `invoke` command loads our tasks.py before parsing the tasks' flags, so this runs in time; a program whose
+    tasks are not ours keeps Invoke's words. Done once, when this module is imported."""
+    for name in ("parse_tasks", "parse_cleanup"):
+        method = getattr(program, name)
+        if not getattr(method, "explains", False):
+            setattr(program, name, _explaining(method))
+
+
+explain_parse_errors()

@@ -73,7 +73,7 @@ class FakeBuild:
 
     def build(self, app: dict[str, str | bytes], layers: list[dict[str, str | bytes]]) -> Manifest:
         settings = self.settings()
-        previous = manifest_mod.load(settings.manifest_path)
+        previous = manifest_mod.load(settings.manifest_path, settings.output_dir)
         kept = {l.name: l for l in previous.layers} if previous else {}
         app_data = zip_bytes(app)
         app_artifact = write_artifact(self.root, "dist/app.zip", app_data, sum(len(v) for v in app.values()))
@@ -91,7 +91,8 @@ class FakeBuild:
         return manifest
 
     def manifest(self) -> Manifest:
-        return manifest_mod.require(self.settings().manifest_path)
+        settings = self.settings()
+        return manifest_mod.require(settings.manifest_path, settings.output_dir)
 
 
 def create_role(name: str) -> str:

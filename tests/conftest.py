@@ -7,6 +7,7 @@ import hashlib
 import itertools
 import os
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -17,6 +18,44 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 AWS_REGION = "us-east-1"
+
+# ---------------------------------------------------------------- system tools: skip outside CI, fail under CI=true
+
+#: Read once, before isolated_env sets CI=true in every test (for plain output lines).
+UNDER_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+#: The system tools some tests run, each with how to install it (Debian's packages; .ci/run installs them).
+TOOLS = {
+    "docker-registry": ("docker-registry", "registry"),
+    "htpasswd": ("htpasswd",),
+    "skopeo": ("skopeo",),
+    "chromium": ("chromium", "chromium-browser", "google-chrome"),
+}
+INSTALL = {"docker-registry": "apt-get install docker-registry", "htpasswd": "apt-get install apache2-utils",
+           "skopeo": "apt-get install skopeo", "chromium": "apt-get install chromium"}
+
+
+def need_tool(name: str, found: str | None = None, install: str = "") -> str:
+    """The path of system tool ``name`` (or ``found``, when the caller looked it up its own way). Missing: the
+    test skips with the reason, except under ``CI=true`` (.ci/run), where a test that cannot run fails: a green
+    CI run is one where every test ran."""
+    found = found or next((path for alias in TOOLS.get(name, (name,)) if (path := shutil.which(alias))), None)
+    if found:
+        return found
+    how = install or INSTALL.get(name, "")
+    reason = f"{name} is not installed" + (f" ({how}; .ci/run installs it)" if how else "")
+    if UNDER_CI:
+        pytest.fail(f"{reason}; under CI=true a test that needs it fails instead of skipping", pytrace=False)
+    pytest.skip(reason)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "tool(name, ...): needs these system tools (need_tool: skip, or fail in CI)")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for mark in item.iter_markers("tool"):
+        for name in mark.args:
+            need_tool(name)
 
 
 @pytest.fixture(autouse=True)
@@ -157,6 +196,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Debian's docker-registry on 127.0.0.1 without authentication, for the session; its host:port."""
     from image_helpers import running_registry
 
+    need_tool("docker-registry")
     with running_registry(tmp_path_factory.mktemp("registry"), auth=False) as host:
         yield host
 
@@ -166,6 +206,8 @@ def auth_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The same with htpasswd Basic auth (image_helpers.USER / PASSWORD)."""
     from image_helpers import running_registry
 
+    need_tool("docker-registry")
+    need_tool("htpasswd")
     with running_registry(tmp_path_factory.mktemp("auth-registry"), auth=True) as host:
         yield host
 
@@ -175,4 +217,5 @@ def base_image(registry: str, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A small two-architecture base image in ``registry`` (never fetched from outside); its reference."""
     from image_helpers import make_base_layout, push_base
 
+    need_tool("skopeo")
     return push_base(make_base_layout(tmp_path_factory.mktemp("base-layout")), registry)

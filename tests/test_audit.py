@@ -13,6 +13,7 @@ from lambda_tasks.assemble.collect import vendor_entries, wheel_entries
 from lambda_tasks.checks.audit import audit, check_extension_name, newest_glibc
 from lambda_tasks.entries import FILE_MODE, BytesSource, Entry
 from lambda_tasks.errors import AuditError
+from lambda_tasks.project_paths import directory
 from lambda_tasks.targets import Target
 
 PY311 = Target("python3.11", "x86_64")
@@ -26,7 +27,7 @@ def vendored(tmp_path: Path, files: dict[str, bytes]) -> list:
     vendor = tmp_path / "vendor"
     for rel, data in files.items():
         write(vendor / rel, data)
-    entries, wheels = vendor_entries(vendor)
+    entries, wheels = vendor_entries(directory(vendor.parent, "vendor", "vendor"))
     assert not wheels
     return entries
 
@@ -176,7 +177,7 @@ def test_build_stage_refuses_a_vendored_library_needing_a_newer_glibc(tmp_path):
     root = make_project(tmp_path / "proj")
     write(root / "vendor" / "fastthing" / "libfast.so", newer_glibc_library())
     settings = load_settings(root, {}, {"runtime": "python3.11"})
-    entries, _ = vendor_entries(settings.vendor_path)
+    entries, _ = vendor_entries(directory(settings.project_dir, "vendor", "vendor"))
     with pytest.raises(AuditError, match=r"python/fastthing/libfast.so \(vendor/\) needs GLIBC_2.34; python3.11 has glibc 2.26"):
         audit(entries, settings.target, settings.audit_allow)
     allowed = load_settings(root, {}, {"runtime": "python3.11", "audit_allow": ["fastthing/libfast.so"]})

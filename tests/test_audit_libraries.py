@@ -19,6 +19,7 @@ from lambda_tasks.checks.audit import audit
 from lambda_tasks.checks.slim import slim
 from lambda_tasks.entries import APP_MOUNT, LAYER_MOUNT
 from lambda_tasks.errors import AuditError
+from lambda_tasks.project_paths import directory
 from lambda_tasks.report import Reporter
 from lambda_tasks.targets import Target
 
@@ -45,7 +46,7 @@ class Said(Reporter):
 def vendored(tmp_path: Path, files: dict[str, bytes]) -> list:
     for rel, data in files.items():
         write(tmp_path / "vendor" / rel, data)
-    return vendor_entries(tmp_path / "vendor")[0]
+    return vendor_entries(directory(tmp_path, "vendor", "vendor"))[0]
 
 
 def test_a_library_lambda_lacks_fails_naming_file_library_and_way_out(tmp_path):
@@ -103,14 +104,14 @@ def test_runpath_with_origin_inside_the_artifacts(tmp_path):
 
 
 def test_app_library_in_var_task_lib_is_found(tmp_path):
-    from lambda_tasks.assemble.collect import app_entries
+    from lambda_tasks.assemble.app_code import app_entries, app_files
 
     root = make_project(tmp_path / "proj")
     write(root / "chalicelib" / EXT, linked(("libthing.so.1",), ("-Wl,-rpath,$ORIGIN/lib", "-Wl,--enable-new-dtags")))
     with pytest.raises(AuditError, match=r"chalicelib/_ext.*needs libthing\.so\.1"):
-        audit(app_entries(root), PY311, mount=APP_MOUNT)
+        audit(app_entries(app_files(root)), PY311, mount=APP_MOUNT)
     write(root / "chalicelib" / "lib" / "libthing.so.1", linked((), (), "libthing.so.1"))
-    assert len(audit(app_entries(root), PY311, mount=APP_MOUNT)) == 2
+    assert len(audit(app_entries(app_files(root)), PY311, mount=APP_MOUNT)) == 2
 
 
 def test_extension_files_for_other_pythons_are_not_audited_and_slim_drops_them(tmp_path):

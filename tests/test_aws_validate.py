@@ -3,6 +3,7 @@ report, and through the real command against moto that nothing is built or publi
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -164,8 +165,13 @@ def test_handler_module_in_the_zips(handler, names, ok) -> None:
 
 
 def settings(tmp_path: Path, **flags):
+    """Settings with ``flags``; names the settings refuse at load (config._check_names) are put in afterwards, so
+    that the preflight, deploy's second line, is tested on them too."""
     (tmp_path / "app.py").write_text("def handler(event, context):\n    return 1\n")
-    return load_settings(tmp_path, {}, {"runtime": "python3.12", **flags})
+    late = {key: flags.pop(key) for key in ("layer_name", "regions", "function_name") if key in flags}
+    loaded = load_settings(tmp_path, {}, {"runtime": "python3.12", **flags})
+    late = {key: tuple(value) if isinstance(value, list) else value for key, value in late.items()}
+    return dataclasses.replace(loaded, **late)
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:

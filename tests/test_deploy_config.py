@@ -392,8 +392,8 @@ def test_not_deployed_parts_are_listed_once_per_function(iam_env, unique_name, t
         lines = out.splitlines()
         assert lines.count("not deployed here: API Gateway REST API for 3 routes") == 1
         assert lines.count("not deployed here: EventBridge schedule rate(5 minutes)") == 1
-        assert lines[-1] == ('2 parts of the app are not deployed by lambda-tasks: see the README, section "Chalice '
-                             'projects", for what deploys them')
+        assert lines[-1] == ('2 parts of the app are not deployed by lambda-tasks: see docs/guides/chalice-projects.md '
+                             '("Not deployed here") for what deploys them')
 
 
 @pytest.mark.parametrize(("flags", "named"), [

@@ -130,6 +130,6 @@ def test_a_no_op_build_does_not_hash_vendor_files_again(tmp_path, counted):
     (root / "vendor" / "big.bin").write_bytes(os.urandom(1 << 20))
     settings = load_settings(root, {}, {"runtime": "python3.12"})
     build(settings, reporter=Reporter(quiet=True))
-    hashed = len(counted)
-    build(settings, reporter=Reporter(quiet=True))
-    assert len(counted) == hashed
+    hashed = len([path for path in counted if "vendor" in Path(path).parts])
+    build(settings, reporter=Reporter(quiet=True))  # (the zips just written are hashed again: they are too new to
+    assert len([path for path in counted if "vendor" in Path(path).parts]) == hashed  # be remembered, files.RACY_NS)

@@ -92,13 +92,15 @@ GOOD = [
     ("report", ["-j", "-a", "arm64"], {"json": True, "arch": "arm64"}),
 ]
 
-BAD = [
-    ("build", ["--bogus"], "No idea what '--bogus' is!"),
+BAD = [  # Invoke's parse errors in our words, with the nearest flag or command
+    ("build", ["--bogus"], "unknown flag --bogus for build"),
+    ("build", ["--runtme", "python3.12"], "unknown flag --runtme for build; did you mean --runtime?"),
     ("deploy", ["--memory", "lots"], "--memory takes a whole number (MB), not 'lots'"),
     ("deploy", ["--timeout", "1.5"], "--timeout takes a whole number (SECONDS), not '1.5'"),
-    ("build", ["--runtime"], "Flag '--runtime' needed value and was not given one!"),
-    ("publish-layer", ["-s", "prod"], "No idea what '-s' is!"),  # -s is --stage wherever it is a flag
-    ("build", ["extra"], "No idea what 'extra' is!"),
+    ("build", ["--runtime"], "--runtime needs a value (RUNTIME)"),
+    ("publish-layer", ["-s", "prod"], "unknown flag -s for publish-layer"),  # -s is --stage wherever it is a flag
+    ("build", ["extra"], "build takes no argument 'extra', only flags"),
+    ("build", ["verfy"], "did you mean the command 'verify'?"),
 ]
 
 

@@ -9,7 +9,7 @@ from conftest import offline_pyproject
 from factory import make_project, make_wheel
 
 from lambda_tasks.assemble import build
-from lambda_tasks.assemble.collect import app_entries
+from lambda_tasks.assemble.app_code import app_entries, app_files
 from lambda_tasks.checks.guard import check_app_files, check_files
 from lambda_tasks.config import load_settings
 from lambda_tasks.entries import APP_UNIT, FILE_MODE, BytesSource, Entry
@@ -98,7 +98,7 @@ def test_ordinary_files_pass(arcname, data):
     check_files([entry(arcname, data)], include=())
 
 
-def test_vendor_files_are_checked_and_wheels_are_not():
+def test_vendor_files_and_own_wheels_are_checked_and_the_index_wheels_are_not():
     message = refusal([
         vendored(".env", b"A=1\n"), vendored("pkg/id_rsa", b"k"), vendored("pkg/server.pem", CERT + PEM_KEY),
         vendored("pkg/ca.pem", CERT), vendored("pkg/id_rsa.pub", b"ssh-rsa AAAA\n"),
@@ -109,6 +109,9 @@ def test_vendor_files_are_checked_and_wheels_are_not():
         "refusing to ship 3 secret-looking files: python/.env, python/pkg/id_rsa, python/pkg/server.pem"
     assert "  python/pkg/server.pem (vendored): holds a PEM private key" in message
     assert "thirdparty" not in message and "vendkey" not in message and "ca.pem" not in message
+    with pytest.raises(SecretFileError, match=r"python/vendkey/tests/\.env") as caught:
+        check_files([entry("python/vendkey/tests/.env", b"A=1\n", unit="vendkey")], own={"vendkey"})
+    assert "(in the project's own wheel vendkey): an environment file" in str(caught.value)
 
 
 def test_include_lets_a_listed_file_through_and_only_that_one():
@@ -139,12 +142,12 @@ def test_many_and_long_names_keep_the_first_line_short():
 
 
 def test_a_key_past_the_first_window_and_a_big_file():
-    from lambda_tasks.checks import guard
+    from lambda_tasks.checks import secret_scan
 
-    padding = b"# filler\n" * (guard.TEXT_LIMIT // 9)
-    refusal([entry("chalicelib/bundle.pem", CERT * 10 + padding + PEM_KEY)])  # PEM-named: read whole
-    check_files([entry("chalicelib/big.txt", padding + f"{KEY_ID}\n".encode())])  # over 1 MB: not scanned
-    straddling = b"a" * (guard._WINDOW - 20) + PEM_KEY  # the block crosses a window boundary
+    padding = b"# filler\n" * (3 * secret_scan.WINDOW // 9)
+    refusal([entry("chalicelib/bundle.pem", CERT * 10 + padding + PEM_KEY)])
+    refusal([entry("chalicelib/big.txt", padding + f"{KEY_ID}\n".encode())])  # over 1 MB: scanned too
+    straddling = b"a" * (secret_scan.WINDOW - 20) + PEM_KEY  # the block crosses a window boundary
     refusal([entry("chalicelib/bundle.crt", straddling)])
 
 
@@ -157,7 +160,7 @@ def test_on_a_real_project(tmp_path):
     (root / "chalicelib" / "secrets").mkdir()
     (root / "chalicelib" / "secrets" / "signing").write_bytes(KEY)
     with pytest.raises(SecretFileError, match="chalicelib/secrets/signing"):
-        check_files(app_entries(root), include=())
+        check_files(app_entries(app_files(root.resolve())), include=())
 
 
 # ------------------------------------------------------------------------------------------ real builds
@@ -187,7 +190,10 @@ def _names(root, manifest) -> set[str]:
 @pytest.mark.slow
 def test_a_build_ships_certificates_and_third_party_test_keys(tmp_path, wheelhouse):
     root = _project(tmp_path, wheelhouse)
-    manifest = build(load_settings(root, {}, {"runtime": "python3.12"}), reporter=Reporter(quiet=True))
+    with pytest.raises(SecretFileError, match=r"python/vendkey/tests/key\.pem"):  # vendor/'s wheels are the user's
+        build(load_settings(root, {}, {"runtime": "python3.12"}), reporter=Reporter(quiet=True))
+    settings = load_settings(root, {}, {"runtime": "python3.12", "include": ["vendkey/tests/key.pem"]})
+    manifest = build(settings, reporter=Reporter(quiet=True))
     names = _names(root, manifest)
     assert {"chalicelib/certs/ca.pem", "python/pkg/ca.pem", "python/thirdparty/tests/key.pem",
             "python/vendkey/tests/key.pem"} <= names
@@ -198,12 +204,13 @@ def test_a_build_refuses_vendor_secrets_unless_included(tmp_path, wheelhouse):
     root = _project(tmp_path, wheelhouse)
     (root / "vendor" / ".env").write_text("A=1\n")
     (root / "vendor" / "pkg" / "server.pem").write_bytes(CERT + PEM_KEY)
-    settings = load_settings(root, {}, {"runtime": "python3.12"})
+    settings = load_settings(root, {}, {"runtime": "python3.12", "include": ["vendkey/tests/key.pem"]})
     with pytest.raises(SecretFileError) as caught:
         build(settings, reporter=Reporter(quiet=True))
     first, *rest = str(caught.value).splitlines()
     assert first == "refusing to ship 2 secret-looking files: python/.env, python/pkg/server.pem"
     assert "  python/pkg/server.pem (vendored): holds a PEM private key" in rest
     (root / "vendor" / ".env").unlink()
-    settings = load_settings(root, {}, {"runtime": "python3.12", "include": ["pkg/server.pem"]})
+    settings = load_settings(root, {}, {"runtime": "python3.12", "include": ["pkg/server.pem",
+                                                                            "vendkey/tests/key.pem"]})
     assert "python/pkg/server.pem" in _names(root, build(settings, reporter=Reporter(quiet=True)))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import shutil
 import tarfile
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from lambda_tasks.config import load_settings
 from lambda_tasks.errors import LimitError, RegistryError
 from lambda_tasks.report import Reporter
 
-pytestmark = pytest.mark.skipif(not shutil.which("skopeo"), reason="skopeo is not installed (.ci/run installs it)")
+pytestmark = pytest.mark.tool("skopeo")  # conftest.need_tool: skips, or fails under CI=true
 
 
 def image_project(root: Path, wheelhouse: Path, base: str, requirements: str = "alpha\nbeta\n",

@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -39,7 +38,7 @@ from lambda_tasks.errors import DeployError
 from lambda_tasks.lambda_values import image_override_problem
 from lambda_tasks.report import Reporter
 
-pytestmark = pytest.mark.skipif(not shutil.which("skopeo"), reason="skopeo is not installed (.ci/run installs it)")
+pytestmark = pytest.mark.tool("skopeo")  # conftest.need_tool: skips, or fails under CI=true
 QUIET = Reporter(quiet=True)
 SUBNET, GROUP = "subnet-0123abcd", "sg-0123abcd"
 APP = ("import alpha\n\ndef handler(event, context):\n    return alpha.A\n\n"

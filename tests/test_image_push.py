@@ -4,7 +4,6 @@ the deploy against moto."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 from aws_helpers import create_role
@@ -21,7 +20,7 @@ from lambda_tasks.push import image_push as push
 from lambda_tasks.report import Reporter
 from lambda_tasks.verify import verify
 
-pytestmark = pytest.mark.skipif(not shutil.which("skopeo"), reason="skopeo is not installed (.ci/run installs it)")
+pytestmark = pytest.mark.tool("skopeo")  # conftest.need_tool: skips, or fails under CI=true
 QUIET = Reporter(quiet=True)
 
 

@@ -16,6 +16,7 @@ from lambda_tasks.checks.slim import slim
 from lambda_tasks.checks.strip import strip_binaries
 from lambda_tasks.entries import FILE_MODE, BytesSource, Entry
 from lambda_tasks.host import find_strip
+from lambda_tasks.project_paths import directory
 from lambda_tasks.report import Reporter
 from lambda_tasks.sources.requirements import requirement_lines
 from lambda_tasks.targets import RUNTIME_PROVIDED, Target
@@ -98,7 +99,7 @@ def test_strip_removes_debug_symbols_from_verified_files_only(tmp_path):
     (tmp_path / "vendor" / "pkg").mkdir(parents=True)
     (tmp_path / "vendor" / "pkg" / "libok.so").write_bytes(library)
     (tmp_path / "vendor" / "pkg" / "liballowed.so").write_bytes(library)
-    entries, _ = vendor_entries(tmp_path / "vendor")
+    entries, _ = vendor_entries(directory(tmp_path, "vendor", "vendor"))
     verified = [e for e in audit(entries, PY311) if e.arcname.endswith("libok.so")]
     out, saved = strip_binaries(entries, verified, PY311, Reporter(quiet=True))
     by_name = {e.arcname: e for e in out}

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from lambda_tasks.assemble.tree import walk_files
-from lambda_tasks.errors import UnsafePathError
+from lambda_tasks.errors import ProjectError, UnsafePathError
+from lambda_tasks.project_paths import directory
 
 
 @pytest.fixture
@@ -20,8 +21,12 @@ def tree(tmp_path: Path) -> Path:
     return root
 
 
-def names(root: Path, allowed=()) -> list[str]:
-    return [rel for rel, _ in walk_files(root, allowed)]
+def top(root: Path):
+    return directory(root.parent.resolve(), root.name, "tree")
+
+
+def names(root: Path) -> list[str]:
+    return [rel for rel, _ in walk_files(top(root))]
 
 
 def test_files_in_order_junk_left_out(tree):
@@ -32,8 +37,9 @@ def test_a_link_inside_the_project_is_stored_as_its_file(tree):
     (tree.parent / "shared.py").write_text("S = 3\n")
     (tree / "s.py").symlink_to(tree.parent / "shared.py")
     (tree / "alias").symlink_to(tree / "sub", target_is_directory=True)
-    found = dict(walk_files(tree, [tree.parent]))
-    assert found["s.py"].read_text() == "S = 3\n" and "alias/b.py" in found
+    found = dict(walk_files(top(tree)))
+    assert found["s.py"].path.read_text() == "S = 3\n" and "alias/b.py" in found
+    assert found["s.py"].rel == "chalicelib/s.py"
 
 
 @pytest.mark.parametrize("make, why", [
@@ -45,7 +51,7 @@ def test_a_link_inside_the_project_is_stored_as_its_file(tree):
 def test_bad_links_are_errors_naming_link_and_target(tree, make, why):
     make(tree)
     with pytest.raises(UnsafePathError) as caught:
-        names(tree, [tree.parent])
+        names(tree)
     first, detail = str(caught.value).splitlines()[:2]
     assert first.startswith("symbolic link ") and why in first
     assert detail.startswith("  it points to ")
@@ -54,4 +60,23 @@ def test_bad_links_are_errors_naming_link_and_target(tree, make, why):
 def test_a_name_that_is_not_utf8_is_an_error(tree):
     (tree / os.fsdecode(b"caf\xe9.py")).write_text("")
     with pytest.raises(UnsafePathError, match="not valid UTF-8"):
+        names(tree)
+
+
+def test_a_fifo_or_a_link_to_one_is_refused_before_any_read(tree):
+    os.mkfifo(tree.parent / "pipe")
+    (tree / "pipe").symlink_to(tree.parent / "pipe")
+    with pytest.raises(ProjectError, match="is a FIFO"):
+        names(tree)
+    (tree / "pipe").unlink()
+    os.mkfifo(tree / "direct")
+    with pytest.raises(ProjectError, match="is a FIFO"):
+        names(tree)
+
+
+def test_a_loop_through_two_directories_is_refused(tree):
+    (tree / "other").mkdir()
+    (tree / "sub" / "to_other").symlink_to(tree / "other", target_is_directory=True)
+    (tree / "other" / "to_sub").symlink_to(tree / "sub", target_is_directory=True)
+    with pytest.raises(UnsafePathError, match="is a loop"):
         names(tree)

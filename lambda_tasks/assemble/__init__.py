@@ -19,6 +19,7 @@ from pathlib import Path
 from .. import manifest as manifest_io
 from ..config import Settings
 from ..entries import APP_MOUNT, LAYER_MOUNT, LAYER_PREFIX, Entry
+from ..files import Staged, commit, discard
 from ..layer_cache import LayerCache
 from ..manifest import Artifact, BillOfMaterials, LayerRecord, Manifest
 from ..package_index import DEFAULT_INDEX, PackageIndex
@@ -27,8 +28,9 @@ from ..sources.project import Source, find_source, generated_requirements, proje
 from ..sources.roots import Roots, declared_requirements
 from ..target_lock import TargetLock
 from ..targets import Target
+from . import app_code
 from . import chalice_runtime as chalice
-from .fingerprint import app_fingerprint, image_fingerprint, layers_fingerprint, outputs_present
+from .fingerprint import app_fingerprint, image_fingerprint, layers_fingerprint, outputs_present, vendor_tree
 
 
 def build(settings: Settings, force: bool = False, reporter: Reporter | None = None,
@@ -38,7 +40,14 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
     reporter = reporter or Reporter()
     started = time.monotonic()
     started_at = time.time()
-    last = manifest_io.load(settings.manifest_path)
+    last = manifest_io.load(settings.manifest_path, settings.output_dir,
+                            on_fault=lambda why: reporter.warn(f"{why}; building anew"))
+    if last is not None:
+        problem = manifest_io.layout_problem(last, settings.app_zip, settings.layers_dir, settings.layer_name,
+                                             settings.image_dir)
+        if problem:  # not what these settings build: its files are none of ours to keep, publish or remove
+            reporter.info(f"{settings.manifest_path.name}: {problem}; building anew")
+            last = None
     # Another target: its artifacts are of no use, but its layer assignment still is.
     same_target = last is not None and (last.runtime, last.architecture) == (settings.runtime, settings.arch)
     previous = last if same_target else None
@@ -49,9 +58,13 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
     if chalice.is_chalice_app(settings.project_dir):
         framework = chalice.runtime(settings, source, reporter, refresh=force)
     app_inputs = [f"{framework.wheel.parent.name}/{framework.wheel.name}"] if framework else []
-    inputs = {"app": app_fingerprint(settings, app_inputs),
+    # the project's files, checked once here (inside the project, links resolved, regular files): every stage
+    # below takes these values
+    app_files = app_code.app_files(settings.project_dir, settings.app_paths)
+    vendor = vendor_tree(settings)
+    inputs = {"app": app_fingerprint(settings, app_files, app_inputs),
               "layers": layers_fingerprint(settings, *_source_inputs(source),
-                                           framework=chalice.FRAMEWORK if framework else None)}
+                                           framework=chalice.FRAMEWORK if framework else None, vendor_dir=vendor)}
     image_mode = settings.package_type == "image"
     if image_mode:
         inputs["image"] = image_fingerprint(settings)
@@ -73,15 +86,16 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
     target = settings.target
     index = _package_index(settings.pip_args)  # asked only for advice, when a shared library is missing
     # -- the app
-    app_entries = collect.app_entries(settings.project_dir)
+    app_code.check_imports(app_files, settings.project_dir, [settings.vendor_dir.split("/", 1)[0]])
+    app_entries = app_code.app_entries(app_files)
     if framework is not None:
         reporter.info(chalice.describe(framework))
         app_entries += chalice.runtime_entries(framework, app_entries)
     paths.check_paths(app_entries, settings.app_zip)
-    guard.check_files(app_entries, settings.include)
+    guard.check_files(app_entries, settings.include, warn=reporter.warn)
     app_entries = _with_bytecode(app_entries, settings, APP_MOUNT, reporter)
     audit.audit(app_entries, target, settings.audit_allow, mount=APP_MOUNT, extra_layers=settings.extra_layers,
-                reporter=reporter, shipped=collect.vendor_libraries(settings.vendor_path, image_mode), index=index)
+                reporter=reporter, shipped=collect.vendor_libraries(vendor, image_mode), index=index)
     app = None if image_mode else layers.pack_app(app_entries, settings)
 
     # -- the layers
@@ -110,6 +124,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
         from .lock_stage import find_links_origins, target_lock
 
         roots = _roots(settings, source)
+        own: set[str] = set()  # built from the project's own sources: the secret scan reads them
         if source is not None and source.is_lock:
             from ..resolve.lockfile import resolve_lock
 
@@ -119,7 +134,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
         else:
             early = EarlyChecks(target)  # the wheels pip fetched are checked while it resolves
             try:
-                wheels = resolve(settings, reporter, refresh=force, on_wheel=early.submit)
+                wheels = resolve(settings, reporter, refresh=force, on_wheel=early.submit, own=own)
                 origins = find_links_origins(wheels, _find_links(settings), settings.project_dir, "installer")
                 wheels, locked = target_lock(wheels, origins, roots, target,
                                              source.path.name if source else "requirements.txt", reporter)
@@ -132,9 +147,10 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
         # the audit's memo is filled as the wheels' CRCs are checked, from the same inflated bytes
         with audit.remembered_verdicts(target) as memo:
             checked = early.finish(memo) if early is not None else set()
-            entries = collect.layer_entries(wheels, settings.vendor_path, target, reporter, memo, checked)
+            entries = collect.layer_entries(wheels, vendor, target, reporter, memo, checked)
             paths.check_paths(entries, "the layers")
-            guard.check_files(entries, settings.include)  # vendor/'s loose files; wheels are third-party
+            own.update(collect.vendored_wheel_units(entries, settings.vendor_path))
+            guard.check_files(entries, settings.include, own, reporter.warn)  # the index's wheels are third-party
             if settings.exclude_runtime_provided:
                 from ..sources.requirements import requirement_lines
 
@@ -142,7 +158,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
                                                      settings.requirements or "requirements.txt", reporter)
             excluded = exclude.excluded_units(settings.exclude, settings.exclude_runtime_provided)
             if excluded:
-                imports = exclude.app_imports(collect.app_files(settings.project_dir))
+                imports = exclude.app_imports((arcname, found.path) for arcname, found in app_files)
                 entries = exclude.exclude(entries, excluded, imports, reporter)
             entries = _slimmed(entries, settings, reporter)
             if image_mode:  # an image has no /opt: the dependencies sit beside the app in /var/task
@@ -165,22 +181,34 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
         _used_cache(settings, started_at, used, reporter)
         return manifest
     assert app is not None
+    plan = None
     if entries is not None:
         plan = layers.plan_layers(entries, settings, app.unzipped_bytes,
                                   last.layer_assignment() if last else {}, reporter)
         layers.check_total(settings, app.unzipped_bytes, plan.unzipped_bytes, plan.unit_bytes)
-        layer_records = layers.write_layers(settings, plan, previous.layers if previous else [], reporter)
-        unit_bytes = plan.unit_bytes
-        if cache is not None:
-            cache.store(inputs["layers"], settings, layer_records, unit_bytes)
     elif hit is None:
         layer_records, unit_bytes = previous.layers, previous.unit_bytes  # type: ignore[union-attr]
 
-    # -- write
-    layers.check_total(settings, app.unzipped_bytes, sum(r.unzipped_bytes for r in layer_records), unit_bytes)
-    result = Manifest(runtime=settings.runtime, architecture=settings.arch, app=app.write(settings),
-                      layers=layer_records, inputs=inputs, unit_bytes=unit_bytes, bill_of_materials=bom())
-    manifest_io.save(result, settings.manifest_path)
+    # -- write: every zip and the manifest to temp files, then renamed, the manifest last (files.commit): a full
+    # disk or an error while writing leaves the old zips and the old manifest, in agreement
+    if plan is None:
+        layers.check_total(settings, app.unzipped_bytes, sum(r.unzipped_bytes for r in layer_records), unit_bytes)
+    staged: list[Staged] = []
+    try:
+        if plan is not None:
+            layer_records = layers.write_layers(settings, plan, previous.layers if previous else [], reporter, staged)
+            unit_bytes = plan.unit_bytes
+        written_app = app.write(settings, staged)
+        result = Manifest(runtime=settings.runtime, architecture=settings.arch, app=written_app,
+                          layers=layer_records, inputs=inputs, unit_bytes=unit_bytes, bill_of_materials=bom())
+        staged.append(manifest_io.stage(result, settings.manifest_path))
+        commit(staged)
+    except BaseException:
+        discard(staged)
+        raise
+    layers.remove_stale(settings, layer_records)
+    if plan is not None and cache is not None:
+        cache.store(inputs["layers"], settings, layer_records, unit_bytes)
     for line in build_summary(result, settings.layer_limit, settings.unzipped_limit, settings.extra_layers_bytes):
         reporter.info(line)
     reporter.info(f"built in {time.monotonic() - started:.2f}s; manifest: "

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..entries import DIR_MODE, Entry, WheelMember
+from ..files import Staged, source_date_epoch
 from .crc import CHECK_BLOCK, LOCAL, MemberCheck, damaged, data_offset
 
 COMPRESS_LEVEL = 6
@@ -74,12 +75,16 @@ def directory_entry(arcname: str) -> Packed:
     return Packed(arcname, "", DIR_MODE, 0, 0, 0, STORED, data=b"")
 
 
+_ZIP_FIRST, _ZIP_LAST = 315_532_800, 4_354_819_198  # 1980-01-01 00:00:00 and 2107-12-31 23:59:58 UTC
+
+
 def dos_datetime() -> tuple[int, int]:
-    """The one timestamp of every entry: 1980-01-01 00:00, or SOURCE_DATE_EPOCH (UTC, 2 s resolution)."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if not epoch:
+    """The one timestamp of every entry: 1980-01-01 00:00, or SOURCE_DATE_EPOCH (UTC, 2 s resolution), clamped to
+    what a zip's date can say (1980-01-01 to 2107-12-31)."""
+    epoch = source_date_epoch()
+    if epoch is None:
         return (0 << 9) | (1 << 5) | 1, 0
-    t = time.gmtime(max(int(epoch), 315532800))  # zip cannot say anything before 1980
+    t = time.gmtime(min(max(epoch, _ZIP_FIRST), _ZIP_LAST))
     date = ((t.tm_year - 1980) << 9) | (t.tm_mon << 5) | t.tm_mday
     return date, (t.tm_hour << 11) | (t.tm_min << 5) | (t.tm_sec // 2)
 
@@ -184,8 +189,9 @@ class Written:
     unzipped_bytes: int
 
 
-def write_zip(path: Path, entries: Sequence[Packed]) -> Written:
-    """Write ``entries`` (already sorted and directory-complete) to ``path`` through a temp file."""
+def write_zip(path: Path, entries: Sequence[Packed], staged: list[Staged] | None = None) -> Written:
+    """Write ``entries`` (already sorted and directory-complete) to ``path`` through a temp file. With ``staged``,
+    the temp file is not renamed but added to it: the caller renames everything at once (files.commit)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     tmp = Path(tmp_name)
@@ -194,7 +200,10 @@ def write_zip(path: Path, entries: Sequence[Packed]) -> Written:
             out = _HashingWriter(raw)
             _write_members(out, entries)
         os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        if staged is None:
+            os.replace(tmp, path)
+        else:
+            staged.append(Staged(tmp, path))
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -9,13 +9,12 @@ import os
 import stat
 import zipfile
 import zlib
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from ..entries import (
     APP_MOUNT,
-    APP_UNIT,
     EXEC_MODE,
     FILE_MODE,
     LAYER_MOUNT,
@@ -28,77 +27,49 @@ from ..entries import (
 )
 from ..errors import ProjectError, WheelError
 from ..files import cache_dir, content_sha256s, write_atomic
+from ..project_paths import ProjectPath
 from ..report import Reporter
 from ..targets import Target
 from . import tree
+from .wheel_checks import installed_path as _installed_path
+from .wheel_checks import is_record as _is_record
 
 if TYPE_CHECKING:
     from ..checks.audit import Memo
     from .crc import Inspect
 
-#: Install-time metadata that says something about the machine that installed, not the package.
-_HOST_METADATA = {"INSTALLER", "REQUESTED", "direct_url.json"}
-
-
-def walk_files(root: Path, allowed: Sequence[Path] = ()) -> Iterator[tuple[str, Path]]:
-    """(relative posix path, path) of every file below root, sorted, junk left out; a symlink is followed only
-    when it stays inside ``root`` or ``allowed`` (see tree.py)."""
-    return tree.walk_files(root, allowed)
-
-
-def _file_entry(arcname: str, path: Path, unit: str) -> Entry:
-    info = path.stat()
-    mode = EXEC_MODE if info.st_mode & stat.S_IXUSR else FILE_MODE
-    return Entry(arcname, unit, info.st_size, mode, FileSource(path))
-
-
-# --------------------------------------------------------------------------------------------- the app
-
-
-def app_files(project_dir: Path) -> list[tuple[str, Path]]:
-    """app.py and everything under chalicelib/, as (arcname, path)."""
-    app = project_dir / "app.py"
-    if not app.is_file():
-        raise ProjectError(
-            f"no app.py in the project directory: the handler module must be there\n  in {project_dir}\n"
-            "  point --project-dir (or project_dir) at your app"
-        )
-    files = [("app.py", app)]
-    chalicelib = project_dir / "chalicelib"
-    if chalicelib.is_dir():
-        files += [(f"chalicelib/{rel}", path) for rel, path in walk_files(chalicelib, [project_dir])]
-    return files
-
-
-def app_entries(project_dir: Path) -> list[Entry]:
-    return [_file_entry(arcname, path, APP_UNIT) for arcname, path in app_files(project_dir)]
 
 
 # ------------------------------------------------------------------------------------------- vendor/
 
 
-def vendor_entries(vendor_dir: Path, root: str = LAYER_PREFIX,
-                   project_dir: Path | None = None) -> tuple[list[Entry], list[Path]]:
+def file_entry(arcname: str, path: Path, unit: str) -> Entry:
+    info = path.stat()
+    mode = EXEC_MODE if info.st_mode & stat.S_IXUSR else FILE_MODE
+    return Entry(arcname, unit, info.st_size, mode, FileSource(path))
+
+
+def vendor_entries(vendor: ProjectPath | None, root: str = LAYER_PREFIX) -> tuple[list[Entry], list[Path]]:
     """Files of vendor/ (each top-level entry a unit) and the wheels found at its top, to unpack.
 
     vendor/lib/, unless it is a Python package, holds native libraries: it goes to the layer's lib/ (/opt/lib,
     or /var/task/lib in an image), which is on Lambda's library path."""
-    if not vendor_dir.is_dir():
+    if vendor is None:
         return [], []
     entries: list[Entry] = []
     wheels: list[Path] = []
-    libraries = not (vendor_dir / "lib" / "__init__.py").exists()
-    for rel, path in walk_files(vendor_dir, [project_dir or vendor_dir.parent]):
+    libraries = not (vendor.path / "lib" / "__init__.py").exists()
+    for rel, found in tree.walk_files(vendor):
         if "/" not in rel and rel.endswith(".whl"):
-            wheels.append(path)
+            wheels.append(found.path)
             continue
         top = rel.split("/", 1)[0]
         arcname = rel if libraries and top == "lib" and "/" in rel else root + rel
-        entries.append(_file_entry(arcname, path, VENDOR_PREFIX + top))
+        entries.append(file_entry(arcname, found.path, VENDOR_PREFIX + top))
     return entries, wheels
 
 
-def vendor_libraries(vendor_dir: Path, image: bool) -> list[str]:
+def vendor_libraries(vendor_dir: ProjectPath | None, image: bool) -> list[str]:
     """Where vendor/lib/'s native libraries are on Lambda (/opt/lib, or /var/task/lib in an image): the function
     zip's own compiled files may need them."""
     root = APP_MOUNT if image else LAYER_MOUNT
@@ -185,21 +156,6 @@ def _data_at(member: WheelMember, handle: BinaryIO) -> int:
         return -1
 
 
-def _is_record(filename: str) -> bool:
-    parts = filename.split("/")
-    return len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] == "RECORD"
-
-
-def _installed_path(filename: str) -> str | None:
-    """Where a wheel member lands under site-packages; None when it is not shipped."""
-    parts = filename.split("/")
-    if parts[0].endswith(".data") and len(parts) > 2:
-        return "/".join(parts[2:]) if parts[1] in ("purelib", "platlib") else None
-    if parts[0].endswith(".dist-info") and len(parts) == 2 and parts[1] in _HOST_METADATA:
-        return None
-    return filename
-
-
 def _rewrite_record(data: bytes, moved: dict[str, str | None]) -> bytes:
     rows = csv.reader(io.StringIO(data.decode("utf-8")))
     out = io.StringIO()
@@ -213,11 +169,18 @@ def _rewrite_record(data: bytes, moved: dict[str, str | None]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+def vendored_wheel_units(entries: Iterable[Entry], vendor_dir: Path) -> set[str]:
+    """The units of the wheels dropped into vendor/ (the project's own: the secret scan reads them)."""
+    wheels = {entry.source.wheel for entry in entries if isinstance(entry.source, WheelMember)}
+    inside = {wheel for wheel in wheels if wheel.parent == vendor_dir or wheel.resolve().parent == vendor_dir.resolve()}
+    return {entry.unit for entry in entries if isinstance(entry.source, WheelMember) and entry.source.wheel in inside}
+
+
 def distributions(entries: Iterable[Entry]) -> list[str]:
     return sorted({entry.unit for entry in entries})
 
 
-def layer_entries(wheels: Sequence[Path], vendor_dir: Path, target: Target, reporter: Reporter,
+def layer_entries(wheels: Sequence[Path], vendor_dir: ProjectPath | None, target: Target, reporter: Reporter,
                   verdicts: Memo | None = None, prechecked: Collection[str] = ()) -> list[Entry]:
     """Every file of the layers: the wheels' (as installed) and vendor/'s, checked for collisions.
 
@@ -253,6 +216,9 @@ def layer_entries(wheels: Sequence[Path], vendor_dir: Path, target: Target, repo
                 "  remove one of them (from vendor/ or requirements.txt)"
             )
         by_name[entry.arcname] = entry
+    from .wheel_checks import check_tree
+
+    check_tree(by_name.values())  # a file beside a directory of one name cannot be unpacked
     return list(by_name.values())
 
 
@@ -260,6 +226,8 @@ def layer_entries(wheels: Sequence[Path], vendor_dir: Path, target: Target, repo
 
 #: Wheel contents (sha256) whose members all inflated to their CRC and size, kept between builds.
 _CHECKED_FILE = "checked-wheels.json"
+#: The key of the verdicts in it: "2", since RECORD is compared too (older builds' lists do not count).
+_CHECKED_KEY = "2"
 _MAX_CHECKED = 20_000
 
 
@@ -291,7 +259,8 @@ def check_wheels(wheels: Sequence[Path], labels: dict[Path, str] | None = None, 
         new += [sha for _, sha in todo]
     if new:
         with contextlib.suppress(OSError):  # a read-only cache: the wheels are checked again next time
-            write_atomic(cache_dir() / _CHECKED_FILE, json.dumps([*known, *new][-_MAX_CHECKED:]).encode())
+            data = {_CHECKED_KEY: [*known, *new][-_MAX_CHECKED:]}
+            write_atomic(cache_dir() / _CHECKED_FILE, json.dumps(data).encode())
 
 
 def checked_contents() -> list[str]:
@@ -299,19 +268,31 @@ def checked_contents() -> list[str]:
     import json
 
     try:
-        return [str(sha) for sha in json.loads((cache_dir() / _CHECKED_FILE).read_text())]
-    except (OSError, ValueError, TypeError):
+        data = json.loads((cache_dir() / _CHECKED_FILE).read_text())
+        return [str(sha) for sha in data.get(_CHECKED_KEY, [])] if isinstance(data, dict) else []
+    except (OSError, ValueError, TypeError, AttributeError):
         return []
 
 
 def check_wheel_file(wheel: Path, label: str, target: Target | None = None, verdicts: Memo | None = None) -> None:
-    """One wheel's CRC check (see :func:`check_wheels`), not remembered."""
-    from .crc import check_wheel
+    """One wheel's check (see :func:`check_wheels`), not remembered: its members as pip would install them
+    (``wheel_checks``), then their CRCs, sizes and RECORD hashes."""
+    from .crc import check_wheel, damaged
+    from .wheel_checks import check_members
 
     wheel_name(wheel, label)
     with open_wheel(wheel, label) as archive:
         infos = [info for info in archive.infolist() if not info.is_dir()]
-    check_wheel(wheel, infos, label, _auditor(wheel.name, target, verdicts))
+        record_info = next((info for info in reversed(infos) if _is_record(info.filename)), None)
+    try:
+        record = None
+        if record_info is not None:
+            with WheelMember(wheel, record_info).open() as handle:  # Deflate64 too
+                record = handle.read()
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
+        raise damaged(label, record_info.filename if record_info else "RECORD", str(exc)) from None
+    rows = check_members(infos, record, label)
+    check_wheel(wheel, infos, label, _auditor(wheel.name, target, verdicts), rows)
 
 
 def _auditor(wheel_name: str, target: Target | None, verdicts: Memo | None) -> Inspect | None:

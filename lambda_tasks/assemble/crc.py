@@ -9,16 +9,18 @@ audit, so that a cold build inflates every member once.
 
 from __future__ import annotations
 
+import hashlib
 import struct
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
 from ..entries import WheelMember
 from ..errors import WheelError
+from .wheel_checks import Expected, hash_problem
 
 STORED, DEFLATED = zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED
 LOCAL = struct.Struct("<4s5H3L2H")  # local file header, 30 bytes
@@ -53,8 +55,11 @@ def damaged(wheel: str, member: str, detail: str) -> WheelError:
 class MemberCheck:
     """Inflates a member's raw bytes as they pass and compares the CRC and size with the zip's."""
 
-    def __init__(self, wheel: str, member: str, method: int, crc: int, size: int, keep: bytes = b"") -> None:
+    def __init__(self, wheel: str, member: str, method: int, crc: int, size: int, keep: bytes = b"",
+                 algorithm: str | None = None) -> None:
         self.wheel, self.member, self.crc, self.size = wheel, member, crc, size
+        #: the hash RECORD names for the member, computed on the inflated bytes
+        self.hasher = hashlib.new(algorithm) if algorithm else None
         self._inflater = zlib.decompressobj(-15) if method == DEFLATED else None
         self._crc, self._size = 0, 0
         self.head = b""  # the first 4 bytes
@@ -76,6 +81,8 @@ class MemberCheck:
 
     def _take(self, data: bytes) -> None:
         self._crc = zlib.crc32(data, self._crc)
+        if self.hasher is not None:
+            self.hasher.update(data)
         self._size += len(data)
         if self._size > self.size:
             raise damaged(self.wheel, self.member, f"it inflates past its size of {self.size:,} bytes")
@@ -114,17 +121,23 @@ Inspect = Callable[[zipfile.ZipInfo, bytes, "BinaryIO | None"], None]
 
 
 def check_wheel(path: Path, infos: Sequence[zipfile.ZipInfo], label: str | None = None,
-                inspect: Inspect | None = None) -> None:
+                inspect: Inspect | None = None, record: Mapping[str, Expected] | None = None) -> None:
     """Inflate every member of the wheel at ``path`` and compare its CRC and size with ``infos`` (its zip
-    directory); :class:`WheelError` naming the wheel and member on the first difference.
+    directory), and its hash with ``record`` (RECORD's rows, ``wheel_checks.check_members``);
+    :class:`WheelError` naming the wheel and member on the first difference.
 
     ``inspect`` is given each member once its CRC is checked (the binary audit reads ELF files there, so a
     cold build inflates each member once, not twice)."""
     label = label or path.name
     with open(path, "rb") as handle:
         for info in infos:
+            expected = record.get(info.filename) if record is not None else None
+            algorithm = expected.algorithm if expected is not None else None
             if info.compress_type not in (STORED, DEFLATED):
-                _check_by_zipfile(path, info, label)
+                digest = _check_by_zipfile(path, info, label, algorithm)
+                if expected is not None and digest is not None and (error := hash_problem(label, info.filename,
+                                                                                          expected, digest)):
+                    raise error
                 continue  # rare: the audit reads these members itself
             try:
                 offset = data_offset(WheelMember(path, info), handle)
@@ -132,7 +145,7 @@ def check_wheel(path: Path, infos: Sequence[zipfile.ZipInfo], label: str | None 
                 raise damaged(label, info.filename, "its local header is missing or wrong") from None
             handle.seek(offset)
             check = MemberCheck(label, info.filename, info.compress_type, info.CRC, info.file_size,
-                                 ELF_MAGIC if inspect else b"")
+                                 ELF_MAGIC if inspect else b"", algorithm)
             try:
                 length = info.compress_size
                 while length:
@@ -142,17 +155,23 @@ def check_wheel(path: Path, infos: Sequence[zipfile.ZipInfo], label: str | None 
                     check.feed(chunk)
                     length -= len(chunk)
                 check.finish()
+                if expected is not None and check.hasher is not None and \
+                        (error := hash_problem(label, info.filename, expected, check.hasher.digest())):
+                    raise error
                 if inspect is not None:
                     inspect(info, check.head, check.body)
             finally:
                 check.close()
 
 
-def _check_by_zipfile(path: Path, info: zipfile.ZipInfo, label: str) -> None:
-    """Deflate64, bzip2, lzma: zipfile inflates them and checks the CRC at the end."""
+def _check_by_zipfile(path: Path, info: zipfile.ZipInfo, label: str, algorithm: str | None) -> bytes | None:
+    """Deflate64, bzip2, lzma: zipfile inflates them and checks the CRC at the end; their ``algorithm`` digest."""
+    hasher = hashlib.new(algorithm) if algorithm else None
     try:
         with WheelMember(path, info).open() as member:
-            while member.read(1 << 20):
-                pass
+            while chunk := member.read(1 << 20):
+                if hasher is not None:
+                    hasher.update(chunk)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as error:
         raise damaged(label, info.filename, str(error)) from None
+    return hasher.digest() if hasher is not None else None

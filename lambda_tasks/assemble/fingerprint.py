@@ -21,12 +21,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .. import __version__
+from .. import __version__, project_paths
 from ..config import Affects, Settings, settings_affecting
-from ..files import content_digests, tree_digest
-from ..manifest import Artifact, Manifest
+from ..files import content_digests, source_date_epoch, tree_digest
+from ..manifest import Manifest, files_problem
+from ..project_paths import ProjectPath
 from ..sources.requirements import PIP_INDEX_VARIABLES, local_requirement_dirs, requirements_digest
-from .collect import app_files, walk_files
+from .tree import walk_files
 
 
 def _digest(data: object) -> str:
@@ -100,26 +101,33 @@ def _tool_versions() -> list[str]:
     return versions
 
 
-def app_fingerprint(settings: Settings, extra: Sequence[str] = ()) -> str:
-    """Changes when any app file's bytes, an app setting or an ``extra`` input (Chalice's runtime wheel, by
-    content hash and name) changes."""
-    files = [(arcname, hashlib.sha256(path.read_bytes()).hexdigest(), os.access(path, os.X_OK))
-             for arcname, path in app_files(settings.project_dir)]
+def app_fingerprint(settings: Settings, app_files: Sequence[tuple[str, ProjectPath]], extra: Sequence[str] = ()) -> str:
+    """Changes when any app file's bytes (``app_files``: app_code.app_files), an app setting or an ``extra`` input
+    (Chalice's runtime wheel, by content hash and name) changes."""
+    files = [(arcname, hashlib.sha256(found.path.read_bytes()).hexdigest(), os.access(found.path, os.X_OK))
+             for arcname, found in app_files]
     return _digest({"files": files, "settings": _settings_data(settings, Affects.APP), "tool": __version__,
-                    "epoch": os.environ.get("SOURCE_DATE_EPOCH"), **({"extra": list(extra)} if extra else {})})
+                    "epoch": source_date_epoch(), **({"extra": list(extra)} if extra else {})})
 
 
-def layers_fingerprint(settings: Settings, source_files: Sequence[Path] = (),
-                       source_dirs: Sequence[Path] = (), framework: str | None = None) -> str:
+def vendor_tree(settings: Settings) -> ProjectPath | None:
+    """The vendor directory, checked as a project path (None: the project has none)."""
+    return project_paths.directory(settings.project_dir, settings.vendor_dir, "vendor_dir")
+
+
+def layers_fingerprint(settings: Settings, source_files: Sequence[Path] = (), source_dirs: Sequence[Path] = (),
+                       framework: str | None = None, vendor_dir: ProjectPath | bool | None = True) -> str:
     """Changes when the requirements (with the files they include), the dependency source's files (a lock file
     and its pyproject.toml, the directories a lock builds from), the vendor/ tree, a layer setting, pip's index
     variables, a tool version or the framework (``"chalice"``: its tool is left out) change."""
     requirements = requirements_digest(settings.requirements_path)
     vendor: list[tuple[str, str, bool]] = []
-    if settings.vendor_path.is_dir():
-        files = list(walk_files(settings.vendor_path, [settings.project_dir]))
+    if vendor_dir is True:  # not given: found here
+        vendor_dir = vendor_tree(settings)
+    if isinstance(vendor_dir, ProjectPath):
+        files = list(walk_files(vendor_dir))
         # content, not size and mtime: an edit that keeps both still counts (the stat cache keeps this fast)
-        digests = content_digests((path for _, path in files), scope=settings.vendor_path)
+        digests = content_digests((found.path for _, found in files), scope=vendor_dir.path)
         vendor = [(rel, digest, executable) for (rel, _), (digest, executable) in zip(files, digests, strict=True)]
     # a local requirement (./pkg, -e ../lib) is built from its directory: its files are inputs too
     directories = [d for d in [*local_requirement_dirs(settings.requirements_path), *source_dirs] if d.is_dir()]
@@ -129,7 +137,7 @@ def layers_fingerprint(settings: Settings, source_files: Sequence[Path] = (),
         "requirements": requirements, "vendor": vendor, "local": local,
         "sources": [(path.name, hashlib.sha256(path.read_bytes()).hexdigest()) for path in source_files],
         "settings": _settings_data(settings, Affects.LAYERS),
-        "tools": _tool_versions(), "epoch": os.environ.get("SOURCE_DATE_EPOCH"),
+        "tools": _tool_versions(), "epoch": source_date_epoch(),
         "pip": _pip_variables(),
         **({"framework": framework} if framework else {}),  # Chalice mode leaves chalice's tool out
     })
@@ -151,19 +159,7 @@ def image_fingerprint(settings: Settings) -> str:
 
 
 def outputs_present(previous: Manifest, settings: Settings, which: str) -> bool:
-    """The artifacts the manifest names for ``which`` ("app" or "layers") are on disk with their sizes."""
-    artifacts: Sequence[Artifact] = [previous.app] if which == "app" else previous.layers
-    if previous.image is not None:
-        blobs = settings.output_dir / previous.image.path / "blobs" / "sha256"
-        image = previous.image
-        artifacts = [Artifact(str(blobs / blob.digest.removeprefix("sha256:")), "", blob.size, 0)
-                     for blob in [image.config, *image.all_layers()]]
-        artifacts.append(Artifact(str(blobs / image.tag), "", -1, 0))
-    for artifact in artifacts:
-        path = settings.output_dir / artifact.path
-        try:
-            if path.stat().st_size != artifact.zip_bytes and artifact.zip_bytes >= 0:
-                return False
-        except FileNotFoundError:
-            return False
-    return True
+    """The artifacts the manifest names for ``which`` ("app" or "layers") are on disk, regular files with their
+    sizes and sha256 (from the stat cache: a file touched in any way is hashed again). A layer zip tampered with
+    in place, even at the same size, is not up to date."""
+    return files_problem(previous, settings.output_dir, which) is None

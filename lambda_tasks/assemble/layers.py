@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import stat
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +17,7 @@ from pathlib import Path
 from ..config import Settings
 from ..entries import Entry, unit_key
 from ..errors import LimitError
+from ..files import Staged, content_sha256
 from ..manifest import Artifact, LayerRecord
 from ..report import Reporter, human_bytes
 from . import split
@@ -40,8 +43,8 @@ class AppPlan:
     zip_bytes: int
     unzipped_bytes: int
 
-    def write(self, settings: Settings) -> Artifact:
-        written = write_zip(settings.app_zip_path, self.packed)
+    def write(self, settings: Settings, staged: list[Staged] | None = None) -> Artifact:
+        written = write_zip(settings.app_zip_path, self.packed, staged)
         return Artifact(settings.app_zip, written.sha256, written.zip_bytes, written.unzipped_bytes)
 
 
@@ -126,8 +129,10 @@ def _entries_key(layer: Sequence[Packed]) -> str:
 
 
 def write_layers(settings: Settings, plan: LayerPlan, previous: Sequence[LayerRecord],
-                 reporter: Reporter) -> list[LayerRecord]:
-    """Write each layer that changed; an unchanged one keeps its file (and its published ARNs)."""
+                 reporter: Reporter, staged: list[Staged]) -> list[LayerRecord]:
+    """Write each layer that changed to a temp file (added to ``staged``: build() renames them with the app zip and
+    the manifest); an unchanged one keeps its file (and its published ARNs) when its bytes are still the
+    manifest's (a zip tampered with at the same size is written again)."""
     old = {record.path: record for record in previous}
     records = []
     directory = settings.layers_path
@@ -137,33 +142,38 @@ def write_layers(settings: Settings, plan: LayerPlan, previous: Sequence[LayerRe
         rel = path.relative_to(settings.output_dir).as_posix()
         key = _entries_key(layer)
         before = old.get(rel)
-        if before and before.entries_key == key and _same_file(path, before.zip_bytes):
+        if before and before.entries_key == key and _intact(path, before):
             records.append(LayerRecord(rel, before.sha256, before.zip_bytes, before.unzipped_bytes, name=name,
                                        distributions=sorted(units), published=before.published, entries_key=key))
             continue
         reporter.info(f"write: {rel}")
-        written = write_zip(path, layer)
+        written = write_zip(path, layer, staged)
         published = before.published if before and before.sha256 == written.sha256 else {}
         records.append(LayerRecord(rel, written.sha256, written.zip_bytes, written.unzipped_bytes, name=name,
                                    distributions=sorted(units), published=published, entries_key=key))
-    remove_stale(settings, records)
     return records
 
 
 def remove_stale(settings: Settings, records: Sequence[LayerRecord]) -> None:
-    """Remove ``<layer_name>-<n>.zip`` files the records do not name (a build that now needs fewer layers)."""
+    """Remove the ``<layer_name>-<n>.zip`` files in the layers directory that the records do not name (a build
+    that now needs fewer layers): regular files named exactly as the build names layers, nothing else."""
     keep = {Path(settings.output_dir / record.path).name for record in records}
-    for stale in settings.layers_path.glob(f"{settings.layer_name}-*.zip"):
-        suffix = stale.stem[len(settings.layer_name) + 1:]
-        if suffix.isdigit() and stale.name not in keep:
+    ours = re.compile(re.escape(settings.layer_name) + r"-[1-9][0-9]*\.zip")
+    if not settings.layers_path.is_dir():
+        return
+    for stale in settings.layers_path.iterdir():
+        if ours.fullmatch(stale.name) and stale.name not in keep and stale.is_file() and not stale.is_symlink():
             stale.unlink()
 
 
-def _same_file(path: Path, size: int) -> bool:
+def _intact(path: Path, record: LayerRecord) -> bool:
+    """The file is the regular file the record describes: its size, and its sha256 (from the stat cache)."""
     try:
-        return path.stat().st_size == size
+        info = path.lstat()
     except FileNotFoundError:
         return False
+    return stat.S_ISREG(info.st_mode) and info.st_size == record.zip_bytes and \
+        content_sha256(path) == record.sha256
 
 
 def check_total(settings: Settings, app_bytes: int, layer_bytes: int, unit_bytes: Mapping[str, int]) -> None:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..entries import DIR_MODE, BytesSource, Entry, FileSource, WheelMember
-from ..files import content_sha256
+from ..files import content_sha256, source_date_epoch
 from . import gzip_join, gzip_stream
 from .tar_members import Wheels, checked_chunks, inflated, reused
 
@@ -43,8 +43,9 @@ _CHUNK = 1 << 20
 
 
 def mtime() -> int:
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    return max(int(epoch), 0) if epoch and epoch.isdigit() else 0
+    """Every member's time: 0, or SOURCE_DATE_EPOCH (checked by files.source_date_epoch), clamped to what a ustar
+    header's 11 octal digits hold (the year 2242)."""
+    return min(source_date_epoch() or 0, 8**11 - 1)
 
 
 @dataclass(frozen=True)

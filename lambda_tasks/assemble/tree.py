@@ -1,17 +1,21 @@
 """Walking the project's own trees (chalicelib/, vendor/): junk left out, and nothing read from outside.
 
-A symlink is followed only when it resolves inside the allowed roots (the project, or the tree itself): it is
-then stored as the file it points to. One that points outside, a loop and a dangling link are errors naming
-the link and its target, never a silent copy of ``/etc/passwd`` into a zip.
+The tree's own root is a :class:`~lambda_tasks.project_paths.ProjectPath` (checked: inside the project, links
+resolved). Below it, a symlink is followed only when it resolves inside the project: it is then stored as the
+file it points to. One that points outside, a loop and a dangling link are errors naming the link and its
+target, never a silent copy of ``/etc/passwd`` into a zip; a FIFO, socket or device is an error before any read.
 """
 
 from __future__ import annotations
 
+import errno
 import os
-from collections.abc import Iterator, Sequence
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 
-from ..errors import UnsafePathError
+from ..errors import ProjectError, UnsafePathError
+from ..project_paths import ProjectPath, kind_name
 
 #: Names never shipped: caches, editor and OS litter.
 JUNK_DIRS = frozenset({"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".idea", ".vscode",
@@ -30,32 +34,34 @@ def is_junk(name: str) -> bool:
     )
 
 
-def _inside(path: Path, roots: Sequence[Path]) -> bool:
-    return any(path == root or path.is_relative_to(root) for root in roots)
+def _shown(path: Path, root: Path | None) -> str:
+    """A path as the project names it (the first line of an error stays short), else as it is."""
+    return path.relative_to(root).as_posix() if root is not None and path.is_relative_to(root) else str(path)
 
 
-def _link_error(link: Path, why: str, fix: str) -> UnsafePathError:
+def _link_error(link: Path, why: str, fix: str, root: Path | None = None) -> UnsafePathError:
     try:
         target = os.readlink(link)
     except OSError:
         target = "?"
-    return UnsafePathError(f"symbolic link {link} {why}\n  it points to {target}\n  {fix}")
+    where = f"\n  in {root}" if root is not None else ""
+    return UnsafePathError(f"symbolic link {_shown(link, root)} {why}\n  it points to {target}{where}\n  {fix}")
 
 
-def _check_link(path: Path, roots: Sequence[Path]) -> Path:
+def _check_link(path: Path, root: Path) -> Path:
     """The real path a symlink stands for, when it may be followed; else UnsafePathError."""
     try:
         real = path.resolve(strict=True)
     except RuntimeError:  # Python < 3.13 on a loop
-        raise _link_error(path, "is a loop", "remove the link or point it at a file") from None
+        raise _link_error(path, "is a loop", "remove the link or point it at a file", root) from None
     except OSError as exc:
-        if exc.errno == 40:  # ELOOP
-            raise _link_error(path, "is a loop", "remove the link or point it at a file") from None
+        if exc.errno == errno.ELOOP:
+            raise _link_error(path, "is a loop", "remove the link or point it at a file", root) from None
         raise _link_error(path, "is dangling (its target does not exist)",
-                          "remove the link or create its target") from None
-    if not _inside(real, roots):
+                          "remove the link or create its target", root) from None
+    if real != root and not real.is_relative_to(root):
         raise _link_error(path, "points outside the project",
-                          "copy the file into the project if it is meant to ship, or remove the link")
+                          "copy the file into the project if it is meant to ship, or remove the link", root)
     return real
 
 
@@ -67,15 +73,23 @@ def _check_name(path: Path) -> None:
                               "  rename it: names in a zip for Lambda must be UTF-8") from None
 
 
-def walk_files(root: Path, allowed: Sequence[Path] = ()) -> Iterator[tuple[str, Path]]:
-    """(relative posix path, path) of every file below ``root``, sorted, junk left out.
+def _special(path: Path, mode: int, root: Path) -> ProjectError:
+    return ProjectError(f"{_shown(path, root)} is {kind_name(mode)}: only regular files and directories can ship\n"
+                        f"  in {root}\n  remove it from the project tree (or move it out of the directories that ship)")
 
-    Symlinks (to files or directories) are followed when they resolve inside ``root`` or one of ``allowed``.
+
+def walk_files(top: ProjectPath) -> Iterator[tuple[str, ProjectPath]]:
+    """(path relative to ``top``, posix; the file) of every regular file below ``top``, sorted, junk left out.
+
+    A symlink (to a file or a directory) is followed when its real path is inside the project; it ships under its
+    own name. FIFOs, sockets and devices (found directly or through a link) are errors, before anything reads them.
     """
-    roots = [root.resolve(), *(a.resolve() for a in allowed)]
-    pending = [root]
+    root = top.root
+    # each directory with the real paths of the directories above it: a link back to one of them is a loop
+    pending: list[tuple[str, Path, ProjectPath, tuple[Path, ...]]] = [("", root / top.rel, top, ())]
     while pending:
-        directory = pending.pop()
+        prefix, directory, node, above = pending.pop()
+        above = (*above, node.path)
         with os.scandir(directory) as scan:
             children = sorted(scan, key=lambda e: e.name)
         subdirs = []
@@ -84,17 +98,23 @@ def walk_files(root: Path, allowed: Sequence[Path] = ()) -> Iterator[tuple[str, 
                 continue
             path = Path(child.path)
             _check_name(path)
+            rel = prefix + child.name
             if child.is_symlink():
-                real = _check_link(path, roots)
-                if real.is_dir():
-                    if directory.resolve().is_relative_to(real):  # a link to an enclosing directory
+                real = _check_link(path, root)
+                mode = real.stat().st_mode
+                if stat.S_ISDIR(mode):
+                    if node.path.is_relative_to(real) or real in above:  # a link to an enclosing directory
                         raise _link_error(path, "is a loop (it points to a directory that contains it)",
-                                          "remove the link")
-                    subdirs.append(path)
+                                          "remove the link", root)
+                    subdirs.append((rel + "/", path, node.child(child.name, real, True), above))
+                elif stat.S_ISREG(mode):
+                    yield rel, node.child(child.name, real, False)
                 else:
-                    yield path.relative_to(root).as_posix(), path
-            elif child.is_dir():
-                subdirs.append(path)
-            elif child.is_file():
-                yield path.relative_to(root).as_posix(), path
+                    raise _special(path, mode, root)
+            elif child.is_dir(follow_symlinks=False):
+                subdirs.append((rel + "/", path, node.child(child.name, node.path / child.name, True), above))
+            elif child.is_file(follow_symlinks=False):
+                yield rel, node.child(child.name, node.path / child.name, False)
+            else:
+                raise _special(path, child.stat(follow_symlinks=False).st_mode, root)
         pending.extend(reversed(subdirs))

@@ -13,7 +13,6 @@ corrupt entry are one-line warnings, unless ``cache_required`` makes them (and a
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import tempfile
@@ -29,6 +28,7 @@ from ..layer_cache import CachedLayers, parse_record, record_bytes, record_key, 
 from ..manifest import LayerRecord
 from ..report import Reporter, human_bytes
 from . import clients as aws
+from . import waiting
 
 _CHUNK = 1 << 20
 _MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
@@ -51,6 +51,8 @@ class S3LayerCache:
         self.clients = clients or aws.Clients()
         self.regions = settings.regions
         self._bad: set[str] = set()  # keys found corrupt: store() writes them again
+        #: why the cache is not used again in this build (it did not answer): a silent S3 costs one deadline
+        self._silent: str | None = None
 
     def _s3(self) -> Any:
         """S3 in the first region deploy uses, else boto3's default (S3 redirects to the bucket's own region)."""
@@ -60,7 +62,7 @@ class S3LayerCache:
                 region = self.clients.default_region()
             except AwsError:
                 region = None
-        return self.clients.s3(region or "us-east-1")
+        return self.clients.client("s3", region or "us-east-1", waiting.CACHE_ATTEMPTS, waiting.CACHE)
 
     # -- reading
     def fetch(self, fingerprint: str, settings: Settings) -> CachedLayers | None:
@@ -147,6 +149,8 @@ class S3LayerCache:
 
     def _trouble(self, exc: BaseException, action: str) -> str:
         message = str(aws.translate(exc, f"{action} {self.where}")).splitlines()[0]
+        if isinstance(exc, waiting.NoAnswer) or (aws.is_transient(exc) and not aws.error_code(exc)):
+            self._silent = message
         if aws.error_code(exc) in {"NoSuchBucket"}:
             message = f"cannot {action}: bucket {self.bucket} does not exist; create it or fix cache_bucket"
         return message
@@ -154,6 +158,10 @@ class S3LayerCache:
     # -- writing
     def store(self, fingerprint: str, settings: Settings, layers: Sequence[LayerRecord],
               unit_bytes: Mapping[str, int]) -> None:
+        if self._silent is not None:
+            self.reporter.warn(f"layers: not stored in the shared cache ({self.where}): it did not answer earlier "
+                               "in this build")
+            return
         started = time.monotonic()
         try:
             s3 = self._s3()
@@ -177,8 +185,11 @@ class S3LayerCache:
         key = zip_key(self.prefix, record.sha256)
         if key not in self._bad:
             head = None
-            with contextlib.suppress(Exception):
+            try:
                 head = s3.head_object(Bucket=self.bucket, Key=key)
+            except Exception as exc:  # noqa: BLE001 - a missing key is the usual answer; silence is not
+                if isinstance(exc, waiting.NoAnswer) or (aws.is_transient(exc) and not aws.error_code(exc)):
+                    raise _Broken(self._trouble(exc, "write to the shared cache")) from None
             if head is not None and head.get("ContentLength") == record.zip_bytes and \
                     head.get("Metadata", {}).get("sha256") == record.sha256:
                 return 0

@@ -7,6 +7,9 @@ that starts no new attempt once the call's deadline has passed; it raises :class
 
 - ``api`` (reads, configuration updates, versions, aliases, waiter polls): AWS answers in well under a second;
   read timeout 20 s, deadline 60 s (three silent attempts). A silent endpoint fails in about 60 s.
+- ``cache`` (the shared build cache in S3, which a build can do without): read timeout 5 s, deadline 10 s,
+  two attempts: a silent cache costs a build about 10 s when reading and nothing more (``s3_cache`` stops
+  using it), however many layers it holds.
 - ``upload`` (PublishLayerVersion, CreateFunction and UpdateFunctionCode carry the zip, up to 50 MB inline, or
   name an S3 object Lambda then fetches and unpacks; S3 parts of 16 MB): Lambda answers only once it has
   checked the archive, so the read timeout is 120 s, and so is the deadline (one silent attempt). Sending the
@@ -14,7 +17,8 @@ that starts no new attempt once the call's deadline has passed; it raises :class
   link that keeps moving is never cut off.
 
 ``LAMBDA_TASKS_AWS_TIMEOUT=N`` sets the api deadline to N seconds and scales the rest with it (api read N/3,
-upload read and deadline 2N, connect min(10, N/3), waiters 5N): raise it on a slow link, lower it in tests.
+upload read and deadline 2N, cache read N/12 and deadline N/6, connect min(10, N/3), waiters 5N): raise it on a
+slow link, lower it in tests.
 """
 
 from __future__ import annotations
@@ -38,9 +42,12 @@ WAITER_DELAY = 2
 TICK = 1.0
 CI_EVERY = 10.0
 
-Kind = Literal["api", "upload"]
+Kind = Literal["api", "upload", "cache"]
 API: Kind = "api"
 UPLOAD: Kind = "upload"
+#: The shared build cache: optional, so a silent S3 costs little (read 5 s, deadline 10 s, two attempts).
+CACHE: Kind = "cache"
+CACHE_ATTEMPTS = 2
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,8 @@ def timeouts(kind: Kind = API) -> Timeouts:
     connect = min(CONNECT_TIMEOUT, deadline / 3)
     if kind == UPLOAD:
         return Timeouts(connect, 2 * deadline, 2 * deadline)
+    if kind == CACHE:
+        return Timeouts(min(connect, deadline / 12), deadline / 12, deadline / 6)
     return Timeouts(connect, deadline / 3, deadline)
 
 

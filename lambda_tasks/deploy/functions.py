@@ -30,7 +30,7 @@ __all__ = ["CONFIG_FIELDS", "DeployResult", "Deployer", "FunctionStep", "code_ch
            "default_regions", "deploy_functions", "desired_config", "function_specs", "layer_list", "run_matrix"]
 
 #: Where a deploy that leaves parts of an app out sends the user.
-NOT_DEPLOYED_HELP = 'see the README, section "Chalice projects", for what deploys them'
+NOT_DEPLOYED_HELP = 'see docs/guides/chalice-projects.md ("Not deployed here") for what deploys them'
 
 
 def deploy_functions(

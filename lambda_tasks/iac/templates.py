@@ -159,7 +159,7 @@ def cloudformation(p: Plan, sam: bool = False) -> dict[str, Any]:
 
 def _cfn_bucket(p: Plan) -> Any:
     if p.bucket and "{region}" in p.bucket:
-        return {"Fn::Sub": p.bucket.replace("{region}", "${AWS::Region}")}
+        return {"Fn::Sub": p.bucket.replace("${", "${!").replace("{region}", "${AWS::Region}")}  # ${! is a literal ${
     return {"Ref": "ArtifactBucket"}
 
 
@@ -206,7 +206,8 @@ def terraform(p: Plan) -> dict[str, Any]:
     if p.bucket:
         variable["default"] = p.bucket
     layers = {_tf_name(layer.key): {
-        "layer_name": layer.name, "description": layer.description, "s3_bucket": bucket, "s3_key": layer.s3_key,
+        "layer_name": tf_literal(layer.name), "description": tf_literal(layer.description), "s3_bucket": bucket,
+        "s3_key": layer.s3_key,
         "source_code_hash": source_code_hash(layer.sha256), "compatible_runtimes": [p.runtime],
         "compatible_architectures": [p.arch], "lifecycle": {"create_before_destroy": True},
     } for layer in p.layers}
@@ -219,7 +220,7 @@ def terraform(p: Plan) -> dict[str, Any]:
     for f in p.functions:
         name = _tf_name(f.key)
         if f.role is None:
-            roles[name] = {"name_prefix": f"{f.name[:30]}-", "assume_role_policy": _json(TRUST)}
+            roles[name] = {"name_prefix": tf_literal(f"{f.name[:30]}-"), "assume_role_policy": _json(TRUST)}
             for n, policy in enumerate(policies(f)):
                 attachments[f"{name}_{n}"] = {"role": f"${{aws_iam_role.{name}.name}}", "policy_arn": policy}
         functions[name] = _tf_function(p, f, bucket, name)
@@ -245,19 +246,21 @@ def terraform(p: Plan) -> dict[str, Any]:
 
 def _tf_function(p: Plan, f: FunctionPlan, bucket: str, name: str) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "function_name": f.name, "handler": f.handler, "runtime": p.runtime, "architectures": [p.arch],
+        "function_name": tf_literal(f.name), "handler": tf_literal(f.handler), "runtime": p.runtime,
+        "architectures": [p.arch],
         "memory_size": f.memory, "timeout": f.timeout, "s3_bucket": bucket, "s3_key": p.app_key,
         "source_code_hash": source_code_hash(p.app_sha256),
-        "role": f.role if f.role is not None else f"${{aws_iam_role.{name}.arn}}",
+        "role": tf_literal(f.role) if f.role is not None else f"${{aws_iam_role.{name}.arn}}",
         "layers": [*(f"${{aws_lambda_layer_version.{_tf_name(layer.key)}.arn}}" for layer in p.layers),
-                   *f.extra_layers],
+                   *tf_literal(f.extra_layers)],
     }
     if f.environment:
-        body["environment"] = {"variables": dict(f.environment)}
+        body["environment"] = {"variables": tf_literal(f.environment)}
     if f.tags:
-        body["tags"] = dict(f.tags)
+        body["tags"] = tf_literal(f.tags)
     if f.subnet_ids or f.security_group_ids:
-        body["vpc_config"] = {"subnet_ids": list(f.subnet_ids), "security_group_ids": list(f.security_group_ids)}
+        body["vpc_config"] = {"subnet_ids": tf_literal(f.subnet_ids),
+                              "security_group_ids": tf_literal(f.security_group_ids)}
     if f.reserved_concurrency is not None:
         body["reserved_concurrent_executions"] = f.reserved_concurrency
     if f.xray:
@@ -265,6 +268,19 @@ def _tf_function(p: Plan, f: FunctionPlan, bucket: str, name: str) -> dict[str, 
     if f.ephemeral_storage is not None:
         body["ephemeral_storage"] = {"size": f.ephemeral_storage}
     return body
+
+
+def tf_literal(value: Any) -> Any:
+    """A value of the user's as Terraform's JSON syntax reads it literally: its strings (map keys included) are
+    templates there, so ``${`` and ``%{`` become ``$${`` and ``%%{`` (an environment value ``${file("/etc/passwd")}``
+    stays that text, never an expression)."""
+    if isinstance(value, str):
+        return value.replace("${", "$${").replace("%{", "%%{")
+    if isinstance(value, Mapping):
+        return {tf_literal(key): tf_literal(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [tf_literal(item) for item in value]
+    return value
 
 
 def _tf_name(key: str) -> str:

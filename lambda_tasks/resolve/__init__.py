@@ -41,9 +41,12 @@ def resolution_key(settings: Settings, installer: Installer) -> str:
 
 
 def resolve(settings: Settings, reporter: Reporter, refresh: bool = False,
-            on_wheel: Callable[[Path], None] | None = None) -> list[Path]:
+            on_wheel: Callable[[Path], None] | None = None, own: set[str] | None = None) -> list[Path]:
     """The wheels (one per distribution) that requirements.txt needs on the target, downloaded. ``on_wheel``
-    is given each wheel pip fetches as soon as pip has it (for checks that can start before pip is done)."""
+    is given each wheel pip fetches as soon as pip has it (for checks that can start before pip is done);
+    ``own`` receives the names of those built from the project's own sources (``./libs/mylib``, VCS), whose
+    files the secret scan reads as the user's."""
+    own = own if own is not None else set()
     requirements = settings.requirements_path
     if not requirements.is_file() and requirements.resolve() != (settings.project_dir / "requirements.txt").resolve():
         shown = os.path.relpath(requirements, settings.project_dir)
@@ -70,11 +73,11 @@ def resolve(settings: Settings, reporter: Reporter, refresh: bool = False,
         download_dir.mkdir()
         built_dir.mkdir()
         if installer.name == "uv":
-            _download_with_uv(settings, installer, download_dir, built_dir, reporter, on_wheel)
+            own.update(_download_with_uv(settings, installer, download_dir, built_dir, reporter, on_wheel))
         else:
             if installer.why:
                 reporter.info(f"resolve: with pip ({installer.why})")
-            pip.download(settings, download_dir, built_dir, reporter, on_wheel)
+            own.update(pip.download(settings, download_dir, built_dir, reporter, on_wheel))
         wheels = []
         for path in sorted(download_dir.iterdir()):
             if not path.name.endswith(".whl"):
@@ -89,13 +92,13 @@ def resolve(settings: Settings, reporter: Reporter, refresh: bool = False,
 
 
 def _download_with_uv(settings: Settings, installer: Installer, download_dir: Path, built_dir: Path,
-                      reporter: Reporter, on_wheel: Callable[[Path], None] | None) -> None:
+                      reporter: Reporter, on_wheel: Callable[[Path], None] | None) -> frozenset[str]:
+    """The names built from the project's own sources, as :func:`pip.download` returns them."""
     from . import uv
 
     if direct_references(settings.requirements_path):
         reporter.info("resolve: the requirements name packages by path or URL; resolving with pip, which builds them")
-        pip.download(settings, download_dir, built_dir, reporter, on_wheel)
-        return
+        return pip.download(settings, download_dir, built_dir, reporter, on_wheel)
     if not installer.isolated and (untaken := uv.pip_only(settings.pip_args)):
         reporter.warn(f"resolve: uv is not given pip's options {', '.join(untaken)} (no uv equivalent); "
                       'installer = "auto" or "pip" would resolve with pip')
@@ -103,10 +106,10 @@ def _download_with_uv(settings: Settings, installer: Installer, download_dir: Pa
         unfetched = uv.download(settings, download_dir, cache_dir() / "wheels", reporter, installer.isolated, on_wheel)
     except uv.Defer as defer:
         _hand_over(defer, download_dir, reporter)
-        pip.download(settings, download_dir, built_dir, reporter, on_wheel)
-        return
+        return pip.download(settings, download_dir, built_dir, reporter, on_wheel)
     if unfetched:
         pip.download_pins(settings, [f"{pick.name}=={pick.version}" for pick in unfetched], download_dir, reporter)
+    return frozenset()
 
 
 def download_pins(settings: Settings, pins: list[str], download_dir: Path, reporter: Reporter) -> None:

@@ -32,6 +32,8 @@ class Entry:
     line: Line
     text: str
     names: frozenset[str]
+    #: built here from the project's own sources (a path, an archive, a VCS checkout): its files are the user's
+    built: bool = False
 
     @property
     def shown(self) -> str:
@@ -96,7 +98,7 @@ def _wheel_for(reference: DirectReference, settings: Settings, options: list[str
     if reference.name and canonicalize_name(reference.name) != name:
         return Failure(shown, f"its metadata names it {name}, not {reference.name}", (), "")
     marker = f" ; {reference.marker}" if reference.marker else ""
-    return Entry(reference.line, f"{name}{reference.extras} @ {wheel.as_uri()}{marker}", frozenset({name}))
+    return Entry(reference.line, f"{name}{reference.extras} @ {wheel.as_uri()}{marker}", frozenset({name}), True)
 
 
 def requirement_names(text: str) -> frozenset[str]:

@@ -7,13 +7,16 @@ import hashlib
 import os
 import shutil
 import ssl
+import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from ..errors import ResolveError
+from ..deadlines import NETWORK_ENV, network_timeout
+from ..errors import DeadlineError, ResolveError
 from ..report import Reporter
 from ..targets import Target
 from .process import redact
@@ -72,10 +75,18 @@ def fetch(pick: Pick, download_dir: Path, wheelhouse: Path, reporter: Reporter |
     partial = final.with_name(final.name + ".part")
     digest = hashlib.sha256()
     request = urllib.request.Request(pick.url, headers={"User-Agent": "lambda-tasks"})
-    with urllib.request.urlopen(request, timeout=120, context=_ssl_context()) as response, open(partial, "wb") as out:
-        for chunk in iter(lambda: response.read(1 << 20), b""):
-            digest.update(chunk)
-            out.write(chunk)
+    try:
+        with urllib.request.urlopen(request, timeout=network_timeout(), context=_ssl_context()) as response, \
+                open(partial, "wb") as out:
+            for chunk in iter(lambda: response.read(1 << 20), b""):
+                digest.update(chunk)
+                out.write(chunk)
+    except (TimeoutError, urllib.error.URLError) as exc:
+        partial.unlink(missing_ok=True)
+        if isinstance(exc, TimeoutError) or isinstance(getattr(exc, "reason", None), TimeoutError):
+            raise DeadlineError(redact(f"fetching {pick.filename}: {urllib.parse.urlsplit(pick.url).netloc} did not "
+                                       f"answer in {network_timeout():g} s ({NETWORK_ENV})")) from None
+        raise
     if pick.sha256 and digest.hexdigest() != pick.sha256:
         partial.unlink()
         raise ResolveError(redact(f"{pick.filename} from {pick.url} does not match the sha256 in the lock; try again"))

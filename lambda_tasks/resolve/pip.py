@@ -33,9 +33,10 @@ __all__ = ["download", "download_pins", "explain_pip_failure", "pip_command"]
 
 
 def download(settings: Settings, download_dir: Path, built_dir: Path, reporter: Reporter,
-             on_wheel: Callable[[Path], None] | None = None) -> None:
+             on_wheel: Callable[[Path], None] | None = None) -> frozenset[str]:
     """``pip download`` for the target; local, VCS and sdist-only requirements are built and fed back as wheels.
-    ``on_wheel`` is given each wheel pip fetched as soon as pip has it (a hard link, in a temporary directory)."""
+    ``on_wheel`` is given each wheel pip fetched as soon as pip has it (a hard link, in a temporary directory).
+    Returns the names of the distributions built from the project's own sources (paths, archives, VCS)."""
     source, target = settings.requirements_path, settings.target
     env = pip_env(settings)
     poll = None
@@ -46,6 +47,7 @@ def download(settings: Settings, download_dir: Path, built_dir: Path, reporter: 
         poll = _watcher(fetched, on_wheel)
     options = index_option_lines(source)
     entries, failures = prepare(settings, options, built_dir, reporter)
+    own = frozenset(name for entry in entries if entry.built for name in entry.names)
     flat = built_dir.parent / "requirements.txt"
     tried: set[str] = set()
     for _ in range(_MAX_SDIST_ROUNDS):
@@ -85,6 +87,7 @@ def download(settings: Settings, download_dir: Path, built_dir: Path, reporter: 
                            f"{_shown(source, settings.project_dir)}")
     if failures:
         raise failures_error(failures, target)
+    return own
 
 
 def _watcher(directory: Path, on_wheel: Callable[[Path], None]) -> Callable[[], None]:

@@ -13,12 +13,12 @@ the same inputs (and the same index) give the same bytes.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from .. import deadlines
 from ..config import Settings
 from ..errors import ResolveError, SettingsError
 from ..files import write_atomic
@@ -57,16 +57,15 @@ def write_pylock(settings: Settings, source: Source, output: Path, reporter: Rep
             "--no-header", "--quiet", *uv_args, "--python", sys.executable,
         ]
         reporter.status(f"lock: uv pip compile for {target}")
-        result = subprocess.run([*command, "--only-binary", ":all:"], cwd=source.path.parent, capture_output=True,
-                                text=True, env=uv_env)
-        if result.returncode != 0 and _NO_WHEEL.search(result.stderr):
+        step = "lock (uv pip compile)"
+        returncode, out = deadlines.run([*command, "--only-binary", ":all:"], source.path.parent, uv_env, step)
+        if returncode != 0 and _NO_WHEEL.search(out):
             reporter.info("lock: a requirement has no wheel for the target; locking its sdist (built at build time, "
                           "compiler off)")
-            result = subprocess.run(command, cwd=source.path.parent, capture_output=True, text=True, env=uv_env)
+            returncode, out = deadlines.run(command, source.path.parent, uv_env, step)
         reporter.status_done()
-        if result.returncode != 0:
-            raise ResolveError(redact(explain_uv_failure(result.stderr or result.stdout,
-                                                         _shown(settings, requirements, source))))
+        if returncode != 0:
+            raise ResolveError(redact(explain_uv_failure(out, _shown(settings, requirements, source))))
         text = lock.read_text(encoding="utf-8")
     data = _with_environment(text, target, source, settings)
     count = len(read_toml_text(data).get("packages", []))

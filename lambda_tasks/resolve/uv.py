@@ -24,7 +24,6 @@ from __future__ import annotations
 import os
 import re
 import shutil  # noqa: F401  (tests patch uv.shutil.which: find_uv looks uv up with it)
-import subprocess
 import sys
 import tempfile
 import urllib.parse
@@ -33,8 +32,10 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
+from .. import deadlines
 from ..config import Settings
-from ..errors import ResolveError
+from ..deadlines import uv_network_env
+from ..errors import DeadlineError, ResolveError
 from ..host import find_uv
 from ..report import Reporter
 from ..sources.requirements import index_option_lines
@@ -84,6 +85,7 @@ def uv_settings(pip_args: Sequence[str], isolated: bool) -> tuple[list[str], dic
             env.pop(name, None)
         args.append("--no-config")
     env.update(options.env)
+    env.update(uv_network_env())  # over pip's timeout configuration: a silent index fails in about two timeouts
     return args, env
 
 
@@ -115,10 +117,12 @@ def compile_lock(settings: Settings, uv: str, reporter: Reporter, isolated: bool
             "--python", sys.executable,  # any interpreter: without one, uv searches for the target's version
         ]
         reporter.status("resolve: uv pip compile")
-        result = subprocess.run(command, cwd=settings.project_dir, capture_output=True, text=True, env=env)
-        reporter.status_done()
-        if result.returncode != 0:
-            raise _UvFailed(result.stderr or result.stdout)
+        try:
+            returncode, output = deadlines.run(command, settings.project_dir, env, "resolve (uv pip compile)")
+        finally:
+            reporter.status_done()
+        if returncode != 0:
+            raise _UvFailed(output)
         lock_data: dict[str, Any] = tomllib.loads(lock.read_text(encoding="utf-8"))
         return lock_data
 
@@ -181,6 +185,11 @@ def download(settings: Settings, download_dir: Path, wheelhouse: Path, reporter:
         picks = pick_wheels(compile_lock(settings, uv, reporter, isolated, requirements, extra), settings.target)
     except _UvFailed as failed:
         output = str(failed)
+        silent = silent_index(output)
+        if silent:  # not handed to pip: it would wait for the same index again
+            raise DeadlineError(redact(f"resolve (uv pip compile): {silent}\n  check the index URL, the network or "
+                                       f"the proxy; uv waits {deadlines.network_timeout():g} s per attempt "
+                                       f"({deadlines.NETWORK_ENV})")) from None
         if _NO_WHEEL.search(output):
             raise Defer("uv found no wheel for a requirement; resolving with pip, which builds pure sdists") from None
         if isolated:  # standing in for pip: pip's resolve names every requirement that cannot be had, and why
@@ -203,6 +212,20 @@ def download(settings: Settings, download_dir: Path, wheelhouse: Path, reporter:
                 on_wheel(download_dir / pick.filename)
     reporter.status_done()
     return sorted(unfetched, key=lambda pick: pick.filename)
+
+
+_FETCH_TIMED_OUT = re.compile(r"Failed to fetch: (\S+)(?:.|\n)*?(?:operation timed out|timed out)")
+
+
+def silent_index(output: str) -> str | None:
+    """uv's failure, when it is an index that did not answer: the endpoint, in words (None otherwise)."""
+    match = _FETCH_TIMED_OUT.search(output)
+    if match is None:
+        return None
+    url = urllib.parse.urlsplit(match.group(1))
+    seconds = 2 * deadlines.network_timeout()
+    return f"the package index {url.hostname}:{url.port or (443 if url.scheme == 'https' else 80)} did not " \
+           f"answer in {seconds:g} s (uv's attempts timed out) for {url.path[:60]}"
 
 
 def explain_uv_failure(output: str, settings: Settings) -> str:

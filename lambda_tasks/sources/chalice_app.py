@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from dataclasses import replace as _replace
 from pathlib import Path
 
-from ..errors import ProjectError, file_system_error
+from .. import project_paths
+from ..errors import ProjectError
 
 API_HANDLER = "api_handler"
 _STREAM = " (batch size {batch_size}, starting position {starting_position})"
@@ -244,13 +245,14 @@ class _Module:
 
     @classmethod
     def load(cls, path: Path | None, dotted: str, project_dir: Path) -> _Module | None:
-        if path is None or not path.is_file():
+        label = path.relative_to(project_dir).as_posix() if path and path.is_relative_to(project_dir) else ""
+        found = project_paths.file(project_dir, label, "the module") if label else None  # inside, regular
+        if found is None:
             return None
-        label = path.relative_to(project_dir).as_posix() if path.is_relative_to(project_dir) else str(path)
-        try:
-            tree = ast.parse(path.read_bytes(), filename=str(path))
-        except OSError as exc:
-            raise file_system_error(exc) from None
+        try:  # (read_bytes says what an OSError means)
+            tree = ast.parse(found.read_bytes(), filename=str(path))
+        except (RecursionError, MemoryError):
+            raise project_paths.too_deep(label) from None
         except SyntaxError as exc:
             raise ProjectError(f"{label} has a syntax error at line {exc.lineno}: {exc.msg}\n"
                                f"  {path}:{exc.lineno}: {(exc.text or '').strip()[:120]}\n"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import project_paths
 from ..config import FunctionSpec
 from ..errors import ProjectError, SettingsError, file_system_error
 from .chalice_app import API_HANDLER, ChaliceApp, ChaliceFunction
@@ -89,16 +90,19 @@ def readme_table() -> str:
 def read_config(project_dir: Path) -> dict[str, Any] | None:
     """``.chalice/config.json`` as data, its types checked; None when absent."""
     path = project_dir / CONFIG_FILE
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    found = project_paths.file(project_dir, CONFIG_FILE, "Chalice's configuration")
+    if found is None:
         return None
+    try:
+        text = found.read_bytes().decode("utf-8")
     except UnicodeDecodeError:
         raise SettingsError(f"{CONFIG_FILE} is not UTF-8 text\n  in {path}") from None
     except OSError as exc:
         raise file_system_error(exc) from None
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise SettingsError(f"{CONFIG_FILE} is nested too deeply to be read as JSON\n  in {path}") from None
     except json.JSONDecodeError as exc:
         raise SettingsError(f"{CONFIG_FILE} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}\n"
                             f"  in {path}") from None

@@ -9,6 +9,7 @@ Named by the ``requirements`` setting, or searched in this order: ``requirements
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
@@ -18,6 +19,7 @@ from typing import Any
 
 from ..errors import ResolveError, SettingsError
 from ..files import cache_dir, write_atomic
+from ..project_paths import regular_file
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -85,14 +87,15 @@ def find_source(project_dir: Path, requirements: str | None) -> Source | None:
     """The named file (which must exist), or the first of SEARCH_ORDER the project has; None: no dependencies."""
     if requirements:
         path = project_dir / requirements
-        if not path.is_file():
+        if not os.path.lexists(path) or not os.path.exists(path):
             raise ResolveError(f"requirements file {requirements} does not exist; check the requirements setting\n"
                                f"  looked for {path}")
-        return Source(_declared_kind(path), path, searched=False)
+        return Source(_declared_kind(regular_file(path, "requirements file")), path, searched=False)
     for name in SEARCH_ORDER:
         path = project_dir / name
-        if not path.is_file():
+        if not os.path.lexists(path):
             continue
+        regular_file(path, "dependency file")  # a directory named requirements.txt is an error, not "none"
         kind = _declared_kind(path)
         if kind == "pyproject" and "dependencies" not in read_toml(path).get("project", {}):
             continue

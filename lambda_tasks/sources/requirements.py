@@ -17,6 +17,8 @@ import urllib.request
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ..project_paths import read_text
+
 #: pip's environment variables that change what a resolve finds.
 PIP_INDEX_VARIABLES = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_NO_INDEX", "PIP_CONFIG_FILE")
 
@@ -72,7 +74,7 @@ def read_lines(path: Path) -> list[Line]:
         return []
     lines: list[Line] = []
     pending, start = "", 0
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, raw in enumerate(read_text(path, path.name, utf8_only=True).splitlines(), 1):
         if not pending:
             start = number
         if raw.endswith("\\") and not _COMMENT.match(raw):

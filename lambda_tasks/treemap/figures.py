@@ -70,7 +70,7 @@ def figures_of(manifest: Manifest, shipped: Mapping[str, Shipped] | None) -> Fig
 def read_figures(manifest_path: Path, output_dir: Path) -> tuple[Manifest, bytes | None] | None:
     """The manifest on disk and its BOM's bytes, or None without a manifest: read before a build overwrites
     them, made into figures only when the build changed the manifest (:func:`keep_previous`)."""
-    manifest = load_manifest(manifest_path)
+    manifest = load_manifest(manifest_path, output_dir)
     if manifest is None:
         return None
     return manifest, bom_bytes(output_dir, manifest.bill_of_materials)

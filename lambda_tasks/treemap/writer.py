@@ -18,6 +18,8 @@ from .savings import Saving, Slimming, debug_bytes, estimate
 from .sizes import Artifact, group, owner_function, read_members, with_overhead
 from .summary import Summary, rows_of, text_lines, to_json
 
+__all__ = ["Report", "ReportInputs", "Slimming", "write_report"]
+
 REPORT_NAME = "report.html"
 
 

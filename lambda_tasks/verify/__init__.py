@@ -22,9 +22,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import project_paths
 from ..config import Settings
 from ..errors import BytecodeError, VerifyError
 from ..host import describe, find_emulated, find_interpreter, machine
+from ..limits import PAYLOAD_BYTES
 from ..manifest import Manifest, require
 from ..report import Reporter, human_bytes
 from ..shared_libraries import check_laid_out
@@ -95,7 +97,7 @@ def verify(settings: Settings, event: Path | None, reporter: Reporter, function:
 
     Raises :class:`VerifyError` naming what fails; returns a :class:`VerifyResult` otherwise.
     """
-    manifest = require(settings.manifest_path)
+    manifest = require(settings.manifest_path, settings.output_dir)
     target = settings.target
     if (manifest.runtime, manifest.architecture) != (target.runtime, target.arch):
         raise VerifyError(f"{settings.manifest_path.name} was built for {manifest.runtime}/{manifest.architecture}, "
@@ -166,8 +168,10 @@ def verify(settings: Settings, event: Path | None, reporter: Reporter, function:
     if failures:
         for note in result.warnings:
             reporter.warn(note)
-        count = "" if len(failures) == 1 else f" ({len(failures)} functions)"
-        raise VerifyError(f"verify failed{count}: " + "\n  ".join(failures))
+        if len(failures) == 1:
+            raise VerifyError(f"verify failed: {failures[0]}")
+        raise VerifyError(f"verify failed in {len(failures)} functions\n" + "\n".join(
+            "  " + failure.replace("\n", "\n  ") for failure in failures))
     if result.not_loaded:
         noun = "compiled module" if len(result.not_loaded) == 1 else "compiled modules"
         result.unchecked.insert(0, f"{noun} {', '.join(result.not_loaded)} ({plan.why_not or 'another CPU'})")
@@ -196,7 +200,7 @@ def _stage(layout: Layout, plan: Plan, target: Target, region: str, passed: Mapp
         reporter.info(f"verify: paths mapped, not laid out at /var/task and /opt: {isolation.why_not}")
     if why:
         result.unchecked.append(f"Lambda's runtime client (awslambdaric): {why}; a stand-in spoke its protocol")
-    hide = _hidden_libraries(layout, target, interpreter, isolation, reporter, result) if isolation.prefix else {}
+    hide = _hidden_libraries(layout, target, interpreter, isolation, reporter, result)
     return execution.Stage(layout.task, layout.opt, runtime, layout.root, interpreter, isolation, region, passed,
                            target.runtime, imports.extension_suffixes(target), hide=hide,
                            block_compiled=not plan.compiled)
@@ -209,18 +213,23 @@ def _hidden_libraries(layout: Layout, target: Target, interpreter: execution.Int
     from . import host_libraries
 
     base = host_libraries.base_table(target.runtime, target.python_version)
-    if base is None or not host_libraries.overlay_available():
-        why = "no table of Lambda's base images here" if base is None else "no overlayfs here"
-        result.unchecked.append(f"native libraries this host has and Lambda lacks ({why}: the build's audit "
-                                "checks them)")
-        return {}
     executable, _, prefix = interpreter.needs
-    names = host_libraries.to_hide(layout.task, layout.opt, base,
+    names = host_libraries.to_hide(layout.task, layout.opt, base or frozenset(),
                                    host_libraries.interpreter_files(executable, prefix, interpreter.version))
+    if not names:
+        return {}
+    if base is None or not isolation.prefix or not host_libraries.overlay_available():
+        why = ("no table of Lambda's base images here" if base is None else
+               "paths mapped" if not isolation.prefix else "no overlayfs here")
+        shown = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
+        what = f"whether Lambda has the native libraries {shown}" if base is None else \
+            f"the native libraries {shown}, which Lambda lacks, loaded from this host"
+        result.unchecked.append(f"{what} ({why}; the build's audit checks them)")
+        return {}
     places = host_libraries.host_places(names)
     if places:
-        shown = sorted({name for found in places.values() for name in found})
-        reporter.info(f"verify: hidden from the loader, as Lambda's {target.runtime} lacks them: {', '.join(shown)}")
+        hidden = sorted({name for found in places.values() for name in found})
+        reporter.info(f"verify: hidden from the loader, as Lambda's {target.runtime} lacks them: {', '.join(hidden)}")
     return {directory: tuple(found) for directory, found in places.items()}
 
 
@@ -250,6 +259,9 @@ def _record(result: VerifyResult, call: Call, outcome: execution.Outcome, plan: 
                            host_python=platform.python_version(), runtime=target.runtime,
                            extra_layers=extra_layers)
     result.unchecked += list(judged.unchecked)
+    if outcome.stand_in and not any("awslambdaric" in note for note in result.unchecked):
+        result.unchecked.append("Lambda's runtime client (awslambdaric): the runtime could not import it; a stand-in "
+                                "spoke its protocol")
     timing = _timing(outcome, call)
     if judged.status == "ok":
         where = "" if plan.same_version else f" (ran under this host's Python {platform.python_version()}, " \
@@ -366,13 +378,12 @@ def _describe(plan: Plan) -> str:
 
 
 def _read_event(path: Path) -> object:
-    """The event: a JSON file, or the name of a sample (events.KINDS: s3, sqs, api-rest ...)."""
-    if not path.exists() and str(path) in events.KINDS:
-        return events.sample(str(path))
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise VerifyError(f"event file {path} does not exist\n  or name a sample event: "
-                          f"{', '.join(events.KINDS)}") from None
-    except ValueError as exc:
-        raise VerifyError(f"event file {path} is not JSON: {exc}") from None
+    """The event: a JSON file (a regular file: a FIFO or /dev/zero is refused before reading; at most Lambda's
+    6 MB payload; nesting bounded), or the name of a sample (events.KINDS: s3, sqs, api-rest ...)."""
+    if not os.path.lexists(path):
+        if str(path) in events.KINDS:
+            return events.sample(str(path))
+        raise VerifyError(f"event file {path} does not exist\n  or name a sample event: {', '.join(events.KINDS)}")
+    found = project_paths.regular_file(path, "event file")
+    data = project_paths.read_bytes(found, PAYLOAD_BYTES, f"event file {path}")
+    return project_paths.parse_json(data, f"event file {path}", VerifyError)

@@ -76,6 +76,7 @@ class Outcome:
     stand_in: bool = False
     loaded: list[str] = field(default_factory=list)  # the function zip's files the import ran
     fell_back: str = ""  # why the namespace could not be used after all (paths mapped instead)
+    detail: str = ""  # one more line about how it ended (the peak over the memory size)
     output: str = ""
 
 
@@ -163,8 +164,8 @@ def run(stage: Stage, function: Function, event: bytes | None, echo: Callable[[s
     if ended.stopped == "memory":
         outcome.stopped, outcome.answered = "memory", False
         outcome.error = {"errorType": "Runtime.OutOfMemory", "errorMessage": (
-            f"RequestId: {exchange.request_id} Error: Runtime exited with error: signal: killed (peak "
-            f"{ended.peak // 1048576} MB over the function's {function.memory} MB)")}
+            f"RequestId: {exchange.request_id} Error: Runtime exited with error: signal: killed")}
+        outcome.detail = f"peak memory {ended.peak // 1048576} MB over the function's {function.memory} MB"
     elif ended.stopped in ("timeout", "init timeout"):
         outcome.stopped = ended.stopped
         limit = function.timeout if ended.stopped == "timeout" else lambda_env.INIT_SECONDS + function.timeout

@@ -8,9 +8,9 @@ one, its limits enforced.
   the host's interpreter still runs. Elsewhere the same layout is used with its paths mapped, said in one line.
 - **Timeout**: the invocation is stopped after the function's timeout (Lambda's ``Task timed out``), the Init
   phase after 10 s plus the timeout.
-- **Memory**: the process tree's resident memory is watched (every 20 ms) and the runtime killed as Lambda kills
-  it when it passes the memory size; the exact peak (the kernel's ``ru_maxrss``) is checked after the fact, so a
-  spike between two looks still fails. Neither RLIMIT_AS (it counts address space Lambda does not: a 128 MB
+- **Memory**: the process tree's peak resident memory (the kernel's high-water mark, ``VmHWM``, so a spike
+  between two looks counts) is read every 20 ms and the runtime killed as Lambda kills it when it passes the
+  memory size. Neither RLIMIT_AS (it counts address space Lambda does not: a 128 MB
   function may map far more) nor a cgroup (the machine's owner's) is used.
 """
 
@@ -168,45 +168,62 @@ def run(command: Sequence[str], env: Mapping[str, str], cwd: Path, api: RuntimeA
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     limit, peak, stopped, status = memory_mb * 1024 * 1024, 0, "", None
-    rusage_peak = 0
-    while True:
-        api.changed.wait(0.02)
-        api.changed.clear()
-        exchange = api.exchange
-        now = time.monotonic()
-        answered = exchange.init_error is not None or exchange.response is not None or exchange.error is not None
-        if answered or (not has_event and exchange.init_done is not None):
-            break
-        pid, raw_status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            status, rusage_peak = raw_status, usage.ru_maxrss * 1024
-            break
-        peak = max(peak, tree_rss(process.pid))
-        if peak > limit:
-            stopped = "memory"
-            break
-        if exchange.init_done is None and now - exchange.started > INIT_SECONDS + timeout:
-            stopped = "init timeout"
-            break
-        if exchange.delivered is not None and now - exchange.delivered > timeout:
-            stopped = "timeout"
-            break
+    try:
+        while True:
+            api.changed.wait(0.02)
+            api.changed.clear()
+            exchange = api.exchange
+            now = time.monotonic()
+            answered = exchange.init_error is not None or exchange.response is not None or exchange.error is not None
+            if answered or (not has_event and exchange.init_done is not None):
+                break
+            ended, status = _reap(process, block=False)
+            if ended:
+                break
+            peak = max(peak, tree_rss(process.pid))
+            if peak > limit:
+                stopped = "memory"
+                break
+            if exchange.init_done is None and now - exchange.started > INIT_SECONDS + timeout:
+                stopped = "init timeout"
+                break
+            if exchange.delivered is not None and now - exchange.delivered > timeout:
+                stopped = "timeout"
+                break
+    except BaseException:  # Ctrl-C: the runtime is in its own session, so it is stopped here
+        _stop(process)
+        with contextlib.suppress(ChildProcessError):
+            _reap(process, block=True)
+        raise
     if status is None:
         peak = max(peak, tree_rss(process.pid))
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        _, status, usage = os.wait4(process.pid, 0)
-        rusage_peak = usage.ru_maxrss * 1024
-    process.returncode = os.waitstatus_to_exitcode(status)
+    _stop(process)  # the runtime and whatever it started
+    if status is None:
+        _reap(process, block=True)
     reader.join(timeout=5)
-    peak = max(peak, rusage_peak)
     if not stopped and peak > limit:
         stopped = "memory"
     return Ended(stopped, peak, process.returncode, "\n".join(lines))
 
 
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        if hasattr(os, "killpg"):
+            os.killpg(process.pid, signal.SIGKILL)
+        else:  # pragma: no cover - Windows
+            process.kill()
+
+
+def _reap(process: subprocess.Popen[bytes], *, block: bool) -> tuple[bool, int | None]:
+    """(ended, exit status). Not ru_maxrss for the peak: it counts the forked image of this process before the
+    exec (the parent's own memory); /proc's VmHWM counts the runtime's own."""
+    code = process.wait() if block else process.poll()
+    return code is not None, code
+
+
 def tree_rss(pid: int) -> int:
-    """Resident memory of a process and its descendants, in bytes (0 when gone)."""
+    """Peak resident memory (the kernel's high-water mark, VmHWM, since each one's exec) of a process and its
+    descendants, in bytes (0 when gone or without /proc)."""
     total, todo, seen = 0, [pid], set()
     while todo:
         current = todo.pop()
@@ -220,7 +237,7 @@ def tree_rss(pid: int) -> int:
         except (OSError, ValueError):
             continue
         for line in status.splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith("VmHWM:"):
                 total += int(line.split()[1]) * 1024
     return total
 

@@ -9,6 +9,7 @@ chain is walked, so a package that re-raises without the cause (pandas re-raisin
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -34,7 +35,8 @@ def judge(outcome: Outcome, *, handler: str, module: str, called: bool, target_m
         return Verdict("ok", "", extra)
     error = outcome.error or {}
     if outcome.stopped in ("memory", "timeout", "init timeout"):
-        return Verdict("failed", f"{handler}: {error.get('errorType')}: {error.get('errorMessage')}")
+        detail = f"\n  {outcome.detail}" if outcome.detail else ""
+        return Verdict("failed", f"{handler}: {error.get('errorType')}: {_short(error.get('errorMessage'))}{detail}")
     wrong = [f for f in outcome.foreign if f.get("machine") != target_machine]
     if wrong:
         first = wrong[0]
@@ -60,15 +62,22 @@ def judge(outcome: Outcome, *, handler: str, module: str, called: bool, target_m
             what += f" and the call of {handler}"
         return Verdict("not checked", "", (what,))
     stage = "init" if outcome.init_error or not called else "invocation"
-    message = f"{handler}: {stage} failed: {error.get('errorType')}: {error.get('errorMessage')}"
-    if missing:
-        message += f" (module {missing!r} is in neither the function zip nor the layers)"
-    if failure.get("where"):
-        message += f" (at {failure['where']})"
+    message = f"{handler}: {stage} failed: {error.get('errorType')}: {_short(error.get('errorMessage'))}"
     if not same_version:
         return Verdict("warning", f"{message} under this host's Python {host_python}; it may work on {runtime}, "
                                   "which this host cannot run")
+    if missing:
+        message += f"\n  module {missing!r} is in neither the function zip nor the layers"
+    if failure.get("where"):
+        message += f"\n  at {failure['where']}"
     return Verdict("failed", message)
+
+
+def _short(text: object, limit: int = 100) -> str:
+    """The first line of a message, cut to fit the error's first line (the whole of it is printed above)."""
+    first = str(text or "").strip().splitlines()[0] if str(text or "").strip() else ""
+    first = re.sub(r"^RequestId: \S+ (Error: )?", "", first)  # the document above has the request id
+    return first if len(first) <= limit else first[: limit - 3] + "..."
 
 
 def error_document(outcome: Outcome) -> str:

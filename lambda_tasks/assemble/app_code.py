@@ -1,0 +1,95 @@
+"""The app's own code: app.py, chalicelib/ and the ``app_paths`` setting, as project paths; and the check that
+every module of the project the app imports ships with it.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..entries import APP_UNIT, Entry
+from ..errors import ProjectError
+from ..project_paths import ProjectPath, find, too_deep
+from . import tree
+from .collect import file_entry
+
+#: Directories at the project's top that hold no app code (outputs, environments, tools' caches).
+_NOT_APP_CODE = frozenset({"dist", "layers", "build", "tests", "test", "venv", "env", "node_modules"})
+
+
+def app_files(project_dir: Path, app_paths: Sequence[str] = ()) -> list[tuple[str, ProjectPath]]:
+    """app.py, everything under chalicelib/ and under each of ``app_paths``, as (arcname, file); each root is
+    checked like every file (inside the project, links resolved, a regular file or directory)."""
+    app = find(project_dir, "app.py", "the handler module", want_dir=False)
+    if app is None:
+        raise ProjectError(
+            f"no app.py in the project directory: the handler module must be there\n  in {project_dir}\n"
+            "  point --project-dir (or project_dir) at your app"
+        )
+    files: dict[str, ProjectPath] = {"app.py": app}
+    roots = [("chalicelib", find(project_dir, "chalicelib", "chalicelib", want_dir=True))]
+    roots += [(rel, find(project_dir, rel, "app_paths entry")) for rel in app_paths]
+    for rel, root in roots:
+        if root is None:
+            if rel == "chalicelib":
+                continue
+            raise ProjectError(f"app_paths names {rel}, which is not in the project\n  in {project_dir}\n"
+                               "  fix the app_paths setting, or create it")
+        if root.is_dir:
+            files.update((f"{root.rel}/{name}", path) for name, path in tree.walk_files(root))
+        elif not tree.is_junk(root.path.name):
+            files[root.rel] = root
+    return sorted(files.items())
+
+
+def app_entries(files: Sequence[tuple[str, ProjectPath]]) -> list[Entry]:
+    return [file_entry(arcname, path.path, APP_UNIT) for arcname, path in files]
+
+
+def check_imports(files: Sequence[tuple[str, ProjectPath]], project_dir: Path, skip: Sequence[str] = ()) -> None:
+    """A module of the project that the app imports must ship: ``import todo`` with a ``todo/`` package (or
+    ``todo.py``) beside app.py that is in neither chalicelib/ nor ``app_paths`` would fail on Lambda.
+
+    ``skip``: top-level names that are no app code (the vendor directory). Imports inside functions and ``try``
+    blocks count too (Lambda runs them sooner or later); relative imports are inside what ships."""
+    shipped = {arcname.split("/", 1)[0].removesuffix(".py") for arcname, _ in files}
+    for arcname, path in files:
+        if not arcname.endswith(".py"):
+            continue
+        for name in sorted(_imports(path, arcname) - shipped - set(skip) - _NOT_APP_CODE):
+            where = _project_module(project_dir, name)
+            if where:
+                raise ProjectError(
+                    f"{arcname} imports {name}, a module of the project that does not ship\n"
+                    f"  {where} is in the project, but not in app.py, chalicelib/ or app_paths\n"
+                    f'  add it to the app: app_paths = ["{where.rstrip("/")}"]'
+                )
+
+
+def _imports(path: ProjectPath, arcname: str) -> set[str]:
+    try:
+        syntax = ast.parse(path.read_bytes(), filename=arcname)
+    except (SyntaxError, ValueError):
+        return set()  # verify and the bytecode step say what is wrong with it; this check cannot tell
+    except (RecursionError, MemoryError):
+        raise too_deep(arcname) from None
+    found: set[str] = set()
+    for node in ast.walk(syntax):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".", 1)[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module.split(".", 1)[0])
+    return found
+
+
+def _project_module(project_dir: Path, name: str) -> str | None:
+    """``name.py`` or ``name/`` when the project's top holds that module (a package: Python files inside)."""
+    if not name.isidentifier() or name.startswith("."):
+        return None
+    if (project_dir / f"{name}.py").is_file():
+        return f"{name}.py"
+    package = project_dir / name
+    if package.is_dir() and ((package / "__init__.py").is_file() or any(package.glob("*.py"))):
+        return f"{name}/"
+    return None
