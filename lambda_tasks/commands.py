@@ -162,7 +162,7 @@ def _write_report(settings: Settings, manifest: Manifest, reporter: Reporter, *,
 
     rules = Slimming(settings.slim, settings.strip_binaries, settings.exclude_runtime_provided, droppable,
                      settings.bytecode, settings.target)
-    report = write_report(ReportInputs(settings.output_dir, settings.layers_path, settings.project_dir.name,
+    report = write_report(ReportInputs(settings.output_dir, settings.layers_path, settings.app_name,
                                        settings.layer_limit, settings.unzipped_limit, settings.extra_layers_bytes,
                                        settings.image_limit, rules), manifest)
     wrote = f"report: wrote {report.path.relative_to(settings.output_dir).as_posix()} (open it in a browser)"

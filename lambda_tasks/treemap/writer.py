@@ -29,7 +29,7 @@ class ReportInputs:
 
     output_dir: Path
     layers_path: Path
-    project: str  # the title's name
+    project: str  # the title's name: app_name
     layer_limit: int
     unzipped_limit: int
     extra_layers_bytes: int
