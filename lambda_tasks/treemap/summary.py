@@ -8,7 +8,7 @@ its members' compressed bytes by the zip's local headers and central directory: 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,17 +119,28 @@ def _state(on: bool) -> str:
     return "on" if on else "off"
 
 
+def _most(rows: Sequence[Row], saving: Callable[[Row], int], shown: int = 3) -> str:
+    """" (pgdriver 29.3 KiB, ...)": the distributions that would save the most, largest first."""
+    ranked = sorted(((saving(r), r.name) for r in rows if saving(r)), key=lambda item: (-item[0], item[1]))
+    if not ranked:
+        return ""
+    named = [f"{name} {human_bytes(size)}" for size, name in ranked[:shown]]
+    more = f", {len(ranked) - shown} more" if len(ranked) > shown else ""
+    return f" ({', '.join(named)}{more})"
+
+
 def slimming_lines(summary: Summary) -> list[str]:
-    rules, zipped = summary.rules, "gzipped" if summary.image else "zipped"
-    slim, strip, runtime = totals(summary.rows, summary.image)
-    provided = sorted(r.name for r in summary.rows if r.saving.runtime[1])
-    strip_text = (f"{human_bytes(strip)} unzipped of .debug sections" if strip is not None
-                  else "not estimated (an image's layers are not read for it)")
+    """The estimates' totals, each with the distributions that would save the most (unzipped)."""
+    rules, zipped, rows = summary.rules, "gzipped" if summary.image else "zipped", summary.rows
+    slim, strip, runtime = totals(rows, summary.image)
+    strip_text = (f"{human_bytes(strip)} unzipped of .debug sections{_most(rows, lambda r: r.saving.strip or 0)}"
+                  if strip is not None else "not estimated (an image's layers are not read for it)")
     return ["slimming would save (estimates, measured on these artifacts):",
-            f"  slim ({_state(rules.slim)}): {human_bytes(slim[1])} unzipped, {human_bytes(slim[0])} {zipped}",
+            f"  slim ({_state(rules.slim)}): {human_bytes(slim[1])} unzipped, {human_bytes(slim[0])} {zipped}"
+            + _most(rows, lambda r: r.saving.slim[1]),
             f"  strip_binaries ({_state(rules.strip_binaries)}): {strip_text}",
             f"  exclude_runtime_provided ({_state(rules.exclude_runtime_provided)}): {human_bytes(runtime[1])} "
-            f"unzipped, {human_bytes(runtime[0])} {zipped}" + (f" ({', '.join(provided)})" if provided else "")]
+            f"unzipped, {human_bytes(runtime[0])} {zipped}" + _most(rows, lambda r: r.saving.runtime[1], 4)]
 
 
 def change_text(change: Change) -> str:
