@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .deploy.teardown import DeleteResult
     from .iac.package import PackageResult
     from .push.image_push import PushResult
+    from .treemap.writer import Report
     from .verify import VerifyResult
 
 
@@ -143,6 +144,7 @@ def run_build(settings: Settings, *, force: bool = False, reporter: Reporter | N
     The cache is made here and handed to ``build()`` (which knows only ``layer_cache.LayerCache``): build stays
     free of AWS, and aws free of build; boto3 is imported only when the layers are stale."""
     from .assemble import build as stage_build
+    from .treemap.figures import keep_previous, read_figures
 
     if settings.names_from and reporter is not None:  # where the layer and role names came from, when defaulted
         reporter.info(settings.names_from)
@@ -151,7 +153,10 @@ def run_build(settings: Settings, *, force: bool = False, reporter: Reporter | N
         from .aws.s3_cache import S3LayerCache
 
         cache = S3LayerCache(settings, reporter or Reporter())
-    return stage_build(settings, force=force, reporter=reporter, cache=cache)
+    before = read_figures(settings.manifest_path, settings.output_dir)  # kept for the report when it changes
+    manifest = stage_build(settings, force=force, reporter=reporter, cache=cache)
+    keep_previous(settings.layers_path, before, manifest)
+    return manifest
 
 
 def build(settings: Settings, *, force: bool = False, reporter: Reporter | None = None,
@@ -161,27 +166,33 @@ def build(settings: Settings, *, force: bool = False, reporter: Reporter | None 
     with exclusive(settings, reporter, wait):
         manifest = run_build(settings, force=force, reporter=reporter)
         if report:
-            _write_report(settings, manifest, reporter)
+            _write_report(settings, manifest, reporter, lines=False)
         return manifest
 
 
-def report(settings: Settings, *, reporter: Reporter | None = None, wait: bool = True) -> Path:
-    """``invoke report``: layers/report.html for the last build (read from its zips; nothing is rebuilt)."""
+def report(settings: Settings, *, reporter: Reporter | None = None, wait: bool = True) -> Report:
+    """``invoke report``: layers/report.html and its short form for the last build (nothing is rebuilt)."""
     from .manifest import require
 
     reporter = reporter or Reporter()
     with exclusive(settings, reporter, wait):
         # the report checks each file it reads against the manifest itself (treemap), with its own words
         return _write_report(settings, require(settings.manifest_path, settings.output_dir, check_files=False),
-                             reporter)
+                             reporter, lines=True)
 
 
-def _write_report(settings: Settings, manifest: Manifest, reporter: Reporter) -> Path:
-    from .treemap import write_report
+def _write_report(settings: Settings, manifest: Manifest, reporter: Reporter, *, lines: bool) -> Report:
+    from .checks.slim import droppable
+    from .treemap.writer import ReportInputs, Slimming, write_report
 
-    path = write_report(settings, manifest)
-    reporter.info(f"report: wrote {path.relative_to(settings.output_dir).as_posix()} (open it in a browser)")
-    return path
+    rules = Slimming(settings.slim, settings.strip_binaries, settings.exclude_runtime_provided, droppable,
+                     settings.bytecode, settings.target)
+    report = write_report(ReportInputs(settings.output_dir, settings.layers_path, settings.app_name,
+                                       settings.layer_limit, settings.unzipped_limit, settings.extra_layers_bytes,
+                                       settings.image_limit, rules), manifest)
+    wrote = f"report: wrote {report.path.relative_to(settings.output_dir).as_posix()} (open it in a browser)"
+    reporter.info("\n".join([*(report.lines if lines else []), wrote]))
+    return report
 
 
 def verify(settings: Settings, *, event: Path | None = None, reporter: Reporter | None = None,

@@ -226,14 +226,18 @@ def publish_image(run: Run) -> dict[str, Any]:
             "present": result.present}
 
 
-@command(*TARGET, QUIET, NO_WAIT, sticky=True)
-def report(run: Run) -> None:
-    """Write layers/report.html for the last build: a treemap of the bytes (zipped and unzipped), layer ->
-    distribution -> top-level directory -> largest files, each zip against its limits, and a table.
+@command(*TARGET, QUIET, JSON, NO_WAIT, sticky=True)
+def report(run: Run) -> dict[str, Any]:
+    """Write layers/report.html for the last build and print what is big and why it is there.
 
-    One self-contained file (nothing fetched); read from the built zips, nothing is rebuilt.
+    For each distribution: its version, sizes (zipped and unzipped), the chain that pulled it in and what
+    slimming would save (estimates); then the change since the previous build. The page is a treemap of the
+    bytes (layer -> distribution -> top-level directory -> largest files), each zip against its limits, and a
+    table. One self-contained file (nothing fetched); read from the built zips and layers/pylock.toml, nothing
+    is rebuilt or resolved.
     """
-    commands.report(run.settings, reporter=run.reporter, wait=run.wait)
+    result = commands.report(run.settings, reporter=run.reporter, wait=run.wait)
+    return {"report": result.path.relative_to(run.settings.output_dir).as_posix(), **result.data}
 
 
 @command(*TARGET, CACHE, KEEP, MAX_BYTES, PLAN.but(help="print what would be removed, remove nothing"), QUIET,

@@ -91,6 +91,7 @@ GOOD = [
      {"repository": "127.0.0.1:5000/app", "plan": True, "json": True}),
     ("delete", ["-s", "prod", "--plan", "--keep-layers", "--region", "eu-west-1"],
      {"stage": "prod", "plan": True, "keep_layers": True, "region": ["eu-west-1"]}),
+    ("report", ["-j", "-a", "arm64"], {"json": True, "arch": "arm64"}),
 ]
 
 BAD = [  # Invoke's parse errors in our words, with the nearest flag or command
