@@ -6,7 +6,9 @@ A function is named by its ``short_name`` (Chalice's name: ``api_handler`` for t
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
 #: API Gateway's default binary media types in a Chalice app (chalice/app.py, APIGateway._DEFAULT_BINARY_TYPES)
 DEFAULT_BINARY_TYPES = (
@@ -153,3 +155,44 @@ class CustomDomain:
     url_prefix: str = ""  # the base path; none: the API at the domain's root
     tls_version: str = "TLS_1_2"
     tags: tuple[tuple[str, str], ...] = ()
+
+
+#: Chalice's event source configurations (chalice/app.py) -> our kind
+_DUMPED_KINDS = {"ScheduledEventConfig": "schedule", "CloudWatchEventConfig": "cloudwatch_event", "S3EventConfig": "s3",
+                 "SNSEventConfig": "sns", "SQSEventConfig": "sqs", "KinesisEventConfig": "kinesis",
+                 "DynamoDBEventConfig": "dynamodb"}
+
+
+def web_from_dump(data: dict[str, Any], read: WebApp) -> WebApp:
+    """The app as importing it showed it (verify/app_dump.py's JSON); websockets as ``read`` from the syntax."""
+    authorizers: dict[str, Authorizer] = {}
+    routes = []
+    for r in data.get("routes", []):
+        auth = r.get("authorizer")
+        if auth:
+            authorizers.setdefault(auth["name"], Authorizer(
+                auth["name"], auth["kind"], auth.get("header") or "Authorization", auth.get("ttl_seconds"),
+                auth.get("credentials"), tuple(auth.get("provider_arns") or ()), auth.get("uri") or ""))
+        cors = r.get("cors")
+        routes.append(Route(r["path"], r["method"], r["view"], bool(r.get("api_key_required")),
+                            tuple(r.get("content_types") or ()),
+                            Cors(cors["allow_origin"], tuple(cors["allow_headers"]), tuple(cors["expose_headers"]),
+                                 cors.get("max_age"), cors.get("allow_credentials")) if cors else None,
+                            auth["name"] if auth else None, tuple(r.get("scopes") or ()), r.get("doc") or ""))
+    events = [_dumped_event(e) for e in data.get("events", []) if e.get("type") in _DUMPED_KINDS]
+    events += [e for e in read.events if e.kind == "websocket"]
+    return WebApp(str(data.get("title") or read.title), tuple(routes), tuple(authorizers.values()),
+                  tuple(data.get("binary_types") or ()), tuple(events))
+
+
+def _dumped_event(e: dict[str, Any]) -> EventSource:
+    kind = _DUMPED_KINDS[e["type"]]
+    pattern = json.dumps(e.get("event_pattern")) if kind == "cloudwatch_event" else ""
+    return EventSource(kind, e["function"], expression=str(e.get("schedule_expression") or ""),
+                       description=str(e.get("description") or ""), pattern=pattern, bucket=e.get("bucket") or "",
+                       events=tuple(e.get("events") or ()), prefix=e.get("prefix") or "", suffix=e.get("suffix") or "",
+                       topic=e.get("topic") or "", queue=e.get("queue") or "", stream=e.get("stream") or "",
+                       arn=e.get("queue_arn") or e.get("stream_arn") or "", batch_size=e.get("batch_size"),
+                       batching_window=e.get("maximum_batching_window_in_seconds") or 0,
+                       starting_position=e.get("starting_position") or "LATEST",
+                       maximum_concurrency=e.get("maximum_concurrency"))

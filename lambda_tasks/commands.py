@@ -101,19 +101,21 @@ def chalice_notes(settings: Settings) -> list[str]:
     return list(dict.fromkeys(notes))
 
 
-def app_wiring(settings: Settings) -> AppWiring:
-    """What deploy wires around the functions: a Chalice app's routes and event sources, the API's settings."""
+def app_wiring(settings: Settings, reporter: Reporter) -> AppWiring:
+    """What deploy wires around the functions (after the build): a Chalice app's routes and event sources (what
+    its syntax does not say read by importing it in the verify sandbox), the API's settings."""
     from .app_model import ApiSettings, FunctionUrl
     from .deploy.app_wiring import AppWiring
     from .deploy.deploy_record import record_path
     from .sources.chalice_app import read_app
     from .sources.chalice_config import custom_domain, read_config
+    from .verify.app_dump import needed, read_by_import
 
     app = read_app(settings.project_dir / "app.py") if (settings.project_dir / "app.py").is_file() else None
-    web = app.web if app is not None else None
+    web = read_by_import(settings, app.web, reporter) if app is not None and needed(app.web) and app.web else \
+        app.web if app is not None else None
     name = settings.app_name or settings.project_dir.resolve().name
-    if web is not None and not web.title:
-        web = dataclasses.replace(web, title=name)
+    web = dataclasses.replace(web, title=name) if web is not None and not web.title else web
     api = ApiSettings(settings.api_gateway_stage, settings.api_gateway_endpoint_type,
                       settings.minimum_compression_size)
     url = FunctionUrl(settings.function_url_auth, settings.function_url_invoke_mode, settings.function_url_cors_origins)
@@ -285,7 +287,7 @@ def deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None 
 
             run_verify(settings, None, reporter, remembered=True)
         result = DeployResult()
-        wiring = app_wiring(settings)
+        wiring = app_wiring(settings, reporter)
         # the functions and the app's wiring (API, rules, mappings) under one stage lock: the wiring has no revision
         with stage_lock(None if plan else deploy_lock(settings, reporter), break_lock=break_lock):
             try:
@@ -343,7 +345,7 @@ def _deploy_image(settings: Settings, *, plan: bool, reporter: Reporter, verify:
 
             run_verify(settings, None, reporter, remembered=True)
         result = DeployResult()
-        wiring = app_wiring(settings)
+        wiring = app_wiring(settings, reporter)
         try:
             deploy_image(settings, manifest, clients=clients, reporter=reporter, plan=plan, result=result)
         except KeyboardInterrupt:
@@ -431,7 +433,7 @@ def package(settings: Settings, *, fmt: str, out: Path | None = None, upload: bo
     with exclusive(settings, reporter, wait):
         manifest = run_build(settings, reporter=reporter)
         return write_package(settings, manifest, fmt, out or settings.layers_path, upload=upload, reporter=reporter,
-                             app=app_wiring(settings))
+                             app=app_wiring(settings, reporter))
 
 
 def lock(settings: Settings, *, output: str = "pylock.toml", reporter: Reporter | None = None) -> Path:

@@ -6,6 +6,7 @@ syntax tree, resource by resource."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -15,8 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from lambda_tasks import commands
+from lambda_tasks.commands import project_settings
 from lambda_tasks.deploy.rest_api_doc import API_HANDLER, cfn_resource_name, cfn_uri, swagger
 from lambda_tasks.host import uv_path
+from lambda_tasks.report import Reporter
 from lambda_tasks.sources.chalice_app import read_app
 
 pytestmark = [pytest.mark.pypi, pytest.mark.slow]
@@ -95,3 +99,26 @@ def test_an_app_made_in_a_helper_module_with_blueprints_registered_in_a_function
     assert sorted(f.handler for f in app.functions) == handlers
     ours = swagger(app.web, lambda short: cfn_uri("APIHandler" if short == API_HANDLER else cfn_resource_name(short)))
     assert ours == theirs
+
+
+def test_values_computed_at_import_time_are_read_by_importing_the_app(chalice_tool, tmp_path):
+    """app.py computes its CORS origin and its queue at import time: static reading cannot say them, so package
+    imports app.py in the verify sandbox (the real chalice runtime, the function's environment), as Chalice does;
+    the REST API's document is Chalice's and the SQS mapping names the queue."""
+    project = tmp_path / "dynamic"
+    shutil.copytree(DATA / "chalice_dynamic", project)
+    static = read_app(project / "app.py")
+    assert static is not None and static.web is not None and static.web.problems  # the syntax does not say
+    theirs = chalice_document(chalice_tool, project, tmp_path / "out", "terraform")
+    (project / "pyproject.toml").write_text('[tool.lambda-tasks]\nruntime = "python3.12"\nchalice_version = '
+                                            f'"{CHALICE.split("==")[1]}"\n')
+    out = io.StringIO()
+    settings = project_settings(project, {}, {})
+    result = commands.package(settings, fmt="terraform", out=tmp_path / "tf", reporter=Reporter(stream=out))
+    assert "app.py: what its syntax does not say was read by importing it" in out.getvalue()
+    doc = json.loads(result.template.read_text())
+    ours = json.loads(doc["resource"]["aws_api_gateway_rest_api"]["rest_api"]["body"])
+    assert ours == json.loads(json.dumps(theirs).replace("aws_lambda_function.api_handler.",
+                                                         "aws_lambda_function.dynamic_dev."))
+    [mapping] = doc["resource"]["aws_lambda_event_source_mapping"].values()
+    assert mapping["batch_size"] == 7 and mapping["event_source_arn"].endswith(":dynamic-jobs")
