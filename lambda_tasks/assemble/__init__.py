@@ -105,7 +105,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
         if source is not None and source.is_lock:
             from ..resolve.lockfile import resolve_lock
 
-            wheels = resolve_lock(settings, source.kind, source.path, reporter)
+            wheels = resolve_lock(settings, source.kind, source.path, reporter, own)
             _check_lock_closure(wheels, settings, source, reporter)
         else:
             early = EarlyChecks(target)  # the wheels pip fetched are checked while it resolves
