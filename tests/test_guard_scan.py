@@ -65,6 +65,7 @@ def test_any_encoding(encoding):
 def test_after_a_nul_byte_and_in_a_binary_looking_file():
     assert reason("chalicelib/blob.dat", b"\0" * 10_000 + TOKENS["stripe"].encode()) is not None
     assert reason("chalicelib/lib.so", TOKENS["stripe"].encode() * 2) is None  # compiled code is not read
+    assert reason("python/pkg/libx.so.1", b"\x7fELF\2\1\1" + TOKENS["github"].encode()) is None  # by its bytes
 
 
 def test_any_size_and_window_edges():
