@@ -93,7 +93,10 @@ class Child:
         yield from self.process.stdout
 
     def stop(self, reason: str) -> None:
-        """Kill the child's process group (once; later reasons are not kept)."""
+        """Kill the child's process group (once; later reasons are not kept). A child that has just ended is
+        left alone: it finished in time."""
+        if self.process.poll() is not None:
+            return
         if self.reason is None:
             self.reason = reason
         kill_group(self.process)
