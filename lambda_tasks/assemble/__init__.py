@@ -128,7 +128,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
         if source is not None and source.is_lock:
             from ..resolve.lockfile import resolve_lock
 
-            wheels, origins = resolve_lock(settings, source.kind, source.path, reporter)
+            wheels, origins = resolve_lock(settings, source.kind, source.path, reporter, own)
             wheels, locked = target_lock(wheels, origins, roots, target, source.path.name, reporter,
                                          leave_out_unneeded=source.kind == "pylock")
         else:
