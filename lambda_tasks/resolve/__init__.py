@@ -75,8 +75,9 @@ def resolve(settings: Settings, reporter: Reporter, refresh: bool = False,
     key_file = cache / "resolutions" / f"{resolution_key(settings, installer)}.json"
     if not refresh and not by_location:
         known = wheelhouse_io.cached_resolution(key_file, wheelhouse, reporter)
+        if known is not None:
+            wheelhouse_io.check_pins(known, requirements)  # bytes that contradict a pin: an error, never shipped
         if known is not None and wheelhouse_io.local_copies_match(known, _find_links(settings)):
-            wheelhouse_io.check_pins(known, requirements)
             reporter.info(f"resolve: {len(known)} wheels for {settings.target} (cached resolution)")
             return [wheel.path for wheel in known]
     wheelhouse.mkdir(parents=True, exist_ok=True)
