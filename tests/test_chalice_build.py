@@ -15,8 +15,8 @@ from factory import make_project, make_wheel
 from fake_chalice import make_chalice
 
 from lambda_tasks.assemble import build
-from lambda_tasks.commands import project_settings
 from lambda_tasks.errors import LambdaTasksError
+from lambda_tasks.framework import project_settings
 from lambda_tasks.report import Reporter
 from lambda_tasks.verify import verify
 

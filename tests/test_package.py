@@ -24,9 +24,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lambda_tasks import commands
-from lambda_tasks.commands import project_settings
 from lambda_tasks.config import FunctionSpec
 from lambda_tasks.errors import DeployError
+from lambda_tasks.framework import project_settings
 from lambda_tasks.iac import templates
 from lambda_tasks.report import Reporter
 

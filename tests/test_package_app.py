@@ -19,9 +19,9 @@ from test_package import cfn_lint, checkov
 from test_websocket_deploy import APP as WEBSOCKET_APP
 
 from lambda_tasks import commands
-from lambda_tasks.commands import project_settings
 from lambda_tasks.deploy.rest_api_doc import cfn_uri, swagger
 from lambda_tasks.errors import DeployError
+from lambda_tasks.framework import project_settings
 from lambda_tasks.report import Reporter
 from lambda_tasks.sources.chalice_app import read_app
 

@@ -13,7 +13,7 @@ import pytest
 from factory import make_project
 
 from lambda_tasks.assemble import build
-from lambda_tasks.commands import project_settings
+from lambda_tasks.framework import project_settings
 from lambda_tasks.report import Reporter
 from lambda_tasks.verify import verify
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from lambda_tasks import commands
-from lambda_tasks.commands import project_settings
 from lambda_tasks.deploy.rest_api_doc import API_HANDLER, cfn_resource_name, cfn_uri, swagger
+from lambda_tasks.framework import project_settings
 from lambda_tasks.host import uv_path
 from lambda_tasks.report import Reporter
 from lambda_tasks.sources.chalice_app import read_app

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from lambda_tasks.assemble import build
-from lambda_tasks.commands import project_settings
+from lambda_tasks.framework import project_settings
 from lambda_tasks.report import Reporter
 from lambda_tasks.verify import verify
 

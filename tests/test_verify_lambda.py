@@ -358,7 +358,7 @@ def test_a_chalice_route_answers_as_awslambdaric_answers_it(tmp_path):
     import shutil
     import zipfile
 
-    from lambda_tasks.commands import project_settings
+    from lambda_tasks.framework import project_settings
 
     root = tmp_path / "chalice-app"
     shutil.copytree(REPO / "examples" / "chalice-app", root, ignore=shutil.ignore_patterns("dist", "layers"))

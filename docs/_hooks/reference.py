@@ -4,9 +4,7 @@ the settings reference (config.Settings: default, kind, what it affects, help), 
 (``<!-- chalice-config-keys -->``), and CHANGELOG.md and CONTRIBUTING.md as pages.
 
 mkdocs runs it as a hook (mkdocs.yml); tests/test_docs.py imports it to check that every setting is documented.
-Pages other helpers write on their branches (PAGES_FROM_OTHER_BRANCHES) may be missing until they are merged: the
-nav leaves a missing one out and a link to it becomes plain text, so ``mkdocs build --strict`` passes before the
-merge; any other missing page or broken link still fails it.
+A missing page or a broken link fails ``mkdocs build --strict``.
 """
 
 from __future__ import annotations
@@ -22,9 +20,6 @@ log = logging.getLogger("mkdocs.hooks.reference")
 
 #: Pages written in other worktrees (merged by the lead): left out of the nav, and links to them made plain text,
 #: while they are not in docs/. Empty this once they are all merged, so that a missing one fails the build.
-PAGES_FROM_OTHER_BRANCHES = ("verify.md", "native-code.md", "chalice.md", "web-apps.md", "boundary.md",
-                             "secrets.md", "timeouts.md", "lock-files.md", "resolver.md")
-
 SETTINGS_INTRO = """# Settings
 
 Generated from the declarations in `lambda_tasks/config.py` (each setting's default, kind, what it affects and
@@ -208,24 +203,6 @@ def commands_markdown() -> str:
 # ---------------------------------------------------------------- mkdocs hooks
 
 
-def _drop_missing(nav: Any, docs_dir: Path) -> Any:
-    if isinstance(nav, list):
-        kept = [_drop_missing(item, docs_dir) for item in nav]
-        return [item for item in kept if item is not None]
-    if isinstance(nav, dict):
-        kept = {title: _drop_missing(value, docs_dir) for title, value in nav.items()}
-        return {title: value for title, value in kept.items() if value is not None} or None
-    if isinstance(nav, str) and nav in PAGES_FROM_OTHER_BRANCHES and not (docs_dir / nav).is_file():
-        log.info("nav: %s is not merged yet, left out", nav)
-        return None
-    return nav
-
-
-def on_config(config: Any) -> Any:
-    config["nav"] = _drop_missing(config["nav"], Path(config["docs_dir"]))
-    return config
-
-
 def on_files(files: Any, config: Any) -> Any:
     from mkdocs.structure.files import File
 
@@ -242,9 +219,6 @@ def on_files(files: Any, config: Any) -> Any:
 
 _SETTINGS_TABLE = re.compile(r"<!-- settings: ([a-z_ ]+) -->")
 _FILE = re.compile(r"<!-- file: ([\w./-]+?\.(yml|toml|py)) -->")  # a repository file, shown whole
-_LINK = re.compile(r"\[([^\]]+)\]\((?:\.\./)*(" + "|".join(re.escape(p) for p in PAGES_FROM_OTHER_BRANCHES)
-                   + r")(#[^)]*)?\)")
-
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     from lambda_tasks.sources.chalice_config import readme_table
@@ -252,10 +226,5 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     markdown = _SETTINGS_TABLE.sub(lambda m: settings_rows(m.group(1).split()), markdown)
     markdown = markdown.replace("<!-- chalice-config-keys -->", readme_table())
     markdown = _FILE.sub(lambda m: f"```{m.group(2)}\n{(REPO / m.group(1)).read_text(encoding='utf-8')}```", markdown)
-    docs_dir = Path(config["docs_dir"])
-
-    def unlink(match: re.Match[str]) -> str:
-        return match.group(0) if (docs_dir / match.group(2)).is_file() else match.group(1)
-
-    return _LINK.sub(unlink, markdown)
+    return markdown
 
