@@ -28,6 +28,8 @@ NETWORK_ENV = "LAMBDA_TASKS_NETWORK_TIMEOUT"
 PROCESS_ENV = "LAMBDA_TASKS_PROCESS_TIMEOUT"
 DEFAULT_NETWORK = 20.0
 DEFAULT_PROCESS = 3600.0
+#: Seconds the output of an ended child is still read (what it left running is then killed).
+_GRACE = 2.0
 #: Attempts pip and the registry client make against a silent endpoint (uv: its first try and one retry).
 ATTEMPTS = 3
 
@@ -87,6 +89,14 @@ class Child:
         self._timer = threading.Timer(self.deadline, self.stop, args=(f"did not finish in {self.deadline:g} s",))
         self._timer.daemon = True
         self._timer.start()
+        self._closed = threading.Event()
+        threading.Thread(target=self._after_exit, daemon=True, name=f"reap {step[:40]}").start()
+
+    def _after_exit(self) -> None:
+        """Once the child has ended, what it left running must not hold its output open: killed after a grace."""
+        self.process.wait()
+        if not self._closed.wait(_GRACE):
+            kill_group(self.process)
 
     def lines(self) -> Iterator[str]:
         assert self.process.stdout is not None
@@ -108,7 +118,8 @@ class Child:
         return code
 
     def close(self) -> None:
-        """After any failure of ours: nothing of the child outlives us."""
+        """At the end, and after any failure of ours: nothing of the child outlives us."""
+        self._closed.set()
         self._timer.cancel()
         kill_group(self.process)  # what the child left running too (the group's id is not reused while it lives)
         with contextlib.suppress(OSError, ValueError):
