@@ -13,18 +13,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import FunctionSpec, Settings
-from .errors import DeployError
+from .errors import DeployError, LambdaTasksError
 from .manifest import Manifest
 from .report import Reporter, human_bytes
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from .deploy.app_wiring import AppWiring
     from .deploy.functions import DeployResult
     from .deploy.layer_publish import PublishResult
     from .deploy.stage_lock import StageLock
+    from .deploy.teardown import DeleteResult
     from .iac.package import PackageResult
     from .push.image_push import PushResult
+    from .treemap.writer import Report
     from .verify import VerifyResult
 
 
@@ -98,6 +101,31 @@ def chalice_notes(settings: Settings) -> list[str]:
     return list(dict.fromkeys(notes))
 
 
+def app_wiring(settings: Settings, reporter: Reporter) -> AppWiring:
+    """What deploy wires around the functions (after the build): a Chalice app's routes and event sources (what
+    its syntax does not say read by importing it in the verify sandbox), the API's settings."""
+    from .app_model import ApiSettings, FunctionUrl
+    from .deploy.app_wiring import AppWiring
+    from .deploy.deploy_record import record_path
+    from .sources.chalice_app import read_app
+    from .sources.chalice_config import custom_domain, read_config
+    from .verify.app_dump import needed, read_by_import
+
+    app = read_app(settings.project_dir / "app.py") if (settings.project_dir / "app.py").is_file() else None
+    web = read_by_import(settings, app.web, reporter) if app is not None and needed(app.web) and app.web else \
+        app.web if app is not None else None
+    name = settings.app_name or settings.project_dir.resolve().name
+    web = dataclasses.replace(web, title=name) if web is not None and not web.title else web
+    api = ApiSettings(settings.api_gateway_stage, settings.api_gateway_endpoint_type,
+                      settings.minimum_compression_size)
+    url = FunctionUrl(settings.function_url_auth, settings.function_url_invoke_mode, settings.function_url_cors_origins)
+    urls = {spec.name: url for spec in settings.function_specs()
+            if (spec.function_url if spec.function_url is not None else settings.function_url)}
+    domain = custom_domain(read_config(settings.project_dir), settings.stage) if app is not None else None
+    return AppWiring(web, api, name, settings.stage, record_path(settings.output_dir, settings.stage),
+                     settings.max_parallel, urls, domain)
+
+
 @contextmanager
 def exclusive(settings: Settings, reporter: Reporter, wait: bool = True) -> Iterator[None]:
     """Hold the output directory for one command (other commands wait, or fail with ``wait=False``), and clear
@@ -118,6 +146,7 @@ def run_build(settings: Settings, *, force: bool = False, reporter: Reporter | N
     The cache is made here and handed to ``build()`` (which knows only ``layer_cache.LayerCache``): build stays
     free of AWS, and aws free of build; boto3 is imported only when the layers are stale."""
     from .assemble import build as stage_build
+    from .treemap.figures import keep_previous, read_figures
 
     if settings.names_from and reporter is not None:  # where the layer and role names came from, when defaulted
         reporter.info(settings.names_from)
@@ -126,7 +155,10 @@ def run_build(settings: Settings, *, force: bool = False, reporter: Reporter | N
         from .aws.s3_cache import S3LayerCache
 
         cache = S3LayerCache(settings, reporter or Reporter())
-    return stage_build(settings, force=force, reporter=reporter, cache=cache)
+    before = read_figures(settings.manifest_path, settings.output_dir)  # kept for the report when it changes
+    manifest = stage_build(settings, force=force, reporter=reporter, cache=cache)
+    keep_previous(settings.layers_path, before, manifest)
+    return manifest
 
 
 def build(settings: Settings, *, force: bool = False, reporter: Reporter | None = None,
@@ -136,27 +168,33 @@ def build(settings: Settings, *, force: bool = False, reporter: Reporter | None 
     with exclusive(settings, reporter, wait):
         manifest = run_build(settings, force=force, reporter=reporter)
         if report:
-            _write_report(settings, manifest, reporter)
+            _write_report(settings, manifest, reporter, lines=False)
         return manifest
 
 
-def report(settings: Settings, *, reporter: Reporter | None = None, wait: bool = True) -> Path:
-    """``invoke report``: layers/report.html for the last build (read from its zips; nothing is rebuilt)."""
+def report(settings: Settings, *, reporter: Reporter | None = None, wait: bool = True) -> Report:
+    """``invoke report``: layers/report.html and its short form for the last build (nothing is rebuilt)."""
     from .manifest import require
 
     reporter = reporter or Reporter()
     with exclusive(settings, reporter, wait):
         # the report checks each file it reads against the manifest itself (treemap), with its own words
         return _write_report(settings, require(settings.manifest_path, settings.output_dir, check_files=False),
-                             reporter)
+                             reporter, lines=True)
 
 
-def _write_report(settings: Settings, manifest: Manifest, reporter: Reporter) -> Path:
-    from .treemap import write_report
+def _write_report(settings: Settings, manifest: Manifest, reporter: Reporter, *, lines: bool) -> Report:
+    from .checks.slim import droppable
+    from .treemap.writer import ReportInputs, Slimming, write_report
 
-    path = write_report(settings, manifest)
-    reporter.info(f"report: wrote {path.relative_to(settings.output_dir).as_posix()} (open it in a browser)")
-    return path
+    rules = Slimming(settings.slim, settings.strip_binaries, settings.exclude_runtime_provided, droppable,
+                     settings.bytecode, settings.target)
+    report = write_report(ReportInputs(settings.output_dir, settings.layers_path, settings.app_name,
+                                       settings.layer_limit, settings.unzipped_limit, settings.extra_layers_bytes,
+                                       settings.image_limit, rules), manifest)
+    wrote = f"report: wrote {report.path.relative_to(settings.output_dir).as_posix()} (open it in a browser)"
+    reporter.info("\n".join([*(report.lines if lines else []), wrote]))
+    return report
 
 
 def verify(settings: Settings, *, event: Path | None = None, reporter: Reporter | None = None,
@@ -226,6 +264,8 @@ def deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None 
            verify: bool = True, wait: bool = True, break_lock: bool = False) -> DeployResult:
     """``invoke deploy``: check what AWS would refuse, build if stale, verify, publish the layers, create or update
     the function(s). Ctrl-C prints what was done and what was not, then goes on as KeyboardInterrupt."""
+    from .aws.clients import Clients
+    from .deploy.app_wiring import deploy_app, record_functions
     from .deploy.functions import DeployResult, deploy_functions
     from .deploy.interrupt import report_interrupted
     from .deploy.preflight import check_deploy, check_manifest
@@ -247,12 +287,31 @@ def deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None 
 
             run_verify(settings, None, reporter, remembered=True)
         result = DeployResult()
-        try:
-            with stage_lock(None if plan else deploy_lock(settings, reporter), break_lock=break_lock):
-                return deploy_functions(settings, manifest, reporter=reporter, plan=plan, result=result)
-        except KeyboardInterrupt:
-            report_interrupted(reporter, settings, manifest, result, plan=plan)
-            raise
+        wiring = app_wiring(settings, reporter)
+        # the functions and the app's wiring (API, rules, mappings) under one stage lock: the wiring has no revision
+        with stage_lock(None if plan else deploy_lock(settings, reporter), break_lock=break_lock):
+            try:
+                deploy_functions(settings, manifest, reporter=reporter, plan=plan, result=result)
+            except KeyboardInterrupt:
+                report_interrupted(reporter, settings, manifest, result, plan=plan)
+                raise
+            except LambdaTasksError:
+                if not plan:
+                    record_functions(wiring, result)  # what was made is in the record, for `invoke delete`
+                raise
+            result.app = deploy_app(wiring, result, clients=Clients(), reporter=reporter, plan=plan)
+        return result
+
+
+def delete(settings: Settings, *, plan: bool = False, keep_layers: bool = False,
+           reporter: Reporter | None = None) -> DeleteResult:
+    """``invoke delete``: remove what the deploys of the stage made, from its deploy record."""
+    from .aws.clients import Clients
+    from .deploy.deploy_record import record_path
+    from .deploy.teardown import delete as run_delete
+
+    return run_delete(record_path(settings.output_dir, settings.stage), settings.stage, clients=Clients(),
+                      reporter=reporter or Reporter(), plan=plan, keep_layers=keep_layers)
 
 
 def deploy_lock(settings: Settings, reporter: Reporter) -> StageLock | None:
@@ -272,6 +331,7 @@ def _deploy_image(settings: Settings, *, plan: bool, reporter: Reporter, verify:
                   wait: bool) -> DeployResult:
     """``deploy`` with package_type = "image": build, verify, push, then the functions (aws/image_deploy.py)."""
     from .aws.clients import Clients
+    from .deploy.app_wiring import deploy_app, record_functions
     from .deploy.functions import DeployResult
     from .deploy.image_functions import deploy_image, image_matrix
     from .deploy.interrupt import report_interrupted
@@ -285,11 +345,18 @@ def _deploy_image(settings: Settings, *, plan: bool, reporter: Reporter, verify:
 
             run_verify(settings, None, reporter, remembered=True)
         result = DeployResult()
+        wiring = app_wiring(settings, reporter)
         try:
-            return deploy_image(settings, manifest, clients=clients, reporter=reporter, plan=plan, result=result)
+            deploy_image(settings, manifest, clients=clients, reporter=reporter, plan=plan, result=result)
         except KeyboardInterrupt:
             report_interrupted(reporter, settings, manifest, result, plan=plan)
             raise
+        except LambdaTasksError:
+            if not plan:
+                record_functions(wiring, result)
+            raise
+        result.app = deploy_app(wiring, result, clients=clients, reporter=reporter, plan=plan)
+        return result
 
 
 def publish_image(settings: Settings, *, plan: bool = False, reporter: Reporter | None = None,
@@ -365,7 +432,8 @@ def package(settings: Settings, *, fmt: str, out: Path | None = None, upload: bo
     reporter = reporter or Reporter()
     with exclusive(settings, reporter, wait):
         manifest = run_build(settings, reporter=reporter)
-        return write_package(settings, manifest, fmt, out or settings.layers_path, upload=upload, reporter=reporter)
+        return write_package(settings, manifest, fmt, out or settings.layers_path, upload=upload, reporter=reporter,
+                             app=app_wiring(settings, reporter))
 
 
 def lock(settings: Settings, *, output: str = "pylock.toml", reporter: Reporter | None = None) -> Path:

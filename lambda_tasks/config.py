@@ -190,6 +190,21 @@ class Settings:
                                           "goes into the function zip; unset: the project's pin, else the newest")
     app_name: str = setting("", text, D, shown="Chalice's app_name, else [project] name, else the folder's",
                             help="names the managed role (<app_name>-<stage>), Chalice's functions and the layers")
+    # -- a function URL (an HTTPS endpoint of the function itself: any ASGI/WSGI app behind Mangum and the like)
+    function_url: bool = setting(False, boolean, D, help="give each function an HTTPS URL of its own (Lambda "
+                                 "function URL); per function in functions")
+    function_url_auth: str = setting("NONE", choice("NONE", "AWS_IAM"), D, help="who may call the function "
+                                     "URL: NONE (public) or AWS_IAM (signed requests)")
+    function_url_invoke_mode: str = setting("BUFFERED", choice("BUFFERED", "RESPONSE_STREAM"), D,
+                                            help="BUFFERED, or RESPONSE_STREAM for streamed responses")
+    function_url_cors_origins: tuple[str, ...] = setting((), texts, D, help="origins the function URL allows "
+                                                         "(CORS); none: no CORS headers")
+    # -- the REST API of an app with routes (config.json's keys of the same names)
+    api_gateway_stage: str = setting("api", text, D, help="the REST API's stage, the first part of its URL path")
+    api_gateway_endpoint_type: str = setting("EDGE", choice("EDGE", "REGIONAL", "PRIVATE"), D,
+                                             help="the REST API's endpoint type")
+    minimum_compression_size: int | None = setting(None, whole(0, 10485760), D, optional=True,
+                                                   help="bytes above which the REST API compresses answers")
     publish_version: bool = setting(False, boolean, D, help="publish a function version after updating")
     alias: str | None = setting(None, text, D, optional=True, help="point this alias at the published version")
     # -- the cache (~/.cache/lambda-tasks): builds and `invoke clean --cache` prune it to this size
@@ -364,30 +379,12 @@ def _default_names(values: dict[str, Any], project_dir: Path, app_name_from: str
 
 
 def _check_names(values: Mapping[str, Any]) -> None:
-    """Names and ARNs as Lambda takes them, checked when the settings are loaded: the layer name names files
-    (``layers/<layer_name>-1.zip``), so ``../../x`` must never reach a path; an ARN of another partition or region
-    than ``regions`` would only fail mid-deploy."""
-    from . import lambda_values as rules
+    """Names and ARNs as Lambda takes them, checked when the settings are loaded (lambda_values.py)."""
+    from .lambda_values import loaded_problems
 
-    regions = tuple(values.get("regions", ()))
-    problems = [("layer_name", rules.layer_name_problem(values["layer_name"], room=rules.LAYER_SUFFIX))]
-    problems += [("regions", rules.region_problem(region)) for region in regions]
-    if not any(problem for _, problem in problems):
-        # (their syntax is the preflight's, before any call to AWS; where they are is known here)
-        problems += [("extra_layers", rules.arn_place_problem(arn, regions)) for arn in values.get("extra_layers", ())]
-        for spec in values.get("functions", ()):
-            where = tuple(spec.regions) if isinstance(spec.regions, (list, tuple)) and spec.regions else regions
-            problems += [("functions", rules.arn_place_problem(arn, where)) for arn in spec.layers or ()]
-            if isinstance(spec.role, str):
-                problems.append(("functions", rules.arn_place_problem(spec.role, where, regional=False)))
-        if values.get("role"):
-            problems.append(("role", rules.arn_place_problem(values["role"], regions, regional=False)))
-        name = values.get("function_name")
-        if name and rules.FUNCTION_ARN.fullmatch(name):
-            problems.append(("function_name", rules.arn_place_problem(name, regions)))
-    for key, problem in problems:
-        if problem:
-            raise SettingsError(f"1 setting AWS would refuse: {key}\n  {key}: {problem}")  # as deploy's preflight
+    for key, problem in loaded_problems(values):
+        raise SettingsError(f"1 setting AWS would refuse: {key}\n  {key}: {problem}")  # as deploy's preflight
+
 
 
 def _safe_name(name: str) -> str:

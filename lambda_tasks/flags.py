@@ -116,6 +116,7 @@ MAX_BYTES = Flag("max-bytes", "with --cache: the size to prune the cache to (def
                  "BYTES", kind=int, setting="cache_max_bytes")
 FORMAT = Flag("format", "cloudformation (default), sam or terraform (a *.tf.json file)", "FORMAT")
 OUT = Flag("out", "the directory to write the template to (default: the layers directory)", "DIR")
+KEEP_LAYERS = Flag("keep-layers", "delete: leave the layer versions the deploys published", kind=bool)
 UPLOAD = Flag("upload", "upload the zips to s3_bucket at the keys the template names (by content hash)", kind=bool)
 
 TARGET = (PROJECT_DIR, RUNTIME, ARCH)

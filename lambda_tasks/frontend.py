@@ -34,6 +34,7 @@ from .flags import (
     HANDLER,
     JSON,
     KEEP,
+    KEEP_LAYERS,
     MAX_BYTES,
     MAX_PARALLEL,
     MEMORY,
@@ -175,11 +176,40 @@ def deploy(run: Run) -> dict[str, Any]:
                              verify=not run.options["no_verify"], wait=run.wait,
                              break_lock=run.options["break_lock"])
     functions = [function_json(step) for step in result.functions]
+    wired = app_json(result.app)
+    changed = result.changed or bool(result.app is not None and result.app.changed)
     if result.image is not None:  # a container image: no layers
-        return {"plan": run.options["plan"], "changed": result.changed, "image": result.image.image_uri,
-                "regions": result.layers.regions, "functions": functions}
-    return {"plan": run.options["plan"], "changed": result.changed, **publish_json(result.layers),
-            "functions": functions}
+        return {"plan": run.options["plan"], "changed": changed, "image": result.image.image_uri,
+                "regions": result.layers.regions, "functions": functions, **wired}
+    return {"plan": run.options["plan"], "changed": changed, **publish_json(result.layers),
+            "functions": functions, **wired}
+
+
+def app_json(app: Any) -> dict[str, Any]:
+    """``urls``: the REST API's URL per region; ``rest_api``: its id and action; ``events``: each source wired;
+    ``removed``: what the app no longer declares and the deploy took away; ``function_urls``: "name [region]" ->
+    the function's URL; ``websocket_urls``: the websocket API's wss:// URL per region."""
+    if app is None:
+        return {"urls": {}, "rest_api": {}, "events": [], "removed": [], "function_urls": {}, "websocket_urls": {}}
+    return {"urls": app.urls, "rest_api": {s.region: {"id": s.api_id, "action": s.action, "url": s.url}
+                                           for s in app.apis},
+            "events": [{"region": e.region, "kind": e.source.kind, "function": e.source.function,
+                        "changed": e.changed} for e in app.events], "removed": app.removed,
+            "function_urls": {f"{s.function} [{s.region}]": s.url for s in app.function_urls},
+            "websocket_urls": {s.region: s.url for s in app.websockets if s.url}}
+
+
+@command(*TARGET, REGION, PLAN.but(help="print what would be deleted, delete nothing"), STAGE, KEEP_LAYERS, QUIET,
+         JSON)
+def delete(run: Run) -> dict[str, Any]:
+    """Delete what the deploys of a stage made: functions, REST API, event sources, the role, layer versions.
+
+    From the deploy record (deployed/<stage>.json, written by deploy); in order, event sources first. --plan
+    lists it first; --keep-layers leaves the layer versions.
+    """
+    result = commands.delete(run.settings, plan=run.options["plan"], keep_layers=run.options["keep_layers"],
+                             reporter=run.reporter)
+    return {"plan": run.options["plan"], "removed": result.removed}
 
 
 @command(*TARGET, REPOSITORY, PLAN.but(help="print which blobs would be pushed, push nothing"), QUIET, JSON,
@@ -196,14 +226,18 @@ def publish_image(run: Run) -> dict[str, Any]:
             "present": result.present}
 
 
-@command(*TARGET, QUIET, NO_WAIT, sticky=True)
-def report(run: Run) -> None:
-    """Write layers/report.html for the last build: a treemap of the bytes (zipped and unzipped), layer ->
-    distribution -> top-level directory -> largest files, each zip against its limits, and a table.
+@command(*TARGET, QUIET, JSON, NO_WAIT, sticky=True)
+def report(run: Run) -> dict[str, Any]:
+    """Write layers/report.html for the last build and print what is big and why it is there.
 
-    One self-contained file (nothing fetched); read from the built zips, nothing is rebuilt.
+    For each distribution: its version, sizes (zipped and unzipped), the chain that pulled it in and what
+    slimming would save (estimates); then the change since the previous build. The page is a treemap of the
+    bytes (layer -> distribution -> top-level directory -> largest files), each zip against its limits, and a
+    table. One self-contained file (nothing fetched); read from the built zips and layers/pylock.toml, nothing
+    is rebuilt or resolved.
     """
-    commands.report(run.settings, reporter=run.reporter, wait=run.wait)
+    result = commands.report(run.settings, reporter=run.reporter, wait=run.wait)
+    return {"report": result.path.relative_to(run.settings.output_dir).as_posix(), **result.data}
 
 
 @command(*TARGET, CACHE, KEEP, MAX_BYTES, PLAN.but(help="print what would be removed, remove nothing"), QUIET,

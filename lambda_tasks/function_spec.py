@@ -38,6 +38,7 @@ class FunctionSpec:
     reserved_concurrency: int | None = None
     xray: bool | None = None
     ephemeral_storage: int | None = None  # MB of /tmp
+    function_url: bool | None = None  # None: the ``function_url`` setting
     regions: tuple[str, ...] | None = None  # None: the ``regions`` setting
     short_name: str | None = None
     not_deployed: tuple[str, ...] = ()

@@ -266,3 +266,25 @@ def arn_place_problem(arn: str, regions: Sequence[str], regional: bool = True) -
         return (f"{_shown(arn)} is in {parts[3]}, but the function is deployed to {', '.join(regions)}: Lambda takes "
                 "only a layer or function of its own region (use a functions entry per region)")
     return None
+
+
+def loaded_problems(values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(setting, problem) for names and ARNs as the settings are loaded: the layer name names files
+    (``layers/<layer_name>-1.zip``), so ``../../x`` must never reach a path; an ARN of another partition or region
+    than ``regions`` would only fail mid-deploy. Their syntax is the preflight's; where they are is known here."""
+    regions = tuple(values.get("regions", ()))
+    found = [("layer_name", layer_name_problem(values["layer_name"], room=LAYER_SUFFIX))]
+    found += [("regions", region_problem(region)) for region in regions]
+    if not any(problem for _, problem in found):
+        found += [("extra_layers", arn_place_problem(arn, regions)) for arn in values.get("extra_layers", ())]
+        for spec in values.get("functions", ()):
+            where = tuple(spec.regions) if isinstance(spec.regions, (list, tuple)) and spec.regions else regions
+            found += [("functions", arn_place_problem(arn, where)) for arn in spec.layers or ()]
+            if isinstance(spec.role, str):
+                found.append(("functions", arn_place_problem(spec.role, where, regional=False)))
+        if values.get("role"):
+            found.append(("role", arn_place_problem(values["role"], regions, regional=False)))
+        name = values.get("function_name")
+        if name and FUNCTION_ARN.fullmatch(name):
+            found.append(("function_name", arn_place_problem(name, regions)))
+    return [(key, problem) for key, problem in found if problem]

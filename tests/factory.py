@@ -22,12 +22,15 @@ def make_wheel(
     files: dict[str, bytes | str] | None = None,
     requires: list[str] | None = None,
     compression: int = zipfile.ZIP_DEFLATED,
+    requires_python: str = "",
 ) -> Path:
     """A valid wheel: ``files`` maps paths inside the wheel to content; default one module."""
     dist = name.replace("-", "_")
     files = dict(files if files is not None else {f"{dist}/__init__.py": f"NAME = {name!r}\nVERSION = {version!r}\n"})
     info = f"{dist}-{version}.dist-info"
     metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+    if requires_python:
+        metadata += f"Requires-Python: {requires_python}\n"
     for requirement in requires or []:
         metadata += f"Requires-Dist: {requirement}\n"
     files[f"{info}/METADATA"] = metadata
@@ -49,7 +52,7 @@ _BACKEND = '''
 """An in-tree PEP 517 backend: builds without setuptools, so the tests need no index."""
 import base64, hashlib, os, tarfile, zipfile
 
-NAME, VERSION, TAG, FAIL = {name!r}, {version!r}, {tag!r}, {fail!r}
+NAME, VERSION, TAG, FAIL, EXTRA = {name!r}, {version!r}, {tag!r}, {fail!r}, {extra!r}
 
 def _h(data):
     return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
@@ -65,6 +68,7 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     files = {{f"{{dist}}/__init__.py": f"NAME = {{NAME!r}}\\n".encode(),
              f"{{info}}/METADATA": f"Metadata-Version: 2.1\\nName: {{NAME}}\\nVersion: {{VERSION}}\\n".encode(),
              f"{{info}}/WHEEL": f"Wheel-Version: 1.0\\nGenerator: tests\\nRoot-Is-Purelib: true\\nTag: {{TAG}}\\n".encode()}}
+    files.update({{name: text.encode("latin-1") for name, text in EXTRA.items()}})
     filename = f"{{dist}}-{{VERSION}}-{{TAG}}.whl"
     with zipfile.ZipFile(os.path.join(wheel_directory, filename), "w") as zf:
         rows = []
@@ -80,8 +84,11 @@ def build_sdist(sdist_directory, config_settings=None):
 '''
 
 
-def make_sdist(directory: Path, name: str, version: str = "1.0", tag: str = "py3-none-any", fail: str = "") -> Path:
-    """A source distribution whose in-tree backend builds a wheel tagged ``tag`` (or fails with ``fail``)."""
+def make_sdist(directory: Path, name: str, version: str = "1.0", tag: str = "py3-none-any", fail: str = "",
+               extra_files: dict[str, str] | None = None) -> Path:
+    """A source distribution whose in-tree backend builds a wheel tagged ``tag`` (or fails with ``fail``), with
+    ``extra_files`` (path -> text, as latin-1 bytes) beside its module: ``{"x/_c.so": COMPILED}`` for a wheel
+    that holds compiled code."""
     import tarfile
 
     dist = name.replace("-", "_")
@@ -95,7 +102,8 @@ def make_sdist(directory: Path, name: str, version: str = "1.0", tag: str = "py3
             backend-path = ["."]
             """
         ),
-        f"{base}/backend.py": _BACKEND.format(name=name, version=version, tag=tag, fail=fail),
+        f"{base}/backend.py": _BACKEND.format(name=name, version=version, tag=tag, fail=fail,
+                                              extra=dict(extra_files or {})),
         f"{base}/PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
     }
     directory.mkdir(parents=True, exist_ok=True)
@@ -108,6 +116,10 @@ def make_sdist(directory: Path, name: str, version: str = "1.0", tag: str = "py3
             info.mode = 0o644
             archive.addfile(info, io.BytesIO(data))
     return path
+
+
+#: The start of an ELF file: what a compiled extension module holds.
+COMPILED = "\x7fELF\x02\x01\x01\x00"
 
 
 def make_project(root: Path, requirements: str = "", app: str | None = None, pyproject: str = "") -> Path:

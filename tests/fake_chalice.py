@@ -46,6 +46,17 @@ class Chalice:
             return lambda event, context: function(event)
         return register
 
+    def on_s3_event(self, bucket, events=None, prefix=None, suffix=None, name=None):
+        return self.schedule(bucket)
+
+    def on_sqs_message(self, queue=None, batch_size=1, name=None, queue_arn=None, **kwargs):
+        return self.schedule(queue)
+
+    def on_ws_connect(self, name=None):
+        return self.schedule(name)
+
+    on_ws_message = on_ws_disconnect = on_ws_connect
+
     def __call__(self, event, context):
         function = self.routes.get((event["resource"], event["httpMethod"]))
         if function is None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from conftest import offline_pyproject
-from factory import make_project, make_sdist, make_wheel
+from factory import COMPILED, make_project, make_sdist, make_wheel
 from factory_sdists import make_local_project
 from test_integrity import bad_crc_wheel, truncated_wheel
 
@@ -89,9 +89,10 @@ def _dist_is_a_file(root: Path, wheelhouse: Path) -> None:
     (root / "dist").write_text("not a directory\n")
 
 
-def _sdist(name: str, fail: str = "", tag: str = "py3-none-any") -> Callable[[Path, Path], None]:
+def _sdist(name: str, fail: str = "", tag: str = "py3-none-any", compiled: bool = False) -> Callable[[Path, Path], None]:
     def change(root: Path, wheelhouse: Path) -> None:
-        make_sdist(wheelhouse, name, fail=fail, tag=tag)
+        make_sdist(wheelhouse, name, fail=fail, tag=tag,
+                   extra_files={f"{name}/_native.so": COMPILED} if compiled else None)
         _append(root / "requirements.txt", f"{name}\n")
 
     return change
@@ -136,7 +137,7 @@ CASES = [
     Case("empty-pin", _requirements("purelib==\n"), "invalid requirement 'purelib=='"),
     Case("conflict", _requirements("purelib==1.0\npurelib==2.0\n"), "purelib"),
     Case("sdist-fails", _sdist("brokenpkg", fail="boom"), "brokenpkg"),
-    Case("sdist-compiled", _sdist("nativepkg", tag="cp311-cp311-linux_x86_64"), "nativepkg"),
+    Case("sdist-compiled", _sdist("nativepkg", tag="cp311-cp311-linux_x86_64", compiled=True), "nativepkg"),
     # -- limits
     Case("over-budget", _both(_write("chalicelib/big.txt", _noise(40_000)), _setting("unzipped_limit = 30000\n")),
          "over Lambda's"),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import lambda_layout, offline_pyproject, run_handler
-from factory import make_project, make_sdist, make_wheel
+from factory import COMPILED, make_project, make_sdist, make_wheel
 
 from lambda_tasks.assemble import build
 from lambda_tasks.config import load_settings
@@ -241,7 +241,8 @@ def test_pure_sdist_is_built_and_used(project, wheelhouse, tmp_path):
 
 @pytest.mark.slow
 def test_compiled_sdist_fails_with_vendor_advice(project, wheelhouse):
-    make_sdist(wheelhouse, "nativesdist", tag="cp311-cp311-linux_x86_64")
+    make_sdist(wheelhouse, "nativesdist", tag="cp311-cp311-linux_x86_64",
+               extra_files={"nativesdist/_native.so": COMPILED})  # compiled code: a platform name alone is not
     (project / "requirements.txt").write_text("nativesdist\n")
     with pytest.raises(ResolveError) as error:
         build(settings_for(project))

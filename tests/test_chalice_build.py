@@ -158,7 +158,7 @@ def test_the_example_builds_and_answers_an_api_gateway_event(example):
     answer = result.result
     assert isinstance(answer, dict) and answer["statusCode"] == 200
     assert json.loads(answer["body"]) == {"greeting": "Good day, lambda (2026)"}  # prod's GREETING
-    assert result.handlers == ["app.app", "app.crunch", "app.every_hour"]
+    assert result.handlers == ["app.app", "app.crunch", "app.every_hour", "app.on_upload", "app.on_job"]
 
 
 def test_verify_picks_a_function_by_its_short_name(example, tmp_path):

@@ -139,7 +139,7 @@ def test_every_decorator_gives_chalices_names_handlers_and_what_is_not_deployed(
         "websocket_disconnect": ("websocket", "app.disconnect", ("API Gateway websocket API route $disconnect",)),
     }
     assert app.functions[0].python_name is None
-    assert app.not_deployed == ("API Gateway websocket API (routes $connect, $default, $disconnect)",)
+    assert app.not_deployed == ()  # deploy makes the websocket API (deploy/websocket_api.py)
 
 
 def test_deployed_names_follow_chalice(tmp_path):
@@ -149,8 +149,7 @@ def test_deployed_names_follow_chalice(tmp_path):
     assert named["crunch"].name == "every-prod-crunch"
     assert named["websocket_connect"].name == "every-prod-websocket_connect"
     assert named["crunch"].handler == "app.crunch_numbers"
-    # The websocket API's own line rides on the first websocket function, so deploy lists it once.
-    assert named["websocket_connect"].not_deployed[-1].startswith("API Gateway websocket API (routes")
+    assert named["websocket_connect"].not_deployed == ()  # deploy makes the websocket API
     assert all(s.memory is None and s.environment is None and s.role is None for s in named.values())
 
 
@@ -396,7 +395,7 @@ def test_chalices_test_app_details():
     cdk = specs(read_app(DATA / "cdk-ddb" / "app.py"), read_config(DATA / "cdk-ddb"))
     assert cdk["api_handler"].environment == {"APP_TABLE_NAME": ""}
     env_values, _ = stage_values(read_config(DATA / "envapp") or {}, "dev")
-    assert env_values == {"app_name": "env", "environment": {"FOO": "bar"}}
+    assert env_values == {"app_name": "env", "environment": {"FOO": "bar"}, "api_gateway_stage": "api"}
 
 
 # -- .chalice/config.json ----------------------------------------------------------------------------------------
@@ -471,8 +470,8 @@ def test_chalices_chain_of_stage_values():
         "dev": {}, "prod": {"iam_role_arn": "foobar", "manage_iam_role": False, "lambda_timeout": 20}}}
     dev, _ = stage_values(disk, "dev")
     prod, _ = stage_values(disk, "prod")
-    assert dev == {"timeout": 10}
-    assert prod == {"timeout": 20, "manage_iam_role": False, "role": "foobar"}
+    assert dev == {"timeout": 10, "api_gateway_stage": "dev"}
+    assert prod == {"timeout": 20, "manage_iam_role": False, "role": "foobar", "api_gateway_stage": "dev"}
 
 
 def test_env_vars_and_tags_merge_like_chalice():
@@ -619,10 +618,9 @@ def test_notes_for_unsupported_unknown_and_misplaced_keys(tmp_path):
             }}}
     _, notes = stage_values(disk, "dev")
     shown = {n.split(":")[1].strip() for n in notes}
-    assert shown == {"stages.dev.api_gateway_stage", "stages.dev.api_gateway_endpoint_type",
-                     "stages.dev.api_gateway_endpoint_vpce", "stages.dev.api_gateway_policy_file",
-                     "stages.dev.minimum_compression_size", "stages.dev.autogen_policy", "stages.dev.iam_policy_file",
-                     "stages.dev.log_retention_in_days", "stages.dev.app_name", "stages.dev.api_gateway_custom_domain",
+    assert shown == {"stages.dev.api_gateway_endpoint_vpce", "stages.dev.api_gateway_policy_file",
+                     "stages.dev.autogen_policy", "stages.dev.iam_policy_file",
+                     "stages.dev.log_retention_in_days", "stages.dev.app_name",
                      "stages.dev.websocket_api_custom_domain", "profile", "automatic_layer",
                      "enviroment_variables is not a Chalice key"}
     assert any("did you mean 'environment_variables'?" in n for n in notes)
@@ -633,8 +631,7 @@ def test_notes_for_unsupported_unknown_and_misplaced_keys(tmp_path):
                for n in extra)
     assert any("lambda_functions.myauth.api_gateway_stage: Chalice reads api_gateway_stage only at" in n for n in extra)
     named = specs(app, disk)
-    assert named["api_handler"].not_deployed[-2:] == ("custom domain api.example.com for the REST API",
-                                                      "log group retention of 7 days")
+    assert named["api_handler"].not_deployed[-1:] == ("log group retention of 7 days",)  # the domain: deployed
 
 
 def test_app_name_comes_from_the_setting_then_config_then_app_py(tmp_path):

@@ -89,6 +89,9 @@ GOOD = [
     ("lock", ["-o", "pylock.arm64.toml", "-a", "arm64"], {"output": "pylock.arm64.toml", "arch": "arm64"}),
     ("publish-image", ["--repository", "127.0.0.1:5000/app", "--plan", "-j"],
      {"repository": "127.0.0.1:5000/app", "plan": True, "json": True}),
+    ("delete", ["-s", "prod", "--plan", "--keep-layers", "--region", "eu-west-1"],
+     {"stage": "prod", "plan": True, "keep_layers": True, "region": ["eu-west-1"]}),
+    ("report", ["-j", "-a", "arm64"], {"json": True, "arch": "arm64"}),
 ]
 
 BAD = [  # Invoke's parse errors in our words, with the nearest flag or command
@@ -100,6 +103,7 @@ BAD = [  # Invoke's parse errors in our words, with the nearest flag or command
     ("publish-layer", ["-s", "prod"], "unknown flag -s for publish-layer"),  # -s is --stage wherever it is a flag
     ("build", ["extra"], "build takes no argument 'extra', only flags"),
     ("build", ["verfy"], "did you mean the command 'verify'?"),
+    ("deploy", ["--keep-layers"], "unknown flag --keep-layers for deploy"),  # delete's alone
 ]
 
 

@@ -62,7 +62,8 @@ def test_the_chalice_example_as_cloudformation_and_sam_passes_cfn_lint(example):
     settings = project_settings(example, {}, {"stage": "prod"})
     cfn = commands.package(settings, fmt="cloudformation", reporter=quiet())
     sam = commands.package(settings, fmt="sam", reporter=quiet())
-    assert cfn.functions == ["chalice-app-prod", "chalice-app-prod-crunch", "chalice-app-prod-every_hour"]
+    assert cfn.functions == ["chalice-app-prod", "chalice-app-prod-crunch", "chalice-app-prod-every_hour",
+                             "chalice-app-prod-on_upload", "chalice-app-prod-on_job"]
     manifest = json.loads(settings.manifest_path.read_text())
     template = json.loads(cfn.template.read_text())
     resources = template["Resources"]

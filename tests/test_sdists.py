@@ -52,8 +52,8 @@ def test_a_required_extension_fails_fast_saying_it_needs_a_compiler(project, whe
     with pytest.raises(ResolveError) as error:
         resolve_names(project, "needsc\npurelib\n")
     first, *rest = str(error.value).splitlines()
-    assert first == ("needsc cannot be installed for python3.12/x86_64: needs a C compiler (a compiled extension); "
-                     "lambda-tasks builds without one")
+    assert first == ("needsc (requirements.txt line 1) cannot be installed for python3.12/x86_64: needs a C compiler "
+                     "(a compiled extension); lambda-tasks builds without one")
     assert any(NO_COMPILER in line for line in rest)  # the build's own last lines
     assert rest[-1].startswith("  the way out: use a prebuilt wheel for python3.12/x86_64") and "vendor/" in rest[-1]
 
@@ -66,11 +66,11 @@ def test_every_unusable_requirement_is_named(project, wheelhouse):
     message = str(error.value)
     first = message.splitlines()[0]
     assert first == "3 requirements cannot be installed for python3.12/x86_64: needsc, fastlib, missingdep"
-    assert "  needsc: needs a C compiler" in message
-    assert "  fastlib==2.0: no distribution fits" in message
+    assert "  needsc (requirements.txt line 1): needs a C compiler" in message
+    assert "  fastlib==2.0 (requirements.txt line 2): no distribution fits" in message
     assert "its wheels are only for cp312-manylinux_2_35_x86_64, cp312-musllinux_1_2_x86_64" in message
     assert "python3.12/x86_64 takes cp312, abi3 or pure (py3-none-any) wheels for manylinux up to glibc 2.34" in message
-    assert "  missingdep>=1: not found" in message and "needed by top (requirements.txt line 4)" in message
+    assert "  missingdep>=1 (from top, requirements.txt line 4): not found" in message
     assert all(line.startswith("  ") for line in message.splitlines()[1:])
 
 

@@ -115,10 +115,10 @@ def test_build_report_writes_one_self_contained_page_from_what_the_manifest_name
     assert not re.search(r"(src|href)=\"?https?:", page) and "<script" not in page  # nothing fetched, no script
     assert page.count("<svg") == 2  # zipped and unzipped
     assert "bigdist/mod7.py\n" in page  # the hover text names the path
-    path = commands.report(built, reporter=Reporter(quiet=True))
+    path = commands.report(built, reporter=Reporter(quiet=True)).path
     first = path.read_bytes()
     assert first == page.encode()
-    assert commands.report(built, reporter=Reporter(quiet=True)).read_bytes() == first
+    assert commands.report(built, reporter=Reporter(quiet=True)).path.read_bytes() == first
     built.app_zip_path.write_bytes(b"not the zip the build wrote")
     with pytest.raises(ManifestError, match=r"dist/app\.zip is missing or is not the zip the manifest records"):
         commands.report(built, reporter=Reporter(quiet=True))
@@ -210,7 +210,16 @@ def test_an_image_report_shows_the_base_then_our_layers_by_distribution(tmp_path
     by_dist = {d.name: d for a in ours for d in a.tree.children}
     assert by_dist["bigdist"].unzipped > 8 * 12000 and by_dist["bigdist"].unzipped > 10 * by_dist["smalldist"].unzipped
     assert "bigdist-1.0.dist-info/" in [c.name for c in by_dist["bigdist"].children]  # grouped by its RECORD
-    assert commands.report(settings, reporter=Reporter(quiet=True)).read_text() == page  # the same page again
+    again = commands.report(settings, reporter=Reporter(quiet=True))
+    assert again.path.read_text() == page  # the same page again
+    # the short form: versions and chains from the BOM, gzipped shares labelled, strip not measured for an image
+    rows = {d["name"]: d for d in again.data["distributions"]}
+    assert rows["bigdist"]["version"] == "1.0" and rows["bigdist"]["chain"] == ["requirements.txt asks bigdist"]
+    assert rows["bigdist"]["slimming_estimate"]["strip_unzipped_bytes"] is None
+    assert again.data["slimming_estimate"]["strip_binaries"]["unzipped_bytes"] is None
+    assert [a["zipped_bytes"] for a in again.data["artifacts"] if not a["base"]] == [b.size for b in image.layers]
+    assert "gzipped" in "\n".join(again.lines) and "not estimated (an image's layers are not read for it)" in \
+        "\n".join(again.lines)
 
 
 def test_an_image_layer_that_is_not_the_recorded_blob_is_refused(tmp_path, wheelhouse, base_image):
@@ -234,4 +243,4 @@ def test_an_image_layer_that_is_not_the_recorded_blob_is_refused(tmp_path, wheel
         assert len(str(caught.value).splitlines()[0]) < 160 and blob.name in str(caught.value)
         assert (settings.layers_path / "report.html").read_bytes() == page  # the last report is left as it was
     blob.write_bytes(good)
-    assert commands.report(settings, reporter=Reporter(quiet=True)).read_bytes() == page
+    assert commands.report(settings, reporter=Reporter(quiet=True)).path.read_bytes() == page

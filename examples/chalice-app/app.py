@@ -1,5 +1,6 @@
 """A Chalice app as `chalice new-project` writes one, grown a little: routes (one REST API function), a pure
-Lambda function and a schedule (two more functions). lambda-tasks builds it unchanged."""
+Lambda function, a schedule, an S3 upload handler and an SQS consumer (four more functions). lambda-tasks builds
+it unchanged and deploys it whole: the REST API, the rule, the bucket notification and the queue's event source."""
 
 import os
 
@@ -27,3 +28,13 @@ def crunch(event, context):
 @app.schedule(Rate(1, unit=Rate.HOURS))
 def every_hour(event):
     return {"ran": True}
+
+
+@app.on_s3_event(bucket="chalice-app-uploads", events=["s3:ObjectCreated:*"], prefix="incoming/")
+def on_upload(event):
+    return {"bucket": event.bucket, "key": event.key}
+
+
+@app.on_sqs_message(queue="chalice-app-jobs", batch_size=5)
+def on_job(event):
+    return {"jobs": [record.body for record in event]}

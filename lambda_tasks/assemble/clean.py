@@ -11,7 +11,7 @@ from ..manifest import Manifest
 
 #: Files lambda-tasks writes beside the manifest that the manifest does not list: the size report and the
 #: templates of ``invoke package`` (aws/templates.py FILE_NAMES; build may not import aws).
-BESIDE_MANIFEST = ("report.html", "cloudformation.json", "template.json", "lambda.tf.json")
+BESIDE_MANIFEST = ("report.html", "previous-build.json", "cloudformation.json", "template.json", "lambda.tf.json")
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ from ..config import Affects, Settings, settings_affecting
 from ..files import content_digests, source_date_epoch, tree_digest
 from ..manifest import Manifest, files_problem
 from ..project_paths import ProjectPath
-from ..sources.requirements import PIP_INDEX_VARIABLES, local_requirement_dirs, requirements_digest
+from ..sources.local_inputs import local_inputs, not_source
+from ..sources.requirements import PIP_INDEX_VARIABLES, requirements_digest
 from .tree import walk_files
 
 
@@ -117,8 +118,9 @@ def vendor_tree(settings: Settings) -> ProjectPath | None:
 
 def layers_fingerprint(settings: Settings, source_files: Sequence[Path] = (), source_dirs: Sequence[Path] = (),
                        framework: str | None = None, vendor_dir: ProjectPath | bool | None = True) -> str:
-    """Changes when the requirements (with the files they include), the dependency source's files (a lock file
-    and its pyproject.toml, the directories a lock builds from), the vendor/ tree, a layer setting, pip's index
+    """Changes when the requirements (with the files they include), the files they name locally (find-links
+    directories' files, ./pkg projects, local archives), the dependency source's files (a lock file and its
+    pyproject.toml, the directories a lock builds from), the vendor/ tree, a layer setting, pip's index
     variables, a tool version or the framework (``"chalice"``: its tool is left out) change."""
     requirements = requirements_digest(settings.requirements_path)
     vendor: list[tuple[str, str, bool]] = []
@@ -129,27 +131,19 @@ def layers_fingerprint(settings: Settings, source_files: Sequence[Path] = (), so
         # content, not size and mtime: an edit that keeps both still counts (the stat cache keeps this fast)
         digests = content_digests((found.path for _, found in files), scope=vendor_dir.path)
         vendor = [(rel, digest, executable) for (rel, _), (digest, executable) in zip(files, digests, strict=True)]
-    # a local requirement (./pkg, -e ../lib) is built from its directory: its files are inputs too
-    directories = [d for d in [*local_requirement_dirs(settings.requirements_path), *source_dirs] if d.is_dir()]
-    local = [(Path(os.path.relpath(d, settings.project_dir)).as_posix(), tree_digest(d, skip=_not_source))
-             for d in directories]
+    # a lock's local packages are built from their directories: their files are inputs too
+    local = [(Path(os.path.relpath(d, settings.project_dir)).as_posix(), tree_digest(d, skip=not_source))
+             for d in source_dirs if d.is_dir()]
+    # --find-links directories' files, ./pkg and local archives: the same requirements text may mean other wheels
+    named = local_inputs(settings.requirements_path, settings.pip_args, settings.project_dir)
     return _digest({
-        "requirements": requirements, "vendor": vendor, "local": local,
+        "requirements": requirements, "vendor": vendor, "local": local, "named": named,
         "sources": [(path.name, hashlib.sha256(path.read_bytes()).hexdigest()) for path in source_files],
         "settings": _settings_data(settings, Affects.LAYERS),
         "tools": _tool_versions(), "epoch": source_date_epoch(),
         "pip": _pip_variables(),
         **({"framework": framework} if framework else {}),  # Chalice mode leaves chalice's tool out
     })
-
-
-def _not_source(name: str) -> bool:
-    """What building a local project writes into its own directory, and tool caches: not inputs."""
-    return name in _NOT_SOURCE or name.endswith((".egg-info", ".pyc"))
-
-
-_NOT_SOURCE = frozenset({"build", "dist", "__pycache__", ".git", ".hg", ".svn", ".tox", ".nox", ".venv",
-                         ".mypy_cache", ".pytest_cache", ".ruff_cache"})
 
 
 def image_fingerprint(settings: Settings) -> str:

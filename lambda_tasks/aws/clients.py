@@ -388,4 +388,5 @@ def wait(client: Any, waiter: str, function_name: str, action: str) -> None:
 
 
 def not_found(exc: BaseException) -> bool:
-    return error_code(exc) in {"ResourceNotFoundException", "404", "NotFound", "NoSuchKey", "NoSuchEntity"}
+    return error_code(exc) in {"ResourceNotFoundException", "NotFoundException", "404", "NotFound", "NoSuchKey",
+                               "NoSuchEntity"}

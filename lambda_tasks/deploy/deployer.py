@@ -78,6 +78,8 @@ class DeployResult:
     in_progress: list[str] = field(default_factory=list)
     #: package_type = "image": the push (the image has no layers to publish)
     image: PushResult | None = None
+    #: what was wired around the functions (app_wiring.AppResult: the REST API, event sources)
+    app: Any = None
 
     @property
     def changed(self) -> bool:

@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..aws import clients as aws
 from ..config import Settings
 from ..deploy import preflight as validate
+from ..deploy.app_wiring import AppWiring
 from ..deploy.layer_publish import Publisher, bucket_for, s3_key, verified_path
 from ..errors import DeployError
 from ..files import write_atomic
@@ -26,20 +29,29 @@ class PackageResult:
 
 
 def package(settings: Settings, manifest: Manifest, fmt: str, out: Path, *, upload: bool = False,
-            reporter: Reporter | None = None, clients: aws.Clients | None = None) -> PackageResult:
+            reporter: Reporter | None = None, clients: aws.Clients | None = None,
+            app: AppWiring | None = None) -> PackageResult:
     """Write ``out/<file>`` for ``fmt`` (see ``templates.FILE_NAMES``); with ``upload``, upload the zips first."""
     reporter = reporter or Reporter()
     if fmt not in templates.FORMATS:
         raise DeployError(f"unknown template format {fmt!r}; pick one of {', '.join(templates.FORMATS)}")
     handlers = [spec.handler or settings.handler for spec in settings.function_specs()]
-    validate.refuse(validate.deploy_problems(settings) + validate.manifest_problems(settings, manifest, handlers))
-    plan = templates.plan(settings, manifest)
+    checked = _tokens_as_roles(settings)
+    validate.refuse(validate.deploy_problems(checked) + validate.manifest_problems(checked, manifest, handlers))
+    if app is not None and app.web is not None and app.web.problems and app.web.routes:
+        raise DeployError(f"the REST API cannot be packaged: {app.web.problems[0]}\n  lambda-tasks reads app.py "
+                          "without running it: write these values as literals in app.py")
+    plan = templates.plan(settings, manifest, app)
     result = PackageResult(out / templates.FILE_NAMES[fmt], [f.name for f in plan.functions])
     if upload:
         result.uploaded = upload_artifacts(settings, manifest, reporter, clients or aws.Clients())
     document = templates.render(fmt, plan)
     write_atomic(result.template, (json.dumps(document, indent=2) + "\n").encode())
     what = f"{len(plan.layers)} layer(s), {len(plan.functions)} function(s)"
+    if app is not None and app.web is not None and app.web.routes:
+        what += ", the REST API"
+    for note in templates.notes(fmt, plan):
+        reporter.info(f"package: note: {note}")
     reporter.info(f"package: wrote {_shown(result.template, settings.output_dir)} ({fmt}: {what})")
     if not plan.functions:
         reporter.info("package: no function in it: set function_name or functions (a Chalice app names its own)")
@@ -70,3 +82,18 @@ def _shown(path: Path, root: Path) -> str:
         return path.relative_to(root).as_posix()
     except ValueError:
         return str(path)
+
+
+#: A CDK token (``${Token[TOKEN.123]}``): CDK puts the real value in when it synthesizes the stack around the
+#: template, so the template passes it through (as chalice package does for iam_role_arn).
+CDK_TOKEN = re.compile(r"\$\{Token\[[^\]]+\]\}")
+_STAND_IN = "arn:aws:iam::000000000000:role/cdk-token"
+
+
+def _tokens_as_roles(settings: Settings) -> Settings:
+    """The settings checked as if each role given as a CDK token were a role ARN (the template keeps the token)."""
+    def role(value: str | None) -> str | None:
+        return _STAND_IN if value is not None and CDK_TOKEN.fullmatch(value) else value
+
+    specs = tuple(dataclasses.replace(spec, role=role(spec.role)) for spec in settings.functions)
+    return dataclasses.replace(settings, role=role(settings.role), functions=specs)

@@ -9,6 +9,7 @@ one (basic execution, plus VPC access when the function has subnets), as ``manag
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import re
 from collections.abc import Mapping
@@ -16,10 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config import FunctionSpec, Settings
+from ..deploy.app_wiring import AppWiring
 from ..deploy.layer_publish import s3_key
 from ..deploy.layer_versions import layer_description
 from ..errors import DeployError
 from ..manifest import Manifest
+from . import app_resources
 
 FORMATS = ("cloudformation", "sam", "terraform")
 FILE_NAMES = {"cloudformation": "cloudformation.json", "sam": "template.json", "terraform": "lambda.tf.json"}
@@ -57,6 +60,8 @@ class FunctionPlan:
     reserved_concurrency: int | None
     xray: bool
     ephemeral_storage: int | None
+    short: str = ""  # the function's short name (Chalice's name: api_handler for the routes)
+    read_policies: tuple[str, ...] = ()  # what its event sources need its role to read
 
 
 @dataclass(frozen=True)
@@ -68,16 +73,21 @@ class Plan:
     app_sha256: str
     layers: tuple[LayerPlan, ...]
     functions: tuple[FunctionPlan, ...]
+    app: AppWiring | None = None  # the routes, event sources and function URLs around the functions
 
 
-def plan(settings: Settings, manifest: Manifest) -> Plan:
+def plan(settings: Settings, manifest: Manifest, app: AppWiring | None = None) -> Plan:
     layers = tuple(LayerPlan(f"Layer{n}", record.name, s3_key(settings, record.sha256), record.sha256,
                              layer_description(record)) for n, record in enumerate(manifest.layers, 1))
     functions: list[FunctionPlan] = []
+    web = app.web if app is not None else None
     for spec in settings.function_specs():
-        functions.append(_function(settings, spec, _logical(spec.name, {f.key for f in functions})))
+        function = _function(settings, spec, _logical(spec.name, {f.key for f in functions}))
+        short = spec.short_name or spec.name
+        functions.append(dataclasses.replace(function, short=short,
+                                             read_policies=app_resources.read_policies(web, short)))
     return Plan(settings.runtime, settings.arch, settings.s3_bucket, s3_key(settings, manifest.app.sha256),
-                manifest.app.sha256, layers, tuple(functions))
+                manifest.app.sha256, layers, tuple(functions), app)
 
 
 def _function(settings: Settings, spec: FunctionSpec, key: str) -> FunctionPlan:
@@ -110,7 +120,8 @@ def _logical(name: str, taken: set[str]) -> str:
 def policies(function: FunctionPlan) -> list[str]:
     """The managed policies of a role the template makes: logs, and VPC and X-Ray access when used (what SAM
     gives the roles it makes)."""
-    return [BASIC_POLICY, *([VPC_POLICY] if function.subnet_ids else []), *([XRAY_POLICY] if function.xray else [])]
+    return [BASIC_POLICY, *([VPC_POLICY] if function.subnet_ids else []), *([XRAY_POLICY] if function.xray else []),
+            *function.read_policies]
 
 
 def source_code_hash(sha256_hex: str) -> str:
@@ -149,9 +160,11 @@ def cloudformation(p: Plan, sam: bool = False) -> dict[str, Any]:
         if p.bucket:
             bucket["Default"] = p.bucket
         template["Parameters"] = {"ArtifactBucket": bucket}
-    template["Resources"] = resources
+    around, around_outputs, _ = _around(p, "cloudformation")
+    template["Resources"] = {**resources, **around}
     outputs: dict[str, Any] = {layer.key: {"Value": {"Ref": layer.key}} for layer in p.layers}
     outputs.update({f"{f.key}Arn": {"Value": {"Fn::GetAtt": [f.key, "Arn"]}} for f in p.functions})
+    outputs.update(around_outputs)
     if outputs:
         template["Outputs"] = outputs
     return template
@@ -228,20 +241,39 @@ def terraform(p: Plan) -> dict[str, Any]:
                          ("aws_lambda_function", functions)):
         if values:
             resources[kind] = values
+    around, around_outputs, _ = _around(p, "terraform")
+    resources.update(around)
     document: dict[str, Any] = {
         "terraform": {"required_providers": {"aws": {"source": "hashicorp/aws", "version": ">= 5.0"}}},
         "variable": {"artifact_bucket": variable},
     }
-    if "data.aws_region" in bucket:
-        document["data"] = {"aws_region": {"current": {}}}
+    data: dict[str, Any] = {kind: {"current": {}} for kind in ("aws_region", "aws_caller_identity", "aws_partition")
+            if f"data.{kind}" in bucket + json.dumps(around)}
+    if data:
+        document["data"] = data
     document["resource"] = resources
     outputs = {f"{_tf_name(layer.key)}_arn": {"value": f"${{aws_lambda_layer_version.{_tf_name(layer.key)}.arn}}"}
                for layer in p.layers}
     outputs.update({f"{_tf_name(f.key)}_arn": {"value": f"${{aws_lambda_function.{_tf_name(f.key)}.arn}}"}
                     for f in p.functions})
+    outputs.update(around_outputs)
     if outputs:
         document["output"] = outputs
     return document
+
+
+def _around(p: Plan, fmt: str) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """The REST API, event sources and function URLs (app_resources.py); ``notes``: what is left out."""
+    if p.app is None:
+        return {}, {}, []
+    if fmt == "terraform":
+        return app_resources.terraform(p.app.web, p.app.api, p.functions, p.app.urls, _tf_name, p.app.domain)
+    return app_resources.cloudformation(p.app.web, p.app.api, p.functions, p.app.urls, p.app.domain)
+
+
+def notes(fmt: str, p: Plan) -> list[str]:
+    """What the template leaves out of the app, one line each."""
+    return _around(p, "terraform" if fmt == "terraform" else "cloudformation")[2]
 
 
 def _tf_function(p: Plan, f: FunctionPlan, bucket: str, name: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from ..config import Settings
 from ..errors import ResolveError
 from ..files import cache_dir
 from ..report import Reporter
+from ..sources.local_inputs import local_inputs
 from ..sources.requirements import (
     check_requirements,
     direct_references,
@@ -27,15 +28,29 @@ from ..sources.requirements import (
 )
 from . import pip
 from . import wheelhouse as wheelhouse_io
-from .installer import Installer, choose, configuration_key
+from .installer import Installer, choose, configuration_key, installer_version
+from .sdists import built_from
+
+#: Changes when what a resolution means changes (a check added, an installer's answer corrected): older
+#: resolutions are then never reused.
+RESOLUTION_FORMAT = 2
 
 
 def resolution_key(settings: Settings, installer: Installer) -> str:
-    """Names a resolution: the requirements (with the files they include), the target, the installer and pip's
-    configuration (its files and variables, and ``pip_args``)."""
+    """Names a resolution by everything it depends on: the requirements (with the files they include), the bytes
+    of every local input (find-links files, local requirements), the target, the installer and its version,
+    and pip's configuration (its files and variables, and ``pip_args``)."""
+    from .pip_config import PipConfigError, pip_settings
+
+    try:
+        configured = [pip_settings().get("find-links", "")]
+    except PipConfigError:
+        configured = []
     data = json.dumps([
-        requirements_digest(settings.requirements_path), str(settings.target), installer.name,
-        configuration_key(settings),
+        RESOLUTION_FORMAT, requirements_digest(settings.requirements_path), str(settings.target), installer.name,
+        installer.isolated, installer_version(installer), configuration_key(settings),
+        local_inputs(settings.requirements_path, settings.pip_args, settings.project_dir, configured,
+                     stat_times=True),
     ])
     return hashlib.sha256(data.encode()).hexdigest()[:32]
 
@@ -55,14 +70,15 @@ def resolve(settings: Settings, reporter: Reporter, refresh: bool = False,
     if not requirement_lines(requirements):
         return []
     check_requirements(requirements)  # before pip, whose parser takes some lines the dependency check cannot
-    by_location = bool(direct_references(requirements))  # local or VCS packages: their content is not in the key
+    # VCS and remote URLs: what they hold is not known before fetching, so it is not in the key
+    by_location = any(not reference.is_local for reference in direct_references(requirements))
     cache = cache_dir()
     wheelhouse = cache / "wheels"
     installer = choose(settings)
     key_file = cache / "resolutions" / f"{resolution_key(settings, installer)}.json"
     if not refresh and not by_location:
         known = wheelhouse_io.cached_resolution(key_file, wheelhouse, reporter)
-        if known is not None:
+        if known is not None and wheelhouse_io.local_copies_match(known, _find_links(settings)):
             wheelhouse_io.check_pins(known, requirements)
             reporter.info(f"resolve: {len(known)} wheels for {settings.target} (cached resolution)")
             return [wheel.path for wheel in known]
@@ -84,7 +100,7 @@ def resolve(settings: Settings, reporter: Reporter, refresh: bool = False,
                 raise ResolveError(f"pip fetched {path.name}, which is not a wheel; report this as a bug")
             if not settings.target.accepts_wheel(path.name):
                 raise ResolveError(f"{path.name} does not fit {settings.target}; report this as a bug")
-            wheels.append(wheelhouse_io.store(wheelhouse, path, reporter))
+            wheels.append(wheelhouse_io.store(wheelhouse, path, reporter, built_from(built_dir / path.name)))
     wheelhouse_io.check_pins(wheels, requirements)
     wheelhouse_io.save_resolution(key_file, wheels)
     reporter.info(f"resolve: {len(wheels)} wheels for {settings.target}")
@@ -110,6 +126,17 @@ def _download_with_uv(settings: Settings, installer: Installer, download_dir: Pa
     if unfetched:
         pip.download_pins(settings, [f"{pick.name}=={pick.version}" for pick in unfetched], download_dir, reporter)
     return frozenset()
+
+
+def _find_links(settings: Settings) -> list[Path]:
+    from ..sources.local_inputs import find_links_locations
+    from .pip_config import PipConfigError, pip_settings
+
+    try:
+        configured = [pip_settings().get("find-links", "")]
+    except PipConfigError:
+        configured = []
+    return find_links_locations(settings.requirements_path, settings.pip_args, settings.project_dir, configured)
 
 
 def download_pins(settings: Settings, pins: list[str], download_dir: Path, reporter: Reporter) -> None:

@@ -26,6 +26,17 @@ class Failure:
     summary: str  # what happened, short: "needs a C compiler (a compiled extension)"
     details: tuple[str, ...] = ()  # the cause: the build's last lines, the tags that exist, ...
     advice: str = ""  # a key of _ADVICE, or "" when the summary says it all
+    via: str = ""  # where it comes from: "requirements.txt line 3", or who asked for it and that line
+
+    @property
+    def asked(self) -> bool:
+        """True for a dependency's requirement (``via`` says who asked for it), False for a line of the project."""
+        return "," in self.via
+
+    @property
+    def named(self) -> str:
+        """The requirement with where it comes from: ``psycopg2>=2.7 (from sqlalchemy[postgresql], ...)``."""
+        return f"{self.requirement}{_via(self)}"
 
     @property
     def name(self) -> str:
@@ -42,6 +53,10 @@ class Failure:
         return path.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")[:40] or text[:40]
 
 
+def _via(failure: Failure) -> str:
+    return f" ({'from ' if failure.asked else ''}{_shorten(failure.via, 70)})" if failure.via else ""
+
+
 _ADVICE = {
     "compiled": "use a prebuilt wheel for {target} (e.g. a '-binary' variant such as psycopg2-binary), or build it "
                 "for {machine} Amazon Linux and put the wheel or package in vendor/",
@@ -51,6 +66,8 @@ _ADVICE = {
               "vendor/",
     "fetch": "check the URL, the network and the credentials, or build the package yourself and put its wheel in "
              "vendor/",
+    "hash": "if the pin is right, the index served other bytes; if the pin is old, update it (pip-compile "
+            "--generate-hashes)",
 }
 
 
@@ -58,7 +75,10 @@ def failures_error(failures: Sequence[Failure], target: Target) -> ResolveError:
     """One error for every failure: a first line under 160 characters, then one indented block per requirement."""
     if len(failures) == 1:
         failure = failures[0]
-        first = f"{_shorten(failure.requirement, 70)} cannot be installed for {target}: {failure.summary}"
+        shown = _shorten(failure.requirement, 70)
+        first = f"{shown}{_via(failure)} cannot be installed for {target}: {failure.summary}"
+        if len(first) > MAX_FIRST_LINE and failure.via and not failure.asked:  # its own text names the line
+            first = f"{shown} cannot be installed for {target}: {failure.summary}"
         lines = [_shorten(first, MAX_FIRST_LINE)]
         if len(first) > MAX_FIRST_LINE:
             lines.append(f"  {failure.summary}")
@@ -67,7 +87,7 @@ def failures_error(failures: Sequence[Failure], target: Target) -> ResolveError:
         names = ", ".join(dict.fromkeys(failure.name for failure in failures))
         lines = [_shorten(f"{len(failures)} requirements cannot be installed for {target}: {names}", MAX_FIRST_LINE)]
         for failure in failures:
-            lines.append(f"  {failure.requirement}: {failure.summary}")
+            lines.append(f"  {failure.named}: {failure.summary}")
             lines += [f"    {detail}" for detail in failure.details]
     for key in dict.fromkeys(failure.advice for failure in failures if failure.advice):
         advice = _ADVICE[key].format(target=target, machine=target.machine)

@@ -184,16 +184,17 @@ def _share_fetched(directory: str) -> None:
 
 def _skip_legacy_warnings() -> None:
     """No second read of every chosen distribution's metadata just for deprecation warnings (pip 23.x)."""
-    from pip._internal.req.req_set import RequirementSet
+    from pip._internal.req import req_set
     from pip._vendor.packaging.version import parse
 
+    RequirementSet: Any = req_set.RequirementSet  # patched; the method is gone from later pip releases
     plain = RequirementSet.__dict__.get("warn_legacy_versions_and_specifiers")
     if plain is None or "deprecated" not in plain.__code__.co_names:
         return
     releases = [text for text in plain.__code__.co_consts if isinstance(text, str) and text[:1].isdigit()]
     if not releases or not all(parse(text) > parse(_pip_version()) for text in releases):
         return  # the "warning" may be an error in this release (pip raises once gone_in is reached)
-    RequirementSet.warn_legacy_versions_and_specifiers = lambda self: None  # type: ignore[method-assign]
+    RequirementSet.warn_legacy_versions_and_specifiers = lambda self: None
 
 
 def _target_environment(text: str) -> dict[str, str]:

@@ -9,8 +9,12 @@ cannot do what pip would (``uv.Defer``).
 
 from __future__ import annotations
 
+import functools
 import json
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..config import Settings
 from ..host import uv_path
@@ -47,3 +51,40 @@ def configuration_key(settings: Settings) -> str:
     except PipConfigError as error:
         effective = {"unreadable": str(error)}
     return json.dumps([sorted(effective.items()), list(settings.pip_args)])
+
+
+def installer_version(installer: Installer) -> str:
+    """The installer's version (part of a resolution's key): pip's from its .dist-info, uv's by asking it;
+    with pip also, since uv hands requirements over to it."""
+    pip = _pip_version()
+    if installer.name != "uv":
+        return f"pip {pip}"
+    found = uv_path()
+    return f"uv {_uv_version(found) if found else 'none'}; pip {pip}"
+
+
+def _dist_version(name: str) -> str | None:
+    """The version of ``name`` installed in this environment, from its .dist-info directory's name (cheap)."""
+    for entry in sys.path:
+        found = sorted(Path(entry or ".").glob(f"{name}-*.dist-info"))
+        if found:
+            return found[-1].name[len(name) + 1:-len(".dist-info")]
+    return None
+
+
+def _pip_version() -> str:
+    return _dist_version("pip") or "none"
+
+
+@functools.cache
+def _uv_version(uv: str) -> str:
+    """uv's version: its package's when it is this environment's uv (no process), else what it says."""
+    if Path(uv).resolve().is_relative_to(Path(sys.prefix).resolve()):
+        packaged = _dist_version("uv")
+        if packaged:
+            return packaged
+    try:
+        done = subprocess.run([uv, "--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return done.stdout.strip() or "unknown"

@@ -10,6 +10,7 @@ that every line can be rewritten, and each line remembers where it comes from.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +38,8 @@ class Entry:
 
     @property
     def shown(self) -> str:
-        return redact(self.line.text)
+        """The line as written, without its per-requirement options (``--hash``): what names it in messages."""
+        return redact(re.split(r"\s+--[a-z]", self.line.text, maxsplit=1)[0].strip())
 
 
 def prepare(settings: Settings, options: list[str], built_dir: Path,
@@ -90,8 +92,8 @@ def _wheel_for(reference: DirectReference, settings: Settings, options: list[str
             spec = f"{reference.name} @ {reference.location}" if reference.named else reference.location
         else:
             spec = reference.location
-        reporter.info(f"resolve: building {shown} ({reference.line.where}) into a wheel (compiler disabled)")
-        wheel = build_wheel(spec, shown, settings, options, built_dir, reporter, remote=remote)
+        wheel = build_wheel(spec, shown, settings, options, built_dir, reporter, remote=remote,
+                            where=reference.line.where)
     if isinstance(wheel, Failure):
         return wheel
     name = canonicalize_name(parse_wheel_filename(wheel.name)[0])

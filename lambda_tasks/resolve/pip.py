@@ -21,13 +21,16 @@ from ..config import Settings
 from ..errors import ResolveError
 from ..report import Reporter
 from ..sources.requirements import index_option_lines
+from ..targets import Target
 from .failures import Failure, failures_error, no_fit_failure
 from .fastpip import FETCHED_VARIABLE, MARKER_ERROR, MARKER_EXIT_CODE, TAGS_VARIABLE, marker_env_variable
-from .local import Entry, prepare
+from .local import Entry, marker_applies, prepare
 from .process import pip_command, redact, run
 from .sdists import NETWORK, NO_SDIST, build_sdist
+from .wheelhouse import pins_of
 
-_NO_MATCH = re.compile(r"No matching distribution found for (\S+)")
+#: pip's last word: the requirement (with its marker in some releases) and, in others, " (from parent)".
+_NO_MATCH = re.compile(r"No matching distribution found for (.+?)(?: \(from [^\r\n]*\))?[ \t]*$", re.M)
 _MAX_SDIST_ROUNDS = 25
 __all__ = ["download", "download_pins", "explain_pip_failure", "pip_command"]
 
@@ -65,12 +68,15 @@ def download(settings: Settings, download_dir: Path, built_dir: Path, reporter: 
         match = _NO_MATCH.search(output)
         if not match or NETWORK.search(output) or returncode == MARKER_EXIT_CODE:
             raise _with_failures(explain_pip_failure(_own_lines(output, flat, entries), settings, source), failures)
-        requirement = match.group(1)
+        requirement = without_marker(match.group(1))
         failure: Failure | None = None
         if requirement not in tried:
             tried.add(requirement)
-            built = build_sdist(requirement, settings, options, built_dir, reporter)
+            hashes = pins_of(source, requirement)
+            built = build_sdist(requirement, settings, options, built_dir, reporter, hashes)
             if isinstance(built, Path):
+                if hashes:  # pip would check the built wheel against the sdist's pins: name it by its own hash
+                    _pin_built(entries, built)
                 continue
             failure = built
             if failure.summary == NO_SDIST:
@@ -78,7 +84,7 @@ def download(settings: Settings, download_dir: Path, built_dir: Path, reporter: 
         else:
             failure = Failure(requirement, "its source distribution builds, but pip still finds no distribution "
                                            "that fits (check its Requires-Python and the version pins)")
-        failure, dropped = _leave_out(entries, requirement, output, failure)
+        failure, dropped = _leave_out(entries, requirement, output, failure, target)
         failures.append(failure)
         if not dropped:
             break
@@ -88,6 +94,28 @@ def download(settings: Settings, download_dir: Path, built_dir: Path, reporter: 
     if failures:
         raise failures_error(failures, target)
     return own
+
+
+def _pin_built(entries: list[Entry], wheel: Path) -> None:
+    """The hash-pinned lines naming ``wheel``'s distribution now name the wheel built from their checked sdist,
+    pinned by its own sha256 (pip's hash-checking mode needs a hash on every line)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name, parse_wheel_filename
+
+    from ..files import file_sha256
+
+    name = canonicalize_name(parse_wheel_filename(wheel.name)[0])
+    for index, entry in enumerate(entries):
+        if name not in entry.names or "--hash" not in entry.text:
+            continue
+        try:
+            requirement = Requirement(re.split(r"\s+--?[a-z]", entry.text, maxsplit=1)[0].strip())
+        except InvalidRequirement:
+            continue
+        extras = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
+        marker = f" ; {requirement.marker}" if requirement.marker else ""
+        entries[index] = replace(entry, text=f"{name}{extras} @ {wheel.as_uri()}{marker} "
+                                             f"--hash=sha256:{file_sha256(wheel)}")
 
 
 def _watcher(directory: Path, on_wheel: Callable[[Path], None]) -> Callable[[], None]:
@@ -125,27 +153,57 @@ def _diagnose(requirement: str, settings: Settings, options: Sequence[str], firs
     return no_fit_failure(requirement, output, settings.target, versions.group(1).strip() if versions else "")
 
 
-def _leave_out(entries: list[Entry], requirement: str, output: str, failure: Failure) -> tuple[Failure, bool]:
-    """Leave out the line that needs ``requirement``, so that the rest can be resolved; False when none is found."""
+def without_marker(text: str) -> str:
+    """A requirement as pip printed it (``psycopg2>=2.7; extra == "postgresql"``), without its marker."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        parsed = Requirement(text.strip())
+    except InvalidRequirement:
+        return text.split(";", 1)[0].strip()
+    extras = f"[{','.join(sorted(parsed.extras))}]" if parsed.extras else ""
+    return f"{parsed.name}{extras}{parsed.specifier}{f' @ {parsed.url}' if parsed.url else ''}"
+
+
+def _leave_out(entries: list[Entry], requirement: str, output: str, failure: Failure,
+               target: Target) -> tuple[Failure, bool]:
+    """Leave out the line that needs ``requirement``, so that the rest can be resolved; False when none is found.
+    The failure then names that line, and for a requirement of a dependency, who asked for it (pip's "from")."""
     from packaging.utils import canonicalize_name
 
-    name = canonicalize_name(re.split(r"[<>=!~ ;\[(]", requirement, maxsplit=1)[0])
-    parent = re.search(rf"requirement {re.escape(requirement)} \(from (?!versions:)([A-Za-z0-9._-]+)", output)
+    name = canonicalize_name(re.split(r"[<>=!~ ;\[(@]", requirement, maxsplit=1)[0])
+    asked = re.search(rf"requirement {re.escape(requirement)}(?:;[^(\n]*)? \(from (?!versions:)([^)\s]+)\)", output)
+    parent = re.match(r"[A-Za-z0-9._-]+", asked.group(1)) if asked else None
     wanted: set[str] = {name}
     if parent:
-        wanted = {canonicalize_name(parent.group(1))}
-        roots = _roots(output).get(canonicalize_name(parent.group(1)))
+        wanted = {canonicalize_name(parent.group(0))}
+        roots = _roots(output).get(canonicalize_name(parent.group(0)))
         if roots is not None and 0 < roots <= len(entries):
             wanted |= entries[roots - 1].names
-    hits = [index for index, entry in enumerate(entries) if entry.text and entry.names & wanted]
+    # a line whose marker leaves it out for the target asked for nothing: never name it
+    hits = [index for index, entry in enumerate(entries)
+            if entry.text and entry.names & wanted and _applies(entry, target)]
     for index in hits:
         entries[index] = replace(entries[index], text="")
-    if parent and hits:
-        needed_by = ", ".join(f"{entries[i].shown} ({entries[i].line.where})" for i in hits)
-        failure = replace(failure, details=(f"needed by {needed_by}", *failure.details))
-    elif hits and failure.requirement != entries[hits[0]].shown:
-        failure = replace(failure, requirement=entries[hits[0]].shown)
+    if asked and parent and hits:
+        lines = ", ".join(entries[i].line.where + ("" if canonicalize_name(parent.group(0)) in entries[i].names
+                                                   else f": {entries[i].shown}") for i in hits)
+        failure = replace(failure, requirement=requirement,
+                          via=f"{re.sub(r'(==|===)[^,;]*$', '', asked.group(1))}, {lines}")
+    elif hits:
+        failure = replace(failure, requirement=entries[hits[0]].shown, via=entries[hits[0]].line.where)
     return failure, bool(hits)
+
+
+def _applies(entry: Entry, target: Target) -> bool:
+    """False when the line's marker leaves it out for the target."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        marker = Requirement(entry.shown).marker
+    except InvalidRequirement:
+        return True
+    return marker is None or marker_applies(str(marker), target)
 
 
 def _roots(output: str) -> dict[str, int]:
@@ -184,7 +242,7 @@ def explain_pip_failure(output: str, settings: Settings, requirements: Path) -> 
     if marker:
         return _fit(marker)
     if NETWORK.search(output):
-        name = match.group(1) if match else "the requirements"
+        name = without_marker(match.group(1)) if match else "the requirements"
         return _fit(f"could not reach the package index for {name} ({shown}); check the network or proxy, or "
                     "give pip_args an index (--index-url, --find-links)")
     invalid = re.search(r"Invalid requirement: (.+?)(?: \(from (.+)\))?\s*$", output, re.M)
@@ -195,9 +253,9 @@ def explain_pip_failure(output: str, settings: Settings, requirements: Path) -> 
         details = "".join(f"\n  {line.strip()}" for line in dict.fromkeys(cause[:6]))
         return f"the requirements in {shown} conflict; loosen one of the pins{details or chr(10) + '  see pip output'}"
     if match:
-        python = ".".join(map(str, target.python_version))
-        return _fit(f"no version of {match.group(1)} has a wheel for {target} (python {python}, manylinux up to "
-                    f"glibc {'.'.join(map(str, target.glibc))}, {target.machine}) or a source distribution that "
+        python, glibc = ".".join(map(str, target.python_version)), ".".join(map(str, target.glibc))
+        return _fit(f"no version of {without_marker(match.group(1))} has a wheel for {target} (python {python}, "
+                    f"manylinux up to glibc {glibc}, {target.machine}) or a source distribution that "
                     "builds; check the name and version, or put a wheel built for the target in vendor/")
     errors = [line.strip() for line in output.splitlines() if line.startswith("ERROR:")]
     last = errors[-1] if errors else (output.strip().splitlines() or ["no output"])[-1]

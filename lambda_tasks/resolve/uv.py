@@ -43,6 +43,7 @@ from ..targets import Target
 from .picks import Pick, best_wheel, fetch
 from .pip_config import PipConfigError, pip_settings, uv_options
 from .process import redact
+from .requires_python import refused_by
 
 #: uv's --python-platform choices, (glibc major, minor) -> name suffix.
 _UV_GLIBC = [(2, 40), (2, 39), (2, 38), (2, 37), (2, 36), (2, 35), (2, 34), (2, 33), (2, 32), (2, 31), (2, 28),
@@ -175,14 +176,47 @@ def download(settings: Settings, download_dir: Path, wheelhouse: Path, reporter:
              isolated: bool = False, on_wheel: Callable[[Path], None] | None = None, requirements: Path | None = None,
              extra: Sequence[str] = ()) -> list[Pick]:
     """Leave in ``download_dir`` the target's wheels (one per distribution), resolved by uv; ``on_wheel`` is
-    given each as soon as it is fetched (checked against the index's sha256 where the index gives one).
+    given each as soon as it is fetched and its Requires-Python admits the target (checked against the index's
+    sha256 where the index gives one).
 
+    A chosen release whose Requires-Python excludes the target (uv ignores upper bounds) is excluded with a
+    constraint and uv resolves again, at most ``_MAX_ROUNDS`` times, then pip resolves instead.
     Returns the picks whose files could not be fetched directly (e.g. an index that needs pip's credentials);
     raises :class:`Defer` when pip must resolve instead.
     """
     uv = find_uv()
+    excluded: list[str] = []
+    corrected: dict[str, str] = {}  # name -> "name 0.8 (>=3.6, <3.7), 0.7 (>=3.6, <3.7)"
+    fetched: set[str] = set()  # what earlier rounds left in download_dir (nothing else there is touched)
+    with tempfile.TemporaryDirectory(prefix="uv-constraints-") as tmp:
+        constraints = Path(tmp, "constraints.txt")
+        for _ in range(_MAX_ROUNDS):
+            more = [*extra, "--constraints", str(constraints)] if excluded else list(extra)
+            picks = _compile_picks(settings, uv, reporter, isolated, requirements, more)
+            unfetched, refused = _fetch_checked(picks, settings.target, download_dir, wheelhouse, reporter, on_wheel,
+                                                fetched)
+            if not refused:
+                if excluded:
+                    taken = ", ".join(f"{pick.name} {pick.version}" for pick in picks if pick.name in corrected)
+                    reporter.info(f"resolve: uv's answer corrected: {'; '.join(corrected.values())} exclude "
+                                  f"{settings.target} (uv ignores Requires-Python upper bounds); took {taken}")
+                return unfetched
+            for pick, spec in refused:
+                known = corrected.get(pick.name, f"{pick.name}")
+                corrected[pick.name] = f"{known}{' ' if known == pick.name else ', '}{pick.version} ({spec})"
+            excluded += [f"{pick.name}!={pick.version}" for pick, _ in refused]
+            constraints.write_text("".join(f"{line}\n" for line in excluded), encoding="utf-8")
+    raise Defer(f"uv kept choosing releases whose Requires-Python excludes {settings.target} ({', '.join(excluded)}); "
+                "resolving with pip, which takes both bounds")
+
+
+_MAX_ROUNDS = 5
+
+
+def _compile_picks(settings: Settings, uv: str, reporter: Reporter, isolated: bool, requirements: Path | None,
+                   extra: Sequence[str]) -> list[Pick]:
     try:
-        picks = pick_wheels(compile_lock(settings, uv, reporter, isolated, requirements, extra), settings.target)
+        return pick_wheels(compile_lock(settings, uv, reporter, isolated, requirements, extra), settings.target)
     except _UvFailed as failed:
         output = str(failed)
         silent = silent_index(output)
@@ -195,10 +229,24 @@ def download(settings: Settings, download_dir: Path, wheelhouse: Path, reporter:
         if isolated:  # standing in for pip: pip's resolve names every requirement that cannot be had, and why
             raise Defer("uv could not resolve the requirements; resolving with pip, which says why") from None
         raise ResolveError(redact(explain_uv_failure(output, settings))) from None
-    reporter.status(f"resolve: fetching {len(picks)} wheels")
+
+
+def _fetch_checked(picks: list[Pick], target: Target, download_dir: Path, wheelhouse: Path, reporter: Reporter,
+                   on_wheel: Callable[[Path], None] | None,
+                   fetched: set[str]) -> tuple[list[Pick], list[tuple[Pick, str]]]:
+    """Fetch the picks an earlier round did not (and drop what one fetched that is no longer picked); the ones
+    that could not be fetched, and the ones whose Requires-Python excludes the target (removed again).
+    ``fetched`` (the files the rounds left in ``download_dir``) is kept up to date."""
+    wanted = {pick.filename for pick in picks}
+    for name in sorted(fetched - wanted):
+        (download_dir / name).unlink(missing_ok=True)
+        fetched.discard(name)
+    todo = [pick for pick in picks if pick.filename not in fetched]
+    reporter.status(f"resolve: fetching {len(todo)} wheels")
     unfetched: list[Pick] = []
-    with ThreadPoolExecutor(max_workers=min(8, max(1, len(picks)))) as pool:
-        futures = {pool.submit(fetch, pick, download_dir, wheelhouse, reporter): pick for pick in picks}
+    refused: list[tuple[Pick, str]] = []
+    with ThreadPoolExecutor(max_workers=min(8, max(1, len(todo)))) as pool:
+        futures = {pool.submit(fetch, pick, download_dir, wheelhouse, reporter): pick for pick in todo}
         for future in as_completed(futures):
             pick = futures[future]
             try:
@@ -208,10 +256,17 @@ def download(settings: Settings, download_dir: Path, wheelhouse: Path, reporter:
             except OSError:
                 unfetched.append(pick)
                 continue
+            wheel = download_dir / pick.filename
+            spec = refused_by(wheel, target)
+            if spec is not None:
+                refused.append((pick, spec))
+                wheel.unlink()
+                continue
+            fetched.add(pick.filename)
             if on_wheel is not None:
-                on_wheel(download_dir / pick.filename)
+                on_wheel(wheel)
     reporter.status_done()
-    return sorted(unfetched, key=lambda pick: pick.filename)
+    return sorted(unfetched, key=lambda pick: pick.filename), sorted(refused, key=lambda item: item[0].filename)
 
 
 _FETCH_TIMED_OUT = re.compile(r"Failed to fetch: (\S+)(?:.|\n)*?(?:operation timed out|timed out)")

@@ -50,6 +50,7 @@ class CachedWheel:
 
     path: Path
     sha256: str
+    built_from: tuple[str, str] | None = None  # (sdist file name, its sha256) for a wheel built here
 
     @property
     def name(self) -> str:
@@ -75,7 +76,8 @@ def lookup(wheelhouse: Path, sha256: str | None, filename: str, reporter: Report
     return None
 
 
-def store(wheelhouse: Path, fetched: Path, reporter: Reporter | None = None) -> CachedWheel:
+def store(wheelhouse: Path, fetched: Path, reporter: Reporter | None = None,
+          built_from: tuple[str, str] | None = None) -> CachedWheel:
     """Move ``fetched`` into the wheelhouse under its sha256 (an intact copy already there is kept)."""
     digest = file_sha256(fetched)
     final = wheel_path(wheelhouse, digest, fetched.name)
@@ -83,7 +85,7 @@ def store(wheelhouse: Path, fetched: Path, reporter: Reporter | None = None) -> 
     if final.is_file():
         found = content_sha256(final)
         if found == digest:
-            return CachedWheel(final, digest)
+            return CachedWheel(final, digest, built_from)
         _drop(final, found, digest, reporter, "replaced it with the one just fetched")
     final.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -92,7 +94,7 @@ def store(wheelhouse: Path, fetched: Path, reporter: Reporter | None = None) -> 
         partial = final.with_name(f".{final.name}.{os.getpid()}.part")
         shutil.copyfile(fetched, partial)
         os.replace(partial, final)
-    return CachedWheel(final, digest)
+    return CachedWheel(final, digest, built_from)
 
 
 def _drop(path: Path, found: str, expected: str, reporter: Reporter | None,
@@ -107,7 +109,9 @@ def _drop(path: Path, found: str, expected: str, reporter: Reporter | None,
 
 
 def save_resolution(key_file: Path, wheels: Sequence[CachedWheel]) -> None:
-    rows = sorted(({"name": wheel.name, "sha256": wheel.sha256} for wheel in wheels), key=lambda row: row["name"])
+    rows = sorted(({"name": wheel.name, "sha256": wheel.sha256,
+                    **({"built_from": list(wheel.built_from)} if wheel.built_from else {})} for wheel in wheels),
+                  key=lambda row: str(row["name"]))
     write_atomic(key_file, json.dumps(rows, indent=1).encode())
 
 
@@ -117,7 +121,9 @@ def cached_resolution(key_file: Path, wheelhouse: Path, reporter: Reporter) -> l
     try:
         rows = json.loads(key_file.read_text())
         recorded = [(str(row["name"]), str(row["sha256"]).lower()) for row in rows]
-    except (OSError, ValueError, TypeError, KeyError):
+        origins = [(str(row["built_from"][0]), str(row["built_from"][1]).lower()) if row.get("built_from") else None
+                   for row in rows]
+    except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError):
         return None
     if not all(_HEX.match(sha) and "/" not in name and name.endswith(".whl") for name, sha in recorded):
         return None
@@ -133,7 +139,19 @@ def cached_resolution(key_file: Path, wheelhouse: Path, reporter: Reporter) -> l
         key_file.unlink(missing_ok=True)
         return None
     touch(key_file)  # its last use: pruning keeps what recent builds used (lambda_tasks/cache_prune.py)
-    return [CachedWheel(path, sha) for path, (_, sha) in zip(paths, recorded, strict=True)]
+    return [CachedWheel(path, sha, origin) for path, (_, sha), origin in zip(paths, recorded, origins, strict=True)]
+
+
+def local_copies_match(wheels: Sequence[CachedWheel], locations: Sequence[Path]) -> bool:
+    """True unless a find-links location holds a file of the same name as a wheel of the resolution (or as the
+    sdist one was built from) with other bytes: the files a resolution took are checked by content."""
+    for wheel in wheels:
+        for name, sha256 in [(wheel.name, wheel.sha256), *([wheel.built_from] if wheel.built_from else [])]:
+            for location in locations:
+                candidate = location / name if location.is_dir() else location
+                if candidate.name == name and candidate.is_file() and content_sha256(candidate) != sha256:
+                    return False
+    return True
 
 
 # ---------------------------------------------------------------------------------------------- --hash pins
@@ -172,8 +190,20 @@ def pinned_hashes(requirements: Path) -> dict[str, dict[str, set[str]]]:
     return pins
 
 
+def pins_of(requirements: Path, requirement: str) -> list[str]:
+    """The ``--hash`` pins (``sha256:<hex>``) of the distribution ``requirement`` names."""
+    from packaging.utils import canonicalize_name
+
+    match = _NAME.match(requirement)
+    if match is None or not requirements.is_file():
+        return []
+    wanted = pinned_hashes(requirements).get(str(canonicalize_name(match.group(1))), {})
+    return [f"{algorithm}:{digest}" for algorithm in sorted(wanted) for digest in sorted(wanted[algorithm])]
+
+
 def check_pins(wheels: Sequence[CachedWheel], requirements: Path) -> None:
-    """Every wheel whose distribution is pinned with ``--hash`` matches one of its pins."""
+    """Every wheel whose distribution is pinned with ``--hash`` matches one of its pins; a wheel built here from
+    an sdist is checked by that sdist's sha256 (pip checked the sdist it fetched against the pins)."""
     if not requirements.is_file():
         return
     pins = pinned_hashes(requirements)
@@ -186,6 +216,8 @@ def check_pins(wheels: Sequence[CachedWheel], requirements: Path) -> None:
         wanted = pins.get(name)
         if not wanted:
             continue
+        if wheel.built_from is not None and wheel.built_from[1] in wanted.get("sha256", set()):
+            continue
         found = {"sha256": wheel.sha256}
         for algorithm in wanted:
             if algorithm not in found and algorithm in hashlib.algorithms_guaranteed:
@@ -196,7 +228,9 @@ def check_pins(wheels: Sequence[CachedWheel], requirements: Path) -> None:
                            for digest in sorted(wanted[algorithm]))
         raise ResolveError(
             f"{name}: the wheel in use does not match the --hash pinned in {requirements.name}\n"
-            f"  wheel:  {wheel.name}\n  sha256: {wheel.sha256}\n  pinned: {pinned}\n"
+            f"  wheel:  {wheel.name}\n  sha256: {wheel.sha256}\n"
+            + (f"  built here from {wheel.built_from[0]}, sha256 {wheel.built_from[1]}\n" if wheel.built_from else "")
+            + f"  pinned: {pinned}\n"
             "  if the pin is right, the cache or the index served other bytes: run `invoke build --force`; "
             "if the pin is old, update it"
         )

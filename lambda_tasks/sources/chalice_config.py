@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import project_paths
+from ..app_model import CustomDomain
 from ..config import FunctionSpec
 from ..errors import ProjectError, SettingsError, file_system_error
 from .chalice_app import API_HANDLER, ChaliceApp, ChaliceFunction
@@ -23,7 +24,7 @@ from .chalice_app import API_HANDLER, ChaliceApp, ChaliceFunction
 CONFIG_FILE = ".chalice/config.json"
 _TOP, _STAGE, _FUNCTION = "top level", "stage", "lambda_functions"
 _ALL = (_TOP, _STAGE, _FUNCTION)
-_API = "ignored: lambda-tasks deploys no API Gateway (use chalice, CDK or CloudFormation for it)"
+_API = "not supported yet: lambda-tasks deploys the REST API without it"
 _POLICY = "not supported: the role deploy creates gets basic execution rights only (use iam_role_arn)"
 
 
@@ -64,12 +65,15 @@ CONFIG_KEYS: dict[str, ConfigKey] = {
     "log_retention_in_days": ConfigKey(_ALL, "whole", None, "not supported: set the log group's retention yourself"),
     "automatic_layer": ConfigKey((_TOP, _STAGE), "boolean", None,
                                  "not needed: lambda-tasks always puts the dependencies in layers"),
-    "api_gateway_stage": ConfigKey((_TOP, _STAGE), "text", None, _API),
-    "api_gateway_endpoint_type": ConfigKey((_TOP, _STAGE), "text", None, _API),
+    "api_gateway_stage": ConfigKey((_TOP, _STAGE), "text", "api_gateway_stage", "`api_gateway_stage` (default `api`)"),
+    "api_gateway_endpoint_type": ConfigKey((_TOP, _STAGE), "text", "api_gateway_endpoint_type",
+                                           "`api_gateway_endpoint_type`: EDGE (default), REGIONAL or PRIVATE"),
     "api_gateway_endpoint_vpce": ConfigKey((_TOP, _STAGE), "texts_or_text", None, _API),
     "api_gateway_policy_file": ConfigKey((_TOP, _STAGE), "text", None, _API),
-    "api_gateway_custom_domain": ConfigKey((_TOP, _STAGE), "table", None, _API),
-    "minimum_compression_size": ConfigKey((_TOP, _STAGE), "whole", None, _API),
+    "api_gateway_custom_domain": ConfigKey((_TOP, _STAGE), "table", "api_gateway_custom_domain",
+                                           "the REST API's custom domain name and its base path mapping"),
+    "minimum_compression_size": ConfigKey((_TOP, _STAGE), "whole", "minimum_compression_size",
+                                          "`minimum_compression_size` (bytes; none: compression off)"),
     "websocket_api_custom_domain": ConfigKey((_TOP, _STAGE), "table", None, _API),
     "profile": ConfigKey((_TOP,), "text", None, "not used: choose the AWS profile with AWS_PROFILE"),
 }
@@ -77,7 +81,12 @@ CONFIG_KEYS: dict[str, ConfigKey] = {
 _SIMPLE = {"lambda_memory_size": "memory", "lambda_timeout": "timeout", "lambda_ephemeral_storage": "ephemeral_storage",
            "subnet_ids": "subnet_ids", "security_group_ids": "security_group_ids", "xray": "xray",
            "reserved_concurrency": "reserved_concurrency"}
+#: stage-level keys that map one to one (not per function)
+_STAGE_ONLY = ("api_gateway_stage", "api_gateway_endpoint_type", "minimum_compression_size")
 _SEQUENCES = {"layers", "subnet_ids", "security_group_ids"}
+#: the kinds of function whose surroundings deploy makes (deploy/app_wiring.py): the rest is "not deployed here"
+WIRED_KINDS = frozenset({"rest_api", "authorizer", "lambda_function", "schedule", "cloudwatch_event", "s3", "sns",
+                         "sqs", "kinesis", "dynamodb", "websocket"})
 
 
 def readme_table() -> str:
@@ -209,6 +218,9 @@ def stage_values(config: Mapping[str, Any], stage: str) -> tuple[dict[str, Any],
         found = _lookup(levels, key)
         if found is not None:
             values[setting] = tuple(found[1]) if key in _SEQUENCES else found[1]
+    for key in _STAGE_ONLY:
+        if (found := _lookup(levels[-2:], key)) is not None:
+            values[key] = found[1]
     layers = _lookup(levels, "layers")
     if layers is not None:
         values["extra_layers"] = tuple(layers[1])
@@ -282,7 +294,8 @@ def function_specs(app: ChaliceApp, config: Mapping[str, Any] | None, stage: str
     specs = []
     for index, function in enumerate(app.functions):
         deployed = f"{name}-{stage}" if function.kind == "rest_api" else f"{name}-{stage}-{function.short_name}"
-        extra = list(function.not_deployed) + _config_not_deployed(app, config, stage, function, index)
+        around = [] if function.kind in WIRED_KINDS else list(function.not_deployed)
+        extra = around + _config_not_deployed(app, config, stage, function, index)
         specs.append(FunctionSpec(deployed, function.handler, short_name=function.short_name,
                                   not_deployed=tuple(extra), **_overrides(config, stage, function.short_name)))
     return tuple(specs)
@@ -314,11 +327,7 @@ def _config_not_deployed(app: ChaliceApp, config: Mapping[str, Any], stage: str,
                          index: int) -> list[str]:
     """What config.json adds around a function that deploy does not create."""
     levels = _levels(config, stage, None)
-    lines = []
-    if function.kind == "rest_api":
-        domain = _lookup(levels, "api_gateway_custom_domain")
-        if domain is not None:
-            lines.append(f"custom domain {domain[1].get('domain_name', '<no domain_name>')} for the REST API")
+    lines: list[str] = []
     first_socket = next((i for i, f in enumerate(app.functions) if f.kind == "websocket"), None)
     if index == first_socket:
         lines += app.not_deployed
@@ -368,3 +377,23 @@ def function_notes(app: ChaliceApp, config: Mapping[str, Any] | None, stage: str
             notes.append(f"function {function.short_name!r}: manage_iam_role true for one function is not supported: "
                          "it gets the stage's iam_role_arn")
     return notes
+
+
+def custom_domain(config: Mapping[str, Any] | None, stage: str) -> CustomDomain | None:
+    """The stage's ``api_gateway_custom_domain`` (domain_name and certificate_arn required, as in Chalice)."""
+    found = _lookup(_levels(config or {}, stage, None), "api_gateway_custom_domain")
+    if found is None:
+        return None
+    where, table = _at(found[0], "api_gateway_custom_domain"), found[1]
+    for key in ("domain_name", "certificate_arn"):
+        if not isinstance(table.get(key), str) or not table[key]:
+            raise SettingsError(f"{CONFIG_FILE}: {where} needs {key} (a string)\n  as Chalice does: "
+                                '{"domain_name": "api.example.com", "certificate_arn": "arn:aws:acm:..."}')
+    tags = table.get("tags") or {}
+    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+        raise SettingsError(f"{CONFIG_FILE}: {where}.tags must be an object of string values")
+    prefix, tls = table.get("url_prefix") or "", table.get("tls_version") or "TLS_1_2"
+    if not isinstance(prefix, str) or tls not in ("TLS_1_0", "TLS_1_2"):
+        raise SettingsError(f"{CONFIG_FILE}: {where}: url_prefix must be a string, tls_version TLS_1_0 or TLS_1_2")
+    return CustomDomain(table["domain_name"], table["certificate_arn"], prefix.strip("/"), tls,
+                        tuple(sorted(tags.items())))

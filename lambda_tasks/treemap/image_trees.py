@@ -22,8 +22,8 @@ from typing import BinaryIO
 from ..entries import APP_MOUNT, APP_UNIT
 from ..errors import ManifestError
 from ..manifest import Blob, ImageRecord
-from .page import Artifact
-from .sizes import Member, Node, group, is_record, record_owners
+from .savings import Saving, Slimming, estimate
+from .sizes import Artifact, Member, Node, group, is_record, owner_function, record_owners
 
 #: Where an image's layers hold the code and the dependencies (LAMBDA_TASK_ROOT), as tar member names.
 ROOT = APP_MOUNT.strip("/") + "/"
@@ -113,6 +113,13 @@ def read_layer(path: Path, shown: str, blob: Blob) -> tuple[list[Member], dict[s
 
 def image_artifacts(output_dir: Path, image: ImageRecord) -> list[Artifact]:
     """The base's layers, then ours, bottom to top: each an artifact of the page."""
+    return image_report(output_dir, image, None)[0]
+
+
+def image_report(output_dir: Path, image: ImageRecord, rules: Slimming | None) -> tuple[list[Artifact],
+                                                                                       dict[str, Saving]]:
+    """:func:`image_artifacts`, and with ``rules`` each unit's slimming estimates (strip: not measured)."""
+    savings: dict[str, Saving] = {}
     artifacts = [Artifact(base_node(n, blob, image.base.reference), blob.size, blob.unzipped_bytes or blob.size,
                           base=True) for n, blob in enumerate(image.base.layers, 1)]
     for blob in image.layers:
@@ -121,7 +128,10 @@ def image_artifacts(output_dir: Path, image: ImageRecord) -> list[Artifact]:
             raise ManifestError(f"image layer {blob.name} has no sha256 digest in the manifest ({blob.digest[:80]!r})"
                                 "\n  run `invoke build` first, then `invoke report`")
         members, owners = read_layer(output_dir / shown, shown, blob)
+        shared = gzip_shares(members, blob.size)
         tree = group(f"{blob.name} layer", f"{blob.name} layer ({blob.digest[:19]}...)",
-                     gzip_shares(members, blob.size), owners, blob.units or [APP_UNIT])
+                     shared, owners, blob.units or [APP_UNIT])
         artifacts.append(Artifact(tree, blob.size, blob.unzipped_bytes))
-    return artifacts
+        if rules is not None:
+            savings.update(estimate(shared, owner_function(owners, blob.units or [APP_UNIT]), rules, None))
+    return artifacts, savings

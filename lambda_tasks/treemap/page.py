@@ -13,7 +13,9 @@ from html import escape
 
 from ..report import human_bytes
 from .layout import Rect, squarify
-from .sizes import Node
+from .sizes import OVERHEAD, Artifact, Node, grouped
+from .summary import Summary
+from .tables import tables
 
 WIDTH, HEIGHT = 1200, 640
 #: Blocks smaller than this (px²) are not drawn, nor what is inside them: they could not be seen or hovered.
@@ -33,23 +35,14 @@ class Limits:
     image: bool = False
 
 
-@dataclass(frozen=True)
-class Artifact:
-    """One zip or image layer: its tree and its size on disk as the manifest records it."""
-
-    tree: Node
-    zip_bytes: int
-    unzipped_bytes: int
-    base: bool = False  # a base image's layer: one block, not read
-
-
-def render(title: str, artifacts: Sequence[Artifact], limits: Limits) -> str:
-    """The whole page."""
+def render(summary: Summary, limits: Limits) -> str:
+    """The whole page: the bars, the two maps (small distributions grouped), the table, the estimates, the change."""
+    artifacts, title = summary.artifacts, summary.title
     total = sum(a.unzipped_bytes for a in artifacts) + limits.extra_layers_bytes
     zipped = "gzipped" if limits.image else "zipped"
-    maps = "".join(
-        f'<div class="map {mode}">{_svg([a.tree for a in artifacts], mode == "zipped", limits.image)}</div>'
-        for mode in ("zipped", "unzipped"))
+    trees = [grouped(a.tree) for a in artifacts]
+    maps = "".join(f'<div class="map {mode}">{_svg(trees, mode == "zipped", limits.image)}</div>'
+                   for mode in ("zipped", "unzipped"))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>
 <style>{_CSS}</style></head><body>
@@ -59,12 +52,13 @@ def render(title: str, artifacts: Sequence[Artifact], limits: Limits) -> str:
 <input type="radio" name="mode" id="unzipped"><label for="unzipped">unzipped</label>
 <span class="hint">hover a block for its path and sizes; {_IMAGE_HINT if limits.image else _ZIP_HINT}</span>
 <div class="maps">{maps}</div>
-{_table(artifacts, total, limits.image)}
+{tables(summary, total)}
 </body></html>
 """
 
 
-_ZIP_HINT = "zipped: each file's compressed bytes"
+_ZIP_HINT = ("zipped: each file's compressed bytes, and each zip's headers and directory, so that a zip's blocks "
+             "add up to its file's size, the bar's figure")
 _IMAGE_HINT = ("gzipped: each layer's gzipped bytes shared among its files in proportion to their size (a gzip "
                "stream does not say which bytes are whose); the base image's layers are one block each")
 
@@ -83,8 +77,13 @@ svg rect{stroke:#fff;stroke-width:.6}
 svg g:hover>rect{stroke:#000;stroke-width:1.5}
 .hint{color:#666;margin-left:12px}
 table{border-collapse:collapse;margin-top:12px}
-td,th{padding:2px 10px;text-align:right;border-bottom:1px solid #eee}
-td:nth-child(-n+2),th:nth-child(-n+2){text-align:left}
+td,th{padding:2px 10px;text-align:right;border-bottom:1px solid #eee;white-space:nowrap}
+td:nth-child(-n+3),th:nth-child(-n+3){text-align:left}
+td.chain,td.saving,th:nth-child(n+8){text-align:left}
+td.chain,td.saving{font-size:12px;color:#444;white-space:normal;min-width:300px}
+th{white-space:normal}
+h2{font-size:15px;margin:16px 0 4px}
+tr.total td{font-weight:600;border-bottom:2px solid #ccc}
 """
 
 
@@ -138,7 +137,8 @@ def _draw(node: Node, rect: Rect, depth: int, hue: int, zipped: bool, parts: lis
     if rect.area < MIN_AREA:
         return
     light = (55, 58, 72, 84)[min(depth, 3)]
-    saturation = 0 if depth == 0 else 45  # the zips grey, each distribution a hue of its own
+    # the zips grey, each distribution a hue of its own; a zip's headers and directory grey too
+    saturation = 0 if depth == 0 or node.name == OVERHEAD else 45
     tip = f"{node.path or node.name}\n{human_bytes(node.zipped)} {word}, {human_bytes(node.unzipped)} unzipped"
     if node.files > 1:
         tip += f", {node.files} files"
@@ -157,21 +157,3 @@ def _draw(node: Node, rect: Rect, depth: int, hue: int, zipped: bool, parts: lis
         for index, (child, box) in enumerate(zip(children, boxes, strict=True)):
             _draw(child, box, depth + 1, HUES[index % len(HUES)] if depth == 0 else hue, zipped, parts, word)
     parts.append("</g>")
-
-
-def _table(artifacts: Sequence[Artifact], total: int, image: bool) -> str:
-    rows = [f"<tr><th>{'layer' if image else 'artifact'}</th><th>distribution</th>"
-            f"<th>{'gzipped (share)' if image else 'zipped'}</th><th>unzipped</th><th>files</th>"
-            "<th>share of total</th></tr>"]
-    for artifact in artifacts:
-        if artifact.base:
-            share = f"{artifact.unzipped_bytes * 100 / total:.1f}%" if total else "-"
-            rows.append(f"<tr><td>{escape(artifact.tree.path)}</td><td>(base image layer)</td>"
-                        f"<td>{human_bytes(artifact.zip_bytes)}</td><td>{human_bytes(artifact.unzipped_bytes)}</td>"
-                        f"<td>-</td><td>{share}</td></tr>")
-        for dist in artifact.tree.children:
-            share = f"{dist.unzipped * 100 / total:.1f}%" if total else "-"
-            rows.append(f"<tr><td>{escape(artifact.tree.path)}</td><td>{escape(dist.name)}</td>"
-                        f"<td>{human_bytes(dist.zipped)}</td><td>{human_bytes(dist.unzipped)}</td>"
-                        f"<td>{dist.files}</td><td>{share}</td></tr>")
-    return f"<table>{''.join(rows)}</table>"

@@ -10,11 +10,12 @@ import csv
 import io
 import zipfile
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..entries import APP_UNIT, LAYER_PREFIX, VENDOR_PREFIX, unit_key
+from ..entries import APP_UNIT, VENDOR_PREFIX, unit_key
+from ..report import human_bytes
 
 #: Files shown one by one in each top-level directory; the rest is one "other files" block.
 LARGEST_FILES = 12
@@ -35,6 +36,16 @@ class Node:
 
     def size(self, zipped: bool) -> int:
         return self.zipped if zipped else self.unzipped
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One zip or image layer: its tree and its size on disk as the manifest records it."""
+
+    tree: Node
+    zip_bytes: int
+    unzipped_bytes: int
+    base: bool = False  # a base image's layer: one block, not read
 
 
 @dataclass(frozen=True)
@@ -97,12 +108,10 @@ def owner_of(path: str, owners: Mapping[str, str], by_top: Mapping[str, str], un
 def group(label: str, path: str, members: Sequence[Member], owners: Mapping[str, str],
           units: Sequence[str]) -> Node:
     """One artifact's tree: distribution -> top-level directory -> largest files, each sorted largest first."""
-    by_top: dict[str, str] = {}
-    for file, owner in owners.items():
-        by_top.setdefault(file.split("/", 1)[0], owner)
+    owner = owner_function(owners, units)
     tree: dict[str, dict[str, list[Member]]] = defaultdict(lambda: defaultdict(list))
     for member in members:
-        tree[owner_of(member.path, owners, by_top, units)][member.path.split("/", 1)[0]].append(member)
+        tree[owner(member.path)][member.path.split("/", 1)[0]].append(member)
     distributions = []
     for unit, tops in tree.items():
         directories = [_directory(top, files) for top, files in tops.items()]
@@ -138,7 +147,41 @@ def _node(name: str, children: Sequence[Node], path: str) -> Node:
                 sum(c.files for c in children))
 
 
-def read_artifact(zip_path: Path, label: str, shown_path: str, units: Sequence[str], layer: bool) -> Node:
-    """An artifact's tree from its zip on disk."""
-    members, owners = read_members(zip_path, LAYER_PREFIX if layer else "")
-    return group(label, shown_path, members, owners, units)
+def owner_function(owners: Mapping[str, str], units: Sequence[str]) -> Callable[[str], str]:
+    """path -> the unit that owns it, as :func:`group` decides."""
+    by_top: dict[str, str] = {}
+    for file, owner in owners.items():
+        by_top.setdefault(file.split("/", 1)[0], owner)
+    return lambda path: owner_of(path, owners, by_top, units)
+
+
+#: The block (and table row) for what a zip file holds beside its members' compressed bytes: local headers and
+#: the central directory. With it, an artifact's blocks add up to its size on disk, the bars' figure.
+OVERHEAD = "(zip headers and directory)"
+#: Distributions under this share of their artifact (unzipped) are drawn as one block, when there are several.
+SMALL_SHARE = 0.01
+_BOUNDS = tuple(10 ** k * 1024 for k in range(6))  # 1 KiB, 10 KiB, 100 KiB, ...
+
+
+def with_overhead(tree: Node, zip_bytes: int, unzipped_bytes: int) -> Node:
+    """``tree`` with a child for the bytes of the file (and of its recorded unzipped size) no member accounts for."""
+    zipped, unzipped = max(0, zip_bytes - tree.zipped), max(0, unzipped_bytes - tree.unzipped)
+    if not zipped and not unzipped:
+        return tree
+    extra = Node(OVERHEAD, zipped, unzipped, files=0, path=f"{tree.path}: local headers and central directory")
+    return _node(tree.name, [*tree.children, extra], tree.path)
+
+
+def grouped(tree: Node) -> Node:
+    """``tree`` with its small distributions (under ``SMALL_SHARE`` of it, unzipped) as one block named for their
+    count and bound ("23 distributions under 100.0 KiB"), so that the map stays readable; one alone stays."""
+    limit = tree.unzipped * SMALL_SHARE
+    small = [c for c in tree.children if c.name != OVERHEAD and c.unzipped < limit]
+    if len(small) < 2:
+        return tree
+    largest = max(c.unzipped for c in small)
+    bound = next((b for b in _BOUNDS if b > largest), largest + 1)
+    name = f"{len(small)} distributions under {human_bytes(bound)} unzipped"
+    block = _node(name, _sorted(small), f"{tree.path}: {name}")
+    ids = {id(c) for c in small}
+    return _node(tree.name, _sorted([*(c for c in tree.children if id(c) not in ids), block]), tree.path)
