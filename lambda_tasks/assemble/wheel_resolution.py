@@ -45,7 +45,7 @@ def resolve_wheels(settings: Settings, source: Source | None, framework: chalice
     if source is not None and source.is_lock:
         from ..resolve.lockfile import resolve_lock
 
-        wheels, origins = resolve_lock(settings, source.kind, source.path, reporter)
+        wheels, origins = resolve_lock(settings, source.kind, source.path, reporter, own)
         wheels, locked = target_lock(wheels, origins, roots, settings.target, source.path.name, reporter,
                                      leave_out_unneeded=source.kind == "pylock")
     else:
