@@ -7,20 +7,19 @@ The tasks (Invoke, the console script) parse flags into Settings and call one of
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from .config import FunctionSpec, Settings
+from .config import Settings
 from .errors import DeployError, LambdaTasksError
+from .framework import app_wiring, chalice_notes
 from .manifest import Manifest
 from .report import Reporter, human_bytes
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from .deploy.app_wiring import AppWiring
     from .deploy.functions import DeployResult
     from .deploy.layer_publish import PublishResult
     from .deploy.stage_lock import StageLock
@@ -29,101 +28,6 @@ if TYPE_CHECKING:
     from .push.image_push import PushResult
     from .treemap.writer import Report
     from .verify import VerifyResult
-
-
-def project_settings(cwd: Path, configured: Mapping[str, Any], flags: Mapping[str, Any], *,
-                     sticky: bool = False) -> Settings:
-    """Settings from flags, Invoke's config and pyproject.toml, over what the project's framework says
-    (.chalice/config.json for the stage, the functions app.py defines), over the last build's target when
-    ``sticky`` (``verify``, ``publish-layer`` and ``deploy`` act on what ``build --runtime/--arch`` made)."""
-    from .config import load_settings
-    from .manifest import load
-
-    settings = load_settings(cwd, configured, flags)
-    fallbacks: list[tuple[Mapping[str, Any], str]] = []
-    framework = _chalice_values(settings)
-    if framework is not None:
-        fallbacks.append(framework)
-    if sticky:
-        built = load(settings.manifest_path, settings.output_dir)
-        if built is not None and (built.runtime, built.architecture) != (settings.runtime, settings.arch):
-            fallbacks.append(({"runtime": built.runtime, "arch": built.architecture}, "the last build's manifest"))
-    if fallbacks:
-        settings = load_settings(cwd, configured, flags, fallbacks=fallbacks)
-    if framework is not None and not settings.functions and not settings.function_name:
-        settings = dataclasses.replace(settings, functions=chalice_functions(settings))
-    return settings
-
-
-def _chalice_values(settings: Settings) -> tuple[dict[str, Any], str] | None:
-    """The settings a Chalice project's .chalice/config.json gives for the stage (None: not a Chalice app)."""
-    from .sources.chalice_app import read_app
-    from .sources.chalice_config import read_config, stage_values
-
-    app = read_app(settings.project_dir / "app.py") if (settings.project_dir / "app.py").is_file() else None
-    if app is None:
-        return None
-    config = read_config(settings.project_dir)
-    values: dict[str, Any] = {"handler": f"app.{app.variable}"}
-    if app.app_name:
-        values["app_name"] = app.app_name
-    if config is not None:
-        values.update(stage_values(config, settings.stage)[0])
-    return values, f".chalice/config.json (stage {settings.stage})"
-
-
-def chalice_functions(settings: Settings) -> tuple[FunctionSpec, ...]:
-    """The Lambda functions of a Chalice app, named as Chalice names them for the stage."""
-    from .sources.chalice_app import read_app
-    from .sources.chalice_config import function_specs, read_config
-
-    app = read_app(settings.project_dir / "app.py")
-    if app is None:
-        return ()
-    specs: tuple[FunctionSpec, ...] = function_specs(app, read_config(settings.project_dir), settings.stage,
-                                                     app_name=settings.app_name)  # ours wins
-    return specs
-
-
-def chalice_notes(settings: Settings) -> list[str]:
-    """One line for each thing of a Chalice app lambda-tasks does not act on or reads differently: config.json
-    keys, per-function entries, what app.py does that Chalice would not."""
-    from .sources.chalice_app import read_app
-    from .sources.chalice_config import function_notes, read_config, stage_values
-
-    app = read_app(settings.project_dir / "app.py")
-    if app is None:
-        return []
-    config = read_config(settings.project_dir)
-    notes = list(app.notes)
-    if config is not None:
-        notes += stage_values(config, settings.stage)[1] + function_notes(app, config, settings.stage)
-    return list(dict.fromkeys(notes))
-
-
-def app_wiring(settings: Settings, reporter: Reporter) -> AppWiring:
-    """What deploy wires around the functions (after the build): a Chalice app's routes and event sources (what
-    its syntax does not say read by importing it in the verify sandbox), the API's settings."""
-    from .app_model import ApiSettings, FunctionUrl
-    from .deploy.app_wiring import AppWiring
-    from .deploy.deploy_record import record_path
-    from .sources.chalice_app import read_app
-    from .sources.chalice_config import custom_domain, read_config
-    from .verify.app_dump import needed, read_by_import
-
-    app = read_app(settings.project_dir / "app.py") if (settings.project_dir / "app.py").is_file() else None
-    web = read_by_import(settings, app.web, reporter) if app is not None and needed(app.web) and app.web else \
-        app.web if app is not None else None
-    name = settings.app_name or settings.project_dir.resolve().name
-    web = dataclasses.replace(web, title=name) if web is not None and not web.title else web
-    api = ApiSettings(settings.api_gateway_stage, settings.api_gateway_endpoint_type,
-                      settings.minimum_compression_size)
-    url = FunctionUrl(settings.function_url_auth, settings.function_url_invoke_mode, settings.function_url_cors_origins)
-    urls = {spec.name: url for spec in settings.function_specs()
-            if (spec.function_url if spec.function_url is not None else settings.function_url)}
-    domain = custom_domain(read_config(settings.project_dir), settings.stage) if app is not None else None
-    return AppWiring(web, api, name, settings.stage, record_path(settings.output_dir, settings.stage),
-                     settings.max_parallel, urls, domain)
 
 
 @contextmanager

@@ -93,8 +93,9 @@ class Child:
         yield from self.process.stdout
 
     def stop(self, reason: str) -> None:
-        """Kill the child's process group (once; later reasons are not kept)."""
-        if self.reason is None:
+        """Kill the child's process group (later reasons are not kept). A child that has just ended finished in
+        time: its group (what it left running) is killed, and no reason is kept."""
+        if self.reason is None and self.process.poll() is None:
             self.reason = reason
         kill_group(self.process)
 
@@ -109,8 +110,7 @@ class Child:
     def close(self) -> None:
         """After any failure of ours: nothing of the child outlives us."""
         self._timer.cancel()
-        if self.process.poll() is None:
-            kill_group(self.process)
+        kill_group(self.process)  # what the child left running too (the group's id is not reused while it lives)
         with contextlib.suppress(OSError, ValueError):
             if self.process.stdout is not None:
                 self.process.stdout.close()

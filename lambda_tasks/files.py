@@ -146,7 +146,7 @@ def _remembered(store: Path) -> _Known:
             try:
                 data = json.loads(store.read_text(encoding="utf-8"))
                 known = dict(data["entries"]) if data.get("version") == _VERSION else {}
-            except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
                 known = {}
             _LOADED[store] = known
         return known

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import __version__, commands
+from . import __version__, commands, framework
 from .errors import LambdaTasksError, SettingsError, file_system_error
 from .flags import (
     ALIAS,
@@ -103,7 +103,7 @@ def run(name: str, values: Mapping[str, Any], configured: Mapping[str, Any], cwd
     flags, options = declared.split(values)
     as_json = bool(options.get("json"))
     try:
-        settings = commands.project_settings(cwd or Path.cwd(), configured, flags, sticky=declared.sticky)
+        settings = framework.project_settings(cwd or Path.cwd(), configured, flags, sticky=declared.sticky)
         reporter = Reporter(stream=sys.stderr if as_json else None, quiet=bool(options.get("quiet")))
         summary = declared.run(Run(settings, options, reporter, flags))
     except LambdaTasksError as exc:

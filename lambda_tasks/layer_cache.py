@@ -79,6 +79,8 @@ def parse_record(data: bytes, fingerprint: str, settings: Settings) -> tuple[lis
     record comes from a shared bucket, so its names and paths are checked before any file is written."""
     try:
         raw = json.loads(data)
+    except RecursionError:
+        raise ValueError("the record is nested too deeply to be ours") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError(f"the record is not JSON ({exc})") from None
     if not isinstance(raw, dict) or raw.get("format") != RECORD_FORMAT:

@@ -27,7 +27,7 @@ from invoke.parser.context import ParserContext
 from invoke.program import Program
 from invoke.tasks import Task
 
-from . import commands, frontend
+from . import framework, frontend
 from .config import Settings, setting_names, table_settings
 from .flags import COMMANDS, Command, Flag
 from .pyproject_table import near_name
@@ -152,7 +152,7 @@ def invoke_config(cwd: Path) -> dict[str, Any]:
 
 def settings_for(c: Any, *, sticky: bool = False, **flags: Any) -> Settings:
     """Settings from a task's flags over Invoke's config (``lambda_tasks``) over pyproject.toml."""
-    return commands.project_settings(Path.cwd(), plain(c.config.get("lambda_tasks") or {}), flags, sticky=sticky)
+    return framework.project_settings(Path.cwd(), plain(c.config.get("lambda_tasks") or {}), flags, sticky=sticky)
 
 
 @contextmanager

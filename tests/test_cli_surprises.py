@@ -79,7 +79,7 @@ def _sample(name: str):
                "functions": [{"name": "api", "handler": "app.handler", "environment": {"A": "b"}}],
                "environment": {"GREETING": "hi"}, "tags": {"team": "a"}, "layer_groups": {"purelib": 1},
                "project_dir": ".", "max_parallel": 4, "regions": ["us-east-1"],
-               "app_paths": ["todo"], "layer_name": "named-deps"}
+               "app_paths": ["todo"], "layer_name": "named-deps", "minimum_compression_size": 1024}
     if name in special:
         return special[name]
     field = _FIELDS[name]

@@ -106,3 +106,10 @@ def test_a_silent_registry_is_named_with_the_step(monkeypatch):
     first = str(caught.value).splitlines()[0]
     assert first.startswith(f"the registry {hole} did not answer in 1.5 s (the manifest of base:1")
     assert "MaxRetryError" not in str(caught.value) and len(first) < 150
+
+
+def test_what_a_finished_child_left_running_is_killed(tmp_path):
+    code, output = deadlines.run([sys.executable, "-c", "import subprocess, sys\n"
+                                  "g = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'],"
+                                  " stdout=subprocess.DEVNULL)\nprint('pids', g.pid)\n"], tmp_path, os.environ, "x")
+    assert code == 0 and _gone(int(output.split()[1]))

@@ -214,3 +214,21 @@ def test_a_build_refuses_vendor_secrets_unless_included(tmp_path, wheelhouse):
     settings = load_settings(root, {}, {"runtime": "python3.12", "include": ["pkg/server.pem",
                                                                             "vendkey/tests/key.pem"]})
     assert "python/pkg/server.pem" in _names(root, build(settings, reporter=Reporter(quiet=True)))
+
+
+@pytest.mark.slow
+def test_a_lock_path_dependency_is_the_projects_own(tmp_path, wheelhouse):
+    from factory_content import local_package
+
+    root = make_project(tmp_path / "proj", pyproject='[project]\nname = "app"\nversion = "0.1.0"\n'
+                        'dependencies = ["mylib"]\n' + offline_pyproject(wheelhouse))
+    (root / "requirements.txt").unlink()
+    local_package(root / "libs" / "mylib", "mylib", {"conf/.env": "A=1\n"})
+    (root / "uv.lock").write_text(
+        'version = 1\nrevision = 3\nrequires-python = ">=3.10"\n\n'
+        '[[package]]\nname = "app"\nversion = "0.1.0"\nsource = { virtual = "." }\n'
+        'dependencies = [{ name = "mylib" }]\n\n[package.metadata]\n'
+        'requires-dist = [{ name = "mylib", directory = "libs/mylib" }]\n\n'
+        '[[package]]\nname = "mylib"\nversion = "1.0"\nsource = { directory = "libs/mylib" }\n')
+    with pytest.raises(SecretFileError, match=r"python/mylib/conf/\.env \(in the project's own wheel mylib\)"):
+        build(load_settings(root, {}, {"runtime": "python3.12"}), reporter=Reporter(quiet=True))

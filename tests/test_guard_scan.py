@@ -65,6 +65,7 @@ def test_any_encoding(encoding):
 def test_after_a_nul_byte_and_in_a_binary_looking_file():
     assert reason("chalicelib/blob.dat", b"\0" * 10_000 + TOKENS["stripe"].encode()) is not None
     assert reason("chalicelib/lib.so", TOKENS["stripe"].encode() * 2) is None  # compiled code is not read
+    assert reason("python/pkg/libx.so.1", b"\x7fELF\2\1\1" + TOKENS["github"].encode()) is None  # by its bytes
 
 
 def test_any_size_and_window_edges():
@@ -137,3 +138,26 @@ def test_app_entries_are_read_whatever_their_name():
     data = f"{TOKENS['slack']}".encode("utf-16")
     with pytest.raises(SecretFileError, match="chalicelib/README"):
         check_files([Entry("chalicelib/README", APP_UNIT, len(data), FILE_MODE, BytesSource(data))])
+
+
+def test_a_big_clean_file_is_read_once_and_a_changed_one_again(tmp_path, monkeypatch):
+    from lambda_tasks.checks import guard, secret_verdicts
+    from lambda_tasks.entries import FileSource
+
+    path = tmp_path / "data.csv"
+    path.write_bytes(b"a,b,c\n" * (secret_verdicts.MIN_BYTES // 6 + 1))
+
+    def entries() -> list[Entry]:
+        return [Entry("python/data.csv", "vendor/data.csv", path.stat().st_size, FILE_MODE, FileSource(path))]
+
+    check_files(entries())
+    reads: list[str] = []
+    real = guard.content_reason
+    monkeypatch.setattr(guard, "content_reason", lambda entry, budget=None: reads.append(entry.arcname) or
+                        real(entry, budget))
+    check_files(entries())
+    assert reads == []  # remembered clean
+    path.write_bytes(path.read_bytes() + TOKENS["npm"].encode())
+    with pytest.raises(SecretFileError, match="npm token"):
+        check_files(entries())
+    assert reads == ["python/data.csv"]

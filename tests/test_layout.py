@@ -9,7 +9,7 @@ SUBPACKAGES = {"sources", "resolve", "assemble", "checks", "verify", "aws", "dep
 ALLOWED = {"assemble": {"sources", "resolve", "checks"}, "checks": {"sources"}, "resolve": {"sources"},
            "deploy": {"aws", "push"}, "push": {"aws"}, "iac": {"aws", "deploy"}}
 #: top-level modules that may import subpackages (the entry points and the commands' orders)
-ENTRY_POINTS = {"tasks", "cli", "commands", "frontend"}
+ENTRY_POINTS = {"tasks", "cli", "commands", "frontend", "framework"}
 
 
 def _module_name(path: Path) -> str:

@@ -56,6 +56,11 @@ def test_bad_records(record, message):
         parse_record(record, "x.whl")
 
 
+def test_a_hex_digest_is_read_as_hex():  # gmsh 4.15.2 on PyPI writes its RECORD so
+    hex_row = "a.py,sha256=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855,0\n"
+    assert parse_record(hex_row.encode(), "x.whl")["a.py"].digest == bytes.fromhex(hex_row.split("=")[1][:64])
+
+
 def test_rows_without_a_hash_are_taken_as_they_are():
     rows = parse_record(b"a.py,,\nb.py,sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU,0\n", "x.whl")
     assert rows["a.py"].digest is None and rows["b.py"].size == 0

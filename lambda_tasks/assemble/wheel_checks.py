@@ -15,6 +15,7 @@ import base64
 import csv
 import hashlib
 import io
+import re
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from ..errors import ProjectError, WheelError
 HOST_METADATA = {"INSTALLER", "REQUESTED", "direct_url.json"}
 _UNHASHED = ("RECORD", "RECORD.jws", "RECORD.p7s")
 _WEAK = {"md5", "sha1"}
+_HEX = re.compile(r"[0-9a-fA-F]+")
 
 
 def installed_path(filename: str) -> str | None:
@@ -109,7 +111,10 @@ def parse_record(data: bytes, label: str) -> dict[str, Expected]:
                 raise WheelError(_fit(f"{label}'s RECORD hashes {path[:60]} with {algorithm[:20]!r}",
                                       "a wheel's RECORD uses sha256 or stronger", _REPLACE))
             try:
-                digest = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+                if len(encoded) == 2 * hashlib.new(algorithm).digest_size and _HEX.fullmatch(encoded):
+                    digest = bytes.fromhex(encoded)  # some tools write hex (gmsh 4.15.2); pip does not mind
+                else:
+                    digest = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
             except ValueError:
                 raise WheelError(_fit(f"{label}'s RECORD has a bad hash for {path[:80]}", "", _REPLACE)) from None
         try:

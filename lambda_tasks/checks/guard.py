@@ -6,7 +6,8 @@ built from local requirements such as ``./libs/mylib``). Wheels fetched from an 
 test keys and sample certificates are theirs to ship, and they are not read.
 
 Names first, without reading anything (``secret_patterns``: ``.env*``, ``*.env``, ``.envrc`` in any case, SSH
-keys, ``.netrc``, ...); then every file's content, whatever its size, encoding or archive (``secret_scan``):
+keys, ``.netrc``, ...); then every file's content, whatever its size, encoding or archive (``secret_scan``; a
+big file found clean is remembered by its content, ``secret_verdicts``):
 
 - a private key block (``-----BEGIN [RSA |EC |OPENSSH |ENCRYPTED ]PRIVATE KEY-----``, ``PGP PRIVATE KEY BLOCK``)
   with its END line and a base64 body between them, so a CA bundle ships, and so does a document that only
@@ -29,6 +30,7 @@ from ..errors import SecretFileError
 from . import secret_scan
 from .secret_patterns import SECRET_DIRS
 from .secret_scan import name_reason
+from .secret_verdicts import Verdicts
 
 __all__ = ["SECRET_DIRS", "check_files", "content_reason", "included", "is_users", "name_reason",
            "secret_reason"]
@@ -49,16 +51,23 @@ def check_files(entries: Sequence[Entry], include: Sequence[str] = (), own: Coll
     """
     found: list[tuple[Entry, str]] = []
     budget = secret_scan.Budget()
+    verdicts = Verdicts()
     for entry in entries:
         if not (is_users(entry) or entry.unit in own) or included(entry.arcname, include):
             continue
-        reason = name_reason(entry.arcname) or content_reason(entry, budget)
+        reason = name_reason(entry.arcname)
+        key = verdicts.key(entry) if reason is None else None
+        if reason is None and not verdicts.is_clean(key):
+            reason = content_reason(entry, budget)
+            if reason is None and not budget.skipped:
+                verdicts.add(key)
         if reason:
             found.append((entry, reason))
         if budget.skipped:
             if warn is not None:
                 warn(f"secrets: {entry.arcname}: {budget.skipped[0].split(': ', 1)[-1]}"[:300])
             budget = secret_scan.Budget()
+    verdicts.save()
     if found:
         raise SecretFileError(_message(found, own))
 

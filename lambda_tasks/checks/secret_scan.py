@@ -8,8 +8,8 @@
 - **Archives** (zip, tar, gzip, bzip2, xz; told by their first bytes, not their names) are opened and every
   member is checked by name and content, down to :data:`MAX_DEPTH` levels; reading stops after
   :data:`ARCHIVE_BUDGET` bytes or :data:`MAX_MEMBERS` members (a bomb): the caller is told what was not read.
-- Compiled code and media (``BINARY_SUFFIXES``) are not read; a binary ``.key``/``.der`` is checked for a DER
-  private key.
+- Compiled code and media (``BINARY_SUFFIXES``, and ELF, Mach-O and PE files by their first bytes) are not
+  read; a binary ``.key``/``.der`` is checked for a DER private key.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ ARCHIVE_BUDGET = 1 << 30
 MAX_MEMBERS = 20_000
 _PEM_SUFFIXES = (".pem", ".crt", ".cer", ".key")
 _INSIDE = "inside it, "
+_COMPILED = (b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe", b"MZ")
 
 
 @dataclass
@@ -89,6 +90,8 @@ def handle_reason(name: str, size: int, handle: BinaryIO, budget: Budget, depth:
     if _skipped(name, size):
         return None
     head = handle.read(512)
+    if head.startswith(_COMPILED):  # ELF, Mach-O, PE: compiled code, whatever its name (libx.so.1)
+        return None
     kind = _archive_kind(head)
     if kind is None:
         return _content_reason(head, handle, posixpath.basename(name).lower(), size)

@@ -40,16 +40,10 @@ def resolution_key(settings: Settings, installer: Installer) -> str:
     """Names a resolution by everything it depends on: the requirements (with the files they include), the bytes
     of every local input (find-links files, local requirements), the target, the installer and its version,
     and pip's configuration (its files and variables, and ``pip_args``)."""
-    from .pip_config import PipConfigError, pip_settings
-
-    try:
-        configured = [pip_settings().get("find-links", "")]
-    except PipConfigError:
-        configured = []
     data = json.dumps([
         RESOLUTION_FORMAT, requirements_digest(settings.requirements_path), str(settings.target), installer.name,
         installer.isolated, installer_version(installer), configuration_key(settings),
-        local_inputs(settings.requirements_path, settings.pip_args, settings.project_dir, configured,
+        local_inputs(settings.requirements_path, settings.pip_args, settings.project_dir, _configured_find_links(),
                      stat_times=True),
     ])
     return hashlib.sha256(data.encode()).hexdigest()[:32]
@@ -78,8 +72,9 @@ def resolve(settings: Settings, reporter: Reporter, refresh: bool = False,
     key_file = cache / "resolutions" / f"{resolution_key(settings, installer)}.json"
     if not refresh and not by_location:
         known = wheelhouse_io.cached_resolution(key_file, wheelhouse, reporter)
+        if known is not None:
+            wheelhouse_io.check_pins(known, requirements)  # bytes that contradict a pin: an error, never shipped
         if known is not None and wheelhouse_io.local_copies_match(known, _find_links(settings)):
-            wheelhouse_io.check_pins(known, requirements)
             reporter.info(f"resolve: {len(known)} wheels for {settings.target} (cached resolution)")
             return [wheel.path for wheel in known]
     wheelhouse.mkdir(parents=True, exist_ok=True)
@@ -128,15 +123,21 @@ def _download_with_uv(settings: Settings, installer: Installer, download_dir: Pa
     return frozenset()
 
 
-def _find_links(settings: Settings) -> list[Path]:
-    from ..sources.local_inputs import find_links_locations
+def _configured_find_links() -> list[str]:
+    """pip's configuration's find-links (an unreadable configuration makes ``choose`` take pip, which says so)."""
     from .pip_config import PipConfigError, pip_settings
 
     try:
-        configured = [pip_settings().get("find-links", "")]
+        return [pip_settings().get("find-links", "")]
     except PipConfigError:
-        configured = []
-    return find_links_locations(settings.requirements_path, settings.pip_args, settings.project_dir, configured)
+        return []
+
+
+def _find_links(settings: Settings) -> list[Path]:
+    from ..sources.local_inputs import find_links_locations
+
+    return find_links_locations(settings.requirements_path, settings.pip_args, settings.project_dir,
+                                _configured_find_links())
 
 
 def download_pins(settings: Settings, pins: list[str], download_dir: Path, reporter: Reporter) -> None:

@@ -114,14 +114,18 @@ def _fetch_by_name(settings: Settings, index: str | None, picks: list[Pick], dow
             os.replace(out / pick.filename, download_dir / pick.filename)
 
 
-def resolve_lock(settings: Settings, kind: str, path: Path,
-                 reporter: Reporter) -> tuple[list[Path], dict[str, WheelOrigin]]:
+def resolve_lock(settings: Settings, kind: str, path: Path, reporter: Reporter,
+                 own: set[str] | None = None) -> tuple[list[Path], dict[str, WheelOrigin]]:
     """The wheels (one per package) the lock names for the target, in lambda-tasks' wheelhouse, and where each
-    came from (by the wheel's file name)."""
-    from packaging.utils import parse_wheel_filename
+    came from (by the wheel's file name). ``own`` receives the names of the packages built from the project's own
+    sources (a directory, a VCS checkout)."""
+    from packaging.utils import canonicalize_name, parse_wheel_filename
 
     target = settings.target
     packages = locked_packages(settings, kind, path)
+    if own is not None:
+        own.update(str(canonicalize_name(package.name)) for package in packages
+                   if package.directory is not None or package.requirement is not None)
     picks: list[Pick] = []
     by_name: dict[str | None, list[Pick]] = {}  # poetry.lock: files named only, per index
     by_hash: list[LockedPackage] = []  # Pipfile.lock: files known by their hashes only

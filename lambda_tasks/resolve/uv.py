@@ -13,6 +13,11 @@ considers every release pip would; a chosen release whose wheels all need a glib
 resolution to pip (:class:`Defer`), which is told every accepted tag. So uv never settles on an older release
 than pip, and never on one the target cannot load.
 
+uv resolves for "this Python version and later" and ignores the upper bounds of Requires-Python; pip takes
+them. Each fetched wheel's Requires-Python is checked for the target's full version (``requires_python``): a
+release that excludes the target is excluded with a constraint and uv resolves again (said in one line), or
+pip resolves after ``_MAX_ROUNDS``. So both installers give the same answer (dataclasses 0.6 for python3.10).
+
 uv reads none of pip's configuration: pip's (``pip_config``) and ``pip_args`` are passed on in uv's spelling,
 with pip's rule for several indexes (the best version from any of them: ``--index-strategy
 unsafe-best-match``). With ``isolated`` (``installer = "auto"``) uv's own configuration files and variables

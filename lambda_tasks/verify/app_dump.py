@@ -15,7 +15,8 @@ from ..app_model import WebApp, web_from_dump
 from ..config import Settings
 from ..manifest import require
 from ..report import Reporter
-from . import _call, choose_plan, lay_out, run_child
+from . import VerifyResult, _function, _stage, choose_plan, execution, lay_out
+from .calls import every_call
 
 MODULE = "_lambda_tasks_app_dump"
 #: Runs inside the sandbox (the target's Python, standard library and the app's own chalice runtime only).
@@ -78,21 +79,25 @@ def needed(web: WebApp | None) -> bool:
 
 def read_by_import(settings: Settings, web: WebApp, reporter: Reporter) -> WebApp:
     """``web`` completed by importing app.py in the sandbox; as it was when the import fails (its problems stand)."""
-    manifest = require(settings.manifest_path)
-    specs = settings.function_specs()
-    if manifest.image is not None or not specs:
+    manifest = require(settings.manifest_path, settings.output_dir)
+    if manifest.image is not None or not settings.function_specs():
         return web
     plan = choose_plan(settings.target, settings.bytecode_python)
-    call = dataclasses.replace(_call(settings, specs[0]), handler=f"{MODULE}.dump")
+    call = dataclasses.replace(every_call(settings)[0], handler=f"{MODULE}.dump")
+    region = settings.regions[0] if settings.regions else "us-east-1"
     with tempfile.TemporaryDirectory(prefix="lambda-tasks-app-dump-") as scratch:
         layout = lay_out(Path(scratch), settings.output_dir / manifest.app.path,
                          [settings.output_dir / layer.path for layer in manifest.layers])
         (layout.task / f"{MODULE}.py").write_text(SOURCE, encoding="utf-8")
-        outcome: dict[str, Any] = dict(run_child(layout, settings.target, call, {}, plan, Reporter(quiet=True)))
-    if not outcome.get("ok") or not isinstance(outcome.get("result"), dict):
+        stage = _stage(layout, plan, settings.target, region, {}, Reporter(quiet=True), "app.py",
+                       VerifyResult([call.handler], " ".join(plan.command), plan.compiled))
+        outcome = execution.run(stage, _function(call), b"{}", lambda line: None)
+    answer: Any = outcome.answer
+    if not outcome.answered or not isinstance(answer, dict):
+        error = outcome.error or {}
         reporter.info(f"app.py: importing it to read what its syntax does not say failed: "
-                      f"{outcome.get('error_type')}: {outcome.get('message')}")
+                      f"{error.get('errorType', outcome.stopped or 'no answer')}: {error.get('errorMessage', '')}")
         return web
     reporter.info("app.py: what its syntax does not say was read by importing it (as Chalice does), with "
                   f"{' '.join(plan.command)}")
-    return web_from_dump(outcome["result"], web)
+    return web_from_dump(answer, web)
