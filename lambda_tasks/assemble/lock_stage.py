@@ -22,6 +22,7 @@ import hashlib
 import re
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import ResolveError
 from ..files import file_sha256, write_atomic
@@ -39,6 +40,12 @@ from ..target_lock import (
 )
 from ..targets import Target
 
+if TYPE_CHECKING:  # checks.closure is loaded only when a lock is made (it reads wheels' metadata)
+    from ..checks.closure import DistMetadata as Metadata
+    from ..checks.closure import Need
+
+    Needed = Mapping[str, Sequence[Need]]
+
 BOM_NAME = "pylock.toml"
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 
@@ -49,39 +56,9 @@ def target_lock(wheels: Sequence[Path], origins: Mapping[str, WheelOrigin], root
     from ..checks import closure
 
     metadata = {wheel: closure.read_metadata(wheel) for wheel in wheels}
-    environment = target.marker_environment()
-    if roots is None:  # a pylock.toml alone: every locked distribution is a root; only what is missing is told
-        lines: Sequence[str] = [meta.name for meta in metadata.values()]
-        shown, allow_extra = source, True
-    else:
-        lines, shown, allow_extra = roots.lines, roots.shown, roots.unnamed > 0
-    result = closure.check_closure(lines, environment, metadata.values(), source=shown) if wheels else None
-    kept = list(wheels)
-    if result is not None and result.extra and leave_out_unneeded and roots is not None:
-        unneeded = {item.name for item in result.extra}
-        kept = [wheel for wheel in wheels if metadata[wheel].key not in unneeded]
-        reporter.info(f"dependencies: left out {', '.join(sorted(unneeded))}: in {source}, but not needed by "
-                      f"{roots.shown} for {target} (a dependency group or extra not chosen)")
-        result = closure.ClosureResult(result.needed, result.missing, result.conflicting, (), result.ignored)
-    if result is not None:
-        closure.raise_for_closure(result, str(target), allow_extra=allow_extra)
-        if roots is None:
-            reporter.info(f"dependencies: {source} records no project requirements; checked that every locked "
-                          f"distribution's needs on {target} are locked (not that each is needed)")
-        else:
-            reporter.info(f"dependencies: the {len(kept)} resolved distributions are the closure of {shown} "
-                          f"for {target}")
-    needed = result.needed if result is not None else {}
-    distributions = []
-    for wheel in kept:
-        meta = metadata[wheel]
-        origin = origins.get(wheel.name, WheelOrigin("", "installer"))
-        digest = wheel.parent.name if _HEX.match(wheel.parent.name) else file_sha256(wheel)
-        reasons = tuple(Reason(need.needed_by, need.requirement) for need in needed.get(meta.key, ()))
-        distributions.append(LockedDistribution(
-            meta.key, meta.version, wheel.name, origin.location, digest, wheel.stat().st_size, origin.origin,
-            reasons or (Reason(source, "locked"),), meta.requires_python))
-    full = environment["python_full_version"]
+    kept, needed = _closure(wheels, metadata, roots, target, source, reporter, leave_out_unneeded)
+    distributions = [_locked(wheel, metadata[wheel], origins, needed, source) for wheel in kept]
+    full = target.marker_environment()["python_full_version"]
     lock = TargetLock(str(target), full, environment_marker(target), source, tuple(distributions))
     problems = requires_python_problems(lock)
     if problems:
@@ -90,6 +67,47 @@ def target_lock(wheels: Sequence[Path], origins: Mapping[str, WheelOrigin], root
                            + "\n".join(f"    {line}" for line in problems)
                            + "\n    pin versions that support the target's Python, or lock for it again")
     return kept, lock
+
+
+def _closure(wheels: Sequence[Path], metadata: Mapping[Path, Metadata], roots: Roots | None, target: Target,
+             source: str, reporter: Reporter, leave_out_unneeded: bool) -> tuple[list[Path], Needed]:
+    """Check that the wheels are the closure of the roots on the target; the wheels kept (a pylock.toml's
+    unneeded groups left out) and who needs each distribution."""
+    from ..checks import closure
+
+    if roots is None:  # a pylock.toml alone: every locked distribution is a root; only what is missing is told
+        lines: Sequence[str] = [meta.name for meta in metadata.values()]
+        shown, allow_extra = source, True
+    else:
+        lines, shown, allow_extra = roots.lines, roots.shown, roots.unnamed > 0
+    if not wheels:
+        return list(wheels), {}
+    result = closure.check_closure(lines, target.marker_environment(), metadata.values(), source=shown)
+    kept = list(wheels)
+    if result.extra and leave_out_unneeded and roots is not None:
+        unneeded = {item.name for item in result.extra}
+        kept = [wheel for wheel in wheels if metadata[wheel].key not in unneeded]
+        reporter.info(f"dependencies: left out {', '.join(sorted(unneeded))}: in {source}, but not needed by "
+                      f"{roots.shown} for {target} (a dependency group or extra not chosen)")
+        result = closure.ClosureResult(result.needed, result.missing, result.conflicting, (), result.ignored)
+    closure.raise_for_closure(result, str(target), allow_extra=allow_extra)
+    if roots is None:
+        reporter.info(f"dependencies: {source} records no project requirements; checked that every locked "
+                      f"distribution's needs on {target} are locked (not that each is needed)")
+    else:
+        reporter.info(f"dependencies: the {len(kept)} resolved distributions are the closure of {shown} "
+                      f"for {target}")
+    return kept, result.needed
+
+
+def _locked(wheel: Path, meta: Metadata, origins: Mapping[str, WheelOrigin], needed: Needed,
+            source: str) -> LockedDistribution:
+    """One distribution of the lock: where its wheel came from, its sha256 and who needs it."""
+    origin = origins.get(wheel.name, WheelOrigin("", "installer"))
+    digest = wheel.parent.name if _HEX.match(wheel.parent.name) else file_sha256(wheel)
+    reasons = tuple(Reason(need.needed_by, need.requirement) for need in needed.get(meta.key, ()))
+    return LockedDistribution(meta.key, meta.version, wheel.name, origin.location, digest, wheel.stat().st_size,
+                              origin.origin, reasons or (Reason(source, "locked"),), meta.requires_python)
 
 
 def find_links_origins(wheels: Sequence[Path], directories: Sequence[str], project_dir: Path,

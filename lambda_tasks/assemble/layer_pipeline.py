@@ -1,0 +1,154 @@
+"""The layers' pipeline: kept when up to date, else from the shared cache, else made:
+resolve -> closure -> collect -> paths -> guard -> exclude -> slim -> bytecode -> audit -> strip.
+
+Packing and splitting are the writer's (``zip_pipeline``, ``image_pipeline``); this returns checked entries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..checks import audit, guard, paths
+from ..config import Settings
+from ..entries import APP_MOUNT, LAYER_MOUNT, LAYER_PREFIX, Entry
+from ..layer_cache import CachedLayers, LayerCache
+from ..manifest import BillOfMaterials, LayerRecord
+from ..package_index import PackageIndex
+from ..project_paths import ProjectPath
+from ..report import Reporter, human_bytes
+from ..sources.project import Source
+from ..target_lock import TargetLock
+from . import chalice_runtime as chalice
+from . import collect, layers
+from .app_pipeline import with_bytecode
+from .plan import BuildPlan
+
+
+@dataclass(frozen=True)
+class LayerInputs:
+    """What the layers are made from, read before the plan."""
+
+    source: Source | None
+    framework: chalice.Runtime | None
+    vendor: ProjectPath | None
+    app_files: Sequence[tuple[str, ProjectPath]]
+
+
+@dataclass(frozen=True)
+class MadeLayers:
+    """The layers' outcome: ``entries`` when they were made (None: kept, or from the shared cache), else the
+    records and unit sizes to keep; the wheels used and the target lock when resolved."""
+
+    entries: list[Entry] | None = None
+    records: list[LayerRecord] = field(default_factory=list)
+    unit_bytes: dict[str, int] = field(default_factory=dict)
+    from_cache: bool = False
+    used: list[Path] | None = None  # the wheels packed (None: the layers were not made)
+    locked: TargetLock | None = None
+
+
+def make_layers(settings: Settings, plan: BuildPlan, given: LayerInputs, index: PackageIndex,
+                cache: LayerCache | None, reporter: Reporter) -> MadeLayers:
+    """Keep the layers, take them from the shared cache, or make their checked entries."""
+    previous = plan.previous
+    hit = cache.fetch(plan.inputs["layers"], settings) if cache is not None and plan.ask_cache else None
+    if previous is not None and plan.layers_fresh:
+        reporter.info("layers: up to date")
+        return MadeLayers(records=previous.layers, unit_bytes=previous.unit_bytes)
+    if hit is not None:
+        return _from_cache(settings, hit, previous.layers if previous else [], reporter)
+    return _made(settings, plan, given, index, reporter)
+
+
+def _from_cache(settings: Settings, hit: CachedLayers, previous: Sequence[LayerRecord],
+                reporter: Reporter) -> MadeLayers:
+    records = _published_kept(hit.layers, previous)
+    layers.remove_stale(settings, records)
+    reporter.info(f"layers: from the shared cache ({hit.where}) in {hit.seconds:.2f}s, "
+                  f"{len(records)} layer(s), no resolver run")
+    return MadeLayers(records=records, unit_bytes=hit.unit_bytes, from_cache=True)
+
+
+def _published_kept(records: list[LayerRecord], previous: Sequence[LayerRecord]) -> list[LayerRecord]:
+    """Layers from the shared cache keep the ARNs this project's manifest recorded for the same zip."""
+    known = {(r.path, r.sha256): r.published for r in previous}
+    for record in records:
+        record.published = dict(known.get((record.path, record.sha256), {}))
+    return records
+
+
+def _made(settings: Settings, plan: BuildPlan, given: LayerInputs, index: PackageIndex,
+          reporter: Reporter) -> MadeLayers:
+    from .wheel_resolution import resolve_wheels
+
+    resolved = resolve_wheels(settings, given.source, given.framework, plan.force, reporter)
+    mount = APP_MOUNT if plan.image_mode else LAYER_MOUNT
+    # the audit's memo is filled as the wheels' CRCs are checked, from the same inflated bytes
+    with audit.remembered_verdicts(settings.target) as memo:
+        checked = resolved.early.finish(memo) if resolved.early is not None else set()
+        entries = collect.layer_entries(resolved.wheels, given.vendor, settings.target, reporter, memo, checked)
+        paths.check_paths(entries, "the layers")
+        resolved.own.update(collect.vendored_wheel_units(entries, settings.vendor_path))
+        guard.check_files(entries, settings.include, resolved.own, reporter.warn)  # the index's are third-party
+        entries = _slimmed(_excluded(entries, settings, given.app_files, reporter), settings, reporter)
+        if plan.image_mode:  # an image has no /opt: the dependencies sit beside the app in /var/task
+            entries = [dataclasses.replace(e, arcname=e.arcname.removeprefix(LAYER_PREFIX)) for e in entries]
+        entries = with_bytecode(entries, settings, mount, reporter)
+        verified = audit.audit(entries, settings.target, settings.audit_allow, memo, mount=mount,
+                               extra_layers=settings.extra_layers, reporter=reporter, index=index)
+    if settings.strip_binaries:
+        from ..checks.strip import strip_binaries
+
+        entries, _ = strip_binaries(entries, verified, settings.target, reporter)
+    return MadeLayers(entries, used=resolved.used, locked=resolved.locked)
+
+
+def _excluded(entries: list[Entry], settings: Settings, app_files: Sequence[tuple[str, ProjectPath]],
+              reporter: Reporter) -> list[Entry]:
+    """Leave out what ``exclude`` and ``exclude_runtime_provided`` name, unless the app imports it."""
+    from ..checks import exclude
+
+    if settings.exclude_runtime_provided:
+        from ..sources.requirements import requirement_lines
+
+        exclude.warn_pinned_runtime_provided(requirement_lines(settings.requirements_path),
+                                             settings.requirements or "requirements.txt", reporter)
+    excluded = exclude.excluded_units(settings.exclude, settings.exclude_runtime_provided)
+    if not excluded:
+        return entries
+    imports = exclude.app_imports((arcname, found.path) for arcname, found in app_files)
+    return exclude.exclude(entries, excluded, imports, reporter)
+
+
+def _slimmed(entries: Sequence[Entry], settings: Settings, reporter: Reporter) -> list[Entry]:
+    if not settings.slim:
+        return list(entries)
+    from ..checks.slim import slim
+    from ..shared_libraries import other_abi_files
+
+    kept, saved = slim(entries, keep_pycache=settings.bytecode, target=settings.target)
+    other_abi = len(other_abi_files((entry.arcname for entry in entries), settings.target))
+    also = f" (with {other_abi} extension files for other Pythons)" if other_abi else ""
+    reporter.info(f"slim: left out {len(entries) - len(kept)} files Lambda never uses{also}, "
+                  f"{human_bytes(saved)} saved")
+    return kept
+
+
+def bill_of_materials(settings: Settings, made: MadeLayers, kept: BillOfMaterials | None) -> BillOfMaterials | None:
+    """Write layers/pylock.toml for what the layers hold; layers not rebuilt keep the last build's (``kept``).
+    Layers from the shared cache have none (the cache does not keep it): a stale one is removed rather than
+    left to lie. Called once everything else was written, before the manifest."""
+    from .lock_stage import BOM_NAME, write_bom
+
+    path = settings.layers_path / BOM_NAME
+    if made.locked is None or made.entries is None:
+        if made.from_cache:
+            path.unlink(missing_ok=True)
+        return None if made.from_cache else kept
+    if not made.locked.distributions:
+        path.unlink(missing_ok=True)
+        return None
+    return write_bom(made.locked, {entry.unit for entry in made.entries}, settings.layers_path, settings.output_dir)
