@@ -73,7 +73,8 @@ def _real(root: Path, rel: str, what: str) -> Path:
         why = "is a symbolic link loop" if isinstance(exc, RuntimeError) or exc.errno == errno.ELOOP else \
             "is a dangling symbolic link (its target does not exist)"
         raise UnsafePathError(f"{what} {rel} {why}\n  in {root}\n  remove the link or point it at a file") from None
-    if real != root and not real.is_relative_to(root):
+    base = root.resolve()  # a relative root, or one under a linked directory (macOS's /tmp), is the same place
+    if real != base and not real.is_relative_to(base):
         raise UnsafePathError(f"{what} {rel} points outside the project\n  in {root}\n  it leads to {real}\n"
                               "  copy it into the project if it is meant to ship, or remove the link")
     return real

@@ -14,6 +14,29 @@ RUNTIME_APP = '''"""Just enough of Chalice's runtime for the tests: routes answe
 import json
 
 
+class _S3Event:
+    # as chalice.app.S3Event: the first record's bucket and key
+
+    def __init__(self, event):
+        s3 = event["Records"][0]["s3"]
+        self.bucket, self.key = s3["bucket"]["name"], s3["object"]["key"]
+
+
+class _SQSRecord:
+    def __init__(self, record):
+        self.body = record["body"]
+
+
+class _SQSEvent:
+    # as chalice.app.SQSEvent: iterating gives the records, each with its body
+
+    def __init__(self, event):
+        self._records = event["Records"]
+
+    def __iter__(self):
+        return (_SQSRecord(record) for record in self._records)
+
+
 class Rate:
     HOURS = "hours"
 
@@ -47,10 +70,14 @@ class Chalice:
         return register
 
     def on_s3_event(self, bucket, events=None, prefix=None, suffix=None, name=None):
-        return self.schedule(bucket)
+        def register(function):
+            return lambda event, context: function(_S3Event(event))
+        return register
 
     def on_sqs_message(self, queue=None, batch_size=1, name=None, queue_arn=None, **kwargs):
-        return self.schedule(queue)
+        def register(function):
+            return lambda event, context: function(_SQSEvent(event))
+        return register
 
     def on_ws_connect(self, name=None):
         return self.schedule(name)
@@ -79,3 +106,4 @@ def make_chalice(directory: Path, version: str = "1.34.0", requires: tuple[str, 
         "chalice/cli/__init__.py": "import click\n",
         "chalice/deploy/deployer.py": "# the command-line tool\n",
     })
+

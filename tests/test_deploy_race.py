@@ -115,7 +115,8 @@ def test_every_interleaving_of_two_deploys_ends_as_one_whole_intent(race, moto_s
         for door in doors.values():
             door.close()
     judge(name, projects, results, shared.states)
-    assert shared.refused, "the interleaving made no deploy lose a race: the test proves nothing"
+    if turns[0] != turns[1]:  # interleaved: someone must have lost a race (aabb/bbaa may run one after the other)
+        assert shared.refused, "the interleaving made no deploy lose a race: the test proves nothing"
 
 
 @pytest.mark.slow

@@ -48,5 +48,10 @@ def test_a_flag_or_a_setting_still_names_another_target(project):
     assert "target: python3.13/x86_64 (the last build was for python3.12/arm64)" in rebuilt.stdout
     assert _target(project) == ("python3.13", "x86_64")
     (project / "pyproject.toml").write_text((project / "pyproject.toml").read_text() + 'runtime = "python3.12"\n')
-    assert run(["verify"], project).returncode == 0
+    # verify never rebuilds what the user built with --runtime (issue 27): it verifies that, and says so
+    verified = run(["verify"], project)
+    assert verified.returncode == 0, verified.stderr
+    assert "verify: python3.13/x86_64, the last build's target (the settings say python3.12/x86_64" in verified.stdout
+    assert _target(project) == ("python3.13", "x86_64")
+    assert run(["build"], project).returncode == 0  # build follows the settings
     assert _target(project) == ("python3.12", "x86_64")

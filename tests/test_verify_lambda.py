@@ -254,8 +254,11 @@ def test_verify_all_calls_every_function_with_a_sample_event_of_its_kind(chalice
     lines = done.stdout.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("function "))
     assert lines[header].split() == ["function", "event", "status", "init", "duration", "peak", "memory"]
-    rows = {line.split()[0]: line for line in lines[header + 1:header + 4]}
-    assert set(rows) == {"chalice-app-prod", "chalice-app-prod-crunch", "chalice-app-prod-every_hour"}
+    rows = {line.split()[0]: line for line in lines[header + 1:header + 6]}
+    assert set(rows) == {"chalice-app-prod", "chalice-app-prod-crunch", "chalice-app-prod-every_hour",
+                         "chalice-app-prod-on_upload", "chalice-app-prod-on_job"}
+    assert rows["chalice-app-prod-on_upload"].split()[1:3] == ["s3", "ok"]
+    assert rows["chalice-app-prod-on_job"].split()[1:3] == ["sqs", "ok"]
     assert rows["chalice-app-prod"].split()[1:4] == ["api-rest", "ok", "(200)"]
     assert rows["chalice-app-prod-crunch"].split()[1:3] == ["custom", "ok"]
     assert rows["chalice-app-prod-every_hour"].split()[1:3] == ["schedule", "ok"]

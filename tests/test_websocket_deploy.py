@@ -5,6 +5,7 @@ removed from app.py takes its route away; `invoke delete` deletes the API."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -64,7 +65,8 @@ def test_the_websocket_api_follows_the_handlers(iam_env, tmp_path, wheelhouse, u
                  f'pip_args = ["--no-index", "--find-links", "{wheelhouse.as_posix()}"]\n')
     root = make_project(tmp_path / "chat", "", app=APP, pyproject=pyproject)
     (root / "tasks.py").write_text("from lambda_tasks.tasks import ns  # noqa: F401\n")
-    name = unique_name("chat")
+    # short: Chalice's names add -dev-websocket_disconnect, and a function name has at most 64 characters
+    name = "chat-" + hashlib.sha256(unique_name("chat").encode()).hexdigest()[:10]
     done = invoke(root, "deploy", "--json", app_name=name)
     summary = json.loads(done.stdout)
     [url] = summary["websocket_urls"].values()
