@@ -219,3 +219,26 @@ def base_image(registry: str, tmp_path_factory: pytest.TempPathFactory) -> str:
 
     need_tool("skopeo")
     return push_base(make_base_layout(tmp_path_factory.mktemp("base-layout")), registry)
+
+
+# ---------------------------------------------------------------- the test pyramid's rule
+#: an unmarked test's call may take this long: the quick loop (`-m "not slow"`) stays quick only if it holds
+UNMARKED_LIMIT_S = 2.0
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--unmarked-limit", type=float, default=UNMARKED_LIMIT_S,
+                     help="fail an unmarked test (neither slow nor pypi) whose call takes longer, in seconds; 0: off")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """A test over the limit without the slow (or pypi) marker fails: mark it, or make it faster."""
+    outcome = yield
+    report = outcome.get_result()
+    limit = item.config.getoption("--unmarked-limit")
+    if (call.when == "call" and report.passed and limit and call.duration > limit
+            and not any(item.get_closest_marker(name) for name in ("slow", "pypi"))):
+        report.outcome = "failed"
+        report.longrepr = (f"unmarked test took {call.duration:.1f} s, over {limit:g} s: mark it "
+                           "@pytest.mark.slow, or make it faster (conftest.UNMARKED_LIMIT_S)")

@@ -107,6 +107,7 @@ def test_the_environment_scales_them(monkeypatch) -> None:
 # ---------------------------------------------------------------- a silent endpoint, in process
 
 
+@pytest.mark.slow
 @pytest.mark.e2e
 def test_a_silent_endpoint_fails_at_the_deadline_naming_endpoint_and_step(silent, monkeypatch) -> None:
     monkeypatch.setenv(waiting.ENV, "1.5")

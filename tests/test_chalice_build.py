@@ -150,6 +150,7 @@ def example(tmp_path, wheelhouse) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_the_example_builds_and_answers_an_api_gateway_event(example):
     settings = settings_of(example, stage="prod")
     build(settings)
@@ -161,6 +162,7 @@ def test_the_example_builds_and_answers_an_api_gateway_event(example):
     assert result.handlers == ["app.app", "app.crunch", "app.every_hour", "app.on_upload", "app.on_job"]
 
 
+@pytest.mark.slow
 def test_verify_picks_a_function_by_its_short_name(example, tmp_path):
     settings = settings_of(example)
     build(settings)

@@ -111,6 +111,7 @@ def test_every_setting_is_read_from_invoke_yaml(tmp_path):
             assert (list(got) if isinstance(got, tuple) else got) == value, name
 
 
+@pytest.mark.slow
 def test_table_settings_from_invoke_yaml_reach_the_function(bare):
     app = ("import os\n\ndef handler(event, context):\n    return {'greeting': os.environ.get('GREETING')}\n")
     (bare / "app.py").write_text(app)

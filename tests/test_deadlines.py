@@ -39,6 +39,7 @@ def _gone(pid: int, seconds: float = 10) -> bool:
     return False
 
 
+@pytest.mark.slow
 def test_a_hung_child_is_killed_with_its_group_at_the_deadline(tmp_path):
     pids: list[int] = []
     started = time.monotonic()
@@ -108,6 +109,7 @@ def test_a_silent_registry_is_named_with_the_step(monkeypatch):
     assert "MaxRetryError" not in str(caught.value) and len(first) < 150
 
 
+@pytest.mark.slow
 def test_what_a_finished_child_left_running_is_killed(tmp_path):
     started = time.monotonic()
     code, output = deadlines.run([sys.executable, "-c", "import subprocess, sys\n"

@@ -282,6 +282,7 @@ def test_role_created_once_then_reused_and_the_functions_configured(app) -> None
     assert log.calls["CreateRole"] == 0 and log.calls["GetRole"] == 1  # IAM once per deploy
 
 
+@pytest.mark.slow
 def test_a_changed_field_is_the_only_thing_updated(app) -> None:
     build, flags = app["build"], app["flags"]
     deploy(build, **flags)
@@ -379,6 +380,7 @@ def test_plan_says_it_would_create_the_role_and_changes_nothing(iam_env, unique_
         iam().get_role(RoleName=f"{app_name}-dev")
 
 
+@pytest.mark.slow
 def test_not_deployed_parts_are_listed_once_per_function(iam_env, unique_name, tmp_path: Path) -> None:
     build = FakeBuild(tmp_path, unique_name("deps"))
     build.build({"app.py": "v1"}, [])

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from factory import make_wheel
 
 from lambda_tasks.resolve.fastpip import wheel_fits
@@ -29,6 +30,7 @@ def _download(module: list[str], wheelhouse, dest, env):
     return sorted(os.listdir(dest))
 
 
+@pytest.mark.slow
 def test_same_choice_as_plain_pip(tmp_path, wheelhouse):
     for tag in ("cp312-cp312-manylinux_2_17_aarch64", "cp312-cp312-manylinux_2_35_aarch64",
                 "cp312-abi3-manylinux_2_28_aarch64", "cp312-cp312-manylinux_2_17_x86_64", "py3-none-any"):
@@ -100,6 +102,7 @@ def _json_index(wheelhouse):
     return f"http://127.0.0.1:{server.server_address[1]}/simple/", server
 
 
+@pytest.mark.slow
 def test_same_choice_as_plain_pip_on_a_json_index(tmp_path, wheelhouse):
     for tag in ("cp312-cp312-manylinux_2_17_aarch64", "cp312-cp312-manylinux_2_17_x86_64", "cp311-cp311-win_amd64",
                 "py3-none-any"):
@@ -121,6 +124,7 @@ def test_same_choice_as_plain_pip_on_a_json_index(tmp_path, wheelhouse):
     assert chosen[0] == chosen[1] == ["lib-1.0-cp312-cp312-manylinux_2_17_aarch64.whl"]
 
 
+@pytest.mark.slow
 def test_sdists_dropped_early_change_neither_the_choice_nor_the_error(tmp_path, wheelhouse):
     """pip is binary-only for another platform: an sdist on a JSON page is dropped before pip parses it, and
     pip's choice and its "from versions" list stay the same; each wheel pip fetches is shared at once."""

@@ -100,6 +100,7 @@ streams = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(streams, st.integers(1, 70000), st.binary(max_size=600)), min_size=1, max_size=12))
 def test_many_streams_joined_in_a_row_inflate_to_their_concatenation(items):

@@ -235,6 +235,7 @@ def _uv_lock(w, sdist: Path) -> str:
     """)
 
 
+@pytest.mark.slow
 def test_uv_lock_builds_as_locked_with_extras_groups_and_sdists(tmp_path, wheels, wheelhouse):
     sdist = make_sdist(wheelhouse / "sd", "sdonly", "0.5")
     project = _lock_project(tmp_path, "uv.lock", _uv_lock(wheels, sdist),
@@ -250,6 +251,7 @@ def test_uv_lock_builds_as_locked_with_extras_groups_and_sdists(tmp_path, wheels
                                          "devtool": "1.0"}
 
 
+@pytest.mark.slow
 def test_uv_lock_sdist_must_build_the_locked_version(tmp_path, wheels, wheelhouse):
     sdist = make_sdist(wheelhouse / "sd", "sdonly", "0.6")
     text = _uv_lock(wheels, sdist).replace('version = "0.5"', 'version = "0.5"', 1)
@@ -258,6 +260,7 @@ def test_uv_lock_sdist_must_build_the_locked_version(tmp_path, wheels, wheelhous
         build(_settings(project), reporter=Lines())
 
 
+@pytest.mark.slow
 def test_uv_lock_missing_a_dependency_fails_the_closure_check(tmp_path, wheels, wheelhouse):
     sdist = make_sdist(wheelhouse / "sd", "sdonly", "0.5")
     needy = make_wheel(wheelhouse / "needy", "alpha", "1.0", requires=["helperdep"])  # the lock forgot helperdep
@@ -299,6 +302,7 @@ def test_pyproject_dependencies_resolve_like_requirements(tmp_path, wheels, whee
     assert _layer(project, manifest) == {"alpha": "1.0", "clicky": "3.0", "devtool": "1.0"}
 
 
+@pytest.mark.slow
 def test_uv_lock_path_dependency_is_built_and_the_root_is_not_shipped(tmp_path, wheels, wheelhouse):
     make_local_project(tmp_path / "libs" / "mylib", "mylib", "0.3")
     lock = textwrap.dedent(f"""\

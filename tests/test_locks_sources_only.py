@@ -7,6 +7,8 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
+
 PACKAGE = Path(__file__).resolve().parent.parent / "lambda_tasks"
 NAMES = re.compile(r"requirement|lock|pyproject|pipfile", re.I)
 READS = {"open", "read_text", "read_bytes", "load", "loads"}
@@ -50,5 +52,6 @@ def _readers() -> set[str]:
     return found
 
 
+@pytest.mark.slow
 def test_no_function_outside_sources_reads_a_dependency_source():
     assert _readers() == set(ALLOWED)

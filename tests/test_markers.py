@@ -60,6 +60,7 @@ def test_marker_environment():
         Target("python3.12", "x86_64").marker_environment())
 
 
+@pytest.mark.slow
 def test_dependency_markers_follow_the_target_python(tmp_path, index):
     for_310, dest = download(tmp_path, Target("python3.10", "x86_64"), ["app"], index)
     assert for_310 == ["app", "backport", "x86only"]
@@ -80,11 +81,13 @@ def test_requirement_lines_follow_the_target_python(tmp_path, index):
         .is_file()
 
 
+@pytest.mark.slow
 def test_platform_machine_follows_the_target_arch(tmp_path, index):
     assert download(tmp_path, Target("python3.12", "arm64"), ["app"], index)[0] == ["app", "armonly"]
     assert download(tmp_path, Target("python3.12", "x86_64"), ["app"], index)[0] == ["app", "x86only"]
 
 
+@pytest.mark.slow
 def test_extras_markers_follow_the_target(tmp_path, index):
     assert download(tmp_path, Target("python3.12", "arm64"), ["app[speed]"], index)[0] == ["app", "armonly", "fast"]
     assert download(tmp_path, Target("python3.10", "arm64"), ["app[speed]"], index)[0] == [

@@ -77,6 +77,7 @@ def test_pipfile_alone_is_resolved_from_its_packages(project):
     assert _layer(project, manifest) == {"alpha": "1.0", "beta": "2.0", "speedup": "1.1", "natlib": "1.5"}
 
 
+@pytest.mark.slow
 def test_pipfile_lock_ships_default_not_develop(project):
     _lock(project)
     reporter = Lines()

@@ -344,6 +344,7 @@ unit_lists = st.lists(
     previous=st.dictionaries(st.sampled_from([f"u{i}" for i in range(30)]), st.integers(1, 6)),
     groups=st.dictionaries(st.sampled_from([f"u{i}" for i in range(30)]), st.integers(1, 5), max_size=3),
 )
+@pytest.mark.slow
 def test_property_every_unit_in_exactly_one_layer_within_caps(
     units: list[Unit], max_layers: int, cap: int, layer_unzipped: int, total: int,
     previous: dict[str, int], groups: dict[str, int],

@@ -230,6 +230,7 @@ def test_arm64_module_that_goes_on_without_its_compiled_part_is_imported(tmp_pat
     assert "app went on without speedy._speedups" in output
 
 
+@pytest.mark.slow
 @needs_cc
 @foreign_cpu
 def test_arm64_missing_pure_module_still_fails_and_unreached_code_warns(tmp_path, wheelhouse, no_emulation):
@@ -256,6 +257,7 @@ def other_runtime_with_an_interpreter() -> str | None:
     return None
 
 
+@pytest.mark.slow
 @needs_cc
 @foreign_cpu
 def test_arm64_on_another_python_version_runs_pure_code_under_that_version(tmp_path, wheelhouse, no_emulation):
@@ -354,6 +356,7 @@ def test_from_dot_import_several_names_is_one_import_of_the_package():
     assert [name for _, name in top_level_imports(tree, "chalicelib")] == ["chalicelib", "chalicelib.c"]
 
 
+@pytest.mark.slow
 def test_a_deploy_remembers_a_success_on_the_same_inputs_and_verify_itself_always_runs(good_project):
     settings = built(good_project)
 
