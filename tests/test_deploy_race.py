@@ -73,6 +73,17 @@ def state(name: str) -> dict:
             "Environment": (config.get("Environment") or {}).get("Variables") or {}}
 
 
+def deploy_both(projects: dict[str, Path], shared: Revisions) -> dict[str, tuple[int, str]]:
+    """The two checkouts' real deploys at once, each through its own door of the proxy."""
+    doors = {who: Door(who, shared) for who in ("a", "b")}
+    try:
+        processes = {who: run(projects[who], doors[who].url, "deploy", "--no-verify") for who in ("a", "b")}
+        return {who: finish(process) for who, process in processes.items()}
+    finally:
+        for door in doors.values():
+            door.close()
+
+
 @pytest.fixture
 def race(tmp_path, moto_env, moto_server, unique_name):
     """Three checkouts of one project (init, a, b), built; the function created from ``init``."""
@@ -107,13 +118,7 @@ def judge(name: str, projects: dict[str, Path], results: dict[str, tuple[int, st
 def test_every_interleaving_of_two_deploys_ends_as_one_whole_intent(race, moto_server, turns):
     name, projects = race
     shared = Revisions(moto_server, list(turns))
-    doors = {who: Door(who, shared) for who in ("a", "b")}
-    try:
-        processes = {who: run(projects[who], doors[who].url, "deploy", "--no-verify") for who in ("a", "b")}
-        results = {who: finish(process) for who, process in processes.items()}
-    finally:
-        for door in doors.values():
-            door.close()
+    results = deploy_both(projects, shared)
     judge(name, projects, results, shared.states)
     if turns[0] != turns[1]:  # interleaved: someone must have lost a race (aabb/bbaa may run one after the other)
         assert shared.refused, "the interleaving made no deploy lose a race: the test proves nothing"
@@ -125,13 +130,7 @@ def test_two_real_simultaneous_deploys_never_mix(race, moto_server, round_):
     """Free-running: no turns, the processes race as they will."""
     name, projects = race
     shared = Revisions(moto_server)
-    doors = {who: Door(who, shared) for who in ("a", "b")}
-    try:
-        processes = {who: run(projects[who], doors[who].url, "deploy", "--no-verify") for who in ("a", "b")}
-        results = {who: finish(process) for who, process in processes.items()}
-    finally:
-        for door in doors.values():
-            door.close()
+    results = deploy_both(projects, shared)
     judge(name, projects, results, shared.states)
 
 
