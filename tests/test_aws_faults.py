@@ -64,6 +64,7 @@ def test_two_conflicts_then_success(moto_env, unique_name, tmp_path: Path) -> No
         "CodeSha256"] == aws.code_sha256(build.manifest().app.sha256)
 
 
+@pytest.mark.slow
 def test_endless_conflict_is_a_one_line_error_and_a_rerun_converges(moto_env, unique_name, tmp_path: Path) -> None:
     role = create_role(unique_name("role"))
     fn = unique_name("f")
@@ -246,6 +247,7 @@ def test_no_region_is_a_clear_error(monkeypatch, tmp_path: Path, aws_env) -> Non
     assert aws.Clients().regions(("eu-west-1", "eu-west-1", "us-east-1")) == ("eu-west-1", "us-east-1")
 
 
+@pytest.mark.slow
 def test_multipart_upload_with_progress_survives_a_dropped_part(moto_env, unique_name, tmp_path: Path, monkeypatch,
                                                                 no_retry_wait) -> None:
     import os as _os

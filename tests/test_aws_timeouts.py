@@ -122,6 +122,7 @@ def test_a_silent_endpoint_fails_at_the_deadline_naming_endpoint_and_step(silent
     assert 1.5 <= elapsed < 1.5 + 0.5 + 1 and len(silent.accepted) == 3
 
 
+@pytest.mark.slow
 @pytest.mark.e2e
 def test_an_upload_gets_one_longer_attempt(silent, monkeypatch) -> None:
     monkeypatch.setenv(waiting.ENV, "0.5")
@@ -284,6 +285,7 @@ def test_ctrl_c_while_waiting_says_what_was_done(silent, project) -> None:
 # ---------------------------------------------------------------- Ctrl-C after a layer was published (moto)
 
 
+@pytest.mark.slow
 @pytest.mark.e2e
 def test_ctrl_c_after_publishing_reports_done_and_not_done_and_a_rerun_finishes(moto_env, unique_name,
                                                                                  tmp_path: Path) -> None:

@@ -204,6 +204,7 @@ def test_too_many_layers_and_total_size_are_enforced(moto_env, unique_name, tmp_
     assert our_layers(build) == []
 
 
+@pytest.mark.slow
 def test_large_app_zip_goes_through_s3(moto_env, unique_name, tmp_path: Path) -> None:
     role = create_role(unique_name("role"))
     fn, bucket = unique_name("f"), unique_name("artifacts")

@@ -354,6 +354,7 @@ def test_vpc_function_gets_the_vpc_policy_on_the_reused_role(iam_env, unique_nam
     assert "updated configuration (VpcConfig)" in out
 
 
+@pytest.mark.slow
 def test_existing_function_under_another_role_keeps_it(iam_env, unique_name, tmp_path: Path) -> None:
     build = FakeBuild(tmp_path, unique_name("deps"))
     build.build({"app.py": "v1"}, [])

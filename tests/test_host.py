@@ -165,6 +165,7 @@ def test_an_aarch64_python_is_used_only_when_named_and_runnable(tmp_path, fake_h
     assert found is None and "is cpython-312 on x86_64, not cpython-312 on aarch64" in why
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("runtime", list(RUNTIMES))
 def test_the_real_hosts_interpreters_are_the_version_they_claim(runtime):
     """Whatever this machine has (nothing is assumed): each interpreter found runs and has the right tag."""

@@ -3,6 +3,8 @@
 import ast
 from pathlib import Path
 
+import pytest
+
 PACKAGE = Path(__file__).resolve().parent.parent / "lambda_tasks"
 SUBPACKAGES = {"sources", "resolve", "assemble", "checks", "verify", "aws", "deploy", "push", "iac", "treemap"}
 #: subpackage -> the other subpackages it may import (besides the top level)
@@ -41,6 +43,7 @@ def _room(module: str) -> str:
     return module.split(".", 1)[0]
 
 
+@pytest.mark.slow
 def test_subpackages_import_only_the_top_level_and_what_they_are_allowed():
     bad = []
     for path in sorted(PACKAGE.rglob("*.py")):
@@ -57,6 +60,7 @@ def test_subpackages_import_only_the_top_level_and_what_they_are_allowed():
     assert bad == []
 
 
+@pytest.mark.slow
 def test_no_import_cycle_between_modules():
     graph = {_module_name(path): _imports(path) for path in PACKAGE.rglob("*.py")}
     modules = set(graph)

@@ -73,6 +73,7 @@ def test_dependency_markers_follow_the_target_python(tmp_path, index):
     assert check_closure(["app"], env, [read_metadata(path) for path in dest.iterdir()]).ok
 
 
+@pytest.mark.slow
 def test_requirement_lines_follow_the_target_python(tmp_path, index):
     lines = ['lib==1.0; python_version == "3.11"', 'lib==2.0; python_version == "3.12"']
     assert download(tmp_path, Target("python3.12", "arm64"), lines, index)[1].joinpath("lib-2.0-py3-none-any.whl") \
@@ -107,6 +108,7 @@ def run_fastpip(env_value, prelude=""):
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
 
 
+@pytest.mark.slow
 def test_a_bad_environment_stops_pip():
     result = run_fastpip('{"python_version": 3}')
     assert result.returncode == MARKER_EXIT_CODE and result.stderr.startswith(MARKER_ERROR)
@@ -114,6 +116,7 @@ def test_a_bad_environment_stops_pip():
     assert "lacks" in run_fastpip('{"python_version": "3.12"}').stderr
 
 
+@pytest.mark.slow
 def test_a_changed_pip_stops_instead_of_resolving_for_the_host():
     value = marker_env_variable(Target("python3.12", "arm64"))[MARKERS_VARIABLE]
     changed = ("from pip._vendor.packaging import markers\n"

@@ -204,6 +204,7 @@ def test_logical_names_are_unique_and_alphanumeric():
     assert sorted(taken) == ["F9lives", "Layer1Function", "MyAppDev", "MyAppDev2", "MyRoleFunction"]
 
 
+@pytest.mark.slow
 @given(st.lists(st.text(max_size=12), max_size=12))
 def test_any_function_names_get_distinct_logical_names(names):
     taken: set[str] = set()

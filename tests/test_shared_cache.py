@@ -204,6 +204,7 @@ def test_a_record_from_the_bucket_cannot_name_paths_or_other_targets(tmp_path):
     assert record_key("pre/", "f" * 64) == f"pre/records/{'f' * 64}.json"
 
 
+@pytest.mark.slow
 @pytest.mark.e2e
 @pytest.mark.parametrize("command", [["package", "--format", "sam"], ["build"]])
 def test_every_command_that_builds_uses_the_shared_cache(tmp_path, wheelhouse, monkeypatch, bucket, command):

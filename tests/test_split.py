@@ -395,6 +395,7 @@ small_units = st.lists(st.integers(1, 30), min_size=1, max_size=12).map(
 SMALL = Budget(max_layers=5, layer_zip_bytes=50, layer_unzipped_bytes=120, total_unzipped_bytes=1000)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(units=small_units, new=st.integers(1, 30), index=st.integers(0, 11), growth=st.integers(1, 30))
 def test_property_add_remove_grow_touch_few_layers(units: list[Unit], new: int, index: int, growth: int) -> None:

@@ -55,6 +55,7 @@ def good_project(tmp_path, wheelhouse):
     return root
 
 
+@pytest.mark.slow
 def test_good_project_imports_and_runs_the_handler_with_the_event(good_project, tmp_path):
     settings = built(good_project)
     event = tmp_path / "e.json"
@@ -91,6 +92,7 @@ def test_missing_module_deep_in_a_layer_fails_at_import(tmp_path, wheelhouse):
         run_verify(built(root))
 
 
+@pytest.mark.slow
 def test_missing_handler_function_and_failing_handler(tmp_path, wheelhouse):
     root = make_project(tmp_path / "nohandler", pyproject=offline_pyproject(wheelhouse),
                         app="def main(event, context):\n    return 1 / 0\n")
@@ -114,6 +116,7 @@ def test_no_build_and_wrong_target_are_clear_errors(good_project):
         run_verify(load_settings(good_project, {}, {"runtime": HOST_RUNTIME, "arch": "arm64"}))
 
 
+@pytest.mark.slow
 @needs_cc
 def test_without_the_targets_python_compiled_imports_are_reported_unchecked(tmp_path, wheelhouse, monkeypatch):
     def no_interpreter(target, configured):

@@ -492,6 +492,7 @@ def test_a_host_library_lambda_lacks_is_hidden_from_the_loader_in_the_namespace(
         verified(root, {})
 
 
+@pytest.mark.slow
 def test_verify_all_gives_each_function_its_own_environment_and_the_named_sample(tmp_path, wheelhouse):
     root = project(tmp_path / "functions", wheelhouse,
                    "import os\n\ndef a(event, context):\n    return [os.environ['X'], sorted(event)]\n\n"
