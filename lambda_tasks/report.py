@@ -153,3 +153,9 @@ def build_summary(manifest: Manifest, zip_cap: int, unzipped_cap: int, extra_lay
     lines.append(f"total unzipped: {human_bytes(total)} ({100 * total / unzipped_cap:.1f}% of "
                  f"{human_bytes(unzipped_cap)})")
     return lines
+
+
+def largest_listing(sizes: dict[str, int], shown: int = 10) -> str:
+    """The ``shown`` largest of ``sizes``, one indented line each (size, name): what a size error lists."""
+    largest = sorted(sizes.items(), key=lambda item: (-item[1], item[0]))[:shown]
+    return "\n".join(f"    {human_bytes(size):>10}  {name}" for name, size in largest)

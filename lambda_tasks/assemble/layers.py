@@ -19,7 +19,7 @@ from ..entries import Entry, unit_key
 from ..errors import LimitError
 from ..files import Staged, content_sha256
 from ..manifest import Artifact, LayerRecord
-from ..report import Reporter, human_bytes
+from ..report import Reporter, human_bytes, largest_listing
 from . import split
 from .archive import (
     END_BYTES,
@@ -181,8 +181,7 @@ def check_total(settings: Settings, app_bytes: int, layer_bytes: int, unit_bytes
     total = app_bytes + layer_bytes + settings.extra_layers_bytes
     if total <= settings.unzipped_limit:
         return
-    largest = sorted(unit_bytes.items(), key=lambda item: (-item[1], item[0]))[:10]
-    listing = "\n".join(f"    {human_bytes(size):>10}  {name}" for name, size in largest)
+    listing = largest_listing(dict(unit_bytes))
     raise LimitError(
         f"function code plus layers would be {human_bytes(total)} unzipped, over Lambda's "
         f"{human_bytes(settings.unzipped_limit)}\n"

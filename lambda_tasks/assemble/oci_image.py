@@ -25,7 +25,7 @@ from ..errors import LimitError
 from ..files import write_atomic
 from ..manifest import BaseImage, Blob, ImageRecord
 from ..oci_registry import OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST, platform_of
-from ..report import Reporter, human_bytes
+from ..report import Reporter, human_bytes, largest_listing
 from . import split, tar
 from .base_image import cached_blob
 
@@ -97,8 +97,7 @@ def check_size(settings: Settings, base: BaseImage, sizes: Mapping[str, int]) ->
     total = base_bytes + sum(sizes.values())
     if total <= settings.image_limit:
         return
-    largest = sorted(sizes.items(), key=lambda item: (-item[1], item[0]))[:10]
-    listing = "\n".join(f"    {human_bytes(size):>10}  {name}" for name, size in largest)
+    listing = largest_listing(dict(sizes))
     raise LimitError(
         f"the image would be {human_bytes(total)} uncompressed, over Lambda's {human_bytes(settings.image_limit)} "
         f"for a container image\n  base {base_bytes:,} + ours {total - base_bytes:,} = {total:,} bytes; the limit "
