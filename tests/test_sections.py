@@ -4,6 +4,7 @@
 
 import ast
 import dataclasses
+import inspect
 from pathlib import Path
 
 import pytest
@@ -189,7 +190,7 @@ def test_every_setting_is_in_one_section_and_a_section_holds_only_its_fields():
                sections.FunctionSettings, sections.DeploySettings]
     owners: dict[str, list[str]] = {}
     for cls in classes:
-        for name in cls.__dict__.get("__annotations__", {}):
+        for name in inspect.get_annotations(cls):
             owners.setdefault(name, []).append(cls.__name__)
     assert set(owners) == declared
     assert {name: where for name, where in owners.items() if len(where) > 1} == {}
