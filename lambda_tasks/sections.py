@@ -60,11 +60,23 @@ A, L, B, D = Affects.APP, Affects.LAYERS, Affects.BOTH, Affects.DEPLOY
 
 @dataclass(frozen=True)
 class Where:
-    """Where the project is and where the command runs (artifacts are written below it); absolute paths."""
+    """Where the project is, where the command runs (artifacts are written below it) and where the build's manifest
+    is; absolute paths."""
 
     project_dir: Path = setting(Path("."), text, B, help="the app's directory (app.py, chalicelib/, the "
                                 "dependency source, vendor/), relative to where the command runs")
     output_dir: Path = setting(Path("."), text, D)  # where invoke runs: dist/ and layers/ are written below it
+    # here, not in LayerSettings: every stage that reads or writes the build's manifest finds it through this
+    layers_dir: str = setting("layers", inside, L, help="where the layer zips and manifest.json go, relative to "
+                              "where the command runs")
+
+    @property
+    def layers_path(self) -> Path:
+        return self.output_dir / self.layers_dir
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.layers_path / "manifest.json"
 
 
 @dataclass(frozen=True)
@@ -167,8 +179,6 @@ class AppSettings(Shipping):
 class LayerSettings(Shipping):
     """The dependency layers: what goes in, how it is trimmed, how it is split."""
 
-    layers_dir: str = setting("layers", inside, L, help="where the layer zips and manifest.json go, relative to "
-                              "where the command runs")
     layer_name: str = setting("", text, L, shown="<app_name>-deps", help="names the layers: <layer_name>-1 .. -N")
     slim: bool = setting(False, boolean, L, help="leave tests/, *.pyi, bin/ scripts and wheels' __pycache__ out "
                          "of the layers")
@@ -185,14 +195,6 @@ class LayerSettings(Shipping):
                                       "Lambda's 250 MiB")
     layer_groups: Mapping[str, int] = setting({}, layer_numbers, L, help="distribution name = layer number: "
                                               "pins distributions to a layer")
-
-    @property
-    def layers_path(self) -> Path:
-        return self.output_dir / self.layers_dir
-
-    @property
-    def manifest_path(self) -> Path:
-        return self.layers_path / "manifest.json"
 
     @property
     def layer_count_limit(self) -> int:
