@@ -294,13 +294,13 @@ def clean(settings: Settings, *, cache: bool = False, keep: int | None = None, p
         if manifest is None:
             reporter.info(f"clean: nothing to remove (no build manifest at {settings.manifest_path})")
             return 0
-        removals, kept = artifacts(settings, manifest)
+        removals, kept = artifacts(settings.app, manifest)
         for line in kept:
             reporter.info(f"clean: {line}")
         for removal in removals:
             reporter.info(f"clean: {verb} {removal.path.relative_to(settings.output_dir).as_posix()} "
                           f"({human_bytes(removal.size)})")
-        freed = sum(r.size for r in removals) if plan else remove_artifacts(settings, removals)
+        freed = sum(r.size for r in removals) if plan else remove_artifacts(settings.app, removals)
     reporter.info(f"clean: {verb} {len(removals)} files, {human_bytes(freed)}")
     return freed
 

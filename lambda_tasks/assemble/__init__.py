@@ -55,7 +55,9 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
     from . import app_pipeline, layer_pipeline  # the checks and packers: a no-op build never loads them
 
     index = app_pipeline.package_index(settings.pip_args)
-    app_entries, app = app_pipeline.make_app(settings, app_files, framework, vendor, index, reporter)
+    app_entries, app = app_pipeline.make_app(settings.app, app_files, framework, vendor, index, reporter,
+                                             image_mode=settings.package_type == "image",
+                                             vendor_dir=settings.vendor_dir, extra_layers=settings.extra_layers)
     made = layer_pipeline.make_layers(settings, plan, layer_pipeline.LayerInputs(source, framework, vendor, app_files),
                                       index, cache, reporter)
 
@@ -65,7 +67,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
     if app is None:
         from .image_pipeline import finish_image
 
-        result, summary = finish_image(settings, plan, last, app_entries, made, reporter, bom)
+        result, summary = finish_image(settings.image, settings.handler, plan, last, app_entries, made, reporter, bom)
     else:
         from .zip_pipeline import finish_zip
 
