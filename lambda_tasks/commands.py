@@ -128,8 +128,9 @@ def verify(settings: Settings, *, event: Path | None = None, reporter: Reporter 
             changed = " and ".join(k for k in ("app", "layers", "image") if built.inputs.get(k) != after.inputs.get(k))
             reporter.info(f"verify: rebuilt {changed or 'the artifacts'} for {settings.target} first: the project "
                           "changed since the last build")
-        return run_verify(settings, event, reporter, function, handler, pass_env=pass_env,
-                          all_functions=all_functions, kinds=_function_kinds(settings) if all_functions else None)
+        return run_verify(settings.layers, settings.function, event, reporter, function, handler, pass_env=pass_env,
+                          all_functions=all_functions, kinds=_function_kinds(settings) if all_functions else None,
+                          regions=settings.regions)
 
 
 def _function_kinds(settings: Settings) -> dict[str, str]:
@@ -179,7 +180,7 @@ def deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None 
         raise DeployError("no function to deploy: pass --function-name NAME, or set function_name or functions")
     check_deploy(settings)  # before building: --memory 0 builds and publishes nothing
     reporter = reporter or Reporter()
-    for note in chalice_notes(settings):
+    for note in chalice_notes(settings.deploy):
         reporter.info(f"note: {note}")
     if settings.package_type == "image":
         return _deploy_image(settings, plan=plan, reporter=reporter, verify=verify, wait=wait)
@@ -189,9 +190,9 @@ def deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None 
         if verify:  # a handler that cannot import is caught here, not at the first invocation
             from .verify import verify as run_verify
 
-            run_verify(settings, None, reporter, remembered=True)
+            run_verify(settings.layers, settings.function, None, reporter, remembered=True, regions=settings.regions)
         result = DeployResult()
-        wiring = app_wiring(settings, reporter)
+        wiring = app_wiring(settings.deploy, settings.function, settings.layers, reporter)
         # the functions and the app's wiring (API, rules, mappings) under one stage lock: the wiring has no revision
         with stage_lock(None if plan else deploy_lock(settings, reporter), break_lock=break_lock):
             try:
@@ -247,9 +248,9 @@ def _deploy_image(settings: Settings, *, plan: bool, reporter: Reporter, verify:
         if verify:
             from .verify import verify as run_verify
 
-            run_verify(settings, None, reporter, remembered=True)
+            run_verify(settings.layers, settings.function, None, reporter, remembered=True, regions=settings.regions)
         result = DeployResult()
-        wiring = app_wiring(settings, reporter)
+        wiring = app_wiring(settings.deploy, settings.function, settings.layers, reporter)
         try:
             deploy_image(settings, manifest, clients=clients, reporter=reporter, plan=plan, result=result)
         except KeyboardInterrupt:
@@ -269,12 +270,12 @@ def publish_image(settings: Settings, *, plan: bool = False, reporter: Reporter 
     from .push.image_push import image_of, repository_of
     from .push.image_push import publish_image as push
 
-    repository_of(settings)  # before building: no repository, nothing to push to
+    repository_of(settings.image_repository)  # before building: no repository, nothing to push to
     reporter = reporter or Reporter()
     with exclusive(settings, reporter, wait):
         manifest = run_build(settings, reporter=reporter)
         image_of(manifest)
-        return push(settings, manifest, reporter=reporter, plan=plan)
+        return push(settings.image, manifest, reporter=reporter, plan=plan)
 
 
 def clean(settings: Settings, *, cache: bool = False, keep: int | None = None, plan: bool = False,
@@ -337,7 +338,7 @@ def package(settings: Settings, *, fmt: str, out: Path | None = None, upload: bo
     with exclusive(settings, reporter, wait):
         manifest = run_build(settings, reporter=reporter)
         return write_package(settings, manifest, fmt, out or settings.layers_path, upload=upload, reporter=reporter,
-                             app=app_wiring(settings, reporter))
+                             app=app_wiring(settings.deploy, settings.function, settings.layers, reporter))
 
 
 def lock(settings: Settings, *, output: str = "pylock.toml", reporter: Reporter | None = None) -> Path:

@@ -146,12 +146,12 @@ def test_verify_imports_the_handler_from_the_image_layers(tmp_path, wheelhouse, 
     root = image_project(tmp_path / "proj", wheelhouse, base_image)
     settings = settings_for(root)
     build(settings, reporter=QUIET)
-    result = verify(settings, None, QUIET)
+    result = verify(settings.layers, settings.function, None, QUIET)
     assert result.handlers == ["app.handler"]
     (root / "app.py").write_text("import missing_module\n\ndef handler(event, context):\n    return 1\n")
     build(settings, reporter=QUIET)
     with pytest.raises(Exception, match="missing_module"):
-        verify(settings, None, QUIET)
+        verify(settings.layers, settings.function, None, QUIET)
 
 
 @pytest.mark.slow

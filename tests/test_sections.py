@@ -85,10 +85,6 @@ ALLOWED: set[str] = {
     "deploy/preflight.py:manifest_problems",
     "deploy/preflight.py:publish_problems",
     "deploy/versions.py:versions",
-    "framework.py:_chalice_values",
-    "framework.py:app_wiring",
-    "framework.py:chalice_functions",
-    "framework.py:chalice_notes",
     "iac/package.py:_tokens_as_roles",
     "iac/package.py:package",
     "iac/package.py:upload_artifacts",
@@ -99,9 +95,6 @@ ALLOWED: set[str] = {
     "layer_cache.py:parse_record",
     "layer_cache.py:record_bytes",
     "layer_cache.py:store",
-    "push/image_push.py:publish_image",
-    "push/image_push.py:push",
-    "push/image_push.py:repository_of",
     "resolve/__init__.py:_download_with_uv",
     "resolve/__init__.py:_find_links",
     "resolve/__init__.py:download_pins",
@@ -135,12 +128,6 @@ ALLOWED: set[str] = {
     "resolve/uv.py:download",
     "resolve/uv.py:download_pins",
     "resolve/uv.py:explain_uv_failure",
-    "verify/__init__.py:_lay_out_image",
-    "verify/__init__.py:verify",
-    "verify/app_dump.py:read_by_import",
-    "verify/calls.py:_call",
-    "verify/calls.py:calls_of",
-    "verify/calls.py:every_call",
 }
 
 

@@ -79,7 +79,7 @@ def deploy_image(settings: Settings, manifest: Manifest, *, clients: aws.Clients
     image = image_of(manifest)
     validate.check_deploy(settings)  # as for zips, and an image function takes no Lambda layers
     pairs = image_matrix(settings, specs, clients)
-    ref = repository_of(settings)
+    ref = repository_of(settings.image_repository)
     if ecr_region(ref) is None:  # image_matrix let it through: a local registry
         reporter.warn(f"image_repository {ref.name} is a local registry: only an emulator (moto) takes it")
     result = result if result is not None else DeployResult()
@@ -93,7 +93,7 @@ def image_matrix(settings: Settings, specs: Sequence[FunctionSpec], clients: aws
     """Every (region, function) to deploy, once the repository is one Lambda pulls from (ECR, or a local registry
     for an emulator) in each of those regions (the repository's region when none is set). ``deploy`` asks before
     building: nothing is built or pushed for a deploy that cannot happen."""
-    ref = repository_of(settings)
+    ref = repository_of(settings.image_repository)
     home = ecr_region(ref)
     if home is None and not ref.local:
         raise DeployError(f"image_repository {ref.name} is not an Amazon ECR private repository; Lambda runs "
