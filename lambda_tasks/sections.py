@@ -205,8 +205,8 @@ class LayerSettings(Shipping):
 
 @dataclass(frozen=True)
 class ImageSettings(Shipping):
-    """Container images (package_type = "image"; docs/guides/container-images.md); ``image_entry_point`` and
-    ``image_working_directory`` are Lambda's ImageConfig overrides of the image's (the command is the handler)."""
+    """Container images (package_type = "image"; docs/guides/container-images.md): how the image is made and where
+    it is pushed (its command is the handler)."""
 
     package_type: str = setting("zip", choice("zip", "image"), B, help="zip (a function zip and layers) or "
                                 "image (an OCI container image)")
@@ -222,10 +222,6 @@ class ImageSettings(Shipping):
                               "stream (one gzip member) or members (one per reused file)")  # assemble/tar.py
     image_repository: str | None = setting(None, text, D, optional=True, help="where publish-image and deploy "
                                            "push the image: an ECR repository URI")
-    image_entry_point: tuple[str, ...] = setting((), texts, D, help="Lambda's ImageConfig EntryPoint for every "
-                                                 "image function, overriding the image's")
-    image_working_directory: str | None = setting(None, text, D, optional=True, help="Lambda's ImageConfig "
-                                                  "WorkingDirectory for every image function (an absolute path)")
 
     @property
     def image_path(self) -> Path:
@@ -274,6 +270,11 @@ class FunctionSettings(TargetSection):
                                             help="BUFFERED, or RESPONSE_STREAM for streamed responses")
     function_url_cors_origins: tuple[str, ...] = setting((), texts, D, help="origins the function URL allows "
                                                          "(CORS); none: no CORS headers")
+    # Lambda's ImageConfig overrides of the image's: function configuration, which the image does not hold
+    image_entry_point: tuple[str, ...] = setting((), texts, D, help="Lambda's ImageConfig EntryPoint for every "
+                                                 "image function, overriding the image's")
+    image_working_directory: str | None = setting(None, text, D, optional=True, help="Lambda's ImageConfig "
+                                                  "WorkingDirectory for every image function (an absolute path)")
     publish_version: bool = setting(False, boolean, D, help="publish a function version after updating")
     alias: str | None = setting(None, text, D, optional=True, help="point this alias at the published version")
 
