@@ -33,6 +33,7 @@ from .kinds import (
     variables,
     whole,
 )
+from .lambda_values import loaded_problems
 from .pyproject_table import PYPROJECT_TABLE, project_name, read_pyproject
 from .targets import ARCHITECTURES, RUNTIMES, Target, check_runtime, default_runtime
 
@@ -380,8 +381,6 @@ def _default_names(values: dict[str, Any], project_dir: Path, app_name_from: str
 
 def _check_names(values: Mapping[str, Any]) -> None:
     """Names and ARNs as Lambda takes them, checked when the settings are loaded (lambda_values.py)."""
-    from .lambda_values import loaded_problems
-
     for key, problem in loaded_problems(values):
         raise SettingsError(f"1 setting AWS would refuse: {key}\n  {key}: {problem}")  # as deploy's preflight
 

@@ -9,6 +9,7 @@ Then, across the files: every library each one needs is found where Lambda's loa
 
 from __future__ import annotations
 
+import json
 import os
 import posixpath
 import re
@@ -21,12 +22,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from .. import __version__
 from ..base_libraries import base_libraries
 from ..entries import LAYER_PREFIX, VENDOR_PREFIX, Entry, WheelMember
 from ..errors import AuditError
+from ..files import cache_dir, write_atomic
 from ..package_index import PackageIndex
 from ..report import Reporter
-from ..shared_libraries import Dynamic, accepted, describe, other_abi_files, resolve, way_out
+from ..shared_libraries import Dynamic, accepted, describe, dynamic_of, other_abi_files, resolve, way_out
 from ..targets import Target
 
 ELF_MAGIC = b"\x7fELF"
@@ -268,10 +271,10 @@ def check_extension_name(filename: str, target: Target) -> str | None:
 
 def check_elf(stream: BinaryIO, target: Target) -> tuple[list[str], Dynamic | None]:
     """Machine, libc and glibc symbol-version problems of one seekable ELF stream, and its dynamic facts."""
+    # lazy: elftools (~155 ms) loads only when an ELF file is read
     from elftools.common.exceptions import ELFError
     from elftools.elf.elffile import ELFFile
 
-    from ..shared_libraries import dynamic_of
 
     try:
         elf = ELFFile(stream)
@@ -296,6 +299,7 @@ def check_elf(stream: BinaryIO, target: Target) -> tuple[list[str], Dynamic | No
 
 def _newest_glibc(sections: Iterable[Any]) -> tuple[int, ...] | None:
     """The newest GLIBC_x.y symbol version an ELF file (its sections) needs."""
+    # lazy: elftools (~155 ms) loads only when an ELF file is read
     from elftools.elf.gnuversions import GNUVerNeedSection
 
     newest: tuple[int, ...] | None = None
@@ -319,6 +323,7 @@ def glibc_version(name: str) -> tuple[int, ...] | None:
 
 def newest_glibc(stream: BinaryIO) -> tuple[int, ...] | None:
     """The newest GLIBC_x.y an ELF stream needs (for reports and tests)."""
+    # lazy: elftools (~155 ms) loads only when an ELF file is read
     from elftools.elf.elffile import ELFFile
 
     return _newest_glibc(ELFFile(stream).iter_sections())
@@ -369,11 +374,6 @@ def remembered_verdicts(target: Target) -> Iterator[Memo]:
 
     Keyed by this version of lambda-tasks too: a newer audit looks at every file again.
     """
-    import json
-
-    from .. import __version__
-    from ..files import cache_dir, write_atomic
-
     path = cache_dir() / "audit" / f"{target.runtime}-{target.arch}-{__version__}-v2.json"
     try:
         memo: Memo = {key: (list(value[0]), bool(value[1]), value[2])
