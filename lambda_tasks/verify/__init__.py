@@ -33,8 +33,9 @@ from ..report import Reporter, human_bytes
 from ..shared_libraries import check_laid_out
 from ..targets import Target
 from ..verify import static as imports
-from . import events, execution, lambda_env, sandbox, verdict
+from . import events, execution, host_libraries, lambda_env, memo, sandbox, verdict
 from .calls import Call, calls_of, every_call
+from .image_layout import unpack_layers
 
 __all__ = ["Call", "Plan", "VerifyResult", "calls_of", "choose_plan", "lay_out", "verify"]
 
@@ -111,8 +112,6 @@ def verify(settings: Settings, event: Path | None, reporter: Reporter, function:
     result = VerifyResult(handlers, " ".join(plan.command), plan.compiled)
     key = None
     if remembered and payload is None:
-        from . import memo
-
         key = memo.memo_key(manifest, calls, plan.command, plan.compiled, settings.extra_layers)
         known = memo.recall(key)
         if known is not None:
@@ -211,8 +210,6 @@ def _hidden_libraries(layout: Layout, target: Target, interpreter: execution.Int
                       isolation: sandbox.Isolation, reporter: Reporter,
                       result: VerifyResult) -> dict[str, tuple[str, ...]]:
     """The host libraries the artifacts need that Lambda lacks, by directory (hidden in the namespace)."""
-    from . import host_libraries
-
     base = host_libraries.base_table(target.runtime, target.python_version)
     executable, _, prefix = interpreter.needs
     names = host_libraries.to_hide(layout.task, layout.opt, base or frozenset(),
@@ -350,8 +347,6 @@ def lay_out(root: Path, app_zip: Path, layer_zips: list[Path]) -> Layout:
 
 
 def _lay_out_image(root: Path, settings: Settings, manifest: Manifest) -> Layout:
-    from .image_layout import unpack_layers
-
     assert manifest.image is not None
     (root / "opt").mkdir()
     unpack_layers(root, settings.output_dir / manifest.image.path / "blobs" / "sha256", manifest.image.layers)
