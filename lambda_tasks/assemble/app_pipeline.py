@@ -8,10 +8,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..checks import audit, guard, paths
+from ..checks.bytecode import compile_entries, merge
 from ..entries import APP_MOUNT, Entry
+from ..host import find_interpreter
 from ..package_index import DEFAULT_INDEX, PackageIndex
 from ..project_paths import ProjectPath
 from ..report import Reporter
+from ..resolve.pip_config import PipConfigError, command_line_settings, pip_settings
 from ..sections import AppSettings, Shipping
 from ..targets import Target
 from . import app_code, collect, layers
@@ -40,8 +43,6 @@ def make_app(settings: AppSettings, app_files: Sequence[tuple[str, ProjectPath]]
 def package_index(pip_args: Sequence[str]) -> PackageIndex:
     """The index pip would ask, as its configuration and ``pip_args`` say (not asked with --no-index); asked
     only for advice, when a shared library is missing."""
-    from ..resolve.pip_config import PipConfigError, command_line_settings, pip_settings
-
     try:
         pip = {**pip_settings(), **command_line_settings(pip_args)[0]}
     except PipConfigError:
@@ -55,8 +56,6 @@ def with_bytecode(entries: Sequence[Entry], settings: Shipping, mount: str, repo
     """Add unchecked-hash pycs when ``bytecode`` is on (compiled with the runtime's exact Python)."""
     if not settings.bytecode:
         return list(entries)
-    from ..checks.bytecode import compile_entries, merge
-    from ..host import find_interpreter
 
     target: Target = settings.target
     interpreter = find_interpreter(target, settings.bytecode_python)

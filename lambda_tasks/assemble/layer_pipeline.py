@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..checks import audit, guard, paths
+from ..checks import audit, exclude, guard, paths
+from ..checks.slim import slim
+from ..checks.strip import strip_binaries
 from ..config import Settings
 from ..entries import APP_MOUNT, LAYER_MOUNT, LAYER_PREFIX, Entry
 from ..layer_cache import CachedLayers, LayerCache
@@ -19,12 +21,16 @@ from ..manifest import BillOfMaterials, LayerRecord
 from ..package_index import PackageIndex
 from ..project_paths import ProjectPath
 from ..report import Reporter, human_bytes
+from ..shared_libraries import other_abi_files
 from ..sources.project import Source
+from ..sources.requirements import requirement_lines
 from ..target_lock import TargetLock
 from . import chalice_runtime as chalice
 from . import collect, layers
 from .app_pipeline import with_bytecode
+from .lock_stage import BOM_NAME, write_bom
 from .plan import BuildPlan
+from .wheel_resolution import resolve_wheels
 
 
 @dataclass(frozen=True)
@@ -82,8 +88,6 @@ def _published_kept(records: list[LayerRecord], previous: Sequence[LayerRecord])
 
 def _made(settings: Settings, plan: BuildPlan, given: LayerInputs, index: PackageIndex,
           reporter: Reporter) -> MadeLayers:
-    from .wheel_resolution import resolve_wheels
-
     resolved = resolve_wheels(settings, given.source, given.framework, plan.force, reporter)
     mount = APP_MOUNT if plan.image_mode else LAYER_MOUNT
     # the audit's memo is filled as the wheels' CRCs are checked, from the same inflated bytes
@@ -100,8 +104,6 @@ def _made(settings: Settings, plan: BuildPlan, given: LayerInputs, index: Packag
         verified = audit.audit(entries, settings.target, settings.audit_allow, memo, mount=mount,
                                extra_layers=settings.extra_layers, reporter=reporter, index=index)
     if settings.strip_binaries:
-        from ..checks.strip import strip_binaries
-
         entries, _ = strip_binaries(entries, verified, settings.target, reporter)
     return MadeLayers(entries, used=resolved.used, locked=resolved.locked)
 
@@ -109,11 +111,7 @@ def _made(settings: Settings, plan: BuildPlan, given: LayerInputs, index: Packag
 def _excluded(entries: list[Entry], settings: Settings, app_files: Sequence[tuple[str, ProjectPath]],
               reporter: Reporter) -> list[Entry]:
     """Leave out what ``exclude`` and ``exclude_runtime_provided`` name, unless the app imports it."""
-    from ..checks import exclude
-
     if settings.exclude_runtime_provided:
-        from ..sources.requirements import requirement_lines
-
         exclude.warn_pinned_runtime_provided(requirement_lines(settings.requirements_path),
                                              settings.requirements or "requirements.txt", reporter)
     excluded = exclude.excluded_units(settings.exclude, settings.exclude_runtime_provided)
@@ -126,8 +124,6 @@ def _excluded(entries: list[Entry], settings: Settings, app_files: Sequence[tupl
 def _slimmed(entries: Sequence[Entry], settings: Settings, reporter: Reporter) -> list[Entry]:
     if not settings.slim:
         return list(entries)
-    from ..checks.slim import slim
-    from ..shared_libraries import other_abi_files
 
     kept, saved = slim(entries, keep_pycache=settings.bytecode, target=settings.target)
     other_abi = len(other_abi_files((entry.arcname for entry in entries), settings.target))
@@ -141,8 +137,6 @@ def bill_of_materials(settings: Settings, made: MadeLayers, kept: BillOfMaterial
     """Write layers/pylock.toml for what the layers hold; layers not rebuilt keep the last build's (``kept``).
     Layers from the shared cache have none (the cache does not keep it): a stale one is removed rather than
     left to lie. Called once everything else was written, before the manifest."""
-    from .lock_stage import BOM_NAME, write_bom
-
     path = settings.layers_path / BOM_NAME
     if made.locked is None or made.entries is None:
         if made.from_cache:

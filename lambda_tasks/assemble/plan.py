@@ -18,7 +18,7 @@ from ..manifest import BillOfMaterials, Manifest
 from ..project_paths import ProjectPath
 from ..report import Reporter
 from ..sources.project import Source, find_source, generated_requirements
-from ..sources.roots import declared_requirements
+from ..sources.roots import declared_requirements, lock_inputs
 from . import chalice_runtime as chalice
 from .fingerprint import app_fingerprint, image_fingerprint, layers_fingerprint
 
@@ -107,6 +107,5 @@ def _source_inputs(source: Source | None) -> tuple[list[Path], list[Path]]:
     """A lock's files (the lock, and the declaration beside it) and the local directories it builds from."""
     if source is None or not source.is_lock:
         return [], []
-    from ..sources.roots import lock_inputs
 
     return lock_inputs(source)

@@ -11,9 +11,12 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
+from .. import resolve as resolver  # resolver.resolve looked up at the call: the closure tests stand in one
 from ..config import Settings
 from ..report import Reporter
+from ..resolve.lockfile import resolve_lock
 from ..sources.project import Source, project_requirements
+from ..sources.requirements import index_option_lines, top_level_requirements
 from ..sources.roots import Roots, declared_roots
 from ..target_lock import TargetLock
 from . import chalice_runtime as chalice
@@ -43,17 +46,13 @@ def resolve_wheels(settings: Settings, source: Source | None, framework: chalice
     own: set[str] = set()
     early: EarlyChecks | None = None
     if source is not None and source.is_lock:
-        from ..resolve.lockfile import resolve_lock
-
         wheels, origins = resolve_lock(settings, source.kind, source.path, reporter, own)
         wheels, locked = target_lock(wheels, origins, roots, settings.target, source.path.name, reporter,
                                      leave_out_unneeded=source.kind == "pylock")
     else:
-        from ..resolve import resolve  # looked up at the call: the closure tests stand in a resolver that drops one
-
         early = EarlyChecks(settings.target)  # the wheels pip fetched are checked while it resolves
         try:
-            wheels = resolve(settings, reporter, refresh=force, on_wheel=early.submit, own=own)
+            wheels = resolver.resolve(settings, reporter, refresh=force, on_wheel=early.submit, own=own)
             origins = find_links_origins(wheels, _find_links(settings), settings.project_dir, "installer")
             wheels, locked = target_lock(wheels, origins, roots, settings.target,
                                          source.path.name if source else "requirements.txt", reporter)
@@ -88,8 +87,6 @@ def _app_roots(settings: Settings, source: Source | None) -> list[str] | None:
     """The app's own top-level requirements (None: the lock does not say)."""
     pyproject = settings.project_dir / "pyproject.toml"
     if source is None or not source.is_lock:
-        from ..sources.requirements import top_level_requirements
-
         return top_level_requirements(settings.requirements_path)[0]
     if pyproject.is_file() and source.kind == "uv.lock":
         return project_requirements(pyproject, settings.extras, settings.groups)
@@ -106,8 +103,6 @@ def _roots(settings: Settings, source: Source | None) -> Roots | None:
 
 def _find_links(settings: Settings) -> list[str]:
     """The local --find-links directories of pip_args and the requirements file (wheels' origins)."""
-    from ..sources.requirements import index_option_lines
-
     words = [*settings.pip_args, *(w for line in index_option_lines(settings.requirements_path) for w in line.split())]
     found = []
     for number, word in enumerate(words):

@@ -19,16 +19,17 @@ from ..config import Settings
 from ..errors import ResolveError
 from ..files import cache_dir
 from ..report import Reporter
-from ..sources.local_inputs import local_inputs
+from ..sources.local_inputs import find_links_locations, local_inputs
 from ..sources.requirements import (
     check_requirements,
     direct_references,
     requirement_lines,
     requirements_digest,
 )
-from . import pip
+from . import pip, uv
 from . import wheelhouse as wheelhouse_io
 from .installer import Installer, choose, configuration_key, installer_version
+from .pip_config import PipConfigError, pip_settings
 from .sdists import built_from
 
 #: Changes when what a resolution means changes (a check added, an installer's answer corrected): older
@@ -105,8 +106,6 @@ def resolve(settings: Settings, reporter: Reporter, refresh: bool = False,
 def _download_with_uv(settings: Settings, installer: Installer, download_dir: Path, built_dir: Path,
                       reporter: Reporter, on_wheel: Callable[[Path], None] | None) -> frozenset[str]:
     """The names built from the project's own sources, as :func:`pip.download` returns them."""
-    from . import uv
-
     if direct_references(settings.requirements_path):
         reporter.info("resolve: the requirements name packages by path or URL; resolving with pip, which builds them")
         return pip.download(settings, download_dir, built_dir, reporter, on_wheel)
@@ -125,8 +124,6 @@ def _download_with_uv(settings: Settings, installer: Installer, download_dir: Pa
 
 def _configured_find_links() -> list[str]:
     """pip's configuration's find-links (an unreadable configuration makes ``choose`` take pip, which says so)."""
-    from .pip_config import PipConfigError, pip_settings
-
     try:
         return [pip_settings().get("find-links", "")]
     except PipConfigError:
@@ -134,8 +131,6 @@ def _configured_find_links() -> list[str]:
 
 
 def _find_links(settings: Settings) -> list[Path]:
-    from ..sources.local_inputs import find_links_locations
-
     return find_links_locations(settings.requirements_path, settings.pip_args, settings.project_dir,
                                 _configured_find_links())
 
@@ -145,8 +140,6 @@ def download_pins(settings: Settings, pins: list[str], download_dir: Path, repor
     with pip where uv hands over."""
     installer = choose(settings)
     if installer.name == "uv":
-        from . import uv
-
         try:
             uv.download_pins(settings, pins, download_dir, cache_dir() / "wheels", reporter, installer.isolated)
             return

@@ -15,6 +15,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name, parse_wheel_filename
+
 from ..config import Settings
 from ..report import Reporter
 from ..sources.requirements import DirectReference, Line, direct_reference, flattened_lines, option
@@ -67,8 +71,6 @@ def prepare(settings: Settings, options: list[str], built_dir: Path,
 
 def _wheel_for(reference: DirectReference, settings: Settings, options: list[str], built_dir: Path,
                reporter: Reporter) -> Entry | Failure:
-    from packaging.utils import canonicalize_name, parse_wheel_filename
-
     shown, target = redact(reference.line.text), settings.target
     if reference.kind == "missing":
         relative = os.path.relpath(reference.location, reference.line.path.parent)
@@ -105,9 +107,6 @@ def _wheel_for(reference: DirectReference, settings: Settings, options: list[str
 
 def requirement_names(text: str) -> frozenset[str]:
     """The canonical name of a requirement line (none for an option or a line that does not parse)."""
-    from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.utils import canonicalize_name
-
     if not text or option(text):
         return frozenset()
     try:
@@ -120,7 +119,6 @@ def marker_applies(marker: str, target: Target) -> bool:
     """True when ``marker`` holds on the target (or cannot be read: pip decides)."""
     if not marker:
         return True
-    from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
 
     try:
         return Marker(marker).evaluate({**target.marker_environment(), "extra": ""})

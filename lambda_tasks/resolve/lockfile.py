@@ -22,19 +22,30 @@ from __future__ import annotations
 
 import os
 import tempfile
+import urllib.parse
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
 
 from ..config import Settings
 from ..errors import ResolveError
 from ..files import cache_dir
 from ..report import Reporter
 from ..sources.locks import LockedFile, LockedPackage, read_pylock, read_uv_lock, uv_lock_staleness
+from ..sources.pipfile import pipfile_staleness, read_pipfile_lock
+from ..sources.poetry_lock import poetry_staleness, read_poetry_lock
 from ..target_lock import WheelOrigin
 from . import wheelhouse as wheelhouse_io
 from .failures import Failure, failures_error
+from .lock_hashes import fetch_by_hashes, hash_pin, index_lines
 from .picks import Pick, best_wheel, fetch, from_cache
+from .pip import pip_env
 from .process import pip_command, redact, run
+from .sdists import build_wheel
 
 
 def locked_packages(settings: Settings, kind: str, path: Path) -> list[LockedPackage]:
@@ -43,15 +54,11 @@ def locked_packages(settings: Settings, kind: str, path: Path) -> list[LockedPac
     if kind == "pylock":
         return read_pylock(path, environment, settings.extras, settings.groups)
     if kind == "poetry.lock":
-        from ..sources.poetry_lock import poetry_staleness, read_poetry_lock
-
         if poetry_staleness(path, path.parent / "pyproject.toml"):
             raise ResolveError(f"{path.name} is out of date: pyproject.toml changed since it was locked (its "
                                "content-hash differs); run `poetry lock` to update it")
         return read_poetry_lock(path, environment, settings.extras, settings.groups)
     if kind == "Pipfile.lock":
-        from ..sources.pipfile import pipfile_staleness, read_pipfile_lock
-
         if pipfile_staleness(path, path.parent / "Pipfile"):
             raise ResolveError(f"{path.name} is out of date: the Pipfile changed since it was locked (its hash "
                                "differs); run `pipenv lock` to update it")
@@ -86,8 +93,6 @@ def _fetch_by_name(settings: Settings, index: str | None, picks: list[Pick], dow
                    reporter: Reporter, lock: str) -> None:
     """Files the lock names without a location: from the cache, or ``pip download`` of each exact pin with
     only the locked file's sha256 allowed, so pip fetches that file and checks it."""
-    from .pip import pip_env
-
     missing = [pick for pick in picks if not from_cache(pick, download_dir, wheelhouse, reporter)]
     if not missing:
         return
@@ -119,8 +124,6 @@ def resolve_lock(settings: Settings, kind: str, path: Path, reporter: Reporter,
     """The wheels (one per package) the lock names for the target, in lambda-tasks' wheelhouse, and where each
     came from (by the wheel's file name). ``own`` receives the names of the packages built from the project's own
     sources (a directory, a VCS checkout)."""
-    from packaging.utils import canonicalize_name, parse_wheel_filename
-
     target = settings.target
     packages = locked_packages(settings, kind, path)
     if own is not None:
@@ -188,8 +191,6 @@ def resolve_lock(settings: Settings, kind: str, path: Path, reporter: Reporter,
         for index, named in sorted(by_name.items(), key=lambda item: item[0] or ""):
             _fetch_by_name(settings, index, named, download_dir, wheelhouse, reporter, path.name)
         if by_hash:
-            from .lock_hashes import fetch_by_hashes
-
             unfetched = fetch_by_hashes(settings, by_hash, download_dir, wheelhouse, reporter, path.name, origins)
             builds += unfetched
         for package in builds:
@@ -212,8 +213,6 @@ def resolve_lock(settings: Settings, kind: str, path: Path, reporter: Reporter,
 
 
 def _allows(specifier: str, version: str) -> bool:
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
     try:
         return SpecifierSet(specifier).contains(version, prereleases=True)
     except InvalidSpecifier:
@@ -223,9 +222,6 @@ def _allows(specifier: str, version: str) -> bool:
 def _shown_location(location: str, project_dir: Path) -> str:
     """A URL as it is; a local file relative to the project when it is inside it (the same on every machine)."""
     if location.startswith("file:"):
-        import urllib.parse
-        import urllib.request
-
         location = urllib.request.url2pathname(urllib.parse.urlsplit(location).path)
     if "://" in location:
         return redact(location)
@@ -245,8 +241,6 @@ def _built_from(package: LockedPackage, project_dir: Path) -> str:
 
 def _build(package: LockedPackage, settings: Settings, sdist_dir: Path, built_dir: Path, wheelhouse: Path,
            reporter: Reporter) -> Path | Failure:
-    from .sdists import build_wheel
-
     if package.directory is not None:
         reporter.info(f"resolve: building {package.name} from {package.directory} into a wheel (compiler disabled)")
         return build_wheel(str(package.directory), package.name, settings, [], built_dir, reporter)
@@ -255,7 +249,6 @@ def _build(package: LockedPackage, settings: Settings, sdist_dir: Path, built_di
         return build_wheel(package.requirement, redact(package.requirement), settings, [], built_dir, reporter,
                            remote=True)
     if package.hashes:  # Pipfile.lock: its locked sdist from the index, one of the locked hashes
-        from .lock_hashes import hash_pin, index_lines
 
         reporter.info(f"resolve: no wheel of {package.name} {package.version} fits {settings.target}; building "
                       "its locked sdist (compiler disabled)")
@@ -276,8 +269,6 @@ def _build(package: LockedPackage, settings: Settings, sdist_dir: Path, built_di
 
 
 def _tags(filename: str) -> list[object]:
-    from packaging.utils import parse_wheel_filename
-
     try:
         return list(parse_wheel_filename(filename)[3])
     except ValueError:
@@ -285,8 +276,6 @@ def _tags(filename: str) -> list[object]:
 
 
 def _version(text: str) -> object:
-    from packaging.version import InvalidVersion, Version
-
     try:
         return Version(text)
     except InvalidVersion:

@@ -12,6 +12,7 @@ the same inputs (and the same index) give the same bytes.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import tempfile
@@ -30,6 +31,11 @@ from ..target_lock import environment_marker
 from ..targets import Target
 from .process import redact
 from .uv import _NO_WHEEL, explain_uv_failure, uv_platform, uv_settings
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
 
 #: sources whose lines are the project's declaration, not a requirements file uv can read as it is
 DECLARATIONS = frozenset({"pyproject", "poetry", "pipfile"})
@@ -75,8 +81,6 @@ def write_pylock(settings: Settings, source: Source, output: Path, reporter: Rep
 
 def _shown(settings: Settings, requirements: Path, source: Source) -> Settings:
     """Settings whose requirements path names the source in uv's error (not the generated file)."""
-    import dataclasses
-
     return dataclasses.replace(settings, requirements=str(source.path if source.kind in DECLARATIONS else requirements))
 
 
@@ -96,10 +100,6 @@ def _with_environment(text: str, target: Target, source: Source, settings: Setti
 
 
 def read_toml_text(text: str) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
 
     data: dict[str, Any] = tomllib.loads(text)
     return data

@@ -33,6 +33,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.utils import canonicalize_name, parse_wheel_filename
+
 from ..cache_prune import touch
 from ..errors import ResolveError
 from ..files import content_sha256, content_sha256s, file_sha256, forget_hash, write_atomic
@@ -175,8 +177,6 @@ def _logical_lines(text: str) -> Iterable[str]:
 def pinned_hashes(requirements: Path) -> dict[str, dict[str, set[str]]]:
     """canonical name -> algorithm -> hex digests, from ``--hash`` options on requirement lines of
     ``requirements`` and every file it includes (-r/-c)."""
-    from packaging.utils import canonicalize_name
-
     pins: dict[str, dict[str, set[str]]] = {}
     for file in included_files(requirements):
         for line in _logical_lines(file.read_text(encoding="utf-8")):
@@ -192,8 +192,6 @@ def pinned_hashes(requirements: Path) -> dict[str, dict[str, set[str]]]:
 
 def pins_of(requirements: Path, requirement: str) -> list[str]:
     """The ``--hash`` pins (``sha256:<hex>``) of the distribution ``requirement`` names."""
-    from packaging.utils import canonicalize_name
-
     match = _NAME.match(requirement)
     if match is None or not requirements.is_file():
         return []
@@ -209,7 +207,6 @@ def check_pins(wheels: Sequence[CachedWheel], requirements: Path) -> None:
     pins = pinned_hashes(requirements)
     if not pins:
         return
-    from packaging.utils import canonicalize_name, parse_wheel_filename
 
     for wheel in wheels:
         name = str(canonicalize_name(parse_wheel_filename(wheel.name)[0]))

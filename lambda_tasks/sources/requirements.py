@@ -17,6 +17,7 @@ import urllib.request
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ..errors import ResolveError
 from ..project_paths import read_text
 
 #: pip's environment variables that change what a resolve finds.
@@ -275,9 +276,9 @@ def check_requirements(path: Path) -> None:
     """Every requirement named by name in ``path`` (and the files it includes) must be valid PEP 508, as the
     dependency check reads it: pip's older parser takes lines such as ``requests==`` and then fails with a
     misleading answer. :class:`ResolveError` names the first bad line."""
+    # lazy: packaging (~25 ms) is not loaded by a no-op build
     from packaging.requirements import InvalidRequirement, Requirement
 
-    from ..errors import ResolveError
 
     for line in flattened_lines(path):
         if line.text.startswith("-") or direct_reference(line) is not None:

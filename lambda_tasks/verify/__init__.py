@@ -33,8 +33,9 @@ from ..sections import FunctionSettings, LayerSettings
 from ..shared_libraries import check_laid_out
 from ..targets import Target
 from ..verify import static as imports
-from . import events, execution, lambda_env, sandbox, verdict
+from . import events, execution, host_libraries, lambda_env, memo, sandbox, verdict
 from .calls import Call, calls_of, every_call
+from .image_layout import unpack_layers
 
 __all__ = ["Call", "Plan", "VerifyResult", "calls_of", "choose_plan", "lay_out", "verify"]
 
@@ -114,8 +115,6 @@ def verify(settings: LayerSettings, functions: FunctionSettings, event: Path | N
     result = VerifyResult(handlers, " ".join(plan.command), plan.compiled)
     key = None
     if remembered and payload is None:
-        from . import memo
-
         key = memo.memo_key(manifest, calls, plan.command, plan.compiled, settings.extra_layers)
         known = memo.recall(key)
         if known is not None:
@@ -214,8 +213,6 @@ def _hidden_libraries(layout: Layout, target: Target, interpreter: execution.Int
                       isolation: sandbox.Isolation, reporter: Reporter,
                       result: VerifyResult) -> dict[str, tuple[str, ...]]:
     """The host libraries the artifacts need that Lambda lacks, by directory (hidden in the namespace)."""
-    from . import host_libraries
-
     base = host_libraries.base_table(target.runtime, target.python_version)
     executable, _, prefix = interpreter.needs
     names = host_libraries.to_hide(layout.task, layout.opt, base or frozenset(),
@@ -353,8 +350,6 @@ def lay_out(root: Path, app_zip: Path, layer_zips: list[Path]) -> Layout:
 
 
 def _lay_out_image(root: Path, output_dir: Path, manifest: Manifest) -> Layout:
-    from .image_layout import unpack_layers
-
     assert manifest.image is not None
     (root / "opt").mkdir()
     unpack_layers(root, output_dir / manifest.image.path / "blobs" / "sha256", manifest.image.layers)
