@@ -81,6 +81,8 @@ class DeployResult:
     image: PushResult | None = None
     #: what was wired around the functions (app_wiring.AppResult: the REST API, event sources)
     app: Any = None
+    #: the caller wires the app after the functions and says the deploy's outcome itself (functions.say_outcome)
+    wired_after: bool = False
 
     @property
     def changed(self) -> bool:
