@@ -174,7 +174,7 @@ def deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None 
     # lazy: this command's own modules; a no-op build must not load them (start-up time)
     from .aws.clients import Clients
     from .deploy.app_wiring import deploy_app, record_functions
-    from .deploy.functions import DeployResult, deploy_functions
+    from .deploy.functions import DeployResult, deploy_functions, say_outcome
     from .deploy.interrupt import report_interrupted
     from .deploy.preflight import check_deploy, check_manifest
     from .deploy.stage_lock import stage_lock
@@ -195,7 +195,7 @@ def deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None 
             from .verify import verify as run_verify
 
             run_verify(settings.layers, settings.function, None, reporter, remembered=True, regions=settings.regions)
-        result = DeployResult()
+        result = DeployResult(wired_after=True)  # said after the wiring: say_outcome
         wiring = app_wiring(settings.deploy, settings.function, settings.layers, reporter)
         # the functions and the app's wiring (API, rules, mappings) under one stage lock: the wiring has no revision
         with stage_lock(None if plan else deploy_lock(settings, reporter), break_lock=break_lock):
@@ -209,6 +209,7 @@ def deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None 
                     record_functions(wiring, result)  # what was made is in the record, for `invoke delete`
                 raise
             result.app = deploy_app(wiring, result, clients=Clients(), reporter=reporter, plan=plan)
+        say_outcome(reporter, result, plan, result.app.changed)
         return result
 
 
@@ -244,7 +245,7 @@ def _deploy_image(settings: Settings, *, plan: bool, reporter: Reporter, verify:
     # lazy: this command's own modules; a no-op build must not load them (start-up time)
     from .aws.clients import Clients
     from .deploy.app_wiring import deploy_app, record_functions
-    from .deploy.functions import DeployResult
+    from .deploy.functions import DeployResult, say_outcome
     from .deploy.image_functions import deploy_image, image_matrix
     from .deploy.interrupt import report_interrupted
 
@@ -257,7 +258,7 @@ def _deploy_image(settings: Settings, *, plan: bool, reporter: Reporter, verify:
             from .verify import verify as run_verify
 
             run_verify(settings.layers, settings.function, None, reporter, remembered=True, regions=settings.regions)
-        result = DeployResult()
+        result = DeployResult(wired_after=True)  # said after the wiring: say_outcome
         wiring = app_wiring(settings.deploy, settings.function, settings.layers, reporter)
         try:
             deploy_image(settings, manifest, clients=clients, reporter=reporter, plan=plan, result=result)
@@ -269,6 +270,7 @@ def _deploy_image(settings: Settings, *, plan: bool, reporter: Reporter, verify:
                 record_functions(wiring, result)
             raise
         result.app = deploy_app(wiring, result, clients=clients, reporter=reporter, plan=plan)
+        say_outcome(reporter, result, plan, result.app.changed)
         return result
 
 

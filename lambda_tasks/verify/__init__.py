@@ -11,7 +11,6 @@ rest is checked. docs/verify.md says what it reproduces of Lambda and what it ca
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import os
 import platform
@@ -143,8 +142,10 @@ def verify(settings: LayerSettings, functions: FunctionSettings, event: Path | N
             kind = _kind_of(call, kinds, event) if all_functions else None
             given = (payload if kind.startswith("file ") else events.sample(kind)) if kind else \
                 payload if index == 0 else None
+            echo = verdict.LogEcho(reporter.info)
             outcome = execution.run(stage, _function(call), None if given is None else json.dumps(given).encode(),
-                                    functools.partial(_echo, reporter))
+                                    echo)
+            echo.finish(keep=not outcome.blocked)  # verify stopped the import itself: said as "not checked"
             loaded.update(outcome.loaded)
             if outcome.fell_back:
                 stage = dataclasses.replace(stage, isolation=sandbox.Isolation((), outcome.fell_back))
@@ -232,12 +233,6 @@ def _hidden_libraries(layout: Layout, target: Target, interpreter: execution.Int
         hidden = sorted({name for found in places.values() for name in found})
         reporter.info(f"verify: hidden from the loader, as Lambda's {target.runtime} lacks them: {', '.join(hidden)}")
     return {directory: tuple(found) for directory, found in places.items()}
-
-
-def _echo(reporter: Reporter, line: str) -> None:
-    """The function's log, as Lambda logs it: one record a line (the runtime joins a record's lines with \\r)."""
-    for part in line.rstrip("\r\n").split("\r"):
-        reporter.info(f"  | {part}")
 
 
 def _function(call: Call) -> execution.Function:
