@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from .config import Settings
@@ -29,7 +29,6 @@ class CachedLayers:
     where: str  # s3://bucket/prefix
     seconds: float = 0.0
     downloaded: int = 0
-    bad_keys: list[str] = field(default_factory=list)
 
 
 class LayerCache(Protocol):

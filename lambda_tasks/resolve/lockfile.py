@@ -25,6 +25,7 @@ import tempfile
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -39,6 +40,7 @@ from ..sources.locks import LockedFile, LockedPackage, read_pylock, read_uv_lock
 from ..sources.pipfile import pipfile_staleness, read_pipfile_lock
 from ..sources.poetry_lock import poetry_staleness, read_poetry_lock
 from ..target_lock import WheelOrigin
+from ..targets import Target
 from . import wheelhouse as wheelhouse_io
 from .failures import Failure, failures_error
 from .lock_hashes import fetch_by_hashes, hash_pin, index_lines
@@ -129,50 +131,12 @@ def resolve_lock(settings: Settings, kind: str, path: Path, reporter: Reporter,
     if own is not None:
         own.update(str(canonicalize_name(package.name)) for package in packages
                    if package.directory is not None or package.requirement is not None)
-    picks: list[Pick] = []
-    by_name: dict[str | None, list[Pick]] = {}  # poetry.lock: files named only, per index
-    by_hash: list[LockedPackage] = []  # Pipfile.lock: files known by their hashes only
-    builds: list[LockedPackage] = []
-    failures: list[Failure] = []
-    origins: dict[str, WheelOrigin] = {}
-    full = target.marker_environment()["python_full_version"]
+    ways = _Ways()
     for package in packages:
-        if package.requires_python and not _allows(package.requires_python, full):
-            failures.append(Failure(f"{package.name}=={package.version}", f"it requires Python "
-                                    f"{package.requires_python}; the target has {full}",
-                                    (f"{path.name} was locked for another Python; lock it for {target}",)))
-            continue
-        chosen = best_wheel([(file.filename, file) for file in package.wheels], target)
-        if package.requirement is not None or (package.directory is not None and not package.wheels):
-            builds.append(package)
-        elif package.hashes:
-            by_hash.append(package)
-        elif chosen is not None and not chosen[1].location:
-            by_name.setdefault(package.index, []).append(_pick(package, chosen[1]))
-        elif chosen is not None:
-            if not chosen[1].sha256 and "://" in chosen[1].location:
-                failures.append(Failure(f"{package.name}=={package.version}", "the lock records no sha256 for "
-                                        f"{chosen[1].filename}", ("a file fetched by URL must be hash-checked; "
-                                                                  "lock it again with its hashes",)))
-                continue
-            picks.append(_pick(package, chosen[1]))
-        elif package.sdist is not None:
-            builds.append(package)
-        else:
-            tags = sorted({str(tag) for file in package.wheels for tag in _tags(file.filename)})
-            failures.append(Failure(f"{package.name}=={package.version}", "no wheel in the lock fits", (
-                f"its locked wheels are for: {', '.join(tags) or 'none (no wheels, no sdist)'}",
-                f"{target} takes cp{target.version_nodot}/abi3/py3 wheels for manylinux {target.machine}",
-                "lock a version that has one (or its sdist), or put a wheel for the target in vendor/")))
-    if failures:
-        raise failures_error(failures, target)
-    for pick in picks:
-        origins[pick.filename] = WheelOrigin(_shown_location(pick.url, settings.project_dir),
-                                             "lock entry" if "://" in pick.url and not pick.url.startswith("file:")
-                                             else "path")
-    for index, named in by_name.items():
-        for pick in named:
-            origins[pick.filename] = WheelOrigin(index or "", "index")
+        ways.place(package, target, path.name)
+    if ways.failures:
+        raise failures_error(ways.failures, target)
+    origins = ways.origins(settings.project_dir)
     cache = cache_dir()
     wheelhouse = cache / "wheels"
     wheelhouse.mkdir(parents=True, exist_ok=True)
@@ -180,36 +144,104 @@ def resolve_lock(settings: Settings, kind: str, path: Path, reporter: Reporter,
         download_dir, built_dir, sdist_dir = Path(tmp, "download"), Path(tmp, "built"), Path(tmp, "sdists")
         for directory in (download_dir, built_dir, sdist_dir):
             directory.mkdir()
-        reporter.status(f"resolve: fetching {len(picks)} locked wheels")
-        with ThreadPoolExecutor(max_workers=min(8, max(1, len(picks)))) as pool:
-            for future in [pool.submit(fetch, pick, download_dir, wheelhouse, reporter) for pick in picks]:
-                try:
-                    future.result()
-                except OSError as error:
-                    raise ResolveError(f"cannot fetch a wheel named in {path.name}: {error}") from None
-        reporter.status_done()
-        for index, named in sorted(by_name.items(), key=lambda item: item[0] or ""):
+        _fetch_picks(ways.picks, download_dir, wheelhouse, reporter, path.name)
+        for index, named in sorted(ways.by_name.items(), key=lambda item: item[0] or ""):
             _fetch_by_name(settings, index, named, download_dir, wheelhouse, reporter, path.name)
-        if by_hash:
-            unfetched = fetch_by_hashes(settings, by_hash, download_dir, wheelhouse, reporter, path.name, origins)
-            builds += unfetched
-        for package in builds:
-            wheel = _build(package, settings, sdist_dir, built_dir, wheelhouse, reporter)
-            if isinstance(wheel, Failure):
-                failures.append(wheel)
-                continue
-            version = parse_wheel_filename(wheel.name)[1]
-            if package.directory is None and str(version) != str(_version(package.version)):
-                failures.append(Failure(f"{package.name}=={package.version}", f"its sdist builds version {version}",
-                                        (f"{path.name} locks {package.version}; the lock and the sdist disagree",)))
-                continue
-            origins[wheel.name] = WheelOrigin(_built_from(package, settings.project_dir), "built from source")
-            os.replace(wheel, download_dir / wheel.name)
+        if ways.by_hash:
+            ways.builds += fetch_by_hashes(settings, ways.by_hash, download_dir, wheelhouse, reporter, path.name,
+                                           origins)
+        failures = [failure for package in ways.builds if (failure := _build_into(
+            package, settings, (sdist_dir, built_dir, wheelhouse, download_dir), reporter, path.name, origins))]
         if failures:
             raise failures_error(failures, target)
         wheels = [wheelhouse_io.store(wheelhouse, file, reporter).path for file in sorted(download_dir.iterdir())]
     reporter.info(f"resolve: {len(wheels)} wheels for {target}, as locked in {path.name}")
     return wheels, origins
+
+
+@dataclass
+class _Ways:
+    """How each locked package is had: fetched where the lock locates it, by name from an index, by its hashes
+    alone, or built from source; or why it cannot be."""
+
+    picks: list[Pick] = field(default_factory=list)
+    by_name: dict[str | None, list[Pick]] = field(default_factory=dict)  # poetry.lock: files named only, per index
+    by_hash: list[LockedPackage] = field(default_factory=list)  # Pipfile.lock: files known by their hashes only
+    builds: list[LockedPackage] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+
+    def place(self, package: LockedPackage, target: Target, lock: str) -> None:
+        full = target.marker_environment()["python_full_version"]
+        if package.requires_python and not _allows(package.requires_python, full):
+            self.failures.append(Failure(f"{package.name}=={package.version}", f"it requires Python "
+                                         f"{package.requires_python}; the target has {full}",
+                                         (f"{lock} was locked for another Python; lock it for {target}",)))
+            return
+        chosen = best_wheel([(file.filename, file) for file in package.wheels], target)
+        if package.requirement is not None or (package.directory is not None and not package.wheels):
+            self.builds.append(package)
+        elif package.hashes:
+            self.by_hash.append(package)
+        elif chosen is not None and not chosen[1].location:
+            self.by_name.setdefault(package.index, []).append(_pick(package, chosen[1]))
+        elif chosen is not None:
+            self._located(package, chosen[1])
+        elif package.sdist is not None:
+            self.builds.append(package)
+        else:
+            self.failures.append(_no_wheel_fits(package, target))
+
+    def _located(self, package: LockedPackage, file: LockedFile) -> None:
+        if not file.sha256 and "://" in file.location:
+            self.failures.append(Failure(f"{package.name}=={package.version}", "the lock records no sha256 for "
+                                         f"{file.filename}", ("a file fetched by URL must be hash-checked; "
+                                                              "lock it again with its hashes",)))
+        else:
+            self.picks.append(_pick(package, file))
+
+    def origins(self, project_dir: Path) -> dict[str, WheelOrigin]:
+        origins = {pick.filename: WheelOrigin(_shown_location(pick.url, project_dir), "lock entry"
+                                              if "://" in pick.url and not pick.url.startswith("file:") else "path")
+                   for pick in self.picks}
+        origins.update((pick.filename, WheelOrigin(index or "", "index"))
+                       for index, named in self.by_name.items() for pick in named)
+        return origins
+
+
+def _no_wheel_fits(package: LockedPackage, target: Target) -> Failure:
+    tags = sorted({str(tag) for file in package.wheels for tag in _tags(file.filename)})
+    return Failure(f"{package.name}=={package.version}", "no wheel in the lock fits", (
+        f"its locked wheels are for: {', '.join(tags) or 'none (no wheels, no sdist)'}",
+        f"{target} takes cp{target.version_nodot}/abi3/py3 wheels for manylinux {target.machine}",
+        "lock a version that has one (or its sdist), or put a wheel for the target in vendor/"))
+
+
+def _fetch_picks(picks: list[Pick], download_dir: Path, wheelhouse: Path, reporter: Reporter, lock: str) -> None:
+    reporter.status(f"resolve: fetching {len(picks)} locked wheels")
+    with ThreadPoolExecutor(max_workers=min(8, max(1, len(picks)))) as pool:
+        for future in [pool.submit(fetch, pick, download_dir, wheelhouse, reporter) for pick in picks]:
+            try:
+                future.result()
+            except OSError as error:
+                raise ResolveError(f"cannot fetch a wheel named in {lock}: {error}") from None
+    reporter.status_done()
+
+
+def _build_into(package: LockedPackage, settings: Settings, dirs: tuple[Path, Path, Path, Path], reporter: Reporter,
+                lock: str, origins: dict[str, WheelOrigin]) -> Failure | None:
+    """Build ``package`` (dirs: sdists, built, the wheelhouse, downloads) into the download directory, its
+    origin recorded; the failure, or a version other than the locked one, returned."""
+    sdist_dir, built_dir, wheelhouse, download_dir = dirs
+    wheel = _build(package, settings, sdist_dir, built_dir, wheelhouse, reporter)
+    if isinstance(wheel, Failure):
+        return wheel
+    version = parse_wheel_filename(wheel.name)[1]
+    if package.directory is None and str(version) != str(_version(package.version)):
+        return Failure(f"{package.name}=={package.version}", f"its sdist builds version {version}",
+                       (f"{lock} locks {package.version}; the lock and the sdist disagree",))
+    origins[wheel.name] = WheelOrigin(_built_from(package, settings.project_dir), "built from source")
+    os.replace(wheel, download_dir / wheel.name)
+    return None
 
 
 def _allows(specifier: str, version: str) -> bool:
@@ -249,7 +281,6 @@ def _build(package: LockedPackage, settings: Settings, sdist_dir: Path, built_di
         return build_wheel(package.requirement, redact(package.requirement), settings, [], built_dir, reporter,
                            remote=True)
     if package.hashes:  # Pipfile.lock: its locked sdist from the index, one of the locked hashes
-
         reporter.info(f"resolve: no wheel of {package.name} {package.version} fits {settings.target}; building "
                       "its locked sdist (compiler disabled)")
         return build_wheel(hash_pin(package), f"{package.name}=={package.version}", settings,

@@ -237,20 +237,6 @@ def direct_references(path: Path) -> list[DirectReference]:
     return found
 
 
-def local_requirement_dirs(path: Path) -> list[Path]:
-    """The local directories that ``path`` (and the files it includes with -r) names as requirements.
-
-    Their files are inputs of the layers: a change in one must make them stale. Building writes ``build/``
-    and ``*.egg-info`` into a setuptools project's directory; leave those (and ``__pycache__``) out of a hash.
-    """
-    found: list[Path] = []
-    for reference in direct_references(path):
-        directory = Path(reference.location)
-        if reference.kind == "directory" and directory not in found:
-            found.append(directory)
-    return found
-
-
 def top_level_requirements(path: Path) -> tuple[list[str], int]:
     """The PEP 508 requirements ``path`` (and what it includes with -r) asks for, per-requirement options such as
     ``--hash`` left out, and how many lines name a package only by location (``./pkg``): their names are known
@@ -278,7 +264,6 @@ def check_requirements(path: Path) -> None:
     misleading answer. :class:`ResolveError` names the first bad line."""
     # lazy: packaging (~25 ms) is not loaded by a no-op build
     from packaging.requirements import InvalidRequirement, Requirement
-
 
     for line in flattened_lines(path):
         if line.text.startswith("-") or direct_reference(line) is not None:
