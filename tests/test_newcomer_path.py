@@ -87,3 +87,25 @@ def test_verify_of_an_arm64_build_on_x86_64_echoes_no_error_record(tmp_path, whe
     assert "not checked on this host: compiled module fastjson.fastjson (built for aarch64" in done.stdout
     assert "verify: ok (app.handler)" in done.stdout
     assert "Runtime.ImportModuleError" not in done.stdout and "LAMBDA_WARNING" not in done.stdout, done.stdout
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_a_transitive_requirement_without_a_wheel_is_named_with_what_asked_for_it(tmp_path, wheelhouse):
+    """sqlalchemy[postgresql] -> psycopg2 (no wheel for Linux): pip backtracks through every sqlalchemy and ends in
+    ResolutionImpossible; that is no conflict to loosen, but psycopg2 to name, with what asked for it."""
+    for version in ("1.0", "2.0"):
+        make_wheel(wheelhouse, "sqlish", version=version, requires=["pgdriver>=2.7"])
+    make_wheel(wheelhouse, "pgdriver", version="2.9", tag="cp312-cp312-win_amd64")
+    root = make_project(tmp_path / "p", "sqlish\n", pyproject=offline_pyproject(wheelhouse, 'runtime = "python3.12"\n'),
+                        app="import sqlish\n\ndef handler(event, context):\n    return 1\n")
+    done = subprocess.run([str(BIN / "lambda-tasks"), "build"], cwd=root, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 1, done.stdout + done.stderr
+    error = done.stderr[done.stderr.index("error: "):]
+    first = error.splitlines()[0]
+    assert first == ("error: pgdriver>=2.7 (from sqlish, requirements.txt) cannot be installed for python3.12/x86_64: "
+                     "no wheel and no usable source distribution"), error
+    assert "pip tried 2 version(s) of sqlish: each depends on pgdriver>=2.7" in error
+    assert "conflict" not in error and "loosen" not in error and "Traceback" not in done.stderr
+    assert not (root / "layers" / "manifest.json").exists()
