@@ -109,3 +109,31 @@ def test_a_transitive_requirement_without_a_wheel_is_named_with_what_asked_for_i
     assert "pip tried 2 version(s) of sqlish: each depends on pgdriver>=2.7" in error
     assert "conflict" not in error and "loosen" not in error and "Traceback" not in done.stderr
     assert not (root / "layers" / "manifest.json").exists()
+
+
+def _run(root: Path, *args: str) -> str:
+    done = subprocess.run([str(BIN / "lambda-tasks"), *args], cwd=root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout + done.stderr
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_deploy_after_build_for_another_target_never_mixes_the_two(tmp_path, iam_env, unique_name):
+    """pyproject.toml names the runtime (python3.12), `build -r python3.11 -a arm64` made another target: deploy
+    took the runtime from the settings and the arch from the manifest, and rebuilt for python3.12/arm64, which
+    neither names. The last build's target applies as a pair, or not at all (then said in one line)."""
+    root = make_project(tmp_path / "p", "", pyproject='[project]\nname = "mix"\n\n[tool.lambda-tasks]\n'
+                        'runtime = "python3.12"\n', app="def handler(event, context):\n    return 1\n")
+    name = unique_name()
+    _run(root, "build", "--runtime", "python3.11", "--arch", "arm64")
+    out = _run(root, "verify")
+    assert "verify: python3.11/arm64, the last build's target (the settings say python3.12/x86_64;" in out, out
+    out = _run(root, "deploy", "--function-name", name, "--plan", "--no-verify")
+    assert "target: python3.12/x86_64 (the last build was for python3.11/arm64)" in out, out
+    assert "python3.12/arm64" not in out
+
+    (root / "pyproject.toml").write_text('[project]\nname = "mix"\n')  # no target of its own: the last build's
+    _run(root, "build", "--runtime", "python3.11", "--arch", "arm64")
+    out = _run(root, "deploy", "--function-name", name, "--plan", "--no-verify")
+    assert "up to date: dist/app.zip and 0 layer(s) for python3.11/arm64" in out, out
