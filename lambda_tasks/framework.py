@@ -32,10 +32,15 @@ def project_settings(cwd: Path, configured: Mapping[str, Any], flags: Mapping[st
     framework = _chalice_values(settings.deploy)
     if framework is not None:
         fallbacks.append(framework)
-    if sticky:
-        built = load(settings.manifest_path, settings.output_dir)
-        if built is not None and (built.runtime, built.architecture) != (settings.runtime, settings.arch):
-            fallbacks.append(({"runtime": built.runtime, "arch": built.architecture}, "the last build's manifest"))
+    built = load(settings.manifest_path, settings.output_dir) if sticky else None
+    if built is not None and (built.runtime, built.architecture) != (settings.runtime, settings.arch):
+        last = ({"runtime": built.runtime, "arch": built.architecture}, "the last build's manifest")
+        # the last build's target as a pair, or not at all: where the settings name the runtime (or the arch)
+        # themselves, half of it would make a target neither names (python3.12 from pyproject.toml, arm64 from
+        # a `build -r python3.11 -a arm64`)
+        whole = load_settings(cwd, configured, flags, fallbacks=[*fallbacks, last])
+        if (whole.runtime, whole.arch) == (built.runtime, built.architecture):
+            fallbacks.append(last)
     if fallbacks:
         settings = load_settings(cwd, configured, flags, fallbacks=fallbacks)
     if framework is not None and not settings.functions and not settings.function_name:
