@@ -9,10 +9,10 @@ from pathlib import Path
 import boto3
 import pytest
 from conftest import AWS_REGION, offline_pyproject
+from factory import layers_key as layers_fingerprint
 from factory import make_project, make_wheel
 
 from lambda_tasks import commands
-from lambda_tasks.assemble.fingerprint import layers_fingerprint
 from lambda_tasks.config import load_settings
 from lambda_tasks.errors import CacheError
 from lambda_tasks.layer_cache import parse_record, record_bytes, record_key, zip_key

@@ -13,6 +13,7 @@ from ..entries import APP_MOUNT, Entry
 from ..package_index import DEFAULT_INDEX, PackageIndex
 from ..project_paths import ProjectPath
 from ..report import Reporter
+from ..sections import Shipping
 from ..targets import Target
 from . import app_code, collect, layers
 from . import chalice_runtime as chalice
@@ -51,7 +52,7 @@ def package_index(pip_args: Sequence[str]) -> PackageIndex:
     return PackageIndex((pip.get("index-url") or DEFAULT_INDEX).split()[0])
 
 
-def with_bytecode(entries: Sequence[Entry], settings: Settings, mount: str, reporter: Reporter) -> list[Entry]:
+def with_bytecode(entries: Sequence[Entry], settings: Shipping, mount: str, reporter: Reporter) -> list[Entry]:
     """Add unchecked-hash pycs when ``bytecode`` is on (compiled with the runtime's exact Python)."""
     if not settings.bytecode:
         return list(entries)

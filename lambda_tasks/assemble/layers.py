@@ -20,6 +20,7 @@ from ..errors import LimitError
 from ..files import Staged, content_sha256
 from ..manifest import Artifact, LayerRecord
 from ..report import Reporter, human_bytes, largest_listing
+from ..sections import LayerSettings
 from . import split
 from .archive import (
     END_BYTES,
@@ -154,7 +155,7 @@ def write_layers(settings: Settings, plan: LayerPlan, previous: Sequence[LayerRe
     return records
 
 
-def remove_stale(settings: Settings, records: Sequence[LayerRecord]) -> None:
+def remove_stale(settings: LayerSettings, records: Sequence[LayerRecord]) -> None:
     """Remove the ``<layer_name>-<n>.zip`` files in the layers directory that the records do not name (a build
     that now needs fewer layers): regular files named exactly as the build names layers, nothing else."""
     keep = {Path(settings.output_dir / record.path).name for record in records}

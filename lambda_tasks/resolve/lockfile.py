@@ -25,42 +25,17 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ..config import Settings
 from ..errors import ResolveError
 from ..files import cache_dir
 from ..report import Reporter
-from ..sources.locks import LockedFile, LockedPackage, read_pylock, read_uv_lock, uv_lock_staleness
+from ..sections import ResolveSettings
+from ..sources.declaration import Declaration
+from ..sources.locks import LockedFile, LockedPackage
 from ..target_lock import WheelOrigin
 from . import wheelhouse as wheelhouse_io
 from .failures import Failure, failures_error
 from .picks import Pick, best_wheel, fetch, from_cache
 from .process import pip_command, redact, run
-
-
-def locked_packages(settings: Settings, kind: str, path: Path) -> list[LockedPackage]:
-    """What the lock installs on the target; a uv.lock older than pyproject.toml's dependencies is an error."""
-    environment = settings.target.marker_environment()
-    if kind == "pylock":
-        return read_pylock(path, environment, settings.extras, settings.groups)
-    if kind == "poetry.lock":
-        from ..sources.poetry_lock import poetry_staleness, read_poetry_lock
-
-        if poetry_staleness(path, path.parent / "pyproject.toml"):
-            raise ResolveError(f"{path.name} is out of date: pyproject.toml changed since it was locked (its "
-                               "content-hash differs); run `poetry lock` to update it")
-        return read_poetry_lock(path, environment, settings.extras, settings.groups)
-    if kind == "Pipfile.lock":
-        from ..sources.pipfile import pipfile_staleness, read_pipfile_lock
-
-        if pipfile_staleness(path, path.parent / "Pipfile"):
-            raise ResolveError(f"{path.name} is out of date: the Pipfile changed since it was locked (its hash "
-                               "differs); run `pipenv lock` to update it")
-        return read_pipfile_lock(path, environment, settings.groups)
-    stale = uv_lock_staleness(path, path.parent / "pyproject.toml")
-    if stale:
-        raise ResolveError(f"{path.name} is out of date: pyproject.toml's {stale} changed since it was locked; "
-                           "run `uv lock` to update it")
-    return read_uv_lock(path, environment, settings.extras, settings.groups)
 
 
 def _uri(location: str) -> str:
@@ -82,8 +57,8 @@ def _index_lines(index: str | None) -> list[str]:
     return [f"--index-url {index}"] if index else []
 
 
-def _fetch_by_name(settings: Settings, index: str | None, picks: list[Pick], download_dir: Path, wheelhouse: Path,
-                   reporter: Reporter, lock: str) -> None:
+def _fetch_by_name(settings: ResolveSettings, index: str | None, picks: list[Pick], download_dir: Path,
+                   wheelhouse: Path, reporter: Reporter, lock: str) -> None:
     """Files the lock names without a location: from the cache, or ``pip download`` of each exact pin with
     only the locked file's sha256 allowed, so pip fetches that file and checks it."""
     from .pip import pip_env
@@ -114,15 +89,16 @@ def _fetch_by_name(settings: Settings, index: str | None, picks: list[Pick], dow
             os.replace(out / pick.filename, download_dir / pick.filename)
 
 
-def resolve_lock(settings: Settings, kind: str, path: Path, reporter: Reporter,
+def resolve_lock(settings: ResolveSettings, declaration: Declaration, reporter: Reporter,
                  own: set[str] | None = None) -> tuple[list[Path], dict[str, WheelOrigin]]:
-    """The wheels (one per package) the lock names for the target, in lambda-tasks' wheelhouse, and where each
-    came from (by the wheel's file name). ``own`` receives the names of the packages built from the project's own
-    sources (a directory, a VCS checkout)."""
+    """The wheels (one per package) the lock names for the target (``declaration.locked``, read by ``sources``),
+    in lambda-tasks' wheelhouse, and where each came from (by the wheel's file name). ``own`` receives the names
+    of the packages built from the project's own sources (a directory, a VCS checkout)."""
     from packaging.utils import canonicalize_name, parse_wheel_filename
 
-    target = settings.target
-    packages = locked_packages(settings, kind, path)
+    assert declaration.source is not None and declaration.is_lock
+    target, path = settings.target, declaration.source.path
+    packages = declaration.locked
     if own is not None:
         own.update(str(canonicalize_name(package.name)) for package in packages
                    if package.directory is not None or package.requirement is not None)
@@ -243,7 +219,7 @@ def _built_from(package: LockedPackage, project_dir: Path) -> str:
     return _shown_location(package.sdist.location, project_dir) if package.sdist is not None else ""
 
 
-def _build(package: LockedPackage, settings: Settings, sdist_dir: Path, built_dir: Path, wheelhouse: Path,
+def _build(package: LockedPackage, settings: ResolveSettings, sdist_dir: Path, built_dir: Path, wheelhouse: Path,
            reporter: Reporter) -> Path | Failure:
     from .sdists import build_wheel
 
