@@ -143,3 +143,34 @@ def test_a_find_links_file_outside_the_project_is_checked_by_content_when_reused
     with zipfile.ZipFile(first[0]) as one, zipfile.ZipFile(second[0]) as two:
         assert one.read("foolib/__init__.py") == b"WHO = 'one'\n"
         assert two.read("foolib/__init__.py") == b"WHO = 'two'\n"
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_a_failed_force_build_leaves_the_next_build_rebuilding(tmp_path):
+    """A wheel outside the project counts by name and size in the layers' fingerprint: replaced by other bytes
+    of the same size, only --force sees it. When that forced build fails, the next build with the same inputs
+    must not say "up to date" against the layers the failed build could not vouch for."""
+    outside = tmp_path / "machine-wheels"
+    good = make_wheel(outside, "foolib", "1.0", files={"foolib/__init__.py": "WHO = 'good'\n"},
+                      compression=zipfile.ZIP_STORED)
+    project = make_project(tmp_path / "p", f"--no-index\n--find-links {outside}\nfoolib==1.0\n",
+                           pyproject='[tool.lambda-tasks]\ninstaller = "pip"\n')
+    args = ["build", "--runtime", "python3.11"]
+    assert run(args, project).returncode == 0
+    assert "up to date" in run(args, project).stdout
+    original = good.read_bytes()
+    damaged = bytearray(original)
+    start = original.index(b"WHO = 'good'")
+    damaged[start:start + 12] = b"WHO = 'evil'"  # same size: the stored member's CRC no longer holds
+    good.write_bytes(bytes(damaged))
+    assert "up to date" in run(args, project).stdout  # name and size unchanged: as documented
+    forced = run([*args, "--force"], project)
+    assert forced.returncode == 1, forced.stdout + forced.stderr
+    after = run(args, project)
+    assert after.returncode == 1 and "up to date" not in after.stdout + after.stderr
+    assert "the last --force build did not finish; building anew" in after.stdout + after.stderr
+    good.write_bytes(original)
+    fixed = run(args, project)
+    assert fixed.returncode == 0 and "up to date" not in fixed.stdout, fixed.stdout + fixed.stderr
+    assert "up to date" in run(args, project).stdout

@@ -136,6 +136,7 @@ def declare_source(source: Source | None, sources: SourceSettings, pip_args: Seq
 def _lock(source: Source, sources: SourceSettings, pip_args: Sequence[str]) -> Declaration:
     """A lock: its packages for the target, its roots, the digest of its files and of what it builds from."""
     environment = sources.target.marker_environment()
+    roots = lock_roots(source, environment, sources.extras, sources.groups)  # first: the declaration's errors
     packages = locked_packages(source, environment, sources.extras, sources.groups)
     files, directories = lock_inputs(source)
     digest = hashlib.sha256(json.dumps([(path.name, hashlib.sha256(path.read_bytes()).hexdigest())
@@ -145,7 +146,6 @@ def _lock(source: Source, sources: SourceSettings, pip_args: Sequence[str]) -> D
     # a lock's local packages are built from their directories: their files are inputs too
     inputs["directories"] = [[Path(os.path.relpath(d, sources.project_dir)).as_posix(), tree_digest(d, skip=not_source)]
                              for d in directories if d.is_dir()]
-    roots = lock_roots(source, environment, sources.extras, sources.groups)
     pyproject = source.path.parent / "pyproject.toml"
     app_roots = tuple(project_requirements(pyproject, sources.extras, sources.groups)) \
         if source.kind == "uv.lock" and pyproject.is_file() else None
