@@ -42,12 +42,18 @@ def resolve_wheels(settings: ResolveSettings, declaration: Declaration, framewor
     own: set[str] = set()
     early: EarlyChecks | None = None
     if declaration.is_lock:
+        from ..resolve.lock_plan import check_agrees, plan_lock
         from ..resolve.lockfile import resolve_lock
 
-        wheels, origins = resolve_lock(settings, declaration, reporter, own)
+        # the lock for the target before anything is fetched (files, sha256, Requires-Python, markers); the
+        # fetch is held to it, then the closure is checked on the wheels' metadata
+        plan = plan_lock(declaration, settings.target, settings.project_dir)
+        reporter.info(plan.describe(declaration.shown))
+        wheels, origins = resolve_lock(settings, declaration, plan, reporter, own)
         wheels, locked = target_lock(wheels, origins, declaration.roots, settings.target, declaration.shown, reporter,
                                      leave_out_unneeded=declaration.source is not None
                                      and declaration.source.kind == "pylock")
+        check_agrees(plan, locked)
     else:
         from ..resolve import resolve  # looked up at the call: the closure tests stand in a resolver that drops one
 
