@@ -62,7 +62,7 @@ def run_build(settings: Settings, *, force: bool = False, reporter: Reporter | N
         # lazy: the S3 cache (and boto3 behind it) only when cache_bucket is set
         from .aws.s3_cache import S3LayerCache
 
-        cache = S3LayerCache(settings, reporter or Reporter())
+        cache = S3LayerCache(settings.deploy, reporter or Reporter())
     before = read_figures(settings.manifest_path, settings.output_dir)  # kept for the report when it changes
     manifest = stage_build(settings, force=force, reporter=reporter, cache=cache)
     keep_previous(settings.layers_path, before, manifest)
@@ -366,7 +366,7 @@ def lock(settings: Settings, *, output: str = "pylock.toml", reporter: Reporter 
         raise ResolveError(f"nothing to lock: {settings.project_dir} has no requirements.txt and no pyproject.toml "
                            "[project] dependencies")
     path = settings.project_dir / output
-    count = write_pylock(settings, source, path, reporter)
+    count = write_pylock(settings.sources, settings.resolve, source, path, reporter)
     reporter.info(f"lock: wrote {output}: {count} packages for {settings.target} from {source.path.name}")
     searched = [name for name in SEARCH_ORDER if (settings.project_dir / name).is_file()]
     if settings.requirements != output and (not searched or searched[0] != output):

@@ -107,17 +107,20 @@ def _locked(wheel: Path, meta: Metadata, origins: Mapping[str, WheelOrigin], nee
                               origin.origin, reasons or (Reason(source, "locked"),), meta.requires_python)
 
 
-def find_links_origins(wheels: Sequence[Path], directories: Sequence[str], project_dir: Path,
+def find_links_origins(wheels: Sequence[Path], locations: Sequence[Path], project_dir: Path,
                        installer: str) -> dict[str, WheelOrigin]:
-    """A resolution's wheels: from a local --find-links directory (as the option names it, relative to the
-    project or absolute) when one holds that file, else from the index the installer used (whose URL for the
-    file it does not report)."""
+    """A resolution's wheels: from a local --find-links directory (named relative to the project when inside
+    it, else as its absolute path) when one holds that file, else from the index the installer used (whose URL
+    for the file it does not report)."""
     origins: dict[str, WheelOrigin] = {}
+    project = project_dir.resolve()
     for wheel in wheels:
-        for directory in directories:
-            candidate = project_dir / directory / wheel.name
+        for directory in locations:
+            candidate = directory / wheel.name
             if candidate.is_file() and candidate.stat().st_size == wheel.stat().st_size:
-                origins[wheel.name] = WheelOrigin(f"{directory.rstrip('/')}/{wheel.name}", "find-links")
+                shown = candidate.relative_to(project).as_posix() if candidate.is_relative_to(project) \
+                    else candidate.as_posix()
+                origins[wheel.name] = WheelOrigin(shown, "find-links")
                 break
         else:
             origins[wheel.name] = WheelOrigin("", installer)

@@ -32,7 +32,7 @@ def finish_zip(settings: Settings, plan: BuildPlan, last: Manifest | None, app: 
     result = _write_and_commit(settings, plan, app, split, made, previous, reporter, bom)
     layers.remove_stale(settings, result.layers)
     if split is not None and cache is not None:
-        cache.store(plan.inputs["layers"], settings, result.layers, result.unit_bytes)
+        cache.store(plan.inputs["layers"], settings.layers, result.layers, result.unit_bytes, result.bill_of_materials)
     return result, build_summary(result, settings.layer_limit, settings.unzipped_limit, settings.extra_layers_bytes)
 
 

@@ -15,10 +15,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import Settings
 from ..deadlines import capture
 from ..errors import DeadlineError
 from ..host import uv_path
+from ..sections import ResolveSettings
 from .pip_config import NO_EFFECT, PipConfigError, pip_settings
 from .uv import pip_only
 
@@ -32,7 +32,7 @@ class Installer:
     why: str = ""  # why auto took pip, for the build's output
 
 
-def choose(settings: Settings) -> Installer:
+def choose(settings: ResolveSettings) -> Installer:
     """The installer ``settings.installer`` means on this machine."""
     if settings.installer in ("pip", "uv"):
         return Installer(settings.installer)
@@ -45,7 +45,7 @@ def choose(settings: Settings) -> Installer:
     return Installer("uv", isolated=True)
 
 
-def configuration_key(settings: Settings) -> str:
+def configuration_key(settings: ResolveSettings) -> str:
     """pip's configuration that changes what is resolved, with ``pip_args``: part of a resolution's key."""
     try:
         effective = {name: value for name, value in pip_settings().items() if name not in NO_EFFECT}

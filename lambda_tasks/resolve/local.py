@@ -3,8 +3,8 @@ into wheels before pip resolves, because ``pip download`` for another platform b
 
 Each one is built with the compiler disabled (see ``sdists``) and its line becomes ``name @ file:///...whl``
 with the same extras and marker, so pip resolves its dependencies for the target like any other requirement.
-The requirements file pip gets is the project's, flattened: the files included with -r are put in place, so
-that every line can be rewritten, and each line remembers where it comes from.
+The requirements file pip gets is written from the declaration's lines (the files included with -r put in
+place), so that every line can be rewritten, and each line remembers where it comes from.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,9 +20,9 @@ from packaging.markers import InvalidMarker, Marker, UndefinedComparison, Undefi
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
-from ..config import Settings
 from ..report import Reporter
-from ..sources.requirements import DirectReference, Line, direct_reference, flattened_lines, option
+from ..sections import ResolveSettings
+from ..sources.requirements import DirectReference, Line, direct_reference, option
 from ..targets import Target
 from .failures import Failure
 from .process import redact
@@ -46,12 +47,13 @@ class Entry:
         return redact(re.split(r"\s+--[a-z]", self.line.text, maxsplit=1)[0].strip())
 
 
-def prepare(settings: Settings, options: list[str], built_dir: Path,
+def prepare(settings: ResolveSettings, lines: Sequence[Line], options: list[str], built_dir: Path,
             reporter: Reporter) -> tuple[list[Entry], list[Failure]]:
-    """The lines for pip, with every requirement named by location built; the ones that could not be."""
+    """The lines for pip (the declaration's ``lines``), with every requirement named by location built; the
+    ones that could not be."""
     entries: list[Entry] = []
     failures: list[Failure] = []
-    for line in flattened_lines(settings.requirements_path):
+    for line in lines:
         reference = direct_reference(line)
         if reference is None:
             entries.append(Entry(line, line.text, requirement_names(line.text)))
@@ -69,7 +71,7 @@ def prepare(settings: Settings, options: list[str], built_dir: Path,
     return entries, failures
 
 
-def _wheel_for(reference: DirectReference, settings: Settings, options: list[str], built_dir: Path,
+def _wheel_for(reference: DirectReference, settings: ResolveSettings, options: list[str], built_dir: Path,
                reporter: Reporter) -> Entry | Failure:
     shown, target = redact(reference.line.text), settings.target
     if reference.kind == "missing":

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .project import Source, poetry_dependencies, project_requirements, read_toml
-from .requirements import top_level_requirements
 
 
 @dataclass(frozen=True)
@@ -48,13 +47,9 @@ def _requirements(lines: Sequence[str]) -> tuple[str, ...]:
     return tuple(line for line in lines if not line.startswith("-"))
 
 
-def declared_roots(source: Source, requirements_file: Path, environment: Mapping[str, str],
-                   extras: Sequence[str] = (), groups: Sequence[str] = ()) -> Roots | None:
-    """The roots of ``source`` on the target; ``requirements_file`` is the file a declaration was resolved
-    from (a requirements file, or the lines a pyproject.toml, Poetry project or Pipfile declares)."""
-    if not source.is_lock:
-        found, unnamed = top_level_requirements(requirements_file)
-        return Roots(tuple(found), source.path.name, unnamed)
+def lock_roots(source: Source, environment: Mapping[str, str], extras: Sequence[str] = (),
+               groups: Sequence[str] = ()) -> Roots | None:
+    """The roots of the lock ``source`` on the target (a declaration's are its own top-level lines)."""
     base = source.path.parent
     pyproject, pipfile = base / "pyproject.toml", base / "Pipfile"
     label = f"{source.path.name} ({{}})"
