@@ -17,8 +17,6 @@ ABOVE = {"commands.py", "tasks.py", "frontend.py", "cli.py", "config.py"}
 #: module:function that still take the whole Settings (issue 22: being moved to their sections)
 ALLOWED: set[str] = {
     "assemble/__init__.py:build",
-    "assemble/zip_pipeline.py:_write_and_commit",
-    "assemble/zip_pipeline.py:finish_zip",
 }
 
 

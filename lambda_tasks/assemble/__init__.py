@@ -90,7 +90,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
         # lazy: not loaded by a no-op build (start-up time)
         from .zip_pipeline import finish_zip
 
-        result, summary = finish_zip(settings, plan, last, app, made, cache, reporter, bom)
+        result, summary = finish_zip(settings.layers, plan, last, app, made, cache, reporter, bom)
     for line in summary:
         reporter.info(line)
     reporter.info(f"built in {time.monotonic() - started:.2f}s; manifest: "
