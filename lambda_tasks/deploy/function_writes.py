@@ -96,7 +96,7 @@ class Writes:
         read = self._reading(current)
         move = revisions.next_move(read, conflicts=self.conflicts, outcome=self.outcome)
         if move == "fail":
-            raise DeployError(revisions.conflict_line(name, region, read))
+            raise DeployError(revisions.conflict_line(name, region, read, self.conflicts))
         if move == "finish":
             target.reporter.warn(
                 f"{label}: changed by another deploy meanwhile, {self.conflicts} times; this deploy wrote last, so it "
