@@ -75,8 +75,9 @@ class Revisions:
                     left = deadline - time.monotonic()
                     if left <= 0:
                         if head.lower() == door:  # the other deploy makes no further write: go
+                            self.log.append(f"({door} goes without waiting for the other)")
                             return head.isupper()
-                        self.turns.pop(0)  # that deploy has no write left: skip its turn
+                        self.log.append(f"(turn {self.turns.pop(0)} skipped)")  # that deploy has no write left
                         deadline = time.monotonic() + TURN_WAIT_S
                         continue
                     self.cond.wait(left)

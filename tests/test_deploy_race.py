@@ -28,9 +28,9 @@ BIN = Path(sys.executable).parent
 pytestmark = [pytest.mark.e2e]
 
 
-def checkout(root: Path, name: str, role: str, who: str, memory: int) -> Path:
+def checkout(root: Path, name: str, role: str, who: str, memory: int, extra: str = "") -> Path:
     pyproject = (f'[tool.lambda-tasks]\nruntime = "python3.12"\nfunction_name = "{name}"\nrole = "{role}"\n'
-                 f'memory = {memory}\nenvironment = {{ WHO = "{who}" }}\n')
+                 f'memory = {memory}\nenvironment = {{ WHO = "{who}" }}\n{extra}')
     return make_project(root / who, app=f"def handler(event, context):\n    return {who!r}\n", pyproject=pyproject)
 
 
@@ -85,11 +85,13 @@ def deploy_both(projects: dict[str, Path], shared: Revisions) -> dict[str, tuple
 
 
 @pytest.fixture
-def race(tmp_path, moto_env, moto_server, unique_name):
-    """Three checkouts of one project (init, a, b), built; the function created from ``init``."""
+def race(tmp_path, moto_env, moto_server, unique_name, request):
+    """Three checkouts of one project (init, a, b), built; the function created from ``init``. An indirect
+    parameter adds lines to their settings."""
     name = unique_name("race")
     role = create_role(unique_name("role"))
-    projects = {who: checkout(tmp_path, name, role, who, memory)
+    extra = getattr(request, "param", "")
+    projects = {who: checkout(tmp_path, name, role, who, memory, extra)
                 for who, memory in (("init", 128), ("a", 256), ("b", 512))}
     for project in projects.values():
         subprocess.run([str(BIN / "lambda-tasks"), "build"], cwd=project, check=True, capture_output=True)
@@ -164,6 +166,24 @@ def test_a_deploy_that_used_its_attempts_up_never_leaves_a_mix(race, moto_server
     assert says in output, f"{output}\n{shared.log}"
     assert code == (1 if "not deployed" in says else 0), output
     assert not shared.turns, f"the turns were not all taken: {shared.turns}\n{shared.log}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("race", ["publish_version = true\n"], indirect=True)
+def test_a_version_is_never_published_of_the_other_deploys_intent(race, moto_server):
+    """a's whole intent is in place (its last read shows it), then b writes its own before a's PublishVersion:
+    the version carries the revision of a's last read and is refused; a fails saying what b changed."""
+    name, projects = race
+    shared = Revisions(moto_server, list("aabbbab"))  # a: code, config; b: code (refused), code, config; a: version
+    results = deploy_both(projects, shared)
+    judge(name, projects, shared, results)
+    code, output = results["a"]
+    assert code == 1 and "not deployed: another deploy changed its code and configuration (MemorySize, " \
+        "Environment) after this one wrote it" in output, f"{output}\n{shared.log}"
+    assert ("a", "version") in shared.refused, shared.log
+    versions = boto3.client("lambda", region_name=REGION).list_versions_by_function(FunctionName=name)["Versions"]
+    published = {version["CodeSha256"] for version in versions if version["Version"] != "$LATEST"}
+    assert intent(projects["a"])["CodeSha256"] not in published and intent(projects["b"])["CodeSha256"] in published
 
 
 @pytest.mark.slow

@@ -174,14 +174,15 @@ def play(schedule, decide=next_move) -> tuple[Lambda, dict[str, Deploy]]:
 
 
 def schedules():
-    """Every order of the first 12 steps, then 3000 random ones of 60 steps where a write's answer is lost now
+    """Every order of the first 10 steps, then 1500 random ones of 60 steps where a write's answer is lost now
     and then (seeded)."""
-    yield from ([(who, False) for who in order] for order in itertools.product("ab", repeat=12))
+    yield from ([(who, False) for who in order] for order in itertools.product("ab", repeat=10))
     rng = random.Random(28)
-    for _ in range(3000):
+    for _ in range(1500):
         yield [(rng.choice("ab"), rng.random() < 0.1) for _ in range(60)]
 
 
+@pytest.mark.slow
 def test_every_schedule_of_two_deploys_ends_as_the_last_writers_whole_intent() -> None:
     """The function ends as one deploy's whole intent, the deploy that wrote last, which says ok (a deploy says ok
     only after a read showing its whole intent); the give-up path is reached both ways."""
@@ -192,9 +193,10 @@ def test_every_schedule_of_two_deploys_ends_as_the_last_writers_whole_intent() -
         assert deploys[fn.last].result == "ok", schedule
         failed += sum(deploy.result == "fail" for deploy in deploys.values())
         finished += any(d.conflicts >= revisions.ATTEMPTS and d.result == "ok" for d in deploys.values())
-    assert failed > 100 and finished > 100
+    assert failed > 50 and finished > 50
 
 
+@pytest.mark.slow
 def test_giving_up_at_the_attempts_whatever_the_function_holds_leaves_mixes() -> None:
     """The rule before issue 28 was closed, for contrast: a deploy whose own write was the newest (its answer
     lost, so it looked like another's) gave up and left the function with its code and the other's

@@ -77,8 +77,9 @@ class Writes:
                 self._verify()
                 return
             except RevisionConflict as exc:
-                self.conflicts += 1
-                self._after_conflict(exc.changed)
+                changed = exc.changed
+            self.conflicts += 1
+            self._after_conflict(changed)
 
     def _after_conflict(self, changed: str) -> None:
         """Read the function again and take ``revisions.next_move``: compare again, finish, or fail."""
@@ -95,14 +96,15 @@ class Writes:
         read = self._reading(current)
         move = revisions.next_move(read, conflicts=self.conflicts, outcome=self.outcome)
         if move == "fail":
-            raise DeployError(revisions.conflict_line(name, region, read))
+            raise DeployError(revisions.conflict_line(name, region, read, self.conflicts))
         if move == "finish":
             target.reporter.warn(
                 f"{label}: changed by another deploy meanwhile, {self.conflicts} times; this deploy wrote last, so it "
                 f"writes the rest ({revisions.what_differs(not read.code, read.config)}) rather than leave it mixed")
-        else:
+        else:  # again, or done (our whole intent in place: what is left to write are the tags and concurrency)
             what = changed or revisions.what_differs(not read.code, read.config)
-            target.reporter.warn(f"{label}: changed by another deploy meanwhile ({what}); comparing again")
+            target.reporter.warn(f"{label}: changed by another deploy meanwhile{f' ({what})' if what else ''}; "
+                                 "comparing again")
         target.compare(step, current)
 
     def _once(self) -> None:
@@ -195,7 +197,7 @@ class Writes:
         """The deploy of the function ends on a read of it that shows our whole intent (after the tags and the
         concurrency, which take time): another deploy's write after ours is a conflict like any other."""
         step, target = self.step, self.target
-        if step.action == "none" and not step.concurrency_action:
+        if step.action == "none":
             return  # nothing written: the comparison's read was the last one
         read = self._reading(target.get(step.region, step.spec.name) or {})
         if not read.whole:
