@@ -14,7 +14,7 @@ from lambda_tasks.config import load_settings
 from lambda_tasks.errors import ResolveError
 from lambda_tasks.report import Reporter
 from lambda_tasks.resolve import local as local_module
-from lambda_tasks.resolve import resolve
+from lambda_tasks.resolve.resolver import resolve
 
 pytestmark = pytest.mark.slow
 

@@ -90,7 +90,7 @@ def test_a_missing_requirements_file_is_an_error_unless_it_is_the_default(tmp_pa
     from lambda_tasks.config import load_settings
     from lambda_tasks.errors import ResolveError
     from lambda_tasks.report import Reporter
-    from lambda_tasks.resolve import resolve
+    from lambda_tasks.resolve.resolver import resolve
 
     (tmp_path / "app.py").write_text("")
     assert resolve(load_settings(tmp_path, {}, {"runtime": "python3.12"}), Reporter()) == []

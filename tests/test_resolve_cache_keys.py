@@ -19,8 +19,8 @@ from factory import make_project, make_wheel
 
 from lambda_tasks.assemble.fingerprint import layers_fingerprint
 from lambda_tasks.config import load_settings
-from lambda_tasks.resolve import resolution_key
 from lambda_tasks.resolve.installer import choose
+from lambda_tasks.resolve.resolver import resolution_key
 
 BIN = Path(sys.executable).parent
 REQUIREMENTS = "--no-index\n--find-links wheels\nfoolib==1.0\n"
@@ -126,7 +126,7 @@ def test_the_layers_fingerprint_is_the_same_wherever_the_project_is(tmp_path):
 @pytest.mark.slow
 def test_a_find_links_file_outside_the_project_is_checked_by_content_when_reused(tmp_path, wheelhouse):
     from lambda_tasks.report import Reporter
-    from lambda_tasks.resolve import resolve
+    from lambda_tasks.resolve.resolver import resolve
 
     project = make_project(tmp_path / "p", f"--no-index\n--find-links {wheelhouse}\nfoolib==1.0\n",
                            pyproject='[tool.lambda-tasks]\ninstaller = "pip"\n')

@@ -13,9 +13,9 @@ from lambda_tasks.assemble import build
 from lambda_tasks.config import load_settings
 from lambda_tasks.errors import ResolveError
 from lambda_tasks.report import Reporter
-from lambda_tasks.resolve import resolve
 from lambda_tasks.resolve.failures import Failure, failures_error, last_lines
 from lambda_tasks.resolve.process import redact
+from lambda_tasks.resolve.resolver import resolve
 from lambda_tasks.resolve.sdists import NO_COMPILER, build_pip_args, classify
 from lambda_tasks.targets import Target
 

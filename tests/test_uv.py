@@ -16,8 +16,8 @@ from lambda_tasks.assemble import build
 from lambda_tasks.config import load_settings
 from lambda_tasks.errors import ResolveError
 from lambda_tasks.report import Reporter
-from lambda_tasks.resolve import resolve
 from lambda_tasks.resolve import uv as uv_module
+from lambda_tasks.resolve.resolver import resolve
 from lambda_tasks.targets import Target
 
 HAS_UV = bool(shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent)))

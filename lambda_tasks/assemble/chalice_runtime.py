@@ -12,13 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
-
 from ..config import Settings
 from ..entries import APP_UNIT, Entry
 from ..errors import ProjectError
 from ..report import Reporter
+from ..resolve.chalice_wheel import runtime_wheel
 from ..sources.chalice_app import read_app
 from ..sources.project import Source
 from ..sources.requirements import top_level_requirements
@@ -47,16 +45,30 @@ def chalice_requirement(settings: Settings, source: Source | None) -> tuple[str,
         version = settings.chalice_version
         return (f"chalice=={version}" if version[:1].isdigit() else f"chalice{version}"), True
     if source is not None and source.is_lock:
-        # lazy: what a Chalice build that makes something needs; a no-op build does not load it
-        from ..resolve.lockfile import locked_packages
+        return _locked_chalice(settings, source)
+    # only a line with "chalice" in it can name it (a name differs from "chalice" after normalising otherwise)
+    lines = [line for line in top_level_requirements(settings.requirements_path)[0] if FRAMEWORK in line.lower()]
+    return _required_chalice(lines, settings.target.marker_environment()) if lines else (FRAMEWORK, False)
 
-        for package in locked_packages(settings, source.kind, source.path):
-            if canonicalize_name(package.name) == FRAMEWORK:
-                return f"chalice=={package.version}", True
-        return FRAMEWORK, False
 
-    environment = settings.target.marker_environment()
-    for line in top_level_requirements(settings.requirements_path)[0]:
+def _locked_chalice(settings: Settings, source: Source) -> tuple[str, bool]:
+    # lazy: the lock readers (and packaging), only for a Chalice app whose dependencies are locked
+    from packaging.utils import canonicalize_name
+
+    from ..resolve.lockfile import locked_packages
+
+    for package in locked_packages(settings, source.kind, source.path):
+        if canonicalize_name(package.name) == FRAMEWORK:
+            return f"chalice=={package.version}", True
+    return FRAMEWORK, False
+
+
+def _required_chalice(lines: Sequence[str], environment: dict[str, str]) -> tuple[str, bool]:
+    # lazy: packaging (~25 ms), only when a requirement line mentions chalice
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    for line in lines:
         try:
             requirement = Requirement(line)
         except InvalidRequirement:
@@ -70,9 +82,6 @@ def chalice_requirement(settings: Settings, source: Source | None) -> tuple[str,
 
 
 def runtime(settings: Settings, source: Source | None, reporter: Reporter, refresh: bool = False) -> Runtime:
-    # lazy: what a Chalice build that makes something needs; a no-op build does not load it
-    from ..resolve.chalice_wheel import runtime_wheel
-
     requirement, pinned = chalice_requirement(settings, source)
     return Runtime(requirement, runtime_wheel(settings, requirement, reporter, refresh), pinned)
 
@@ -123,6 +132,10 @@ def framework_only(roots: Sequence[str] | None, environment: dict[str, str], whe
 
 
 def _name(line: str) -> str:
+    # lazy: packaging (~25 ms) is not loaded by a no-op build
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
     try:
         return canonicalize_name(Requirement(line).name)
     except InvalidRequirement:

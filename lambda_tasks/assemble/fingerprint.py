@@ -38,8 +38,7 @@ def _digest(data: object) -> str:
 
 def _settings_data(settings: Settings, affects: Affects) -> dict[str, object]:
     """The settings that shape ``affects``, with this host's paths taken out (see the module's docstring)."""
-    data = dataclasses.asdict(settings)
-    found = {key: data[key] for key in settings_affecting(affects) if key != "project_dir"}
+    found = {key: _plain(getattr(settings, key)) for key in settings_affecting(affects) if key != "project_dir"}
     if found.get("requirements"):
         found["requirements"] = _portable(Path(str(found["requirements"])), settings.project_dir)
     if found.get("bytecode_python"):
@@ -47,6 +46,18 @@ def _settings_data(settings: Settings, affects: Affects) -> dict[str, object]:
     if "pip_args" in found:
         found["pip_args"] = [_portable_arg(arg, settings.project_dir) for arg in settings.pip_args]
     return found
+
+
+def _plain(value: object) -> object:
+    """What ``dataclasses.asdict`` makes of one field (only the fields read: asdict of all of Settings copies
+    every one of them, on every build)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
 
 
 def _portable(path: Path, project: Path) -> str:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from .. import resolve as resolver  # resolver.resolve looked up at the call: the closure tests stand in one
 from ..config import Settings
 from ..report import Reporter
+from ..resolve import resolver  # resolver.resolve looked up at the call: the closure tests stand in one
 from ..resolve.lockfile import resolve_lock
 from ..sources.project import Source, project_requirements
 from ..sources.requirements import index_option_lines, top_level_requirements

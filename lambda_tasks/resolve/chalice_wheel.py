@@ -19,7 +19,6 @@ from ..errors import ResolveError
 from ..files import cache_dir
 from ..report import Reporter
 from ..sources.requirements import PIP_INDEX_VARIABLES, index_option_lines
-from . import download_pins
 from . import wheelhouse as wheelhouse_io
 
 #: What Chalice's packager puts in the function zip, and all of it that the app's code imports.
@@ -52,6 +51,9 @@ def runtime_wheel(settings: Settings, requirement: str, reporter: Reporter, refr
             if requirements.is_file():
                 wheelhouse_io.check_pins(known, requirements)
             return known[0].path
+    # lazy: the installers (pip, uv and their modules): a no-op build finds the wheel in the cache without them
+    from .resolver import download_pins
+
     wheelhouse.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f"chalice-{os.getpid()}-", dir=cache) as tmp:
         download_dir = Path(tmp)

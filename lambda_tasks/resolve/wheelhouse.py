@@ -33,8 +33,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.utils import canonicalize_name, parse_wheel_filename
-
 from ..cache_prune import touch
 from ..errors import ResolveError
 from ..files import content_sha256, content_sha256s, file_sha256, forget_hash, write_atomic
@@ -184,6 +182,9 @@ def pinned_hashes(requirements: Path) -> dict[str, dict[str, set[str]]]:
             name = _NAME.match(line)
             if not hashes or name is None or line.lstrip().startswith("-"):
                 continue
+            # lazy: packaging (~25 ms), only for a --hash pin: a no-op build of a Chalice app reads the cache here
+            from packaging.utils import canonicalize_name
+
             by_algorithm = pins.setdefault(str(canonicalize_name(name.group(1))), {})
             for algorithm, digest in hashes:
                 by_algorithm.setdefault(algorithm.lower(), set()).add(digest.lower())
@@ -192,6 +193,9 @@ def pinned_hashes(requirements: Path) -> dict[str, dict[str, set[str]]]:
 
 def pins_of(requirements: Path, requirement: str) -> list[str]:
     """The ``--hash`` pins (``sha256:<hex>``) of the distribution ``requirement`` names."""
+    # lazy: packaging (~25 ms) is not loaded by a no-op build
+    from packaging.utils import canonicalize_name
+
     match = _NAME.match(requirement)
     if match is None or not requirements.is_file():
         return []
@@ -207,6 +211,8 @@ def check_pins(wheels: Sequence[CachedWheel], requirements: Path) -> None:
     pins = pinned_hashes(requirements)
     if not pins:
         return
+    # lazy: packaging (~25 ms), only with --hash pins (this runs on a no-op build of a Chalice app)
+    from packaging.utils import canonicalize_name, parse_wheel_filename
 
     for wheel in wheels:
         name = str(canonicalize_name(parse_wheel_filename(wheel.name)[0]))
