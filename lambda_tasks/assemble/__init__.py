@@ -26,7 +26,7 @@ from ..report import Reporter, human_bytes
 from . import app_code
 from . import chalice_runtime as chalice
 from .fingerprint import outputs_present, vendor_tree
-from .plan import dependency_source, fingerprints, last_build, plan_build
+from .plan import LayerInputs, dependency_source, fingerprints, last_build, plan_build
 
 __all__ = ["build", "dependency_source"]
 
@@ -59,7 +59,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
 
     index = app_pipeline.package_index(settings.pip_args)
     app_entries, app = app_pipeline.make_app(settings, app_files, framework, vendor, index, reporter)
-    made = layer_pipeline.make_layers(settings, plan, layer_pipeline.LayerInputs(source, framework, vendor, app_files),
+    made = layer_pipeline.make_layers(settings, plan, LayerInputs(source, framework, vendor, app_files),
                                       index, cache, reporter)
 
     def bom() -> BillOfMaterials | None:  # written once everything else was, before the manifest

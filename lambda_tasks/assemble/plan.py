@@ -24,6 +24,16 @@ from .fingerprint import app_fingerprint, image_fingerprint, layers_fingerprint
 
 
 @dataclass(frozen=True)
+class LayerInputs:
+    """What the layers are made from, read before the plan."""
+
+    source: Source | None
+    framework: chalice.Runtime | None
+    vendor: ProjectPath | None
+    app_files: Sequence[tuple[str, ProjectPath]]
+
+
+@dataclass(frozen=True)
 class BuildPlan:
     """What this build keeps and what it makes. ``previous`` is the last build for the same target (None: none,
     or one for another target); ``inputs`` the fingerprints the new manifest records."""
