@@ -9,7 +9,6 @@ script and the Nox sessions parse with these same arguments (:func:`parser_conte
 
 from __future__ import annotations
 
-import copy
 import difflib
 import inspect
 import os
@@ -58,10 +57,10 @@ class FlagArgument(Argument):
     def __deepcopy__(self, memo: dict[int, Any]) -> FlagArgument:
         """Invoke's parser deep-copies every context it is given (twice a run): a copy of the attributes is
         enough, all immutable but a list value (of a repeatable flag), which is copied."""
-        clone = copy.copy(self)
+        clone = object.__new__(type(self))
         lists: dict[int, list[Any]] = {}  # raw_value and _value start as the same list: they stay one
-        clone.__dict__.update({key: lists.setdefault(id(value), list(value))
-                               for key, value in vars(self).items() if isinstance(value, list)})
+        clone.__dict__.update({key: lists.setdefault(id(value), list(value)) if isinstance(value, list) else value
+                               for key, value in vars(self).items()})
         return clone
 
     def __repr__(self) -> str:  # Invoke's parse errors name the flag by its repr: "Flag '--runtime' needed value"
