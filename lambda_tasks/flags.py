@@ -37,6 +37,9 @@ class Flag:
         if len(self.short) > 1 or (self.repeat and self.kind is bool):
             raise ValueError(f"flag --{self.name}: a short flag is one letter; a switch cannot repeat")
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Flag:  # immutable: Invoke's parser deep-copies every context
+        return self
+
     @property
     def key(self) -> str:
         """The Python name, as the task body and the command's options see it: ``project_dir``."""

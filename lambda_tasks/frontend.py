@@ -129,10 +129,11 @@ def build(run: Run) -> dict[str, Any]:
     Does nothing when no input changed since the last build; rebuilds only the app zip when only app.py or
     chalicelib/ changed.
     """
-    before = load(run.settings.manifest_path, run.settings.output_dir)
+    as_json = bool(run.options["json"])  # the summary is only printed with --json: the last manifest read for it
+    before = load(run.settings.manifest_path, run.settings.output_dir) if as_json else None
     manifest = commands.build(run.settings, force=run.options["force"], reporter=run.reporter, wait=run.wait,
                               report=run.options["report"])
-    return build_json(run.settings, manifest, before)
+    return build_json(run.settings, manifest, before) if as_json else {}
 
 
 @command(*TARGET, EVENT, FUNCTION, HANDLER.but(setting="", help="the handler to verify, module.attribute "

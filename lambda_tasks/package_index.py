@@ -3,20 +3,35 @@
 from __future__ import annotations
 
 import base64
+import functools
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
 from urllib import error, parse, request
 
 DEFAULT_INDEX = "https://pypi.org/simple/"
 
 
-@dataclass(frozen=True)
 class PackageIndex:
-    """The index pip would use. ``url`` None: not to be asked, for the reason in ``why_not``."""
+    """The index pip would use. ``url`` None: not to be asked, for the reason in ``why_not``. With ``find``, both
+    are found on first use (reading pip's configuration takes longer than an app-only build: only for advice)."""
 
-    url: str | None
-    why_not: str = ""
-    timeout: float = 3.0
+    def __init__(self, url: str | None = None, why_not: str = "", timeout: float = 3.0, *,
+                 find: Callable[[], tuple[str | None, str]] | None = None) -> None:
+        self._given = (url, why_not)
+        self._find = find
+        self.timeout = timeout
+
+    @functools.cached_property
+    def _where(self) -> tuple[str | None, str]:
+        return self._find() if self._find is not None else self._given
+
+    @property
+    def url(self) -> str | None:
+        return self._where[0]
+
+    @property
+    def why_not(self) -> str:
+        return self._where[1]
 
     def has(self, name: str) -> bool | None:
         """Whether the index lists project ``name``; None when it could not be asked (offline, an error)."""

@@ -54,6 +54,15 @@ class FlagArgument(Argument):
                                  f"not {value!r}") from None
         super().set_value(value, cast)
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> FlagArgument:
+        """Invoke's parser deep-copies every context it is given (twice a run): a copy of the attributes is
+        enough, all immutable but a list value (of a repeatable flag), which is copied."""
+        clone = object.__new__(type(self))
+        lists: dict[int, list[Any]] = {}  # raw_value and _value start as the same list: they stay one
+        clone.__dict__.update({key: lists.setdefault(id(value), list(value)) if isinstance(value, list) else value
+                               for key, value in vars(self).items()})
+        return clone
+
     def __repr__(self) -> str:  # Invoke's parse errors name the flag by its repr: "Flag '--runtime' needed value"
         return repr(f"--{self.flag.name}")
 

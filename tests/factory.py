@@ -145,7 +145,7 @@ def declared(settings):
 
 def resolve_project(settings, reporter, **options):
     """``resolve()`` of the project's declaration, as a build calls it."""
-    from lambda_tasks.resolve import resolve
+    from lambda_tasks.resolve.resolver import resolve
 
     return resolve(settings.resolve, declared(settings), reporter, **options)
 

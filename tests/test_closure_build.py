@@ -6,7 +6,7 @@ import pytest
 from conftest import offline_pyproject
 from factory import make_project, make_wheel
 
-import lambda_tasks.resolve
+import lambda_tasks.resolve.resolver
 from lambda_tasks.assemble import build
 from lambda_tasks.config import load_settings
 from lambda_tasks.errors import ResolveError
@@ -39,13 +39,13 @@ def test_markers_are_the_targets_and_the_closure_holds(project, runtime, expecte
 
 
 def test_a_resolver_that_drops_a_dependency_fails_the_build(project, monkeypatch):
-    real = lambda_tasks.resolve.resolve
+    real = lambda_tasks.resolve.resolver.resolve
 
     def dropping(settings, declaration, reporter, refresh=False, **options):
         return [wheel for wheel in real(settings, declaration, reporter, refresh, **options)
                 if "backport" not in wheel.name]
 
-    monkeypatch.setattr(lambda_tasks.resolve, "resolve", dropping)
+    monkeypatch.setattr(lambda_tasks.resolve.resolver, "resolve", dropping)
     with pytest.raises(ResolveError) as caught:
         build(load_settings(project, {}, {"runtime": "python3.10"}), reporter=Reporter(quiet=True))
     lines = str(caught.value).splitlines()

@@ -87,7 +87,8 @@ def test_no_module_over_400_lines():
 
 
 def _continues_imports(line: str) -> bool:
-    return line.startswith(("import ", "from ", ")")) or (line.endswith(",") and not line.startswith("#"))
+    """An import, a line of a parenthesised one, or the blank line between two sections of one block."""
+    return not line or line.startswith(("import ", "from ", ")")) or (line.endswith(",") and not line.startswith("#"))
 
 
 def _lazy_imports_without_a_reason(path: Path) -> list[str]:

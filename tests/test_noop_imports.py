@@ -1,5 +1,6 @@
 """A no-op build stays near start-up time: with the artifacts up to date, the process loads none of the heavy
-modules (boto3/botocore, pip, elftools) nor the stages that make something (docs/speed.md)."""
+modules (boto3/botocore, pip, elftools; packaging for an app that is not Chalice's) nor the stages that make
+something (docs/speed.md)."""
 
 import json
 import os
@@ -15,7 +16,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 BIN = Path(sys.executable).parent
 #: what a no-op build must not import: the measured heavy ones, and the rooms of the stages that make something
-NOT_LOADED = ("boto3", "botocore", "pip", "elftools", "lambda_tasks.resolve", "lambda_tasks.checks",
+NOT_LOADED = ("boto3", "botocore", "pip", "elftools", "packaging", "lambda_tasks.resolve.resolver",
+              "lambda_tasks.resolve.pip", "lambda_tasks.resolve.uv", "lambda_tasks.checks",
               "lambda_tasks.deploy", "lambda_tasks.verify", "lambda_tasks.aws", "lambda_tasks.assemble.app_pipeline",
               "lambda_tasks.assemble.layer_pipeline")
 LIBRARY_CALL = """

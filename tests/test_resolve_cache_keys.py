@@ -19,8 +19,8 @@ from factory import declared, make_project, make_wheel
 from factory import layers_key as layers_fingerprint
 
 from lambda_tasks.config import load_settings
-from lambda_tasks.resolve import resolution_key
 from lambda_tasks.resolve.installer import choose
+from lambda_tasks.resolve.resolver import resolution_key
 
 BIN = Path(sys.executable).parent
 REQUIREMENTS = "--no-index\n--find-links wheels\nfoolib==1.0\n"

@@ -60,7 +60,7 @@ def no_resolver(monkeypatch: pytest.MonkeyPatch):
         raise AssertionError("a resolver ran")
 
     def poison() -> None:
-        import lambda_tasks.resolve as resolve_pkg
+        import lambda_tasks.resolve.resolver as resolve_pkg
         from lambda_tasks.resolve import process
 
         monkeypatch.setattr(process, "run", poisoned)

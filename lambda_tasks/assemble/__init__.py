@@ -26,7 +26,7 @@ from ..report import Reporter, human_bytes
 from . import app_code
 from . import chalice_runtime as chalice
 from .fingerprint import outputs_present, vendor_tree
-from .plan import Parts, dependency_source, fingerprints, last_build, plan_build
+from .plan import LayerInputs, Parts, dependency_source, fingerprints, last_build, plan_build
 
 __all__ = ["build", "dependency_source"]
 
@@ -75,7 +75,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
     app_entries, app = app_pipeline.make_app(settings.app, app_files, framework, vendor, index, reporter,
                                              image_mode=settings.package_type == "image",
                                              vendor_dir=settings.vendor_dir, extra_layers=settings.extra_layers)
-    given = layer_pipeline.LayerInputs(declaration, framework, vendor, settings.vendor_path, app_files)
+    given = LayerInputs(declaration, framework, vendor, settings.vendor_path, app_files)
     made = layer_pipeline.make_layers(settings.layers, settings.resolve, plan, given, index, cache, reporter)
 
     def bom() -> BillOfMaterials | None:  # written once everything else was, before the manifest

@@ -14,7 +14,6 @@ from ..host import find_interpreter
 from ..package_index import DEFAULT_INDEX, PackageIndex
 from ..project_paths import ProjectPath
 from ..report import Reporter
-from ..resolve.pip_config import PipConfigError, command_line_settings, pip_settings
 from ..sections import AppSettings, Shipping
 from ..targets import Target
 from . import app_code, collect, layers
@@ -42,14 +41,21 @@ def make_app(settings: AppSettings, app_files: Sequence[tuple[str, ProjectPath]]
 
 def package_index(pip_args: Sequence[str]) -> PackageIndex:
     """The index pip would ask, as its configuration and ``pip_args`` say (not asked with --no-index); asked
-    only for advice, when a shared library is missing."""
+    only for advice, when a shared library is missing: found then, not before."""
+    return PackageIndex(find=lambda: _index_of(tuple(pip_args)))
+
+
+def _index_of(pip_args: Sequence[str]) -> tuple[str | None, str]:
+    # lazy: pip's configuration, read only for advice in an error
+    from ..resolve.pip_config import PipConfigError, command_line_settings, pip_settings
+
     try:
         pip = {**pip_settings(), **command_line_settings(pip_args)[0]}
     except PipConfigError:
-        return PackageIndex(None, "pip's configuration could not be read")
+        return None, "pip's configuration could not be read"
     if pip.get("no-index", "").lower() not in ("", "0", "false", "no", "off"):
-        return PackageIndex(None, "pip is told --no-index")
-    return PackageIndex((pip.get("index-url") or DEFAULT_INDEX).split()[0])
+        return None, "pip is told --no-index"
+    return (pip.get("index-url") or DEFAULT_INDEX).split()[0], ""
 
 
 def with_bytecode(entries: Sequence[Entry], settings: Shipping, mount: str, reporter: Reporter) -> list[Entry]:

@@ -57,44 +57,62 @@ def base_image(settings: ImageSettings, previous: BaseImage | None, refresh: boo
     if previous is not None and previous.reference == text and not refresh and _cached(previous):
         return previous
     ref = parse_reference(text, "image_base")
-    credentials = _credentials_for(ref, settings)
-    client = Client(ref.host, credentials)
+    client = Client(ref.host, _credentials_for(ref, settings))
+    document, digest = _image_manifest(client, ref, text, settings.arch)
+    config_desc = document["config"]
+    config_path = _fetch(client, ref, config_desc["digest"], int(config_desc["size"]), reporter)
+    diff_ids = _checked_config(json.loads(config_path.read_bytes()), document, text, settings.arch)
+    layers = _layers(client, ref, document["layers"], diff_ids, text, reporter)
+    if config_desc.get("mediaType") not in (OCI_CONFIG, DOCKER_CONFIG):
+        raise RegistryError(f"image_base {text} is not a container image (its config is "
+                            f"{config_desc.get('mediaType')})\n  pick a container image")
+    base = BaseImage(text, digest, Blob(config_desc["digest"], int(config_desc["size"]), OCI_CONFIG), layers)
+    total = sum(layer.size for layer in layers)
+    reporter.info(f"base: {text} -> {digest[:19]}... ({platform_of(settings.arch)}; {len(layers)} layers, "
+                  f"{human_bytes(total)})")
+    return base
+
+
+def _image_manifest(client: Client, ref: Reference, text: str, arch: str) -> tuple[dict[str, Any], str]:
+    """The image manifest for ``arch`` (through an index when the reference names one) and its digest."""
     data, digest = _manifest(client, ref, ref.digest or ref.tag or "latest", str(ref))
     document = json.loads(data)
     if document.get("mediaType") in INDEXES or "manifests" in document:
-        descriptor = pick_platform(document, settings.arch, f"image_base {text}")
+        descriptor = pick_platform(document, arch, f"image_base {text}")
         data, digest = _manifest(client, ref, descriptor["digest"], str(ref))
         document = json.loads(data)
     if document.get("mediaType") not in MANIFESTS or document.get("schemaVersion") != 2:
         raise RegistryError(f"image_base {text} is not an image manifest Lambda accepts "
                             f"({document.get('mediaType') or 'no media type'})\n"
                             "  use an OCI or Docker v2 schema 2 image")
-    config_desc = document["config"]
-    config_path = _fetch(client, ref, config_desc["digest"], int(config_desc["size"]), reporter)
-    config = json.loads(config_path.read_bytes())
-    wanted = platform_of(settings.arch)
+    return document, digest
+
+
+def _checked_config(config: dict[str, Any], document: dict[str, Any], text: str, arch: str) -> list[str]:
+    """The layers' diff ids of an image config for linux/``arch`` with one per layer of ``document``."""
+    wanted = platform_of(arch)
     if config.get("architecture") != wanted or config.get("os") != "linux":
         raise RegistryError(f"image_base {text} is for {config.get('os')}/{config.get('architecture')}, "
-                            f"not linux/{wanted} ({settings.arch})\n  pick a base built for {settings.arch}")
-    diff_ids = (config.get("rootfs") or {}).get("diff_ids") or []
+                            f"not linux/{wanted} ({arch})\n  pick a base built for {arch}")
+    diff_ids: list[str] = (config.get("rootfs") or {}).get("diff_ids") or []
     if len(diff_ids) != len(document.get("layers") or []):
         raise RegistryError(f"image_base {text}: its config lists {len(diff_ids)} layers, its manifest "
                             f"{len(document.get('layers') or [])}\n  the image is damaged: pick another")
+    return diff_ids
+
+
+def _layers(client: Client, ref: Reference, descriptors: list[dict[str, Any]], diff_ids: list[str], text: str,
+            reporter: Reporter) -> list[Blob]:
+    """Each gzip layer fetched into the blob cache, as a Blob with its unzipped size."""
     layers = []
-    for desc, diff_id in zip(document["layers"], diff_ids, strict=True):
+    for desc, diff_id in zip(descriptors, diff_ids, strict=True):
         if desc.get("mediaType") not in GZIP_LAYERS:
             raise RegistryError(f"image_base {text} has a {desc.get('mediaType')} layer; Lambda takes gzip layers "
                                 "only\n  pick a base image with gzip-compressed layers")
         _fetch(client, ref, desc["digest"], int(desc["size"]), reporter)
-        unzipped = _layer_size(desc["digest"], diff_id)
-        layers.append(Blob(desc["digest"], int(desc["size"]), OCI_LAYER_GZIP, diff_id, unzipped))
-    if config_desc.get("mediaType") not in (OCI_CONFIG, DOCKER_CONFIG):
-        raise RegistryError(f"image_base {text} is not a container image (its config is "
-                            f"{config_desc.get('mediaType')})\n  pick a container image")
-    base = BaseImage(text, digest, Blob(config_desc["digest"], int(config_desc["size"]), OCI_CONFIG), layers)
-    total = sum(layer.size for layer in layers)
-    reporter.info(f"base: {text} -> {digest[:19]}... ({wanted}; {len(layers)} layers, {human_bytes(total)})")
-    return base
+        layers.append(Blob(desc["digest"], int(desc["size"]), OCI_LAYER_GZIP, diff_id,
+                           _layer_size(desc["digest"], diff_id)))
+    return layers
 
 
 def _credentials_for(ref: Reference, settings: ImageSettings) -> tuple[str, str] | None:

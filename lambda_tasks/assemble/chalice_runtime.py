@@ -12,12 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
-
 from ..entries import APP_UNIT, Entry
 from ..errors import ProjectError
 from ..report import Reporter
+from ..resolve.chalice_wheel import runtime_wheel
 from ..sections import ResolveSettings, SourceSettings
 from ..sources.chalice_app import read_app
 from ..sources.declaration import Declaration
@@ -46,12 +44,28 @@ def chalice_requirement(sources: SourceSettings, declaration: Declaration) -> tu
         version = sources.chalice_version
         return (f"chalice=={version}" if version[:1].isdigit() else f"chalice{version}"), True
     if declaration.is_lock:
-        for package in declaration.locked:
-            if canonicalize_name(package.name) == FRAMEWORK:
-                return f"chalice=={package.version}", True
-        return FRAMEWORK, False
-    environment = sources.target.marker_environment()
-    for line in declaration.app_roots or ():
+        return _locked_chalice(declaration)
+    # only a line with "chalice" in it can name it (a name differs from "chalice" after normalising otherwise)
+    lines = [line for line in declaration.app_roots or () if FRAMEWORK in line.lower()]
+    return _required_chalice(lines, sources.target.marker_environment()) if lines else (FRAMEWORK, False)
+
+
+def _locked_chalice(declaration: Declaration) -> tuple[str, bool]:
+    # lazy: packaging, only for a Chalice app whose dependencies are locked
+    from packaging.utils import canonicalize_name
+
+    for package in declaration.locked:
+        if canonicalize_name(package.name) == FRAMEWORK:
+            return f"chalice=={package.version}", True
+    return FRAMEWORK, False
+
+
+def _required_chalice(lines: Sequence[str], environment: dict[str, str]) -> tuple[str, bool]:
+    # lazy: packaging (~25 ms), only when a requirement line mentions chalice
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    for line in lines:
         try:
             requirement = Requirement(line)
         except InvalidRequirement:
@@ -66,9 +80,6 @@ def chalice_requirement(sources: SourceSettings, declaration: Declaration) -> tu
 
 def runtime(sources: SourceSettings, resolve: ResolveSettings, declaration: Declaration, reporter: Reporter,
             refresh: bool = False) -> Runtime:
-    # lazy: what a Chalice build that makes something needs; a no-op build does not load it
-    from ..resolve.chalice_wheel import runtime_wheel
-
     requirement, pinned = chalice_requirement(sources, declaration)
     return Runtime(requirement, runtime_wheel(resolve, declaration, requirement, reporter, refresh), pinned)
 
@@ -119,6 +130,10 @@ def framework_only(roots: Sequence[str] | None, environment: dict[str, str], whe
 
 
 def _name(line: str) -> str:
+    # lazy: packaging (~25 ms) is not loaded by a no-op build
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
     try:
         return canonicalize_name(Requirement(line).name)
     except InvalidRequirement:

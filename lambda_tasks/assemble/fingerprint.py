@@ -39,12 +39,11 @@ def _digest(data: object) -> str:
 
 def _settings_data(sections: Sequence[object], affects: Affects, project_dir: Path) -> dict[str, object]:
     """The settings that shape ``affects``, from the ``sections`` that hold them, with this host's paths taken
-    out (see the module's docstring)."""
+    out (see the module's docstring). Only those fields are read (not every field of every section)."""
     data: dict[str, object] = {}
     for section in sections:
         data.update({f.name: getattr(section, f.name) for f in dataclasses.fields(section)})  # type: ignore[arg-type]
-    data = {name: _plain(value) for name, value in data.items()}
-    found = {key: data[key] for key in settings_affecting(affects) if key != "project_dir"}
+    found = {key: _plain(data[key]) for key in settings_affecting(affects) if key != "project_dir"}
     if found.get("requirements"):
         found["requirements"] = _portable(Path(str(found["requirements"])), project_dir)
     if found.get("bytecode_python"):
@@ -55,11 +54,14 @@ def _settings_data(sections: Sequence[object], affects: Affects, project_dir: Pa
 
 
 def _plain(value: object) -> object:
-    """A setting's value as ``dataclasses.asdict`` gives it (a function spec as a dict)."""
+    """What ``dataclasses.asdict`` makes of one field (only the fields read: asdict of all of Settings copies
+    every one of them, on every build)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
     if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
+        return type(value)(_plain(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
     return value
 
 

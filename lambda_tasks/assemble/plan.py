@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from .. import manifest as manifest_io
 from ..manifest import BillOfMaterials, Manifest
@@ -18,6 +19,17 @@ from ..sections import AppSettings, ImageSettings, LayerSettings, ResolveSetting
 from ..sources.declaration import Declaration, declare
 from . import chalice_runtime as chalice
 from .fingerprint import app_fingerprint, image_fingerprint, layers_fingerprint
+
+
+@dataclass(frozen=True)
+class LayerInputs:
+    """What the layers are made from, read before the plan."""
+
+    declaration: Declaration
+    framework: chalice.Runtime | None
+    vendor: ProjectPath | None
+    vendor_path: Path  # where vendor/ is (or would be): wheels dropped there are the project's own
+    app_files: Sequence[tuple[str, ProjectPath]]
 
 
 @dataclass(frozen=True)

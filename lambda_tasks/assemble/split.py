@@ -187,21 +187,25 @@ def _fresh(rest: list[Unit], budget: Budget, free: list[int], pinned: Bins,
     if used and used[-1] > budget.max_layers:
         return None, len(used)
     mine = [n for n in used if n not in pinned]
-    if previous and mine:  # renumber the fresh layers to overlap the previous ones most
-        slots = free[:len(mine)]
-        pairs = sorted(
-            (-sum(u.zip_bytes for u in bins[n].units if previous.get(u.name) == slot), i, j)
-            for i, n in enumerate(mine) for j, slot in enumerate(slots)
-        )
-        placed: dict[int, int] = {}
-        for overlap, i, j in pairs:
-            if overlap < 0 and i not in placed and j not in placed.values():
-                placed[i] = j
-        spare = iter(j for j in range(len(slots)) if j not in placed.values())
-        contents = [bins.pop(n) for n in mine]
-        for i, layer in enumerate(contents):
-            bins[slots[placed[i] if i in placed else next(spare)]] = layer
+    if previous and mine:
+        _renumber(bins, mine, free[:len(mine)], previous)
     return bins, len(used)
+
+
+def _renumber(bins: Bins, mine: list[int], slots: list[int], previous: Mapping[str, int]) -> None:
+    """Give the fresh layers ``mine`` the numbers in ``slots`` that overlap the previous layers most."""
+    pairs = sorted(
+        (-sum(u.zip_bytes for u in bins[n].units if previous.get(u.name) == slot), i, j)
+        for i, n in enumerate(mine) for j, slot in enumerate(slots)
+    )
+    placed: dict[int, int] = {}
+    for overlap, i, j in pairs:
+        if overlap < 0 and i not in placed and j not in placed.values():
+            placed[i] = j
+    spare = iter(j for j in range(len(slots)) if j not in placed.values())
+    contents = [bins.pop(n) for n in mine]
+    for i, layer in enumerate(contents):
+        bins[slots[placed[i] if i in placed else next(spare)]] = layer
 
 
 def _fill_holes(bins: Bins, reserved: set[int], budget: Budget, pins: Mapping[str, int]) -> None:
@@ -213,28 +217,38 @@ def _fill_holes(bins: Bins, reserved: set[int], budget: Budget, pins: Mapping[st
             return
         hole = holes[0]
         target = bins.setdefault(hole, _Bin())
-        for donor in [n for n in reversed(used) if n > hole and n not in reserved]:
-            for unit in sorted(bins[donor].units, key=_small_first):
-                if target.fits(unit, budget):
-                    bins[donor].remove(unit)
-                    target.add(unit)
-            if target.units:
-                break
-        if target.units:
-            continue
-        for donor in [n for n in reversed(used) if n < hole and n not in reserved]:
-            if len(bins[donor].units) > 1:
-                unit = min(bins[donor].units, key=_small_first)
+        if not _fill_from_above(bins, target, [n for n in reversed(used) if n > hole and n not in reserved], budget):
+            _take_one_from_below(bins, target, hole, [n for n in reversed(used) if n < hole and n not in reserved],
+                                 reserved, pins)
+
+
+def _fill_from_above(bins: Bins, target: _Bin, donors: list[int], budget: Budget) -> bool:
+    """Move into ``target`` the smallest units that fit, from the first donor layer that has some."""
+    for donor in donors:
+        for unit in sorted(bins[donor].units, key=_small_first):
+            if target.fits(unit, budget):
                 bins[donor].remove(unit)
                 target.add(unit)
-                break
-        else:
-            above = min(n for n in reserved if n > hole)
-            names = ", ".join(sorted(name for name, n in pins.items() if n == above))
-            raise LimitError(
-                f"layer_groups pins {names} to layer {above}, but layer {hole} below it would be empty "
-                f"(too few other units to fill layers 1..{above - 1}); pin to a lower layer number"
-            )
+        if target.units:
+            return True
+    return False
+
+
+def _take_one_from_below(bins: Bins, target: _Bin, hole: int, donors: list[int], reserved: set[int],
+                         pins: Mapping[str, int]) -> None:
+    """Move the smallest unit of a lower layer with more than one into ``target``; none: the pins leave a hole."""
+    for donor in donors:
+        if len(bins[donor].units) > 1:
+            unit = min(bins[donor].units, key=_small_first)
+            bins[donor].remove(unit)
+            target.add(unit)
+            return
+    above = min(n for n in reserved if n > hole)
+    names = ", ".join(sorted(name for name, n in pins.items() if n == above))
+    raise LimitError(
+        f"layer_groups pins {names} to layer {above}, but layer {hole} below it would be empty "
+        f"(too few other units to fill layers 1..{above - 1}); pin to a lower layer number"
+    )
 
 
 # -- checks and their messages ---------------------------------------------------------------

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from .. import resolve as resolver  # resolver.resolve looked up at the call: the closure tests stand in one
 from ..report import Reporter
+from ..resolve import resolver  # resolver.resolve looked up at the call: the closure tests stand in one
 from ..resolve.lock_plan import check_agrees, plan_lock
 from ..resolve.lockfile import resolve_lock
 from ..sections import ResolveSettings

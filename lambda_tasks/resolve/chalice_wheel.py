@@ -20,7 +20,6 @@ from ..report import Reporter
 from ..sections import ResolveSettings
 from ..sources.declaration import Declaration
 from ..sources.requirements import PIP_INDEX_VARIABLES
-from . import download_pins
 from . import wheelhouse as wheelhouse_io
 
 #: What Chalice's packager puts in the function zip, and all of it that the app's code imports.
@@ -51,6 +50,9 @@ def runtime_wheel(settings: ResolveSettings, declaration: Declaration, requireme
         if known is not None and len(known) == 1:
             wheelhouse_io.check_pins(known, declaration.pins, declaration.shown)
             return known[0].path
+    # lazy: the installers (pip, uv and their modules): a no-op build finds the wheel in the cache without them
+    from .resolver import download_pins
+
     wheelhouse.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f"chalice-{os.getpid()}-", dir=cache) as tmp:
         download_dir = Path(tmp)

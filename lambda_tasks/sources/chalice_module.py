@@ -101,7 +101,7 @@ class Module:
         if found is None or path is None:
             return None
         try:  # (read_bytes says what an OSError means)
-            tree = ast.parse(found.read_bytes(), filename=str(path))
+            tree = _parsed(found.read_bytes(), str(path))
         except (RecursionError, MemoryError):
             raise project_paths.too_deep(label) from None
         except SyntaxError as exc:
@@ -225,3 +225,17 @@ def schedule_expression(called: str, node: ast.Call, module: Module) -> str:
     return f"cron({' '.join(str(p) for p in parts)})"
 
 
+#: Syntax trees by (file name, exact bytes): a build reads app.py's modules up to three times (the settings, the
+#: functions, the build); the same bytes are parsed once. Never mutated (the readers only walk them).
+_TREES: dict[tuple[str, bytes], ast.Module] = {}
+
+
+def _parsed(data: bytes, filename: str) -> ast.Module:
+    key = (filename, data)
+    tree = _TREES.get(key)
+    if tree is None:
+        tree = ast.parse(data, filename=filename)
+        if len(_TREES) >= 64:  # a long-lived process (the tests) reading many projects
+            _TREES.clear()
+        _TREES[key] = tree
+    return tree

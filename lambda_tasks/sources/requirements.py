@@ -13,7 +13,6 @@ import hashlib
 import os
 import re
 import urllib.parse
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -216,6 +215,9 @@ def direct_reference(line: Line) -> DirectReference | None:
 
 
 def _file_url_path(url: str) -> Path:
+    # lazy: urllib.request (~3 ms with http.client), only for a file: URL
+    import urllib.request
+
     parts = urllib.parse.urlsplit(url)
     if parts.netloc not in {"", "localhost"}:
         return Path(f"//{parts.netloc}{urllib.request.url2pathname(parts.path)}")

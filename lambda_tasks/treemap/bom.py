@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..entries import unit_key
+from ..manifest import BillOfMaterials
+from ..target_lock import Reason
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
-from ..manifest import BillOfMaterials
-from ..target_lock import Reason
 
 #: ``by`` naming a distribution: "name version" or "name[extra] version"
 _BY_DISTRIBUTION = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:\[(?P<extra>[^\]]+)\])? (?P<version>\S+)$")
