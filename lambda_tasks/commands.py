@@ -7,15 +7,24 @@ The tasks (Invoke, the console script) parse flags into Settings and call one of
 from __future__ import annotations
 
 import dataclasses
+import time
+from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import cache_prune as cache_io
+from .assemble import build as stage_build
+from .assemble.output_lock import build_lock, clean_leftovers
 from .config import Settings
-from .errors import DeployError, LambdaTasksError
+from .errors import DeployError, LambdaTasksError, ResolveError
+from .files import cache_dir
 from .framework import app_wiring, chalice_notes
-from .manifest import Manifest
+from .manifest import Manifest, load, require
 from .report import Reporter, human_bytes
+from .sources.chalice_app import read_app
+from .sources.project import SEARCH_ORDER, find_source
+from .treemap.figures import keep_previous, read_figures
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -34,9 +43,6 @@ if TYPE_CHECKING:
 def exclusive(settings: Settings, reporter: Reporter, wait: bool = True) -> Iterator[None]:
     """Hold the output directory for one command (other commands wait, or fail with ``wait=False``), and clear
     what a killed build left there first."""
-    from .assemble.output_lock import build_lock, clean_leftovers
-    from .files import cache_dir
-
     with build_lock(settings.layers_path, wait, on_wait=reporter.info):
         freed = clean_leftovers([settings.layers_path, settings.app_zip_path.parent], cache_dir())
         if freed:
@@ -49,13 +55,11 @@ def run_build(settings: Settings, *, force: bool = False, reporter: Reporter | N
 
     The cache is made here and handed to ``build()`` (which knows only ``layer_cache.LayerCache``): build stays
     free of AWS, and aws free of build; boto3 is imported only when the layers are stale."""
-    from .assemble import build as stage_build
-    from .treemap.figures import keep_previous, read_figures
-
     if settings.names_from and reporter is not None:  # where the layer and role names came from, when defaulted
         reporter.info(settings.names_from)
     cache = None
     if settings.cache_bucket:
+        # lazy: the S3 cache (and boto3 behind it) only when cache_bucket is set
         from .aws.s3_cache import S3LayerCache
 
         cache = S3LayerCache(settings.deploy, reporter or Reporter())
@@ -78,8 +82,6 @@ def build(settings: Settings, *, force: bool = False, reporter: Reporter | None 
 
 def report(settings: Settings, *, reporter: Reporter | None = None, wait: bool = True) -> Report:
     """``invoke report``: layers/report.html and its short form for the last build (nothing is rebuilt)."""
-    from .manifest import require
-
     reporter = reporter or Reporter()
     with exclusive(settings, reporter, wait):
         # the report checks each file it reads against the manifest itself (treemap), with its own words
@@ -88,6 +90,7 @@ def report(settings: Settings, *, reporter: Reporter | None = None, wait: bool =
 
 
 def _write_report(settings: Settings, manifest: Manifest, reporter: Reporter, *, lines: bool) -> Report:
+    # lazy: this command's own modules; a no-op build must not load them (start-up time)
     from .checks.slim import droppable
     from .treemap.writer import ReportInputs, Slimming, write_report
 
@@ -106,7 +109,7 @@ def verify(settings: Settings, *, event: Path | None = None, reporter: Reporter 
            pass_env: tuple[str, ...] = (), all_functions: bool = False, target_given: bool = False) -> VerifyResult:
     """``invoke verify``: verify the last build's target (another one only when ``--runtime``/``--arch`` ask for
     it), brought up to date when the project changed since, said in one line; then verify it."""
-    from .manifest import load
+    # lazy: this command's own modules; a no-op build must not load them (start-up time)
     from .verify import verify as run_verify
 
     reporter = reporter or Reporter()
@@ -134,8 +137,6 @@ def verify(settings: Settings, *, event: Path | None = None, reporter: Reporter 
 
 def _function_kinds(settings: Settings) -> dict[str, str]:
     """A Chalice app's functions' kinds (rest_api, sqs, schedule ...) by short name: the event verify --all gives."""
-    from .sources.chalice_app import read_app
-
     app = read_app(settings.project_dir / "app.py") if (settings.project_dir / "app.py").is_file() else None
     return {function.short_name: function.kind for function in app.functions} if app is not None else {}
 
@@ -145,6 +146,7 @@ def publish(settings: Settings, *, plan: bool = False, reporter: Reporter | None
     """``invoke publish-layer``: check what AWS would refuse, build if stale, then publish what is not yet published.
 
     Ctrl-C prints what was done and what was not, then goes on as KeyboardInterrupt."""
+    # lazy: this command's own modules; a no-op build must not load them (start-up time)
     from .deploy.interrupt import report_interrupted
     from .deploy.layer_publish import PublishResult, publish_layers
     from .deploy.preflight import check_publish
@@ -168,9 +170,10 @@ def deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None 
            verify: bool = True, wait: bool = True, break_lock: bool = False) -> DeployResult:
     """``invoke deploy``: check what AWS would refuse, build if stale, verify, publish the layers, create or update
     the function(s). Ctrl-C prints what was done and what was not, then goes on as KeyboardInterrupt."""
+    # lazy: this command's own modules; a no-op build must not load them (start-up time)
     from .aws.clients import Clients
     from .deploy.app_wiring import deploy_app, record_functions
-    from .deploy.functions import DeployResult, deploy_functions
+    from .deploy.functions import DeployResult, deploy_functions, say_outcome
     from .deploy.interrupt import report_interrupted
     from .deploy.preflight import check_deploy, check_manifest
     from .deploy.stage_lock import stage_lock
@@ -187,10 +190,11 @@ def deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None 
         manifest = run_build(settings, reporter=reporter)
         check_manifest(settings, manifest, deploy=True)  # each handler's module is in the app zip (or a layer)
         if verify:  # a handler that cannot import is caught here, not at the first invocation
+            # lazy: this command's own modules; a no-op build must not load them (start-up time)
             from .verify import verify as run_verify
 
             run_verify(settings, None, reporter, remembered=True)
-        result = DeployResult()
+        result = DeployResult(wired_after=True)  # said after the wiring: say_outcome
         wiring = app_wiring(settings, reporter)
         # the functions and the app's wiring (API, rules, mappings) under one stage lock: the wiring has no revision
         with stage_lock(None if plan else deploy_lock(settings, reporter), break_lock=break_lock):
@@ -204,12 +208,14 @@ def deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None 
                     record_functions(wiring, result)  # what was made is in the record, for `invoke delete`
                 raise
             result.app = deploy_app(wiring, result, clients=Clients(), reporter=reporter, plan=plan)
+        say_outcome(reporter, result, plan, result.app.changed)
         return result
 
 
 def delete(settings: Settings, *, plan: bool = False, keep_layers: bool = False,
            reporter: Reporter | None = None) -> DeleteResult:
     """``invoke delete``: remove what the deploys of the stage made, from its deploy record."""
+    # lazy: this command's own modules; a no-op build must not load them (start-up time)
     from .aws.clients import Clients
     from .deploy.deploy_record import record_path
     from .deploy.teardown import delete as run_delete
@@ -220,6 +226,7 @@ def delete(settings: Settings, *, plan: bool = False, keep_layers: bool = False,
 
 def deploy_lock(settings: Settings, reporter: Reporter) -> StageLock | None:
     """The lease deploys of one stage share in the cache bucket (deploy/stage_lock.py), or None without one."""
+    # lazy: this command's own modules; a no-op build must not load them (start-up time)
     from .aws.clients import Clients
     from .deploy.stage_lock import StageLock, lock_key
 
@@ -234,9 +241,10 @@ def deploy_lock(settings: Settings, reporter: Reporter) -> StageLock | None:
 def _deploy_image(settings: Settings, *, plan: bool, reporter: Reporter, verify: bool,
                   wait: bool) -> DeployResult:
     """``deploy`` with package_type = "image": build, verify, push, then the functions (aws/image_deploy.py)."""
+    # lazy: this command's own modules; a no-op build must not load them (start-up time)
     from .aws.clients import Clients
     from .deploy.app_wiring import deploy_app, record_functions
-    from .deploy.functions import DeployResult
+    from .deploy.functions import DeployResult, say_outcome
     from .deploy.image_functions import deploy_image, image_matrix
     from .deploy.interrupt import report_interrupted
 
@@ -245,10 +253,11 @@ def _deploy_image(settings: Settings, *, plan: bool, reporter: Reporter, verify:
     with exclusive(settings, reporter, wait):
         manifest = run_build(settings, reporter=reporter)
         if verify:
+            # lazy: this command's own modules; a no-op build must not load them (start-up time)
             from .verify import verify as run_verify
 
             run_verify(settings, None, reporter, remembered=True)
-        result = DeployResult()
+        result = DeployResult(wired_after=True)  # said after the wiring: say_outcome
         wiring = app_wiring(settings, reporter)
         try:
             deploy_image(settings, manifest, clients=clients, reporter=reporter, plan=plan, result=result)
@@ -260,12 +269,14 @@ def _deploy_image(settings: Settings, *, plan: bool, reporter: Reporter, verify:
                 record_functions(wiring, result)
             raise
         result.app = deploy_app(wiring, result, clients=clients, reporter=reporter, plan=plan)
+        say_outcome(reporter, result, plan, result.app.changed)
         return result
 
 
 def publish_image(settings: Settings, *, plan: bool = False, reporter: Reporter | None = None,
                   wait: bool = True) -> PushResult:
     """``invoke publish-image``: build if stale, then push to ``image_repository`` what it does not have."""
+    # lazy: this command's own modules; a no-op build must not load them (start-up time)
     from .push.image_push import image_of, repository_of
     from .push.image_push import publish_image as push
 
@@ -285,8 +296,8 @@ def clean(settings: Settings, *, cache: bool = False, keep: int | None = None, p
     verb = "would remove" if plan else "removed"
     if cache:
         return _clean_cache(settings, keep, plan, reporter, verb)
+    # lazy: this command's own modules; a no-op build must not load them (start-up time)
     from .assemble.clean import artifacts, remove_artifacts
-    from .manifest import load
 
     with exclusive(settings, reporter, wait):
         manifest = load(settings.manifest_path, settings.output_dir,
@@ -306,12 +317,6 @@ def clean(settings: Settings, *, cache: bool = False, keep: int | None = None, p
 
 
 def _clean_cache(settings: Settings, keep: int | None, plan: bool, reporter: Reporter, verb: str) -> int:
-    import time
-    from collections import Counter
-
-    from . import cache_prune as cache_io
-    from .files import cache_dir
-
     root = cache_dir()
     entries, uses = cache_io.scan(root)
     doomed = cache_io.plan(entries, uses, time.time(), keep_builds=keep,
@@ -331,6 +336,7 @@ def package(settings: Settings, *, fmt: str, out: Path | None = None, upload: bo
             reporter: Reporter | None = None, wait: bool = True) -> PackageResult:
     """``invoke package``: build if stale, then write a CloudFormation, SAM or Terraform template for the
     artifacts (into ``out``, default the layers directory), uploading the zips with ``upload``."""
+    # lazy: this command's own modules; a no-op build must not load them (start-up time)
     from .iac.package import package as write_package
 
     reporter = reporter or Reporter()
@@ -342,9 +348,8 @@ def package(settings: Settings, *, fmt: str, out: Path | None = None, upload: bo
 
 def lock(settings: Settings, *, output: str = "pylock.toml", reporter: Reporter | None = None) -> Path:
     """``invoke lock``: write a pylock.toml for the target from requirements.txt or pyproject.toml."""
-    from .errors import ResolveError
+    # lazy: this command's own modules; a no-op build must not load them (start-up time)
     from .resolve.pylock_writer import write_pylock
-    from .sources.project import SEARCH_ORDER, find_source
 
     reporter = reporter or Reporter()
     source = find_source(settings.project_dir, settings.requirements)

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from .errors import SettingsError
 from .function_spec import PER_FUNCTION, FunctionSpec
 from .kinds import text
+from .lambda_values import loaded_problems
 from .pyproject_table import PYPROJECT_TABLE, project_name, read_pyproject
 from .sections import Affects as Affects
 from .sections import (
@@ -196,8 +197,6 @@ def _default_names(values: dict[str, Any], project_dir: Path, app_name_from: str
 
 def _check_names(values: Mapping[str, Any]) -> None:
     """Names and ARNs as Lambda takes them, checked when the settings are loaded (lambda_values.py)."""
-    from .lambda_values import loaded_problems
-
     for key, problem in loaded_problems(values):
         raise SettingsError(f"1 setting AWS would refuse: {key}\n  {key}: {problem}")  # as deploy's preflight
 

@@ -10,8 +10,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import FunctionSpec, Settings
+from .app_model import ApiSettings, FunctionUrl
+from .config import FunctionSpec, Settings, load_settings
+from .manifest import load
 from .report import Reporter
+from .sources.chalice_app import read_app
+from .sources.chalice_config import custom_domain, function_notes, function_specs, read_config, stage_values
 
 if TYPE_CHECKING:
     from .deploy.app_wiring import AppWiring
@@ -22,9 +26,6 @@ def project_settings(cwd: Path, configured: Mapping[str, Any], flags: Mapping[st
     """Settings from flags, Invoke's config and pyproject.toml, over what the project's framework says
     (.chalice/config.json for the stage, the functions app.py defines), over the last build's target when
     ``sticky`` (``verify``, ``publish-layer`` and ``deploy`` act on what ``build --runtime/--arch`` made)."""
-    from .config import load_settings
-    from .manifest import load
-
     settings = load_settings(cwd, configured, flags)
     fallbacks: list[tuple[Mapping[str, Any], str]] = []
     framework = _chalice_values(settings)
@@ -43,9 +44,6 @@ def project_settings(cwd: Path, configured: Mapping[str, Any], flags: Mapping[st
 
 def _chalice_values(settings: Settings) -> tuple[dict[str, Any], str] | None:
     """The settings a Chalice project's .chalice/config.json gives for the stage (None: not a Chalice app)."""
-    from .sources.chalice_app import read_app
-    from .sources.chalice_config import read_config, stage_values
-
     app = read_app(settings.project_dir / "app.py") if (settings.project_dir / "app.py").is_file() else None
     if app is None:
         return None
@@ -60,9 +58,6 @@ def _chalice_values(settings: Settings) -> tuple[dict[str, Any], str] | None:
 
 def chalice_functions(settings: Settings) -> tuple[FunctionSpec, ...]:
     """The Lambda functions of a Chalice app, named as Chalice names them for the stage."""
-    from .sources.chalice_app import read_app
-    from .sources.chalice_config import function_specs, read_config
-
     app = read_app(settings.project_dir / "app.py")
     if app is None:
         return ()
@@ -74,9 +69,6 @@ def chalice_functions(settings: Settings) -> tuple[FunctionSpec, ...]:
 def chalice_notes(settings: Settings) -> list[str]:
     """One line for each thing of a Chalice app lambda-tasks does not act on or reads differently: config.json
     keys, per-function entries, what app.py does that Chalice would not."""
-    from .sources.chalice_app import read_app
-    from .sources.chalice_config import function_notes, read_config, stage_values
-
     app = read_app(settings.project_dir / "app.py")
     if app is None:
         return []
@@ -90,11 +82,11 @@ def chalice_notes(settings: Settings) -> list[str]:
 def app_wiring(settings: Settings, reporter: Reporter) -> AppWiring:
     """What deploy wires around the functions (after the build): a Chalice app's routes and event sources (what
     its syntax does not say read by importing it in the verify sandbox), the API's settings."""
-    from .app_model import ApiSettings, FunctionUrl
+    # lazy: deploy's and verify's modules; a no-op build must not load them (start-up time)
     from .deploy.app_wiring import AppWiring
     from .deploy.deploy_record import record_path
-    from .sources.chalice_app import read_app
-    from .sources.chalice_config import custom_domain, read_config
+
+    # lazy: deploy's and verify's modules; a no-op build must not load them (start-up time)
     from .verify.app_dump import needed, read_by_import
 
     app = read_app(settings.project_dir / "app.py") if (settings.project_dir / "app.py").is_file() else None

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from invoke.collection import Collection
+from invoke.config import Config
 from invoke.context import Context
 from invoke.exceptions import Exit, ParseError
 from invoke.parser.argument import Argument
@@ -29,6 +30,7 @@ from invoke.tasks import Task
 
 from . import framework, frontend
 from .config import Settings, setting_names, table_settings
+from .errors import LambdaTasksError, SettingsError, file_system_error
 from .flags import COMMANDS, Command, Flag
 from .pyproject_table import near_name
 
@@ -122,8 +124,6 @@ def plain(value: Any) -> Any:
 def check_config_keys(config: Iterable[str]) -> None:
     """A near miss of ``lambda_tasks`` in Invoke's config (``lambda-tasks:`` in invoke.yaml) is an error: its
     settings would be ignored without a word."""
-    from .errors import SettingsError
-
     for key in config:
         if near_name(str(key), "lambda_tasks"):
             raise SettingsError(f"{key!r} in Invoke's config (invoke.yaml) is not read; did you mean 'lambda_tasks'?"
@@ -137,8 +137,6 @@ def check_config_keys(config: Iterable[str]) -> None:
 def invoke_config(cwd: Path) -> dict[str, Any]:
     """The ``lambda_tasks`` values of Invoke's config as the ``invoke`` command run in ``cwd`` reads them: the
     system, user and project invoke.yaml files and INVOKE_LAMBDA_TASKS_<KEY> variables (for the Nox sessions)."""
-    from invoke.config import Config
-
     config = Config(project_location=cwd)
     config.load_collection(ns.configuration())
     config.load_project()
@@ -158,8 +156,6 @@ def settings_for(c: Any, *, sticky: bool = False, **flags: Any) -> Settings:
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Our errors and file-system errors become a short message and exit code 1, Ctrl-C exit code 130."""
-    from .errors import LambdaTasksError, file_system_error
-
     try:
         yield
     except LambdaTasksError as exc:

@@ -2,11 +2,15 @@
 
 moto gives a function one RevisionId at creation and never checks it. Here every function has a revision of
 ours that moves on every successful write; a write carrying another RevisionId is answered as Lambda answers it
-(HTTP 412, ``PreconditionFailedException``). Each deploy talks to its own ``Door`` (a port of its own, so the
+(HTTP 412, ``PreconditionFailedException``). A code or configuration write moves it twice, as Lambda does (once
+for the write, whose answer carries that revision, and again when the update finishes: aws/aws-sdk#377), so a
+deploy that wrote against the revision of an answer would be refused. Each deploy talks to its own ``Door`` (a port of its own, so the
 proxy knows whose call it is), and a ``turns`` list makes the order of the deploys' writes deterministic:
 ``["a", "b", "a", "b"]`` lets a's first write through, then b's, and so on; after the list, calls flow freely.
 After every successful write the function's state is recorded (``states``), so a test can tell whether a deploy's
-whole intent was ever in place. Binds 127.0.0.1 only; ``close()`` stops it (and it is a daemon thread).
+whole intent was ever in place, and the state each door's last GetFunction answered (``last_read``): what a deploy
+saw at its end. ``leave(door)`` drops the turns of a deploy that has ended. Binds 127.0.0.1 only; ``close()``
+stops it (and it is a daemon thread).
 """
 
 from __future__ import annotations
@@ -23,8 +27,11 @@ from urllib.parse import unquote, urlsplit
 FUNCTION = re.compile(r"^/2015-03-31/functions/(?P<name>[^/?]+)(?P<rest>/[^?]*)?")
 #: (method, the path after the function's name) -> the write's kind; reads are the rest
 WRITES = {("PUT", "/code"): "code", ("PUT", "/configuration"): "config", ("POST", "/versions"): "version"}
-#: how long a held write waits for its turn before the turn is skipped (the other deploy may have no such write)
-TURN_WAIT_S = 60.0
+#: how long a held write waits for its turn before the turn is skipped (the other deploy may have no such write);
+#: under botocore's read timeout of a short call (20 s), which would otherwise send the held write a second time
+TURN_WAIT_S = 15.0
+#: how far a successful write moves the revision: the write, then the update finishing (a version: once)
+MOVES = {"code": 2, "config": 2, "version": 1}
 
 
 class Revisions:
@@ -35,8 +42,9 @@ class Revisions:
         self.turns = list(turns or [])
         self.revision: dict[str, int] = {}
         self.reads: dict[str, int] = {}
-        self.states: list[tuple[str, dict[str, Any]]] = []  # (door, function state) after each write
+        self.states: list[tuple[str, str, dict[str, Any]]] = []  # (door, write kind, function state) after each write
         self.refused: list[tuple[str, str]] = []  # (door, write kind) answered 412
+        self.last_read: dict[tuple[str, str], dict[str, Any]] = {}  # (door, function) -> its last GetFunction's state
         self.cond = threading.Condition()
 
     def rid(self, name: str) -> str:
@@ -53,6 +61,12 @@ class Revisions:
                     deadline = time.monotonic() + TURN_WAIT_S
                     continue
                 self.cond.wait(left)
+
+    def leave(self, door: str) -> None:
+        """``door``'s deploy has ended: its turns are skipped from now on."""
+        with self.cond:
+            self.turns = [turn for turn in self.turns if turn != door]
+            self.cond.notify_all()
 
     def done_turn(self, door: str) -> None:
         with self.cond:
@@ -72,9 +86,13 @@ class Revisions:
     def snapshot(self, name: str, headers: dict[str, str]) -> dict[str, Any]:
         read = {k: v for k, v in headers.items() if k.lower() in ("authorization", "x-amz-date", "user-agent")}
         status, _, body = self.forward("GET", f"/2015-03-31/functions/{name}", read, b"")
-        config = json.loads(body)["Configuration"] if status == 200 else {}
-        return {"CodeSha256": config.get("CodeSha256"), "MemorySize": config.get("MemorySize"),
-                "Environment": (config.get("Environment") or {}).get("Variables") or {}}
+        return summary(json.loads(body)["Configuration"] if status == 200 else {})
+
+
+def summary(config: dict[str, Any]) -> dict[str, Any]:
+    """What the tests compare of a function: its code, memory size and environment."""
+    return {"CodeSha256": config.get("CodeSha256"), "MemorySize": config.get("MemorySize"),
+            "Environment": (config.get("Environment") or {}).get("Variables") or {}}
 
 
 class Door(ThreadingHTTPServer):
@@ -112,6 +130,8 @@ class _Handler(BaseHTTPRequestHandler):
             if match and self.command == "GET" and status == 200:
                 with state.cond:
                     state.reads[door] = state.reads.get(door, 0) + 1
+                    if not match["rest"]:  # GetFunction
+                        state.last_read[(door, name)] = summary(json.loads(out).get("Configuration") or {})
                     state.cond.notify_all()
                 out = self._stamp(out, name)
             elif self.command == "POST" and self.path.rstrip("/").endswith("/2015-03-31/functions") and status < 300:
@@ -134,8 +154,9 @@ class _Handler(BaseHTTPRequestHandler):
                 status, out_headers, out = state.forward(self.command, self.path, headers, body)
                 if status < 300:
                     state.revision[name] = state.revision.get(name, 0) + 1
-                    state.states.append((door, state.snapshot(name, headers)))
-                out = self._stamp(out, name)
+                    out = self._stamp(out, name)  # the write's own revision
+                    state.revision[name] += MOVES[kind] - 1
+                    state.states.append((door, kind, state.snapshot(name, headers)))
             return self._answer(status, out_headers, out)
         finally:
             state.done_turn(door)

@@ -4,14 +4,19 @@ every command and flag), the quickstart run verbatim against moto, and the test 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import importlib.util
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
+import boto3
 import pytest
 import yaml
 from conftest import REPO, need_tool
@@ -112,22 +117,106 @@ def test_the_site_builds_strictly(tmp_path):
 
 # ---------------------------------------------------------------- the quickstart, verbatim
 
+START, END = re.compile(r"^<!-- quickstart", re.M), "<!-- end of quickstart -->"
+#: A fenced block: its language, the rest of its info line (``title="path"``), its text.
+FENCE = re.compile(r"^```(\w*)([^\n]*)\n(.*?)^```[ \t]*$", re.M | re.S)
+EOF_MARK = "LAMBDA_TASKS_DOCS_EOF"
 
-def quickstart_blocks(text: str) -> list[str]:
-    """The ```sh blocks between the quickstart markers (getting-started.md), or of the README's quickstart section."""
-    found = re.search(r"^<!-- quickstart", text, re.M)
-    start = found.start() if found else -1
-    if start >= 0:
-        text = text[start:text.index("<!-- end of quickstart -->")]
+
+def walkthrough_script(text: str) -> str:
+    """The bash script of a page's walk-through, in the page's order: between ``<!-- quickstart`` and
+    ``<!-- end of quickstart -->``, each ```sh block verbatim and each block titled ``title="path"`` written to that
+    path (from the directory the commands before it left the shell in). Without the markers: the ```sh blocks of
+    the README's quickstart section. Any other block inside the markers is an error: nothing there goes untested."""
+    found = START.search(text)
+    if found:
+        text = text[found.start():text.index(END)]
     else:
         text = text[text.index("## Your own project in five minutes"):]
         text = text[:text.index("\n## ", 4)]
-    return re.findall(r"```sh\n(.*?)```", text, flags=re.S)
+    parts = []
+    for language, info, body in FENCE.findall(text):
+        title = re.search(r'title="([^"]+)"', info)
+        if title:
+            path = title.group(1)
+            assert EOF_MARK not in body and "'" not in path and not path.startswith("/") and ".." not in path, path
+            parts.append(f"mkdir -p \"$(dirname '{path}')\" && cat > '{path}' <<'{EOF_MARK}'\n{body}{EOF_MARK}")
+        elif language == "sh":
+            parts.append(body)
+        elif found:
+            raise AssertionError(f"a ```{language} block without a title inside the walk-through: {body[:60]!r}")
+    return "\n".join(parts)
+
+
+def test_the_walkthrough_script_writes_titled_blocks_and_runs_sh_blocks(tmp_path):
+    page = ('# x\n\n```sh\necho outside\n```\n\n<!-- quickstart: here -->\n\n```sh\nmkdir p && cd p\n```\n\n'
+            '```python title="pkg/mod.py"\nprint("it\'s here")\n```\n\n```sh\npython pkg/mod.py\n```\n\n'
+            '<!-- end of quickstart -->\n\n```sh\necho after\n```\n')
+    script = walkthrough_script(page)
+    assert "outside" not in script and "after" not in script
+    done = subprocess.run(["bash", "-c", "set -euo pipefail\n" + script], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)
+    assert done.stdout == "it's here\n", done.stderr
+    assert (tmp_path / "p" / "pkg" / "mod.py").read_text() == 'print("it\'s here")\n'
+    with pytest.raises(AssertionError, match="without a title"):
+        walkthrough_script(page.replace("```sh\npython", "```console\npython"))
 
 
 #: The README's quickstart, and every page with one between <!-- quickstart ... --> and <!-- end of quickstart -->.
 QUICKSTARTS = ["README.md", *sorted(p.relative_to(REPO).as_posix() for p in DOCS.rglob("*.md")
-                                    if re.search(r"^<!-- quickstart", p.read_text(encoding="utf-8"), re.M))]
+                                    if START.search(p.read_text(encoding="utf-8")))]
+
+
+@pytest.mark.parametrize("page", QUICKSTARTS[1:])
+def test_every_command_of_a_walkthrough_page_is_in_the_walkthrough(page):
+    """A page with a walk-through shows no shell command the test does not run (output is shown indented)."""
+    text = (REPO / page).read_text(encoding="utf-8")
+    found = START.search(text)
+    assert found
+    outside = text[:found.start()] + text[text.index(END):]
+    assert not [body for language, _, body in FENCE.findall(outside) if language in {"sh", "bash", "console", "shell"}]
+
+
+def _check_hello(out: str, tmp_path: Path) -> None:
+    assert "names: app hello-lambda, layers hello-lambda-deps-N (from [project] name in pyproject.toml)" in out
+    assert "hello lambda" in out  # verify called the handler with the event
+    assert re.search(r"function hello-lambda \[us-east-1\]: (created|updated|up to date)", out), out
+
+
+def _sha256_b64(path: Path) -> str:
+    return base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
+
+
+def _check_todo_api(out: str, tmp_path: Path) -> None:
+    """What the FastAPI walk-through's deploy made, read back from moto; and what verify answered locally."""
+    project = tmp_path / "todo-api"
+    assert "names: app todo-api, layers todo-api-deps-N (from [project] name in pyproject.toml)" in out
+    assert '"statusCode": 201' in out and '{\\"title\\":\\"read the docs\\",\\"id\\":1,\\"done\\":false}' in out, out
+    assert "function URL todo-api [us-east-1]: would create" in out  # the plan
+    with zipfile.ZipFile(project / "dist" / "app.zip") as app:
+        assert {"app.py", "todo/__init__.py", "todo/store.py", "todo/routes.py"} <= set(app.namelist())
+    lam = boto3.client("lambda", region_name="us-east-1")
+    config = lam.get_function(FunctionName="todo-api")["Configuration"]
+    assert (config["Handler"], config["Runtime"], config["MemorySize"], config["Timeout"]) == (
+        "app.handler", "python3.12", 512, 15)
+    assert config["Environment"]["Variables"] == {"STAGE": "dev"}
+    assert config["Role"].endswith(":role/todo-api-dev")
+    assert config["CodeSha256"] == _sha256_b64(project / "dist" / "app.zip")
+    (layer,) = config["Layers"]
+    assert ":layer:todo-api-deps-1:" in layer["Arn"]
+    name, version = layer["Arn"].rsplit(":", 2)[-2:]
+    published = lam.get_layer_version(LayerName=name, VersionNumber=int(version))
+    assert published["Content"]["CodeSha256"] == _sha256_b64(project / "layers" / "todo-api-deps-1.zip")
+    assert "python3.12" in published["CompatibleRuntimes"]
+    url = lam.get_function_url_config(FunctionName="todo-api")
+    assert url["AuthType"] == "NONE" and url["FunctionUrl"].rstrip("/") in out  # the deploy printed it
+    statements = json.loads(lam.get_policy(FunctionName="todo-api")["Policy"])["Statement"]
+    assert any(s["Action"] == "lambda:InvokeFunctionUrl" and s["Principal"] in ("*", {"AWS": "*"})
+               for s in statements), statements
+
+
+#: What each walk-through's run is checked for beyond every command passing, by the name it deploys.
+WALKTHROUGH_CHECKS = {"hello-lambda": _check_hello, "todo-api": _check_todo_api}
 
 
 @pytest.mark.slow
@@ -135,19 +224,17 @@ QUICKSTARTS = ["README.md", *sorted(p.relative_to(REPO).as_posix() for p in DOCS
 @pytest.mark.pypi
 @pytest.mark.parametrize("page", QUICKSTARTS)
 def test_the_quickstart_runs_verbatim_against_moto(tmp_path, iam_env, page):
-    blocks = quickstart_blocks((REPO / page).read_text(encoding="utf-8"))
-    assert any("lambda-tasks deploy" in block for block in blocks)
-    script = "set -euo pipefail\n" + "\n".join(blocks)
+    script = walkthrough_script((REPO / page).read_text(encoding="utf-8"))
+    assert re.search(r"^(lambda-tasks|invoke) deploy", script, re.M), script
     env = {**os.environ, **iam_env, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     env.pop("AWS_DEFAULT_REGION", None)
-    done = subprocess.run(["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=600, env=env)
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = subprocess.run(["bash", "-c", "set -euo pipefail\n" + script], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=600, env=env)
     out = done.stdout + done.stderr
-    if "hello-lambda" not in script:
-        return  # another page's walk-through: it ran, every command green
-    assert "names: app hello-lambda, layers hello-lambda-deps-N (from [project] name in pyproject.toml)" in out
-    assert "hello lambda" in out  # verify called the handler with the event
-    assert re.search(r"function hello-lambda \[us-east-1\]: (created|updated|up to date)", out), out
+    assert done.returncode == 0, out
+    checks = [check for name, check in WALKTHROUGH_CHECKS.items() if f"{name}" in script]
+    assert len(checks) == 1, f"{page}: no check of what its walk-through deployed (WALKTHROUGH_CHECKS)"
+    checks[0](out, tmp_path)
 
 
 # ---------------------------------------------------------------- system tools: skip outside CI, fail under CI=true

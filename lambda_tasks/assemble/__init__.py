@@ -17,7 +17,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..cache_prune import prune_now_and_then, record_use
 from ..config import Settings
+from ..files import cache_dir
 from ..layer_cache import LayerCache
 from ..manifest import BillOfMaterials, Manifest
 from ..report import Reporter, human_bytes
@@ -66,7 +68,8 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
         pending.parent.mkdir(parents=True, exist_ok=True)
         pending.touch()
 
-    from . import app_pipeline, layer_pipeline  # the checks and packers: a no-op build never loads them
+    # lazy: the checks and packers: a no-op build never loads them (start-up time)
+    from . import app_pipeline, layer_pipeline
 
     index = app_pipeline.package_index(settings.pip_args)
     app_entries, app = app_pipeline.make_app(settings, app_files, framework, vendor, index, reporter)
@@ -77,10 +80,12 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
         return layer_pipeline.bill_of_materials(settings.layers, made, plan.kept_bill_of_materials)
 
     if app is None:
+        # lazy: not loaded by a no-op build (start-up time)
         from .image_pipeline import finish_image
 
         result, summary = finish_image(settings, plan, last, app_entries, made, reporter, bom)
     else:
+        # lazy: not loaded by a no-op build (start-up time)
         from .zip_pipeline import finish_zip
 
         result, summary = finish_zip(settings, plan, last, app, made, cache, reporter, bom)
@@ -96,8 +101,6 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
 def _used_cache(layers_path: Path, cache_max_bytes: int, started_at: float, wheels: Sequence[Path] | None,
                 reporter: Reporter) -> None:
     """Record what this build used from the cache; once a day, prune what no build used for 30 days."""
-    from ..cache_prune import prune_now_and_then, record_use
-    from ..files import cache_dir
 
     record_use(cache_dir(), layers_path, started_at, wheels)
     removed = prune_now_and_then(cache_dir(), cache_max_bytes)

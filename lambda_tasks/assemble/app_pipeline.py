@@ -8,11 +8,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..checks import audit, guard, paths
+from ..checks.bytecode import compile_entries, merge
 from ..config import Settings
 from ..entries import APP_MOUNT, Entry
+from ..host import find_interpreter
 from ..package_index import DEFAULT_INDEX, PackageIndex
 from ..project_paths import ProjectPath
 from ..report import Reporter
+from ..resolve.pip_config import PipConfigError, command_line_settings, pip_settings
 from ..sections import Shipping
 from ..targets import Target
 from . import app_code, collect, layers
@@ -41,8 +44,6 @@ def make_app(settings: Settings, app_files: Sequence[tuple[str, ProjectPath]], f
 def package_index(pip_args: Sequence[str]) -> PackageIndex:
     """The index pip would ask, as its configuration and ``pip_args`` say (not asked with --no-index); asked
     only for advice, when a shared library is missing."""
-    from ..resolve.pip_config import PipConfigError, command_line_settings, pip_settings
-
     try:
         pip = {**pip_settings(), **command_line_settings(pip_args)[0]}
     except PipConfigError:
@@ -56,8 +57,6 @@ def with_bytecode(entries: Sequence[Entry], settings: Shipping, mount: str, repo
     """Add unchecked-hash pycs when ``bytecode`` is on (compiled with the runtime's exact Python)."""
     if not settings.bytecode:
         return list(entries)
-    from ..checks.bytecode import compile_entries, merge
-    from ..host import find_interpreter
 
     target: Target = settings.target
     interpreter = find_interpreter(target, settings.bytecode_python)

@@ -19,7 +19,9 @@ from ..entries import APP_UNIT, Entry
 from ..errors import ProjectError
 from ..report import Reporter
 from ..sections import ResolveSettings, SourceSettings
+from ..sources.chalice_app import read_app
 from ..sources.declaration import Declaration
+from .collect import wheel_entries
 
 FRAMEWORK = "chalice"
 
@@ -34,8 +36,6 @@ class Runtime:
 
 
 def is_chalice_app(project_dir: Path) -> bool:
-    from ..sources.chalice_app import read_app
-
     app = project_dir / "app.py"
     return app.is_file() and read_app(app) is not None
 
@@ -66,6 +66,7 @@ def chalice_requirement(sources: SourceSettings, declaration: Declaration) -> tu
 
 def runtime(sources: SourceSettings, resolve: ResolveSettings, declaration: Declaration, reporter: Reporter,
             refresh: bool = False) -> Runtime:
+    # lazy: what a Chalice build that makes something needs; a no-op build does not load it
     from ..resolve.chalice_wheel import runtime_wheel
 
     requirement, pinned = chalice_requirement(sources, declaration)
@@ -74,8 +75,8 @@ def runtime(sources: SourceSettings, resolve: ResolveSettings, declaration: Decl
 
 def runtime_entries(found: Runtime, app_entries: Sequence[Entry]) -> list[Entry]:
     """chalice/__init__.py and chalice/app.py of the runtime wheel, as function-zip entries."""
+    # lazy: what a Chalice build that makes something needs; a no-op build does not load it
     from ..resolve.chalice_wheel import RUNTIME_FILES
-    from .collect import wheel_entries
 
     clash = sorted(entry.arcname for entry in app_entries if entry.arcname.split("/", 1)[0] == FRAMEWORK)
     if clash:
@@ -102,6 +103,7 @@ def framework_only(roots: Sequence[str] | None, environment: dict[str, str], whe
     """The distributions only Chalice's tool needs: chalice, and what it pulls in that nothing else the app
     asks for (``roots``, its top-level requirements) needs. ``roots`` None (a lock that does not record them):
     only chalice itself, since what the app needs cannot be told."""
+    # lazy: what a Chalice build that makes something needs; a no-op build does not load it
     from ..checks.closure import check_closure, read_metadata
 
     metadata = [read_metadata(wheel) for wheel in wheels]

@@ -20,6 +20,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from .. import __version__, project_paths
 from ..config import Affects, settings_affecting
@@ -79,7 +80,6 @@ def _without_userinfo(value: str | None) -> str | None:
     """URLs without ``user:token@``: a rotated token does not change what the index serves."""
     if not value or "@" not in value:
         return value
-    from urllib.parse import urlsplit, urlunsplit
 
     words = []
     for word in value.split():

@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..checks import audit, guard, paths
+from ..checks import audit, exclude, guard, paths
+from ..checks.slim import slim
+from ..checks.strip import strip_binaries
 from ..entries import APP_MOUNT, LAYER_MOUNT, LAYER_PREFIX, Entry
 from ..files import write_atomic
 from ..layer_cache import Bom, CachedLayers, LayerCache
@@ -21,12 +23,15 @@ from ..package_index import PackageIndex
 from ..project_paths import ProjectPath
 from ..report import Reporter, human_bytes
 from ..sections import LayerSettings, ResolveSettings
+from ..shared_libraries import other_abi_files
 from ..sources.declaration import Declaration
 from ..target_lock import TargetLock
 from . import chalice_runtime as chalice
 from . import collect, layers
 from .app_pipeline import with_bytecode
+from .lock_stage import BOM_NAME, write_bom
 from .plan import BuildPlan
+from .wheel_resolution import resolve_wheels
 
 
 @dataclass(frozen=True)
@@ -86,7 +91,6 @@ def _published_kept(records: list[LayerRecord], previous: Sequence[LayerRecord])
 
 def _made(settings: LayerSettings, resolve: ResolveSettings, plan: BuildPlan, given: LayerInputs,
           index: PackageIndex, reporter: Reporter) -> MadeLayers:
-    from .wheel_resolution import resolve_wheels
 
     resolved = resolve_wheels(resolve, given.declaration, given.framework, plan.force, reporter)
     mount = APP_MOUNT if plan.image_mode else LAYER_MOUNT
@@ -104,8 +108,6 @@ def _made(settings: LayerSettings, resolve: ResolveSettings, plan: BuildPlan, gi
         verified = audit.audit(entries, settings.target, settings.audit_allow, memo, mount=mount,
                                extra_layers=settings.extra_layers, reporter=reporter, index=index)
     if settings.strip_binaries:
-        from ..checks.strip import strip_binaries
-
         entries, _ = strip_binaries(entries, verified, settings.target, reporter)
     return MadeLayers(entries, used=resolved.used, locked=resolved.locked)
 
@@ -113,8 +115,6 @@ def _made(settings: LayerSettings, resolve: ResolveSettings, plan: BuildPlan, gi
 def _excluded(entries: list[Entry], settings: LayerSettings, given: LayerInputs,
               reporter: Reporter) -> list[Entry]:
     """Leave out what ``exclude`` and ``exclude_runtime_provided`` name, unless the app imports it."""
-    from ..checks import exclude
-
     if settings.exclude_runtime_provided:
         exclude.warn_pinned_runtime_provided(given.declaration.texts, given.declaration.shown, reporter)
     excluded = exclude.excluded_units(settings.exclude, settings.exclude_runtime_provided)
@@ -127,8 +127,6 @@ def _excluded(entries: list[Entry], settings: LayerSettings, given: LayerInputs,
 def _slimmed(entries: Sequence[Entry], settings: LayerSettings, reporter: Reporter) -> list[Entry]:
     if not settings.slim:
         return list(entries)
-    from ..checks.slim import slim
-    from ..shared_libraries import other_abi_files
 
     kept, saved = slim(entries, keep_pycache=settings.bytecode, target=settings.target)
     other_abi = len(other_abi_files((entry.arcname for entry in entries), settings.target))
@@ -144,7 +142,6 @@ def bill_of_materials(settings: LayerSettings, made: MadeLayers,
     Layers from the shared cache come with the BOM the runner that built them wrote, written here byte for byte
     (an entry without one removes a stale file rather than leave it to lie). Called once everything else was
     written, before the manifest."""
-    from .lock_stage import BOM_NAME, write_bom
 
     path = settings.layers_path / BOM_NAME
     if made.from_cache:

@@ -108,6 +108,7 @@ def plan_layers(entries: Sequence[Entry], settings: Settings, app_unzipped: int,
         layer_unzipped_bytes=settings.unzipped_limit,
         total_unzipped_bytes=settings.unzipped_limit - app_unzipped - settings.extra_layers_bytes,
         s3=bool(settings.s3_bucket),
+        slim=settings.slim,
     )
     units = [split.Unit(name, zipped, unzipped) for name, (zipped, unzipped) in sorted(sizes.items())]
     groups = {unit_key(name): number for name, number in settings.layer_groups.items()}

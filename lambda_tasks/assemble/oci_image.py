@@ -9,6 +9,7 @@ written. Nothing here talks to a registry: the base comes in already fetched (``
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -27,7 +28,7 @@ from ..manifest import BaseImage, Blob, ImageRecord
 from ..oci_registry import OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST, platform_of
 from ..report import Reporter, human_bytes, largest_listing
 from . import split, tar
-from .base_image import cached_blob
+from .base_image import base_image, cached_blob
 
 ROOT = "var/task/"  # LAMBDA_TASK_ROOT: code and dependencies of an image both live there
 APP_LAYER = "app"
@@ -175,8 +176,6 @@ def _descriptor(media_type: str, blob: Blob) -> dict[str, Any]:
 def write_layout(settings: Settings, base: BaseImage, layers: Sequence[Blob], cmd: Sequence[str],
                  reporter: Reporter) -> ImageRecord:
     """The config, the manifest, the base's blobs and index.json: a complete OCI image layout."""
-    import hashlib
-
     root = settings.image_path
     blobs_dir = root / "blobs" / "sha256"
     base_config = json.loads(cached_blob(base.config.digest).read_bytes())
@@ -233,8 +232,6 @@ def assemble(settings: Settings, app_entries: Sequence[Entry], dep_entries: Sequ
              reporter: Reporter) -> tuple[ImageRecord, dict[str, int]]:
     """The image from the app's entries and the dependencies' (None: unchanged, ``previous``'s layers are kept);
     returns it with unit -> uncompressed bytes."""
-    from .base_image import base_image
-
     base = base_image(settings, previous.base if previous else None, refresh, reporter)
     app = plan_app_layer(app_entries, settings)
     if dep_entries is None:

@@ -64,6 +64,7 @@ class Budget:
     layer_unzipped_bytes: int  # per layer unzipped cap (262,144,000 normally)
     total_unzipped_bytes: int  # what all layers together may hold (limit - app - extra layers)
     s3: bool = False  # True when uploads go through S3 (changes the advice in errors)
+    slim: bool = False  # True when slim is on already (the errors do not advise it)
 
 
 class _Bin:
@@ -251,7 +252,7 @@ def _largest(units: Sequence[Unit], by_zip: bool) -> str:
     )
 
 
-def _ways(units: Sequence[Unit], *first: str, container: bool = True) -> list[str]:
+def _ways(units: Sequence[Unit], *first: str, slimmed: bool, container: bool = True) -> list[str]:
     ways = list(first)
     present = [u for u in units if u.name in RUNTIME_PROVIDED]
     if present:
@@ -261,7 +262,7 @@ def _ways(units: Sequence[Unit], *first: str, container: bool = True) -> list[st
             f"leave out what the Lambda runtime already provides ({names}: {size} unzipped) with "
             f"exclude_runtime_provided = true or exclude = [...]"
         )
-    ways += ["drop unused extras and dependencies from requirements", "set slim = true"]
+    ways += ["drop unused extras and dependencies from requirements", *([] if slimmed else ["set slim = true"])]
     if container:
         ways.append('set package_type = "image" to ship a container image instead (up to 10 GB uncompressed)')
     return ways
@@ -287,7 +288,7 @@ def _check_sizes(units: list[Unit], budget: Budget) -> None:
             f"needed: {_size(total)} unzipped; left for layers: {_size(budget.total_unzipped_bytes)} (Lambda's "
             f"limit of {_size(budget.layer_unzipped_bytes)} for the function and all its layers unzipped, minus "
             f"the function zip and extra_layers)",
-            units, _ways(units), by_zip=False,
+            units, _ways(units, slimmed=budget.slim), by_zip=False,
         )
     for unit in sorted(units, key=_big_first):
         if unit.unzipped_bytes > budget.layer_unzipped_bytes:
@@ -296,7 +297,7 @@ def _check_sizes(units: list[Unit], budget: Budget) -> None:
                 f"{human_bytes(budget.layer_unzipped_bytes)} one layer may hold: it cannot fit in any layer",
                 f"{unit.name}: {_size(unit.unzipped_bytes)} unzipped; one layer's limit: "
                 f"{_size(budget.layer_unzipped_bytes)}",
-                units, _ways(units), by_zip=False,
+                units, _ways(units, slimmed=budget.slim), by_zip=False,
             )
     for unit in sorted(units, key=_big_first):
         if unit.zip_bytes > budget.layer_zip_bytes:
@@ -305,11 +306,12 @@ def _check_sizes(units: list[Unit], budget: Budget) -> None:
             if budget.s3:
                 headline = (f"{unit.name} alone is {human_bytes(unit.zip_bytes)} zipped, over the per-layer cap of "
                             f"{human_bytes(budget.layer_zip_bytes)} even through S3: it cannot fit in any layer")
-                ways = _ways(units)
+                ways = _ways(units, slimmed=budget.slim)
             else:
                 headline = (f"{unit.name} alone is {human_bytes(unit.zip_bytes)} zipped, over the "
                             f"{human_bytes(budget.layer_zip_bytes)} cap of a zip uploaded inline: it needs s3_bucket")
-                ways = _ways(units, "set s3_bucket so layers upload through S3, which lifts the zipped cap")
+                ways = _ways(units, "set s3_bucket so layers upload through S3, which lifts the zipped cap",
+                             slimmed=budget.slim)
             raise _error(headline, detail, units, ways, by_zip=True)
 
 
@@ -363,5 +365,5 @@ def _too_many_layers(units: list[Unit], budget: Budget, needed: int, pinned: boo
         f"but only {budget.max_layers} may be used",
         f"each layer: at most {_size(budget.layer_zip_bytes)} zipped; Lambda allows {MAX_LAYERS} layers per "
         f"function, minus extra_layers: a limit of {_size(budget.max_layers * budget.layer_zip_bytes)} zipped",
-        units, _ways(units, *first), by_zip=True,
+        units, _ways(units, *first, slimmed=budget.slim), by_zip=True,
     )

@@ -11,7 +11,10 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
+from .. import resolve as resolver  # resolver.resolve looked up at the call: the closure tests stand in one
 from ..report import Reporter
+from ..resolve.lock_plan import check_agrees, plan_lock
+from ..resolve.lockfile import resolve_lock
 from ..sections import ResolveSettings
 from ..sources.declaration import Declaration
 from ..target_lock import TargetLock
@@ -42,9 +45,6 @@ def resolve_wheels(settings: ResolveSettings, declaration: Declaration, framewor
     own: set[str] = set()
     early: EarlyChecks | None = None
     if declaration.is_lock:
-        from ..resolve.lock_plan import check_agrees, plan_lock
-        from ..resolve.lockfile import resolve_lock
-
         # the lock for the target before anything is fetched (files, sha256, Requires-Python, markers); the
         # fetch is held to it, then the closure is checked on the wheels' metadata
         plan = plan_lock(declaration, settings.target, settings.project_dir)
@@ -55,11 +55,9 @@ def resolve_wheels(settings: ResolveSettings, declaration: Declaration, framewor
                                      and declaration.source.kind == "pylock")
         check_agrees(plan, locked)
     else:
-        from ..resolve import resolve  # looked up at the call: the closure tests stand in a resolver that drops one
-
         early = EarlyChecks(settings.target)  # the wheels pip fetched are checked while it resolves
         try:
-            wheels = resolve(settings, declaration, reporter, refresh=force, on_wheel=early.submit, own=own)
+            wheels = resolver.resolve(settings, declaration, reporter, refresh=force, on_wheel=early.submit, own=own)
             origins = find_links_origins(wheels, declaration.find_links, settings.project_dir, "installer")
             wheels, locked = target_lock(wheels, origins, declaration.roots, settings.target, declaration.shown,
                                          reporter)

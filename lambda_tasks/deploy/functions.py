@@ -27,7 +27,8 @@ from .rollout import Rollout
 from .steps import FunctionStep
 
 __all__ = ["CONFIG_FIELDS", "DeployResult", "Deployer", "FunctionStep", "code_changed", "config_changes",
-           "default_regions", "deploy_functions", "desired_config", "function_specs", "layer_list", "run_matrix"]
+           "default_regions", "deploy_functions", "desired_config", "function_specs", "layer_list", "run_matrix",
+           "say_outcome"]
 
 #: Where a deploy that leaves parts of an app out sends the user.
 NOT_DEPLOYED_HELP = 'see docs/guides/chalice-projects.md ("Not deployed here") for what deploys them'
@@ -57,6 +58,17 @@ def deploy_functions(
     pairs = deploy_matrix(specs, default_regions(settings, specs, clients))
     deployer = Deployer(settings, manifest, Publisher(settings, clients, reporter, sleep), plan)
     return run_matrix(deployer, specs, pairs, result if result is not None else DeployResult())
+
+
+def say_outcome(reporter: Reporter, result: DeployResult, plan: bool, wired_changed: bool) -> None:
+    """The deploy's last line, once the functions and what is wired around them (a function URL, an API, event
+    sources: ``wired_changed``) are done: a URL created for an unchanged function is a change."""
+    changed = result.changed or wired_changed
+    if plan:
+        reporter.info("plan only: nothing was changed" if changed else "plan: nothing to change")
+    elif not changed:
+        published = "no blob pushed" if result.image is not None else "no layer published"
+        reporter.info(f"Nothing changed since the last deploy: {published}, no function updated")
 
 
 def function_specs(settings: Settings) -> Sequence[FunctionSpec]:
@@ -102,11 +114,8 @@ def run_matrix(deployer: Deployer, specs: Sequence[FunctionSpec], pairs: Sequenc
         if len(pairs) == 1 and failure.error is not None:
             raise failure.error
         raise DeployError(failure_message(result.failures, len(pairs)))
-    if plan:
-        reporter.info("plan only: nothing was changed" if result.changed else "plan: nothing to change")
-    elif not result.changed:
-        published = "no blob pushed" if result.image is not None else "no layer published"
-        reporter.info(f"Nothing changed since the last deploy: {published}, no function updated")
+    if not result.wired_after:
+        say_outcome(reporter, result, plan, wired_changed=False)
     if left_out:
         parts = f"{len(left_out)} parts of the app are" if len(left_out) > 1 else "1 part of the app is"
         reporter.info(f"{parts} not deployed by lambda-tasks: {NOT_DEPLOYED_HELP}")

@@ -290,6 +290,7 @@ class Publisher:
         ):
             self.reporter.info(f"s3://{bucket}/{key}: already uploaded")
             return False
+        # lazy: boto3/botocore (~280 ms) load only when AWS is called
         from boto3.s3.transfer import TransferConfig
 
         config = TransferConfig(

@@ -15,7 +15,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
+from .. import manifest as manifest_io
 from ..aws import clients as aws
 from ..config import Settings
 from ..errors import DeployError, RegistryError
@@ -102,8 +104,6 @@ def ecr_credentials(ref: Reference, clients: aws.Clients) -> tuple[str, str]:
 def publish_image(settings: Settings, manifest: Manifest, *, clients: aws.Clients | None = None,
                   reporter: Reporter | None = None, plan: bool = False) -> PushResult:
     """Push what the registry lacks; with ``plan``, say what would be pushed. Records the push in the manifest."""
-    from .. import manifest as manifest_io
-
     reporter = reporter or Reporter()
     image = image_of(manifest)
     ref = repository_of(settings)
@@ -194,8 +194,6 @@ class _Pusher:
         return response.headers.get("Docker-Content-Digest") == digest
 
     def _mount(self, blob: Blob, source: str) -> bool:
-        from urllib.parse import quote
-
         path = f"/v2/{self.ref.repository}/blobs/uploads/?mount={blob.digest}&from={quote(source, safe='')}"
         response = self.client.request("POST", path, f"{self.scope} repository:{source}:pull", what="mount")
         if response.status == 201:

@@ -20,10 +20,12 @@ from ..files import cache_dir
 from ..report import Reporter
 from ..sections import ResolveSettings
 from ..sources.declaration import Declaration
-from ..sources.local_inputs import local_inputs
-from . import pip
+from ..sources.local_inputs import find_links_locations, local_inputs
+from ..sources.requirements import check_requirements
+from . import pip, uv
 from . import wheelhouse as wheelhouse_io
 from .installer import Installer, choose, configuration_key, installer_version
+from .pip_config import PipConfigError, pip_settings
 from .sdists import built_from
 
 #: Changes when what a resolution means changes (a check added, an installer's answer corrected): older
@@ -54,6 +56,7 @@ def resolve(settings: ResolveSettings, declaration: Declaration, reporter: Repor
     own = own if own is not None else set()
     if not declaration.has_requirements:
         return []
+    check_requirements(declaration.lines)  # before pip, whose parser takes some lines the dependency check cannot
     # VCS and remote URLs: what they hold is not known before fetching, so it is not in the key
     by_location = any(not reference.is_local for reference in declaration.references)
     cache = cache_dir()
@@ -96,8 +99,6 @@ def resolve(settings: ResolveSettings, declaration: Declaration, reporter: Repor
 def _download_with_uv(settings: ResolveSettings, declaration: Declaration, installer: Installer, download_dir: Path,
                       built_dir: Path, reporter: Reporter, on_wheel: Callable[[Path], None] | None) -> frozenset[str]:
     """The names built from the project's own sources, as :func:`pip.download` returns them."""
-    from . import uv
-
     if declaration.references:
         reporter.info("resolve: the requirements name packages by path or URL; resolving with pip, which builds them")
         return pip.download(settings, declaration, download_dir, built_dir, reporter, on_wheel)
@@ -118,8 +119,6 @@ def _download_with_uv(settings: ResolveSettings, declaration: Declaration, insta
 
 def _configured_find_links() -> list[str]:
     """pip's configuration's find-links (an unreadable configuration makes ``choose`` take pip, which says so)."""
-    from .pip_config import PipConfigError, pip_settings
-
     try:
         return [pip_settings().get("find-links", "")]
     except PipConfigError:
@@ -128,7 +127,6 @@ def _configured_find_links() -> list[str]:
 
 def _configured_locations(settings: ResolveSettings, declaration: Declaration) -> list[Path]:
     """pip's configured find-links locations the declaration's do not already name."""
-    from ..sources.local_inputs import find_links_locations
 
     found = find_links_locations((), (), settings.project_dir, _configured_find_links())
     return [path for path in found if path not in declaration.find_links]
@@ -144,8 +142,6 @@ def download_pins(settings: ResolveSettings, declaration: Declaration, pins: lis
     with pip where uv hands over; the declaration's index options apply."""
     installer = choose(settings)
     if installer.name == "uv":
-        from . import uv
-
         try:
             uv.download_pins(settings, declaration, pins, download_dir, cache_dir() / "wheels", reporter,
                              installer.isolated)

@@ -19,6 +19,7 @@ from pathlib import Path
 from ..host import uv_path
 from ..sections import ResolveSettings
 from .pip_config import NO_EFFECT, PipConfigError, pip_settings
+from .uv import pip_only
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,6 @@ def choose(settings: ResolveSettings) -> Installer:
         return Installer(settings.installer)
     if uv_path() is None:
         return Installer("pip", why="uv is not installed")
-    from .uv import pip_only
 
     untaken = pip_only(settings.pip_args)
     if untaken:

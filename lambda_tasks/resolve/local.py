@@ -16,6 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name, parse_wheel_filename
+
 from ..report import Reporter
 from ..sections import ResolveSettings
 from ..sources.requirements import DirectReference, Line, direct_reference, option
@@ -69,8 +73,6 @@ def prepare(settings: ResolveSettings, lines: Sequence[Line], options: list[str]
 
 def _wheel_for(reference: DirectReference, settings: ResolveSettings, options: list[str], built_dir: Path,
                reporter: Reporter) -> Entry | Failure:
-    from packaging.utils import canonicalize_name, parse_wheel_filename
-
     shown, target = redact(reference.line.text), settings.target
     if reference.kind == "missing":
         relative = os.path.relpath(reference.location, reference.line.path.parent)
@@ -107,9 +109,6 @@ def _wheel_for(reference: DirectReference, settings: ResolveSettings, options: l
 
 def requirement_names(text: str) -> frozenset[str]:
     """The canonical name of a requirement line (none for an option or a line that does not parse)."""
-    from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.utils import canonicalize_name
-
     if not text or option(text):
         return frozenset()
     try:
@@ -122,7 +121,6 @@ def marker_applies(marker: str, target: Target) -> bool:
     """True when ``marker`` holds on the target (or cannot be read: pip decides)."""
     if not marker:
         return True
-    from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
 
     try:
         return Marker(marker).evaluate({**target.marker_environment(), "extra": ""})

@@ -13,6 +13,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from packaging.utils import canonicalize_name, parse_wheel_filename
+
 from ..errors import ResolveError
 from ..files import file_sha256
 from ..report import Reporter
@@ -20,6 +22,7 @@ from ..sections import ResolveSettings
 from ..sources.locks import LockedPackage
 from ..target_lock import WheelOrigin
 from .picks import best_wheel
+from .pip import pip_env
 from .process import pip_command, redact, run
 from .wheelhouse import lookup
 
@@ -71,10 +74,6 @@ def fetch_by_hashes(settings: ResolveSettings, packages: Sequence[LockedPackage]
 def _download(settings: ResolveSettings, index: str | None, packages: Sequence[LockedPackage], download_dir: Path,
               reporter: Reporter, lock: str, origins: dict[str, WheelOrigin]) -> bool:
     """pip download of these pins; False when pip finds no wheel for the target among the locked files."""
-    from packaging.utils import canonicalize_name, parse_wheel_filename
-
-    from .pip import pip_env
-
     by_name = {canonicalize_name(p.name): p for p in packages}
     with tempfile.TemporaryDirectory(prefix="pins-", dir=download_dir.parent) as tmp:
         spec, out = Path(tmp, "requirements.txt"), Path(tmp, "out")

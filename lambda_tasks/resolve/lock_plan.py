@@ -16,9 +16,16 @@ fetched wheels' metadata to the planned versions. Pure: no I/O here.
 
 from __future__ import annotations
 
+import urllib.parse
+import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
 
 from ..errors import ResolveError
 from ..sources.declaration import Declaration
@@ -146,7 +153,6 @@ def check_agrees(plan: LockPlan, final: TargetLock) -> None:
 
 
 def _version(text: str) -> object:
-    from packaging.version import InvalidVersion, Version
 
     try:
         return Version(text)
@@ -171,7 +177,6 @@ def _reasons(declaration: Declaration) -> dict[str, tuple[Reason, ...]]:
 
 
 def _requirement_name(line: str) -> str:
-    from packaging.requirements import InvalidRequirement, Requirement
 
     try:
         return _canonical(Requirement(line).name)
@@ -180,7 +185,6 @@ def _requirement_name(line: str) -> str:
 
 
 def _canonical(name: str) -> str:
-    from packaging.utils import canonicalize_name
 
     return str(canonicalize_name(name))
 
@@ -194,7 +198,6 @@ def _uri(location: str) -> str:
 
 
 def _allows(specifier: str, version: str) -> bool:
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
     try:
         return SpecifierSet(specifier).contains(version, prereleases=True)
@@ -203,7 +206,6 @@ def _allows(specifier: str, version: str) -> bool:
 
 
 def _tags(filename: str) -> list[object]:
-    from packaging.utils import parse_wheel_filename
 
     try:
         return list(parse_wheel_filename(filename)[3])
@@ -214,8 +216,6 @@ def _tags(filename: str) -> list[object]:
 def shown_location(location: str, project_dir: Path) -> str:
     """A URL as it is; a local file relative to the project when it is inside it (the same on every machine)."""
     if location.startswith("file:"):
-        import urllib.parse
-        import urllib.request
 
         location = urllib.request.url2pathname(urllib.parse.urlsplit(location).path)
     if "://" in location:

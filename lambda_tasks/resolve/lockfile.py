@@ -25,6 +25,9 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
+
 from ..errors import ResolveError
 from ..files import cache_dir
 from ..report import Reporter
@@ -34,9 +37,12 @@ from ..sources.locks import LockedFile, LockedPackage
 from ..target_lock import WheelOrigin
 from . import wheelhouse as wheelhouse_io
 from .failures import Failure, failures_error
+from .lock_hashes import fetch_by_hashes, hash_pin, index_lines
 from .lock_plan import LockPlan, check_fetched, shown_location
 from .picks import Pick, fetch, from_cache
+from .pip import pip_env
 from .process import pip_command, redact, run
+from .sdists import build_wheel
 
 
 def _uri(location: str) -> str:
@@ -62,8 +68,6 @@ def _fetch_by_name(settings: ResolveSettings, index: str | None, picks: list[Pic
                    wheelhouse: Path, reporter: Reporter, lock: str) -> None:
     """Files the lock names without a location: from the cache, or ``pip download`` of each exact pin with
     only the locked file's sha256 allowed, so pip fetches that file and checks it."""
-    from .pip import pip_env
-
     missing = [pick for pick in picks if not from_cache(pick, download_dir, wheelhouse, reporter)]
     if not missing:
         return
@@ -96,7 +100,6 @@ def resolve_lock(settings: ResolveSettings, declaration: Declaration, plan: Lock
     into lambda-tasks' wheelhouse: the wheels (one per package) and where each came from (by the wheel's file
     name). The fetch is held to the plan (:func:`lock_plan.check_fetched`). ``own`` receives the names of the
     packages built from the project's own sources (a directory, a VCS checkout)."""
-    from packaging.utils import canonicalize_name, parse_wheel_filename
 
     assert declaration.source is not None and declaration.is_lock
     target, path = settings.target, declaration.source.path
@@ -124,8 +127,6 @@ def resolve_lock(settings: ResolveSettings, declaration: Declaration, plan: Lock
         for index, named in sorted(plan.by_name.items(), key=lambda item: item[0] or ""):
             _fetch_by_name(settings, index, list(named), download_dir, wheelhouse, reporter, path.name)
         if plan.by_hash:
-            from .lock_hashes import fetch_by_hashes
-
             builds += fetch_by_hashes(settings, plan.by_hash, download_dir, wheelhouse, reporter, path.name, origins)
         for package in builds:
             wheel = _build(package, settings, sdist_dir, built_dir, wheelhouse, reporter)
@@ -157,8 +158,6 @@ def _built_from(package: LockedPackage, project_dir: Path) -> str:
 
 def _build(package: LockedPackage, settings: ResolveSettings, sdist_dir: Path, built_dir: Path, wheelhouse: Path,
            reporter: Reporter) -> Path | Failure:
-    from .sdists import build_wheel
-
     if package.directory is not None:
         reporter.info(f"resolve: building {package.name} from {package.directory} into a wheel (compiler disabled)")
         return build_wheel(str(package.directory), package.name, settings, [], built_dir, reporter)
@@ -167,7 +166,6 @@ def _build(package: LockedPackage, settings: ResolveSettings, sdist_dir: Path, b
         return build_wheel(package.requirement, redact(package.requirement), settings, [], built_dir, reporter,
                            remote=True)
     if package.hashes:  # Pipfile.lock: its locked sdist from the index, one of the locked hashes
-        from .lock_hashes import hash_pin, index_lines
 
         reporter.info(f"resolve: no wheel of {package.name} {package.version} fits {settings.target}; building "
                       "its locked sdist (compiler disabled)")
@@ -188,8 +186,6 @@ def _build(package: LockedPackage, settings: ResolveSettings, sdist_dir: Path, b
 
 
 def _version(text: str) -> object:
-    from packaging.version import InvalidVersion, Version
-
     try:
         return Version(text)
     except InvalidVersion:

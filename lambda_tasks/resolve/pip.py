@@ -17,7 +17,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name, parse_wheel_filename
+
 from ..errors import ResolveError
+from ..files import file_sha256
 from ..report import Reporter
 from ..sections import ResolveSettings
 from ..sources.declaration import Declaration
@@ -98,11 +102,6 @@ def download(settings: ResolveSettings, declaration: Declaration, download_dir: 
 def _pin_built(entries: list[Entry], wheel: Path) -> None:
     """The hash-pinned lines naming ``wheel``'s distribution now name the wheel built from their checked sdist,
     pinned by its own sha256 (pip's hash-checking mode needs a hash on every line)."""
-    from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.utils import canonicalize_name, parse_wheel_filename
-
-    from ..files import file_sha256
-
     name = canonicalize_name(parse_wheel_filename(wheel.name)[0])
     for index, entry in enumerate(entries):
         if name not in entry.names or "--hash" not in entry.text:
@@ -154,8 +153,6 @@ def _diagnose(requirement: str, settings: ResolveSettings, options: Sequence[str
 
 def without_marker(text: str) -> str:
     """A requirement as pip printed it (``psycopg2>=2.7; extra == "postgresql"``), without its marker."""
-    from packaging.requirements import InvalidRequirement, Requirement
-
     try:
         parsed = Requirement(text.strip())
     except InvalidRequirement:
@@ -168,8 +165,6 @@ def _leave_out(entries: list[Entry], requirement: str, output: str, failure: Fai
                target: Target) -> tuple[Failure, bool]:
     """Leave out the line that needs ``requirement``, so that the rest can be resolved; False when none is found.
     The failure then names that line, and for a requirement of a dependency, who asked for it (pip's "from")."""
-    from packaging.utils import canonicalize_name
-
     name = canonicalize_name(re.split(r"[<>=!~ ;\[(@]", requirement, maxsplit=1)[0])
     asked = re.search(rf"requirement {re.escape(requirement)}(?:;[^(\n]*)? \(from (?!versions:)([^)\s]+)\)", output)
     parent = re.match(r"[A-Za-z0-9._-]+", asked.group(1)) if asked else None
@@ -196,8 +191,6 @@ def _leave_out(entries: list[Entry], requirement: str, output: str, failure: Fai
 
 def _applies(entry: Entry, target: Target) -> bool:
     """False when the line's marker leaves it out for the target."""
-    from packaging.requirements import InvalidRequirement, Requirement
-
     try:
         marker = Requirement(entry.shown).marker
     except InvalidRequirement:
@@ -207,8 +200,6 @@ def _applies(entry: Entry, target: Target) -> bool:
 
 def _roots(output: str) -> dict[str, int]:
     """Each distribution pip collected -> the line of the requirements file it comes from (pip's "(line N)")."""
-    from packaging.utils import canonicalize_name
-
     roots: dict[str, int] = {}
     for line in output.splitlines():
         number = re.search(r"\(line (\d+)\)\)?\s*$", line)

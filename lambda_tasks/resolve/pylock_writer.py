@@ -32,6 +32,11 @@ from ..targets import Target
 from .process import redact
 from .uv import _NO_WHEEL, explain_uv_failure, uv_platform, uv_settings
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
 
 def write_pylock(sources: SourceSettings, settings: ResolveSettings, source: Source, output: Path,
                  reporter: Reporter) -> int:
@@ -97,11 +102,6 @@ def _with_environment(text: str, target: Target, source: Source, settings: Sourc
 
 
 def read_toml_text(text: str) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
-
     data: dict[str, Any] = tomllib.loads(text)
     return data
 

@@ -34,7 +34,11 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
 from ..files import file_sha256
+from ..host import interpreters
 from ..report import Reporter
 from ..sections import ResolveSettings
 from ..targets import Target
@@ -88,8 +92,6 @@ def is_pure(filename: str) -> bool:
 def build_python(target: Target) -> tuple[str | None, str]:
     """The interpreter that builds for ``target`` (None: this one) and how to say it (``Python X.Y`` when it is
     the target's version)."""
-    from ..host import interpreters
-
     version = ".".join(map(str, target.python_version))
     found = interpreters(target)
     if found:
@@ -141,9 +143,6 @@ def build_sdist(requirement: str, settings: ResolveSettings, options: Sequence[s
                 reporter: Reporter, hashes: Sequence[str] = ()) -> Path | Failure:
     """Fetch the source distribution of ``requirement`` (pip found no wheel of it for the target), checked
     against ``hashes`` (``sha256:<hex>``, its pins) when given, and build it."""
-    from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.utils import canonicalize_name
-
     try:
         name = canonicalize_name(Requirement(requirement).name)
     except InvalidRequirement:

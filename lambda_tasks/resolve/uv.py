@@ -50,6 +50,16 @@ from .pip_config import PipConfigError, pip_settings, uv_options
 from .process import redact
 from .requires_python import refused_by
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+if sys.version_info >= (3, 11):
+    pass
+else:  # pragma: no cover - exercised on 3.10 only
+    pass
+
 #: uv's --python-platform choices, (glibc major, minor) -> name suffix.
 _UV_GLIBC = [(2, 40), (2, 39), (2, 38), (2, 37), (2, 36), (2, 35), (2, 34), (2, 33), (2, 32), (2, 31), (2, 28),
              (2, 17)]
@@ -107,11 +117,6 @@ def compile_lock(settings: ResolveSettings, uv: str, reporter: Reporter, isolate
                  extra: Sequence[str] = ()) -> dict[str, Any]:
     """Run ``uv pip compile`` of ``requirements`` (a file written from the declaration) for the target; the
     parsed pylock.toml."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
-
     target = settings.target
     args, env = uv_settings(settings.pip_args, isolated)
     with tempfile.TemporaryDirectory(prefix="uv-lock-") as tmp:

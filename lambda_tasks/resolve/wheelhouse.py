@@ -34,6 +34,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.utils import canonicalize_name, parse_wheel_filename
+
 from ..cache_prune import touch
 from ..errors import ResolveError
 from ..files import content_sha256, content_sha256s, file_sha256, forget_hash, write_atomic
@@ -161,7 +163,6 @@ def check_pins(wheels: Sequence[CachedWheel], pins: Mapping[str, Mapping[str, fr
     by that sdist's sha256 (pip checked the sdist it fetched against the pins)."""
     if not pins:
         return
-    from packaging.utils import canonicalize_name, parse_wheel_filename
 
     for wheel in wheels:
         name = str(canonicalize_name(parse_wheel_filename(wheel.name)[0]))

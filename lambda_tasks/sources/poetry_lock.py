@@ -57,6 +57,7 @@ def poetry_staleness(lock: Path, pyproject: Path) -> bool:
 def python_allows(constraint: str, version: str) -> bool:
     """Whether a Poetry version constraint (``^3.8``, ``~3.9``, ``>=3.8,<4``, ``3.9.*``, ``a || b``) allows
     ``version``."""
+    # lazy: packaging (~25 ms) is not loaded by a no-op build
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
     for alternative in poetry_specifiers(constraint):
@@ -111,6 +112,7 @@ def _holds(table: Mapping[str, Any], environment: Mapping[str, str], extras: Seq
 def _roots(data: Mapping[str, Any], path: Path, environment: Mapping[str, str], extras: Sequence[str],
            groups: Sequence[str]) -> list[tuple[str, tuple[str, ...]]]:
     """The project's own requirements that hold on the target: (name, extras asked of it)."""
+    # lazy: packaging (~25 ms) is not loaded by a no-op build
     from packaging.requirements import Requirement
 
     project = data.get("project", {})

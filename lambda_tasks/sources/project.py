@@ -117,6 +117,7 @@ def poetry_dependencies(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _name(requirement: str) -> str:
+    # lazy: packaging (~25 ms) is not loaded by a no-op build
     from packaging.requirements import InvalidRequirement, Requirement
     from packaging.utils import canonicalize_name
 
@@ -144,6 +145,7 @@ def project_requirements(path: Path, extras: Sequence[str] = (), groups: Sequenc
         for line in pending:
             name = _name(line)
             if own and name == own:  # a self-reference: ``myapp[cli]`` adds that extra
+                # lazy: packaging (~25 ms) is not loaded by a no-op build
                 from packaging.requirements import Requirement
 
                 wanted += [_norm(extra) for extra in Requirement(line).extras]

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ..errors import ResolveError
 from ..project_paths import read_text
 
 #: pip's environment variables that change what a resolve finds.
@@ -292,9 +293,8 @@ def check_requirements(lines: Sequence[Line]) -> None:
     """Every requirement named by name in ``lines`` must be valid PEP 508, as the dependency check reads it:
     pip's older parser takes lines such as ``requests==`` and then fails with a misleading answer.
     :class:`ResolveError` names the first bad line."""
+    # lazy: packaging (~25 ms) is not loaded by a no-op build
     from packaging.requirements import InvalidRequirement, Requirement
-
-    from ..errors import ResolveError
 
     for line in lines:
         if line.text.startswith("-") or direct_reference(line) is not None:
@@ -328,16 +328,19 @@ def constraint_lines(lines: Sequence[Line]) -> list[Line]:
 
 def hash_pins(lines: Sequence[Line]) -> dict[str, dict[str, frozenset[str]]]:
     """canonical name -> algorithm -> hex digests, from the ``--hash`` options of requirement lines."""
-    from packaging.utils import canonicalize_name
-
     pins: dict[str, dict[str, set[str]]] = {}
     for line in lines:
         hashes = _HASH_OPTION.findall(line.text)
         name = _NAME.match(line.text)
         if not hashes or name is None or line.text.lstrip().startswith("-"):
             continue
-        by_algorithm = pins.setdefault(str(canonicalize_name(name.group(1))), {})
+        by_algorithm = pins.setdefault(canonical_name(name.group(1)), {})
         for algorithm, digest in hashes:
             by_algorithm.setdefault(algorithm.lower(), set()).add(digest.lower())
     return {name: {algorithm: frozenset(digests) for algorithm, digests in table.items()}
             for name, table in pins.items()}
+
+
+def canonical_name(name: str) -> str:
+    """PEP 503's normalised name (as ``packaging.utils.canonicalize_name``, which a no-op build does not load)."""
+    return re.sub(r"[-_.]+", "-", name).lower()

@@ -31,10 +31,12 @@ def declared_requirements(source: Source, environment: Mapping[str, str], extras
                           groups: Sequence[str] = ()) -> list[str]:
     """A declaration's requirement lines (pyproject.toml's [project] or [tool.poetry], or a Pipfile)."""
     if source.kind == "poetry":
+        # lazy: only the reader of the project's own source loads (a no-op build's start-up time)
         from .poetry_project import poetry_requirements
 
         return poetry_requirements(source.path, environment, extras, groups)
     if source.kind == "pipfile":
+        # lazy: only the reader of the project's own source loads (a no-op build's start-up time)
         from .pipfile import pipfile_requirements
 
         return pipfile_requirements(source.path, groups=groups)
@@ -63,6 +65,7 @@ def lock_roots(source: Source, environment: Mapping[str, str], extras: Sequence[
             lines = project_requirements(pyproject, extras, groups)
             return Roots(_requirements(lines), label.format("pyproject.toml's requirements"))
         if source.kind == "poetry.lock" or poetry_dependencies(data):
+            # lazy: only the reader of the project's own source loads (a no-op build's start-up time)
             from .poetry_lock import poetry_root_lines
 
             lines = poetry_root_lines(pyproject, environment, extras, groups)
@@ -73,6 +76,7 @@ def lock_roots(source: Source, environment: Mapping[str, str], extras: Sequence[
 
 
 def _pipfile(pipfile: Path, environment: Mapping[str, str], label: str, groups: Sequence[str]) -> Roots:
+    # lazy: only the reader of the project's own source loads (a no-op build's start-up time)
     from .pipfile import pipfile_root_lines
 
     lines = pipfile_root_lines(pipfile, environment, groups)
@@ -87,9 +91,11 @@ def lock_inputs(source: Source) -> tuple[list[Path], list[Path]]:
               "pylock": ["pyproject.toml", "Pipfile"]}.get(source.kind, [])
     files = [source.path, *(base / name for name in beside if (base / name).is_file())]
     if source.kind == "Pipfile.lock":
+        # lazy: only the reader of the project's own source loads (a no-op build's start-up time)
         from .pipfile import pipfile_directories
 
         return files, pipfile_directories(source.path)
+    # lazy: only the reader of the project's own source loads (a no-op build's start-up time)
     from .locks import lock_directories
 
     return files, lock_directories(source.path)

@@ -11,7 +11,6 @@ rest is checked. docs/verify.md says what it reproduces of Lambda and what it ca
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import os
 import platform
@@ -33,8 +32,9 @@ from ..report import Reporter, human_bytes
 from ..shared_libraries import check_laid_out
 from ..targets import Target
 from ..verify import static as imports
-from . import events, execution, lambda_env, sandbox, verdict
+from . import events, execution, host_libraries, lambda_env, memo, sandbox, verdict
 from .calls import Call, calls_of, every_call
+from .image_layout import unpack_layers
 
 __all__ = ["Call", "Plan", "VerifyResult", "calls_of", "choose_plan", "lay_out", "verify"]
 
@@ -111,8 +111,6 @@ def verify(settings: Settings, event: Path | None, reporter: Reporter, function:
     result = VerifyResult(handlers, " ".join(plan.command), plan.compiled)
     key = None
     if remembered and payload is None:
-        from . import memo
-
         key = memo.memo_key(manifest, calls, plan.command, plan.compiled, settings.extra_layers)
         known = memo.recall(key)
         if known is not None:
@@ -141,8 +139,10 @@ def verify(settings: Settings, event: Path | None, reporter: Reporter, function:
             kind = _kind_of(call, kinds, event) if all_functions else None
             given = (payload if kind.startswith("file ") else events.sample(kind)) if kind else \
                 payload if index == 0 else None
+            echo = verdict.LogEcho(reporter.info)
             outcome = execution.run(stage, _function(call), None if given is None else json.dumps(given).encode(),
-                                    functools.partial(_echo, reporter))
+                                    echo)
+            echo.finish(keep=not outcome.blocked)  # verify stopped the import itself: said as "not checked"
             loaded.update(outcome.loaded)
             if outcome.fell_back:
                 stage = dataclasses.replace(stage, isolation=sandbox.Isolation((), outcome.fell_back))
@@ -211,8 +211,6 @@ def _hidden_libraries(layout: Layout, target: Target, interpreter: execution.Int
                       isolation: sandbox.Isolation, reporter: Reporter,
                       result: VerifyResult) -> dict[str, tuple[str, ...]]:
     """The host libraries the artifacts need that Lambda lacks, by directory (hidden in the namespace)."""
-    from . import host_libraries
-
     base = host_libraries.base_table(target.runtime, target.python_version)
     executable, _, prefix = interpreter.needs
     names = host_libraries.to_hide(layout.task, layout.opt, base or frozenset(),
@@ -232,12 +230,6 @@ def _hidden_libraries(layout: Layout, target: Target, interpreter: execution.Int
         hidden = sorted({name for found in places.values() for name in found})
         reporter.info(f"verify: hidden from the loader, as Lambda's {target.runtime} lacks them: {', '.join(hidden)}")
     return {directory: tuple(found) for directory, found in places.items()}
-
-
-def _echo(reporter: Reporter, line: str) -> None:
-    """The function's log, as Lambda logs it: one record a line (the runtime joins a record's lines with \\r)."""
-    for part in line.rstrip("\r\n").split("\r"):
-        reporter.info(f"  | {part}")
 
 
 def _function(call: Call) -> execution.Function:
@@ -350,8 +342,6 @@ def lay_out(root: Path, app_zip: Path, layer_zips: list[Path]) -> Layout:
 
 
 def _lay_out_image(root: Path, settings: Settings, manifest: Manifest) -> Layout:
-    from .image_layout import unpack_layers
-
     assert manifest.image is not None
     (root / "opt").mkdir()
     unpack_layers(root, settings.output_dir / manifest.image.path / "blobs" / "sha256", manifest.image.layers)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .execution import Outcome
@@ -120,3 +120,34 @@ def table(rows: Sequence[Row]) -> list[str]:
                          f"{r.peak / 1048576:.0f} of {r.memory} MB") for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in cells]
+
+
+class LogEcho:
+    """The function's log, echoed as Lambda logs it: one record a line (the runtime joins a record's lines with
+    \\r). The runtime's report of an unhandled exception (its warning and the error record after it) is held until
+    the run's end: when the import stopped at a compiled module verify refused (``blocked``), it is left out, since
+    verify says that once as "not checked on this host" and an ERROR record above "verify: ok" reads as a failure."""
+
+    def __init__(self, say: Callable[[str], None]) -> None:
+        self.say = say
+        self.held: list[str] = []
+
+    def __call__(self, line: str) -> None:
+        if len(self.held) == 1:  # the error record the warning announced
+            self.held.append(line)
+            return
+        self.finish(keep=True)
+        if "LAMBDA_WARNING: Unhandled exception" in line:
+            self.held.append(line)
+            return
+        self._say(line.rstrip("\r\n").split("\r"))
+
+    def finish(self, keep: bool) -> None:
+        """The run ended: say what is held (``keep``), or drop it."""
+        held, self.held = self.held, []
+        for line in held if keep else ():
+            self._say(line.rstrip("\r\n").split("\r"))
+
+    def _say(self, parts: Sequence[str]) -> None:
+        for part in parts:
+            self.say(f"  | {part}")

@@ -1,0 +1,89 @@
+"""Surprises on the newcomer's path (issue 27), found by walking it with real projects: each one fixed, and
+checked here where the unit is small enough; through the real command line in test_deploy_outcome.py."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import offline_pyproject
+from elf_helpers import EM_AARCH64, needs_cc, plain_library, with_machine
+from factory import make_project, make_wheel
+
+from lambda_tasks import host
+from lambda_tasks.assemble.split import Budget, Unit, pack
+from lambda_tasks.errors import LimitError
+from lambda_tasks.targets import Target
+from lambda_tasks.verify.verdict import LogEcho
+
+MB = 1_048_576
+BIN = Path(sys.executable).parent
+
+
+@pytest.mark.parametrize("slim", [False, True])
+def test_a_size_error_advises_slim_only_when_it_is_off(slim):
+    """pandas + pyarrow with slim = true: pyarrow alone is 52 MiB zipped; the error must not say "set slim = true"
+    to a project that has it."""
+    with pytest.raises(LimitError) as caught:
+        pack([Unit("pyarrow", 52 * MB, 161 * MB), Unit("numpy", 13 * MB, 42 * MB)],
+             Budget(5, 50 * MB, 250 * MB, 250 * MB, s3=False, slim=slim))
+    message = str(caught.value)
+    assert message.startswith("pyarrow alone is 52.0 MiB zipped")
+    assert "set s3_bucket" in message
+    assert ("set slim = true" in message) is not slim
+
+
+WARNING = "[WARNING]\t2026-12-08T00:34:50.152Z\t\tLAMBDA_WARNING: Unhandled exception. The most likely cause ...\n"
+ERROR = ("[ERROR] Runtime.ImportModuleError: Unable to import module 'app': compiled module psycopg2._psycopg cannot "
+         "be loaded on this host\rTraceback (most recent call last):\r\n")
+
+
+@pytest.mark.parametrize("blocked", [False, True])
+def test_the_runtime_error_record_of_a_refused_import_is_left_out(blocked):
+    """psycopg2-binary for arm64 verified on x86_64: verify refuses the compiled module, says "not checked on this
+    host" and "ok"; the runtime client's ERROR record about the refusal must not be echoed above that."""
+    said: list[str] = []
+    echo = LogEcho(said.append)
+    echo("START\n")
+    echo(WARNING)
+    echo(ERROR)
+    echo.finish(keep=not blocked)
+    assert said[0] == "  | START"
+    if blocked:
+        assert said == ["  | START"]
+    else:
+        assert said[1].startswith("  | [WARNING]") and said[2].startswith("  | [ERROR] Runtime.ImportModuleError")
+        assert said[3] == "  | Traceback (most recent call last):"
+
+
+def test_a_log_line_after_the_warning_and_its_record_releases_them():
+    said: list[str] = []
+    echo = LogEcho(said.append)
+    echo(WARNING)
+    echo(ERROR)
+    echo("a record after them\n")
+    echo.finish(keep=False)
+    assert len(said) == 4 and said[-1] == "  | a record after them"
+
+
+@needs_cc
+@pytest.mark.e2e
+@pytest.mark.slow
+@pytest.mark.skipif(host.machine() == "aarch64", reason="needs a host that is not AArch64")
+def test_verify_of_an_arm64_build_on_x86_64_echoes_no_error_record(tmp_path, wheelhouse, monkeypatch):
+    monkeypatch.delenv(host.emulated_variable("aarch64"), raising=False)
+    runtime = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    target = Target(runtime, "arm64")
+    make_wheel(wheelhouse, "fastjson", tag=f"{target.abi}-{target.abi}-manylinux2014_aarch64", files={
+        "fastjson/__init__.py": "from .fastjson import dumps\n",
+        f"fastjson/fastjson.{target.extension_suffix}.so": with_machine(plain_library(), EM_AARCH64)})
+    root = make_project(tmp_path / "arm", "fastjson\n", pyproject=offline_pyproject(wheelhouse),
+                        app="import fastjson\n\ndef handler(event, context):\n    return 1\n")
+    done = subprocess.run([str(BIN / "lambda-tasks"), "verify", "--runtime", runtime, "--arch", "arm64"],
+                          cwd=root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "not checked on this host: compiled module fastjson.fastjson (built for aarch64" in done.stdout
+    assert "verify: ok (app.handler)" in done.stdout
+    assert "Runtime.ImportModuleError" not in done.stdout and "LAMBDA_WARNING" not in done.stdout, done.stdout
