@@ -87,3 +87,16 @@ def test_an_invalid_requirement_is_named_by_its_line_before_pip_runs(tmp_path):
     root = make_project(tmp_path / "p", "alpha\nrequests==\n")
     with pytest.raises(ResolveError, match=r"^invalid requirement 'requests==' \(requirements.txt line 2\)"):
         resolve_project(_settings(root), Reporter(quiet=True))
+
+
+def test_the_installer_reads_a_file_of_ours_not_the_projects_constraints(tmp_path):
+    from lambda_tasks.resolve.local import installer_lines
+
+    root = make_project(tmp_path / "p", "-c constraints.txt\n-c more.txt\nalpha\n")
+    (root / "constraints.txt").write_text("beta<2\n")
+    (root / "more.txt").write_text("gamma==1\n")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    lines = installer_lines(declared(_settings(root)), scratch)
+    assert [line.text for line in lines] == [f"-c {scratch / 'constraints.txt'}", "alpha"]
+    assert (scratch / "constraints.txt").read_text() == "beta<2\ngamma==1\n"
