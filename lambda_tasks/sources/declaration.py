@@ -54,7 +54,7 @@ class Declaration:
     """What the project declares, read once: see the module's docstring. ``source`` None: it declares nothing."""
 
     source: Source | None
-    shown: str  # the source's file name, as messages name it
+    shown: str  # the source's path relative to the project, as messages name it
     lines: tuple[Line, ...] = ()  # a declaration's lines as pip reads them (-r put in place, -c/-f paths absolute)
     constraints: tuple[Line, ...] = ()  # the lines of the -c files (their --hash pins count)
     references: tuple[DirectReference, ...] = ()  # the requirements named by location
@@ -154,7 +154,7 @@ def declare_source(source: Source | None, sources: SourceSettings, pip_args: Seq
     found = find_links_locations(lines, pip_args, sources.project_dir)
     top, unnamed = top_level(lines)
     return Declaration(
-        source, source.path.name, tuple(lines), tuple(constraints), tuple(references),
+        source, _shown(source, sources.project_dir), tuple(lines), tuple(constraints), tuple(references),
         hash_pins([*lines, *constraints]), digest, tuple(found),
         _json(local_inputs(found, references, sources.project_dir)),
         Roots(tuple(top), source.path.name, unnamed))
@@ -170,8 +170,15 @@ def _lock(source: Source, sources: SourceSettings, pip_args: Sequence[str]) -> D
     # a lock's local packages are built from their directories: their files are inputs too
     inputs["directories"] = [[Path(os.path.relpath(d, sources.project_dir)).as_posix(), tree_digest(d, skip=not_source)]
                              for d in directories if d.is_dir()]
-    return Declaration(source, source.path.name, digest=digest, find_links=tuple(found), local_inputs=_json(inputs),
-                       lock_for=sources)
+    return Declaration(source, _shown(source, sources.project_dir), digest=digest, find_links=tuple(found),
+                       local_inputs=_json(inputs), lock_for=sources)
+
+
+def _shown(source: Source, project_dir: Path) -> str:
+    """The source as messages name it: relative to the project when inside it (``reqs/prod.txt``)."""
+    path = source.path.resolve()
+    project = project_dir.resolve()
+    return path.relative_to(project).as_posix() if path.is_relative_to(project) else str(source.path)
 
 
 def _json(data: object) -> str:
