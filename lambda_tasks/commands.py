@@ -131,8 +131,9 @@ def verify(settings: Settings, *, event: Path | None = None, reporter: Reporter 
             changed = " and ".join(k for k in ("app", "layers", "image") if built.inputs.get(k) != after.inputs.get(k))
             reporter.info(f"verify: rebuilt {changed or 'the artifacts'} for {settings.target} first: the project "
                           "changed since the last build")
-        return run_verify(settings, event, reporter, function, handler, pass_env=pass_env,
-                          all_functions=all_functions, kinds=_function_kinds(settings) if all_functions else None)
+        return run_verify(settings.layers, settings.function, event, reporter, function, handler, pass_env=pass_env,
+                          all_functions=all_functions, kinds=_function_kinds(settings) if all_functions else None,
+                          regions=settings.regions)
 
 
 def _function_kinds(settings: Settings) -> dict[str, str]:
@@ -154,15 +155,16 @@ def publish(settings: Settings, *, plan: bool = False, reporter: Reporter | None
     if settings.package_type == "image":
         raise DeployError("package_type is \"image\": an image has no Lambda layers to publish\n"
                           "  run `invoke publish-image` (or `invoke deploy`) instead")
-    check_publish(settings)
+    check_publish(settings.layers, settings.regions)
     reporter = reporter or Reporter()
     with exclusive(settings, reporter, wait):
         manifest = run_build(settings, reporter=reporter)
         result = PublishResult()
         try:
-            return publish_layers(settings, manifest, reporter=reporter, plan=plan, result=result)
+            return publish_layers(settings.layers, manifest, reporter=reporter, plan=plan, result=result,
+                                  regions=settings.regions)
         except KeyboardInterrupt:
-            report_interrupted(reporter, settings, manifest, result, plan=plan)
+            report_interrupted(reporter, settings.function, settings.deploy, manifest, result, plan=plan)
             raise
 
 
@@ -180,28 +182,31 @@ def deploy(settings: Settings, *, plan: bool = False, reporter: Reporter | None 
 
     if not settings.function_specs():
         raise DeployError("no function to deploy: pass --function-name NAME, or set function_name or functions")
-    check_deploy(settings)  # before building: --memory 0 builds and publishes nothing
+    # before building: --memory 0 builds and publishes nothing
+    check_deploy(settings.function, settings.deploy, settings.layers, settings.package_type)
     reporter = reporter or Reporter()
-    for note in chalice_notes(settings):
+    for note in chalice_notes(settings.deploy):
         reporter.info(f"note: {note}")
     if settings.package_type == "image":
         return _deploy_image(settings, plan=plan, reporter=reporter, verify=verify, wait=wait)
     with exclusive(settings, reporter, wait):
         manifest = run_build(settings, reporter=reporter)
-        check_manifest(settings, manifest, deploy=True)  # each handler's module is in the app zip (or a layer)
+        # each handler's module is in the app zip (or a layer)
+        check_manifest(settings.layers, settings.function, manifest, deploy=True)
         if verify:  # a handler that cannot import is caught here, not at the first invocation
             # lazy: this command's own modules; a no-op build must not load them (start-up time)
             from .verify import verify as run_verify
 
-            run_verify(settings, None, reporter, remembered=True)
+            run_verify(settings.layers, settings.function, None, reporter, remembered=True, regions=settings.regions)
         result = DeployResult(wired_after=True)  # said after the wiring: say_outcome
-        wiring = app_wiring(settings, reporter)
+        wiring = app_wiring(settings.deploy, settings.function, settings.layers, reporter)
         # the functions and the app's wiring (API, rules, mappings) under one stage lock: the wiring has no revision
         with stage_lock(None if plan else deploy_lock(settings, reporter), break_lock=break_lock):
             try:
-                deploy_functions(settings, manifest, reporter=reporter, plan=plan, result=result)
+                deploy_functions(settings.function, settings.deploy, settings.layers, manifest, reporter=reporter,
+                                 plan=plan, result=result)
             except KeyboardInterrupt:
-                report_interrupted(reporter, settings, manifest, result, plan=plan)
+                report_interrupted(reporter, settings.function, settings.deploy, manifest, result, plan=plan)
                 raise
             except LambdaTasksError:
                 if not plan:
@@ -249,20 +254,22 @@ def _deploy_image(settings: Settings, *, plan: bool, reporter: Reporter, verify:
     from .deploy.interrupt import report_interrupted
 
     clients = Clients()
-    image_matrix(settings, settings.function_specs(), clients)  # before building: a repository Lambda can pull from
+    # before building: a repository Lambda can pull from
+    image_matrix(settings.image_repository, settings.regions, settings.function_specs(), clients)
     with exclusive(settings, reporter, wait):
         manifest = run_build(settings, reporter=reporter)
         if verify:
             # lazy: this command's own modules; a no-op build must not load them (start-up time)
             from .verify import verify as run_verify
 
-            run_verify(settings, None, reporter, remembered=True)
+            run_verify(settings.layers, settings.function, None, reporter, remembered=True, regions=settings.regions)
         result = DeployResult(wired_after=True)  # said after the wiring: say_outcome
-        wiring = app_wiring(settings, reporter)
+        wiring = app_wiring(settings.deploy, settings.function, settings.layers, reporter)
         try:
-            deploy_image(settings, manifest, clients=clients, reporter=reporter, plan=plan, result=result)
+            deploy_image(settings.function, settings.deploy, settings.layers, settings.image, manifest, clients=clients,
+                         reporter=reporter, plan=plan, result=result)
         except KeyboardInterrupt:
-            report_interrupted(reporter, settings, manifest, result, plan=plan)
+            report_interrupted(reporter, settings.function, settings.deploy, manifest, result, plan=plan)
             raise
         except LambdaTasksError:
             if not plan:
@@ -280,12 +287,12 @@ def publish_image(settings: Settings, *, plan: bool = False, reporter: Reporter 
     from .push.image_push import image_of, repository_of
     from .push.image_push import publish_image as push
 
-    repository_of(settings)  # before building: no repository, nothing to push to
+    repository_of(settings.image_repository)  # before building: no repository, nothing to push to
     reporter = reporter or Reporter()
     with exclusive(settings, reporter, wait):
         manifest = run_build(settings, reporter=reporter)
         image_of(manifest)
-        return push(settings, manifest, reporter=reporter, plan=plan)
+        return push(settings.image, manifest, reporter=reporter, plan=plan)
 
 
 def clean(settings: Settings, *, cache: bool = False, keep: int | None = None, plan: bool = False,
@@ -305,13 +312,13 @@ def clean(settings: Settings, *, cache: bool = False, keep: int | None = None, p
         if manifest is None:
             reporter.info(f"clean: nothing to remove (no build manifest at {settings.manifest_path})")
             return 0
-        removals, kept = artifacts(settings, manifest)
+        removals, kept = artifacts(settings.app, manifest)
         for line in kept:
             reporter.info(f"clean: {line}")
         for removal in removals:
             reporter.info(f"clean: {verb} {removal.path.relative_to(settings.output_dir).as_posix()} "
                           f"({human_bytes(removal.size)})")
-        freed = sum(r.size for r in removals) if plan else remove_artifacts(settings, removals)
+        freed = sum(r.size for r in removals) if plan else remove_artifacts(settings.app, removals)
     reporter.info(f"clean: {verb} {len(removals)} files, {human_bytes(freed)}")
     return freed
 
@@ -342,8 +349,10 @@ def package(settings: Settings, *, fmt: str, out: Path | None = None, upload: bo
     reporter = reporter or Reporter()
     with exclusive(settings, reporter, wait):
         manifest = run_build(settings, reporter=reporter)
-        return write_package(settings, manifest, fmt, out or settings.layers_path, upload=upload, reporter=reporter,
-                             app=app_wiring(settings, reporter))
+        return write_package(settings.function, settings.deploy, settings.layers, manifest, fmt,
+                             out or settings.layers_path, upload=upload, reporter=reporter,
+                             app=app_wiring(settings.deploy, settings.function, settings.layers, reporter),
+                             package_type=settings.package_type)
 
 
 def lock(settings: Settings, *, output: str = "pylock.toml", reporter: Reporter | None = None) -> Path:

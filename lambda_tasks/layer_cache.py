@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from .manifest import BillOfMaterials, LayerRecord
@@ -41,7 +41,6 @@ class CachedLayers:
     bill_of_materials: Bom | None = None  # layers/pylock.toml's bytes and how many distributions it lists
     seconds: float = 0.0
     downloaded: int = 0
-    bad_keys: list[str] = field(default_factory=list)
 
 
 class LayerCache(Protocol):

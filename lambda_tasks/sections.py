@@ -60,11 +60,23 @@ A, L, B, D = Affects.APP, Affects.LAYERS, Affects.BOTH, Affects.DEPLOY
 
 @dataclass(frozen=True)
 class Where:
-    """Where the project is and where the command runs (artifacts are written below it); absolute paths."""
+    """Where the project is, where the command runs (artifacts are written below it) and where the build's manifest
+    is; absolute paths."""
 
     project_dir: Path = setting(Path("."), text, B, help="the app's directory (app.py, chalicelib/, the "
                                 "dependency source, vendor/), relative to where the command runs")
     output_dir: Path = setting(Path("."), text, D)  # where invoke runs: dist/ and layers/ are written below it
+    # here, not in LayerSettings: every stage that reads or writes the build's manifest finds it through this
+    layers_dir: str = setting("layers", inside, L, help="where the layer zips and manifest.json go, relative to "
+                              "where the command runs")
+
+    @property
+    def layers_path(self) -> Path:
+        return self.output_dir / self.layers_dir
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.layers_path / "manifest.json"
 
 
 @dataclass(frozen=True)
@@ -167,8 +179,6 @@ class AppSettings(Shipping):
 class LayerSettings(Shipping):
     """The dependency layers: what goes in, how it is trimmed, how it is split."""
 
-    layers_dir: str = setting("layers", inside, L, help="where the layer zips and manifest.json go, relative to "
-                              "where the command runs")
     layer_name: str = setting("", text, L, shown="<app_name>-deps", help="names the layers: <layer_name>-1 .. -N")
     slim: bool = setting(False, boolean, L, help="leave tests/, *.pyi, bin/ scripts and wheels' __pycache__ out "
                          "of the layers")
@@ -187,14 +197,6 @@ class LayerSettings(Shipping):
                                               "pins distributions to a layer")
 
     @property
-    def layers_path(self) -> Path:
-        return self.output_dir / self.layers_dir
-
-    @property
-    def manifest_path(self) -> Path:
-        return self.layers_path / "manifest.json"
-
-    @property
     def layer_count_limit(self) -> int:
         if self.max_layers is not None:
             return self.max_layers
@@ -203,8 +205,8 @@ class LayerSettings(Shipping):
 
 @dataclass(frozen=True)
 class ImageSettings(Shipping):
-    """Container images (package_type = "image"; docs/guides/container-images.md); ``image_entry_point`` and
-    ``image_working_directory`` are Lambda's ImageConfig overrides of the image's (the command is the handler)."""
+    """Container images (package_type = "image"; docs/guides/container-images.md): how the image is made and where
+    it is pushed (its command is the handler)."""
 
     package_type: str = setting("zip", choice("zip", "image"), B, help="zip (a function zip and layers) or "
                                 "image (an OCI container image)")
@@ -220,10 +222,6 @@ class ImageSettings(Shipping):
                               "stream (one gzip member) or members (one per reused file)")  # assemble/tar.py
     image_repository: str | None = setting(None, text, D, optional=True, help="where publish-image and deploy "
                                            "push the image: an ECR repository URI")
-    image_entry_point: tuple[str, ...] = setting((), texts, D, help="Lambda's ImageConfig EntryPoint for every "
-                                                 "image function, overriding the image's")
-    image_working_directory: str | None = setting(None, text, D, optional=True, help="Lambda's ImageConfig "
-                                                  "WorkingDirectory for every image function (an absolute path)")
 
     @property
     def image_path(self) -> Path:
@@ -272,6 +270,11 @@ class FunctionSettings(TargetSection):
                                             help="BUFFERED, or RESPONSE_STREAM for streamed responses")
     function_url_cors_origins: tuple[str, ...] = setting((), texts, D, help="origins the function URL allows "
                                                          "(CORS); none: no CORS headers")
+    # Lambda's ImageConfig overrides of the image's: function configuration, which the image does not hold
+    image_entry_point: tuple[str, ...] = setting((), texts, D, help="Lambda's ImageConfig EntryPoint for every "
+                                                 "image function, overriding the image's")
+    image_working_directory: str | None = setting(None, text, D, optional=True, help="Lambda's ImageConfig "
+                                                  "WorkingDirectory for every image function (an absolute path)")
     publish_version: bool = setting(False, boolean, D, help="publish a function version after updating")
     alias: str | None = setting(None, text, D, optional=True, help="point this alias at the published version")
 

@@ -14,8 +14,7 @@ import inspect
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from invoke.tasks import Task
 
 from . import framework, frontend
 from .config import Settings, setting_names, table_settings
-from .errors import LambdaTasksError, SettingsError, file_system_error
+from .errors import SettingsError
 from .flags import COMMANDS, Command, Flag
 from .pyproject_table import near_name
 
@@ -85,8 +84,10 @@ class FlagTask(Task):  # type: ignore[type-arg]  # Invoke's Task is generic over
 
     def __init__(self, declared: Command) -> None:
         def body(c: Context, **values: Any) -> None:
-            with user_errors():
+            try:
                 check_config_keys(list(c.config.keys()))
+            except SettingsError as exc:
+                raise Exit(f"error: {exc}", code=1) from None
             outcome = frontend.run(declared.name, values, plain(c.config.get("lambda_tasks") or {}))
             if outcome.code:
                 raise Exit(outcome.message, code=outcome.code)
@@ -151,19 +152,6 @@ def invoke_config(cwd: Path) -> dict[str, Any]:
 def settings_for(c: Any, *, sticky: bool = False, **flags: Any) -> Settings:
     """Settings from a task's flags over Invoke's config (``lambda_tasks``) over pyproject.toml."""
     return framework.project_settings(Path.cwd(), plain(c.config.get("lambda_tasks") or {}), flags, sticky=sticky)
-
-
-@contextmanager
-def user_errors() -> Iterator[None]:
-    """Our errors and file-system errors become a short message and exit code 1, Ctrl-C exit code 130."""
-    try:
-        yield
-    except LambdaTasksError as exc:
-        raise Exit(f"error: {exc}", code=1) from None
-    except (OSError, UnicodeError) as exc:
-        raise Exit(f"error: {file_system_error(exc)}", code=1) from None
-    except KeyboardInterrupt:
-        raise Exit(frontend.INTERRUPTED, code=130) from None
 
 
 def collection(declared: Mapping[str, Command] = COMMANDS) -> FlagCollection:

@@ -240,6 +240,7 @@ def test_the_quickstart_runs_verbatim_against_moto(tmp_path, iam_env, page):
 # ---------------------------------------------------------------- system tools: skip outside CI, fail under CI=true
 
 
+@pytest.mark.slow  # a pytest in a subprocess: 2 to 10 s on a shared machine
 @pytest.mark.e2e
 @pytest.mark.parametrize("ci, outcome", [("", "1 skipped"), ("true", "1 error")])  # fails in its setup
 def test_a_missing_system_tool_skips_outside_ci_and_fails_under_ci(tmp_path, ci, outcome):

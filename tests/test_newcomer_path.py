@@ -87,3 +87,53 @@ def test_verify_of_an_arm64_build_on_x86_64_echoes_no_error_record(tmp_path, whe
     assert "not checked on this host: compiled module fastjson.fastjson (built for aarch64" in done.stdout
     assert "verify: ok (app.handler)" in done.stdout
     assert "Runtime.ImportModuleError" not in done.stdout and "LAMBDA_WARNING" not in done.stdout, done.stdout
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_a_transitive_requirement_without_a_wheel_is_named_with_what_asked_for_it(tmp_path, wheelhouse):
+    """sqlalchemy[postgresql] -> psycopg2 (no wheel for Linux): pip backtracks through every sqlalchemy and ends in
+    ResolutionImpossible; that is no conflict to loosen, but psycopg2 to name, with what asked for it."""
+    for version in ("1.0", "2.0"):
+        make_wheel(wheelhouse, "sqlish", version=version, requires=["pgdriver>=2.7"])
+    make_wheel(wheelhouse, "pgdriver", version="2.9", tag="cp312-cp312-win_amd64")
+    root = make_project(tmp_path / "p", "sqlish\n", pyproject=offline_pyproject(wheelhouse, 'runtime = "python3.12"\n'),
+                        app="import sqlish\n\ndef handler(event, context):\n    return 1\n")
+    done = subprocess.run([str(BIN / "lambda-tasks"), "build"], cwd=root, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 1, done.stdout + done.stderr
+    error = done.stderr[done.stderr.index("error: "):]
+    first = error.splitlines()[0]
+    assert first == ("error: pgdriver>=2.7 (from sqlish, requirements.txt) cannot be installed for python3.12/x86_64: "
+                     "no wheel and no usable source distribution"), error
+    assert "pip tried 2 version(s) of sqlish: each depends on pgdriver>=2.7" in error
+    assert "conflict" not in error and "loosen" not in error and "Traceback" not in done.stderr
+    assert not (root / "layers" / "manifest.json").exists()
+
+
+def _run(root: Path, *args: str) -> str:
+    done = subprocess.run([str(BIN / "lambda-tasks"), *args], cwd=root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout + done.stderr
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_deploy_after_build_for_another_target_never_mixes_the_two(tmp_path, iam_env, unique_name):
+    """pyproject.toml names the runtime (python3.12), `build -r python3.11 -a arm64` made another target: deploy
+    took the runtime from the settings and the arch from the manifest, and rebuilt for python3.12/arm64, which
+    neither names. The last build's target applies as a pair, or not at all (then said in one line)."""
+    root = make_project(tmp_path / "p", "", pyproject='[project]\nname = "mix"\n\n[tool.lambda-tasks]\n'
+                        'runtime = "python3.12"\n', app="def handler(event, context):\n    return 1\n")
+    name = unique_name()
+    _run(root, "build", "--runtime", "python3.11", "--arch", "arm64")
+    out = _run(root, "verify")
+    assert "verify: python3.11/arm64, the last build's target (the settings say python3.12/x86_64;" in out, out
+    out = _run(root, "deploy", "--function-name", name, "--plan", "--no-verify")
+    assert "target: python3.12/x86_64 (the last build was for python3.11/arm64)" in out, out
+    assert "python3.12/arm64" not in out
+
+    (root / "pyproject.toml").write_text('[project]\nname = "mix"\n')  # no target of its own: the last build's
+    _run(root, "build", "--runtime", "python3.11", "--arch", "arm64")
+    out = _run(root, "deploy", "--function-name", name, "--plan", "--no-verify")
+    assert "up to date: dist/app.zip and 0 layer(s) for python3.11/arm64" in out, out

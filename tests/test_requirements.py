@@ -1,11 +1,13 @@
+from pathlib import Path
+
 import pytest
 
 from lambda_tasks.sources.requirements import (
     Line,
     direct_reference,
+    direct_references,
     included_files,
     index_option_lines,
-    local_requirement_dirs,
     read_lines,
     requirement_lines,
     requirements_digest,
@@ -34,7 +36,11 @@ def test_continuations_and_comments(tmp_path):
         (1, "six   >=1.0"), (4, "requests"), (5, "url#fragment-is-not-a-comment")]
 
 
-def test_local_requirement_dirs_follow_includes(tmp_path):
+def local_directories(path: Path) -> list[Path]:
+    return list(dict.fromkeys(Path(r.location) for r in direct_references(path) if r.kind == "directory"))
+
+
+def test_local_requirement_directories_follow_includes(tmp_path):
     for name in ("a", "b", "c", "d", "e"):
         (tmp_path / "pkgs" / name).mkdir(parents=True)
     (tmp_path / "reqs").mkdir()
@@ -43,8 +49,8 @@ def test_local_requirement_dirs_follow_includes(tmp_path):
     main.write_text(f"./pkgs/a\nb @ {(tmp_path / 'pkgs' / 'b').as_uri()}\n-r reqs/more.txt\n"
                     f"file://{tmp_path / 'pkgs' / 'e'} ; python_version >= '3.11'\nsix\n./pkgs/a/\n"
                     "git+https://example.invalid/x.git#egg=x\n")
-    assert local_requirement_dirs(main) == [(tmp_path / "pkgs" / name).resolve() for name in "abcde"]
-    assert local_requirement_dirs(tmp_path / "missing.txt") == []
+    assert local_directories(main) == [(tmp_path / "pkgs" / name).resolve() for name in "abcde"]
+    assert local_directories(tmp_path / "missing.txt") == []
 
 
 def test_direct_references_are_told_apart(tmp_path):

@@ -72,7 +72,9 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
     from . import app_pipeline, layer_pipeline
 
     index = app_pipeline.package_index(settings.pip_args)
-    app_entries, app = app_pipeline.make_app(settings, app_files, framework, vendor, index, reporter)
+    app_entries, app = app_pipeline.make_app(settings.app, app_files, framework, vendor, index, reporter,
+                                             image_mode=settings.package_type == "image",
+                                             vendor_dir=settings.vendor_dir, extra_layers=settings.extra_layers)
     given = layer_pipeline.LayerInputs(declaration, framework, vendor, settings.vendor_path, app_files)
     made = layer_pipeline.make_layers(settings.layers, settings.resolve, plan, given, index, cache, reporter)
 
@@ -83,7 +85,7 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
         # lazy: not loaded by a no-op build (start-up time)
         from .image_pipeline import finish_image
 
-        result, summary = finish_image(settings, plan, last, app_entries, made, reporter, bom)
+        result, summary = finish_image(settings.image, settings.handler, plan, last, app_entries, made, reporter, bom)
     else:
         # lazy: not loaded by a no-op build (start-up time)
         from .zip_pipeline import finish_zip
@@ -101,7 +103,6 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
 def _used_cache(layers_path: Path, cache_max_bytes: int, started_at: float, wheels: Sequence[Path] | None,
                 reporter: Reporter) -> None:
     """Record what this build used from the cache; once a day, prune what no build used for 30 days."""
-
     record_use(cache_dir(), layers_path, started_at, wheels)
     removed = prune_now_and_then(cache_dir(), cache_max_bytes)
     if removed:

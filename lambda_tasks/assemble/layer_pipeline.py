@@ -91,7 +91,6 @@ def _published_kept(records: list[LayerRecord], previous: Sequence[LayerRecord])
 
 def _made(settings: LayerSettings, resolve: ResolveSettings, plan: BuildPlan, given: LayerInputs,
           index: PackageIndex, reporter: Reporter) -> MadeLayers:
-
     resolved = resolve_wheels(resolve, given.declaration, given.framework, plan.force, reporter)
     mount = APP_MOUNT if plan.image_mode else LAYER_MOUNT
     # the audit's memo is filled as the wheels' CRCs are checked, from the same inflated bytes
@@ -142,7 +141,6 @@ def bill_of_materials(settings: LayerSettings, made: MadeLayers,
     Layers from the shared cache come with the BOM the runner that built them wrote, written here byte for byte
     (an entry without one removes a stale file rather than leave it to lie). Called once everything else was
     written, before the manifest."""
-
     path = settings.layers_path / BOM_NAME
     if made.from_cache:
         if made.cached_bom is None:

@@ -47,7 +47,7 @@ def _write_and_commit(settings: Settings, plan: BuildPlan, app: layers.AppPlan, 
         if split is not None:
             records = layers.write_layers(settings, split, previous, reporter, staged)
             unit_bytes = split.unit_bytes
-        written_app = app.write(settings, staged)
+        written_app = app.write(staged)
         result = Manifest(runtime=settings.runtime, architecture=settings.arch, app=written_app,
                           layers=records, inputs=dict(plan.inputs), unit_bytes=unit_bytes, bill_of_materials=bom())
         staged.append(manifest_io.stage(result, settings.manifest_path))

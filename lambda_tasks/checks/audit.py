@@ -289,7 +289,6 @@ def check_elf(stream: BinaryIO, target: Target) -> tuple[list[str], Dynamic | No
     from elftools.common.exceptions import ELFError
     from elftools.elf.elffile import ELFFile
 
-
     try:
         elf = ELFFile(stream)
         machine = elf["e_machine"]
@@ -333,14 +332,6 @@ def glibc_version(name: str) -> tuple[int, ...] | None:
     if not match:
         return None
     return tuple(int(part) for part in match.groups() if part is not None)
-
-
-def newest_glibc(stream: BinaryIO) -> tuple[int, ...] | None:
-    """The newest GLIBC_x.y an ELF stream needs (for reports and tests)."""
-    # lazy: elftools (~155 ms) loads only when an ELF file is read
-    from elftools.elf.elffile import ELFFile
-
-    return _newest_glibc(ELFFile(stream).iter_sections())
 
 
 def _allowed(arcname: str, allow: Sequence[str]) -> bool:

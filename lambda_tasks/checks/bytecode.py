@@ -11,12 +11,12 @@ import json
 import os
 import posixpath
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..deadlines import capture
 from ..entries import APP_UNIT, FILE_MODE, BytesSource, Entry
 from ..errors import BytecodeError
 from ..report import Reporter
@@ -85,10 +85,8 @@ def _run_compiler(interpreter: str, jobs: list[list[str]], scratch: str) -> dict
     # ignore it; the other PYTHON* variables are dropped instead, and cwd is the scratch directory).
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     env["PYTHONHASHSEED"] = "0"
-    done = subprocess.run(
-        [interpreter, "-s", "-c", _COMPILER], input=json.dumps(jobs), capture_output=True,
-        text=True, env=env, cwd=scratch,
-    )
+    done = capture([interpreter, "-s", "-c", _COMPILER], f"bytecode: compiling with {interpreter}",
+                   stdin=json.dumps(jobs), env=env, cwd=scratch)
     if done.returncode != 0:
         raise BytecodeError(f"compiling bytecode with {interpreter} failed: {_last_line(done.stderr)}")
     report: dict[str, Any] = json.loads(done.stdout)

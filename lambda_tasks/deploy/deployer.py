@@ -20,11 +20,12 @@ from typing import Any, Protocol
 from .. import limits
 from ..aws import clients as aws
 from ..aws import waiting
-from ..config import FunctionSpec, Settings
+from ..config import FunctionSpec
 from ..errors import AwsError, DeployError, LimitError
 from ..manifest import Manifest
 from ..push.image_push import PushResult
 from ..report import human_bytes
+from ..sections import DeploySettings, FunctionSettings, LayerSettings, Shipping
 from . import roles
 from .function_config import (
     code_changed,
@@ -52,7 +53,7 @@ from .matrix import Failure
 from .steps import FunctionStep
 
 
-def check_total_size(settings: Settings, manifest: Manifest) -> None:
+def check_total_size(settings: LayerSettings, manifest: Manifest) -> None:
     """Function code plus all its layers, unzipped, must fit Lambda's 250 MiB."""
     layers = sum(layer.unzipped_bytes for layer in manifest.layers)
     total = manifest.app.unzipped_bytes + layers + settings.extra_layers_bytes
@@ -98,7 +99,7 @@ class Package(Protocol):
     #: the CodeSha256 Lambda must report for our code, when known beforehand (a zip's); None: Lambda's own (an image)
     code_sha256: str | None
 
-    def desired(self, settings: Settings, spec: FunctionSpec, layers: Sequence[str],
+    def desired(self, settings: FunctionSettings, spec: FunctionSpec, layers: Sequence[str],
                 role: str | None) -> dict[str, Any]:
         """The function's whole configuration (function_config.py)."""
 
@@ -114,11 +115,11 @@ class ZipPackage:
 
     package_type = "Zip"
 
-    def __init__(self, settings: Settings, manifest: Manifest, publisher: Publisher) -> None:
-        self.settings, self.manifest, self.publisher = settings, manifest, publisher
+    def __init__(self, settings: Shipping, manifest: Manifest, publisher: Publisher) -> None:
+        self.settings, self.manifest, self.publisher = settings, manifest, publisher  # settings: where it uploads
         self.code_sha256: str | None = aws.code_sha256(manifest.app.sha256)
 
-    def desired(self, settings: Settings, spec: FunctionSpec, layers: Sequence[str],
+    def desired(self, settings: FunctionSettings, spec: FunctionSpec, layers: Sequence[str],
                 role: str | None) -> dict[str, Any]:
         return desired_config(settings, spec, layers, role)
 
@@ -143,16 +144,16 @@ _UNREAD: Any = object()
 class Deployer:
     """Plans and applies the changes for each function in one region."""
 
-    def __init__(self, settings: Settings, manifest: Manifest, publisher: Publisher, plan: bool,
-                 package: Package | None = None) -> None:
-        self.settings = settings
+    def __init__(self, function: FunctionSettings, deploy: DeploySettings, manifest: Manifest, publisher: Publisher,
+                 plan: bool, package: Package | None = None) -> None:
+        self.function, self.deploy = function, deploy  # how the functions are configured; the stage's names
         self.manifest = manifest
         self.publisher = publisher
         self.clients = publisher.clients
         self.reporter = publisher.reporter
         self.sleep = publisher.sleep
         self.plan = plan
-        self.package: Package = package or ZipPackage(settings, manifest, publisher)
+        self.package: Package = package or ZipPackage(publisher.settings, manifest, publisher)
         self.role: roles.ManagedRole | None = None
         self._read: dict[tuple[str, str], dict[str, Any] | None] = {}
 
@@ -170,9 +171,9 @@ class Deployer:
 
     def takes_managed_role(self, spec: FunctionSpec, current: Mapping[str, Any] | None) -> bool:
         """No role named, manage_iam_role on, and the function is new or already runs under the managed role."""
-        if explicit_role(self.settings, spec) or not self.settings.manage_iam_role:
+        if explicit_role(self.function, spec) or not self.function.manage_iam_role:
             return False
-        return current is None or roles.role_name_of(current.get("Role")) == managed_role_name(self.settings)
+        return current is None or roles.role_name_of(current.get("Role")) == managed_role_name(self.deploy)
 
     def read(self, region: str, spec: FunctionSpec) -> None:
         """Read the function (for :meth:`prepare`, which runs after the reads of every region and function)."""
@@ -183,21 +184,21 @@ class Deployer:
         role when a function takes it (once: IAM is global)."""
         takers = []
         for region, spec in pairs:
-            if explicit_role(self.settings, spec):
+            if explicit_role(self.function, spec):
                 continue
             if (region, spec.name) not in self._read:
                 self.read(region, spec)
             current = self._read[(region, spec.name)]
-            if current is None and not self.settings.manage_iam_role:
+            if current is None and not self.function.manage_iam_role:
                 raise self._no_role(region, spec)
             if self.takes_managed_role(spec, current):
                 takers.append((region, spec))
         if not takers:
             return None
-        vpc = any(vpc_config(self.settings, spec)["SubnetIds"] for _, spec in takers)
+        vpc = any(vpc_config(self.function, spec)["SubnetIds"] for _, spec in takers)
         first = takers[0][0]
         keeper = roles.RoleKeeper(self.clients.iam(first), self.call, self.plan)
-        self.role = keeper.ensure(managed_role_name(self.settings), roles.policies(vpc, first))
+        self.role = keeper.ensure(managed_role_name(self.deploy), roles.policies(vpc, first))
         self.reporter.info(self.role.describe())
         return self.role
 
@@ -213,9 +214,9 @@ class Deployer:
         if current is _UNREAD:
             current = self.get(region, spec.name)
         managed = self.role.arn if self.role is not None and self.takes_managed_role(spec, current) else None
-        desired = self.package.desired(self.settings, spec, layers, managed)
-        step = FunctionStep(region, spec, desired, "create", code=True, tags=desired_tags(self.settings, spec),
-                            concurrency=desired_concurrency(self.settings, spec),
+        desired = self.package.desired(self.function, spec, layers, managed)
+        step = FunctionStep(region, spec, desired, "create", code=True, tags=desired_tags(self.function, spec),
+                            concurrency=desired_concurrency(self.function, spec),
                             code_sha256=self.package.code_sha256 or "")
         if current is None:
             if "Role" not in desired:
@@ -234,7 +235,7 @@ class Deployer:
             raise DeployError(f"function {name} in {step.region} {problem}")
         step.arn = current.get("FunctionArn")
         step.revision = current.get("RevisionId")  # every write carries it: revisions.py
-        step.code = self.package.changed(current, self.settings.arch)
+        step.code = self.package.changed(current, self.function.arch)
         if not step.code and self.package.code_sha256 is None:  # what Lambda calls this image: versions compare it
             step.code_sha256 = current.get("CodeSha256") or ""
         step.config = config_changes(current, step.desired)
@@ -266,11 +267,11 @@ class Deployer:
 
     @property
     def arch(self) -> str:
-        return self.settings.arch
+        return self.function.arch
 
     def holds_code(self, current: Mapping[str, Any]) -> bool:
         """Whether the function (as read) runs our code, on our architecture."""
-        return not self.package.changed(current, self.settings.arch)
+        return not self.package.changed(current, self.function.arch)
 
     def create(self, step: FunctionStep) -> bool:
         """Create the function; False when it already exists (a lost response to an earlier try)."""
@@ -284,7 +285,7 @@ class Deployer:
             with waiting.step(f"create function {name} in {step.region}"):
                 data = self.role_wait(upload.create_function, step)(
                     FunctionName=name, Code=code, PackageType=self.package.package_type,
-                    Architectures=[self.settings.arch], **desired, **({"Tags": step.tags} if step.tags else {}))
+                    Architectures=[self.function.arch], **desired, **({"Tags": step.tags} if step.tags else {}))
         except Exception as exc:  # noqa: BLE001
             if aws.is_conflict(exc):
                 return False

@@ -6,14 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..config import Settings
 from ..errors import DeployError, RevisionConflict
+from ..sections import FunctionSettings
 from . import revisions
 from .function_config import config_changes
 from .steps import FunctionStep
 
 
-def versions(step: FunctionStep, *, settings: Settings, client: Any, call: Callable[..., Any], plan: bool) -> None:
+def versions(step: FunctionStep, *, settings: FunctionSettings, client: Any, call: Callable[..., Any],
+             plan: bool) -> None:
     """Publish a version (unless the newest already matches) and point the alias at it. ``call`` is how the
     deployer calls AWS (retrying conflicts, errors in one line). The code is the step's ``code_sha256``: the app
     zip's, or the one Lambda gave the image (empty when planned: a new image is a new version)."""

@@ -129,7 +129,6 @@ def _configured_find_links() -> list[str]:
 
 def _configured_locations(settings: ResolveSettings, declaration: Declaration) -> list[Path]:
     """pip's configured find-links locations the declaration's do not already name."""
-
     found = find_links_locations((), (), settings.project_dir, _configured_find_links())
     return [path for path in found if path not in declaration.find_links]
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import functools
 import json
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..deadlines import capture
+from ..errors import DeadlineError
 from ..host import uv_path
 from ..sections import ResolveSettings
 from .pip_config import NO_EFFECT, PipConfigError, pip_settings
@@ -84,7 +85,7 @@ def _uv_version(uv: str) -> str:
         if packaged:
             return packaged
     try:
-        done = subprocess.run([uv, "--version"], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
+        done = capture([uv, "--version"], "resolve: uv --version", deadline=30)
+    except (OSError, DeadlineError):
         return "unknown"
     return done.stdout.strip() or "unknown"

@@ -100,7 +100,6 @@ def resolve_lock(settings: ResolveSettings, declaration: Declaration, plan: Lock
     into lambda-tasks' wheelhouse: the wheels (one per package) and where each came from (by the wheel's file
     name). The fetch is held to the plan (:func:`lock_plan.check_fetched`). ``own`` receives the names of the
     packages built from the project's own sources (a directory, a VCS checkout)."""
-
     assert declaration.source is not None and declaration.is_lock
     target, path = settings.target, declaration.source.path
     if own is not None:
@@ -166,7 +165,6 @@ def _build(package: LockedPackage, settings: ResolveSettings, sdist_dir: Path, b
         return build_wheel(package.requirement, redact(package.requirement), settings, [], built_dir, reporter,
                            remote=True)
     if package.hashes:  # Pipfile.lock: its locked sdist from the index, one of the locked hashes
-
         reporter.info(f"resolve: no wheel of {package.name} {package.version} fits {settings.target}; building "
                       "its locked sdist (compiler disabled)")
         return build_wheel(hash_pin(package), f"{package.name}=={package.version}", settings,

@@ -85,10 +85,6 @@ def build_pip_args(pip_args: Sequence[str]) -> list[str]:
     return args
 
 
-def is_pure(filename: str) -> bool:
-    return is_pure_name(filename)
-
-
 def build_python(target: Target) -> tuple[str | None, str]:
     """The interpreter that builds for ``target`` (None: this one) and how to say it (``Python X.Y`` when it is
     the target's version)."""

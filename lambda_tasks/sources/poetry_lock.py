@@ -266,9 +266,3 @@ def _package(package: Mapping[str, Any], base: Path) -> LockedPackage:
     wheels = tuple(f for f in files if f.filename.endswith(".whl"))
     sdist = next((f for f in files if not f.filename.endswith(".whl")), None)
     return LockedPackage(name, version, wheels, sdist, index=index)
-
-
-def poetry_directories(path: Path) -> list[Path]:
-    """The local directories poetry.lock builds packages from."""
-    return sorted({(path.parent / str(p["source"]["url"])).resolve() for p in read_toml(path).get("package", [])
-                   if p.get("source", {}).get("type") == "directory"})

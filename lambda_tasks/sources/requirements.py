@@ -249,20 +249,6 @@ def references_of(lines: Sequence[Line]) -> list[DirectReference]:
     return found
 
 
-def local_requirement_dirs(path: Path) -> list[Path]:
-    """The local directories that ``path`` (and the files it includes with -r) names as requirements.
-
-    Their files are inputs of the layers: a change in one must make them stale. Building writes ``build/``
-    and ``*.egg-info`` into a setuptools project's directory; leave those (and ``__pycache__``) out of a hash.
-    """
-    found: list[Path] = []
-    for reference in direct_references(path):
-        directory = Path(reference.location)
-        if reference.kind == "directory" and directory not in found:
-            found.append(directory)
-    return found
-
-
 def top_level_requirements(path: Path) -> tuple[list[str], int]:
     """The PEP 508 requirements ``path`` (and what it includes with -r) asks for: see :func:`top_level`."""
     return top_level(flattened_lines(path))
