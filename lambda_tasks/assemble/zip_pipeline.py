@@ -6,17 +6,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from .. import manifest as manifest_io
-from ..config import Settings
 from ..files import Staged, commit, discard
 from ..layer_cache import LayerCache
 from ..manifest import BillOfMaterials, LayerRecord, Manifest
 from ..report import Reporter, build_summary
+from ..sections import LayerSettings
 from . import layers
 from .layer_pipeline import MadeLayers
 from .plan import BuildPlan
 
 
-def finish_zip(settings: Settings, plan: BuildPlan, last: Manifest | None, app: layers.AppPlan, made: MadeLayers,
+def finish_zip(settings: LayerSettings, plan: BuildPlan, last: Manifest | None, app: layers.AppPlan, made: MadeLayers,
                cache: LayerCache | None, reporter: Reporter,
                bom: Callable[[], BillOfMaterials | None]) -> tuple[Manifest, list[str]]:
     """Write the layers that changed, the app zip and the manifest; return the manifest and the summary."""
@@ -32,11 +32,11 @@ def finish_zip(settings: Settings, plan: BuildPlan, last: Manifest | None, app: 
     result = _write_and_commit(settings, plan, app, split, made, previous, reporter, bom)
     layers.remove_stale(settings, result.layers)
     if split is not None and cache is not None:
-        cache.store(plan.inputs["layers"], settings.layers, result.layers, result.unit_bytes, result.bill_of_materials)
+        cache.store(plan.inputs["layers"], settings, result.layers, result.unit_bytes, result.bill_of_materials)
     return result, build_summary(result, settings.layer_limit, settings.unzipped_limit, settings.extra_layers_bytes)
 
 
-def _write_and_commit(settings: Settings, plan: BuildPlan, app: layers.AppPlan, split: layers.LayerPlan | None,
+def _write_and_commit(settings: LayerSettings, plan: BuildPlan, app: layers.AppPlan, split: layers.LayerPlan | None,
                       made: MadeLayers, previous: Sequence[LayerRecord], reporter: Reporter,
                       bom: Callable[[], BillOfMaterials | None]) -> Manifest:
     """A full disk or an error while writing leaves the old zips and the old manifest, in agreement
