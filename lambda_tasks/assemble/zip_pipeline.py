@@ -19,7 +19,8 @@ from .plan import BuildPlan
 def finish_zip(settings: LayerSettings, plan: BuildPlan, last: Manifest | None, app: layers.AppPlan, made: MadeLayers,
                cache: LayerCache | None, reporter: Reporter,
                bom: Callable[[], BillOfMaterials | None]) -> tuple[Manifest, list[str]]:
-    """Write the layers that changed, the app zip and the manifest; return the manifest and the summary."""
+    """Write the layers that changed, the app zip (where ``app`` says) and the manifest (where ``settings``, the
+    layers' section, says); return the manifest and the summary."""
     split = None
     if made.entries is not None:
         split = layers.plan_layers(made.entries, settings, app.unzipped_bytes,
