@@ -7,9 +7,10 @@ holds every line as pip reads it, each with where it comes from (``requirements.
 [project]``); the constraints; the index options and ``--find-links`` locations (resolved paths); the ``--hash``
 pins; the top-level requirements; the requirements named by path; and the content digest of the source and
 of every local input (the files in the find-links locations, the local projects and archives). For a lock
-(pylock.toml, uv.lock, poetry.lock, Pipfile.lock) it holds the locked packages for the target (markers
-evaluated, staleness checked), the declaration beside it that gives its roots, and the digest of those files
-and of the directories it builds from. Nothing here rewrites a source into another format: the installer
+(pylock.toml, uv.lock, poetry.lock, Pipfile.lock) it holds the digest of the lock, of the declaration beside
+it and of the directories it builds from; its locked packages for the target (markers evaluated, staleness
+checked) and its roots are parsed once, when a stage first asks (a build whose layers are up to date never
+does: a no-op build stays near start-up time). Nothing here rewrites a source into another format: the installer
 writes its own input file for pip or uv from these lines.
 """
 
