@@ -64,7 +64,7 @@ def run_build(settings: Settings, *, force: bool = False, reporter: Reporter | N
 
         cache = S3LayerCache(settings.deploy, reporter or Reporter())
     before = read_figures(settings.manifest_path, settings.output_dir)  # kept for the report when it changes
-    manifest = stage_build(settings, force=force, reporter=reporter, cache=cache)
+    manifest = stage_build(settings.building, force=force, reporter=reporter, cache=cache)
     keep_previous(settings.layers_path, before, manifest)
     return manifest
 

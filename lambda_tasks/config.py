@@ -23,6 +23,7 @@ from .pyproject_table import PYPROJECT_TABLE, project_name, read_pyproject
 from .sections import Affects as Affects
 from .sections import (
     AppSettings,
+    BuildSections,
     D,
     DeploySettings,
     FunctionSettings,
@@ -75,6 +76,12 @@ class Settings(SourceSettings, ResolveSettings, AppSettings, LayerSettings, Imag
     @cached_property
     def deploy(self) -> DeploySettings:
         return _section(self, DeploySettings)
+
+    @cached_property
+    def building(self) -> BuildSections:
+        """The sections ``build()`` takes."""
+        return BuildSections(self.sources, self.resolve, self.app, self.layers, self.image, self.handler,
+                             self.cache_max_bytes)
 
 
 def _section(settings: Settings, section: type[S]) -> S:

@@ -311,3 +311,17 @@ class DeploySettings(Uploads):
                                              help="the REST API's endpoint type")
     minimum_compression_size: int | None = setting(None, whole(0, 10485760), D, optional=True,
                                                    help="bytes above which the REST API compresses answers")
+
+
+@dataclass(frozen=True)
+class BuildSections:
+    """What ``build()`` reads: the sections of the stages it runs, the handler (an image's Cmd) and the size
+    the cache is pruned to after a build (``settings.building``)."""
+
+    sources: SourceSettings
+    resolve: ResolveSettings
+    app: AppSettings
+    layers: LayerSettings
+    image: ImageSettings
+    handler: str
+    cache_max_bytes: int

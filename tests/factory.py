@@ -156,3 +156,10 @@ def layers_key(settings, **options) -> str:
 
     return layers_fingerprint(settings.sources, settings.resolve, settings.layers, settings.image, declared(settings),
                               **options)
+
+
+def build(settings, **options):
+    """``assemble.build()`` of the project, as the commands call it: with the sections it takes."""
+    from lambda_tasks.assemble import build as stage_build
+
+    return stage_build(settings.building, **options)

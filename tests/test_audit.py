@@ -186,7 +186,8 @@ def test_build_stage_refuses_a_vendored_library_needing_a_newer_glibc(tmp_path):
 
 def test_build_fails_on_a_vendored_library_needing_a_newer_glibc(tmp_path):
     """End to end: `build` refuses the layer, naming file and versions."""
-    from lambda_tasks.assemble import build
+    from factory import build
+
     from lambda_tasks.config import load_settings
     from lambda_tasks.report import Reporter
 

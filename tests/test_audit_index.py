@@ -73,7 +73,8 @@ def test_way_out_names_a_variant_the_index_has(index):
 @needs_cc
 @pytest.mark.slow
 def test_build_asks_the_index_pip_would_use(tmp_path, index):
-    from lambda_tasks.assemble import build
+    from factory import build
+
     from lambda_tasks.config import load_settings
 
     url, _ = index

@@ -160,7 +160,8 @@ def test_lambda_tasks_build_fails_on_a_host_library_and_passes_once_it_is_shippe
 def test_verify_resolves_the_laid_out_artifacts_as_lambdas_loader_would(tmp_path, wheelhouse):
     """A library accepted at build time (audit_allow) is accepted by verify; without the setting, verify fails
     naming it, whatever this host has."""
-    from lambda_tasks.assemble import build
+    from factory import build
+
     from lambda_tasks.config import load_settings
     from lambda_tasks.errors import VerifyError
     from lambda_tasks.verify import verify
@@ -192,7 +193,8 @@ def test_a_file_that_cannot_load_and_a_missing_library_are_said_together(tmp_pat
 @pytest.mark.slow
 def test_the_function_zips_compiled_file_finds_a_library_vendor_lib_ships(tmp_path, wheelhouse):
     """chalicelib/ is in /var/task, vendor/lib/ in /opt/lib: both on Lambda's library path."""
-    from lambda_tasks.assemble import build
+    from factory import build
+
     from lambda_tasks.config import load_settings
 
     root = make_project(tmp_path / "app", pyproject=offline_pyproject(wheelhouse))
@@ -208,7 +210,8 @@ def test_the_function_zips_compiled_file_finds_a_library_vendor_lib_ships(tmp_pa
 def test_a_rebuild_resolves_from_the_remembered_verdicts(tmp_path, wheelhouse, monkeypatch):
     """The verdict cache keeps each wheel member's needed names and paths: a forced rebuild reads no ELF file
     again and still finds a library the wheel lacks."""
-    from lambda_tasks.assemble import build
+    from factory import build
+
     from lambda_tasks.checks import audit as audit_module
     from lambda_tasks.config import load_settings
 

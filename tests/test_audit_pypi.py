@@ -13,9 +13,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from factory import make_project
+from factory import build, make_project
 
-from lambda_tasks.assemble import build
 from lambda_tasks.assemble.collect import wheel_entries
 from lambda_tasks.checks.audit import audit
 from lambda_tasks.config import load_settings

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 from conftest import lambda_layout, offline_pyproject, run_handler
-from factory import COMPILED, make_project, make_sdist, make_wheel
+from factory import COMPILED, build, make_project, make_sdist, make_wheel
 
-from lambda_tasks.assemble import build
 from lambda_tasks.config import load_settings
 from lambda_tasks.errors import LambdaTasksError, LimitError, ResolveError
 from lambda_tasks.report import Reporter

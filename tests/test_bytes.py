@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 from conftest import lambda_layout, offline_pyproject, run_handler
-from factory import make_project, make_wheel
+from factory import build, make_project, make_wheel
 
-from lambda_tasks.assemble import build
 from lambda_tasks.assemble.collect import _installed_path, _is_record
 from lambda_tasks.config import load_settings
 
@@ -170,7 +169,7 @@ def test_a_no_op_rebuild_imports_neither_pip_nor_boto3(wheels, tmp_path):
     _build(project)
     code = ("import sys; from pathlib import Path; from lambda_tasks.assemble import build; "
             "from lambda_tasks.config import load_settings; "
-            "build(load_settings(Path.cwd(), {}, {'runtime': 'python3.12'})); "
+            "build(load_settings(Path.cwd(), {}, {'runtime': 'python3.12'}).building); "
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'pip', 'boto3', 'botocore', 'elftools'}))")
     result = subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 from conftest import offline_pyproject
-from factory import make_project, make_wheel
+from factory import build, make_project, make_wheel
 from fake_chalice import make_chalice
 
-from lambda_tasks.assemble import build
 from lambda_tasks.errors import LambdaTasksError
 from lambda_tasks.framework import project_settings
 from lambda_tasks.report import Reporter

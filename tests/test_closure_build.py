@@ -4,10 +4,9 @@ import zipfile
 
 import pytest
 from conftest import offline_pyproject
-from factory import make_project, make_wheel
+from factory import build, make_project, make_wheel
 
 import lambda_tasks.resolve.resolver
-from lambda_tasks.assemble import build
 from lambda_tasks.config import load_settings
 from lambda_tasks.errors import ResolveError
 from lambda_tasks.report import Reporter

@@ -3,9 +3,8 @@
 import zipfile
 
 from conftest import offline_pyproject
-from factory import make_project, make_wheel
+from factory import build, make_project, make_wheel
 
-from lambda_tasks.assemble import build
 from lambda_tasks.config import load_settings
 from lambda_tasks.report import Reporter
 

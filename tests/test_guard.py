@@ -6,9 +6,8 @@ import zipfile
 
 import pytest
 from conftest import offline_pyproject
-from factory import make_project, make_wheel
+from factory import build, make_project, make_wheel
 
-from lambda_tasks.assemble import build
 from lambda_tasks.assemble.app_code import app_entries, app_files
 from lambda_tasks.checks.guard import check_app_files, check_files
 from lambda_tasks.config import load_settings

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 from conftest import offline_pyproject
-from factory import make_project, make_wheel
+from factory import build, make_project, make_wheel
 from image_helpers import BASE_ENTRYPOINT, BASE_ENV, skopeo
 
-from lambda_tasks.assemble import build
 from lambda_tasks.config import load_settings
 from lambda_tasks.errors import LimitError, RegistryError
 from lambda_tasks.report import Reporter

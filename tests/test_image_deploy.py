@@ -17,11 +17,11 @@ import boto3
 import pytest
 from aws_helpers import FakeBuild, create_role, zip_sections
 from conftest import AWS_REGION, IAM_ACCOUNT
+from factory import build
 from test_deploy_config import Params
 from test_image_build import image_project, settings_for
 
 from lambda_tasks import commands
-from lambda_tasks.assemble import build
 from lambda_tasks.aws import clients as aws
 from lambda_tasks.config import FunctionSpec
 from lambda_tasks.deploy.function_config import (

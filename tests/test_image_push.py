@@ -7,11 +7,11 @@ import json
 
 import pytest
 from aws_helpers import create_role
+from factory import build
 from image_helpers import PASSWORD, USER, skopeo
 from test_image_build import image_project, settings_for
 
 from lambda_tasks import commands
-from lambda_tasks.assemble import build
 from lambda_tasks.aws.clients import Clients
 from lambda_tasks.deploy.image_functions import deploy_image
 from lambda_tasks.errors import DeployError, RegistryError

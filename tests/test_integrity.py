@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 from conftest import offline_pyproject
-from factory import declared, make_project, make_wheel
+from factory import build, declared, make_project, make_wheel
 
-from lambda_tasks.assemble import build
 from lambda_tasks.assemble.archive import pack_entries, with_directories, write_zip
 from lambda_tasks.assemble.collect import check_wheels, wheel_entries
 from lambda_tasks.config import load_settings

@@ -6,11 +6,10 @@ import textwrap
 import pytest
 import tomllib
 from conftest import offline_pyproject
-from factory import make_project
+from factory import build, make_project
 from test_locks import Lines, _layer, _settings, wheels  # noqa: F401  (wheels: the fixture)
 
 from lambda_tasks import commands
-from lambda_tasks.assemble import build
 from lambda_tasks.errors import LambdaTasksError, SettingsError
 
 REQUIREMENTS = "alpha<2\nnatlib\narmonly; platform_machine == 'aarch64'\noldpy; python_version < '3.11'\n"

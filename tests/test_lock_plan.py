@@ -8,10 +8,11 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from factory import declared, make_project, make_wheel
+from factory import build, declared, make_project, make_wheel
 
 from lambda_tasks.config import load_settings
 from lambda_tasks.errors import ResolveError
+from lambda_tasks.report import Reporter
 from lambda_tasks.resolve.lock_plan import check_agrees, check_fetched, plan_lock
 from lambda_tasks.target_lock import LockedDistribution, Reason, TargetLock
 
@@ -83,3 +84,26 @@ def test_the_fetch_is_held_to_the_plan(tmp_path):
     relabelled = [LockedDistribution("alpha", "2.0", made["alpha"].name, "", "a" * 64, 1, "installer")]
     with pytest.raises(ResolveError, match=r"holds alpha 2\.0, but pylock\.toml locks 1\.0"):
         check_agrees(plan, TargetLock("python3.12/x86_64", "3.12.0", "", "pylock.toml", tuple(relabelled)))
+
+
+class _Lines(Reporter):
+    def __init__(self) -> None:
+        super().__init__(quiet=True)
+        self.lines: list[str] = []
+
+    def info(self, message: str) -> None:
+        self.lines.append(message)
+
+
+@pytest.mark.slow
+def test_a_build_from_a_lock_says_what_it_decided_before_fetching_and_ships_exactly_that(tmp_path):
+    project, made = _project(tmp_path)
+    (project / "app.py").write_text("def handler(event, context):\n    return 1\n")
+    reporter = _Lines()
+    manifest = build(load_settings(project, {}, {"runtime": "python3.12", "requirements": "pylock.toml"}),
+                     reporter=reporter)
+    assert "resolve: pylock.toml for python3.12/x86_64: 2 wheels named with their sha256, before fetching" \
+        in reporter.lines
+    bom = (project / "layers" / "pylock.toml").read_text()
+    assert made["x86"].name in bom and made["arm"].name not in bom and "oldonly" not in bom
+    assert manifest.bill_of_materials is not None and manifest.bill_of_materials.distributions == 2

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 from conftest import offline_pyproject
-from factory import make_project, make_sdist
+from factory import build, make_project, make_sdist
 from factory_sdists import make_local_project
 from test_locks import Lines, _layer, _settings
 
-from lambda_tasks.assemble import build
 from lambda_tasks.errors import ResolveError
 
 pytestmark = pytest.mark.slow  # git and pip wheel builds

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 from conftest import offline_pyproject
-from factory import make_project, make_sdist, make_wheel
+from factory import build, make_project, make_sdist, make_wheel
 from factory_sdists import make_local_project
 
-from lambda_tasks.assemble import build
 from lambda_tasks.config import load_settings
 from lambda_tasks.errors import LambdaTasksError, ResolveError
 from lambda_tasks.report import Reporter

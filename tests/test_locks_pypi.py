@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 import tomllib
-from factory import make_project
+from factory import build, make_project
 from test_locks import Lines, _layer
 
-from lambda_tasks.assemble import build
 from lambda_tasks.config import load_settings
 from lambda_tasks.errors import ResolveError
 

@@ -7,10 +7,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from factory import make_project, make_wheel
+from factory import build, make_project, make_wheel
 from test_locks import Lines, _entry, _layer
 
-from lambda_tasks.assemble import build
 from lambda_tasks.config import load_settings
 from lambda_tasks.errors import LambdaTasksError, ResolveError, SettingsError
 

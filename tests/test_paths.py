@@ -4,9 +4,8 @@ import zipfile
 
 import pytest
 from conftest import offline_pyproject
-from factory import make_project, make_wheel
+from factory import build, make_project, make_wheel
 
-from lambda_tasks.assemble import build
 from lambda_tasks.checks.paths import check_paths, problem
 from lambda_tasks.config import load_settings
 from lambda_tasks.entries import FILE_MODE, BytesSource, Entry

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 from conftest import offline_pyproject
-from factory import make_project, make_sdist
+from factory import build, make_project, make_sdist
 from factory_sdists import make_local_project
 from test_locks import Lines, _layer, _settings, wheels  # noqa: F401  (wheels: the fixture)
 
-from lambda_tasks.assemble import build
 from lambda_tasks.errors import ResolveError, SettingsError
 from lambda_tasks.sources.poetry_lock import content_hash, python_allows, read_poetry_lock
 from lambda_tasks.sources.project import read_toml

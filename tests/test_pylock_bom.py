@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 import tomllib
-from factory import make_project, make_wheel
+from factory import build, make_project, make_wheel
 from test_locks import Lines, _entry
 
-from lambda_tasks.assemble import build
 from lambda_tasks.config import load_settings
 
 BIN = Path(sys.executable).parent

@@ -5,9 +5,8 @@ import zipfile
 
 import pytest
 from conftest import lambda_layout, run_handler
-from factory import make_project
+from factory import build, make_project
 
-from lambda_tasks.assemble import build
 from lambda_tasks.config import load_settings
 from lambda_tasks.errors import ResolveError
 

@@ -10,9 +10,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from factory import make_project
+from factory import build, make_project
 
-from lambda_tasks.assemble import build
 from lambda_tasks.framework import project_settings
 from lambda_tasks.report import Reporter
 from lambda_tasks.verify import verify

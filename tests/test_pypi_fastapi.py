@@ -9,8 +9,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from factory import build
 
-from lambda_tasks.assemble import build
 from lambda_tasks.framework import project_settings
 from lambda_tasks.report import Reporter
 from lambda_tasks.verify import verify

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 import tomllib
-from factory import make_project
+from factory import build, make_project
 from test_locks import Lines, _layer, _settings
 
-from lambda_tasks.assemble import build
 from lambda_tasks.sources.poetry_lock import read_poetry_lock
 from lambda_tasks.targets import Target
 

@@ -6,9 +6,8 @@ the move. A change that alters them changes what users ship: update them only on
 
 import random
 
-from factory import make_project, make_wheel
+from factory import build, make_project, make_wheel
 
-from lambda_tasks.assemble import build
 from lambda_tasks.config import load_settings
 from lambda_tasks.report import Reporter
 

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 from conftest import offline_pyproject
-from factory import make_project, make_sdist, make_wheel, resolve_project
+from factory import build, make_project, make_sdist, make_wheel, resolve_project
 from factory_sdists import make_ext_sdist
 
-from lambda_tasks.assemble import build
 from lambda_tasks.config import load_settings
 from lambda_tasks.errors import ResolveError
 from lambda_tasks.report import Reporter

@@ -14,10 +14,8 @@ from lambda_tasks import config, sections
 PACKAGE = Path(__file__).resolve().parent.parent / "lambda_tasks"
 ABOVE = {"commands.py", "tasks.py", "frontend.py", "cli.py", "config.py"}
 
-#: module:function that still take the whole Settings (issue 22: being moved to their sections)
-ALLOWED: set[str] = {
-    "assemble/__init__.py:build",
-}
+#: module:function that still take the whole Settings: none (issue 22)
+ALLOWED: set[str] = set()
 
 
 def _takers() -> set[str]:

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 from conftest import lambda_layout, offline_pyproject, run_handler
-from factory import make_project, make_wheel
+from factory import build, make_project, make_wheel
 
-from lambda_tasks.assemble import build
 from lambda_tasks.config import load_settings
 from lambda_tasks.errors import LimitError
 

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 from conftest import lambda_layout, offline_pyproject, run_handler
-from factory import make_project, make_sdist, make_wheel, resolve_project
+from factory import build, make_project, make_sdist, make_wheel, resolve_project
 
-from lambda_tasks.assemble import build
 from lambda_tasks.config import load_settings
 from lambda_tasks.errors import ResolveError
 from lambda_tasks.report import Reporter

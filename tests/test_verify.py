@@ -11,11 +11,10 @@ from pathlib import Path
 import pytest
 from conftest import REPO, offline_pyproject
 from elf_helpers import EM_AARCH64, needs_cc, plain_library, with_machine, write
-from factory import make_project, make_wheel
+from factory import build, make_project, make_wheel
 
 from lambda_tasks import host
 from lambda_tasks import verify as verify_module
-from lambda_tasks.assemble import build
 from lambda_tasks.config import load_settings
 from lambda_tasks.errors import BytecodeError, VerifyError
 from lambda_tasks.report import Reporter

@@ -14,11 +14,10 @@ from pathlib import Path
 import pytest
 from conftest import REPO, offline_pyproject
 from elf_helpers import EM_AARCH64, needs_cc, plain_library, with_machine, write
-from factory import make_project, make_wheel
+from factory import build, make_project, make_wheel
 from fake_chalice import make_chalice
 
 from lambda_tasks import host
-from lambda_tasks.assemble import build
 from lambda_tasks.config import load_settings
 from lambda_tasks.errors import VerifyError
 from lambda_tasks.report import Reporter

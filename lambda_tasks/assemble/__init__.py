@@ -18,15 +18,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..cache_prune import prune_now_and_then, record_use
-from ..config import Settings
 from ..files import cache_dir
 from ..layer_cache import LayerCache
 from ..manifest import BillOfMaterials, Manifest
 from ..report import Reporter, human_bytes
+from ..sections import BuildSections
 from . import app_code
 from . import chalice_runtime as chalice
 from .fingerprint import outputs_present, vendor_tree
-from .plan import LayerInputs, Parts, dependency_source, fingerprints, last_build, plan_build
+from .plan import LayerInputs, dependency_source, fingerprints, last_build, plan_build
 
 __all__ = ["build", "dependency_source"]
 
@@ -36,33 +36,35 @@ __all__ = ["build", "dependency_source"]
 FORCE_PENDING = ".force-pending"
 
 
-def build(settings: Settings, force: bool = False, reporter: Reporter | None = None,
+def build(sections: BuildSections, force: bool = False, reporter: Reporter | None = None,
           cache: LayerCache | None = None) -> Manifest:
     """Build what is stale; return the manifest of the artifacts on disk. With a shared ``cache``, stale layers
-    are looked up there before anything is resolved (not with ``force``), and stored there once built."""
+    are looked up there before anything is resolved (not with ``force``), and stored there once built. Each
+    stage takes its section of ``sections`` (``settings.building``)."""
     reporter = reporter or Reporter()
     started, started_at = time.monotonic(), time.time()
-    last, previous = last_build(settings.layers, settings.app_zip, settings.image_dir, reporter)
-    pending = settings.layers_path / FORCE_PENDING
+    sources, layers, image = sections.sources, sections.layers, sections.image
+    last, previous = last_build(layers, sections.app.app_zip, image.image_dir, reporter)
+    pending = layers.layers_path / FORCE_PENDING
     if not force and pending.is_file():
         reporter.info("build: the last --force build did not finish; building anew, as --force would")
         force = True
     # the dependency source, read once: every stage below takes this value, none reads the source again
-    declaration = dependency_source(settings.sources, settings.pip_args)
-    framework = chalice.runtime(settings.sources, settings.resolve, declaration, reporter, refresh=force) \
-        if chalice.is_chalice_app(settings.project_dir) else None
+    declaration = dependency_source(sources, sections.resolve.pip_args)
+    framework = chalice.runtime(sources, sections.resolve, declaration, reporter, refresh=force) \
+        if chalice.is_chalice_app(sources.project_dir) else None
     # the project's files, checked once here (inside the project, links resolved, regular files): every stage
     # below takes these values
-    app_files = app_code.app_files(settings.project_dir, settings.app_paths)
-    vendor = vendor_tree(settings.sources)
-    parts = Parts(settings.sources, settings.resolve, settings.app, settings.layers, settings.image, settings.handler)
-    plan = plan_build(fingerprints(parts, declaration, framework, app_files, vendor), previous,
-                      lambda which: previous is not None and outputs_present(previous, settings.output_dir, which),
-                      force=force, image_mode=settings.package_type == "image", shared_cache=cache is not None)
+    app_files = app_code.app_files(sources.project_dir, sources.app_paths)
+    vendor = vendor_tree(sources)
+    image_mode = image.package_type == "image"
+    plan = plan_build(fingerprints(sections, declaration, framework, app_files, vendor), previous,
+                      lambda which: previous is not None and outputs_present(previous, layers.output_dir, which),
+                      force=force, image_mode=image_mode, shared_cache=cache is not None)
     if plan.up_to_date and previous is not None:
-        what = previous.image.path if previous.image else f"{settings.app_zip} and {len(previous.layers)} layer(s)"
-        reporter.info(f"up to date: {what} for {settings.target} ({time.monotonic() - started:.2f}s)")
-        _used_cache(settings.layers_path, settings.cache_max_bytes, started_at, None, reporter)
+        what = previous.image.path if previous.image else f"{sections.app.app_zip} and {len(previous.layers)} layer(s)"
+        reporter.info(f"up to date: {what} for {layers.target} ({time.monotonic() - started:.2f}s)")
+        _used_cache(layers.layers_path, sections.cache_max_bytes, started_at, None, reporter)
         return previous
     if force:  # until this build succeeds, nothing on disk is taken as up to date
         pending.parent.mkdir(parents=True, exist_ok=True)
@@ -71,32 +73,32 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
     # lazy: the checks and packers: a no-op build never loads them (start-up time)
     from . import app_pipeline, layer_pipeline
 
-    index = app_pipeline.package_index(settings.pip_args)
-    app_entries, app = app_pipeline.make_app(settings.app, app_files, framework, vendor, index, reporter,
-                                             image_mode=settings.package_type == "image",
-                                             vendor_dir=settings.vendor_dir, extra_layers=settings.extra_layers)
-    given = LayerInputs(declaration, framework, vendor, settings.vendor_path, app_files)
-    made = layer_pipeline.make_layers(settings.layers, settings.resolve, plan, given, index, cache, reporter)
+    index = app_pipeline.package_index(sections.resolve.pip_args)
+    app_entries, app = app_pipeline.make_app(sections.app, app_files, framework, vendor, index, reporter,
+                                             image_mode=image_mode, vendor_dir=sources.vendor_dir,
+                                             extra_layers=layers.extra_layers)
+    given = LayerInputs(declaration, framework, vendor, sources.vendor_path, app_files)
+    made = layer_pipeline.make_layers(layers, sections.resolve, plan, given, index, cache, reporter)
 
     def bom() -> BillOfMaterials | None:  # written once everything else was, before the manifest
-        return layer_pipeline.bill_of_materials(settings.layers, made, plan.kept_bill_of_materials)
+        return layer_pipeline.bill_of_materials(layers, made, plan.kept_bill_of_materials)
 
     if app is None:
         # lazy: not loaded by a no-op build (start-up time)
         from .image_pipeline import finish_image
 
-        result, summary = finish_image(settings.image, settings.handler, plan, last, app_entries, made, reporter, bom)
+        result, summary = finish_image(image, sections.handler, plan, last, app_entries, made, reporter, bom)
     else:
         # lazy: not loaded by a no-op build (start-up time)
         from .zip_pipeline import finish_zip
 
-        result, summary = finish_zip(settings.layers, plan, last, app, made, cache, reporter, bom)
+        result, summary = finish_zip(layers, plan, last, app, made, cache, reporter, bom)
     for line in summary:
         reporter.info(line)
     reporter.info(f"built in {time.monotonic() - started:.2f}s; manifest: "
-                  f"{settings.manifest_path.relative_to(settings.output_dir).as_posix()}")
+                  f"{layers.manifest_path.relative_to(layers.output_dir).as_posix()}")
     pending.unlink(missing_ok=True)
-    _used_cache(settings.layers_path, settings.cache_max_bytes, started_at, made.used, reporter)
+    _used_cache(layers.layers_path, sections.cache_max_bytes, started_at, made.used, reporter)
     return result
 
 

@@ -15,7 +15,7 @@ from .. import manifest as manifest_io
 from ..manifest import BillOfMaterials, Manifest
 from ..project_paths import ProjectPath
 from ..report import Reporter
-from ..sections import AppSettings, ImageSettings, LayerSettings, ResolveSettings, SourceSettings
+from ..sections import BuildSections, LayerSettings, SourceSettings
 from ..sources.declaration import Declaration, declare
 from . import chalice_runtime as chalice
 from .fingerprint import app_fingerprint, image_fingerprint, layers_fingerprint
@@ -88,19 +88,7 @@ def last_build(layers: LayerSettings, app_zip: str, image_dir: str,
     return last, last if same_target else None
 
 
-@dataclass(frozen=True)
-class Parts:
-    """The sections the fingerprints read, and the handler (the image's Cmd)."""
-
-    sources: SourceSettings
-    resolve: ResolveSettings
-    app: AppSettings
-    layers: LayerSettings
-    image: ImageSettings
-    handler: str
-
-
-def fingerprints(parts: Parts, declaration: Declaration, framework: chalice.Runtime | None,
+def fingerprints(parts: BuildSections, declaration: Declaration, framework: chalice.Runtime | None,
                  app_files: Sequence[tuple[str, ProjectPath]], vendor: ProjectPath | None) -> dict[str, str]:
     """The inputs of each part: "app", "layers", and "image" for ``package_type = "image"``."""
     app_inputs = [f"{framework.wheel.parent.name}/{framework.wheel.name}"] if framework else []

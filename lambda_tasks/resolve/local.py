@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
@@ -22,6 +22,7 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from ..report import Reporter
 from ..sections import ResolveSettings
+from ..sources.declaration import Declaration
 from ..sources.requirements import DirectReference, Line, direct_reference, option
 from ..targets import Target
 from .failures import Failure
@@ -105,6 +106,27 @@ def _wheel_for(reference: DirectReference, settings: ResolveSettings, options: l
         return Failure(shown, f"its metadata names it {name}, not {reference.name}", (), "")
     marker = f" ; {reference.marker}" if reference.marker else ""
     return Entry(reference.line, f"{name}{reference.extras} @ {wheel.as_uri()}{marker}", frozenset({name}), True)
+
+
+def installer_lines(declaration: Declaration, directory: Path) -> list[Line]:
+    """The declaration's lines as the installer's input file holds them: the constraints files' lines (read
+    once, into the declaration) are written to ``directory/constraints.txt``, which the ``-c`` lines then name,
+    so that pip and uv read no file of the project's."""
+    if not declaration.constraints:
+        return list(declaration.lines)
+    constraints = directory / "constraints.txt"
+    constraints.write_text("".join(f"{line.text}\n" for line in declaration.constraints), encoding="utf-8")
+    lines: list[Line] = []
+    named = False
+    for line in declaration.lines:
+        name, value = option(line.text) or ("", "")
+        if name in {"-c", "--constraint"} and "://" not in value and Path(value).is_file():
+            if not named:
+                lines.append(replace(line, text=f"-c {constraints}"))
+                named = True
+            continue
+        lines.append(line)
+    return lines
 
 
 def requirement_names(text: str) -> frozenset[str]:

@@ -28,7 +28,7 @@ from ..sources.declaration import Declaration
 from ..targets import Target
 from .failures import Failure, failures_error, no_fit_failure, unavailable_failures
 from .fastpip import FETCHED_VARIABLE, MARKER_ERROR, MARKER_EXIT_CODE, TAGS_VARIABLE, marker_env_variable
-from .local import Entry, marker_applies, prepare
+from .local import Entry, installer_lines, marker_applies, prepare
 from .process import pip_command, redact, run
 from .sdists import NETWORK, NO_SDIST, build_sdist
 
@@ -52,7 +52,8 @@ def download(settings: ResolveSettings, declaration: Declaration, download_dir: 
         env[FETCHED_VARIABLE] = str(fetched)
         poll = _watcher(fetched, on_wheel)
     options = declaration.index_options
-    entries, failures = prepare(settings, declaration.lines, options, built_dir, reporter)
+    lines = installer_lines(declaration, built_dir.parent)
+    entries, failures = prepare(settings, lines, options, built_dir, reporter)
     own = frozenset(name for entry in entries if entry.built for name in entry.names)
     flat = built_dir.parent / "requirements.txt"
     tried: set[str] = set()

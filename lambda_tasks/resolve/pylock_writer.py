@@ -29,6 +29,7 @@ from ..sources.project import Source, kind_of
 from ..sources.requirements import Line, direct_reference
 from ..target_lock import environment_marker
 from ..targets import Target
+from .local import installer_lines
 from .process import redact
 from .uv import _NO_WHEEL, explain_uv_failure, uv_platform, uv_settings
 
@@ -52,7 +53,8 @@ def write_pylock(sources: SourceSettings, settings: ResolveSettings, source: Sou
     uv_args, uv_env = uv_settings(settings.pip_args, isolated=settings.installer != "uv")
     with tempfile.TemporaryDirectory(prefix="lock-") as tmp:
         lock, requirements = Path(tmp, "pylock.toml"), Path(tmp, "requirements.txt")
-        requirements.write_text("".join(f"{_absolute(line)}\n" for line in declaration.lines), encoding="utf-8")
+        requirements.write_text("".join(f"{_absolute(line)}\n" for line in installer_lines(declaration, Path(tmp))),
+                                encoding="utf-8")
         command = [
             uv, "pip", "compile", str(requirements), "--format", "pylock.toml", "-o", str(lock),
             "--python-platform", uv_platform(target), "--python-version", ".".join(map(str, target.python_version)),
@@ -102,7 +104,6 @@ def _with_environment(text: str, target: Target, source: Source, settings: Sourc
 
 
 def read_toml_text(text: str) -> dict[str, Any]:
-
     data: dict[str, Any] = tomllib.loads(text)
     return data
 

@@ -21,9 +21,11 @@ from ..report import Reporter
 from ..sections import ResolveSettings
 from ..sources.declaration import Declaration
 from ..sources.local_inputs import find_links_locations, local_inputs
+from ..sources.requirements import check_requirements
 from . import pip, uv
 from . import wheelhouse as wheelhouse_io
 from .installer import Installer, choose, configuration_key, installer_version
+from .local import installer_lines
 from .pip_config import PipConfigError, pip_settings
 from .sdists import built_from
 
@@ -55,6 +57,7 @@ def resolve(settings: ResolveSettings, declaration: Declaration, reporter: Repor
     own = own if own is not None else set()
     if not declaration.has_requirements:
         return []
+    check_requirements(declaration.lines)  # before pip, whose parser takes some lines the dependency check cannot
     # VCS and remote URLs: what they hold is not known before fetching, so it is not in the key
     by_location = any(not reference.is_local for reference in declaration.references)
     cache = cache_dir()
@@ -104,7 +107,8 @@ def _download_with_uv(settings: ResolveSettings, declaration: Declaration, insta
         reporter.warn(f"resolve: uv is not given pip's options {', '.join(untaken)} (no uv equivalent); "
                       'installer = "auto" or "pip" would resolve with pip')
     try:
-        unfetched = uv.download(settings, declaration.texts, declaration.shown, download_dir, cache_dir() / "wheels",
+        lines = [line.text for line in installer_lines(declaration, built_dir.parent)]
+        unfetched = uv.download(settings, lines, declaration.shown, download_dir, cache_dir() / "wheels",
                                 reporter, installer.isolated, on_wheel)
     except uv.Defer as defer:
         _hand_over(defer, download_dir, reporter)

@@ -7,9 +7,10 @@ holds every line as pip reads it, each with where it comes from (``requirements.
 [project]``); the constraints; the index options and ``--find-links`` locations (resolved paths); the ``--hash``
 pins; the top-level requirements; the requirements named by path; and the content digest of the source and
 of every local input (the files in the find-links locations, the local projects and archives). For a lock
-(pylock.toml, uv.lock, poetry.lock, Pipfile.lock) it holds the locked packages for the target (markers
-evaluated, staleness checked), the declaration beside it that gives its roots, and the digest of those files
-and of the directories it builds from. Nothing here rewrites a source into another format: the installer
+(pylock.toml, uv.lock, poetry.lock, Pipfile.lock) it holds the digest of the lock, of the declaration beside
+it and of the directories it builds from; its locked packages for the target (markers evaluated, staleness
+checked) and its roots are parsed once, when a stage first asks (a build whose layers are up to date never
+does: a no-op build stays near start-up time). Nothing here rewrites a source into another format: the installer
 writes its own input file for pip or uv from these lines.
 """
 
@@ -21,6 +22,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from ..errors import ResolveError
@@ -32,7 +34,7 @@ from .project import Source, find_source, project_requirements
 from .requirements import (
     DirectReference,
     Line,
-    check_requirements,
+    canonical_name,
     constraint_lines,
     flattened_lines,
     hash_pins,
@@ -53,7 +55,7 @@ class Declaration:
     """What the project declares, read once: see the module's docstring. ``source`` None: it declares nothing."""
 
     source: Source | None
-    shown: str  # the source's file name, as messages name it
+    shown: str  # the source's path relative to the project, as messages name it
     lines: tuple[Line, ...] = ()  # a declaration's lines as pip reads them (-r put in place, -c/-f paths absolute)
     constraints: tuple[Line, ...] = ()  # the lines of the -c files (their --hash pins count)
     references: tuple[DirectReference, ...] = ()  # the requirements named by location
@@ -61,9 +63,38 @@ class Declaration:
     digest: str | None = None  # the source's content (with what it includes, or the lock and its declaration)
     find_links: tuple[Path, ...] = ()  # local --find-links locations (the lines, pip_args, PIP_FIND_LINKS)
     local_inputs: str = "{}"  # JSON: the local inputs' contents, named portably (sources/local_inputs.py)
-    roots: Roots | None = None  # the closure check's roots (None: a lock that records none)
-    app_roots: tuple[str, ...] | None = None  # the app's own top-level requirements (None: not known)
-    locked: tuple[LockedPackage, ...] = ()  # a lock's packages for the target
+    declared_roots: Roots | None = None  # a declaration's top-level requirements
+    #: a lock: the sections it is read for (target, extras, groups). Its packages and the declaration beside it
+    #: are parsed once, when a stage first asks (a build whose layers are up to date never does)
+    lock_for: SourceSettings | None = None
+
+    @cached_property
+    def roots(self) -> Roots | None:
+        """The closure check's roots (None: a lock that records none)."""
+        if self.lock_for is None or self.source is None:
+            return self.declared_roots
+        settings = self.lock_for
+        return lock_roots(self.source, settings.target.marker_environment(), settings.extras, settings.groups)
+
+    @cached_property
+    def app_roots(self) -> tuple[str, ...] | None:
+        """The app's own top-level requirements (None: the lock does not say)."""
+        if self.lock_for is None or self.source is None:
+            return self.declared_roots.lines if self.declared_roots is not None else ()
+        pyproject = self.source.path.parent / "pyproject.toml"
+        if self.source.kind == "uv.lock" and pyproject.is_file():
+            return tuple(project_requirements(pyproject, self.lock_for.extras, self.lock_for.groups))
+        return None
+
+    @cached_property
+    def locked(self) -> tuple[LockedPackage, ...]:
+        """A lock's packages for the target (markers evaluated, the lock's staleness checked); () otherwise."""
+        if self.lock_for is None or self.source is None:
+            return ()
+        _ = self.roots  # first: the declaration's own errors (an unknown group) name the declaration
+        settings = self.lock_for
+        return tuple(locked_packages(self.source, settings.target.marker_environment(), settings.extras,
+                                     settings.groups))
 
     @property
     def is_lock(self) -> bool:
@@ -86,13 +117,10 @@ class Declaration:
 
     def pins_of(self, requirement: str) -> list[str]:
         """The ``--hash`` pins (``sha256:<hex>``) of the distribution ``requirement`` names."""
-        # lazy: packaging (~25 ms) is not loaded by a no-op build
-        from packaging.utils import canonicalize_name
-
         match = re.match(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)", requirement)
         if match is None:
             return []
-        wanted = self.pins.get(str(canonicalize_name(match.group(1))), {})
+        wanted = self.pins.get(canonical_name(match.group(1)), {})
         return [f"{algorithm}:{digest}" for algorithm in sorted(wanted) for digest in sorted(wanted[algorithm])]
 
     def describe(self, project_dir: Path) -> str:
@@ -109,7 +137,7 @@ def declare_source(source: Source | None, sources: SourceSettings, pip_args: Seq
     if source is None:
         shown = sources.requirements or "requirements.txt"
         found = find_links_locations((), pip_args, sources.project_dir)
-        return Declaration(None, shown, find_links=tuple(found), roots=Roots((), shown), app_roots=(),
+        return Declaration(None, shown, find_links=tuple(found), declared_roots=Roots((), shown),
                            local_inputs=_json(local_inputs(found, (), sources.project_dir)))
     if source.is_lock:
         return _lock(source, sources, pip_args)
@@ -122,23 +150,19 @@ def declare_source(source: Source | None, sources: SourceSettings, pip_args: Seq
         texts = declared_requirements(source, environment, sources.extras, sources.groups)
         lines = [Line(source.path, number, text, label) for number, text in enumerate(texts, 1)]
         digest = hashlib.sha256("".join(f"{text}\n" for text in texts).encode()).hexdigest()
-    check_requirements(lines)  # before pip, whose parser takes some lines the dependency check cannot
     constraints = constraint_lines(lines)
     references = references_of(lines)
     found = find_links_locations(lines, pip_args, sources.project_dir)
     top, unnamed = top_level(lines)
     return Declaration(
-        source, source.path.name, tuple(lines), tuple(constraints), tuple(references),
+        source, _shown(source, sources.project_dir), tuple(lines), tuple(constraints), tuple(references),
         hash_pins([*lines, *constraints]), digest, tuple(found),
         _json(local_inputs(found, references, sources.project_dir)),
-        Roots(tuple(top), source.path.name, unnamed), tuple(top))
+        Roots(tuple(top), source.path.name, unnamed))
 
 
 def _lock(source: Source, sources: SourceSettings, pip_args: Sequence[str]) -> Declaration:
-    """A lock: its packages for the target, its roots, the digest of its files and of what it builds from."""
-    environment = sources.target.marker_environment()
-    roots = lock_roots(source, environment, sources.extras, sources.groups)  # first: the declaration's errors
-    packages = locked_packages(source, environment, sources.extras, sources.groups)
+    """A lock: the digest of its files and of what it builds from; its packages and roots when first asked."""
     files, directories = lock_inputs(source)
     digest = hashlib.sha256(json.dumps([(path.name, hashlib.sha256(path.read_bytes()).hexdigest())
                                         for path in files]).encode()).hexdigest()
@@ -147,11 +171,15 @@ def _lock(source: Source, sources: SourceSettings, pip_args: Sequence[str]) -> D
     # a lock's local packages are built from their directories: their files are inputs too
     inputs["directories"] = [[Path(os.path.relpath(d, sources.project_dir)).as_posix(), tree_digest(d, skip=not_source)]
                              for d in directories if d.is_dir()]
-    pyproject = source.path.parent / "pyproject.toml"
-    app_roots = tuple(project_requirements(pyproject, sources.extras, sources.groups)) \
-        if source.kind == "uv.lock" and pyproject.is_file() else None
-    return Declaration(source, source.path.name, digest=digest, find_links=tuple(found), local_inputs=_json(inputs),
-                       roots=roots, app_roots=app_roots, locked=tuple(packages))
+    return Declaration(source, _shown(source, sources.project_dir), digest=digest, find_links=tuple(found),
+                       local_inputs=_json(inputs), lock_for=sources)
+
+
+def _shown(source: Source, project_dir: Path) -> str:
+    """The source as messages name it: relative to the project when inside it (``reqs/prod.txt``)."""
+    path = source.path.resolve()
+    project = project_dir.resolve()
+    return path.relative_to(project).as_posix() if path.is_relative_to(project) else str(source.path)
 
 
 def _json(data: object) -> str:
@@ -165,7 +193,7 @@ def locked_packages(source: Source, environment: Mapping[str, str], extras: Sequ
     if kind == "pylock":
         return read_pylock(path, environment, extras, groups)
     if kind == "poetry.lock":
-        # lazy: read for a poetry.lock only
+        # lazy: only the reader of the project's own kind of lock loads (a no-op build's start-up time)
         from .poetry_lock import poetry_staleness, read_poetry_lock
 
         if poetry_staleness(path, path.parent / "pyproject.toml"):
@@ -173,7 +201,7 @@ def locked_packages(source: Source, environment: Mapping[str, str], extras: Sequ
                                "content-hash differs); run `poetry lock` to update it")
         return read_poetry_lock(path, environment, extras, groups)
     if kind == "Pipfile.lock":
-        # lazy: read for a Pipfile.lock only
+        # lazy: only the reader of the project's own kind of lock loads (a no-op build's start-up time)
         from .pipfile import pipfile_staleness, read_pipfile_lock
 
         if pipfile_staleness(path, path.parent / "Pipfile"):

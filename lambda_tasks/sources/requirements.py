@@ -316,17 +316,19 @@ def constraint_lines(lines: Sequence[Line]) -> list[Line]:
 
 def hash_pins(lines: Sequence[Line]) -> dict[str, dict[str, frozenset[str]]]:
     """canonical name -> algorithm -> hex digests, from the ``--hash`` options of requirement lines."""
-    # lazy: packaging (~25 ms) is not loaded by a no-op build
-    from packaging.utils import canonicalize_name
-
     pins: dict[str, dict[str, set[str]]] = {}
     for line in lines:
         hashes = _HASH_OPTION.findall(line.text)
         name = _NAME.match(line.text)
         if not hashes or name is None or line.text.lstrip().startswith("-"):
             continue
-        by_algorithm = pins.setdefault(str(canonicalize_name(name.group(1))), {})
+        by_algorithm = pins.setdefault(canonical_name(name.group(1)), {})
         for algorithm, digest in hashes:
             by_algorithm.setdefault(algorithm.lower(), set()).add(digest.lower())
     return {name: {algorithm: frozenset(digests) for algorithm, digests in table.items()}
             for name, table in pins.items()}
+
+
+def canonical_name(name: str) -> str:
+    """PEP 503's normalised name (as ``packaging.utils.canonicalize_name``, which a no-op build does not load)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
