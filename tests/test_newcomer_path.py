@@ -137,3 +137,27 @@ def test_deploy_after_build_for_another_target_never_mixes_the_two(tmp_path, iam
     _run(root, "build", "--runtime", "python3.11", "--arch", "arm64")
     out = _run(root, "deploy", "--function-name", name, "--plan", "--no-verify")
     assert "up to date: dist/app.zip and 0 layer(s) for python3.11/arm64" in out, out
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_a_src_layout_package_that_does_not_ship_is_said_and_vendor_dir_src_ships_it(tmp_path):
+    """`uv init --package`: the handler's app.py imports the project's own src/reports; the lock's dependencies ship,
+    the project itself does not. The build says so (a requirement such as `-e .` could install it, so a warning),
+    and its way out, vendor_dir = "src", gives a verify that imports it."""
+    root = make_project(tmp_path / "reports", "", pyproject='[project]\nname = "reports"\n\n[tool.lambda-tasks]\n'
+                        f'runtime = "python{sys.version_info[0]}.{sys.version_info[1]}"\n',
+                        app="import reports\n\ndef handler(event, context):\n    return reports.VALUE\n")
+    (root / "src" / "reports").mkdir(parents=True)
+    (root / "src" / "reports" / "__init__.py").write_text("VALUE = 42\n")
+    out = _run(root, "build")
+    assert ("warning: app.py imports reports, the project's own package under src/ (src/reports/): the build ships "
+            "what the project depends on, not the project itself") in out, out
+    assert 'vendor_dir = "src"' in out
+    with (root / "pyproject.toml").open("a") as pyproject:
+        pyproject.write('vendor_dir = "src"\n')
+    out = _run(root, "build")
+    assert "warning" not in out
+    (root / "e.json").write_text("{}")
+    out = _run(root, "verify", "--event", "e.json")
+    assert "result of app.handler:\n42\n" in out, out

@@ -23,7 +23,7 @@ def make_app(settings: Settings, app_files: Sequence[tuple[str, ProjectPath]], f
              reporter: Reporter) -> tuple[list[Entry], layers.AppPlan | None]:
     """The app's checked entries, and its packed zip (None for an image: the entries go into its top layer)."""
     image_mode = settings.package_type == "image"
-    app_code.check_imports(app_files, settings.project_dir, [settings.vendor_dir.split("/", 1)[0]])
+    app_code.check_imports(app_files, settings.project_dir, [settings.vendor_dir.split("/", 1)[0]], reporter.warn)
     app_entries = app_code.app_entries(app_files)
     if framework is not None:
         reporter.info(chalice.describe(framework))
