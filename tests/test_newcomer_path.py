@@ -161,3 +161,21 @@ def test_a_src_layout_package_that_does_not_ship_is_said_and_vendor_dir_src_ship
     (root / "e.json").write_text("{}")
     out = _run(root, "verify", "--event", "e.json")
     assert "result of app.handler:\n42\n" in out, out
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_a_package_beside_app_py_that_does_not_ship_says_where_to_name_it(tmp_path):
+    """The FastAPI app's todo/ package without app_paths: the error names the setting and where it goes."""
+    root = make_project(tmp_path / "todo-api", "", pyproject='[project]\nname = "todo-api"\n',
+                        app="from todo.routes import router\n\ndef handler(event, context):\n    return 1\n")
+    (root / "todo").mkdir()
+    (root / "todo" / "__init__.py").write_text("")
+    (root / "todo" / "routes.py").write_text("router = None\n")
+    done = subprocess.run([str(BIN / "lambda-tasks"), "build"], cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[-3:] == [
+        "error: app.py imports todo, a module of the project that does not ship",
+        "  todo/ is in the project, but not in app.py, chalicelib/ or app_paths",
+        '  add it to the app: app_paths = ["todo"] in [tool.lambda-tasks] (pyproject.toml)'], done.stderr
+    assert not (root / "dist" / "app.zip").exists()

@@ -65,7 +65,7 @@ def check_imports(files: Sequence[tuple[str, ProjectPath]], project_dir: Path, s
                 raise ProjectError(
                     f"{arcname} imports {name}, a module of the project that does not ship\n"
                     f"  {where} is in the project, but not in app.py, chalicelib/ or app_paths\n"
-                    f'  add it to the app: app_paths = ["{where.rstrip("/")}"]'
+                    f'  add it to the app: app_paths = ["{where.rstrip("/")}"] in [tool.lambda-tasks] (pyproject.toml)'
                 )
             where = None if "src" in skip else _project_module(project_dir / "src", name)
             if where:  # a src layout (uv init --package, Poetry, Hatch): the project is not installed, unless a
