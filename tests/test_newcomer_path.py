@@ -15,6 +15,7 @@ from factory import make_project, make_wheel
 from lambda_tasks import host
 from lambda_tasks.assemble.split import Budget, Unit, pack
 from lambda_tasks.errors import LimitError
+from lambda_tasks.resolve.failures import unavailable_failures
 from lambda_tasks.targets import Target
 from lambda_tasks.verify.verdict import LogEcho
 
@@ -179,3 +180,26 @@ def test_a_package_beside_app_py_that_does_not_ship_says_where_to_name_it(tmp_pa
         "  todo/ is in the project, but not in app.py, chalicelib/ or app_paths",
         '  add it to the app: app_paths = ["todo"] in [tool.lambda-tasks] (pyproject.toml)'], done.stderr
     assert not (root / "dist" / "app.zip").exists()
+
+
+UNAVAILABLE = """The conflict is caused by:
+    sqlalchemy[postgresql] 2.0.59 depends on psycopg2>=2.7; extra == "postgresql"
+    sqlalchemy[postgresql] 2.0.58 depends on psycopg2>=2.7; extra == "postgresql"
+
+Additionally, some packages in these conflicts have no matching distributions available for your environment:
+    psycopg2
+
+To fix this you could try to:
+"""
+
+
+def test_pip_s_unavailable_package_is_named_unless_it_is_a_conflict():
+    (failure,) = unavailable_failures(UNAVAILABLE, "requirements.txt")
+    assert failure.requirement == "psycopg2>=2.7" and failure.via == "sqlalchemy[postgresql], requirements.txt"
+    assert failure.details == ("pip tried 2 version(s) of sqlalchemy[postgresql]: each depends on psycopg2>=2.7",)
+    pinned = UNAVAILABLE.replace("The conflict is caused by:\n", "The conflict is caused by:\n"
+                                 "    The user requested psycopg2==2.9.1\n")
+    assert unavailable_failures(pinned, "requirements.txt") == []  # the project's own pin: a conflict
+    two_ways = UNAVAILABLE.replace("2.0.58 depends on psycopg2>=2.7", "2.0.58 depends on psycopg2<2")
+    assert unavailable_failures(two_ways, "requirements.txt") == []
+    assert unavailable_failures("ResolutionImpossible", "requirements.txt") == []
