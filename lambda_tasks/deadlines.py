@@ -5,7 +5,7 @@
   timeouts (so a silent index is reported in about 2N s, naming it); uv gets ``UV_HTTP_TIMEOUT=N`` and
   ``UV_HTTP_RETRIES=1``; the registry client N per read, two attempts.
 - ``LAMBDA_TASKS_PROCESS_TIMEOUT=N`` (default 3600): seconds any child (pip, uv, a build backend, the bytecode
-  compiler) may run. Each child runs in a process group of its own, killed whole at its deadline and on any
+  compiler, strip) may run. Each child runs in a process group of its own, killed whole at its deadline and on any
   failure of ours, Ctrl-C included; the error names the step.
 
 AWS has its own (``aws/waiting.py``, ``LAMBDA_TASKS_AWS_TIMEOUT``).
@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from .errors import DeadlineError, SettingsError
 
@@ -153,3 +154,27 @@ def run(command: Sequence[str], cwd: Path, env: Mapping[str, str], step: str,
         return child.wait(), "".join(lines)
     finally:
         child.close()
+
+
+def capture(command: Sequence[str], step: str, *, deadline: float | None = None, stdin: str | None = None,
+            cwd: Path | str | None = None, env: Mapping[str, str] | None = None,
+            text: bool = True) -> subprocess.CompletedProcess[Any]:
+    """Run a short child to its end, its stdout and stderr apart (``stdin`` written to it), within ``deadline``
+    (default: the process deadline), in a process group of its own killed whole when it is late and on any
+    failure of ours. Late: :class:`DeadlineError` naming ``step``, in one line."""
+    limit = process_deadline() if deadline is None else deadline
+    process = subprocess.Popen(
+        list(command), cwd=cwd, env=None if env is None else dict(env), start_new_session=True,
+        stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=text, errors="replace" if text else None)
+    try:
+        out, err = process.communicate(stdin, timeout=limit)
+    except subprocess.TimeoutExpired:
+        kill_group(process)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.communicate(timeout=_GRACE)
+        raise DeadlineError(f"{step}: did not finish in {limit:g} s\n"
+                            f"  the child was stopped with its process group; {_ADVICE}") from None
+    finally:
+        kill_group(process)  # on any failure of ours (Ctrl-C too), and what an ended child left running
+    return subprocess.CompletedProcess(list(command), process.returncode, out, err)

@@ -28,6 +28,7 @@ def unit_key(name: str) -> str:
     """A unit's canonical name: a distribution's PEP 503 name; ``vendor/<entry>`` and ``app`` as they are."""
     if name.startswith(VENDOR_PREFIX) or name == APP_UNIT:
         return name
+    # lazy: packaging (~25 ms) is not loaded by a no-op build
     from packaging.utils import canonicalize_name
 
     return str(canonicalize_name(name))
@@ -58,6 +59,7 @@ class WheelMember:
 
     def open(self) -> BinaryIO:
         if self.info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            # lazy: only for Deflate64 members (rare); importing it patches zipfile
             import zipfile_deflate64  # noqa: F401  (teaches zipfile to read Deflate64)
         return _open_member(self.wheel, self.info)
 

@@ -6,6 +6,9 @@ The tasks print it and exit 1; anything that is not a ``LambdaTasksError`` is a 
 
 from __future__ import annotations
 
+import errno
+import os
+
 #: The longest first line of a message: with the "error: " the front ends print before it, under 160 characters.
 MAX_FIRST_LINE = 152
 
@@ -109,9 +112,6 @@ _OS_ADVICE = {
 
 def file_system_error(exc: OSError | UnicodeError) -> FileSystemError:
     """An OSError (or an undecodable file name) as a short error naming the path and the way out."""
-    import errno
-    import os
-
     if isinstance(exc, UnicodeError):
         return FileSystemError("a file name is not valid UTF-8\n"
                                "  rename the file: names in a zip for Lambda must be UTF-8")

@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import SettingsError
+
 _BLOCK = 1 << 20
 #: A file changed this recently (ns) is hashed but not remembered: timestamps are coarse (a jiffy, or 2 s on FAT).
 RACY_NS = 2_000_000_000
@@ -98,8 +100,6 @@ def source_date_epoch() -> int | None:
     if not raw:
         return None
     if not raw.isdigit() or not raw.isascii() or len(raw) > 12 or int(raw) > MAX_EPOCH:
-        from .errors import SettingsError
-
         raise SettingsError(f"SOURCE_DATE_EPOCH must be a whole number of seconds since 1970 (0 to {MAX_EPOCH}), not "
                             f"{raw[:40]!r}\n  set it to e.g. $(git log -1 --format=%ct), or unset it")
     return int(raw)

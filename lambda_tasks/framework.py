@@ -10,8 +10,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import FunctionSpec, Settings
+from .app_model import ApiSettings, FunctionUrl
+from .config import FunctionSpec, Settings, load_settings
+from .manifest import load
 from .report import Reporter
+from .sections import DeploySettings, FunctionSettings, Shipping
+from .sources.chalice_app import read_app
+from .sources.chalice_config import custom_domain, function_notes, function_specs, read_config, stage_values
 
 if TYPE_CHECKING:
     from .deploy.app_wiring import AppWiring
@@ -22,12 +27,9 @@ def project_settings(cwd: Path, configured: Mapping[str, Any], flags: Mapping[st
     """Settings from flags, Invoke's config and pyproject.toml, over what the project's framework says
     (.chalice/config.json for the stage, the functions app.py defines), over the last build's target when
     ``sticky`` (``verify``, ``publish-layer`` and ``deploy`` act on what ``build --runtime/--arch`` made)."""
-    from .config import load_settings
-    from .manifest import load
-
     settings = load_settings(cwd, configured, flags)
     fallbacks: list[tuple[Mapping[str, Any], str]] = []
-    framework = _chalice_values(settings)
+    framework = _chalice_values(settings.deploy)
     if framework is not None:
         fallbacks.append(framework)
     built = load(settings.manifest_path, settings.output_dir) if sticky else None
@@ -42,15 +44,12 @@ def project_settings(cwd: Path, configured: Mapping[str, Any], flags: Mapping[st
     if fallbacks:
         settings = load_settings(cwd, configured, flags, fallbacks=fallbacks)
     if framework is not None and not settings.functions and not settings.function_name:
-        settings = dataclasses.replace(settings, functions=chalice_functions(settings))
+        settings = dataclasses.replace(settings, functions=chalice_functions(settings.deploy))
     return settings
 
 
-def _chalice_values(settings: Settings) -> tuple[dict[str, Any], str] | None:
+def _chalice_values(settings: DeploySettings) -> tuple[dict[str, Any], str] | None:
     """The settings a Chalice project's .chalice/config.json gives for the stage (None: not a Chalice app)."""
-    from .sources.chalice_app import read_app
-    from .sources.chalice_config import read_config, stage_values
-
     app = read_app(settings.project_dir / "app.py") if (settings.project_dir / "app.py").is_file() else None
     if app is None:
         return None
@@ -63,11 +62,8 @@ def _chalice_values(settings: Settings) -> tuple[dict[str, Any], str] | None:
     return values, f".chalice/config.json (stage {settings.stage})"
 
 
-def chalice_functions(settings: Settings) -> tuple[FunctionSpec, ...]:
+def chalice_functions(settings: DeploySettings) -> tuple[FunctionSpec, ...]:
     """The Lambda functions of a Chalice app, named as Chalice names them for the stage."""
-    from .sources.chalice_app import read_app
-    from .sources.chalice_config import function_specs, read_config
-
     app = read_app(settings.project_dir / "app.py")
     if app is None:
         return ()
@@ -76,12 +72,9 @@ def chalice_functions(settings: Settings) -> tuple[FunctionSpec, ...]:
     return specs
 
 
-def chalice_notes(settings: Settings) -> list[str]:
+def chalice_notes(settings: DeploySettings) -> list[str]:
     """One line for each thing of a Chalice app lambda-tasks does not act on or reads differently: config.json
     keys, per-function entries, what app.py does that Chalice would not."""
-    from .sources.chalice_app import read_app
-    from .sources.chalice_config import function_notes, read_config, stage_values
-
     app = read_app(settings.project_dir / "app.py")
     if app is None:
         return []
@@ -92,26 +85,30 @@ def chalice_notes(settings: Settings) -> list[str]:
     return list(dict.fromkeys(notes))
 
 
-def app_wiring(settings: Settings, reporter: Reporter) -> AppWiring:
+def app_wiring(settings: DeploySettings, functions: FunctionSettings, built: Shipping,
+               reporter: Reporter) -> AppWiring:
     """What deploy wires around the functions (after the build): a Chalice app's routes and event sources (what
-    its syntax does not say read by importing it in the verify sandbox), the API's settings."""
-    from .app_model import ApiSettings, FunctionUrl
+    its syntax does not say read by importing it in the verify sandbox, in the artifacts ``built`` names), the
+    API's settings, the function URLs."""
+    # lazy: deploy's and verify's modules; a no-op build must not load them (start-up time)
     from .deploy.app_wiring import AppWiring
     from .deploy.deploy_record import record_path
-    from .sources.chalice_app import read_app
-    from .sources.chalice_config import custom_domain, read_config
+
+    # lazy: deploy's and verify's modules; a no-op build must not load them (start-up time)
     from .verify.app_dump import needed, read_by_import
 
     app = read_app(settings.project_dir / "app.py") if (settings.project_dir / "app.py").is_file() else None
-    web = read_by_import(settings, app.web, reporter) if app is not None and needed(app.web) and app.web else \
-        app.web if app is not None else None
+    web = app.web if app is not None else None
+    if web is not None and needed(web):
+        web = read_by_import(built, functions, web, reporter, regions=settings.regions)
     name = settings.app_name or settings.project_dir.resolve().name
     web = dataclasses.replace(web, title=name) if web is not None and not web.title else web
     api = ApiSettings(settings.api_gateway_stage, settings.api_gateway_endpoint_type,
                       settings.minimum_compression_size)
-    url = FunctionUrl(settings.function_url_auth, settings.function_url_invoke_mode, settings.function_url_cors_origins)
-    urls = {spec.name: url for spec in settings.function_specs()
-            if (spec.function_url if spec.function_url is not None else settings.function_url)}
+    url = FunctionUrl(functions.function_url_auth, functions.function_url_invoke_mode,
+                      functions.function_url_cors_origins)
+    urls = {spec.name: url for spec in functions.function_specs()
+            if (spec.function_url if spec.function_url is not None else functions.function_url)}
     domain = custom_domain(read_config(settings.project_dir), settings.stage) if app is not None else None
     return AppWiring(web, api, name, settings.stage, record_path(settings.output_dir, settings.stage),
                      settings.max_parallel, urls, domain)

@@ -7,12 +7,12 @@ import os
 import platform
 import re
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import BytecodeError, ResolveError
+from .deadlines import capture
+from .errors import BytecodeError, DeadlineError, ResolveError
 from .targets import Target
 
 #: ``platform.machine()`` spellings -> the machine names of wheel tags and ``uname -m`` on Linux.
@@ -56,8 +56,8 @@ class Interpreter:
 def describe(command: tuple[str, ...]) -> Interpreter | None:
     """Run the interpreter once (per process) and describe it; None when it does not run."""
     try:
-        done = subprocess.run([*command, "-I", "-c", _PROBE], capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired):
+        done = capture([*command, "-I", "-c", _PROBE], f"describing {' '.join(command)}", deadline=60)
+    except (OSError, DeadlineError):
         return None
     lines = done.stdout.splitlines()
     if done.returncode != 0 or not lines or not lines[0].strip():
@@ -179,9 +179,9 @@ def uv_path() -> str | None:
 @functools.cache
 def _uv_find(uv: str, version: str) -> str | None:
     try:
-        done = subprocess.run([uv, "python", "find", version], capture_output=True, text=True, timeout=60,
-                              env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"})
-    except (OSError, subprocess.TimeoutExpired):
+        done = capture([uv, "python", "find", version], "uv python find", deadline=60,
+                       env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"})
+    except (OSError, DeadlineError):
         return None
     answer = done.stdout.strip()
     return answer if done.returncode == 0 and answer else None

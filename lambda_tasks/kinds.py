@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from pathlib import PurePosixPath
 from typing import Any
 
 from . import limits
@@ -96,8 +97,6 @@ def variables(value: Any, where: str) -> dict[str, str]:
 
 
 def _inside(value: str, where: str) -> str:
-    from pathlib import PurePosixPath
-
     path = PurePosixPath(value.replace("\\", "/"))
     if path.is_absolute() or ".." in path.parts or path.as_posix() in ("", ".") or "\0" in value:
         raise SettingsError(f"{where} must be a path inside its directory (relative, no '..'), not {value!r}")

@@ -20,6 +20,7 @@ from . import project_paths
 from .errors import LambdaTasksError, ManifestError
 from .files import Staged, content_sha256, write_atomic
 from .files import stage as stage_bytes
+from .manifest_schema import checked
 
 FORMAT_VERSION = 1
 #: A manifest is a few KB; one over this is not ours.
@@ -185,8 +186,6 @@ def _known(kind: type[LayerRecord], data: dict[str, Any]) -> dict[str, Any]:
 def read(path: Path, output_dir: Path) -> Manifest | None:
     """The manifest at ``path`` as untrusted input: None when there is none; ManifestError (one line naming the
     file and ``invoke build``) when it is not one this version wrote (see manifest_schema.py)."""
-    from .manifest_schema import checked
-
     try:
         if not os.path.lexists(path):
             return None

@@ -22,6 +22,8 @@ except ImportError:  # one line, and the way out
     raise ImportError("lambda_tasks.nox needs Nox in the environment Nox runs in: pip install nox (lambda-tasks "
                       "is not on PyPI: pip install '<path to a lambda-tasks clone>[nox]')", name="nox") from None
 
+import textwrap
+
 from invoke.exceptions import ParseError
 from invoke.parser import Parser
 
@@ -94,8 +96,6 @@ def parse(name: str, args: Iterable[str]) -> dict[str, Any]:
 
 def help_text(name: str) -> str:
     """What ``nox -s <name> -- --help`` prints: the command's help and its flags, as ``lambda-tasks --help``."""
-    import textwrap
-
     rows = parser_context(name).help_tuples()
     width = max(len(flags) for flags, _ in rows) + 2
     lines = [f"Usage: nox -s <session> -- [--options]   (lambda-tasks {name})", "",

@@ -13,11 +13,16 @@ step, never as a raw urllib3 error.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
+
+import urllib3
 
 from .deadlines import ATTEMPTS, NETWORK_ENV, network_timeout
 from .errors import RegistryError
@@ -89,8 +94,6 @@ def parse_reference(text: str, what: str = "image reference", *, repository_only
 
 
 def digest_problem(data: bytes, expected: str) -> str | None:
-    import hashlib
-
     actual = "sha256:" + hashlib.sha256(data).hexdigest()
     return None if actual == expected else f"its bytes hash to {actual}, not {expected}"
 
@@ -111,8 +114,6 @@ class Response:
         return json.loads(self.data)
 
     def stream(self, size: int = 1 << 20) -> Iterator[bytes]:
-        import urllib3
-
         try:
             yield from self.raw.stream(size)
         except urllib3.exceptions.HTTPError as error:
@@ -125,8 +126,6 @@ class Client:
     """One registry, one set of credentials; thread-safe (urllib3's pool), tokens cached per scope."""
 
     def __init__(self, host: str, credentials: tuple[str, str] | None = None) -> None:
-        import urllib3
-
         self.host = host
         self.local = Reference(host, "x").local
         self.base = f"{'http' if self.local else 'https'}://{host}"
@@ -157,8 +156,6 @@ class Client:
 
     def _send(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, stream: bool,
               what: str) -> Any:
-        import urllib3
-
         try:
             return self.pool.request(method, url, headers=dict(headers), body=body, preload_content=not stream,
                                      redirect=method in ("GET", "HEAD"))
@@ -192,8 +189,6 @@ class Client:
 
 def unreachable(host: str, what: str, error: BaseException) -> RegistryError:
     """A registry that did not answer, or could not be reached: one line naming it and the step."""
-    import urllib3
-
     cause = getattr(error, "reason", None) or error
     seconds = network_timeout()
     if isinstance(cause, (urllib3.exceptions.ReadTimeoutError, urllib3.exceptions.ConnectTimeoutError)):
@@ -209,8 +204,6 @@ def unreachable(host: str, what: str, error: BaseException) -> RegistryError:
 
 
 def _with_query(url: str, query: Mapping[str, str]) -> str:
-    from urllib.parse import urlencode
-
     return url + ("&" if "?" in url else "?") + urlencode(query)
 
 
@@ -271,7 +264,5 @@ def pick_platform(index: Mapping[str, Any], architecture: str, what: str) -> Map
 
 def env_credentials() -> tuple[str, str] | None:
     """A registry user and password from LAMBDA_TASKS_REGISTRY_USERNAME/PASSWORD (for registries other than ECR)."""
-    import os
-
     user, password = os.environ.get("LAMBDA_TASKS_REGISTRY_USERNAME"), os.environ.get("LAMBDA_TASKS_REGISTRY_PASSWORD")
     return (user, password) if user and password else None

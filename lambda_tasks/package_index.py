@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import re
 from dataclasses import dataclass
+from urllib import error, parse, request
 
 DEFAULT_INDEX = "https://pypi.org/simple/"
 
@@ -21,7 +22,6 @@ class PackageIndex:
         """Whether the index lists project ``name``; None when it could not be asked (offline, an error)."""
         if self.url is None:
             return None
-        from urllib import error, parse, request
 
         canonical = re.sub(r"[-_.]+", "-", name).lower()
         parts = parse.urlsplit(self.url.rstrip("/") + f"/{canonical}/")

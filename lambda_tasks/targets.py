@@ -117,6 +117,7 @@ class Target:
     @cached_property
     def tag_ranks(self) -> dict[Tag, int]:
         """Each accepted tag -> its rank, 0 the best (as pip orders them: newest glibc, then abi3, then pure)."""
+        # lazy: packaging (~25 ms) is not loaded by a no-op build
         from packaging import tags
 
         ordered = list(tags.cpython_tags(self.python_version, [self.abi], self.platforms))
@@ -128,6 +129,7 @@ class Target:
 
     def accepts_wheel(self, filename: str) -> bool:
         """True when the wheel file name carries a tag this target can load."""
+        # lazy: packaging (~25 ms) is not loaded by a no-op build
         from packaging.utils import parse_wheel_filename
 
         _, _, _, wheel_tags = parse_wheel_filename(filename)

@@ -14,12 +14,12 @@ import inspect
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from invoke.collection import Collection
+from invoke.config import Config
 from invoke.context import Context
 from invoke.exceptions import Exit, ParseError
 from invoke.parser.argument import Argument
@@ -29,6 +29,7 @@ from invoke.tasks import Task
 
 from . import framework, frontend
 from .config import Settings, setting_names, table_settings
+from .errors import SettingsError
 from .flags import COMMANDS, Command, Flag
 from .pyproject_table import near_name
 
@@ -83,8 +84,10 @@ class FlagTask(Task):  # type: ignore[type-arg]  # Invoke's Task is generic over
 
     def __init__(self, declared: Command) -> None:
         def body(c: Context, **values: Any) -> None:
-            with user_errors():
+            try:
                 check_config_keys(list(c.config.keys()))
+            except SettingsError as exc:
+                raise Exit(f"error: {exc}", code=1) from None
             outcome = frontend.run(declared.name, values, plain(c.config.get("lambda_tasks") or {}))
             if outcome.code:
                 raise Exit(outcome.message, code=outcome.code)
@@ -122,8 +125,6 @@ def plain(value: Any) -> Any:
 def check_config_keys(config: Iterable[str]) -> None:
     """A near miss of ``lambda_tasks`` in Invoke's config (``lambda-tasks:`` in invoke.yaml) is an error: its
     settings would be ignored without a word."""
-    from .errors import SettingsError
-
     for key in config:
         if near_name(str(key), "lambda_tasks"):
             raise SettingsError(f"{key!r} in Invoke's config (invoke.yaml) is not read; did you mean 'lambda_tasks'?"
@@ -137,8 +138,6 @@ def check_config_keys(config: Iterable[str]) -> None:
 def invoke_config(cwd: Path) -> dict[str, Any]:
     """The ``lambda_tasks`` values of Invoke's config as the ``invoke`` command run in ``cwd`` reads them: the
     system, user and project invoke.yaml files and INVOKE_LAMBDA_TASKS_<KEY> variables (for the Nox sessions)."""
-    from invoke.config import Config
-
     config = Config(project_location=cwd)
     config.load_collection(ns.configuration())
     config.load_project()
@@ -153,21 +152,6 @@ def invoke_config(cwd: Path) -> dict[str, Any]:
 def settings_for(c: Any, *, sticky: bool = False, **flags: Any) -> Settings:
     """Settings from a task's flags over Invoke's config (``lambda_tasks``) over pyproject.toml."""
     return framework.project_settings(Path.cwd(), plain(c.config.get("lambda_tasks") or {}), flags, sticky=sticky)
-
-
-@contextmanager
-def user_errors() -> Iterator[None]:
-    """Our errors and file-system errors become a short message and exit code 1, Ctrl-C exit code 130."""
-    from .errors import LambdaTasksError, file_system_error
-
-    try:
-        yield
-    except LambdaTasksError as exc:
-        raise Exit(f"error: {exc}", code=1) from None
-    except (OSError, UnicodeError) as exc:
-        raise Exit(f"error: {file_system_error(exc)}", code=1) from None
-    except KeyboardInterrupt:
-        raise Exit(frontend.INTERRUPTED, code=130) from None
 
 
 def collection(declared: Mapping[str, Command] = COMMANDS) -> FlagCollection:

@@ -19,6 +19,7 @@ from conftest import AWS_REGION
 
 from lambda_tasks import manifest as manifest_mod
 from lambda_tasks.config import Settings, load_settings
+from lambda_tasks.deploy import preflight
 from lambda_tasks.manifest import Artifact, LayerRecord, Manifest
 
 REGION = AWS_REGION
@@ -175,3 +176,13 @@ def respond_times(times: int, status: int, body: dict[str, Any]) -> Callable[...
 
     handler.state = state  # type: ignore[attr-defined]
     return handler
+
+
+def deploy_problems(settings: Settings) -> list[Any]:
+    """What deploy's checks find in ``settings``, as ``invoke deploy`` asks (each section to its check)."""
+    return preflight.deploy_problems(settings.function, settings.deploy, settings.layers, settings.package_type)
+
+
+def zip_sections(settings: Settings) -> tuple[Any, Any, Any]:
+    """The sections a zip deploy takes, as ``invoke deploy`` hands them: function, deploy, layers."""
+    return settings.function, settings.deploy, settings.layers

@@ -134,3 +134,25 @@ def make_project(root: Path, requirements: str = "", app: str | None = None, pyp
     if pyproject:
         (root / "pyproject.toml").write_text(pyproject)
     return root
+
+
+def declared(settings):
+    """The project's dependency source read once, as a build reads it (sources/declaration.py)."""
+    from lambda_tasks.sources.declaration import declare
+
+    return declare(settings.sources, settings.pip_args)
+
+
+def resolve_project(settings, reporter, **options):
+    """``resolve()`` of the project's declaration, as a build calls it."""
+    from lambda_tasks.resolve import resolve
+
+    return resolve(settings.resolve, declared(settings), reporter, **options)
+
+
+def layers_key(settings, **options) -> str:
+    """The layers' fingerprint of the project, as a build computes it."""
+    from lambda_tasks.assemble.fingerprint import layers_fingerprint
+
+    return layers_fingerprint(settings.sources, settings.resolve, settings.layers, settings.image, declared(settings),
+                              **options)

@@ -171,9 +171,10 @@ def test_verify_resolves_the_laid_out_artifacts_as_lambdas_loader_would(tmp_path
     write(root / "vendor" / "fastpq" / "_ext.abi3.so", linked(("libpq.so.5",)))
     allowed = load_settings(root, {}, {"audit_allow": ["fastpq/*:libpq.so.5"]})
     build(allowed, reporter=Reporter(quiet=True))
-    verify(allowed, None, Reporter(quiet=True))
+    verify(allowed.layers, allowed.function, None, Reporter(quiet=True))
     with pytest.raises(VerifyError) as caught:
-        verify(load_settings(root, {}, {}), None, Reporter(quiet=True))
+        plain = load_settings(root, {}, {})
+        verify(plain.layers, plain.function, None, Reporter(quiet=True))
     assert str(caught.value).startswith("verify failed: 1 file needs libpq.so.5, which ")
     assert "/opt/python/fastpq/_ext.abi3.so needs libpq.so.5" in str(caught.value)
 

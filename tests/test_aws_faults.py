@@ -34,7 +34,9 @@ def conflict(operation: str):
 
 def run_deploy(build: FakeBuild, log: CallLog, sleeps: list[float] | None = None, **flags):
     out = io.StringIO()
-    result = deploy_functions(build.settings(**flags), build.manifest(), clients=aws.Clients(on_client=log.attach),
+    settings = build.settings(**flags)
+    result = deploy_functions(settings.function, settings.deploy, settings.layers, build.manifest(),
+                              clients=aws.Clients(on_client=log.attach),
                               reporter=Reporter(out), sleep=(sleeps.append if sleeps is not None else lambda _: None))
     return result, out.getvalue()
 
@@ -99,7 +101,7 @@ def test_throttling_is_retried_by_botocore(moto_env, unique_name, tmp_path: Path
     body = {"__type": "TooManyRequestsException", "message": "Rate exceeded", "Reason": "CallerRateLimitExceeded"}
     hook = respond_times(2, 429, body)
     log.hook("lambda", "before-send.lambda.ListLayerVersions", hook)
-    result = publish_layers(build.settings(), build.manifest(), clients=aws.Clients(on_client=log.attach),
+    result = publish_layers(build.settings().layers, build.manifest(), clients=aws.Clients(on_client=log.attach),
                             reporter=Reporter(io.StringIO()), sleep=lambda _: None)
     # retried below the API call: one call when planning, one looking again right before publishing (issue 28)
     assert hook.state["left"] == 0 and log.calls["ListLayerVersions"] == 2
@@ -113,7 +115,7 @@ def test_endless_throttling_is_a_one_line_error(moto_env, unique_name, tmp_path:
     log.hook("lambda", "before-send.lambda.ListLayerVersions",
              respond_times(99, 429, {"__type": "TooManyRequestsException", "message": "Rate exceeded"}))
     with pytest.raises(AwsError, match="throttling after several retries"):
-        publish_layers(build.settings(), build.manifest(), clients=aws.Clients(on_client=log.attach),
+        publish_layers(build.settings().layers, build.manifest(), clients=aws.Clients(on_client=log.attach),
                        reporter=Reporter(io.StringIO()), sleep=lambda _: None)
 
 
@@ -137,7 +139,7 @@ def test_connection_error_during_upload_is_retried(moto_env, unique_name, tmp_pa
     log = CallLog()
     hook = fail_times(2, endpoint_error)
     log.hook("s3", "before-send.s3.PutObject", hook)
-    result = publish_layers(build.settings(), build.manifest(), clients=aws.Clients(on_client=log.attach),
+    result = publish_layers(build.settings().layers, build.manifest(), clients=aws.Clients(on_client=log.attach),
                             reporter=Reporter(io.StringIO()), sleep=lambda _: None)
     assert hook.state["left"] == 0 and [s.action for s in result.steps] == ["publish"]
     assert log.calls["PutObject"] == 1  # one API call, retried twice below it
@@ -152,18 +154,18 @@ def test_upload_that_keeps_failing_converges_on_rerun(moto_env, unique_name, tmp
     log = CallLog()
     log.hook("s3", "before-send.s3.PutObject", fail_times(99, endpoint_error))
     with pytest.raises(AwsError) as info:
-        publish_layers(build.settings(), build.manifest(), clients=aws.Clients(on_client=log.attach),
+        publish_layers(build.settings().layers, build.manifest(), clients=aws.Clients(on_client=log.attach),
                        reporter=Reporter(io.StringIO()), sleep=lambda _: None)
     assert "\n" not in str(info.value) and "run the command again" in str(info.value)
     assert layer_count(build.layer(1)) == 0
     log = CallLog()
-    result = publish_layers(build.settings(), build.manifest(), clients=aws.Clients(on_client=log.attach),
+    result = publish_layers(build.settings().layers, build.manifest(), clients=aws.Clients(on_client=log.attach),
                             reporter=Reporter(io.StringIO()), sleep=lambda _: None)
     assert [s.action for s in result.steps] == ["publish", "publish"]
     assert layer_count(build.layer(1)) == 1 and layer_count(build.layer(2)) == 1
     # and once more: nothing at all
     log = CallLog()
-    result = publish_layers(build.settings(), build.manifest(), clients=aws.Clients(on_client=log.attach),
+    result = publish_layers(build.settings().layers, build.manifest(), clients=aws.Clients(on_client=log.attach),
                             reporter=Reporter(io.StringIO()), sleep=lambda _: None)
     assert log.mutations() == {} and result.published == []
 
@@ -181,7 +183,7 @@ def test_lost_publish_response_does_not_duplicate_the_layer(moto_env, unique_nam
             raise ConnectionClosedError(endpoint_url="https://lambda.us-east-1.amazonaws.com")
 
     log.hook("lambda", "after-call.lambda.PublishLayerVersion", drop_answer)
-    result = publish_layers(build.settings(), build.manifest(), clients=aws.Clients(on_client=log.attach),
+    result = publish_layers(build.settings().layers, build.manifest(), clients=aws.Clients(on_client=log.attach),
                             reporter=Reporter(io.StringIO()), sleep=lambda _: None)
     assert state["left"] == 0 and log.calls["PublishLayerVersion"] == 1
     assert layer_count(build.layer(1)) == 1
@@ -194,7 +196,7 @@ def test_lost_publish_response_before_it_reached_lambda_is_retried(moto_env, uni
     log = CallLog()
     hook = fail_times(1, lambda: EndpointConnectionError(endpoint_url="https://lambda.us-east-1.amazonaws.com"))
     log.hook("lambda", "before-send.lambda.PublishLayerVersion", hook)
-    publish_layers(build.settings(), build.manifest(), clients=aws.Clients(on_client=log.attach),
+    publish_layers(build.settings().layers, build.manifest(), clients=aws.Clients(on_client=log.attach),
                    reporter=Reporter(io.StringIO()), sleep=lambda _: None)
     assert log.calls["PublishLayerVersion"] == 2 and layer_count(build.layer(1)) == 1
 
@@ -236,7 +238,7 @@ def test_no_credentials_end_to_end_message(monkeypatch, tmp_path: Path) -> None:
     build = FakeBuild(tmp_path)
     build.build({"app.py": "v1"}, [{"a.py": "a"}])
     with pytest.raises(AwsError, match="no AWS credentials found"):
-        publish_layers(build.settings(), build.manifest(), reporter=Reporter(io.StringIO()))
+        publish_layers(build.settings().layers, build.manifest(), reporter=Reporter(io.StringIO()))
 
 
 def test_no_region_is_a_clear_error(monkeypatch, tmp_path: Path, aws_env) -> None:
@@ -264,7 +266,7 @@ def test_multipart_upload_with_progress_survives_a_dropped_part(moto_env, unique
     hook = fail_times(1, lambda: ConnectionClosedError(endpoint_url="https://s3.amazonaws.com"))
     log.hook("s3", "before-send.s3.UploadPart", hook)
     out = io.StringIO()
-    publish_layers(build.settings(), build.manifest(), clients=aws.Clients(on_client=log.attach),
+    publish_layers(build.settings().layers, build.manifest(), clients=aws.Clients(on_client=log.attach),
                    reporter=Reporter(out), sleep=lambda _: None)
     assert hook.state["left"] == 0
     assert log.calls["CreateMultipartUpload"] == 1 and log.calls["UploadPart"] == 3

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from aws_helpers import REGION, CallLog, FakeBuild, create_role
+from aws_helpers import REGION, CallLog, FakeBuild, create_role, zip_sections
 from conftest import offline_pyproject
 from factory import make_project, make_wheel
 
@@ -301,10 +301,10 @@ def test_ctrl_c_after_publishing_reports_done_and_not_done_and_a_rerun_finishes(
     settings = build.settings(function_name=fn, role=role)
     result = DeployResult()
     with pytest.raises(KeyboardInterrupt):
-        deploy_functions(settings, build.manifest(), clients=aws.Clients(on_client=log.attach),
+        deploy_functions(*zip_sections(settings), build.manifest(), clients=aws.Clients(on_client=log.attach),
                          reporter=Reporter(io.StringIO()), sleep=lambda _: None, result=result)
     assert waiting.interrupted_step() == f"create function {fn} in {REGION}"
-    message = interrupted_message(settings, build.manifest(), result, in_progress=waiting.interrupted_step())
+    message = interrupted_message(settings.function, settings.deploy, build.manifest(), result, in_progress=waiting.interrupted_step())
     lines = message.splitlines()
     assert lines[0] == "interrupted (Ctrl-C): running the command again finishes the job (nothing is published twice)"
     assert lines[1].startswith(f"  done: layer {build.layer(1)} [{REGION}]: published version 1 (")
@@ -312,7 +312,7 @@ def test_ctrl_c_after_publishing_reports_done_and_not_done_and_a_rerun_finishes(
                         "the next run checks first)")
     assert lines[3:] == [f"  not done: function {fn} [{REGION}]"]
 
-    again = deploy_functions(build.settings(function_name=fn, role=role), build.manifest(),
+    again = deploy_functions(*zip_sections(build.settings(function_name=fn, role=role)), build.manifest(),
                              reporter=Reporter(io.StringIO()), sleep=lambda _: None)
     assert [s.action for s in again.layers.steps] == ["keep"] and [s.action for s in again.functions] == ["create"]
     client = boto3.client("lambda", region_name=REGION)
@@ -323,5 +323,5 @@ def test_interrupted_plan_and_unknown_regions(tmp_path: Path) -> None:
     build = FakeBuild(tmp_path, "proj-deps")
     build.build({"app.py": "x"}, [{"a.py": "a"}])
     settings = build.settings(function_name="f")
-    assert interrupted_message(settings, build.manifest(), DeployResult(), plan=True).splitlines() == [
+    assert interrupted_message(settings.function, settings.deploy, build.manifest(), DeployResult(), plan=True).splitlines() == [
         "interrupted (Ctrl-C) during --plan: nothing was changed", "  not done: everything (no region was chosen yet)"]

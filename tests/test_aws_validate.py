@@ -11,7 +11,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from aws_helpers import REGION, FakeBuild, zip_bytes
+from aws_helpers import REGION, FakeBuild, deploy_problems, zip_bytes
 from conftest import offline_pyproject
 from factory import make_project, make_wheel
 
@@ -178,7 +178,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     s = settings(tmp_path, function_name="f", memory=0, timeout=99999,
                  environment={"AWS_REGION": "secret-value", "OK_KEY": "another-secret"})
     with pytest.raises(DeployError) as info:
-        preflight.check_deploy(s)
+        preflight.check_deploy(s.function, s.deploy, s.layers, s.package_type)
     lines = str(info.value).splitlines()
     assert lines[0] == "3 settings AWS would refuse: memory, timeout, environment" and len(lines[0]) < 160
     assert lines[1].startswith("  memory: Lambda takes 128 to 10240 MB, not 0")
@@ -188,16 +188,17 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
 
 
 def test_good_settings_pass(tmp_path: Path) -> None:
-    preflight.check_deploy(settings(tmp_path, function_name="f", memory=10240, timeout=900, environment={"STAGE": "x"},
-                            role="arn:aws:iam::123456789012:role/r", alias="live", regions=["eu-west-1"],
-                            extra_layers=["arn:aws:lambda:eu-west-1:123456789012:layer:x:1"]))
+    good = settings(tmp_path, function_name="f", memory=10240, timeout=900, environment={"STAGE": "x"},
+                    role="arn:aws:iam::123456789012:role/r", alias="live", regions=["eu-west-1"],
+                    extra_layers=["arn:aws:lambda:eu-west-1:123456789012:layer:x:1"])
+    preflight.check_deploy(good.function, good.deploy, good.layers, good.package_type)
 
 
 def test_each_function_is_checked_and_named(tmp_path: Path) -> None:
     s = settings(tmp_path, functions=[{"name": "api"}, {"name": "worker", "memory": 64, "handler": "app"},
                                       {"name": "bad name", "timeout": 1000, "environment": {"X": "1"}}],
                  role="my-role", alias="123", regions=["eu-west1"], layer_name="my layer")
-    problems = preflight.deploy_problems(s)
+    problems = deploy_problems(s)
     settings_named = [p.setting for p in problems]
     assert settings_named == ["functions[worker].handler", "functions[worker].memory", "functions[bad name].name",
                               "functions[bad name].timeout", "functions[bad name].environment", "role", "alias",
@@ -211,13 +212,15 @@ def test_each_function_is_checked_and_named(tmp_path: Path) -> None:
 
 def test_function_arn_in_another_region(tmp_path: Path) -> None:
     s = settings(tmp_path, function_name="arn:aws:lambda:eu-west-1:123456789012:function:f", regions=["us-east-1"])
-    assert [p.detail for p in preflight.deploy_problems(s)] == ["is in eu-west-1, but regions are us-east-1"]
+    assert [p.detail for p in deploy_problems(s)] == ["is in eu-west-1, but regions are us-east-1"]
 
 
 def test_publish_checks_layer_name_extra_layers_and_regions(tmp_path: Path) -> None:
-    preflight.check_publish(settings(tmp_path))
+    plain = settings(tmp_path)
+    preflight.check_publish(plain.layers, plain.regions)
+    bad = settings(tmp_path, layer_name="x" * 139, regions=["us-east-1", "Frankfurt"])
     with pytest.raises(DeployError, match=r"^2 settings AWS would refuse: layer_name, regions\n"):
-        preflight.check_publish(settings(tmp_path, layer_name="x" * 139, regions=["us-east-1", "Frankfurt"]))
+        preflight.check_publish(bad.layers, bad.regions)
 
 
 def test_manifest_checks_each_handler_against_the_built_zips(tmp_path: Path) -> None:
@@ -227,7 +230,8 @@ def test_manifest_checks_each_handler_against_the_built_zips(tmp_path: Path) -> 
     s = build.settings(functions=[{"name": "a"}, {"name": "b", "handler": "chalicelib.jobs.run"},
                                   {"name": "c", "handler": "vendored_entry.handler"},
                                   {"name": "d", "handler": "chalicelib.missing.run"}])
-    problems = preflight.manifest_problems(s, build.manifest(), [spec.handler or s.handler for spec in s.function_specs()])
+    problems = preflight.manifest_problems(s.layers, build.manifest(),
+                                           [spec.handler or s.handler for spec in s.function_specs()])
     assert [p.line() for p in problems] == [
         "handler: chalicelib.missing.run: module chalicelib.missing is in neither the app zip nor a layer (looked for "
         "chalicelib/missing.py or chalicelib/missing/__init__.py); check the handler and --project-dir"]

@@ -155,7 +155,7 @@ def test_the_example_builds_and_answers_an_api_gateway_event(example):
     settings = settings_of(example, stage="prod")
     build(settings)
     out = io.StringIO()
-    result = verify(settings, example / "event.json", Reporter(stream=out))
+    result = verify(settings.layers, settings.function, example / "event.json", Reporter(stream=out))
     answer = result.result
     assert isinstance(answer, dict) and answer["statusCode"] == 200
     assert json.loads(answer["body"]) == {"greeting": "Good day, lambda (2026)"}  # prod's GREETING
@@ -168,12 +168,13 @@ def test_verify_picks_a_function_by_its_short_name(example, tmp_path):
     build(settings)
     event = tmp_path / "numbers.json"
     event.write_text('{"numbers": [1, 2, 3]}')
-    result = verify(settings, event, Reporter(stream=io.StringIO()), function="crunch")
+    result = verify(settings.layers, settings.function, event, Reporter(stream=io.StringIO()), function="crunch")
     assert result.result == {"sum": 6}
-    result = verify(settings, event, Reporter(stream=io.StringIO()), function="chalice-app-dev-crunch")
+    result = verify(settings.layers, settings.function, event, Reporter(stream=io.StringIO()),
+                    function="chalice-app-dev-crunch")
     assert result.result == {"sum": 6}
     with pytest.raises(LambdaTasksError, match="no function named 'nope'"):
-        verify(settings, event, Reporter(stream=io.StringIO()), function="nope")
+        verify(settings.layers, settings.function, event, Reporter(stream=io.StringIO()), function="nope")
 
 
 def test_the_example_stages_configure_the_functions(example):

@@ -41,8 +41,9 @@ def test_markers_are_the_targets_and_the_closure_holds(project, runtime, expecte
 def test_a_resolver_that_drops_a_dependency_fails_the_build(project, monkeypatch):
     real = lambda_tasks.resolve.resolve
 
-    def dropping(settings, reporter, refresh=False, **options):
-        return [wheel for wheel in real(settings, reporter, refresh, **options) if "backport" not in wheel.name]
+    def dropping(settings, declaration, reporter, refresh=False, **options):
+        return [wheel for wheel in real(settings, declaration, reporter, refresh, **options)
+                if "backport" not in wheel.name]
 
     monkeypatch.setattr(lambda_tasks.resolve, "resolve", dropping)
     with pytest.raises(ResolveError) as caught:

@@ -20,14 +20,14 @@ from lambda_tasks.report import Reporter
 
 def test_desired_config_falls_back_to_settings(tmp_path: Path) -> None:
     settings = FakeBuild(tmp_path).settings(memory=256, timeout=30, environment={"A": "1"}, role="arn:role")
-    config = desired_config(settings, FunctionSpec("f", "app.h"), ["l1"])
+    config = desired_config(settings.function, FunctionSpec("f", "app.h"), ["l1"])
     assert config == {"Runtime": "python3.12", "Handler": "app.h", "MemorySize": 256, "Timeout": 30,
                       "Environment": {"Variables": {"A": "1"}}, "Layers": ["l1"], "Role": "arn:role",
                       "VpcConfig": {"SubnetIds": [], "SecurityGroupIds": []}, "TracingConfig": {"Mode": "PassThrough"},
                       "EphemeralStorage": {"Size": 512}}
-    own = desired_config(settings, FunctionSpec("g", "app.g", memory=512, timeout=5, environment={}), [])
+    own = desired_config(settings.function, FunctionSpec("g", "app.g", memory=512, timeout=5, environment={}), [])
     assert (own["MemorySize"], own["Timeout"], own["Environment"]) == (512, 5, {"Variables": {}})
-    assert "Role" not in desired_config(FakeBuild(tmp_path).settings(), FunctionSpec("f"), [])
+    assert "Role" not in desired_config(FakeBuild(tmp_path).settings().function, FunctionSpec("f"), [])
 
 
 def test_config_changes_compares_only_our_fields() -> None:
@@ -51,10 +51,10 @@ def test_code_changed() -> None:
 
 
 def test_layer_list_order_and_limit(tmp_path: Path) -> None:
-    settings = FakeBuild(tmp_path).settings(extra_layers=["arn:extra"])
-    assert layer_list(settings, ["a", "b"]) == ["a", "b", "arn:extra"]
+    extra = FakeBuild(tmp_path).settings(extra_layers=["arn:extra"]).extra_layers
+    assert layer_list(extra, ["a", "b"]) == ["a", "b", "arn:extra"]
     with pytest.raises(LimitError, match="Lambda allows 5"):
-        layer_list(settings, ["a", "b", "c", "d", "e"])
+        layer_list(extra, ["a", "b", "c", "d", "e"])
 
 
 # ---------------------------------------------------------------- moto server (names from unique_name)
@@ -63,7 +63,8 @@ def test_layer_list_order_and_limit(tmp_path: Path) -> None:
 def deploy(build: FakeBuild, log: CallLog | None = None, plan: bool = False, **flags):
     out = io.StringIO()
     settings = build.settings(**flags)
-    result = deploy_functions(settings, build.manifest(), clients=aws.Clients(on_client=log.attach if log else None),
+    result = deploy_functions(settings.function, settings.deploy, settings.layers, build.manifest(),
+                              clients=aws.Clients(on_client=log.attach if log else None),
                               reporter=Reporter(out), plan=plan, sleep=lambda _: None)
     return result, out.getvalue()
 
@@ -233,8 +234,8 @@ def test_function_created_by_a_lost_request_is_updated(moto_env, unique_name, tm
     from lambda_tasks.deploy.layer_publish import Publisher
 
     settings = build.settings(function_name=fn, role=role)
-    deployer = Deployer(settings, build.manifest(), Publisher(settings, aws.Clients(), Reporter(io.StringIO())),
-                        plan=False)
+    deployer = Deployer(settings.function, settings.deploy, build.manifest(),
+                        Publisher(settings.layers, aws.Clients(), Reporter(io.StringIO())), plan=False)
     step = FunctionStep(REGION, settings.function_specs()[0], {**dict(Runtime="python3.12", Handler="app.handler",
                         MemorySize=128, Timeout=60, Environment={"Variables": {}}, Layers=[], Role=role)}, "create",
                         code=True)

@@ -15,13 +15,13 @@ from typing import Any
 
 import boto3
 import pytest
-from aws_helpers import REGION, CallLog, FakeBuild, client_error, create_role, fail_times
+from aws_helpers import REGION, CallLog, FakeBuild, client_error, create_role, deploy_problems, fail_times
 from conftest import IAM_ACCOUNT
 
 from lambda_tasks import lambda_values as values
 from lambda_tasks.aws import clients as aws
 from lambda_tasks.config import FunctionSpec
-from lambda_tasks.deploy import preflight, roles
+from lambda_tasks.deploy import roles
 from lambda_tasks.deploy.function_config import (
     concurrency_change,
     config_changes,
@@ -43,22 +43,22 @@ NOT_ASSUMABLE = "The role defined for the function cannot be assumed by Lambda."
 def test_desired_config_takes_each_field_from_the_function_then_the_settings(tmp_path: Path) -> None:
     settings = FakeBuild(tmp_path).settings(xray=True, ephemeral_storage=1024, subnet_ids=["subnet-0123abcd"],
                                             security_group_ids=["sg-0123abcd"], role="arn:aws:iam::1:role/all")
-    config = desired_config(settings, FunctionSpec("f"), ["l1"], role="arn:managed")
+    config = desired_config(settings.function, FunctionSpec("f"), ["l1"], role="arn:managed")
     assert config["TracingConfig"] == {"Mode": "Active"} and config["EphemeralStorage"] == {"Size": 1024}
     assert config["VpcConfig"] == {"SubnetIds": ["subnet-0123abcd"], "SecurityGroupIds": ["sg-0123abcd"]}
     assert config["Role"] == "arn:aws:iam::1:role/all"  # a named role wins over the managed one
-    own = desired_config(settings, FunctionSpec("g", xray=False, ephemeral_storage=2048, subnet_ids=(),
+    own = desired_config(settings.function, FunctionSpec("g", xray=False, ephemeral_storage=2048, subnet_ids=(),
                                                 role="arn:aws:iam::1:role/own"), [])
     assert own["TracingConfig"] == {"Mode": "PassThrough"} and own["EphemeralStorage"] == {"Size": 2048}
     assert own["VpcConfig"] == {"SubnetIds": [], "SecurityGroupIds": []}  # one of the two unset: no VPC
     assert own["Role"] == "arn:aws:iam::1:role/own"
-    plain = desired_config(FakeBuild(tmp_path).settings(), FunctionSpec("h"), [], role="arn:managed")
+    plain = desired_config(FakeBuild(tmp_path).settings().function, FunctionSpec("h"), [], role="arn:managed")
     assert plain["Role"] == "arn:managed" and plain["EphemeralStorage"] == {"Size": 512}
-    assert "Role" not in desired_config(FakeBuild(tmp_path).settings(), FunctionSpec("h"), [])
+    assert "Role" not in desired_config(FakeBuild(tmp_path).settings().function, FunctionSpec("h"), [])
 
 
 def test_config_changes_reads_what_lambda_omits_as_its_default(tmp_path: Path) -> None:
-    desired = desired_config(FakeBuild(tmp_path).settings(), FunctionSpec("f"), [])
+    desired = desired_config(FakeBuild(tmp_path).settings().function, FunctionSpec("f"), [])
     # what GetFunction answers for a function created with nothing but the required fields
     bare = {"Runtime": "python3.12", "Handler": "app.handler", "MemorySize": 128, "Timeout": 60,
             "VpcConfig": {"SubnetIds": [], "SecurityGroupIds": [], "VpcId": ""}, "Layers": []}
@@ -85,14 +85,14 @@ def test_concurrency_change() -> None:
 
 
 def test_layer_list_puts_the_functions_own_layers_between(tmp_path: Path) -> None:
-    settings = FakeBuild(tmp_path).settings(extra_layers=["arn:extra"])
-    assert layer_list(settings, ["b1"], FunctionSpec("f", layers=("arn:own",))) == ["b1", "arn:own", "arn:extra"]
+    extra = FakeBuild(tmp_path).settings(extra_layers=["arn:extra"]).extra_layers
+    assert layer_list(extra, ["b1"], FunctionSpec("f", layers=("arn:own",))) == ["b1", "arn:own", "arn:extra"]
     with pytest.raises(LimitError, match=r"6 layers \(3 built \+ 2 of function f's layers \+ 1 extra_layers\)"):
-        layer_list(settings, ["b1", "b2", "b3"], FunctionSpec("f", layers=("arn:1", "arn:2")))
+        layer_list(extra, ["b1", "b2", "b3"], FunctionSpec("f", layers=("arn:1", "arn:2")))
 
 
 def test_managed_role_name_and_policies(tmp_path: Path) -> None:
-    assert managed_role_name(FakeBuild(tmp_path).settings(app_name="shop", stage="prod")) == "shop-prod"
+    assert managed_role_name(FakeBuild(tmp_path).settings(app_name="shop", stage="prod").deploy) == "shop-prod"
     assert roles.policies(False, "eu-west-1") == ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]
     assert roles.policies(True, "cn-north-1")[1] == (
         "arn:aws-cn:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")
@@ -188,9 +188,9 @@ def test_role_name_and_reserved_concurrency_rules() -> None:
 
 def test_managed_role_name_is_checked_only_when_a_function_may_take_it(tmp_path: Path) -> None:
     long = {"app_name": "a" * 61, "function_name": "f"}
-    assert [p.setting for p in preflight.deploy_problems(FakeBuild(tmp_path).settings(**long))] == ["app_name"]
-    assert preflight.deploy_problems(FakeBuild(tmp_path).settings(**long, role="arn:aws:iam::123456789012:role/r")) == []
-    assert preflight.deploy_problems(FakeBuild(tmp_path).settings(**long, manage_iam_role=False)) == []
+    assert [p.setting for p in deploy_problems(FakeBuild(tmp_path).settings(**long))] == ["app_name"]
+    assert deploy_problems(FakeBuild(tmp_path).settings(**long, role="arn:aws:iam::123456789012:role/r")) == []
+    assert deploy_problems(FakeBuild(tmp_path).settings(**long, manage_iam_role=False)) == []
 
 
 # ---------------------------------------------------------------- moto server
@@ -219,7 +219,8 @@ class Params(CallLog):
 def deploy(build: FakeBuild, log: CallLog | None = None, plan: bool = False, sleeps: list[float] | None = None,
            **flags: Any) -> tuple[Any, str]:
     out = io.StringIO()
-    result = deploy_functions(build.settings(**flags), build.manifest(),
+    settings = build.settings(**flags)
+    result = deploy_functions(settings.function, settings.deploy, settings.layers, build.manifest(),
                               clients=aws.Clients(on_client=log.attach if log else None), reporter=Reporter(out),
                               plan=plan, sleep=sleeps.append if sleeps is not None else lambda _: None)
     return result, out.getvalue()

@@ -11,7 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
-from aws_helpers import FakeBuild, client_error, create_role
+from aws_helpers import FakeBuild, client_error, create_role, zip_sections
 
 from lambda_tasks.aws import clients as aws
 from lambda_tasks.config import FunctionSpec
@@ -136,7 +136,7 @@ def test_a_region_that_refuses_fails_its_functions_and_the_others_are_deployed(m
                               max_parallel=4)
     out, calls = io.StringIO(), {}
     with pytest.raises(DeployError) as info:
-        deploy_functions(settings, build.manifest(), clients=denying("eu-west-1", calls), reporter=Reporter(out),
+        deploy_functions(*zip_sections(settings), build.manifest(), clients=denying("eu-west-1", calls), reporter=Reporter(out),
                          sleep=lambda _: None)
     lines = str(info.value).splitlines()
     assert lines[0] == f"deploy failed for 2 of 6 functions x regions: {names[0]} [eu-west-1], {names[1]} [eu-west-1]"
@@ -163,14 +163,14 @@ def test_plan_shows_the_matrix_and_per_function_regions(moto_env, unique_name, t
     flags = {"functions": [{"name": api}, {"name": edge, "regions": ["us-east-1"]}], "role": role,
              "regions": ["us-east-1", "eu-west-1"]}
     out = io.StringIO()
-    result = deploy_functions(build.settings(**flags), build.manifest(), reporter=Reporter(out), plan=True,
+    result = deploy_functions(*zip_sections(build.settings(**flags)), build.manifest(), reporter=Reporter(out), plan=True,
                               sleep=lambda _: None)
     assert result.matrix == [("us-east-1", api), ("us-east-1", edge), ("eu-west-1", api)]
     text = out.getvalue()
     table = text[text.index("plan: functions x regions"):].splitlines()[1:4]
     assert [row.split() for row in table] == [["function", "us-east-1", "eu-west-1"], [api, "create", "create"],
                                               [edge, "create", "-"]]
-    deploy_functions(build.settings(**flags), build.manifest(), reporter=Reporter(io.StringIO()),
+    deploy_functions(*zip_sections(build.settings(**flags)), build.manifest(), reporter=Reporter(io.StringIO()),
                      sleep=lambda _: None)
     with pytest.raises(Exception, match=r"Function not found|ResourceNotFound"):
         boto3.client("lambda", region_name="eu-west-1").get_function(FunctionName=edge)

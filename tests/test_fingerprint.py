@@ -8,11 +8,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from factory import layers_key as layers_fingerprint
 from factory import make_project
 
 from lambda_tasks import files
 from lambda_tasks.assemble import build
-from lambda_tasks.assemble.fingerprint import layers_fingerprint
 from lambda_tasks.config import load_settings
 from lambda_tasks.files import content_sha256, content_sha256s, tree_digest
 from lambda_tasks.report import Reporter

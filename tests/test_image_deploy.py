@@ -15,7 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
-from aws_helpers import FakeBuild, create_role
+from aws_helpers import FakeBuild, create_role, zip_sections
 from conftest import AWS_REGION, IAM_ACCOUNT
 from test_deploy_config import Params
 from test_image_build import image_project, settings_for
@@ -51,19 +51,19 @@ def test_an_image_function_wants_what_a_zip_function_wants_but_runtime_handler_a
     settings = FakeBuild(tmp_path).settings(xray=True, ephemeral_storage=1024, subnet_ids=[SUBNET],
                                             security_group_ids=[GROUP], memory=256, environment={"A": "1"})
     spec = FunctionSpec("f", timeout=30)
-    image = desired_image_config(settings, spec, ["app.handler"], role="arn:managed")
-    zipped = desired_config(settings, spec, ["arn:layer"], role="arn:managed")
-    shared = common_config(settings, spec, "arn:managed")
+    image = desired_image_config(settings.function, spec, ["app.handler"], role="arn:managed")
+    zipped = desired_config(settings.function, spec, ["arn:layer"], role="arn:managed")
+    shared = common_config(settings.function, spec, "arn:managed")
     assert image == {**shared, "ImageConfig": {}}  # the handler is the image's Cmd: no override
     assert zipped == {**shared, "Runtime": "python3.12", "Handler": "app.handler", "Layers": ["arn:layer"]}
     assert shared["TracingConfig"] == {"Mode": "Active"} and shared["EphemeralStorage"] == {"Size": 1024}
     assert shared["Timeout"] == 30 and shared["Role"] == "arn:managed"
-    other = desired_image_config(settings, FunctionSpec("g", handler="app.other"), ["app.handler"])
+    other = desired_image_config(settings.function, FunctionSpec("g", handler="app.other"), ["app.handler"])
     assert other["ImageConfig"] == {"Command": ["app.other"]} and "Role" not in other
 
 
 def test_image_config_changes_compare_only_the_command_and_read_none_as_the_cmd(tmp_path: Path) -> None:
-    desired = desired_image_config(FakeBuild(tmp_path).settings(), FunctionSpec("f"), ["app.handler"])
+    desired = desired_image_config(FakeBuild(tmp_path).settings().function, FunctionSpec("f"), ["app.handler"])
     deployed = {"MemorySize": 128, "Timeout": 60, "Environment": {"Variables": {}}, "PackageType": "Image",
                 "VpcConfig": {"SubnetIds": [], "SecurityGroupIds": [], "VpcId": ""},
                 "ImageConfigResponse": {"ImageConfig": {"Command": [], "EntryPoint": []}}}
@@ -77,7 +77,7 @@ def test_image_config_changes_compare_only_the_command_and_read_none_as_the_cmd(
 def test_entry_point_and_working_directory_overrides_are_compared_and_checked(tmp_path: Path) -> None:
     settings = FakeBuild(tmp_path).settings(package_type="image", image_entry_point=["/entry.sh", "-x"],
                                             image_working_directory="/var/task")
-    desired = desired_image_config(settings, FunctionSpec("f"), ["app.handler"])
+    desired = desired_image_config(settings.function, FunctionSpec("f"), ["app.handler"])
     assert desired["ImageConfig"] == {"EntryPoint": ["/entry.sh", "-x"], "WorkingDirectory": "/var/task"}
     deployed = {"ImageConfigResponse": {"ImageConfig": {"EntryPoint": ["/entry.sh", "-x"], "Command": [],
                                                         "WorkingDirectory": "/var/task"}}}
@@ -143,7 +143,7 @@ def test_a_zip_deploy_refuses_an_image_function(moto_env, unique_name, tmp_path:
     build = FakeBuild(tmp_path, unique_name("deps"))
     build.build({"app.py": "def handler(e, c): pass\n"}, [])
     with pytest.raises(DeployError) as caught:
-        deploy_functions(build.settings(function_name=fn, role=role), build.manifest(), reporter=QUIET)
+        deploy_functions(*zip_sections(build.settings(function_name=fn, role=role)), build.manifest(), reporter=QUIET)
     assert str(caught.value).startswith(f"function {fn} in {AWS_REGION} is an image function; Lambda cannot")
 
 
@@ -176,7 +176,7 @@ def lambda_client() -> Any:
 
 def run(settings: Any, log: Params | None = None, plan: bool = False) -> tuple[Any, str]:
     out = io.StringIO()
-    result = deploy_image(settings, build(settings, reporter=QUIET), plan=plan, reporter=Reporter(out),
+    result = deploy_image(settings.function, settings.deploy, settings.layers, settings.image, build(settings, reporter=QUIET), plan=plan, reporter=Reporter(out),
                           clients=aws.Clients(on_client=log.attach if log else None), sleep=lambda _: None)
     return result, out.getvalue()
 

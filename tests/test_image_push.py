@@ -123,7 +123,7 @@ def test_deploy_an_image_function_then_nothing_then_refuse_a_zip_function(tmp_pa
     assert function["Configuration"]["PackageType"] == "Image"
     assert function["Code"]["ImageUri"] == f"{registry}/{name}@{image.digest}"
     assert [step.action for step in result.functions] == ["create"]
-    again = deploy_image(settings, build(settings, reporter=QUIET), reporter=QUIET)
+    again = deploy_image(settings.function, settings.deploy, settings.layers, settings.image, build(settings, reporter=QUIET), reporter=QUIET)
     assert not again.changed
     zipped = unique_name("zip")
     client.create_function(FunctionName=zipped, Role=role, Runtime="python3.12", Handler="app.handler",
@@ -131,14 +131,14 @@ def test_deploy_an_image_function_then_nothing_then_refuse_a_zip_function(tmp_pa
     other = settings_for(root, image_repository=f"{registry}/{name}", function_name=zipped, role=role,
                          regions=["us-east-1"])
     with pytest.raises(DeployError, match="cannot change a function's package type"):
-        deploy_image(other, build(other, reporter=QUIET), reporter=QUIET)
+        deploy_image(other.function, other.deploy, other.layers, other.image, build(other, reporter=QUIET), reporter=QUIET)
 
 
 def test_deploy_refuses_a_registry_lambda_cannot_pull_from(tmp_path, wheelhouse, base_image, aws_env):
     root = image_project(tmp_path / "proj", wheelhouse, base_image, requirements="")
     settings = settings_for(root, image_repository="ghcr.io/someone/app", function_name="f", regions=["us-east-1"])
     with pytest.raises(DeployError, match="not an Amazon ECR private repository"):
-        deploy_image(settings, build(settings, reporter=QUIET), reporter=QUIET)
+        deploy_image(settings.function, settings.deploy, settings.layers, settings.image, build(settings, reporter=QUIET), reporter=QUIET)
 
 
 @pytest.mark.slow
@@ -146,12 +146,12 @@ def test_verify_imports_the_handler_from_the_image_layers(tmp_path, wheelhouse, 
     root = image_project(tmp_path / "proj", wheelhouse, base_image)
     settings = settings_for(root)
     build(settings, reporter=QUIET)
-    result = verify(settings, None, QUIET)
+    result = verify(settings.layers, settings.function, None, QUIET)
     assert result.handlers == ["app.handler"]
     (root / "app.py").write_text("import missing_module\n\ndef handler(event, context):\n    return 1\n")
     build(settings, reporter=QUIET)
     with pytest.raises(Exception, match="missing_module"):
-        verify(settings, None, QUIET)
+        verify(settings.layers, settings.function, None, QUIET)
 
 
 @pytest.mark.slow
@@ -164,4 +164,4 @@ def test_an_image_function_without_a_role_gets_the_managed_role(tmp_path, wheelh
     commands.deploy(settings, reporter=QUIET)
     function = Clients().lambda_("us-east-1").get_function(FunctionName=name)["Configuration"]
     assert function["Role"].endswith(f":role/{name}-dev")
-    assert not deploy_image(settings, build(settings, reporter=QUIET), reporter=QUIET).changed
+    assert not deploy_image(settings.function, settings.deploy, settings.layers, settings.image, build(settings, reporter=QUIET), reporter=QUIET).changed

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import offline_pyproject
-from factory import make_project, make_wheel
+from factory import declared, make_project, make_wheel
 
 from lambda_tasks.assemble import build
 from lambda_tasks.assemble.archive import pack_entries, with_directories, write_zip
@@ -23,7 +23,6 @@ from lambda_tasks.config import load_settings
 from lambda_tasks.errors import ResolveError, WheelError
 from lambda_tasks.files import cache_dir
 from lambda_tasks.report import Reporter
-from lambda_tasks.resolve.wheelhouse import pinned_hashes
 
 GOOD = "def hello():\n    return 'good'\n"
 EVIL = "def hello():\n    return 'evil'\n"
@@ -171,12 +170,16 @@ def test_a_hash_pin_is_checked_on_a_cache_hit(tmp_path, wheelhouse):
     assert (root / "layers" / "manifest.json").read_bytes() == manifest_before
 
 
-def test_pinned_hashes_follow_continuations_and_included_files(tmp_path):
+def test_pinned_hashes_follow_continuations_included_and_constraints_files(tmp_path):
     (tmp_path / "base.txt").write_text("six==1.16 --hash=sha256:AAAA --hash sha256:bbbb\n# x --hash=sha256:cc\n")
+    (tmp_path / "constraints.txt").write_text("idna==3.7 --hash=sha256:ff\n")
     (tmp_path / "requirements.txt").write_text(
-        "-r base.txt\nRequests[socks]==2.0 ; python_version > '3' \\\n  --hash=sha512:dd \\\n  --hash=sha256:ee\nplain\n")
-    assert pinned_hashes(tmp_path / "requirements.txt") == {
-        "requests": {"sha512": {"dd"}, "sha256": {"ee"}}, "six": {"sha256": {"aaaa", "bbbb"}}}
+        "-r base.txt\n-c constraints.txt\nRequests[socks]==2.0 ; python_version > '3' \\\n  --hash=sha512:dd \\\n"
+        "  --hash=sha256:ee\nplain\n")
+    declaration = declared(load_settings(tmp_path, {}, {}))  # read once, with the files it includes
+    assert declaration.pins == {"requests": {"sha512": {"dd"}, "sha256": {"ee"}}, "six": {"sha256": {"aaaa", "bbbb"}},
+                                "idna": {"sha256": {"ff"}}}
+    assert declaration.pins_of("Six>=1") == ["sha256:aaaa", "sha256:bbbb"]
 
 
 # --------------------------------------------------------------------------------------- vendored wheels

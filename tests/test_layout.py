@@ -84,3 +84,32 @@ def test_no_import_cycle_between_modules():
 def test_no_module_over_400_lines():
     long = {_module_name(p): n for p in PACKAGE.rglob("*.py") if (n := len(p.read_text().splitlines())) > 400}
     assert long == {}
+
+
+def _continues_imports(line: str) -> bool:
+    return line.startswith(("import ", "from ", ")")) or (line.endswith(",") and not line.startswith("#"))
+
+
+def _lazy_imports_without_a_reason(path: Path) -> list[str]:
+    """Imports inside functions whose block does not start with a ``# lazy: <reason>`` line."""
+    lines = path.read_text().splitlines()
+    missing = []
+    for function in ast.walk(ast.parse("\n".join(lines))):
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for node in ast.walk(function):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                above = node.lineno - 2  # up over the imports of the same block (and their parenthesised names)
+                while above >= 0 and _continues_imports(lines[above].strip()):
+                    above -= 1
+                if above < 0 or not lines[above].strip().startswith("# lazy: "):
+                    missing.append(f"{_module_name(path)}:{node.lineno}")
+    return missing
+
+
+def test_imports_are_at_the_top_or_say_why_not():
+    """Imports live at the top of modules (what a module depends on reads at a glance); the few inside functions
+    are the measured heavy ones (boto3/botocore, pip, elftools) and what a no-op build must not load, each
+    under a ``# lazy: <reason>`` line (docs/speed.md)."""
+    missing = [where for path in sorted(PACKAGE.rglob("*.py")) for where in _lazy_imports_without_a_reason(path)]
+    assert missing == []

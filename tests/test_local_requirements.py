@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from conftest import offline_pyproject
-from factory import make_project, make_wheel
+from factory import make_project, make_wheel, resolve_project
 from factory_sdists import make_git_repo, make_local_project
 
 from lambda_tasks.assemble import build
@@ -14,7 +14,6 @@ from lambda_tasks.config import load_settings
 from lambda_tasks.errors import ResolveError
 from lambda_tasks.report import Reporter
 from lambda_tasks.resolve import local as local_module
-from lambda_tasks.resolve import resolve
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +30,7 @@ def project(tmp_path, wheelhouse):
 def resolved(project: Path, requirements: str, capsys=None, **flags) -> list[str]:
     (project / "requirements.txt").write_text(requirements)
     settings = load_settings(project, {}, {"runtime": "python3.12", **flags})
-    return sorted(path.name for path in resolve(settings, Reporter()))
+    return sorted(path.name for path in resolve_project(settings, Reporter()))
 
 
 def test_a_local_directory_is_built_shipped_and_its_dependencies_resolved(project):
@@ -135,7 +134,8 @@ def test_uv_hands_local_requirements_to_pip(project, capsys):
 
 
 def test_an_edit_in_a_local_requirement_makes_the_layers_stale(tmp_path, wheelhouse):
-    from lambda_tasks.assemble.fingerprint import layers_fingerprint
+    from factory import layers_key as layers_fingerprint
+
     from lambda_tasks.config import load_settings
 
     root = make_project(tmp_path / "proj", "./libs/mylib\n", pyproject=offline_pyproject(wheelhouse))

@@ -19,8 +19,6 @@ ALLOWED = {
     "resolve/pylock_writer.py:write_pylock": "uv's own output before `invoke lock` writes it, not a source",
     "project_paths.py:read_bytes": "the boundary's bounded reader every project file goes through (sources read "
                                    "their files with it): it reads what it is given, it names no source",
-    "resolve/wheelhouse.py:pinned_hashes": "--hash pins of requirements files: still read by the resolve stage "
-                                           "(issue 22, the resolve half)",
 }
 
 

@@ -75,11 +75,11 @@ def test_match_needs_same_content_runtime_and_arch() -> None:
 def test_helpers(tmp_path: Path) -> None:
     assert version_of("arn:aws:lambda:us-east-1:1:layer:x:12") == 12
     assert bucket_region(None) == "us-east-1" and bucket_region("EU") == "eu-west-1"
-    settings = FakeBuild(tmp_path).settings()
+    settings = FakeBuild(tmp_path).settings().layers
     assert s3_key(settings, HEX) == f"lambda-tasks/{HEX}.zip"
     assert not via_s3(settings, limits.INLINE_ZIP_BYTES)
     assert via_s3(settings, limits.INLINE_ZIP_BYTES + 1)
-    assert via_s3(FakeBuild(tmp_path).settings(s3_bucket="b-{region}"), 1)
+    assert via_s3(FakeBuild(tmp_path).settings(s3_bucket="b-{region}").layers, 1)
 
 
 # ---------------------------------------------------------------- moto server (names from unique_name)
@@ -89,8 +89,8 @@ def run(build: FakeBuild, log: CallLog | None = None, **flags):
     out = io.StringIO()
     settings = build.settings(**flags)
     manifest = build.manifest()
-    result = publish_layers(settings, manifest, clients=aws.Clients(on_client=log.attach if log else None),
-                            reporter=Reporter(out), sleep=lambda _: None)
+    result = publish_layers(settings.layers, manifest, clients=aws.Clients(on_client=log.attach if log else None),
+                            reporter=Reporter(out), sleep=lambda _: None, regions=settings.regions)
     return result, build.manifest(), out.getvalue()
 
 
@@ -183,7 +183,7 @@ def test_plan_changes_nothing(moto_env, unique_name, tmp_path: Path) -> None:
     before = build.settings().manifest_path.read_bytes()
     out = io.StringIO()
     log = CallLog()
-    result = publish_layers(build.settings(), build.manifest(), clients=aws.Clients(on_client=log.attach),
+    result = publish_layers(build.settings().layers, build.manifest(), clients=aws.Clients(on_client=log.attach),
                             reporter=Reporter(out), plan=True)
     assert "would publish" in out.getvalue()
     assert log.mutations() == {} and layer_versions(build.layer(1)) == []

@@ -34,7 +34,7 @@ def test_the_chalice_example_builds_and_answers_with_the_real_chalice_runtime(tm
     assert not any(name.startswith("chalice/") for name in shipped if name not in
                    ("chalice/", "chalice/__init__.py", "chalice/app.py"))
     assert manifest.layers[0].distributions == ["python-dateutil", "six"]
-    result = verify(settings, root / "event.json", Reporter(stream=io.StringIO()))
+    result = verify(settings.layers, settings.function, root / "event.json", Reporter(stream=io.StringIO()))
     answer = result.result
     assert isinstance(answer, dict) and answer["statusCode"] == 200, answer
     assert json.loads(answer["body"]) == {"greeting": "Good day, lambda (2026)"}

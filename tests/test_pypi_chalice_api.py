@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from lambda_tasks import commands
-from lambda_tasks.deploy.rest_api_doc import API_HANDLER, cfn_resource_name, cfn_uri, swagger
+from lambda_tasks.deploy.rest_api_doc import API_HANDLER, cfn_uri, swagger
 from lambda_tasks.framework import project_settings
 from lambda_tasks.host import uv_path
 from lambda_tasks.report import Reporter
@@ -27,6 +27,13 @@ pytestmark = [pytest.mark.pypi, pytest.mark.slow]
 
 DATA = Path(__file__).resolve().parent / "data"
 CHALICE = "chalice==1.32.0"
+
+
+def cfn_resource_name(name: str) -> str:
+    """Chalice's logical id for a name (chalice/utils.py, to_cfn_resource_name): ``my-auth_fn`` -> ``MyAuthFn``."""
+    for separator in ("-", "_"):
+        name = "".join(part[0].upper() + part[1:] for part in name.split(separator) if part)
+    return "".join(ch for ch in name if ch.isascii() and ch.isalnum())
 
 
 @pytest.fixture(scope="module")

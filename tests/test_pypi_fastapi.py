@@ -28,6 +28,6 @@ def test_the_fastapi_example_answers_a_function_url_event(tmp_path):
     manifest = build(settings)
     shipped = {dist for layer in manifest.layers for dist in layer.distributions}
     assert {"fastapi", "mangum", "pydantic", "pydantic-core", "starlette"} <= shipped
-    answer = verify(settings, root / "event.json", Reporter(stream=io.StringIO())).result
+    answer = verify(settings.layers, settings.function, root / "event.json", Reporter(stream=io.StringIO())).result
     assert isinstance(answer, dict) and answer["statusCode"] == 200, answer
     assert json.loads(answer["body"]) == {"item_id": 42, "q": "lambda"}

@@ -1,11 +1,13 @@
+from pathlib import Path
+
 import pytest
 
 from lambda_tasks.sources.requirements import (
     Line,
     direct_reference,
+    direct_references,
     included_files,
     index_option_lines,
-    local_requirement_dirs,
     read_lines,
     requirement_lines,
     requirements_digest,
@@ -34,7 +36,11 @@ def test_continuations_and_comments(tmp_path):
         (1, "six   >=1.0"), (4, "requests"), (5, "url#fragment-is-not-a-comment")]
 
 
-def test_local_requirement_dirs_follow_includes(tmp_path):
+def local_directories(path: Path) -> list[Path]:
+    return list(dict.fromkeys(Path(r.location) for r in direct_references(path) if r.kind == "directory"))
+
+
+def test_local_requirement_directories_follow_includes(tmp_path):
     for name in ("a", "b", "c", "d", "e"):
         (tmp_path / "pkgs" / name).mkdir(parents=True)
     (tmp_path / "reqs").mkdir()
@@ -43,8 +49,8 @@ def test_local_requirement_dirs_follow_includes(tmp_path):
     main.write_text(f"./pkgs/a\nb @ {(tmp_path / 'pkgs' / 'b').as_uri()}\n-r reqs/more.txt\n"
                     f"file://{tmp_path / 'pkgs' / 'e'} ; python_version >= '3.11'\nsix\n./pkgs/a/\n"
                     "git+https://example.invalid/x.git#egg=x\n")
-    assert local_requirement_dirs(main) == [(tmp_path / "pkgs" / name).resolve() for name in "abcde"]
-    assert local_requirement_dirs(tmp_path / "missing.txt") == []
+    assert local_directories(main) == [(tmp_path / "pkgs" / name).resolve() for name in "abcde"]
+    assert local_directories(tmp_path / "missing.txt") == []
 
 
 def test_direct_references_are_told_apart(tmp_path):
@@ -81,10 +87,11 @@ def test_index_options_from_every_included_file(tmp_path):
 
 
 def test_a_missing_requirements_file_is_an_error_unless_it_is_the_default(tmp_path):
+    from factory import resolve_project as resolve
+
     from lambda_tasks.config import load_settings
     from lambda_tasks.errors import ResolveError
     from lambda_tasks.report import Reporter
-    from lambda_tasks.resolve import resolve
 
     (tmp_path / "app.py").write_text("")
     assert resolve(load_settings(tmp_path, {}, {"runtime": "python3.12"}), Reporter()) == []

@@ -15,9 +15,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from factory import make_project, make_wheel
+from factory import declared, make_project, make_wheel
+from factory import layers_key as layers_fingerprint
 
-from lambda_tasks.assemble.fingerprint import layers_fingerprint
 from lambda_tasks.config import load_settings
 from lambda_tasks.resolve import resolution_key
 from lambda_tasks.resolve.installer import choose
@@ -72,12 +72,12 @@ def settings_of(project: Path, **flags: str):
 
 def test_the_resolution_key_covers_the_find_links_bytes(tmp_path):
     good, bad = two_projects(tmp_path)
-    keys = {project.name: resolution_key(settings_of(project), choose(settings_of(project)))
+    keys = {project.name: resolution_key(settings_of(project), declared(settings_of(project)), choose(settings_of(project)))
             for project in (good, bad)}
     assert keys["good"] != keys["bad"]
     twin = make_project(tmp_path / "twin", REQUIREMENTS)
     shutil.copytree(good / "wheels", twin / "wheels")
-    assert resolution_key(settings_of(twin), choose(settings_of(twin))) == keys["good"]  # equal bytes: shared
+    assert resolution_key(settings_of(twin), declared(settings_of(twin)), choose(settings_of(twin))) == keys["good"]  # equal bytes: shared
 
 
 def test_the_resolution_key_covers_find_links_from_pip_args_and_local_archives(tmp_path):
@@ -85,11 +85,11 @@ def test_the_resolution_key_covers_find_links_from_pip_args_and_local_archives(t
     make_wheel(project / "wheels", "foolib", "1.0")
     make_wheel(project / "vendored", "barlib", "1.0")
     settings = settings_of(project, pip_args="--find-links=wheels")
-    before = resolution_key(settings, choose(settings))
+    before = resolution_key(settings, declared(settings), choose(settings))
     make_wheel(project / "wheels", "foolib", "1.0", files={"foolib/__init__.py": "CHANGED = 1\n"})
-    after_find_links = resolution_key(settings, choose(settings))
+    after_find_links = resolution_key(settings, declared(settings), choose(settings))
     make_wheel(project / "vendored", "barlib", "1.0", files={"barlib/__init__.py": "CHANGED = 1\n"})
-    after_archive = resolution_key(settings, choose(settings))
+    after_archive = resolution_key(settings, declared(settings), choose(settings))
     assert len({before, after_find_links, after_archive}) == 3
 
 
@@ -97,10 +97,10 @@ def test_the_resolution_key_names_the_installer_and_its_version(tmp_path, monkey
     from lambda_tasks.resolve import installer as installer_module
 
     project = make_project(tmp_path / "p", "foolib==1.0\n")
-    pip_key = resolution_key(settings_of(project), installer_module.Installer("pip"))
-    assert pip_key != resolution_key(settings_of(project), installer_module.Installer("uv", isolated=True))
+    pip_key = resolution_key(settings_of(project), declared(settings_of(project)), installer_module.Installer("pip"))
+    assert pip_key != resolution_key(settings_of(project), declared(settings_of(project)), installer_module.Installer("uv", isolated=True))
     monkeypatch.setattr(installer_module, "_pip_version", lambda: "0.0-other")
-    assert resolution_key(settings_of(project), installer_module.Installer("pip")) != pip_key
+    assert resolution_key(settings_of(project), declared(settings_of(project)), installer_module.Installer("pip")) != pip_key
 
 
 def test_the_layers_fingerprint_changes_when_a_find_links_wheel_changes(tmp_path):
@@ -125,8 +125,9 @@ def test_the_layers_fingerprint_is_the_same_wherever_the_project_is(tmp_path):
 
 @pytest.mark.slow
 def test_a_find_links_file_outside_the_project_is_checked_by_content_when_reused(tmp_path, wheelhouse):
+    from factory import resolve_project as resolve
+
     from lambda_tasks.report import Reporter
-    from lambda_tasks.resolve import resolve
 
     project = make_project(tmp_path / "p", f"--no-index\n--find-links {wheelhouse}\nfoolib==1.0\n",
                            pyproject='[tool.lambda-tasks]\ninstaller = "pip"\n')
@@ -142,3 +143,34 @@ def test_a_find_links_file_outside_the_project_is_checked_by_content_when_reused
     with zipfile.ZipFile(first[0]) as one, zipfile.ZipFile(second[0]) as two:
         assert one.read("foolib/__init__.py") == b"WHO = 'one'\n"
         assert two.read("foolib/__init__.py") == b"WHO = 'two'\n"
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_a_failed_force_build_leaves_the_next_build_rebuilding(tmp_path):
+    """A wheel outside the project counts by name and size in the layers' fingerprint: replaced by other bytes
+    of the same size, only --force sees it. When that forced build fails, the next build with the same inputs
+    must not say "up to date" against the layers the failed build could not vouch for."""
+    outside = tmp_path / "machine-wheels"
+    good = make_wheel(outside, "foolib", "1.0", files={"foolib/__init__.py": "WHO = 'good'\n"},
+                      compression=zipfile.ZIP_STORED)
+    project = make_project(tmp_path / "p", f"--no-index\n--find-links {outside}\nfoolib==1.0\n",
+                           pyproject='[tool.lambda-tasks]\ninstaller = "pip"\n')
+    args = ["build", "--runtime", "python3.11"]
+    assert run(args, project).returncode == 0
+    assert "up to date" in run(args, project).stdout
+    original = good.read_bytes()
+    damaged = bytearray(original)
+    start = original.index(b"WHO = 'good'")
+    damaged[start:start + 12] = b"WHO = 'evil'"  # same size: the stored member's CRC no longer holds
+    good.write_bytes(bytes(damaged))
+    assert "up to date" in run(args, project).stdout  # name and size unchanged: as documented
+    forced = run([*args, "--force"], project)
+    assert forced.returncode == 1, forced.stdout + forced.stderr
+    after = run(args, project)
+    assert after.returncode == 1 and "up to date" not in after.stdout + after.stderr
+    assert "the last --force build did not finish; building anew" in after.stdout + after.stderr
+    good.write_bytes(original)
+    fixed = run(args, project)
+    assert fixed.returncode == 0 and "up to date" not in fixed.stdout, fixed.stdout + fixed.stderr
+    assert "up to date" in run(args, project).stdout

@@ -6,14 +6,13 @@ from pathlib import Path
 
 import pytest
 from conftest import offline_pyproject
-from factory import make_project, make_sdist, make_wheel
+from factory import make_project, make_sdist, make_wheel, resolve_project
 from factory_sdists import make_ext_sdist
 
 from lambda_tasks.assemble import build
 from lambda_tasks.config import load_settings
 from lambda_tasks.errors import ResolveError
 from lambda_tasks.report import Reporter
-from lambda_tasks.resolve import resolve
 from lambda_tasks.resolve.failures import Failure, failures_error, last_lines
 from lambda_tasks.resolve.process import redact
 from lambda_tasks.resolve.sdists import NO_COMPILER, build_pip_args, classify
@@ -33,7 +32,7 @@ def project(tmp_path, wheelhouse):
 def resolve_names(project: Path, requirements: str) -> list[str]:
     (project / "requirements.txt").write_text(requirements)
     settings = load_settings(project, {}, {"runtime": "python3.12"})
-    return sorted(path.name for path in resolve(settings, Reporter()))
+    return sorted(path.name for path in resolve_project(settings, Reporter()))
 
 
 @pytest.mark.slow
@@ -89,7 +88,7 @@ def test_credentials_in_an_index_url_never_show(tmp_path, capsys):
     project = make_project(tmp_path / "proj", "--index-url http://alice:s3cret-token@127.0.0.1:9/simple\npurelib\n",
                            pyproject='[tool.lambda-tasks]\npip_args = ["--retries", "1", "--timeout", "2"]\n')
     with pytest.raises(ResolveError) as error:
-        resolve(load_settings(project, {}, {"runtime": "python3.12"}), Reporter())
+        resolve_project(load_settings(project, {}, {"runtime": "python3.12"}), Reporter())
     captured = capsys.readouterr()
     assert "could not reach the package index" in str(error.value)
     for text in (str(error.value), captured.out, captured.err):
@@ -130,5 +129,5 @@ def test_how_a_build_failure_is_told():
 @pytest.mark.slow
 def test_markupsafe_1_1_1_builds_pure_for_python311(tmp_path, monkeypatch):
     project = make_project(tmp_path / "proj", "MarkupSafe==1.1.1\n")
-    wheels = resolve(load_settings(project, {}, {"runtime": "python3.11"}), Reporter())
+    wheels = resolve_project(load_settings(project, {}, {"runtime": "python3.11"}), Reporter())
     assert [wheel.name for wheel in wheels] == ["markupsafe-1.1.1-py3-none-any.whl"]

@@ -4,18 +4,19 @@ layers without resolving, a corrupt entry is rebuilt, a broken cache warns (or f
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import boto3
 import pytest
 from conftest import AWS_REGION, offline_pyproject
+from factory import layers_key as layers_fingerprint
 from factory import make_project, make_wheel
 
 from lambda_tasks import commands
-from lambda_tasks.assemble.fingerprint import layers_fingerprint
 from lambda_tasks.config import load_settings
 from lambda_tasks.errors import CacheError
-from lambda_tasks.layer_cache import parse_record, record_bytes, record_key, zip_key
+from lambda_tasks.layer_cache import Bom, parse_record, record_bytes, record_key, zip_key
 from lambda_tasks.manifest import LayerRecord
 from lambda_tasks.report import Reporter
 
@@ -83,6 +84,9 @@ def test_a_second_runner_gets_byte_identical_layers_without_resolving(tmp_path, 
     assert "resolve: 2 wheels" in out and f"layers: stored in the shared cache (s3://{bucket}/lambda-tasks/cache/)" \
         in out, out + err
     built = layer_bytes(first)
+    bom = (first / "layers" / "pylock.toml").read_bytes()
+    reference = json.loads((first / "layers" / "manifest.json").read_text())["bill_of_materials"]
+    assert reference["distributions"] == 2 and b'name = "alpha"' in bom
 
     second = runner(tmp_path / "two", wheelhouse, monkeypatch, bucket)
     settings = [load_settings(p, {}, {}) for p in (first, second)]
@@ -95,6 +99,9 @@ def test_a_second_runner_gets_byte_identical_layers_without_resolving(tmp_path, 
     assert f"layers: from the shared cache (s3://{bucket}/lambda-tasks/cache/) in " in out, out + err
     assert "no resolver run" in out and err == ""
     assert layer_bytes(second) == built
+    # the bill of materials came with the layers: the same bytes and manifest reference as the local build's
+    assert (second / "layers" / "pylock.toml").read_bytes() == bom
+    assert json.loads((second / "layers" / "manifest.json").read_text())["bill_of_materials"] == reference
     # and the second runner's manifest is a real one: a rebuild is a no-op
     out, _ = build(second)
     assert "up to date" in out
@@ -189,9 +196,13 @@ def test_a_record_from_the_bucket_cannot_name_paths_or_other_targets(tmp_path):
     root = make_project(tmp_path / "p")
     settings = load_settings(root, {}, {"runtime": "python3.12", "layer_name": "p-deps"})
     record = LayerRecord("layers/p-deps-1.zip", "a" * 64, 10, 20, name="p-deps-1", distributions=["x"])
-    data = record_bytes("f" * 64, settings, [record], {"x": 20}, "lambda-tasks test")
-    layers, units = parse_record(data, "f" * 64, settings)
+    data = record_bytes("f" * 64, settings, [record], {"x": 20}, "lambda-tasks test", Bom("lock-version = 1\n", 1))
+    layers, units, bom = parse_record(data, "f" * 64, settings)
     assert (layers[0].path, layers[0].sha256, units) == ("layers/p-deps-1.zip", "a" * 64, {"x": 20})
+    assert bom == Bom("lock-version = 1\n", 1)
+    with pytest.raises(ValueError, match="bill of materials does not match its sha256"):
+        parse_record(data.replace(b"lock-version = 1", b"lock-version = 2"), "f" * 64, settings)
+    assert parse_record(record_bytes("f" * 64, settings, [record], {"x": 20}, "t"), "f" * 64, settings)[2] is None
     evil = data.replace(b'"p-deps-1"', b'"../../etc/x"')
     with pytest.raises(ValueError, match="named"):
         parse_record(evil, "f" * 64, settings)

@@ -16,7 +16,7 @@ from lambda_tasks import commands
 from lambda_tasks.config import load_settings
 from lambda_tasks.errors import ManifestError
 from lambda_tasks.report import Reporter
-from lambda_tasks.treemap.image_trees import apportion, image_artifacts
+from lambda_tasks.treemap.image_trees import apportion, image_report
 from lambda_tasks.treemap.layout import Rect, squarify
 from lambda_tasks.treemap.sizes import Member, group, record_paths
 
@@ -202,7 +202,7 @@ def test_an_image_report_shows_the_base_then_our_layers_by_distribution(tmp_path
         table.index("<td>app</td>")
     assert not re.search(r"(src|href)=\"?https?:", page) and "<script" not in page
     # every gzipped byte of our layers is given to one of its files; the base's layers are one block each
-    artifacts = image_artifacts(settings.output_dir, image)
+    artifacts = image_report(settings.output_dir, image, None)[0]
     base, ours = artifacts[:len(image.base.layers)], artifacts[len(image.base.layers):]
     assert all(a.base and not a.tree.children for a in base)
     assert [(a.tree.zipped, a.unzipped_bytes) for a in ours] == [(b.size, b.unzipped_bytes) for b in image.layers]

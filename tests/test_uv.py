@@ -10,13 +10,12 @@ from pathlib import Path
 
 import pytest
 from conftest import lambda_layout, offline_pyproject, run_handler
-from factory import make_project, make_sdist, make_wheel
+from factory import make_project, make_sdist, make_wheel, resolve_project
 
 from lambda_tasks.assemble import build
 from lambda_tasks.config import load_settings
 from lambda_tasks.errors import ResolveError
 from lambda_tasks.report import Reporter
-from lambda_tasks.resolve import resolve
 from lambda_tasks.resolve import uv as uv_module
 from lambda_tasks.targets import Target
 
@@ -71,7 +70,7 @@ def test_uv_builds_the_same_layer_as_pip(wheels, tmp_path, monkeypatch, arch, ex
 def test_uv_leaves_one_wheel_per_distribution_and_the_app_imports(wheels, tmp_path):
     project = _project(tmp_path / "proj", wheels, "uv")
     settings = load_settings(project, {}, {"runtime": "python3.12"})
-    found = resolve(settings, Reporter(quiet=True))
+    found = resolve_project(settings, Reporter(quiet=True))
     assert sorted(path.name.split("-")[0] for path in found) == ["fastlib", "helperdep", "purelib"]
     assert next(p for p in found if p.name.startswith("fastlib")).name == \
         "fastlib-1.0-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
@@ -87,9 +86,9 @@ def test_uv_leaves_one_wheel_per_distribution_and_the_app_imports(wheels, tmp_pa
 def test_uv_reuses_cached_wheels_on_a_forced_resolve(wheels, tmp_path):
     project = _project(tmp_path / "proj", wheels, "uv")
     settings = load_settings(project, {}, {"runtime": "python3.12"})
-    first = resolve(settings, Reporter(quiet=True))
+    first = resolve_project(settings, Reporter(quiet=True))
     inode = {path.name: path.stat().st_ino for path in first}
-    again = resolve(settings, Reporter(quiet=True), refresh=True)
+    again = resolve_project(settings, Reporter(quiet=True), refresh=True)
     assert {path.name: path.stat().st_ino for path in again} == inode
 
 

@@ -34,7 +34,7 @@ def built(root: Path, **flags):
 
 def run_verify(settings, event: Path | None = None):
     out = io.StringIO()
-    result = verify(settings, event, Reporter(stream=out))
+    result = verify(settings.layers, settings.function, event, Reporter(stream=out))
     return result, out.getvalue()
 
 
@@ -365,7 +365,7 @@ def test_a_deploy_remembers_a_success_on_the_same_inputs_and_verify_itself_alway
 
     def remembered(settings):
         out = io.StringIO()
-        verify(settings, None, Reporter(stream=out), remembered=True)
+        verify(settings.layers, settings.function, None, Reporter(stream=out), remembered=True)
         return out.getvalue()
 
     assert "verified before" not in remembered(settings)

@@ -50,7 +50,8 @@ def verified(root: Path, event: object = None, **flags):
         path = root / "event.json"
         path.write_text(json.dumps(event))
     out = io.StringIO()
-    return verify(settings, path, Reporter(stream=out)), out.getvalue()
+    return verify(settings.layers, settings.function, path, Reporter(stream=out), regions=settings.regions), \
+        out.getvalue()
 
 
 # ---------------------------------------------------------------- the environment: Lambda's, never the shell's
@@ -129,7 +130,7 @@ def test_a_handler_that_raises_gives_lambdas_error_document(tmp_path, wheelhouse
     settings = load_settings(root, {}, {"runtime": HOST_RUNTIME})
     out = io.StringIO()
     with pytest.raises(VerifyError):
-        verify(settings, root / "event.json", Reporter(stream=out))
+        verify(settings.layers, settings.function, root / "event.json", Reporter(stream=out))
     text = out.getvalue()
     document = json.loads(text[text.index("{", text.index("Lambda's error document")):])
     assert set(document) == {"errorMessage", "errorType", "requestId", "stackTrace"}
@@ -370,7 +371,7 @@ def test_a_chalice_route_answers_as_awslambdaric_answers_it(tmp_path):
     event = (root / "event.json").read_bytes()
     settings = project_settings(root, {}, {"stage": "prod"})
     manifest = build(settings, reporter=Reporter(quiet=True))
-    result = verify(settings, root / "event.json", Reporter(stream=io.StringIO()))
+    result = verify(settings.layers, settings.function, root / "event.json", Reporter(stream=io.StringIO()))
     task, opt = tmp_path / "task", tmp_path / "opt"
     with zipfile.ZipFile(root / manifest.app.path) as archive:
         archive.extractall(task)
@@ -503,7 +504,7 @@ def test_verify_all_gives_each_function_its_own_environment_and_the_named_sample
     settings = load_settings(root, {}, {"runtime": HOST_RUNTIME})
     build(settings, reporter=Reporter(quiet=True))
     out = io.StringIO()
-    result = verify(settings, Path("sqs"), Reporter(stream=out), all_functions=True)
+    result = verify(settings.layers, settings.function, Path("sqs"), Reporter(stream=out), all_functions=True)
     assert result.results == {"app.a": ["1", ["Records"]], "app.b": ["2", ["Records"]]}
     assert [(row.function, row.event, row.status, row.memory) for row in result.rows] == [
         ("fa", "sqs", "ok", 128), ("fb", "sqs", "ok", 256)]

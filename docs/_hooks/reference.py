@@ -22,8 +22,9 @@ log = logging.getLogger("mkdocs.hooks.reference")
 #: while they are not in docs/. Empty this once they are all merged, so that a missing one fails the build.
 SETTINGS_INTRO = """# Settings
 
-Generated from the declarations in `lambda_tasks/config.py` (each setting's default, kind, what it affects and
-its help), so this list is complete and current.
+Generated from the declarations in `lambda_tasks/sections.py` (each setting's default, kind, what it affects and
+its help), so this list is complete and current. The code declares them in sections (sources, resolve, app,
+layers, image, function, deploy): each stage of the build and deploy is given its section only.
 
 Where a value comes from, highest first:
 

@@ -17,16 +17,23 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..cache_prune import prune_now_and_then, record_use
 from ..config import Settings
+from ..files import cache_dir
 from ..layer_cache import LayerCache
 from ..manifest import BillOfMaterials, Manifest
 from ..report import Reporter, human_bytes
 from . import app_code
 from . import chalice_runtime as chalice
 from .fingerprint import outputs_present, vendor_tree
-from .plan import dependency_source, fingerprints, last_build, plan_build
+from .plan import Parts, dependency_source, fingerprints, last_build, plan_build
 
 __all__ = ["build", "dependency_source"]
+
+#: Written when a --force build starts, removed when a build succeeds: while it is there, the artifacts on
+#: disk are not known to be what their manifest's inputs make (a forced build failed after the cache or the
+#: index gave other bytes), so the next build is forced too.
+FORCE_PENDING = ".force-pending"
 
 
 def build(settings: Settings, force: bool = False, reporter: Reporter | None = None,
@@ -35,38 +42,52 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
     are looked up there before anything is resolved (not with ``force``), and stored there once built."""
     reporter = reporter or Reporter()
     started, started_at = time.monotonic(), time.time()
-    last, previous = last_build(settings, reporter)
-    settings, source = dependency_source(settings)
-    framework = chalice.runtime(settings, source, reporter, refresh=force) \
+    last, previous = last_build(settings.layers, settings.app_zip, settings.image_dir, reporter)
+    pending = settings.layers_path / FORCE_PENDING
+    if not force and pending.is_file():
+        reporter.info("build: the last --force build did not finish; building anew, as --force would")
+        force = True
+    # the dependency source, read once: every stage below takes this value, none reads the source again
+    declaration = dependency_source(settings.sources, settings.pip_args)
+    framework = chalice.runtime(settings.sources, settings.resolve, declaration, reporter, refresh=force) \
         if chalice.is_chalice_app(settings.project_dir) else None
     # the project's files, checked once here (inside the project, links resolved, regular files): every stage
     # below takes these values
     app_files = app_code.app_files(settings.project_dir, settings.app_paths)
-    vendor = vendor_tree(settings)
-    plan = plan_build(fingerprints(settings, source, framework, app_files, vendor), previous,
-                      lambda which: previous is not None and outputs_present(previous, settings, which),
+    vendor = vendor_tree(settings.sources)
+    parts = Parts(settings.sources, settings.resolve, settings.app, settings.layers, settings.image, settings.handler)
+    plan = plan_build(fingerprints(parts, declaration, framework, app_files, vendor), previous,
+                      lambda which: previous is not None and outputs_present(previous, settings.output_dir, which),
                       force=force, image_mode=settings.package_type == "image", shared_cache=cache is not None)
     if plan.up_to_date and previous is not None:
         what = previous.image.path if previous.image else f"{settings.app_zip} and {len(previous.layers)} layer(s)"
         reporter.info(f"up to date: {what} for {settings.target} ({time.monotonic() - started:.2f}s)")
-        _used_cache(settings, started_at, None, reporter)
+        _used_cache(settings.layers_path, settings.cache_max_bytes, started_at, None, reporter)
         return previous
+    if force:  # until this build succeeds, nothing on disk is taken as up to date
+        pending.parent.mkdir(parents=True, exist_ok=True)
+        pending.touch()
 
-    from . import app_pipeline, layer_pipeline  # the checks and packers: a no-op build never loads them
+    # lazy: the checks and packers: a no-op build never loads them (start-up time)
+    from . import app_pipeline, layer_pipeline
 
     index = app_pipeline.package_index(settings.pip_args)
-    app_entries, app = app_pipeline.make_app(settings, app_files, framework, vendor, index, reporter)
-    made = layer_pipeline.make_layers(settings, plan, layer_pipeline.LayerInputs(source, framework, vendor, app_files),
-                                      index, cache, reporter)
+    app_entries, app = app_pipeline.make_app(settings.app, app_files, framework, vendor, index, reporter,
+                                             image_mode=settings.package_type == "image",
+                                             vendor_dir=settings.vendor_dir, extra_layers=settings.extra_layers)
+    given = layer_pipeline.LayerInputs(declaration, framework, vendor, settings.vendor_path, app_files)
+    made = layer_pipeline.make_layers(settings.layers, settings.resolve, plan, given, index, cache, reporter)
 
     def bom() -> BillOfMaterials | None:  # written once everything else was, before the manifest
-        return layer_pipeline.bill_of_materials(settings, made, plan.kept_bill_of_materials)
+        return layer_pipeline.bill_of_materials(settings.layers, made, plan.kept_bill_of_materials)
 
     if app is None:
+        # lazy: not loaded by a no-op build (start-up time)
         from .image_pipeline import finish_image
 
-        result, summary = finish_image(settings, plan, last, app_entries, made, reporter, bom)
+        result, summary = finish_image(settings.image, settings.handler, plan, last, app_entries, made, reporter, bom)
     else:
+        # lazy: not loaded by a no-op build (start-up time)
         from .zip_pipeline import finish_zip
 
         result, summary = finish_zip(settings, plan, last, app, made, cache, reporter, bom)
@@ -74,17 +95,16 @@ def build(settings: Settings, force: bool = False, reporter: Reporter | None = N
         reporter.info(line)
     reporter.info(f"built in {time.monotonic() - started:.2f}s; manifest: "
                   f"{settings.manifest_path.relative_to(settings.output_dir).as_posix()}")
-    _used_cache(settings, started_at, made.used, reporter)
+    pending.unlink(missing_ok=True)
+    _used_cache(settings.layers_path, settings.cache_max_bytes, started_at, made.used, reporter)
     return result
 
 
-def _used_cache(settings: Settings, started_at: float, wheels: Sequence[Path] | None, reporter: Reporter) -> None:
+def _used_cache(layers_path: Path, cache_max_bytes: int, started_at: float, wheels: Sequence[Path] | None,
+                reporter: Reporter) -> None:
     """Record what this build used from the cache; once a day, prune what no build used for 30 days."""
-    from ..cache_prune import prune_now_and_then, record_use
-    from ..files import cache_dir
-
-    record_use(cache_dir(), settings.layers_path, started_at, wheels)
-    removed = prune_now_and_then(cache_dir(), settings.cache_max_bytes)
+    record_use(cache_dir(), layers_path, started_at, wheels)
+    removed = prune_now_and_then(cache_dir(), cache_max_bytes)
     if removed:
         reporter.info(f"cache: removed {len(removed)} entries no build used in 30 days "
                       f"({human_bytes(sum(e.size for e in removed))})")

@@ -16,7 +16,6 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from ..config import Settings
 from ..errors import RegistryError
 from ..files import cache_dir, write_atomic
 from ..manifest import BaseImage, Blob
@@ -38,6 +37,7 @@ from ..oci_registry import (
     status_error,
 )
 from ..report import Reporter, human_bytes
+from ..sections import ImageSettings
 
 _ACCEPT = ", ".join([*MANIFESTS, *INDEXES])
 
@@ -50,7 +50,7 @@ def cached_blob(digest: str) -> Path:
     return blob_cache() / digest.removeprefix("sha256:")
 
 
-def base_image(settings: Settings, previous: BaseImage | None, refresh: bool, reporter: Reporter) -> BaseImage:
+def base_image(settings: ImageSettings, previous: BaseImage | None, refresh: bool, reporter: Reporter) -> BaseImage:
     """The pinned base for the target: ``previous`` when it was made from the same reference and its blobs are
     cached (no network), else resolved and fetched."""
     text = settings.image_base_reference
@@ -97,7 +97,7 @@ def base_image(settings: Settings, previous: BaseImage | None, refresh: bool, re
     return base
 
 
-def _credentials_for(ref: Reference, settings: Settings) -> tuple[str, str] | None:
+def _credentials_for(ref: Reference, settings: ImageSettings) -> tuple[str, str] | None:
     """The registry user and password are for image_repository's registry only: never sent anywhere else."""
     if not settings.image_repository:
         return None

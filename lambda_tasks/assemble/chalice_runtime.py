@@ -15,11 +15,13 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from ..config import Settings
 from ..entries import APP_UNIT, Entry
 from ..errors import ProjectError
 from ..report import Reporter
-from ..sources.project import Source
+from ..sections import ResolveSettings, SourceSettings
+from ..sources.chalice_app import read_app
+from ..sources.declaration import Declaration
+from .collect import wheel_entries
 
 FRAMEWORK = "chalice"
 
@@ -34,28 +36,22 @@ class Runtime:
 
 
 def is_chalice_app(project_dir: Path) -> bool:
-    from ..sources.chalice_app import read_app
-
     app = project_dir / "app.py"
     return app.is_file() and read_app(app) is not None
 
 
-def chalice_requirement(settings: Settings, source: Source | None) -> tuple[str, bool]:
+def chalice_requirement(sources: SourceSettings, declaration: Declaration) -> tuple[str, bool]:
     """Which chalice the project asks for, and whether it says so (``chalice`` alone: the newest release)."""
-    if settings.chalice_version:
-        version = settings.chalice_version
+    if sources.chalice_version:
+        version = sources.chalice_version
         return (f"chalice=={version}" if version[:1].isdigit() else f"chalice{version}"), True
-    if source is not None and source.is_lock:
-        from ..resolve.lockfile import locked_packages
-
-        for package in locked_packages(settings, source.kind, source.path):
+    if declaration.is_lock:
+        for package in declaration.locked:
             if canonicalize_name(package.name) == FRAMEWORK:
                 return f"chalice=={package.version}", True
         return FRAMEWORK, False
-    from ..sources.requirements import top_level_requirements
-
-    environment = settings.target.marker_environment()
-    for line in top_level_requirements(settings.requirements_path)[0]:
+    environment = sources.target.marker_environment()
+    for line in declaration.app_roots or ():
         try:
             requirement = Requirement(line)
         except InvalidRequirement:
@@ -68,17 +64,19 @@ def chalice_requirement(settings: Settings, source: Source | None) -> tuple[str,
     return FRAMEWORK, False
 
 
-def runtime(settings: Settings, source: Source | None, reporter: Reporter, refresh: bool = False) -> Runtime:
+def runtime(sources: SourceSettings, resolve: ResolveSettings, declaration: Declaration, reporter: Reporter,
+            refresh: bool = False) -> Runtime:
+    # lazy: what a Chalice build that makes something needs; a no-op build does not load it
     from ..resolve.chalice_wheel import runtime_wheel
 
-    requirement, pinned = chalice_requirement(settings, source)
-    return Runtime(requirement, runtime_wheel(settings, requirement, reporter, refresh), pinned)
+    requirement, pinned = chalice_requirement(sources, declaration)
+    return Runtime(requirement, runtime_wheel(resolve, declaration, requirement, reporter, refresh), pinned)
 
 
 def runtime_entries(found: Runtime, app_entries: Sequence[Entry]) -> list[Entry]:
     """chalice/__init__.py and chalice/app.py of the runtime wheel, as function-zip entries."""
+    # lazy: what a Chalice build that makes something needs; a no-op build does not load it
     from ..resolve.chalice_wheel import RUNTIME_FILES
-    from .collect import wheel_entries
 
     clash = sorted(entry.arcname for entry in app_entries if entry.arcname.split("/", 1)[0] == FRAMEWORK)
     if clash:
@@ -105,6 +103,7 @@ def framework_only(roots: Sequence[str] | None, environment: dict[str, str], whe
     """The distributions only Chalice's tool needs: chalice, and what it pulls in that nothing else the app
     asks for (``roots``, its top-level requirements) needs. ``roots`` None (a lock that does not record them):
     only chalice itself, since what the app needs cannot be told."""
+    # lazy: what a Chalice build that makes something needs; a no-op build does not load it
     from ..checks.closure import check_closure, read_metadata
 
     metadata = [read_metadata(wheel) for wheel in wheels]

@@ -6,8 +6,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import Settings
 from ..manifest import Manifest
+from ..sections import AppSettings, Where
 
 #: Files lambda-tasks writes beside the manifest that the manifest does not list: the size report and the
 #: templates of ``invoke package`` (aws/templates.py FILE_NAMES; build may not import aws).
@@ -20,7 +20,7 @@ class Removal:
     size: int
 
 
-def artifacts(settings: Settings, manifest: Manifest) -> tuple[list[Removal], list[str]]:
+def artifacts(settings: Where, manifest: Manifest) -> tuple[list[Removal], list[str]]:
     """The files to remove (each a regular file inside the output directory) and why others are kept."""
     root = settings.output_dir.resolve()
     named = [manifest.app.path, *(layer.path for layer in manifest.layers)]
@@ -53,7 +53,7 @@ def _shown(path: Path, root: Path) -> str:
         return str(path)
 
 
-def remove_artifacts(settings: Settings, removals: list[Removal]) -> int:
+def remove_artifacts(settings: AppSettings, removals: list[Removal]) -> int:
     """Unlink them, then dist/ (the app zip's directory) when that leaves it empty; the bytes freed."""
     freed = 0
     for removal in removals:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import json
 import os
 import stat
 import zipfile
 import zlib
 from collections.abc import Collection, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -31,6 +33,7 @@ from ..project_paths import ProjectPath
 from ..report import Reporter
 from ..targets import Target
 from . import tree
+from .wheel_checks import check_members, check_tree
 from .wheel_checks import installed_path as _installed_path
 from .wheel_checks import is_record as _is_record
 
@@ -82,6 +85,7 @@ def vendor_libraries(vendor_dir: ProjectPath | None, image: bool) -> list[str]:
 
 def wheel_name(wheel: Path, label: str | None = None) -> str:
     """The wheel's canonical distribution name; :class:`WheelError` when its file name is not a wheel's."""
+    # lazy: packaging (~25 ms) is not loaded by a no-op build
     from packaging.utils import canonicalize_name, parse_wheel_filename
 
     try:
@@ -135,6 +139,7 @@ def wheel_entries(wheel: Path, root: str = LAYER_PREFIX, label: str | None = Non
                 try:
                     data = _rewrite_record(archive.read(record_info), moved)
                 except (zipfile.BadZipFile, zlib.error, EOFError, UnicodeDecodeError) as exc:
+                    # lazy: the checks of wheels being collected; a no-op build does not load them (start-up time)
                     from .crc import damaged
 
                     raise damaged(label or wheel.name, record_info.filename, str(exc)) from None
@@ -148,6 +153,7 @@ def wheel_entries(wheel: Path, root: str = LAYER_PREFIX, label: str | None = Non
 def _data_at(member: WheelMember, handle: BinaryIO) -> int:
     """Where the member's compressed bytes start (read once here, so packing does not open the wheel per
     member); -1 when its local header is bad: packing then reports the damage."""
+    # lazy: the checks of wheels being collected; a no-op build does not load them (start-up time)
     from .crc import data_offset
 
     try:
@@ -216,7 +222,6 @@ def layer_entries(wheels: Sequence[Path], vendor_dir: ProjectPath | None, target
                 "  remove one of them (from vendor/ or requirements.txt)"
             )
         by_name[entry.arcname] = entry
-    from .wheel_checks import check_tree
 
     check_tree(by_name.values())  # a file beside a directory of one name cannot be unpacked
     return list(by_name.values())
@@ -242,9 +247,6 @@ def check_wheels(wheels: Sequence[Path], labels: dict[Path, str] | None = None, 
     ``verdicts`` from the bytes just inflated, so the audit does not inflate them again. ``prechecked``: the
     sha256 of contents checked so during this build already (``early``).
     """
-    import json
-    from concurrent.futures import ThreadPoolExecutor
-
     labels = labels or {}
     known = checked_contents()
     seen = set(known)
@@ -265,8 +267,6 @@ def check_wheels(wheels: Sequence[Path], labels: dict[Path, str] | None = None, 
 
 def checked_contents() -> list[str]:
     """The sha256 of the wheel contents whose CRCs were checked by earlier builds, oldest first."""
-    import json
-
     try:
         data = json.loads((cache_dir() / _CHECKED_FILE).read_text())
         return [str(sha) for sha in data.get(_CHECKED_KEY, [])] if isinstance(data, dict) else []
@@ -277,8 +277,8 @@ def checked_contents() -> list[str]:
 def check_wheel_file(wheel: Path, label: str, target: Target | None = None, verdicts: Memo | None = None) -> None:
     """One wheel's check (see :func:`check_wheels`), not remembered: its members as pip would install them
     (``wheel_checks``), then their CRCs, sizes and RECORD hashes."""
+    # lazy: the checks of wheels being collected; a no-op build does not load them (start-up time)
     from .crc import check_wheel, damaged
-    from .wheel_checks import check_members
 
     wheel_name(wheel, label)
     with open_wheel(wheel, label) as archive:
@@ -299,6 +299,7 @@ def _auditor(wheel_name: str, target: Target | None, verdicts: Memo | None) -> I
     """What puts the audit's verdict on each member of the wheel into ``verdicts``, from its checked bytes."""
     if target is None or verdicts is None:
         return None
+    # lazy: the checks of wheels being collected; a no-op build does not load them (start-up time)
     from ..checks import audit
 
     def inspect(info: zipfile.ZipInfo, head: bytes, body: BinaryIO | None) -> None:

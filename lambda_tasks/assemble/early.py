@@ -20,6 +20,7 @@ from ..checks.audit import Memo
 from ..errors import LambdaTasksError
 from ..files import file_sha256
 from ..targets import Target
+from .collect import check_wheel_file, checked_contents
 
 
 class EarlyChecks:
@@ -36,8 +37,6 @@ class EarlyChecks:
         self._futures.append(self._pool.submit(self._check, wheel))
 
     def _check(self, wheel: Path) -> str | None:
-        from .collect import check_wheel_file, checked_contents
-
         if self._known is None:
             self._known = set(checked_contents())
         verdicts: Memo = {}

@@ -6,22 +6,23 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from .. import manifest as manifest_io
-from ..config import Settings
 from ..entries import Entry
 from ..manifest import Artifact, BillOfMaterials, Manifest
 from ..report import Reporter
+from ..sections import ImageSettings
 from . import oci_image as image
 from .layer_pipeline import MadeLayers
 from .plan import BuildPlan
 
 
-def finish_image(settings: Settings, plan: BuildPlan, last: Manifest | None, app_entries: Sequence[Entry],
-                 made: MadeLayers, reporter: Reporter,
+def finish_image(settings: ImageSettings, handler: str, plan: BuildPlan, last: Manifest | None,
+                 app_entries: Sequence[Entry], made: MadeLayers, reporter: Reporter,
                  bom: Callable[[], BillOfMaterials | None]) -> tuple[Manifest, list[str]]:
-    """Write the image and its manifest; return the manifest and the summary lines."""
+    """Write the image (its command the ``handler``) and its manifest; return the manifest and the summary
+    lines."""
     previous = plan.previous
     record, unit_bytes = image.assemble(
-        settings, app_entries, made.entries, previous.image if previous else None,
+        settings, handler, app_entries, made.entries, previous.image if previous else None,
         image.previous_assignment(last.image if last else None), plan.force, reporter)
     if made.entries is None and previous is not None:
         unit_bytes = previous.unit_bytes

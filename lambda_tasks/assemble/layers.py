@@ -14,12 +14,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import Settings
 from ..entries import Entry, unit_key
 from ..errors import LimitError
 from ..files import Staged, content_sha256
 from ..manifest import Artifact, LayerRecord
 from ..report import Reporter, human_bytes, largest_listing
+from ..sections import AppSettings, LayerSettings
 from . import split
 from .archive import (
     END_BYTES,
@@ -37,18 +37,21 @@ from .archive import (
 
 @dataclass
 class AppPlan:
-    """The function zip's compressed entries and its sizes; nothing written yet."""
+    """The function zip's compressed entries, its sizes and where it goes (``app_zip``, relative to the output
+    directory, and its path); nothing written yet."""
 
     packed: list[Packed]
     zip_bytes: int
     unzipped_bytes: int
+    app_zip: str
+    path: Path
 
-    def write(self, settings: Settings, staged: list[Staged] | None = None) -> Artifact:
-        written = write_zip(settings.app_zip_path, self.packed, staged)
-        return Artifact(settings.app_zip, written.sha256, written.zip_bytes, written.unzipped_bytes)
+    def write(self, staged: list[Staged] | None = None) -> Artifact:
+        written = write_zip(self.path, self.packed, staged)
+        return Artifact(self.app_zip, written.sha256, written.zip_bytes, written.unzipped_bytes)
 
 
-def pack_app(entries: Sequence[Entry], settings: Settings) -> AppPlan:
+def pack_app(entries: Sequence[Entry], settings: AppSettings) -> AppPlan:
     """Compress the function zip's entries and check it against Lambda's limits."""
     packed = with_directories(pack_entries(entries))
     size, unzipped = zip_size(packed), sum(p.size for p in packed)
@@ -62,7 +65,7 @@ def pack_app(entries: Sequence[Entry], settings: Settings) -> AppPlan:
             f"  largest files:\n{listing}\n"
             "  move data out of chalicelib/ (S3) or dependencies to requirements.txt"
         )
-    return AppPlan(packed, size, unzipped)
+    return AppPlan(packed, size, unzipped, settings.app_zip, settings.app_zip_path)
 
 
 # ---------------------------------------------------------------------------------------------- layers
@@ -96,7 +99,7 @@ def unit_sizes(packed: Sequence[Packed]) -> dict[str, tuple[int, int]]:
     return {unit: (zipped[unit], unzipped[unit]) for unit in zipped}
 
 
-def plan_layers(entries: Sequence[Entry], settings: Settings, app_unzipped: int, previous: Mapping[str, int],
+def plan_layers(entries: Sequence[Entry], settings: LayerSettings, app_unzipped: int, previous: Mapping[str, int],
                 reporter: Reporter) -> LayerPlan:
     """Compress the layer entries and split them into layers under the limits, sticky to ``previous``."""
     packed = pack_entries(entries, progress=lambda done, total: reporter.progress("compress", done, total, " files"))
@@ -129,7 +132,7 @@ def _entries_key(layer: Sequence[Packed]) -> str:
     return hashlib.sha256(json.dumps([dos_datetime(), rows]).encode()).hexdigest()
 
 
-def write_layers(settings: Settings, plan: LayerPlan, previous: Sequence[LayerRecord],
+def write_layers(settings: LayerSettings, plan: LayerPlan, previous: Sequence[LayerRecord],
                  reporter: Reporter, staged: list[Staged]) -> list[LayerRecord]:
     """Write each layer that changed to a temp file (added to ``staged``: build() renames them with the app zip and
     the manifest); an unchanged one keeps its file (and its published ARNs) when its bytes are still the
@@ -155,7 +158,7 @@ def write_layers(settings: Settings, plan: LayerPlan, previous: Sequence[LayerRe
     return records
 
 
-def remove_stale(settings: Settings, records: Sequence[LayerRecord]) -> None:
+def remove_stale(settings: LayerSettings, records: Sequence[LayerRecord]) -> None:
     """Remove the ``<layer_name>-<n>.zip`` files in the layers directory that the records do not name (a build
     that now needs fewer layers): regular files named exactly as the build names layers, nothing else."""
     keep = {Path(settings.output_dir / record.path).name for record in records}
@@ -177,7 +180,7 @@ def _intact(path: Path, record: LayerRecord) -> bool:
         content_sha256(path) == record.sha256
 
 
-def check_total(settings: Settings, app_bytes: int, layer_bytes: int, unit_bytes: Mapping[str, int]) -> None:
+def check_total(settings: LayerSettings, app_bytes: int, layer_bytes: int, unit_bytes: Mapping[str, int]) -> None:
     """Function code plus all its layers, unzipped, must fit Lambda's limit."""
     total = app_bytes + layer_bytes + settings.extra_layers_bytes
     if total <= settings.unzipped_limit:

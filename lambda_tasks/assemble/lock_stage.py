@@ -24,6 +24,7 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..checks import closure
 from ..errors import ResolveError
 from ..files import file_sha256, write_atomic
 from ..manifest import BillOfMaterials
@@ -53,8 +54,6 @@ _HEX = re.compile(r"^[0-9a-f]{64}$")
 def target_lock(wheels: Sequence[Path], origins: Mapping[str, WheelOrigin], roots: Roots | None, target: Target,
                 source: str, reporter: Reporter, *, leave_out_unneeded: bool = False) -> tuple[list[Path], TargetLock]:
     """The checked target lock of ``wheels``, and the wheels that ship (without what was left out)."""
-    from ..checks import closure
-
     metadata = {wheel: closure.read_metadata(wheel) for wheel in wheels}
     kept, needed = _closure(wheels, metadata, roots, target, source, reporter, leave_out_unneeded)
     distributions = [_locked(wheel, metadata[wheel], origins, needed, source) for wheel in kept]
@@ -73,8 +72,6 @@ def _closure(wheels: Sequence[Path], metadata: Mapping[Path, Metadata], roots: R
              source: str, reporter: Reporter, leave_out_unneeded: bool) -> tuple[list[Path], Needed]:
     """Check that the wheels are the closure of the roots on the target; the wheels kept (a pylock.toml's
     unneeded groups left out) and who needs each distribution."""
-    from ..checks import closure
-
     if roots is None:  # a pylock.toml alone: every locked distribution is a root; only what is missing is told
         lines: Sequence[str] = [meta.name for meta in metadata.values()]
         shown, allow_extra = source, True
@@ -110,17 +107,20 @@ def _locked(wheel: Path, meta: Metadata, origins: Mapping[str, WheelOrigin], nee
                               origin.origin, reasons or (Reason(source, "locked"),), meta.requires_python)
 
 
-def find_links_origins(wheels: Sequence[Path], directories: Sequence[str], project_dir: Path,
+def find_links_origins(wheels: Sequence[Path], locations: Sequence[Path], project_dir: Path,
                        installer: str) -> dict[str, WheelOrigin]:
-    """A resolution's wheels: from a local --find-links directory (as the option names it, relative to the
-    project or absolute) when one holds that file, else from the index the installer used (whose URL for the
-    file it does not report)."""
+    """A resolution's wheels: from a local --find-links directory (named relative to the project when inside
+    it, else as its absolute path) when one holds that file, else from the index the installer used (whose URL
+    for the file it does not report)."""
     origins: dict[str, WheelOrigin] = {}
+    project = project_dir.resolve()
     for wheel in wheels:
-        for directory in directories:
-            candidate = project_dir / directory / wheel.name
+        for directory in locations:
+            candidate = directory / wheel.name
             if candidate.is_file() and candidate.stat().st_size == wheel.stat().st_size:
-                origins[wheel.name] = WheelOrigin(f"{directory.rstrip('/')}/{wheel.name}", "find-links")
+                shown = candidate.relative_to(project).as_posix() if candidate.is_relative_to(project) \
+                    else candidate.as_posix()
+                origins[wheel.name] = WheelOrigin(shown, "find-links")
                 break
         else:
             origins[wheel.name] = WheelOrigin("", installer)

@@ -9,6 +9,7 @@ written. Nothing here talks to a registry: the base comes in already fetched (``
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -19,15 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import Settings
 from ..entries import Entry
 from ..errors import LimitError
 from ..files import write_atomic
 from ..manifest import BaseImage, Blob, ImageRecord
 from ..oci_registry import OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST, platform_of
 from ..report import Reporter, human_bytes, largest_listing
+from ..sections import ImageSettings
 from . import split, tar
-from .base_image import cached_blob
+from .base_image import base_image, cached_blob
 
 ROOT = "var/task/"  # LAMBDA_TASK_ROOT: code and dependencies of an image both live there
 APP_LAYER = "app"
@@ -52,7 +53,7 @@ def _unit_bytes(members: Sequence[tar.Member]) -> dict[str, int]:
     return dict(sizes)
 
 
-def plan_dependency_layers(entries: Sequence[Entry], settings: Settings,
+def plan_dependency_layers(entries: Sequence[Entry], settings: ImageSettings,
                            previous: Mapping[str, int]) -> list[PlannedLayer]:
     """The dependencies in layers of at most ``image_layer_bytes`` (uncompressed) each, by distribution; a
     distribution larger than that gets a layer of its own. Sticky to ``previous`` (unit -> layer number)."""
@@ -78,7 +79,7 @@ def plan_dependency_layers(entries: Sequence[Entry], settings: Settings,
     return layers
 
 
-def plan_app_layer(entries: Sequence[Entry], settings: Settings) -> PlannedLayer:
+def plan_app_layer(entries: Sequence[Entry], settings: ImageSettings) -> PlannedLayer:
     members = tar.members(entries, ROOT)
     key = tar.entries_key(members, settings.image_gzip)
     return PlannedLayer(APP_LAYER, [APP_LAYER], members, key, tar.tar_size(members))
@@ -91,7 +92,7 @@ def previous_assignment(record: ImageRecord | None) -> dict[str, int]:
     return {unit: number for number, layer in enumerate(deps, 1) for unit in layer.units}
 
 
-def check_size(settings: Settings, base: BaseImage, sizes: Mapping[str, int]) -> None:
+def check_size(settings: ImageSettings, base: BaseImage, sizes: Mapping[str, int]) -> None:
     """The whole image, uncompressed, must fit Lambda's 10 GB: checked before any layer is written."""
     base_bytes = sum(layer.unzipped_bytes for layer in base.layers)
     total = base_bytes + sum(sizes.values())
@@ -106,7 +107,7 @@ def check_size(settings: Settings, base: BaseImage, sizes: Mapping[str, int]) ->
     )
 
 
-def write_layers(settings: Settings, planned: Sequence[PlannedLayer], previous: ImageRecord | None,
+def write_layers(settings: ImageSettings, planned: Sequence[PlannedLayer], previous: ImageRecord | None,
                  reporter: Reporter) -> list[Blob]:
     """Each layer's blob: the previous one when its entries are the same and its blob is there, else written
     (in parallel: zlib and hashlib release the GIL)."""
@@ -147,7 +148,7 @@ def _present(blobs_dir: Path, blob: Blob) -> bool:
         return False
 
 
-def image_config(settings: Settings, base_config: Mapping[str, Any], layers: Sequence[Blob],
+def image_config(settings: ImageSettings, base_config: Mapping[str, Any], layers: Sequence[Blob],
                  cmd: Sequence[str]) -> bytes:
     """The base's config with our layers and Cmd: its Entrypoint, Env and WorkingDir kept, no build time."""
     config = json.loads(json.dumps(base_config))
@@ -172,11 +173,9 @@ def _descriptor(media_type: str, blob: Blob) -> dict[str, Any]:
     return {"mediaType": media_type, "digest": blob.digest, "size": blob.size}
 
 
-def write_layout(settings: Settings, base: BaseImage, layers: Sequence[Blob], cmd: Sequence[str],
+def write_layout(settings: ImageSettings, base: BaseImage, layers: Sequence[Blob], cmd: Sequence[str],
                  reporter: Reporter) -> ImageRecord:
     """The config, the manifest, the base's blobs and index.json: a complete OCI image layout."""
-    import hashlib
-
     root = settings.image_path
     blobs_dir = root / "blobs" / "sha256"
     base_config = json.loads(cached_blob(base.config.digest).read_bytes())
@@ -228,13 +227,11 @@ def _link(source: Path, target: Path, size: int) -> None:
     os.replace(tmp, target)
 
 
-def assemble(settings: Settings, app_entries: Sequence[Entry], dep_entries: Sequence[Entry] | None,
+def assemble(settings: ImageSettings, handler: str, app_entries: Sequence[Entry], dep_entries: Sequence[Entry] | None,
              previous: ImageRecord | None, assignment: Mapping[str, int], refresh: bool,
              reporter: Reporter) -> tuple[ImageRecord, dict[str, int]]:
-    """The image from the app's entries and the dependencies' (None: unchanged, ``previous``'s layers are kept);
-    returns it with unit -> uncompressed bytes."""
-    from .base_image import base_image
-
+    """The image from the app's entries and the dependencies' (None: unchanged, ``previous``'s layers are kept),
+    its command the ``handler``; returns it with unit -> uncompressed bytes."""
     base = base_image(settings, previous.base if previous else None, refresh, reporter)
     app = plan_app_layer(app_entries, settings)
     if dep_entries is None:
@@ -250,7 +247,7 @@ def assemble(settings: Settings, app_entries: Sequence[Entry], dep_entries: Sequ
     check_size(settings, base, {**sizes, APP_LAYER: app.unzipped_bytes})
     deps = write_layers(settings, planned, previous, reporter) if planned or dep_entries is not None else kept
     top = write_layers(settings, [app], previous, reporter)
-    record = write_layout(settings, base, [*deps, *top], [settings.handler], reporter)
+    record = write_layout(settings, base, [*deps, *top], [handler], reporter)
     if previous is not None and previous.digest == record.digest:
         record.pushed = dict(previous.pushed)
     return record, unit_bytes

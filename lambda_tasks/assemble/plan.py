@@ -7,18 +7,15 @@ only when the fingerprints say they could be kept). Everything else here gathers
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from .. import manifest as manifest_io
-from ..config import Settings
 from ..manifest import BillOfMaterials, Manifest
 from ..project_paths import ProjectPath
 from ..report import Reporter
-from ..sources.project import Source, find_source, generated_requirements
-from ..sources.roots import declared_requirements
+from ..sections import AppSettings, ImageSettings, LayerSettings, ResolveSettings, SourceSettings
+from ..sources.declaration import Declaration, declare
 from . import chalice_runtime as chalice
 from .fingerprint import app_fingerprint, image_fingerprint, layers_fingerprint
 
@@ -62,51 +59,47 @@ def plan_build(inputs: Mapping[str, str], previous: Manifest | None, present: Ca
                      ask_cache=shared_cache and not (image_mode or force or layers_fresh))
 
 
-def last_build(settings: Settings, reporter: Reporter) -> tuple[Manifest | None, Manifest | None]:
+def last_build(layers: LayerSettings, app_zip: str, image_dir: str,
+               reporter: Reporter) -> tuple[Manifest | None, Manifest | None]:
     """The last manifest when these settings built it (else None), and the same when it was for this target:
     another target's artifacts are of no use, but its layer assignment still is."""
-    last = manifest_io.load(settings.manifest_path, settings.output_dir,
+    last = manifest_io.load(layers.manifest_path, layers.output_dir,
                             on_fault=lambda why: reporter.warn(f"{why}; building anew"))
     if last is not None:
-        problem = manifest_io.layout_problem(last, settings.app_zip, settings.layers_dir, settings.layer_name,
-                                             settings.image_dir)
+        problem = manifest_io.layout_problem(last, app_zip, layers.layers_dir, layers.layer_name, image_dir)
         if problem:  # not what these settings build: its files are none of ours to keep, publish or remove
-            reporter.info(f"{settings.manifest_path.name}: {problem}; building anew")
+            reporter.info(f"{layers.manifest_path.name}: {problem}; building anew")
             last = None
-    same_target = last is not None and (last.runtime, last.architecture) == (settings.runtime, settings.arch)
+    same_target = last is not None and (last.runtime, last.architecture) == (layers.runtime, layers.arch)
     if last is not None and not same_target:
-        reporter.info(f"target: {settings.target} (the last build was for {last.runtime}/{last.architecture})")
+        reporter.info(f"target: {layers.target} (the last build was for {last.runtime}/{last.architecture})")
     return last, last if same_target else None
 
 
-def fingerprints(settings: Settings, source: Source | None, framework: chalice.Runtime | None,
+@dataclass(frozen=True)
+class Parts:
+    """The sections the fingerprints read, and the handler (the image's Cmd)."""
+
+    sources: SourceSettings
+    resolve: ResolveSettings
+    app: AppSettings
+    layers: LayerSettings
+    image: ImageSettings
+    handler: str
+
+
+def fingerprints(parts: Parts, declaration: Declaration, framework: chalice.Runtime | None,
                  app_files: Sequence[tuple[str, ProjectPath]], vendor: ProjectPath | None) -> dict[str, str]:
     """The inputs of each part: "app", "layers", and "image" for ``package_type = "image"``."""
     app_inputs = [f"{framework.wheel.parent.name}/{framework.wheel.name}"] if framework else []
-    inputs = {"app": app_fingerprint(settings, app_files, app_inputs),
-              "layers": layers_fingerprint(settings, *_source_inputs(source),
+    inputs = {"app": app_fingerprint(parts.sources, parts.app, parts.image, app_files, app_inputs),
+              "layers": layers_fingerprint(parts.sources, parts.resolve, parts.layers, parts.image, declaration,
                                            framework=chalice.FRAMEWORK if framework else None, vendor_dir=vendor)}
-    if settings.package_type == "image":
-        inputs["image"] = image_fingerprint(settings)
+    if parts.image.package_type == "image":
+        inputs["image"] = image_fingerprint(parts.image, parts.handler)
     return inputs
 
 
-def dependency_source(settings: Settings) -> tuple[Settings, Source | None]:
-    """The file the dependencies come from; for a declaration other than a requirements file (pyproject.toml's
-    [project] or [tool.poetry], a Pipfile), settings whose requirements file holds its lines."""
-    source = find_source(settings.project_dir, settings.requirements)
-    if source is None or source.is_lock:
-        return settings, source
-    if source.kind in {"pyproject", "poetry", "pipfile"}:
-        lines = declared_requirements(source, settings.target.marker_environment(), settings.extras, settings.groups)
-        return dataclasses.replace(settings, requirements=str(generated_requirements(lines))), source
-    return dataclasses.replace(settings, requirements=settings.requirements or source.path.name), source
-
-
-def _source_inputs(source: Source | None) -> tuple[list[Path], list[Path]]:
-    """A lock's files (the lock, and the declaration beside it) and the local directories it builds from."""
-    if source is None or not source.is_lock:
-        return [], []
-    from ..sources.roots import lock_inputs
-
-    return lock_inputs(source)
+def dependency_source(sources: SourceSettings, pip_args: Sequence[str]) -> Declaration:
+    """The project's dependency source, read once into the value every later stage takes."""
+    return declare(sources, pip_args)

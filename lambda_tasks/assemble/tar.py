@@ -31,7 +31,8 @@ from pathlib import Path
 from ..entries import DIR_MODE, BytesSource, Entry, FileSource, WheelMember
 from ..files import content_sha256, source_date_epoch
 from . import gzip_join, gzip_stream
-from .tar_members import Wheels, checked_chunks, inflated, reused
+from .tar_join import write_joined
+from .tar_members import Wheels, checked_chunks, inflated, reused, write_members
 
 BLOCK = tarfile.BLOCKSIZE  # 512
 RECORD = tarfile.RECORDSIZE  # 10240
@@ -169,9 +170,6 @@ def write_layer(directory: Path, layer: Sequence[Member], gzip_format: str = MEM
     """Write the gzip tar into ``directory`` (an OCI layout's blobs/sha256), named by its digest; through a temp
     file, so a killed build leaves no blob whose name lies about its bytes. ``pool`` deflates a stream's blocks
     (None: this thread); the bytes are the same either way."""
-    from .tar_join import write_joined
-    from .tar_members import write_members
-
     directory.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=".layer.", suffix=".tmp", dir=directory)
     tmp = Path(tmp_name)

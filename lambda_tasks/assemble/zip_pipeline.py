@@ -32,7 +32,7 @@ def finish_zip(settings: Settings, plan: BuildPlan, last: Manifest | None, app: 
     result = _write_and_commit(settings, plan, app, split, made, previous, reporter, bom)
     layers.remove_stale(settings, result.layers)
     if split is not None and cache is not None:
-        cache.store(plan.inputs["layers"], settings, result.layers, result.unit_bytes)
+        cache.store(plan.inputs["layers"], settings.layers, result.layers, result.unit_bytes, result.bill_of_materials)
     return result, build_summary(result, settings.layer_limit, settings.unzipped_limit, settings.extra_layers_bytes)
 
 
@@ -47,7 +47,7 @@ def _write_and_commit(settings: Settings, plan: BuildPlan, app: layers.AppPlan, 
         if split is not None:
             records = layers.write_layers(settings, split, previous, reporter, staged)
             unit_bytes = split.unit_bytes
-        written_app = app.write(settings, staged)
+        written_app = app.write(staged)
         result = Manifest(runtime=settings.runtime, architecture=settings.arch, app=written_app,
                           layers=records, inputs=dict(plan.inputs), unit_bytes=unit_bytes, bill_of_materials=bom())
         staged.append(manifest_io.stage(result, settings.manifest_path))

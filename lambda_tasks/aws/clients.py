@@ -53,6 +53,7 @@ def code_sha256(hex_digest: str) -> str:
 
 def client_config(max_attempts: int = MAX_ATTEMPTS, kind: waiting.Kind = waiting.API) -> Any:
     """The botocore Config every client of ours uses: standard retries, the timeouts of its kind of call."""
+    # lazy: boto3/botocore (~280 ms) load only when AWS is called
     from botocore.config import Config
 
     limits = waiting.timeouts(kind)
@@ -81,6 +82,7 @@ class Clients:
     @property
     def session(self) -> Any:
         if self._session is None:
+            # lazy: boto3/botocore (~280 ms) load only when AWS is called
             import boto3
             from botocore.exceptions import BotoCoreError
 
@@ -115,6 +117,7 @@ class Clients:
     def _client(self, service: str, region: str, max_attempts: int, kind: waiting.Kind) -> Any:
         key = (service, region, max_attempts, kind)
         if key not in self._clients:
+            # lazy: boto3/botocore (~280 ms) load only when AWS is called
             from botocore.exceptions import BotoCoreError
 
             try:
@@ -156,6 +159,7 @@ def error_code(exc: BaseException) -> str:
 
 def is_transient(exc: BaseException) -> bool:
     """Throttling, a 5xx or a dropped connection: retrying later may work."""
+    # lazy: boto3/botocore (~280 ms) load only when AWS is called
     from botocore.exceptions import ConnectionError as BotoConnectionError
     from botocore.exceptions import HTTPClientError
 
@@ -195,6 +199,7 @@ def safe_endpoint(url: str | None) -> str:
 
 def translate(exc: BaseException, action: str) -> AwsError:
     """One line saying what failed and what to do; never a credential."""
+    # lazy: boto3/botocore (~280 ms) load only when AWS is called
     from botocore.exceptions import (
         ClientError,
         EndpointConnectionError,
@@ -269,6 +274,7 @@ def _no_answer(exc: waiting.NoAnswer, action: str) -> AwsError:
 
 def _s3_upload_failed(exc: BaseException) -> str:
     try:
+        # lazy: boto3/botocore (~280 ms) load only when AWS is called
         from boto3.exceptions import S3UploadFailedError
     except ImportError:  # pragma: no cover
         return ""
@@ -367,6 +373,7 @@ def backoff(attempt: int, base: float = CONFLICT_BASE_DELAY, cap: float = CONFLI
 
 
 def _is_aws_failure(exc: BaseException) -> bool:
+    # lazy: boto3/botocore (~280 ms) load only when AWS is called
     from botocore.exceptions import BotoCoreError, ClientError
 
     if isinstance(exc, (BotoCoreError, ClientError, waiting.NoAnswer)):

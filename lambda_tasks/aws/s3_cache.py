@@ -2,7 +2,8 @@
 runner. The entry format is ``layer_cache.py``'s; this is the boto3 side.
 
     <prefix>zips/<sha256>.zip          each layer zip, by content (metadata sha256)
-    <prefix>records/<fingerprint>.json  the entry: which zips, in which order; written last
+    <prefix>records/<fingerprint>.json  the entry: which zips, in which order, and the layers' bill of
+                                        materials (layers/pylock.toml's text); written last
 
 Reading checks every zip against the record's sha256 before any file is put in place, so a corrupt or half
 uploaded entry is a miss (with a warning) and the build runs as without the cache. Writers of the same
@@ -22,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..config import Settings
 from ..errors import AwsError, CacheError
-from ..layer_cache import CachedLayers, parse_record, record_bytes, record_key, zip_key
-from ..manifest import LayerRecord
+from ..layer_cache import Bom, CachedLayers, parse_record, record_bytes, record_key, zip_key
+from ..manifest import BillOfMaterials, LayerRecord
 from ..report import Reporter, human_bytes
+from ..sections import DeploySettings, LayerSettings
 from . import clients as aws
 from . import waiting
 
@@ -41,7 +42,7 @@ class _Broken(Exception):
 class S3LayerCache:
     """``layer_cache.LayerCache`` in an S3 bucket."""
 
-    def __init__(self, settings: Settings, reporter: Reporter, clients: aws.Clients | None = None) -> None:
+    def __init__(self, settings: DeploySettings, reporter: Reporter, clients: aws.Clients | None = None) -> None:
         assert settings.cache_bucket
         self.bucket = settings.cache_bucket
         self.prefix = settings.cache_prefix
@@ -65,7 +66,7 @@ class S3LayerCache:
         return self.clients.client("s3", region or "us-east-1", waiting.CACHE_ATTEMPTS, waiting.CACHE)
 
     # -- reading
-    def fetch(self, fingerprint: str, settings: Settings) -> CachedLayers | None:
+    def fetch(self, fingerprint: str, settings: LayerSettings) -> CachedLayers | None:
         started = time.monotonic()
         try:
             found = self._fetch(fingerprint, settings)
@@ -85,27 +86,27 @@ class S3LayerCache:
         found.seconds = time.monotonic() - started
         return found
 
-    def _fetch(self, fingerprint: str, settings: Settings) -> CachedLayers | None:
+    def _fetch(self, fingerprint: str, settings: LayerSettings) -> CachedLayers | None:
         s3 = self._s3()
         key = record_key(self.prefix, fingerprint)
         data = self._get(s3, key)
         if data is None:
             return None
         try:
-            layers, unit_bytes = parse_record(data, fingerprint, settings)
+            layers, unit_bytes, bom = parse_record(data, fingerprint, settings)
         except ValueError as exc:
             self._bad.add(key)
             raise _Broken(f"the shared cache's entry s3://{self.bucket}/{key} is corrupt: {exc}") from None
         temps: list[tuple[Path, Path]] = []
         try:
             for record in layers:
-                temps.append((self._download(s3, record, settings), settings.output_dir / record.path))
+                temps.append((self._download(s3, record, settings.output_dir), settings.output_dir / record.path))
             for temp, final in temps:  # all checked: now put them in place
                 os.replace(temp, final)
         finally:
             for temp, _ in temps:
                 temp.unlink(missing_ok=True)
-        return CachedLayers(layers, unit_bytes, self.where, downloaded=sum(r.zip_bytes for r in layers))
+        return CachedLayers(layers, unit_bytes, self.where, bom, downloaded=sum(r.zip_bytes for r in layers))
 
     def _get(self, s3: Any, key: str) -> bytes | None:
         try:
@@ -115,10 +116,10 @@ class S3LayerCache:
                 return None
             raise _Broken(self._trouble(exc, "read the shared cache")) from None
 
-    def _download(self, s3: Any, record: LayerRecord, settings: Settings) -> Path:
+    def _download(self, s3: Any, record: LayerRecord, output_dir: Path) -> Path:
         """The zip in a temp file beside its place, checked against the record's sha256 and size."""
         key = zip_key(self.prefix, record.sha256)
-        final = settings.output_dir / record.path
+        final = output_dir / record.path
         final.parent.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
         temp = Path(name)
@@ -156,8 +157,8 @@ class S3LayerCache:
         return message
 
     # -- writing
-    def store(self, fingerprint: str, settings: Settings, layers: Sequence[LayerRecord],
-              unit_bytes: Mapping[str, int]) -> None:
+    def store(self, fingerprint: str, settings: LayerSettings, layers: Sequence[LayerRecord],
+              unit_bytes: Mapping[str, int], bill_of_materials: BillOfMaterials | None = None) -> None:
         if self._silent is not None:
             self.reporter.warn(f"layers: not stored in the shared cache ({self.where}): it did not answer earlier "
                                "in this build")
@@ -167,8 +168,9 @@ class S3LayerCache:
             s3 = self._s3()
             sent = 0
             for record in layers:
-                sent += self._put_zip(s3, record, settings)
-            entry = record_bytes(fingerprint, settings, layers, unit_bytes, f"lambda-tasks {__version__}")
+                sent += self._put_zip(s3, record, settings.output_dir)
+            entry = record_bytes(fingerprint, settings, layers, unit_bytes, f"lambda-tasks {__version__}",
+                                 _bom(settings.output_dir, bill_of_materials))
             key = record_key(self.prefix, fingerprint)
             try:  # last: a reader finds a record only once every zip it names is there
                 s3.put_object(Bucket=self.bucket, Key=key, Body=entry, ContentType="application/json")
@@ -180,7 +182,7 @@ class S3LayerCache:
         self.reporter.info(f"layers: stored in the shared cache ({self.where}) in {time.monotonic() - started:.2f}s"
                            f" ({human_bytes(sent)} uploaded)")
 
-    def _put_zip(self, s3: Any, record: LayerRecord, settings: Settings) -> int:
+    def _put_zip(self, s3: Any, record: LayerRecord, output_dir: Path) -> int:
         """Upload the zip unless its key holds it already; the bytes sent."""
         key = zip_key(self.prefix, record.sha256)
         if key not in self._bad:
@@ -193,10 +195,23 @@ class S3LayerCache:
             if head is not None and head.get("ContentLength") == record.zip_bytes and \
                     head.get("Metadata", {}).get("sha256") == record.sha256:
                 return 0
-        path = settings.output_dir / record.path
+        path = output_dir / record.path
         try:
             s3.upload_file(str(path), self.bucket, key, ExtraArgs={"Metadata": {"sha256": record.sha256}})
         except Exception as exc:  # noqa: BLE001
             raise _Broken(self._trouble(exc, "write to the shared cache")) from None
         self._bad.discard(key)
         return record.zip_bytes
+
+
+def _bom(output_dir: Path, written: BillOfMaterials | None) -> Bom | None:
+    """The bill of materials the build wrote, as the record carries it (checked against the manifest's sha256)."""
+    if written is None:
+        return None
+    try:
+        data = (output_dir / written.path).read_bytes()
+    except OSError as exc:
+        raise _Broken(f"cannot read {written.path} for the shared cache: {exc.strerror or exc}") from None
+    if hashlib.sha256(data).hexdigest() != written.sha256:
+        raise _Broken(f"{written.path} changed while the build stored its layers")
+    return Bom(data.decode("utf-8"), written.distributions)

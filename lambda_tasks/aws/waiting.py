@@ -132,6 +132,7 @@ def install(client: Any, kind: Kind, max_attempts: int) -> None:
 
 
 def _is_connection_failure(exc: BaseException) -> bool:
+    # lazy: boto3/botocore (~280 ms) load only when AWS is called
     from botocore.exceptions import ConnectionError as BotoConnectionError
     from botocore.exceptions import HTTPClientError
 

@@ -9,6 +9,7 @@ Then, across the files: every library each one needs is found where Lambda's loa
 
 from __future__ import annotations
 
+import json
 import os
 import posixpath
 import re
@@ -21,12 +22,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from .. import __version__
 from ..base_libraries import base_libraries
 from ..entries import LAYER_PREFIX, VENDOR_PREFIX, Entry, WheelMember
 from ..errors import AuditError
+from ..files import cache_dir, write_atomic
 from ..package_index import PackageIndex
 from ..report import Reporter
-from ..shared_libraries import Dynamic, accepted, describe, other_abi_files, resolve, way_out
+from ..shared_libraries import Dynamic, accepted, describe, dynamic_of, other_abi_files, resolve, way_out
 from ..targets import Target
 
 ELF_MAGIC = b"\x7fELF"
@@ -101,28 +104,52 @@ def audit(
     other artifacts put on Lambda's library path); ``index`` is asked for a ``-binary``/``-headless`` variant of
     a distribution missing one.
     """
-    findings: list[Finding] = []
-    verified: list[Entry] = []
-    entries = list(entries)
+    entries = _without_other_abi(list(entries), target, reporter)
+    findings, verified, dynamics = _sort_verdicts(entries, _verdicts(entries, target, memo), allow)
+    try:  # with findings, the libraries the other files need are said too: one round of fixes is enough
+        if mount is not None:
+            check_libraries(entries, dynamics, mount, target, allow, extra_layers, reporter, shipped, index)
+    except AuditError as more:
+        if not findings:
+            raise
+        raise AuditError(format_findings(findings, target) + "\n  and "
+                         + str(more).removeprefix("binary audit failed: ")) from None
+    if findings:
+        raise AuditError(format_findings(findings, target))
+    return verified
+
+
+def _without_other_abi(entries: list[Entry], target: Target, reporter: Reporter | None) -> list[Entry]:
+    """The entries less the extension files built for other Pythons (said once: the target never loads them)."""
     other = other_abi_files((e.arcname for e in entries), target)
     if other:
         _say_other_abi([e for e in entries if e.arcname in other], target, reporter)
-        entries = [e for e in entries if e.arcname not in other]
-    # Threads: most of the time is inflating the ELF files, and zlib releases the GIL while it does.
-    memo = memo if memo is not None else {}
+    return [e for e in entries if e.arcname not in other]
 
+
+def _verdicts(entries: Sequence[Entry], target: Target, memo: Memo | None) -> list[Verdict]:
+    """Each entry's verdict, from ``memo`` where it has the member, else checked (and remembered there)."""
+    memo = memo if memo is not None else {}
     keys = [member_key(entry) for entry in entries]
     results: list[Verdict | None] = [None if key is None or key not in memo else memo[key] for key in keys]
     todo = [number for number, result in enumerate(results) if result is None]
-    if todo:
+    if todo:  # threads: most of the time is inflating the ELF files, and zlib releases the GIL while it does
         with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
             for number, result in zip(todo, pool.map(lambda i: check_entry(entries[i], target), todo), strict=True):
                 results[number] = result
                 key = keys[number]
                 if key is not None:
                     memo[key] = result
+    return [result for result in results if result is not None]
+
+
+def _sort_verdicts(entries: Sequence[Entry], verdicts: Sequence[Verdict], allow: Sequence[str]
+                   ) -> tuple[list[Finding], list[Entry], dict[str, tuple[Entry, Dynamic]]]:
+    """The findings (less what ``allow`` accepts), the ELF entries that passed, and their dynamic facts."""
+    findings: list[Finding] = []
+    verified: list[Entry] = []
     dynamics: dict[str, tuple[Entry, Dynamic]] = {}
-    for entry, (problems, is_elf, dynamic) in zip(entries, (r for r in results if r is not None), strict=True):
+    for entry, (problems, is_elf, dynamic) in zip(entries, verdicts, strict=True):
         if problems:
             if not _allowed(entry.arcname, allow):
                 findings.extend(Finding(entry, problem) for problem in problems)
@@ -130,17 +157,7 @@ def audit(
             verified.append(entry)
         if dynamic is not None and not problems:
             dynamics[entry.arcname] = (entry, Dynamic.from_json(dynamic))
-    if findings:
-        message = format_findings(findings, target)
-        try:  # the libraries the other files need are said too, so that one round of fixes is enough
-            if mount is not None:
-                check_libraries(entries, dynamics, mount, target, allow, extra_layers, reporter, shipped, index)
-        except AuditError as more:
-            message += "\n  and " + str(more).removeprefix("binary audit failed: ")
-        raise AuditError(message)
-    if mount is not None:
-        check_libraries(entries, dynamics, mount, target, allow, extra_layers, reporter, shipped, index)
-    return verified
+    return findings, verified, dynamics
 
 
 def check_libraries(entries: Sequence[Entry], dynamics: dict[str, tuple[Entry, Dynamic]], mount: str,
@@ -268,10 +285,9 @@ def check_extension_name(filename: str, target: Target) -> str | None:
 
 def check_elf(stream: BinaryIO, target: Target) -> tuple[list[str], Dynamic | None]:
     """Machine, libc and glibc symbol-version problems of one seekable ELF stream, and its dynamic facts."""
+    # lazy: elftools (~155 ms) loads only when an ELF file is read
     from elftools.common.exceptions import ELFError
     from elftools.elf.elffile import ELFFile
-
-    from ..shared_libraries import dynamic_of
 
     try:
         elf = ELFFile(stream)
@@ -296,6 +312,7 @@ def check_elf(stream: BinaryIO, target: Target) -> tuple[list[str], Dynamic | No
 
 def _newest_glibc(sections: Iterable[Any]) -> tuple[int, ...] | None:
     """The newest GLIBC_x.y symbol version an ELF file (its sections) needs."""
+    # lazy: elftools (~155 ms) loads only when an ELF file is read
     from elftools.elf.gnuversions import GNUVerNeedSection
 
     newest: tuple[int, ...] | None = None
@@ -315,13 +332,6 @@ def glibc_version(name: str) -> tuple[int, ...] | None:
     if not match:
         return None
     return tuple(int(part) for part in match.groups() if part is not None)
-
-
-def newest_glibc(stream: BinaryIO) -> tuple[int, ...] | None:
-    """The newest GLIBC_x.y an ELF stream needs (for reports and tests)."""
-    from elftools.elf.elffile import ELFFile
-
-    return _newest_glibc(ELFFile(stream).iter_sections())
 
 
 def _allowed(arcname: str, allow: Sequence[str]) -> bool:
@@ -369,11 +379,6 @@ def remembered_verdicts(target: Target) -> Iterator[Memo]:
 
     Keyed by this version of lambda-tasks too: a newer audit looks at every file again.
     """
-    import json
-
-    from .. import __version__
-    from ..files import cache_dir, write_atomic
-
     path = cache_dir() / "audit" / f"{target.runtime}-{target.arch}-{__version__}-v2.json"
     try:
         memo: Memo = {key: (list(value[0]), bool(value[1]), value[2])

@@ -11,11 +11,12 @@ import json
 import os
 import posixpath
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from ..deadlines import capture
 from ..entries import APP_UNIT, FILE_MODE, BytesSource, Entry
 from ..errors import BytecodeError
 from ..report import Reporter
@@ -56,46 +57,61 @@ def compile_entries(
                      key=lambda e: e.arcname)
     if not sources:
         return []
-    root = root.rstrip("/")
     with tempfile.TemporaryDirectory(prefix="lambda-tasks-pyc-") as scratch:
-        base = Path(scratch)
-        jobs = []
-        for index, entry in enumerate(sources):
-            source = base / "src" / f"{index}.py"
-            source.parent.mkdir(parents=True, exist_ok=True)
-            with entry.open() as handle, open(source, "wb") as copy:
-                shutil.copyfileobj(handle, copy)
-            jobs.append([str(source), str(base / "pyc" / f"{index}.pyc"), f"{root}/{entry.arcname}"])
-        # Before 3.11, marshal writes frozenset constants in hash order: fix the seed (so no -E/-I, which would
-        # ignore it; the other PYTHON* variables are dropped instead, and cwd is the scratch directory).
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-        env["PYTHONHASHSEED"] = "0"
-        done = subprocess.run(
-            [interpreter, "-s", "-c", _COMPILER], input=json.dumps(jobs), capture_output=True,
-            text=True, env=env, cwd=scratch,
-        )
-        if done.returncode != 0:
-            raise BytecodeError(f"compiling bytecode with {interpreter} failed: {_last_line(done.stderr)}")
-        report = json.loads(done.stdout)
+        jobs = _stage(sources, Path(scratch), root.rstrip("/"))
+        report = _run_compiler(interpreter, jobs, scratch)
         if report["cache_tag"] != target.cache_tag:
             raise BytecodeError(f"{interpreter} is {report['cache_tag']}, {target.runtime} needs {target.cache_tag}")
-        failed = {job[0]: message for job, message in ((j, report["failed"].get(j[0])) for j in jobs) if message}
-        by_source = {job[0]: entry for job, entry in zip(jobs, sources, strict=True)}
-        app_failures = [f"{by_source[s].arcname}: {m}" for s, m in failed.items() if by_source[s].unit == APP_UNIT]
-        if app_failures:
-            raise BytecodeError(f"app code does not compile with Python {target.python_version[0]}."
-                                f"{target.python_version[1]}: {'; '.join(app_failures)}")
-        if failed and reporter is not None:
-            names = ", ".join(sorted(by_source[s].arcname for s in failed)[:5])
-            reporter.info(f"bytecode: {len(failed)} third-party files do not compile and ship without a pyc ({names}"
-                          f"{', ...' if len(failed) > 5 else ''})")
-        out: list[Entry] = []
-        for (source_path, cfile, _dfile), entry in zip(jobs, sources, strict=True):
-            if source_path in failed:
-                continue
-            data = Path(cfile).read_bytes()
-            out.append(Entry(pyc_arcname(entry.arcname, target), entry.unit, len(data), FILE_MODE, BytesSource(data)))
-    return out
+        failed = _failures(jobs, sources, report["failed"], target, reporter)
+        return [_pyc_entry(entry, Path(job[1]), target) for job, entry in zip(jobs, sources, strict=True)
+                if job[0] not in failed]
+
+
+def _stage(sources: Sequence[Entry], base: Path, root: str) -> list[list[str]]:
+    """Each source copied into ``base``: the compiler's jobs (source, pyc file, file name in tracebacks)."""
+    jobs = []
+    (base / "src").mkdir(parents=True, exist_ok=True)
+    for index, entry in enumerate(sources):
+        source = base / "src" / f"{index}.py"
+        with entry.open() as handle, open(source, "wb") as copy:
+            shutil.copyfileobj(handle, copy)
+        jobs.append([str(source), str(base / "pyc" / f"{index}.pyc"), f"{root}/{entry.arcname}"])
+    return jobs
+
+
+def _run_compiler(interpreter: str, jobs: list[list[str]], scratch: str) -> dict[str, Any]:
+    """The compiler's report: the interpreter's cache tag and the sources that failed (source -> message)."""
+    # Before 3.11, marshal writes frozenset constants in hash order: fix the seed (so no -E/-I, which would
+    # ignore it; the other PYTHON* variables are dropped instead, and cwd is the scratch directory).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env["PYTHONHASHSEED"] = "0"
+    done = capture([interpreter, "-s", "-c", _COMPILER], f"bytecode: compiling with {interpreter}",
+                   stdin=json.dumps(jobs), env=env, cwd=scratch)
+    if done.returncode != 0:
+        raise BytecodeError(f"compiling bytecode with {interpreter} failed: {_last_line(done.stderr)}")
+    report: dict[str, Any] = json.loads(done.stdout)
+    return report
+
+
+def _failures(jobs: Sequence[list[str]], sources: Sequence[Entry], messages: dict[str, str], target: Target,
+              reporter: Reporter | None) -> set[str]:
+    """The staged sources that did not compile; an app file among them is an error, third-party ones a note."""
+    by_source = {job[0]: entry for job, entry in zip(jobs, sources, strict=True)}
+    failed = {job[0]: messages[job[0]] for job in jobs if messages.get(job[0])}
+    app_failures = [f"{by_source[s].arcname}: {m}" for s, m in failed.items() if by_source[s].unit == APP_UNIT]
+    if app_failures:
+        raise BytecodeError(f"app code does not compile with Python {target.python_version[0]}."
+                            f"{target.python_version[1]}: {'; '.join(app_failures)}")
+    if failed and reporter is not None:
+        names = ", ".join(sorted(by_source[s].arcname for s in failed)[:5])
+        reporter.info(f"bytecode: {len(failed)} third-party files do not compile and ship without a pyc ({names}"
+                      f"{', ...' if len(failed) > 5 else ''})")
+    return set(failed)
+
+
+def _pyc_entry(entry: Entry, cfile: Path, target: Target) -> Entry:
+    data = cfile.read_bytes()
+    return Entry(pyc_arcname(entry.arcname, target), entry.unit, len(data), FILE_MODE, BytesSource(data))
 
 
 def merge(entries: Sequence[Entry], pycs: Sequence[Entry]) -> list[Entry]:

@@ -165,73 +165,97 @@ def check_closure(
     followed; a resolved distribution reached only through one of them is not reported as extra. Pass every
     resolved distribution, ignored ones included, so that this can be seen.
     """
+    dists = _by_key(resolved)
+    walk = _Walk(environment, frozenset(canonicalize_name(name) for name in ignore))
+    walk.top_level(requirements, source)
+    walk.follow(dists)
+    covered = _covered(walk.reached_ignored, dists)
+    missing = tuple(Missing(key, tuple(walk.needed[key])) for key in sorted(walk.needed) if key not in dists)
+    conflicting = tuple(
+        Conflict(key, dists[key].version, reason) for key, requirement, reason in walk.specifiers
+        if key in dists and not _satisfies(dists[key].version, requirement)
+    )
+    unneeded = tuple(
+        Extra(key, dists[key].version, walk.skipped.get(key)) for key in sorted(dists)
+        if key not in walk.needed and key not in walk.ignored and key not in covered
+    )
+    return ClosureResult({key: tuple(reasons) for key, reasons in walk.needed.items()}, missing,
+                         tuple(sorted(conflicting, key=lambda item: item.name)), unneeded, walk.ignored)
+
+
+def _by_key(resolved: Iterable[DistMetadata]) -> dict[str, DistMetadata]:
     dists: dict[str, DistMetadata] = {}
     for dist in resolved:
         if dist.key in dists:
             raise ValueError(f"{dist.key} is resolved twice ({dists[dist.key].version} and {dist.version})")
         dists[dist.key] = dist
-    ignored = frozenset(canonicalize_name(name) for name in ignore)
-    needed: dict[str, list[Need]] = {}
-    specifiers: list[tuple[str, Requirement, Need]] = []
-    skipped: dict[str, Need] = {}  # the first requirement of each name whose marker did not hold
-    queue: deque[tuple[str, str]] = deque()  # (name, extra) whose requirements are still to follow; "" is the base
-    covered: set[str] = set()  # reached through an ignored distribution
-    cover_queue: list[str] = []
+    return dists
 
-    def need(requirement: Requirement, by: str) -> None:
+
+@dataclass
+class _Walk:
+    """The walk from the top-level requirements through each distribution's requirements (and extras)."""
+
+    environment: Mapping[str, str]
+    ignored: frozenset[str]
+    needed: dict[str, list[Need]] = field(default_factory=dict)
+    specifiers: list[tuple[str, Requirement, Need]] = field(default_factory=list)
+    skipped: dict[str, Need] = field(default_factory=dict)  # the first requirement of each name whose marker failed
+    queue: deque[tuple[str, str]] = field(default_factory=deque)  # (name, extra) to follow; "" is the base
+    reached_ignored: list[str] = field(default_factory=list)
+
+    def need(self, requirement: Requirement, by: str) -> None:
         key = canonicalize_name(requirement.name)
-        if key in ignored:
-            cover_queue.append(key)
+        if key in self.ignored:
+            self.reached_ignored.append(key)
             return
         reason = Need(by, str(requirement))
-        reasons = needed.setdefault(key, [])
+        reasons = self.needed.setdefault(key, [])
         if reason not in reasons:
             reasons.append(reason)
-            specifiers.append((key, requirement, reason))
-        queue.append((key, ""))
-        queue.extend((key, canonicalize_name(extra)) for extra in requirement.extras)
+            self.specifiers.append((key, requirement, reason))
+        self.queue.append((key, ""))
+        self.queue.extend((key, canonicalize_name(extra)) for extra in requirement.extras)
 
-    for line in requirements:
-        requirement = _parse(line, source)
-        if _holds(requirement, environment, "", source):
-            need(requirement, source)
-        else:
-            skipped.setdefault(canonicalize_name(requirement.name), Need(source, str(requirement)))
+    def top_level(self, requirements: Iterable[str], source: str) -> None:
+        for line in requirements:
+            requirement = _parse(line, source)
+            if _holds(requirement, self.environment, "", source):
+                self.need(requirement, source)
+            else:
+                self.skipped.setdefault(canonicalize_name(requirement.name), Need(source, str(requirement)))
 
-    followed: set[tuple[str, str]] = set()
-    while queue:
-        key, extra = queue.popleft()
-        if (key, extra) in followed or key not in dists:
-            continue
-        followed.add((key, extra))
-        dist = dists[key]
+    def follow(self, dists: Mapping[str, DistMetadata]) -> None:
+        followed: set[tuple[str, str]] = set()
+        while self.queue:
+            key, extra = self.queue.popleft()
+            if (key, extra) in followed or key not in dists:
+                continue
+            followed.add((key, extra))
+            self.requirements_of(dists[key], extra)
+
+    def requirements_of(self, dist: DistMetadata, extra: str) -> None:
         by = f"{dist.name}[{extra}] {dist.version}" if extra else f"{dist.name} {dist.version}"
         for line in dist.requires:
             requirement = _parse(line, f"{dist.name} {dist.version}")
-            if not _holds(requirement, environment, extra, by):
-                skipped.setdefault(canonicalize_name(requirement.name), Need(by, str(requirement)))
-            elif not extra or not _holds(requirement, environment, "", by):
-                need(requirement, by)  # an extra adds only what the base does not already ask for
+            if not _holds(requirement, self.environment, extra, by):
+                self.skipped.setdefault(canonicalize_name(requirement.name), Need(by, str(requirement)))
+            elif not extra or not _holds(requirement, self.environment, "", by):
+                self.need(requirement, by)  # an extra adds only what the base does not already ask for
 
-    while cover_queue:  # what the ignored distributions pull in may stay, whatever their markers say
-        key = cover_queue.pop()
+
+def _covered(reached_ignored: Iterable[str], dists: Mapping[str, DistMetadata]) -> set[str]:
+    """What the ignored distributions pull in: it may stay, whatever its markers say."""
+    covered: set[str] = set()
+    pending = list(reached_ignored)
+    while pending:
+        key = pending.pop()
         if key in covered:
             continue
         covered.add(key)
         if key in dists:
-            cover_queue.extend(canonicalize_name(_parse(line, key).name) for line in dists[key].requires)
-
-    missing = tuple(Missing(key, tuple(needed[key])) for key in sorted(needed) if key not in dists)
-    conflicting = tuple(
-        Conflict(key, dists[key].version, reason) for key, requirement, reason in specifiers
-        if key in dists and not _satisfies(dists[key].version, requirement)
-    )
-    unneeded = tuple(
-        Extra(key, dists[key].version, skipped.get(key)) for key in sorted(dists)
-        if key not in needed and key not in ignored and key not in covered
-    )
-    return ClosureResult({key: tuple(reasons) for key, reasons in needed.items()}, missing,
-                         tuple(sorted(conflicting, key=lambda item: item.name)), unneeded, ignored)
+            pending.extend(canonicalize_name(_parse(line, key).name) for line in dists[key].requires)
+    return covered
 
 
 def _satisfies(version: str, requirement: Requirement) -> bool:

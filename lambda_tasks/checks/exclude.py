@@ -11,6 +11,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from packaging.requirements import InvalidRequirement, Requirement
+
 from ..entries import LAYER_PREFIX, Entry, unit_key
 from ..report import Reporter, human_bytes
 from ..targets import RUNTIME_PROVIDED
@@ -51,8 +53,6 @@ def exclude(
 
 def warn_pinned_runtime_provided(requirement_lines: Iterable[str], source: str, reporter: Reporter) -> None:
     """A pin on boto3 & co. is not honoured when the runtime's copy is used: say so."""
-    from packaging.requirements import InvalidRequirement, Requirement  # not on the no-op path
-
     for line in requirement_lines:
         if line.startswith("-"):
             continue

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
+from ..deadlines import capture
 from ..entries import BytesSource, Entry
 from ..host import find_strip
 from ..report import Reporter, human_bytes
@@ -62,10 +62,8 @@ def strip_binaries(
 def _strip_one(tool: str, entry: Entry, path: Path) -> bytes | None:
     with entry.open() as source, open(path, "wb") as copy:
         shutil.copyfileobj(source, copy, 1024 * 1024)
-    done = subprocess.run(
-        [tool, "--strip-debug", "--enable-deterministic-archives", str(path)],
-        capture_output=True,
-    )
+    done = capture([tool, "--strip-debug", "--enable-deterministic-archives", str(path)],
+                   f"strip_binaries: {tool} on {entry.arcname}", text=False)
     if done.returncode != 0:
         return None
     return path.read_bytes()

@@ -20,12 +20,13 @@ from typing import Any, Protocol
 from .. import limits
 from ..aws import clients as aws
 from ..aws import waiting
-from ..config import FunctionSpec, Settings
-from ..errors import AwsError, DeployError, LimitError, RevisionConflict
+from ..config import FunctionSpec
+from ..errors import AwsError, DeployError, LimitError
 from ..manifest import Manifest
 from ..push.image_push import PushResult
 from ..report import human_bytes
-from . import revisions, roles
+from ..sections import DeploySettings, FunctionSettings, LayerSettings, Shipping
+from . import roles
 from .function_config import (
     code_changed,
     concurrency_change,
@@ -39,6 +40,7 @@ from .function_config import (
     tag_changes,
     vpc_config,
 )
+from .function_writes import Writes
 from .layer_publish import (
     Publisher,
     PublishResult,
@@ -51,7 +53,7 @@ from .matrix import Failure
 from .steps import FunctionStep
 
 
-def check_total_size(settings: Settings, manifest: Manifest) -> None:
+def check_total_size(settings: LayerSettings, manifest: Manifest) -> None:
     """Function code plus all its layers, unzipped, must fit Lambda's 250 MiB."""
     layers = sum(layer.unzipped_bytes for layer in manifest.layers)
     total = manifest.app.unzipped_bytes + layers + settings.extra_layers_bytes
@@ -97,7 +99,7 @@ class Package(Protocol):
     #: the CodeSha256 Lambda must report for our code, when known beforehand (a zip's); None: Lambda's own (an image)
     code_sha256: str | None
 
-    def desired(self, settings: Settings, spec: FunctionSpec, layers: Sequence[str],
+    def desired(self, settings: FunctionSettings, spec: FunctionSpec, layers: Sequence[str],
                 role: str | None) -> dict[str, Any]:
         """The function's whole configuration (function_config.py)."""
 
@@ -113,11 +115,11 @@ class ZipPackage:
 
     package_type = "Zip"
 
-    def __init__(self, settings: Settings, manifest: Manifest, publisher: Publisher) -> None:
-        self.settings, self.manifest, self.publisher = settings, manifest, publisher
+    def __init__(self, settings: Shipping, manifest: Manifest, publisher: Publisher) -> None:
+        self.settings, self.manifest, self.publisher = settings, manifest, publisher  # settings: where it uploads
         self.code_sha256: str | None = aws.code_sha256(manifest.app.sha256)
 
-    def desired(self, settings: Settings, spec: FunctionSpec, layers: Sequence[str],
+    def desired(self, settings: FunctionSettings, spec: FunctionSpec, layers: Sequence[str],
                 role: str | None) -> dict[str, Any]:
         return desired_config(settings, spec, layers, role)
 
@@ -142,16 +144,16 @@ _UNREAD: Any = object()
 class Deployer:
     """Plans and applies the changes for each function in one region."""
 
-    def __init__(self, settings: Settings, manifest: Manifest, publisher: Publisher, plan: bool,
-                 package: Package | None = None) -> None:
-        self.settings = settings
+    def __init__(self, function: FunctionSettings, deploy: DeploySettings, manifest: Manifest, publisher: Publisher,
+                 plan: bool, package: Package | None = None) -> None:
+        self.function, self.deploy = function, deploy  # how the functions are configured; the stage's names
         self.manifest = manifest
         self.publisher = publisher
         self.clients = publisher.clients
         self.reporter = publisher.reporter
         self.sleep = publisher.sleep
         self.plan = plan
-        self.package: Package = package or ZipPackage(settings, manifest, publisher)
+        self.package: Package = package or ZipPackage(publisher.settings, manifest, publisher)
         self.role: roles.ManagedRole | None = None
         self._read: dict[tuple[str, str], dict[str, Any] | None] = {}
 
@@ -169,9 +171,9 @@ class Deployer:
 
     def takes_managed_role(self, spec: FunctionSpec, current: Mapping[str, Any] | None) -> bool:
         """No role named, manage_iam_role on, and the function is new or already runs under the managed role."""
-        if explicit_role(self.settings, spec) or not self.settings.manage_iam_role:
+        if explicit_role(self.function, spec) or not self.function.manage_iam_role:
             return False
-        return current is None or roles.role_name_of(current.get("Role")) == managed_role_name(self.settings)
+        return current is None or roles.role_name_of(current.get("Role")) == managed_role_name(self.deploy)
 
     def read(self, region: str, spec: FunctionSpec) -> None:
         """Read the function (for :meth:`prepare`, which runs after the reads of every region and function)."""
@@ -182,21 +184,21 @@ class Deployer:
         role when a function takes it (once: IAM is global)."""
         takers = []
         for region, spec in pairs:
-            if explicit_role(self.settings, spec):
+            if explicit_role(self.function, spec):
                 continue
             if (region, spec.name) not in self._read:
                 self.read(region, spec)
             current = self._read[(region, spec.name)]
-            if current is None and not self.settings.manage_iam_role:
+            if current is None and not self.function.manage_iam_role:
                 raise self._no_role(region, spec)
             if self.takes_managed_role(spec, current):
                 takers.append((region, spec))
         if not takers:
             return None
-        vpc = any(vpc_config(self.settings, spec)["SubnetIds"] for _, spec in takers)
+        vpc = any(vpc_config(self.function, spec)["SubnetIds"] for _, spec in takers)
         first = takers[0][0]
         keeper = roles.RoleKeeper(self.clients.iam(first), self.call, self.plan)
-        self.role = keeper.ensure(managed_role_name(self.settings), roles.policies(vpc, first))
+        self.role = keeper.ensure(managed_role_name(self.deploy), roles.policies(vpc, first))
         self.reporter.info(self.role.describe())
         return self.role
 
@@ -212,19 +214,19 @@ class Deployer:
         if current is _UNREAD:
             current = self.get(region, spec.name)
         managed = self.role.arn if self.role is not None and self.takes_managed_role(spec, current) else None
-        desired = self.package.desired(self.settings, spec, layers, managed)
-        step = FunctionStep(region, spec, desired, "create", code=True, tags=desired_tags(self.settings, spec),
-                            concurrency=desired_concurrency(self.settings, spec),
+        desired = self.package.desired(self.function, spec, layers, managed)
+        step = FunctionStep(region, spec, desired, "create", code=True, tags=desired_tags(self.function, spec),
+                            concurrency=desired_concurrency(self.function, spec),
                             code_sha256=self.package.code_sha256 or "")
         if current is None:
             if "Role" not in desired:
                 raise self._no_role(region, spec)
             step.concurrency_action = "put" if step.concurrency is not None else ""
             return step
-        self._compare(step, current)
+        self.compare(step, current)
         return step
 
-    def _compare(self, step: FunctionStep, current: Mapping[str, Any]) -> None:
+    def compare(self, step: FunctionStep, current: Mapping[str, Any]) -> None:
         """Fill in what differs between ``current`` and the step's desired state (two more reads)."""
         client = self.clients.lambda_(step.region)
         name = step.spec.name
@@ -233,7 +235,7 @@ class Deployer:
             raise DeployError(f"function {name} in {step.region} {problem}")
         step.arn = current.get("FunctionArn")
         step.revision = current.get("RevisionId")  # every write carries it: revisions.py
-        step.code = self.package.changed(current, self.settings.arch)
+        step.code = self.package.changed(current, self.function.arch)
         if not step.code and self.package.code_sha256 is None:  # what Lambda calls this image: versions compare it
             step.code_sha256 = current.get("CodeSha256") or ""
         step.config = config_changes(current, step.desired)
@@ -244,7 +246,7 @@ class Deployer:
         step.concurrency_action = concurrency_change(reserved, step.concurrency)
         step.action = "update" if step.differs() else "none"
 
-    def _role_wait(self, fn: Any, step: FunctionStep) -> Any:
+    def role_wait(self, fn: Any, step: FunctionStep) -> Any:
         """``fn``, retried while Lambda cannot assume the role yet, when the step uses the role created (or given
         a policy) in this run; as it is otherwise."""
         if self.role is None or not self.role.fresh or step.desired.get("Role") != self.role.arn:
@@ -259,115 +261,41 @@ class Deployer:
         return roles.when_assumable(fn, sleep=self.sleep, on_wait=waiting_for)
 
     def apply(self, step: FunctionStep) -> None:
-        """Carry out ``step``; when another writer gets in between (revisions.py), compare again from what is there
-        now, at most ``revisions.ATTEMPTS`` times, then fail the function in one line."""
-        for attempt in range(1, revisions.ATTEMPTS + 1):
-            try:
-                self._apply_once(step)
-                return
-            except RevisionConflict as exc:
-                if attempt == revisions.ATTEMPTS:
-                    raise DeployError(revisions.conflict_line(step.spec.name, step.region, exc.changed)) from None
-                self.reporter.warn(f"function {step.spec.name} [{step.region}]: changed by another deploy meanwhile"
-                                   f"{f' ({exc.changed})' if exc.changed else ''}; comparing again")
-                current = self.get(step.region, step.spec.name)
-                if current is None:  # deleted meanwhile: create it again
-                    step.action, step.code, step.revision = "create", True, None
-                else:
-                    self._compare(step, current)
+        """Carry out ``step`` so that another deploy writing the function at once never leaves it mixed
+        (function_writes.py, revisions.py)."""
+        Writes(self, step).run()
 
-    def _apply_once(self, step: FunctionStep) -> None:
-        client = self.clients.lambda_(step.region)
-        upload = self.clients.lambda_upload(step.region)  # the calls that carry the zip wait longer
-        name = step.spec.name
-        if step.action == "create":
-            if self._create(upload, client, step):
-                self._read_back(step, pending_code=False, pending_config=())
-            else:
-                current = self.get(step.region, name) or {}  # it appeared meanwhile: update it instead
-                self._compare(step, current)
-        if step.action == "update":
-            self._settle(client, step)
-            pending = list(step.config)
-            if step.code:
-                data = self.call(upload.update_function_code, f"update the code of {name}", FunctionName=name,
-                                 Architectures=[self.settings.arch], **self._revision(step),
-                                 **self.package.code(step.region))
-                self._check_sha(step, data)
-                aws.wait(client, "function_updated_v2", name, f"update the code of {name}")
-                self._read_back(step, pending_code=False, pending_config=pending)
-            if step.config:
-                config = {k: v for k, v in step.desired.items() if k in step.config}
-                self.call(self._role_wait(client.update_function_configuration, step),
-                          f"update the configuration of {name}", FunctionName=name, **self._revision(step), **config)
-                aws.wait(client, "function_updated_v2", name, f"update the configuration of {name}")
-                self._read_back(step, pending_code=False, pending_config=())
-            # tags and the reserved concurrency take no RevisionId (Lambda's API): last writer wins for them
-            if step.tags_removed:
-                self.call(client.untag_resource, f"remove tags from {name}", Resource=step.arn,
-                          TagKeys=step.tags_removed)
-            if step.tags_set:
-                self.call(client.tag_resource, f"tag {name}", Resource=step.arn, Tags=step.tags_set)
-        if step.concurrency_action == "put":
-            self.call(client.put_function_concurrency, f"reserve concurrency for {name}", FunctionName=name,
-                      ReservedConcurrentExecutions=step.concurrency)
-        elif step.concurrency_action == "delete":
-            self.call(client.delete_function_concurrency, f"remove the reserved concurrency of {name}",
-                      FunctionName=name)
+    @property
+    def arch(self) -> str:
+        return self.function.arch
 
-    @staticmethod
-    def _revision(step: FunctionStep) -> dict[str, str]:
-        return {"RevisionId": step.revision} if step.revision else {}
+    def holds_code(self, current: Mapping[str, Any]) -> bool:
+        """Whether the function (as read) runs our code, on our architecture."""
+        return not self.package.changed(current, self.function.arch)
 
-    def _read_back(self, step: FunctionStep, *, pending_code: bool, pending_config: Sequence[str]) -> None:
-        """After a write: the function must hold our intent but for what we are still to write; take its revision
-        (Lambda moves it again when an update finishes) for the next write."""
-        current = self.get(step.region, step.spec.name) or {}
-        changed = revisions.foreign_changes(current, step.desired, self.package.code_sha256 or step.code_sha256,
-                                            pending_code=pending_code, pending_config=pending_config)
-        if changed:
-            raise RevisionConflict(f"function {step.spec.name} changed meanwhile", ", ".join(changed))
-        step.revision = current.get("RevisionId")
-
-    def _create(self, upload: Any, client: Any, step: FunctionStep) -> bool:
+    def create(self, step: FunctionStep) -> bool:
         """Create the function; False when it already exists (a lost response to an earlier try)."""
         name = step.spec.name
+        client = self.clients.lambda_(step.region)
+        upload = self.clients.lambda_upload(step.region)  # the calls that carry the zip wait longer
         # an image's command left to the image: no ImageConfig at all (an update sends {} to take one off)
         desired = {key: value for key, value in step.desired.items() if value or key != "ImageConfig"}
         try:
             code = self.package.code(step.region)
             with waiting.step(f"create function {name} in {step.region}"):
-                data = self._role_wait(upload.create_function, step)(
+                data = self.role_wait(upload.create_function, step)(
                     FunctionName=name, Code=code, PackageType=self.package.package_type,
-                    Architectures=[self.settings.arch], **desired, **({"Tags": step.tags} if step.tags else {}))
+                    Architectures=[self.function.arch], **desired, **({"Tags": step.tags} if step.tags else {}))
         except Exception as exc:  # noqa: BLE001
             if aws.is_conflict(exc):
                 return False
             raise aws.translate(exc, f"create function {name} in {step.region}") from None
-        self._check_sha(step, data)
+        self.check_sha(step, data)
         step.arn = data.get("FunctionArn")
         aws.wait(client, "function_active_v2", name, f"create function {name}")
         return True
 
-    def _settle(self, client: Any, step: FunctionStep) -> None:
-        """Wait for an update in progress to finish, then take the revision to write against: when it moved since
-        the comparison, nothing may differ from our intent but what we are about to write (else: compare again)."""
-        name, region = step.spec.name, step.region
-        current = self.get(region, name) or {}
-        if current.get("State") == "Pending":
-            aws.wait(client, "function_active_v2", name, f"wait for {name}")
-            current = self.get(region, name) or {}
-        elif current.get("LastUpdateStatus") == "InProgress":
-            aws.wait(client, "function_updated_v2", name, f"wait for {name}")
-            current = self.get(region, name) or {}
-        if current.get("RevisionId") != step.revision:
-            changed = revisions.foreign_changes(current, step.desired, self.package.code_sha256 or step.code_sha256,
-                                                pending_code=step.code, pending_config=step.config)
-            if changed:
-                raise RevisionConflict(f"function {name} changed meanwhile", ", ".join(changed))
-        step.revision = current.get("RevisionId") or step.revision
-
-    def _check_sha(self, step: FunctionStep, data: Mapping[str, Any]) -> None:
+    def check_sha(self, step: FunctionStep, data: Mapping[str, Any]) -> None:
         """A zip's CodeSha256 must be the app zip's; an image's is Lambda's own, kept for versions.py."""
         expected = self.package.code_sha256
         if expected is None:

@@ -14,8 +14,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .. import limits
-from ..config import FunctionSpec, Settings
+from ..config import FunctionSpec
 from ..errors import LimitError
+from ..sections import DeploySettings, FunctionSettings
 
 #: The fields of UpdateFunctionConfiguration we own; anything else on the function is left alone.
 CONFIG_FIELDS = ("Role", "Runtime", "Handler", "MemorySize", "Timeout", "Environment", "Layers", "VpcConfig",
@@ -26,36 +27,36 @@ DEFAULT_EPHEMERAL_MB = 512
 AWS_TAG_PREFIX = "aws:"
 
 
-def pick(spec: FunctionSpec, settings: Settings, key: str) -> Any:
+def pick(spec: FunctionSpec, settings: FunctionSettings, key: str) -> Any:
     """The function's own value of ``key``, else the setting's (``None`` on a FunctionSpec means "the setting")."""
     own = getattr(spec, key)
     return own if own is not None else getattr(settings, key)
 
 
-def explicit_role(settings: Settings, spec: FunctionSpec) -> str | None:
+def explicit_role(settings: FunctionSettings, spec: FunctionSpec) -> str | None:
     """The role the user named for this function, if any (``functions[].role``, else ``role``)."""
     return spec.role or settings.role or None
 
 
-def managed_role_name(settings: Settings) -> str:
+def managed_role_name(settings: DeploySettings) -> str:
     """The role deploy creates when none is named: one per app and stage, as Chalice names it."""
     return f"{settings.app_name}-{settings.stage}"
 
 
-def layer_list(settings: Settings, built: Sequence[str], spec: FunctionSpec | None = None) -> list[str]:
+def layer_list(extra_layers: Sequence[str], built: Sequence[str], spec: FunctionSpec | None = None) -> list[str]:
     """The built layers in order, then the function's own ``layers``, then ``extra_layers``; at most five."""
     own = list(spec.layers or ()) if spec is not None else []
-    layers = [*built, *own, *settings.extra_layers]
+    layers = [*built, *own, *extra_layers]
     if len(layers) > limits.MAX_LAYERS:
         mine = f" + {len(own)} of function {spec.name}'s layers" if spec is not None and own else ""
         raise LimitError(
-            f"the function would get {len(layers)} layers ({len(built)} built{mine} + {len(settings.extra_layers)} "
+            f"the function would get {len(layers)} layers ({len(built)} built{mine} + {len(extra_layers)} "
             f"extra_layers); Lambda allows {limits.MAX_LAYERS}: lower max_layers, layers or extra_layers"
         )
     return layers
 
 
-def vpc_config(settings: Settings, spec: FunctionSpec) -> dict[str, list[str]]:
+def vpc_config(settings: FunctionSettings, spec: FunctionSpec) -> dict[str, list[str]]:
     """Both lists, or two empty ones (which takes an existing VPC configuration off, as Chalice does)."""
     subnets, groups = pick(spec, settings, "subnet_ids"), pick(spec, settings, "security_group_ids")
     if subnets and groups:
@@ -63,7 +64,7 @@ def vpc_config(settings: Settings, spec: FunctionSpec) -> dict[str, list[str]]:
     return {"SubnetIds": [], "SecurityGroupIds": []}
 
 
-def desired_config(settings: Settings, spec: FunctionSpec, layers: Sequence[str],
+def desired_config(settings: FunctionSettings, spec: FunctionSpec, layers: Sequence[str],
                    role: str | None = None) -> dict[str, Any]:
     """The configuration a zip function should have: the runtime, the handler and the layers, then
     :func:`common_config`."""
@@ -75,7 +76,7 @@ def desired_config(settings: Settings, spec: FunctionSpec, layers: Sequence[str]
 IMAGE_OVERRIDES = ("EntryPoint", "Command", "WorkingDirectory")
 
 
-def desired_image_config(settings: Settings, spec: FunctionSpec, cmd: Sequence[str],
+def desired_image_config(settings: FunctionSettings, spec: FunctionSpec, cmd: Sequence[str],
                          role: str | None = None) -> dict[str, Any]:
     """The configuration an image function should have: :func:`common_config`, and ``ImageConfig`` with only
     the overrides: ``Command`` when the handler is not the image's Cmd, ``EntryPoint`` and ``WorkingDirectory``
@@ -90,7 +91,7 @@ def desired_image_config(settings: Settings, spec: FunctionSpec, cmd: Sequence[s
     return {**common_config(settings, spec, role), "ImageConfig": overrides}
 
 
-def common_config(settings: Settings, spec: FunctionSpec, role: str | None = None) -> dict[str, Any]:
+def common_config(settings: FunctionSettings, spec: FunctionSpec, role: str | None = None) -> dict[str, Any]:
     """What zip and image functions both take. ``Role`` is there only when one is known: the function's own or
     ``role``, else ``role`` given here (the managed one); without it an existing function keeps its role."""
     environment = pick(spec, settings, "environment")
@@ -109,11 +110,11 @@ def common_config(settings: Settings, spec: FunctionSpec, role: str | None = Non
     return config
 
 
-def desired_tags(settings: Settings, spec: FunctionSpec) -> dict[str, str]:
+def desired_tags(settings: FunctionSettings, spec: FunctionSpec) -> dict[str, str]:
     return dict(pick(spec, settings, "tags"))
 
 
-def desired_concurrency(settings: Settings, spec: FunctionSpec) -> int | None:
+def desired_concurrency(settings: FunctionSettings, spec: FunctionSpec) -> int | None:
     value = pick(spec, settings, "reserved_concurrency")
     return int(value) if value is not None else None
 

@@ -14,10 +14,11 @@ from collections.abc import Sequence
 
 from ..aws import clients as aws
 from ..aws import waiting
-from ..config import FunctionSpec, Settings
+from ..config import FunctionSpec
 from ..errors import DeployError
 from ..manifest import Manifest
 from ..report import Reporter
+from ..sections import DeploySettings, FunctionSettings, LayerSettings
 from . import preflight as validate
 from .deployer import Deployer, DeployResult, check_total_size
 from .function_config import CONFIG_FIELDS, code_changed, config_changes, desired_config, layer_list
@@ -35,7 +36,9 @@ NOT_DEPLOYED_HELP = 'see docs/guides/chalice-projects.md ("Not deployed here") f
 
 
 def deploy_functions(
-    settings: Settings,
+    function: FunctionSettings,
+    deploy: DeploySettings,
+    layers: LayerSettings,
     manifest: Manifest,
     *,
     clients: aws.Clients | None = None,
@@ -45,18 +48,20 @@ def deploy_functions(
     result: DeployResult | None = None,
 ) -> DeployResult:
     """Publish the layers in each region, then create or update every function in each of its regions,
-    ``max_parallel`` at a time. ``result`` is filled as steps finish: after a Ctrl-C it says what was done."""
-    specs = function_specs(settings)
+    ``max_parallel`` at a time. ``result`` is filled as steps finish: after a Ctrl-C it says what was done.
+    The functions are configured as ``function`` says, named and placed as ``deploy`` says; ``layers`` says
+    how the zips go up and which other layers the functions attach."""
+    specs = function_specs(function)
     clients = clients or aws.Clients()
     reporter = reporter or Reporter()
     for spec in specs:
-        layer_list(settings, [layer.name for layer in manifest.layers], spec)
-    check_total_size(settings, manifest)
-    check_uploadable(settings, f"the app zip ({manifest.app.path})", manifest.app.zip_bytes)
-    validate.refuse(validate.deploy_problems(settings) + validate.manifest_problems(
-        settings, manifest, [spec.handler or settings.handler for spec in specs]))
-    pairs = deploy_matrix(specs, default_regions(settings, specs, clients))
-    deployer = Deployer(settings, manifest, Publisher(settings, clients, reporter, sleep), plan)
+        layer_list(layers.extra_layers, [layer.name for layer in manifest.layers], spec)
+    check_total_size(layers, manifest)
+    check_uploadable(layers, f"the app zip ({manifest.app.path})", manifest.app.zip_bytes)
+    validate.refuse(validate.deploy_problems(function, deploy, layers, "zip") + validate.manifest_problems(
+        layers, manifest, [spec.handler or function.handler for spec in specs]))
+    pairs = deploy_matrix(specs, default_regions(deploy.regions, specs, clients))
+    deployer = Deployer(function, deploy, manifest, Publisher(layers, clients, reporter, sleep), plan)
     return run_matrix(deployer, specs, pairs, result if result is not None else DeployResult())
 
 
@@ -71,20 +76,20 @@ def say_outcome(reporter: Reporter, result: DeployResult, plan: bool, wired_chan
         reporter.info(f"Nothing changed since the last deploy: {published}, no function updated")
 
 
-def function_specs(settings: Settings) -> Sequence[FunctionSpec]:
+def function_specs(settings: FunctionSettings) -> Sequence[FunctionSpec]:
     specs = settings.function_specs()
     if not specs:
         raise DeployError("no function to deploy: pass --function-name NAME, or set function_name or functions")
     return specs
 
 
-def default_regions(settings: Settings, specs: Sequence[FunctionSpec], clients: aws.Clients,
+def default_regions(regions: Sequence[str], specs: Sequence[FunctionSpec], clients: aws.Clients,
                     fallback: Sequence[str] = ()) -> Sequence[str]:
-    """The regions of the functions that name none: ``regions``, else ``fallback`` (boto3's default region when
-    that is empty too). Asked only when a function needs them."""
+    """The regions of the functions that name none: ``regions`` (the setting), else ``fallback`` (boto3's default
+    region when that is empty too). Asked only when a function needs them."""
     if all(spec.regions is not None for spec in specs):
-        return settings.regions
-    return clients.regions(settings.regions or fallback)
+        return regions
+    return clients.regions(regions or fallback)
 
 
 def run_matrix(deployer: Deployer, specs: Sequence[FunctionSpec], pairs: Sequence[Pair],
@@ -92,7 +97,7 @@ def run_matrix(deployer: Deployer, specs: Sequence[FunctionSpec], pairs: Sequenc
     """Deploy every (region, function) of ``pairs`` side by side (rollout.py), then say what was done; a matrix
     with failures raises one error naming each (a single function: its own error), once the others are done.
     Zip and image deploys end here alike."""
-    settings, reporter, plan = deployer.settings, deployer.reporter, deployer.plan
+    settings, reporter, plan = deployer.deploy, deployer.reporter, deployer.plan
     result.matrix = [(region, spec.name) for region, spec in pairs]
     result.layers.regions = list(dict.fromkeys(region for region, _ in pairs))
     started = time.monotonic()

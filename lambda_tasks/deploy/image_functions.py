@@ -14,11 +14,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..aws import clients as aws
-from ..config import FunctionSpec, Settings
+from ..config import FunctionSpec
 from ..errors import DeployError
 from ..manifest import Manifest
 from ..push.image_push import ecr_region, image_of, publish_image, repository_of
 from ..report import Reporter
+from ..sections import DeploySettings, FunctionSettings, ImageSettings, LayerSettings
 from . import preflight as validate
 from .deployer import Deployer, DeployResult
 from .function_config import desired_image_config, image_changed
@@ -36,7 +37,7 @@ class ImagePackage:
     def __init__(self, image_uri: str, cmd: Sequence[str]) -> None:
         self.image_uri, self.cmd = image_uri, list(cmd)
 
-    def desired(self, settings: Settings, spec: FunctionSpec, layers: Sequence[str],
+    def desired(self, settings: FunctionSettings, spec: FunctionSpec, layers: Sequence[str],
                 role: str | None) -> dict[str, Any]:
         return desired_image_config(settings, spec, self.cmd, role)
 
@@ -68,36 +69,39 @@ def check_regions(home: str | None, repository: str, pairs: Sequence[Pair]) -> N
     ]))
 
 
-def deploy_image(settings: Settings, manifest: Manifest, *, clients: aws.Clients | None = None,
-                 reporter: Reporter | None = None, plan: bool = False, sleep: aws.Sleep = time.sleep,
+def deploy_image(function: FunctionSettings, deploy: DeploySettings, layers: LayerSettings, image: ImageSettings,
+                 manifest: Manifest, *, clients: aws.Clients | None = None, reporter: Reporter | None = None,
+                 plan: bool = False, sleep: aws.Sleep = time.sleep,
                  result: DeployResult | None = None) -> DeployResult:
     """Check, push the image, then create or update every function in each of its regions, ``max_parallel`` at a
-    time. ``result`` is filled as steps finish: after a Ctrl-C it says what was done."""
-    specs = function_specs(settings)
+    time. ``result`` is filled as steps finish: after a Ctrl-C it says what was done. ``layers`` is there for
+    the checks (an image function takes none) and the uploads' settings."""
+    specs = function_specs(function)
     clients = clients or aws.Clients()
     reporter = reporter or Reporter()
-    image = image_of(manifest)
-    validate.check_deploy(settings)  # as for zips, and an image function takes no Lambda layers
-    pairs = image_matrix(settings, specs, clients)
-    ref = repository_of(settings)
+    built = image_of(manifest)
+    validate.check_deploy(function, deploy, layers, "image")  # as for zips, and an image function takes no layers
+    pairs = image_matrix(image.image_repository, deploy.regions, specs, clients)
+    ref = repository_of(image.image_repository)
     if ecr_region(ref) is None:  # image_matrix let it through: a local registry
         reporter.warn(f"image_repository {ref.name} is a local registry: only an emulator (moto) takes it")
     result = result if result is not None else DeployResult()
-    result.image = publish_image(settings, manifest, clients=clients, reporter=reporter, plan=plan)
-    package = ImagePackage(result.image.image_uri, image.cmd)
-    deployer = Deployer(settings, manifest, Publisher(settings, clients, reporter, sleep), plan, package)
+    result.image = publish_image(image, manifest, clients=clients, reporter=reporter, plan=plan)
+    package = ImagePackage(result.image.image_uri, built.cmd)
+    deployer = Deployer(function, deploy, manifest, Publisher(layers, clients, reporter, sleep), plan, package)
     return run_matrix(deployer, specs, pairs, result)
 
 
-def image_matrix(settings: Settings, specs: Sequence[FunctionSpec], clients: aws.Clients) -> list[Pair]:
+def image_matrix(image_repository: str | None, regions: Sequence[str], specs: Sequence[FunctionSpec],
+                 clients: aws.Clients) -> list[Pair]:
     """Every (region, function) to deploy, once the repository is one Lambda pulls from (ECR, or a local registry
-    for an emulator) in each of those regions (the repository's region when none is set). ``deploy`` asks before
-    building: nothing is built or pushed for a deploy that cannot happen."""
-    ref = repository_of(settings)
+    for an emulator) in each of those regions (``regions``, else the repository's region). ``deploy`` asks
+    before building: nothing is built or pushed for a deploy that cannot happen."""
+    ref = repository_of(image_repository)
     home = ecr_region(ref)
     if home is None and not ref.local:
         raise DeployError(f"image_repository {ref.name} is not an Amazon ECR private repository; Lambda runs "
                           "images only from ECR\n  use <account>.dkr.ecr.<region>.amazonaws.com/<name>")
-    pairs = deploy_matrix(specs, default_regions(settings, specs, clients, (home,) if home else ()))
+    pairs = deploy_matrix(specs, default_regions(regions, specs, clients, (home,) if home else ()))
     check_regions(home, ref.name, pairs)
     return pairs

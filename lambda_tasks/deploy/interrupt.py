@@ -10,9 +10,9 @@ import sys
 from typing import TextIO
 
 from ..aws.waiting import interrupted_step
-from ..config import Settings
 from ..manifest import Manifest
 from ..report import Reporter
+from ..sections import DeploySettings, FunctionSettings
 from .functions import DeployResult
 from .layer_publish import PublishResult
 
@@ -21,9 +21,11 @@ RERUN = "running the command again finishes the job (nothing is published twice)
 READS = ("read ", "list ", "check ")
 
 
-def interrupted_message(settings: Settings, manifest: Manifest, result: PublishResult | DeployResult, *,
-                        plan: bool = False, in_progress: str | None = None) -> str:
-    """The first line says it was interrupted and what a re-run does; indented lines: done, in progress, not done."""
+def interrupted_message(function: FunctionSettings, settings: DeploySettings, manifest: Manifest,
+                        result: PublishResult | DeployResult, *, plan: bool = False,
+                        in_progress: str | None = None) -> str:
+    """The first line says it was interrupted and what a re-run does; indented lines: done, in progress, not done
+    (the functions ``function`` names, in the regions ``settings`` names)."""
     layers = result.layers if isinstance(result, DeployResult) else result
     functions = result.functions if isinstance(result, DeployResult) else []
     looking = in_progress is None or in_progress.startswith(READS)
@@ -48,7 +50,7 @@ def interrupted_message(settings: Settings, manifest: Manifest, result: PublishR
                if (region, record.name) not in finished_layers]
     if isinstance(result, DeployResult):
         finished = {(step.region, step.spec.name) for step in functions}
-        matrix = result.matrix or [(region, spec.name) for region in regions for spec in settings.function_specs()]
+        matrix = result.matrix or [(region, spec.name) for region in regions for spec in function.function_specs()]
         missing += [f"function {name} [{region}]" for region, name in matrix if (region, name) not in finished]
     lines += [f"  not done: {item}" for item in missing]
     if not regions:
@@ -56,7 +58,7 @@ def interrupted_message(settings: Settings, manifest: Manifest, result: PublishR
     return "\n".join(lines)
 
 
-def report_interrupted(reporter: Reporter, settings: Settings, manifest: Manifest,
+def report_interrupted(reporter: Reporter, function: FunctionSettings, settings: DeploySettings, manifest: Manifest,
                        result: PublishResult | DeployResult, *, plan: bool = False,
                        stream: TextIO | None = None) -> None:
     """Print :func:`interrupted_message` on stderr (after closing a progress line), with the step in progress."""
@@ -64,7 +66,7 @@ def report_interrupted(reporter: Reporter, settings: Settings, manifest: Manifes
     # the step a Ctrl-C went through; in a parallel deploy (the workers never see it) the steps then in flight
     running = result.in_progress if isinstance(result, DeployResult) else []
     in_progress = interrupted_step() or ("; ".join(running) if running else None)
-    message = interrupted_message(settings, manifest, result, plan=plan, in_progress=in_progress)
+    message = interrupted_message(function, settings, manifest, result, plan=plan, in_progress=in_progress)
     target = stream or sys.stderr
     target.write(message + "\n")
     target.flush()

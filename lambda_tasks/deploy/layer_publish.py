@@ -18,11 +18,11 @@ from .. import limits
 from .. import manifest as manifest_mod
 from ..aws import clients as aws
 from ..aws import waiting
-from ..config import Settings
 from ..errors import AwsError, LimitError, ManifestError
 from ..files import file_sha256
 from ..manifest import LayerRecord, Manifest
 from ..report import Reporter, human_bytes
+from ..sections import LayerSettings, Shipping, Uploads, Where
 from . import preflight as validate
 from .layer_versions import RemoteVersion, candidates, layer_description, matches, version_of
 
@@ -33,17 +33,17 @@ MULTIPART_CHUNK = 16 * limits.MB
 # ---------------------------------------------------------------- pure planning
 
 
-def inline_limit(settings: Settings) -> int:
+def inline_limit(settings: Shipping) -> int:
     """The largest zip we send inline; larger ones must go through S3."""
     return min(settings.layer_zip_limit, limits.INLINE_ZIP_BYTES)
 
 
-def via_s3(settings: Settings, zip_bytes: int) -> bool:
+def via_s3(settings: Shipping, zip_bytes: int) -> bool:
     """All zips go through S3 when a bucket is set; without one, those over the inline limit must."""
     return bool(settings.s3_bucket) or zip_bytes > inline_limit(settings)
 
 
-def check_uploadable(settings: Settings, what: str, zip_bytes: int) -> None:
+def check_uploadable(settings: Shipping, what: str, zip_bytes: int) -> None:
     if zip_bytes > inline_limit(settings) and not settings.s3_bucket:
         raise LimitError(
             f"{what} is {human_bytes(zip_bytes)}, over the {human_bytes(inline_limit(settings))} Lambda accepts "
@@ -51,13 +51,13 @@ def check_uploadable(settings: Settings, what: str, zip_bytes: int) -> None:
         )
 
 
-def bucket_for(settings: Settings, region: str) -> str:
+def bucket_for(settings: Uploads, region: str) -> str:
     """``s3_bucket``, with ``{region}`` filled in (one bucket per region: Lambda reads only its own region)."""
     assert settings.s3_bucket
     return settings.s3_bucket.replace("{region}", region)
 
 
-def s3_key(settings: Settings, sha256_hex: str) -> str:
+def s3_key(settings: Uploads, sha256_hex: str) -> str:
     """Content-addressed: the same zip always lands at the same key."""
     return f"{settings.s3_prefix}{sha256_hex}.zip"
 
@@ -81,7 +81,7 @@ class LayerStep:
     #: another deploy published the same content while this one prepared to: reused instead
     raced: bool = False
 
-    def describe(self, settings: Settings, planned: bool) -> str:
+    def describe(self, settings: Uploads, planned: bool) -> str:
         label = f"layer {self.record.name} [{self.region}]"
         if self.action == "keep":
             return f"{label}: up to date ({self.arn})"
@@ -117,7 +117,7 @@ class PublishResult:
 # ---------------------------------------------------------------- files
 
 
-def verified_path(settings: Settings, relative: str, sha256_hex: str) -> Path:
+def verified_path(settings: Where, relative: str, sha256_hex: str) -> Path:
     """The artifact on disk, checked against the manifest's hash."""
     path = settings.output_dir / relative
     if not path.is_file():
@@ -131,11 +131,12 @@ def verified_path(settings: Settings, relative: str, sha256_hex: str) -> Path:
 
 
 class Publisher:
-    """Finds or publishes layer versions and uploads zips to S3, for one settings object."""
+    """Finds or publishes layer versions and uploads zips to S3, as the layers' section says (the target, the
+    bucket, the inline limit)."""
 
     def __init__(
         self,
-        settings: Settings,
+        settings: LayerSettings,
         clients: aws.Clients,
         reporter: Reporter,
         sleep: aws.Sleep = time.sleep,
@@ -290,6 +291,7 @@ class Publisher:
         ):
             self.reporter.info(f"s3://{bucket}/{key}: already uploaded")
             return False
+        # lazy: boto3/botocore (~280 ms) load only when AWS is called
         from boto3.s3.transfer import TransferConfig
 
         config = TransferConfig(
@@ -314,25 +316,26 @@ class Publisher:
 
 
 def publish_layers(
-    settings: Settings,
+    settings: LayerSettings,
     manifest: Manifest,
     *,
     publisher: Publisher | None = None,
     clients: aws.Clients | None = None,
     reporter: Reporter | None = None,
     plan: bool = False,
-    regions: Sequence[str] | None = None,
+    regions: Sequence[str] = (),
     sleep: aws.Sleep = time.sleep,
     result: PublishResult | None = None,
 ) -> PublishResult:
-    """Make every manifest layer available in every region; record the ARNs (saved after each one, so an
-    interrupted run is remembered). ``result`` is filled as steps finish: after a Ctrl-C it says what was done."""
-    validate.refuse(validate.publish_problems(settings) + validate.manifest_problems(settings, manifest))
+    """Make every manifest layer available in each of ``regions`` (the setting; none: boto3's default region);
+    record the ARNs (saved after each one, so an interrupted run is remembered). ``result`` is filled as steps
+    finish: after a Ctrl-C it says what was done."""
+    validate.refuse(validate.publish_problems(settings, regions) + validate.manifest_problems(settings, manifest))
     if publisher is None:
         publisher = Publisher(settings, clients or aws.Clients(), reporter or Reporter(), sleep)
     clients, reporter = publisher.clients, publisher.reporter
     result = result if result is not None else PublishResult()
-    result.regions = list(regions or clients.regions(settings.regions))
+    result.regions = list(clients.regions(regions))
     with waiting.watching(reporter):
         for region in result.regions:
             for record in manifest.layers:

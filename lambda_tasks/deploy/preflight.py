@@ -9,11 +9,11 @@ to every function's whole configuration and to the manifest; ``package_type = "i
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import FunctionSpec, Settings
+from ..config import FunctionSpec
 from ..errors import DeployError
 from ..lambda_values import (
     FUNCTION_ARN,
@@ -38,6 +38,7 @@ from ..lambda_values import (
     vpc_problems,
 )
 from ..manifest import Manifest
+from ..sections import DeploySettings, FunctionSettings, LayerSettings, Where
 from .function_config import explicit_role, managed_role_name, pick
 
 
@@ -53,38 +54,40 @@ class Problem:
 # ---------------------------------------------------------------- whole settings
 
 
-def deploy_problems(settings: Settings) -> list[Problem]:
-    """Every value of a deploy AWS would refuse, for every function (``functions`` or ``function_name``)."""
+def deploy_problems(function: FunctionSettings, deploy: DeploySettings, layers: LayerSettings,
+                    package_type: str) -> list[Problem]:
+    """Every value of a deploy AWS would refuse, for every function (``functions`` or ``function_name``), for a
+    ``package_type`` deploy (an image takes no layers)."""
     found: dict[tuple[str, str], Problem] = {}
 
     def add(setting: str, detail: str | None) -> None:
         if detail:
             found.setdefault((setting, detail), Problem(setting, detail))
 
-    for spec in settings.function_specs():
-        own = f"functions[{spec.name}]." if settings.functions else ""
+    for spec in function.function_specs():
+        own = f"functions[{spec.name}]." if function.functions else ""
         add(f"{own}name" if own else "function_name", function_name_problem(spec.name))
-        pairs = (("handler", spec.handler, settings.handler, handler_problem),
-                 ("memory", spec.memory, settings.memory, memory_problem),
-                 ("timeout", spec.timeout, settings.timeout, timeout_problem),
-                 ("reserved_concurrency", spec.reserved_concurrency, settings.reserved_concurrency,
+        pairs = (("handler", spec.handler, function.handler, handler_problem),
+                 ("memory", spec.memory, function.memory, memory_problem),
+                 ("timeout", spec.timeout, function.timeout, timeout_problem),
+                 ("reserved_concurrency", spec.reserved_concurrency, function.reserved_concurrency,
                   reserved_concurrency_problem))
         for key, value, default, rule in pairs:
             add(f"{own}{key}" if value is not None else key, rule(value if value is not None else default))
-        if pick(spec, settings, "ephemeral_storage") is not None:
-            add(_where(spec, own, "ephemeral_storage"), ephemeral_storage_problem(pick(spec, settings,
+        if pick(spec, function, "ephemeral_storage") is not None:
+            add(_where(spec, own, "ephemeral_storage"), ephemeral_storage_problem(pick(spec, function,
                                                                                     "ephemeral_storage")))
-        for detail in environment_problems(pick(spec, settings, "environment")):
+        for detail in environment_problems(pick(spec, function, "environment")):
             add(_where(spec, own, "environment"), detail)
-        for detail in tags_problems(pick(spec, settings, "tags")):
+        for detail in tags_problems(pick(spec, function, "tags")):
             add(_where(spec, own, "tags"), detail)
-        subnets, groups = pick(spec, settings, "subnet_ids"), pick(spec, settings, "security_group_ids")
+        subnets, groups = pick(spec, function, "subnet_ids"), pick(spec, function, "security_group_ids")
         for detail in vpc_problems(subnets, groups):
             both = spec.subnet_ids is not None or spec.security_group_ids is not None
             add(f"{own}subnet_ids/security_group_ids" if own and both else "subnet_ids/security_group_ids", detail)
         for arn in spec.layers or ():
             add(f"{own}layers", layer_arn_problem(arn))
-        if spec.layers and settings.package_type == "image":
+        if spec.layers and package_type == "image":
             add(f"{own}layers", IMAGE_NO_LAYERS)
         if spec.role is not None:
             add(f"{own}role", role_problem(spec.role))
@@ -92,20 +95,20 @@ def deploy_problems(settings: Settings) -> list[Problem]:
             add(f"{own}regions", f"must be a non-empty list of region names, not {spec.regions!r}")
         for region in spec.regions if spec.regions is not None and not isinstance(spec.regions, str) else ():
             add(f"{own}regions", region_problem(region))
-        if FUNCTION_ARN.fullmatch(spec.name) and settings.regions and spec.name.split(":")[3] not in settings.regions:
+        if FUNCTION_ARN.fullmatch(spec.name) and deploy.regions and spec.name.split(":")[3] not in deploy.regions:
             add(f"{own}name" if own else "function_name",
-                f"is in {spec.name.split(':')[3]}, but regions are {', '.join(settings.regions)}")
-    add("image_entry_point", image_override_problem(settings.image_entry_point, settings.package_type))
-    add("image_working_directory", image_override_problem(settings.image_working_directory, settings.package_type))
-    if settings.role is not None:
-        add("role", role_problem(settings.role))
-    if settings.manage_iam_role and any(not explicit_role(settings, spec) for spec in settings.function_specs()):
-        add("app_name", role_name_problem(managed_role_name(settings)))
-    if settings.alias is not None:
-        add("alias", alias_problem(settings.alias))
-    if settings.extra_layers and settings.package_type == "image":
+                f"is in {spec.name.split(':')[3]}, but regions are {', '.join(deploy.regions)}")
+    add("image_entry_point", image_override_problem(function.image_entry_point, package_type))
+    add("image_working_directory", image_override_problem(function.image_working_directory, package_type))
+    if function.role is not None:
+        add("role", role_problem(function.role))
+    if function.manage_iam_role and any(not explicit_role(function, spec) for spec in function.function_specs()):
+        add("app_name", role_name_problem(managed_role_name(deploy)))
+    if function.alias is not None:
+        add("alias", alias_problem(function.alias))
+    if layers.extra_layers and package_type == "image":
         add("extra_layers", IMAGE_NO_LAYERS)
-    return [*found.values(), *publish_problems(settings)]
+    return [*found.values(), *publish_problems(layers, deploy.regions)]
 
 
 def _where(spec: FunctionSpec, own: str, key: str) -> str:
@@ -113,8 +116,8 @@ def _where(spec: FunctionSpec, own: str, key: str) -> str:
     return f"{own}{key}" if own and getattr(spec, key) is not None else key
 
 
-def publish_problems(settings: Settings) -> list[Problem]:
-    """The layer name (with room for the build's suffix), extra layer ARNs and regions."""
+def publish_problems(settings: LayerSettings, regions: Sequence[str]) -> list[Problem]:
+    """The layer name (with room for the build's suffix), extra layer ARNs and ``regions``."""
     found = []
     problem = layer_name_problem(settings.layer_name, room=LAYER_SUFFIX)
     if problem:
@@ -123,7 +126,7 @@ def publish_problems(settings: Settings) -> list[Problem]:
         problem = layer_arn_problem(arn)
         if problem:
             found.append(Problem("extra_layers", problem))
-    for region in settings.regions:
+    for region in regions:
         problem = region_problem(region)
         if problem:
             found.append(Problem("regions", problem))
@@ -142,18 +145,19 @@ def refuse(problems: list[Problem]) -> None:
     raise DeployError("\n".join([head + listed, *(f"  {p.line()}" for p in problems)]))
 
 
-def check_deploy(settings: Settings) -> None:
-    refuse(deploy_problems(settings))
+def check_deploy(function: FunctionSettings, deploy: DeploySettings, layers: LayerSettings,
+                 package_type: str) -> None:
+    refuse(deploy_problems(function, deploy, layers, package_type))
 
 
-def check_publish(settings: Settings) -> None:
-    refuse(publish_problems(settings))
+def check_publish(settings: LayerSettings, regions: Sequence[str]) -> None:
+    refuse(publish_problems(settings, regions))
 
 
 # ---------------------------------------------------------------- against the build
 
 
-def manifest_problems(settings: Settings, manifest: Manifest, handlers: Iterable[str] = ()) -> list[Problem]:
+def manifest_problems(settings: Where, manifest: Manifest, handlers: Iterable[str] = ()) -> list[Problem]:
     """Built layer names, and each handler's module in the app zip (or a layer, where Lambda also looks)."""
     found = [Problem("layer_name", f"layer {record.name}: {problem}") for record in manifest.layers
              if (problem := layer_name_problem(record.name))]
@@ -174,8 +178,9 @@ def manifest_problems(settings: Settings, manifest: Manifest, handlers: Iterable
     return found
 
 
-def check_manifest(settings: Settings, manifest: Manifest, *, deploy: bool) -> None:
-    handlers = [spec.handler or settings.handler for spec in settings.function_specs()] if deploy else []
+def check_manifest(settings: Where, function: FunctionSettings, manifest: Manifest, *, deploy: bool) -> None:
+    """The manifest's layer names; with ``deploy``, each function's handler module in the artifacts."""
+    handlers = [spec.handler or function.handler for spec in function.function_specs()] if deploy else []
     refuse(manifest_problems(settings, manifest, handlers))
 
 

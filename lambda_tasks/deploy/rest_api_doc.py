@@ -162,10 +162,3 @@ def cfn_uri(logical_id: str) -> dict[str, str]:
     """The integration URI of the function ``logical_id`` in a CloudFormation template (CFNSwaggerGenerator)."""
     return {"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
                        f"${{{logical_id}.Arn}}/invocations"}
-
-
-def cfn_resource_name(name: str) -> str:
-    """Chalice's logical id for a name (chalice/utils.py, to_cfn_resource_name): ``my-auth_fn`` -> ``MyAuthFn``."""
-    for separator in ("-", "_"):
-        name = "".join(part[0].upper() + part[1:] for part in name.split(separator) if part)
-    return "".join(ch for ch in name if ch.isascii() and ch.isalnum())

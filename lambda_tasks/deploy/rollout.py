@@ -16,9 +16,10 @@ from collections.abc import Callable, Sequence
 
 from .. import manifest as manifest_mod
 from ..aws import waiting
-from ..config import FunctionSpec, Settings
+from ..config import FunctionSpec
 from ..errors import LambdaTasksError
 from ..manifest import Manifest
+from ..sections import FunctionSettings, LayerSettings
 from .deployer import Deployer, DeployResult
 from .function_config import explicit_role, layer_list
 from .matrix import Failure, Pair, matrix_regions
@@ -33,7 +34,8 @@ class Rollout:
     def __init__(self, deployer: Deployer, pairs: Sequence[Pair], result: DeployResult, plan: bool,
                  max_parallel: int) -> None:
         self.deployer, self.pairs, self.result, self.plan = deployer, list(pairs), result, plan
-        self.settings: Settings = deployer.settings
+        self.function: FunctionSettings = deployer.function
+        self.layers: LayerSettings = deployer.publisher.settings  # the layers it publishes and attaches
         self.manifest: Manifest = deployer.manifest
         self.reporter = deployer.reporter
         self.max_parallel = max_parallel
@@ -64,7 +66,7 @@ class Rollout:
 
     def _read_all(self) -> None:
         """Each function's current state, side by side (prepare needs them all before the role and the layers)."""
-        reads = [(region, spec) for region, spec in self.pairs if not explicit_role(self.settings, spec)]
+        reads = [(region, spec) for region, spec in self.pairs if not explicit_role(self.function, spec)]
         if not reads:
             return
         scheduler = self._scheduler(len(reads))
@@ -107,7 +109,7 @@ class Rollout:
 
     def _publish(self, region: str) -> list[str]:
         """Each manifest layer in ``region``: kept, reused or published; the ARNs in manifest order."""
-        publisher, settings = self.deployer.publisher, self.settings
+        publisher, settings = self.deployer.publisher, self.layers
         arns = []
         for record in self.manifest.layers:
             step = publisher.plan_layer(region, record)
@@ -128,10 +130,10 @@ class Rollout:
             self.running.add(name)
         try:
             deployer = self.deployer
-            step = deployer.plan_function(region, spec, layer_list(self.settings, arns, spec))
+            step = deployer.plan_function(region, spec, layer_list(self.layers.extra_layers, arns, spec))
             if not self.plan:
                 deployer.apply(step)
-            versions(step, settings=self.settings, client=deployer.clients.lambda_(region), call=deployer.call,
+            versions(step, settings=self.function, client=deployer.clients.lambda_(region), call=deployer.call,
                      plan=self.plan)
         except LambdaTasksError as exc:
             self._fail([(region, spec.name)], exc)

@@ -6,12 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..config import Settings
+from ..errors import DeployError, RevisionConflict
+from ..sections import FunctionSettings
+from . import revisions
 from .function_config import config_changes
 from .steps import FunctionStep
 
 
-def versions(step: FunctionStep, *, settings: Settings, client: Any, call: Callable[..., Any], plan: bool) -> None:
+def versions(step: FunctionStep, *, settings: FunctionSettings, client: Any, call: Callable[..., Any],
+             plan: bool) -> None:
     """Publish a version (unless the newest already matches) and point the alias at it. ``call`` is how the
     deployer calls AWS (retrying conflicts, errors in one line). The code is the step's ``code_sha256``: the app
     zip's, or the one Lambda gave the image (empty when planned: a new image is a new version)."""
@@ -27,10 +30,7 @@ def versions(step: FunctionStep, *, settings: Settings, client: Any, call: Calla
     elif plan:
         step.version_action = "publish"
     else:
-        # the revision deploy left the function at: a version of another deploy's $LATEST is refused
-        data = call(client.publish_version, f"publish a version of {name}", FunctionName=name,
-                    **({"CodeSha256": code_sha256} if code_sha256 else {}),
-                    **({"RevisionId": step.revision} if step.revision else {}))
+        data = _publish(step, client, call)
         step.version, step.version_action = data["Version"], "publish"
     alias = settings.alias
     if not alias:
@@ -52,6 +52,28 @@ def versions(step: FunctionStep, *, settings: Settings, client: Any, call: Calla
     call(client.update_alias, f"point alias {alias} of {name} at version {step.version}", FunctionName=name,
          Name=alias, FunctionVersion=step.version,
          **({"RevisionId": current["RevisionId"]} if current.get("RevisionId") else {}))
+
+
+def _publish(step: FunctionStep, client: Any, call: Callable[..., Any]) -> Any:
+    """PublishVersion with the revision the deploy verified the function at (function_writes.py): a version of
+    another deploy's $LATEST is refused, and the deploy fails naming what that deploy changed. A revision moved
+    by a write that left our whole intent in place (the same deploy run twice: the other published it) is taken."""
+    name = step.spec.name
+    attempt = 0
+    while True:
+        try:
+            return call(client.publish_version, f"publish a version of {name}", FunctionName=name,
+                        **({"CodeSha256": step.code_sha256} if step.code_sha256 else {}),
+                        **({"RevisionId": step.revision} if step.revision else {}))
+        except RevisionConflict:
+            attempt += 1
+            current = call(client.get_function, f"read function {name}", FunctionName=name)["Configuration"]
+            read = revisions.reading(current, step.desired, code=current.get("CodeSha256") == step.code_sha256)
+            if not read.whole:
+                raise DeployError(revisions.replaced_line(name, step.region, read)) from None
+            if attempt == revisions.ATTEMPTS:
+                raise
+            step.revision = read.revision
 
 
 def latest_version(call: Callable[..., Any], client: Any, name: str) -> dict[str, Any] | None:

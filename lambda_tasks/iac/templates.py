@@ -12,16 +12,17 @@ import base64
 import dataclasses
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import FunctionSpec, Settings
+from ..config import FunctionSpec
 from ..deploy.app_wiring import AppWiring
 from ..deploy.layer_publish import s3_key
 from ..deploy.layer_versions import layer_description
 from ..errors import DeployError
 from ..manifest import Manifest
+from ..sections import FunctionSettings, LayerSettings
 from . import app_resources
 
 FORMATS = ("cloudformation", "sam", "terraform")
@@ -76,21 +77,23 @@ class Plan:
     app: AppWiring | None = None  # the routes, event sources and function URLs around the functions
 
 
-def plan(settings: Settings, manifest: Manifest, app: AppWiring | None = None) -> Plan:
-    layers = tuple(LayerPlan(f"Layer{n}", record.name, s3_key(settings, record.sha256), record.sha256,
+def plan(settings: FunctionSettings, built: LayerSettings, manifest: Manifest, app: AppWiring | None = None) -> Plan:
+    """The template's resources: the functions as ``settings`` configures them, the zips where ``built`` (the
+    layers' section) uploads them, with its ``extra_layers``."""
+    layers = tuple(LayerPlan(f"Layer{n}", record.name, s3_key(built, record.sha256), record.sha256,
                              layer_description(record)) for n, record in enumerate(manifest.layers, 1))
     functions: list[FunctionPlan] = []
     web = app.web if app is not None else None
     for spec in settings.function_specs():
-        function = _function(settings, spec, _logical(spec.name, {f.key for f in functions}))
+        function = _function(settings, built.extra_layers, spec, _logical(spec.name, {f.key for f in functions}))
         short = spec.short_name or spec.name
         functions.append(dataclasses.replace(function, short=short,
                                              read_policies=app_resources.read_policies(web, short)))
-    return Plan(settings.runtime, settings.arch, settings.s3_bucket, s3_key(settings, manifest.app.sha256),
+    return Plan(settings.runtime, settings.arch, built.s3_bucket, s3_key(built, manifest.app.sha256),
                 manifest.app.sha256, layers, tuple(functions), app)
 
 
-def _function(settings: Settings, spec: FunctionSpec, key: str) -> FunctionPlan:
+def _function(settings: FunctionSettings, extra_layers: Sequence[str], spec: FunctionSpec, key: str) -> FunctionPlan:
     def pick(name: str) -> Any:
         own = getattr(spec, name)
         return own if own is not None else getattr(settings, name)
@@ -100,7 +103,7 @@ def _function(settings: Settings, spec: FunctionSpec, key: str) -> FunctionPlan:
         raise DeployError(f"function {spec.name} has no role and manage_iam_role is false\n"
                           "  set role (an IAM role ARN), or let the template make one (manage_iam_role = true)")
     return FunctionPlan(key, spec.name, pick("handler"), pick("memory"), pick("timeout"), dict(pick("environment")),
-                        role, dict(pick("tags")), (*(spec.layers or ()), *settings.extra_layers),
+                        role, dict(pick("tags")), (*(spec.layers or ()), *extra_layers),
                         tuple(pick("subnet_ids")), tuple(pick("security_group_ids")), pick("reserved_concurrency"),
                         bool(pick("xray")), pick("ephemeral_storage"))
 

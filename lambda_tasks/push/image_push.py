@@ -15,13 +15,15 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
+from .. import manifest as manifest_io
 from ..aws import clients as aws
-from ..config import Settings
 from ..errors import DeployError, RegistryError
 from ..manifest import Blob, ImageRecord, Manifest
 from ..oci_registry import OCI_MANIFEST, Client, Reference, env_credentials, parse_reference, push_scope, status_error
 from ..report import Reporter, human_bytes
+from ..sections import ImageSettings
 
 CHUNK = 16 * 1024 * 1024  # ECR wants parts of at least 5 MiB (but the last)
 ECR_HOST = re.compile(r"^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
@@ -54,11 +56,12 @@ def image_of(manifest: Manifest) -> ImageRecord:
     return manifest.image
 
 
-def repository_of(settings: Settings) -> Reference:
-    if not settings.image_repository:
+def repository_of(image_repository: str | None) -> Reference:
+    """The ``image_repository`` setting, parsed; a DeployError when it is unset."""
+    if not image_repository:
         raise DeployError("no image_repository: set it to an ECR repository URI "
                           "(<account>.dkr.ecr.<region>.amazonaws.com/<name>) to push the image")
-    return parse_reference(settings.image_repository, "image_repository", repository_only=True)
+    return parse_reference(image_repository, "image_repository", repository_only=True)
 
 
 def ecr_region(ref: Reference) -> str | None:
@@ -99,14 +102,12 @@ def ecr_credentials(ref: Reference, clients: aws.Clients) -> tuple[str, str]:
     return user, password
 
 
-def publish_image(settings: Settings, manifest: Manifest, *, clients: aws.Clients | None = None,
+def publish_image(settings: ImageSettings, manifest: Manifest, *, clients: aws.Clients | None = None,
                   reporter: Reporter | None = None, plan: bool = False) -> PushResult:
     """Push what the registry lacks; with ``plan``, say what would be pushed. Records the push in the manifest."""
-    from .. import manifest as manifest_io
-
     reporter = reporter or Reporter()
     image = image_of(manifest)
-    ref = repository_of(settings)
+    ref = repository_of(settings.image_repository)
     result = PushResult(repository=ref.name, digest=image.digest)
     if ecr_region(ref):
         clients = clients or aws.Clients()
@@ -122,7 +123,7 @@ def publish_image(settings: Settings, manifest: Manifest, *, clients: aws.Client
         result.uploaded_bytes = sum(blob.size for blob in _blobs(image))
         result.manifest = True
     else:
-        pusher.push(image, settings, result, plan)
+        pusher.push(image, result, plan)
     done = "would push" if plan else "pushed"
     if plan:
         names = {blob.digest: blob.name or "base layer" for blob in image.all_layers()}
@@ -154,7 +155,7 @@ class _Pusher:
         self.sent = 0
         self.total = 0
 
-    def push(self, image: ImageRecord, settings: Settings, result: PushResult, plan: bool) -> None:
+    def push(self, image: ImageRecord, result: PushResult, plan: bool) -> None:
         missing = [blob for blob in _blobs(image) if not self._has(blob)]
         result.present = [blob.digest for blob in _blobs(image) if blob not in missing]
         base = parse_reference(image.base.reference, "image_base")
@@ -194,8 +195,6 @@ class _Pusher:
         return response.headers.get("Docker-Content-Digest") == digest
 
     def _mount(self, blob: Blob, source: str) -> bool:
-        from urllib.parse import quote
-
         path = f"/v2/{self.ref.repository}/blobs/uploads/?mount={blob.digest}&from={quote(source, safe='')}"
         response = self.client.request("POST", path, f"{self.scope} repository:{source}:pull", what="mount")
         if response.status == 201:

@@ -15,66 +15,57 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from ..config import Settings
 from ..errors import ResolveError
 from ..files import cache_dir
 from ..report import Reporter
-from ..sources.local_inputs import local_inputs
-from ..sources.requirements import (
-    check_requirements,
-    direct_references,
-    requirement_lines,
-    requirements_digest,
-)
-from . import pip
+from ..sections import ResolveSettings
+from ..sources.declaration import Declaration
+from ..sources.local_inputs import find_links_locations, local_inputs
+from . import pip, uv
 from . import wheelhouse as wheelhouse_io
 from .installer import Installer, choose, configuration_key, installer_version
+from .pip_config import PipConfigError, pip_settings
 from .sdists import built_from
 
 #: Changes when what a resolution means changes (a check added, an installer's answer corrected): older
 #: resolutions are then never reused.
-RESOLUTION_FORMAT = 2
+RESOLUTION_FORMAT = 3
 
 
-def resolution_key(settings: Settings, installer: Installer) -> str:
-    """Names a resolution by everything it depends on: the requirements (with the files they include), the bytes
-    of every local input (find-links files, local requirements), the target, the installer and its version,
-    and pip's configuration (its files and variables, and ``pip_args``)."""
+def resolution_key(settings: ResolveSettings, declaration: Declaration, installer: Installer) -> str:
+    """Names a resolution by everything it depends on: the declaration (its content, with the files it includes),
+    the bytes of every local input (find-links files, local requirements), the target, the installer and its
+    version, and pip's configuration (its files and variables, and ``pip_args``). Find-links locations outside
+    the project, and pip's configured ones, count by name, size, mtime and inode (this machine's key only)."""
+    machine = local_inputs([*declaration.find_links, *_configured_locations(settings, declaration)],
+                           (), settings.project_dir, stat_times=True)
     data = json.dumps([
-        RESOLUTION_FORMAT, requirements_digest(settings.requirements_path), str(settings.target), installer.name,
-        installer.isolated, installer_version(installer), configuration_key(settings),
-        local_inputs(settings.requirements_path, settings.pip_args, settings.project_dir, _configured_find_links(),
-                     stat_times=True),
+        RESOLUTION_FORMAT, declaration.digest, str(settings.target), installer.name, installer.isolated,
+        installer_version(installer), configuration_key(settings), declaration.local_inputs, machine,
     ])
     return hashlib.sha256(data.encode()).hexdigest()[:32]
 
 
-def resolve(settings: Settings, reporter: Reporter, refresh: bool = False,
+def resolve(settings: ResolveSettings, declaration: Declaration, reporter: Reporter, refresh: bool = False,
             on_wheel: Callable[[Path], None] | None = None, own: set[str] | None = None) -> list[Path]:
-    """The wheels (one per distribution) that requirements.txt needs on the target, downloaded. ``on_wheel``
+    """The wheels (one per distribution) that the declaration needs on the target, downloaded. ``on_wheel``
     is given each wheel pip fetches as soon as pip has it (for checks that can start before pip is done);
     ``own`` receives the names of those built from the project's own sources (``./libs/mylib``, VCS), whose
     files the secret scan reads as the user's."""
     own = own if own is not None else set()
-    requirements = settings.requirements_path
-    if not requirements.is_file() and requirements.resolve() != (settings.project_dir / "requirements.txt").resolve():
-        shown = os.path.relpath(requirements, settings.project_dir)
-        raise ResolveError(f"requirements file {shown} does not exist; check the requirements setting\n"
-                           f"  looked for {requirements}")
-    if not requirement_lines(requirements):
+    if not declaration.has_requirements:
         return []
-    check_requirements(requirements)  # before pip, whose parser takes some lines the dependency check cannot
     # VCS and remote URLs: what they hold is not known before fetching, so it is not in the key
-    by_location = any(not reference.is_local for reference in direct_references(requirements))
+    by_location = any(not reference.is_local for reference in declaration.references)
     cache = cache_dir()
     wheelhouse = cache / "wheels"
     installer = choose(settings)
-    key_file = cache / "resolutions" / f"{resolution_key(settings, installer)}.json"
+    key_file = cache / "resolutions" / f"{resolution_key(settings, declaration, installer)}.json"
     if not refresh and not by_location:
         known = wheelhouse_io.cached_resolution(key_file, wheelhouse, reporter)
-        if known is not None:
-            wheelhouse_io.check_pins(known, requirements)  # bytes that contradict a pin: an error, never shipped
-        if known is not None and wheelhouse_io.local_copies_match(known, _find_links(settings)):
+        if known is not None:  # bytes that contradict a pin: an error, never shipped
+            wheelhouse_io.check_pins(known, declaration.pins, declaration.shown)
+        if known is not None and wheelhouse_io.local_copies_match(known, _find_links(settings, declaration)):
             reporter.info(f"resolve: {len(known)} wheels for {settings.target} (cached resolution)")
             return [wheel.path for wheel in known]
     wheelhouse.mkdir(parents=True, exist_ok=True)
@@ -84,11 +75,12 @@ def resolve(settings: Settings, reporter: Reporter, refresh: bool = False,
         download_dir.mkdir()
         built_dir.mkdir()
         if installer.name == "uv":
-            own.update(_download_with_uv(settings, installer, download_dir, built_dir, reporter, on_wheel))
+            own.update(_download_with_uv(settings, declaration, installer, download_dir, built_dir, reporter,
+                                         on_wheel))
         else:
             if installer.why:
                 reporter.info(f"resolve: with pip ({installer.why})")
-            own.update(pip.download(settings, download_dir, built_dir, reporter, on_wheel))
+            own.update(pip.download(settings, declaration, download_dir, built_dir, reporter, on_wheel))
         wheels = []
         for path in sorted(download_dir.iterdir()):
             if not path.name.endswith(".whl"):
@@ -96,63 +88,64 @@ def resolve(settings: Settings, reporter: Reporter, refresh: bool = False,
             if not settings.target.accepts_wheel(path.name):
                 raise ResolveError(f"{path.name} does not fit {settings.target}; report this as a bug")
             wheels.append(wheelhouse_io.store(wheelhouse, path, reporter, built_from(built_dir / path.name)))
-    wheelhouse_io.check_pins(wheels, requirements)
+    wheelhouse_io.check_pins(wheels, declaration.pins, declaration.shown)
     wheelhouse_io.save_resolution(key_file, wheels)
     reporter.info(f"resolve: {len(wheels)} wheels for {settings.target}")
     return [wheel.path for wheel in wheels]
 
 
-def _download_with_uv(settings: Settings, installer: Installer, download_dir: Path, built_dir: Path,
-                      reporter: Reporter, on_wheel: Callable[[Path], None] | None) -> frozenset[str]:
+def _download_with_uv(settings: ResolveSettings, declaration: Declaration, installer: Installer, download_dir: Path,
+                      built_dir: Path, reporter: Reporter, on_wheel: Callable[[Path], None] | None) -> frozenset[str]:
     """The names built from the project's own sources, as :func:`pip.download` returns them."""
-    from . import uv
-
-    if direct_references(settings.requirements_path):
+    if declaration.references:
         reporter.info("resolve: the requirements name packages by path or URL; resolving with pip, which builds them")
-        return pip.download(settings, download_dir, built_dir, reporter, on_wheel)
+        return pip.download(settings, declaration, download_dir, built_dir, reporter, on_wheel)
     if not installer.isolated and (untaken := uv.pip_only(settings.pip_args)):
         reporter.warn(f"resolve: uv is not given pip's options {', '.join(untaken)} (no uv equivalent); "
                       'installer = "auto" or "pip" would resolve with pip')
     try:
-        unfetched = uv.download(settings, download_dir, cache_dir() / "wheels", reporter, installer.isolated, on_wheel)
+        unfetched = uv.download(settings, declaration.texts, declaration.shown, download_dir, cache_dir() / "wheels",
+                                reporter, installer.isolated, on_wheel)
     except uv.Defer as defer:
         _hand_over(defer, download_dir, reporter)
-        return pip.download(settings, download_dir, built_dir, reporter, on_wheel)
+        return pip.download(settings, declaration, download_dir, built_dir, reporter, on_wheel)
     if unfetched:
-        pip.download_pins(settings, [f"{pick.name}=={pick.version}" for pick in unfetched], download_dir, reporter)
+        pip.download_pins(settings, declaration, [f"{pick.name}=={pick.version}" for pick in unfetched], download_dir,
+                          reporter)
     return frozenset()
 
 
 def _configured_find_links() -> list[str]:
     """pip's configuration's find-links (an unreadable configuration makes ``choose`` take pip, which says so)."""
-    from .pip_config import PipConfigError, pip_settings
-
     try:
         return [pip_settings().get("find-links", "")]
     except PipConfigError:
         return []
 
 
-def _find_links(settings: Settings) -> list[Path]:
-    from ..sources.local_inputs import find_links_locations
+def _configured_locations(settings: ResolveSettings, declaration: Declaration) -> list[Path]:
+    """pip's configured find-links locations the declaration's do not already name."""
+    found = find_links_locations((), (), settings.project_dir, _configured_find_links())
+    return [path for path in found if path not in declaration.find_links]
 
-    return find_links_locations(settings.requirements_path, settings.pip_args, settings.project_dir,
-                                _configured_find_links())
+
+def _find_links(settings: ResolveSettings, declaration: Declaration) -> list[Path]:
+    return [*declaration.find_links, *_configured_locations(settings, declaration)]
 
 
-def download_pins(settings: Settings, pins: list[str], download_dir: Path, reporter: Reporter) -> None:
+def download_pins(settings: ResolveSettings, declaration: Declaration, pins: list[str], download_dir: Path,
+                  reporter: Reporter) -> None:
     """The wheels of ``pins`` alone (no dependencies) in ``download_dir``, by the installer :func:`choose` picks,
-    with pip where uv hands over."""
+    with pip where uv hands over; the declaration's index options apply."""
     installer = choose(settings)
     if installer.name == "uv":
-        from . import uv
-
         try:
-            uv.download_pins(settings, pins, download_dir, cache_dir() / "wheels", reporter, installer.isolated)
+            uv.download_pins(settings, declaration, pins, download_dir, cache_dir() / "wheels", reporter,
+                             installer.isolated)
             return
         except uv.Defer as defer:
             _hand_over(defer, download_dir, reporter)
-    pip.download_pins(settings, pins, download_dir, reporter)
+    pip.download_pins(settings, declaration, pins, download_dir, reporter)
 
 
 def _hand_over(defer: Exception, download_dir: Path, reporter: Reporter) -> None:

@@ -14,11 +14,12 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..config import Settings
 from ..errors import ResolveError
 from ..files import cache_dir
 from ..report import Reporter
-from ..sources.requirements import PIP_INDEX_VARIABLES, index_option_lines
+from ..sections import ResolveSettings
+from ..sources.declaration import Declaration
+from ..sources.requirements import PIP_INDEX_VARIABLES
 from . import download_pins
 from . import wheelhouse as wheelhouse_io
 
@@ -26,12 +27,11 @@ from . import wheelhouse as wheelhouse_io
 RUNTIME_FILES = ("chalice/__init__.py", "chalice/app.py")
 
 
-def runtime_key(settings: Settings, requirement: str) -> str:
+def runtime_key(settings: ResolveSettings, declaration: Declaration, requirement: str) -> str:
     """Names the fetch of ``requirement`` (``chalice==1.31.2``, or ``chalice`` for the newest release)."""
-    requirements = settings.requirements_path
     data = json.dumps([
         "chalice-runtime", requirement, list(settings.target.python_version),
-        index_option_lines(requirements) if requirements.is_file() else [], list(settings.pip_args),
+        declaration.index_options, list(settings.pip_args),
         # pip's index variables, not its whole configuration: this key is computed on every build, even a
         # no-op one, which must not import pip (a release's wheel is the same from any index: hash-checked)
         [os.environ.get(name, "") for name in PIP_INDEX_VARIABLES],
@@ -39,32 +39,30 @@ def runtime_key(settings: Settings, requirement: str) -> str:
     return hashlib.sha256(data.encode()).hexdigest()[:32]
 
 
-def runtime_wheel(settings: Settings, requirement: str, reporter: Reporter, refresh: bool = False) -> Path:
+def runtime_wheel(settings: ResolveSettings, declaration: Declaration, requirement: str, reporter: Reporter,
+                  refresh: bool = False) -> Path:
     """The chalice wheel that ``requirement`` names, from the cache when an earlier build fetched it (its bytes
     checked against the recorded sha256), else downloaded for the target with the project's index options."""
     cache = cache_dir()
     wheelhouse = cache / "wheels"
-    key_file = cache / "resolutions" / f"chalice-{runtime_key(settings, requirement)}.json"
-    requirements = settings.requirements_path
+    key_file = cache / "resolutions" / f"chalice-{runtime_key(settings, declaration, requirement)}.json"
     if not refresh:
         known = wheelhouse_io.cached_resolution(key_file, wheelhouse, reporter)
         if known is not None and len(known) == 1:
-            if requirements.is_file():
-                wheelhouse_io.check_pins(known, requirements)
+            wheelhouse_io.check_pins(known, declaration.pins, declaration.shown)
             return known[0].path
     wheelhouse.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f"chalice-{os.getpid()}-", dir=cache) as tmp:
         download_dir = Path(tmp)
         # by the installer the build resolves with: uv takes a fraction of pip's start-up, and a cold Chalice
         # build waits for this before anything else
-        download_pins(settings, [requirement], download_dir, reporter)
+        download_pins(settings, declaration, [requirement], download_dir, reporter)
         fetched = sorted(path for path in download_dir.iterdir() if path.name.endswith(".whl"))
         if len(fetched) != 1 or not fetched[0].name.lower().startswith("chalice-"):
             raise ResolveError(f"fetching {requirement} for Chalice's runtime gave {[p.name for p in fetched]}, "
                                "not one chalice wheel\n  pin chalice to a release that has a wheel "
                                "(chalice_version, or chalice==X.Y.Z in the requirements)")
         stored = wheelhouse_io.store(wheelhouse, fetched[0], reporter)
-    if requirements.is_file():
-        wheelhouse_io.check_pins([stored], requirements)
+    wheelhouse_io.check_pins([stored], declaration.pins, declaration.shown)
     wheelhouse_io.save_resolution(key_file, [stored])
     return stored.path

@@ -13,6 +13,9 @@ import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+
 from ..errors import MAX_FIRST_LINE, ResolveError
 from ..targets import Target
 from .process import redact
@@ -41,8 +44,6 @@ class Failure:
     @property
     def name(self) -> str:
         """A short name for the first line of the error: the project's name, or the last part of its path or URL."""
-        from packaging.requirements import InvalidRequirement, Requirement
-
         text = re.sub(r"^(-e|--editable)[=\s]+", "", self.requirement).strip()
         try:
             return Requirement(text).name
@@ -133,9 +134,6 @@ def target_takes(target: Target) -> str:
 
 def no_fit_failure(requirement: str, verbose_output: str, target: Target, versions_line: str) -> Failure:
     """The failure for a requirement with no source distribution, from ``pip download -vv``'s skipped links."""
-    from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
-
     try:
         wanted = Requirement(requirement)
     except InvalidRequirement:

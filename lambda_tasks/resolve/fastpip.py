@@ -30,6 +30,7 @@ and a line that starts with ``MARKER_ERROR``, before pip runs.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import os
 import sys
@@ -75,6 +76,7 @@ def wheel_fits(filename: str, accepted: frozenset[str]) -> bool:
 
 
 def _patch_tag_check() -> None:
+    # lazy: pip's internals (~390 ms) load only where pip runs
     from pip._internal.models import wheel
 
     Wheel: Any = wheel.Wheel  # pip's class, patched
@@ -96,8 +98,7 @@ def _patch_tag_check() -> None:
 
 def _json_pages_patchable() -> bool:
     """True when ``Link.from_json(cls, file_data, page_url)`` is a classmethod whose None the page parser skips."""
-    import inspect
-
+    # lazy: pip's internals (~390 ms) load only where pip runs
     from pip._internal.index import collector
     from pip._internal.models.link import Link
 
@@ -117,6 +118,7 @@ def _json_pages_patchable() -> bool:
 def _patch_json_pages(accepted: frozenset[str], binary_only: dict[str, bool] | None = None) -> None:
     """Drop the links pip would reject: wheels without an accepted tag, and (while ``binary_only["all"]``)
     files that are not wheels."""
+    # lazy: pip's internals (~390 ms) load only where pip runs
     from pip._internal.models import link
 
     Link: Any = link.Link  # pip's class, patched
@@ -147,6 +149,7 @@ def _maybe_wheel(filename: str, url: Any) -> bool:
 def _watch_formats(binary_only: dict[str, bool]) -> None:
     """Set ``binary_only["all"]`` when the command's formats are binary-only for every project, as pip reads
     them from its options (command line, pip.conf, PIP_* variables) when it builds its package finder."""
+    # lazy: pip's internals (~390 ms) load only where pip runs
     from pip._internal.cli.req_command import RequirementCommand
     from pip._internal.models.format_control import FormatControl
 
@@ -165,6 +168,7 @@ def _watch_formats(binary_only: dict[str, bool]) -> None:
 
 def _share_fetched(directory: str) -> None:
     """Hard-link each wheel pip fetched into ``directory`` as soon as ``unpack_url`` returns it."""
+    # lazy: pip's internals (~390 ms) load only where pip runs
     from pip._internal.operations import prepare
 
     plain = getattr(prepare, "unpack_url", None)
@@ -184,6 +188,7 @@ def _share_fetched(directory: str) -> None:
 
 def _skip_legacy_warnings() -> None:
     """No second read of every chosen distribution's metadata just for deprecation warnings (pip 23.x)."""
+    # lazy: pip's internals (~390 ms) load only where pip runs
     from pip._internal.req import req_set
     from pip._vendor.packaging.version import parse
 
@@ -219,6 +224,7 @@ def _patch_markers(target: dict[str, str]) -> None:
     ``default_environment()`` and adds only ``extra``: replacing that function covers requirement lines, both
     metadata backends' Requires-Dist and extras. The result is then checked on pip's own ``Marker``.
     """
+    # lazy: pip's internals (~390 ms) load only where pip runs
     from pip._internal.req import req_install
     from pip._vendor.packaging import markers as vendored
 
@@ -254,6 +260,7 @@ def _patch_markers(target: dict[str, str]) -> None:
 
 def _pip_version() -> str:
     try:
+        # lazy: pip's internals (~390 ms) load only where pip runs
         import pip
 
         return str(pip.__version__)
@@ -287,6 +294,7 @@ def main() -> None:
                 f"install pip{TESTED_PIP} where lambda-tasks runs\n"
             )
             sys.exit(MARKER_EXIT_CODE)
+    # lazy: pip's internals (~390 ms) load only where pip runs
     from pip._internal.cli.main import main as pip_main
 
     sys.exit(pip_main())

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import functools
 import json
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import Settings
+from ..deadlines import capture
+from ..errors import DeadlineError
 from ..host import uv_path
+from ..sections import ResolveSettings
 from .pip_config import NO_EFFECT, PipConfigError, pip_settings
+from .uv import pip_only
 
 
 @dataclass(frozen=True)
@@ -30,13 +32,12 @@ class Installer:
     why: str = ""  # why auto took pip, for the build's output
 
 
-def choose(settings: Settings) -> Installer:
+def choose(settings: ResolveSettings) -> Installer:
     """The installer ``settings.installer`` means on this machine."""
     if settings.installer in ("pip", "uv"):
         return Installer(settings.installer)
     if uv_path() is None:
         return Installer("pip", why="uv is not installed")
-    from .uv import pip_only
 
     untaken = pip_only(settings.pip_args)
     if untaken:
@@ -44,7 +45,7 @@ def choose(settings: Settings) -> Installer:
     return Installer("uv", isolated=True)
 
 
-def configuration_key(settings: Settings) -> str:
+def configuration_key(settings: ResolveSettings) -> str:
     """pip's configuration that changes what is resolved, with ``pip_args``: part of a resolution's key."""
     try:
         effective = {name: value for name, value in pip_settings().items() if name not in NO_EFFECT}
@@ -84,7 +85,7 @@ def _uv_version(uv: str) -> str:
         if packaged:
             return packaged
     try:
-        done = subprocess.run([uv, "--version"], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
+        done = capture([uv, "--version"], "resolve: uv --version", deadline=30)
+    except (OSError, DeadlineError):
         return "unknown"
     return done.stdout.strip() or "unknown"

@@ -3,8 +3,8 @@ into wheels before pip resolves, because ``pip download`` for another platform b
 
 Each one is built with the compiler disabled (see ``sdists``) and its line becomes ``name @ file:///...whl``
 with the same extras and marker, so pip resolves its dependencies for the target like any other requirement.
-The requirements file pip gets is the project's, flattened: the files included with -r are put in place, so
-that every line can be rewritten, and each line remembers where it comes from.
+The requirements file pip gets is written from the declaration's lines (the files included with -r put in
+place), so that every line can be rewritten, and each line remembers where it comes from.
 """
 
 from __future__ import annotations
@@ -12,12 +12,17 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import Settings
+from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name, parse_wheel_filename
+
 from ..report import Reporter
-from ..sources.requirements import DirectReference, Line, direct_reference, flattened_lines, option
+from ..sections import ResolveSettings
+from ..sources.requirements import DirectReference, Line, direct_reference, option
 from ..targets import Target
 from .failures import Failure
 from .process import redact
@@ -42,12 +47,13 @@ class Entry:
         return redact(re.split(r"\s+--[a-z]", self.line.text, maxsplit=1)[0].strip())
 
 
-def prepare(settings: Settings, options: list[str], built_dir: Path,
+def prepare(settings: ResolveSettings, lines: Sequence[Line], options: list[str], built_dir: Path,
             reporter: Reporter) -> tuple[list[Entry], list[Failure]]:
-    """The lines for pip, with every requirement named by location built; the ones that could not be."""
+    """The lines for pip (the declaration's ``lines``), with every requirement named by location built; the
+    ones that could not be."""
     entries: list[Entry] = []
     failures: list[Failure] = []
-    for line in flattened_lines(settings.requirements_path):
+    for line in lines:
         reference = direct_reference(line)
         if reference is None:
             entries.append(Entry(line, line.text, requirement_names(line.text)))
@@ -65,10 +71,8 @@ def prepare(settings: Settings, options: list[str], built_dir: Path,
     return entries, failures
 
 
-def _wheel_for(reference: DirectReference, settings: Settings, options: list[str], built_dir: Path,
+def _wheel_for(reference: DirectReference, settings: ResolveSettings, options: list[str], built_dir: Path,
                reporter: Reporter) -> Entry | Failure:
-    from packaging.utils import canonicalize_name, parse_wheel_filename
-
     shown, target = redact(reference.line.text), settings.target
     if reference.kind == "missing":
         relative = os.path.relpath(reference.location, reference.line.path.parent)
@@ -105,9 +109,6 @@ def _wheel_for(reference: DirectReference, settings: Settings, options: list[str
 
 def requirement_names(text: str) -> frozenset[str]:
     """The canonical name of a requirement line (none for an option or a line that does not parse)."""
-    from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.utils import canonicalize_name
-
     if not text or option(text):
         return frozenset()
     try:
@@ -120,7 +121,6 @@ def marker_applies(marker: str, target: Target) -> bool:
     """True when ``marker`` holds on the target (or cannot be read: pip decides)."""
     if not marker:
         return True
-    from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
 
     try:
         return Marker(marker).evaluate({**target.marker_environment(), "extra": ""})

@@ -13,13 +13,16 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..config import Settings
+from packaging.utils import canonicalize_name, parse_wheel_filename
+
 from ..errors import ResolveError
 from ..files import file_sha256
 from ..report import Reporter
+from ..sections import ResolveSettings
 from ..sources.locks import LockedPackage
 from ..target_lock import WheelOrigin
 from .picks import best_wheel
+from .pip import pip_env
 from .process import pip_command, redact, run
 from .wheelhouse import lookup
 
@@ -35,7 +38,7 @@ def index_lines(index: str | None) -> list[str]:
     return [f"--index-url {index}"] if index else []
 
 
-def _cached(package: LockedPackage, wheelhouse: Path, settings: Settings, reporter: Reporter) -> Path | None:
+def _cached(package: LockedPackage, wheelhouse: Path, settings: ResolveSettings, reporter: Reporter) -> Path | None:
     candidates = []
     for digest in package.hashes:
         folder = wheelhouse / "sha256" / digest
@@ -47,7 +50,7 @@ def _cached(package: LockedPackage, wheelhouse: Path, settings: Settings, report
     return chosen[1] if chosen else None
 
 
-def fetch_by_hashes(settings: Settings, packages: Sequence[LockedPackage], download_dir: Path, wheelhouse: Path,
+def fetch_by_hashes(settings: ResolveSettings, packages: Sequence[LockedPackage], download_dir: Path, wheelhouse: Path,
                     reporter: Reporter, lock: str, origins: dict[str, WheelOrigin]) -> list[LockedPackage]:
     """Put each package's wheel for the target in ``download_dir``; the packages that have none (to build)."""
     missing: dict[str | None, list[LockedPackage]] = {}
@@ -68,13 +71,9 @@ def fetch_by_hashes(settings: Settings, packages: Sequence[LockedPackage], downl
     return unbuilt
 
 
-def _download(settings: Settings, index: str | None, packages: Sequence[LockedPackage], download_dir: Path,
+def _download(settings: ResolveSettings, index: str | None, packages: Sequence[LockedPackage], download_dir: Path,
               reporter: Reporter, lock: str, origins: dict[str, WheelOrigin]) -> bool:
     """pip download of these pins; False when pip finds no wheel for the target among the locked files."""
-    from packaging.utils import canonicalize_name, parse_wheel_filename
-
-    from .pip import pip_env
-
     by_name = {canonicalize_name(p.name): p for p in packages}
     with tempfile.TemporaryDirectory(prefix="pins-", dir=download_dir.parent) as tmp:
         spec, out = Path(tmp, "requirements.txt"), Path(tmp, "out")

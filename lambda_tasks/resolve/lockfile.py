@@ -25,42 +25,24 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ..config import Settings
+from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
+
 from ..errors import ResolveError
 from ..files import cache_dir
 from ..report import Reporter
-from ..sources.locks import LockedFile, LockedPackage, read_pylock, read_uv_lock, uv_lock_staleness
+from ..sections import ResolveSettings
+from ..sources.declaration import Declaration
+from ..sources.locks import LockedFile, LockedPackage
 from ..target_lock import WheelOrigin
 from . import wheelhouse as wheelhouse_io
 from .failures import Failure, failures_error
-from .picks import Pick, best_wheel, fetch, from_cache
+from .lock_hashes import fetch_by_hashes, hash_pin, index_lines
+from .lock_plan import LockPlan, check_fetched, shown_location
+from .picks import Pick, fetch, from_cache
+from .pip import pip_env
 from .process import pip_command, redact, run
-
-
-def locked_packages(settings: Settings, kind: str, path: Path) -> list[LockedPackage]:
-    """What the lock installs on the target; a uv.lock older than pyproject.toml's dependencies is an error."""
-    environment = settings.target.marker_environment()
-    if kind == "pylock":
-        return read_pylock(path, environment, settings.extras, settings.groups)
-    if kind == "poetry.lock":
-        from ..sources.poetry_lock import poetry_staleness, read_poetry_lock
-
-        if poetry_staleness(path, path.parent / "pyproject.toml"):
-            raise ResolveError(f"{path.name} is out of date: pyproject.toml changed since it was locked (its "
-                               "content-hash differs); run `poetry lock` to update it")
-        return read_poetry_lock(path, environment, settings.extras, settings.groups)
-    if kind == "Pipfile.lock":
-        from ..sources.pipfile import pipfile_staleness, read_pipfile_lock
-
-        if pipfile_staleness(path, path.parent / "Pipfile"):
-            raise ResolveError(f"{path.name} is out of date: the Pipfile changed since it was locked (its hash "
-                               "differs); run `pipenv lock` to update it")
-        return read_pipfile_lock(path, environment, settings.groups)
-    stale = uv_lock_staleness(path, path.parent / "pyproject.toml")
-    if stale:
-        raise ResolveError(f"{path.name} is out of date: pyproject.toml's {stale} changed since it was locked; "
-                           "run `uv lock` to update it")
-    return read_uv_lock(path, environment, settings.extras, settings.groups)
+from .sdists import build_wheel
 
 
 def _uri(location: str) -> str:
@@ -82,12 +64,10 @@ def _index_lines(index: str | None) -> list[str]:
     return [f"--index-url {index}"] if index else []
 
 
-def _fetch_by_name(settings: Settings, index: str | None, picks: list[Pick], download_dir: Path, wheelhouse: Path,
-                   reporter: Reporter, lock: str) -> None:
+def _fetch_by_name(settings: ResolveSettings, index: str | None, picks: list[Pick], download_dir: Path,
+                   wheelhouse: Path, reporter: Reporter, lock: str) -> None:
     """Files the lock names without a location: from the cache, or ``pip download`` of each exact pin with
     only the locked file's sha256 allowed, so pip fetches that file and checks it."""
-    from .pip import pip_env
-
     missing = [pick for pick in picks if not from_cache(pick, download_dir, wheelhouse, reporter)]
     if not missing:
         return
@@ -114,62 +94,20 @@ def _fetch_by_name(settings: Settings, index: str | None, picks: list[Pick], dow
             os.replace(out / pick.filename, download_dir / pick.filename)
 
 
-def resolve_lock(settings: Settings, kind: str, path: Path, reporter: Reporter,
+def resolve_lock(settings: ResolveSettings, declaration: Declaration, plan: LockPlan, reporter: Reporter,
                  own: set[str] | None = None) -> tuple[list[Path], dict[str, WheelOrigin]]:
-    """The wheels (one per package) the lock names for the target, in lambda-tasks' wheelhouse, and where each
-    came from (by the wheel's file name). ``own`` receives the names of the packages built from the project's own
-    sources (a directory, a VCS checkout)."""
-    from packaging.utils import canonicalize_name, parse_wheel_filename
-
-    target = settings.target
-    packages = locked_packages(settings, kind, path)
+    """Fetch what ``plan`` (:func:`lock_plan.plan_lock`, decided before) names for the lock ``declaration``,
+    into lambda-tasks' wheelhouse: the wheels (one per package) and where each came from (by the wheel's file
+    name). The fetch is held to the plan (:func:`lock_plan.check_fetched`). ``own`` receives the names of the
+    packages built from the project's own sources (a directory, a VCS checkout)."""
+    assert declaration.source is not None and declaration.is_lock
+    target, path = settings.target, declaration.source.path
     if own is not None:
-        own.update(str(canonicalize_name(package.name)) for package in packages
+        own.update(str(canonicalize_name(package.name)) for package in declaration.locked
                    if package.directory is not None or package.requirement is not None)
-    picks: list[Pick] = []
-    by_name: dict[str | None, list[Pick]] = {}  # poetry.lock: files named only, per index
-    by_hash: list[LockedPackage] = []  # Pipfile.lock: files known by their hashes only
-    builds: list[LockedPackage] = []
+    origins = dict(plan.origins)
+    builds = list(plan.builds)
     failures: list[Failure] = []
-    origins: dict[str, WheelOrigin] = {}
-    full = target.marker_environment()["python_full_version"]
-    for package in packages:
-        if package.requires_python and not _allows(package.requires_python, full):
-            failures.append(Failure(f"{package.name}=={package.version}", f"it requires Python "
-                                    f"{package.requires_python}; the target has {full}",
-                                    (f"{path.name} was locked for another Python; lock it for {target}",)))
-            continue
-        chosen = best_wheel([(file.filename, file) for file in package.wheels], target)
-        if package.requirement is not None or (package.directory is not None and not package.wheels):
-            builds.append(package)
-        elif package.hashes:
-            by_hash.append(package)
-        elif chosen is not None and not chosen[1].location:
-            by_name.setdefault(package.index, []).append(_pick(package, chosen[1]))
-        elif chosen is not None:
-            if not chosen[1].sha256 and "://" in chosen[1].location:
-                failures.append(Failure(f"{package.name}=={package.version}", "the lock records no sha256 for "
-                                        f"{chosen[1].filename}", ("a file fetched by URL must be hash-checked; "
-                                                                  "lock it again with its hashes",)))
-                continue
-            picks.append(_pick(package, chosen[1]))
-        elif package.sdist is not None:
-            builds.append(package)
-        else:
-            tags = sorted({str(tag) for file in package.wheels for tag in _tags(file.filename)})
-            failures.append(Failure(f"{package.name}=={package.version}", "no wheel in the lock fits", (
-                f"its locked wheels are for: {', '.join(tags) or 'none (no wheels, no sdist)'}",
-                f"{target} takes cp{target.version_nodot}/abi3/py3 wheels for manylinux {target.machine}",
-                "lock a version that has one (or its sdist), or put a wheel for the target in vendor/")))
-    if failures:
-        raise failures_error(failures, target)
-    for pick in picks:
-        origins[pick.filename] = WheelOrigin(_shown_location(pick.url, settings.project_dir),
-                                             "lock entry" if "://" in pick.url and not pick.url.startswith("file:")
-                                             else "path")
-    for index, named in by_name.items():
-        for pick in named:
-            origins[pick.filename] = WheelOrigin(index or "", "index")
     cache = cache_dir()
     wheelhouse = cache / "wheels"
     wheelhouse.mkdir(parents=True, exist_ok=True)
@@ -177,21 +115,18 @@ def resolve_lock(settings: Settings, kind: str, path: Path, reporter: Reporter,
         download_dir, built_dir, sdist_dir = Path(tmp, "download"), Path(tmp, "built"), Path(tmp, "sdists")
         for directory in (download_dir, built_dir, sdist_dir):
             directory.mkdir()
-        reporter.status(f"resolve: fetching {len(picks)} locked wheels")
-        with ThreadPoolExecutor(max_workers=min(8, max(1, len(picks)))) as pool:
-            for future in [pool.submit(fetch, pick, download_dir, wheelhouse, reporter) for pick in picks]:
+        reporter.status(f"resolve: fetching {len(plan.picks)} locked wheels")
+        with ThreadPoolExecutor(max_workers=min(8, max(1, len(plan.picks)))) as pool:
+            for future in [pool.submit(fetch, pick, download_dir, wheelhouse, reporter) for pick in plan.picks]:
                 try:
                     future.result()
                 except OSError as error:
                     raise ResolveError(f"cannot fetch a wheel named in {path.name}: {error}") from None
         reporter.status_done()
-        for index, named in sorted(by_name.items(), key=lambda item: item[0] or ""):
-            _fetch_by_name(settings, index, named, download_dir, wheelhouse, reporter, path.name)
-        if by_hash:
-            from .lock_hashes import fetch_by_hashes
-
-            unfetched = fetch_by_hashes(settings, by_hash, download_dir, wheelhouse, reporter, path.name, origins)
-            builds += unfetched
+        for index, named in sorted(plan.by_name.items(), key=lambda item: item[0] or ""):
+            _fetch_by_name(settings, index, list(named), download_dir, wheelhouse, reporter, path.name)
+        if plan.by_hash:
+            builds += fetch_by_hashes(settings, plan.by_hash, download_dir, wheelhouse, reporter, path.name, origins)
         for package in builds:
             wheel = _build(package, settings, sdist_dir, built_dir, wheelhouse, reporter)
             if isinstance(wheel, Failure):
@@ -206,47 +141,22 @@ def resolve_lock(settings: Settings, kind: str, path: Path, reporter: Reporter,
             os.replace(wheel, download_dir / wheel.name)
         if failures:
             raise failures_error(failures, target)
-        wheels = [wheelhouse_io.store(wheelhouse, file, reporter).path for file in sorted(download_dir.iterdir())]
-    reporter.info(f"resolve: {len(wheels)} wheels for {target}, as locked in {path.name}")
-    return wheels, origins
-
-
-def _allows(specifier: str, version: str) -> bool:
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
-    try:
-        return SpecifierSet(specifier).contains(version, prereleases=True)
-    except InvalidSpecifier:
-        return True  # as pip and uv do with a Requires-Python they cannot read
-
-
-def _shown_location(location: str, project_dir: Path) -> str:
-    """A URL as it is; a local file relative to the project when it is inside it (the same on every machine)."""
-    if location.startswith("file:"):
-        import urllib.parse
-        import urllib.request
-
-        location = urllib.request.url2pathname(urllib.parse.urlsplit(location).path)
-    if "://" in location:
-        return redact(location)
-    try:
-        return Path(location).resolve().relative_to(project_dir.resolve()).as_posix()
-    except ValueError:
-        return Path(location).as_posix()
+        stored = [wheelhouse_io.store(wheelhouse, file, reporter) for file in sorted(download_dir.iterdir())]
+    check_fetched(plan, [(wheel.path, wheel.sha256) for wheel in stored], path.name)
+    reporter.info(f"resolve: {len(stored)} wheels for {target}, as locked in {path.name}")
+    return [wheel.path for wheel in stored], origins
 
 
 def _built_from(package: LockedPackage, project_dir: Path) -> str:
     if package.directory is not None:
-        return _shown_location(str(package.directory), project_dir)
+        return shown_location(str(package.directory), project_dir)
     if package.requirement is not None:
         return redact(package.requirement)
-    return _shown_location(package.sdist.location, project_dir) if package.sdist is not None else ""
+    return shown_location(package.sdist.location, project_dir) if package.sdist is not None else ""
 
 
-def _build(package: LockedPackage, settings: Settings, sdist_dir: Path, built_dir: Path, wheelhouse: Path,
+def _build(package: LockedPackage, settings: ResolveSettings, sdist_dir: Path, built_dir: Path, wheelhouse: Path,
            reporter: Reporter) -> Path | Failure:
-    from .sdists import build_wheel
-
     if package.directory is not None:
         reporter.info(f"resolve: building {package.name} from {package.directory} into a wheel (compiler disabled)")
         return build_wheel(str(package.directory), package.name, settings, [], built_dir, reporter)
@@ -255,8 +165,6 @@ def _build(package: LockedPackage, settings: Settings, sdist_dir: Path, built_di
         return build_wheel(package.requirement, redact(package.requirement), settings, [], built_dir, reporter,
                            remote=True)
     if package.hashes:  # Pipfile.lock: its locked sdist from the index, one of the locked hashes
-        from .lock_hashes import hash_pin, index_lines
-
         reporter.info(f"resolve: no wheel of {package.name} {package.version} fits {settings.target}; building "
                       "its locked sdist (compiler disabled)")
         return build_wheel(hash_pin(package), f"{package.name}=={package.version}", settings,
@@ -275,18 +183,7 @@ def _build(package: LockedPackage, settings: Settings, sdist_dir: Path, built_di
                        built_dir, reporter)
 
 
-def _tags(filename: str) -> list[object]:
-    from packaging.utils import parse_wheel_filename
-
-    try:
-        return list(parse_wheel_filename(filename)[3])
-    except ValueError:
-        return []
-
-
 def _version(text: str) -> object:
-    from packaging.version import InvalidVersion, Version
-
     try:
         return Version(text)
     except InvalidVersion:

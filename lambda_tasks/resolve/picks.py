@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from packaging.utils import parse_wheel_filename
+
 from ..deadlines import NETWORK_ENV, network_timeout
 from ..errors import DeadlineError, ResolveError
 from ..report import Reporter
@@ -39,8 +41,6 @@ class Pick:
 
 def best_wheel(candidates: Sequence[tuple[str, T]], target: Target) -> tuple[str, T] | None:
     """The (file name, data) whose best tag the target ranks highest; None when no tag fits the target."""
-    from packaging.utils import parse_wheel_filename
-
     rank = target.tag_ranks
     best: tuple[int, str, T] | None = None
     for filename, data in candidates:

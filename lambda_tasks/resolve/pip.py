@@ -17,17 +17,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from ..config import Settings
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name, parse_wheel_filename
+
 from ..errors import ResolveError
+from ..files import file_sha256
 from ..report import Reporter
-from ..sources.requirements import index_option_lines
+from ..sections import ResolveSettings
+from ..sources.declaration import Declaration
 from ..targets import Target
 from .failures import Failure, failures_error, no_fit_failure, unavailable_failures
 from .fastpip import FETCHED_VARIABLE, MARKER_ERROR, MARKER_EXIT_CODE, TAGS_VARIABLE, marker_env_variable
 from .local import Entry, marker_applies, prepare
 from .process import pip_command, redact, run
 from .sdists import NETWORK, NO_SDIST, build_sdist
-from .wheelhouse import pins_of
 
 #: pip's last word: the requirement (with its marker in some releases) and, in others, " (from parent)".
 _NO_MATCH = re.compile(r"No matching distribution found for (.+?)(?: \(from [^\r\n]*\))?[ \t]*$", re.M)
@@ -35,12 +38,12 @@ _MAX_SDIST_ROUNDS = 25
 __all__ = ["download", "download_pins", "explain_pip_failure", "pip_command"]
 
 
-def download(settings: Settings, download_dir: Path, built_dir: Path, reporter: Reporter,
-             on_wheel: Callable[[Path], None] | None = None) -> frozenset[str]:
+def download(settings: ResolveSettings, declaration: Declaration, download_dir: Path, built_dir: Path,
+             reporter: Reporter, on_wheel: Callable[[Path], None] | None = None) -> frozenset[str]:
     """``pip download`` for the target; local, VCS and sdist-only requirements are built and fed back as wheels.
     ``on_wheel`` is given each wheel pip fetched as soon as pip has it (a hard link, in a temporary directory).
     Returns the names of the distributions built from the project's own sources (paths, archives, VCS)."""
-    source, target = settings.requirements_path, settings.target
+    shown, target = declaration.shown, settings.target
     env = pip_env(settings)
     poll = None
     if on_wheel is not None:
@@ -48,8 +51,8 @@ def download(settings: Settings, download_dir: Path, built_dir: Path, reporter: 
         fetched.mkdir(exist_ok=True)
         env[FETCHED_VARIABLE] = str(fetched)
         poll = _watcher(fetched, on_wheel)
-    options = index_option_lines(source)
-    entries, failures = prepare(settings, options, built_dir, reporter)
+    options = declaration.index_options
+    entries, failures = prepare(settings, declaration.lines, options, built_dir, reporter)
     own = frozenset(name for entry in entries if entry.built for name in entry.names)
     flat = built_dir.parent / "requirements.txt"
     tried: set[str] = set()
@@ -67,12 +70,12 @@ def download(settings: Settings, download_dir: Path, built_dir: Path, reporter: 
             break
         match = _NO_MATCH.search(output)
         if not match or NETWORK.search(output) or returncode == MARKER_EXIT_CODE:
-            raise _with_failures(explain_pip_failure(_own_lines(output, flat, entries), settings, source), failures)
+            raise _with_failures(explain_pip_failure(_own_lines(output, flat, entries), settings, shown), failures)
         requirement = without_marker(match.group(1))
         failure: Failure | None = None
         if requirement not in tried:
             tried.add(requirement)
-            hashes = pins_of(source, requirement)
+            hashes = declaration.pins_of(requirement)
             built = build_sdist(requirement, settings, options, built_dir, reporter, hashes)
             if isinstance(built, Path):
                 if hashes:  # pip would check the built wheel against the sdist's pins: name it by its own hash
@@ -90,7 +93,7 @@ def download(settings: Settings, download_dir: Path, built_dir: Path, reporter: 
             break
     else:
         raise ResolveError(f"gave up after building {_MAX_SDIST_ROUNDS} source distributions for "
-                           f"{_shown(source, settings.project_dir)}")
+                           f"{shown}")
     if failures:
         raise failures_error(failures, target)
     return own
@@ -99,11 +102,6 @@ def download(settings: Settings, download_dir: Path, built_dir: Path, reporter: 
 def _pin_built(entries: list[Entry], wheel: Path) -> None:
     """The hash-pinned lines naming ``wheel``'s distribution now name the wheel built from their checked sdist,
     pinned by its own sha256 (pip's hash-checking mode needs a hash on every line)."""
-    from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.utils import canonicalize_name, parse_wheel_filename
-
-    from ..files import file_sha256
-
     name = canonicalize_name(parse_wheel_filename(wheel.name)[0])
     for index, entry in enumerate(entries):
         if name not in entry.names or "--hash" not in entry.text:
@@ -130,7 +128,7 @@ def _watcher(directory: Path, on_wheel: Callable[[Path], None]) -> Callable[[], 
     return poll
 
 
-def pip_env(settings: Settings, tags: bool = True) -> dict[str, str]:
+def pip_env(settings: ResolveSettings, tags: bool = True) -> dict[str, str]:
     """pip's environment: the target's marker environment, and its tags for pip's early filter (none when
     pip_args change what pip accepts)."""
     env = marker_env_variable(settings.target)
@@ -140,7 +138,7 @@ def pip_env(settings: Settings, tags: bool = True) -> dict[str, str]:
     return env
 
 
-def _diagnose(requirement: str, settings: Settings, options: Sequence[str], first_output: str,
+def _diagnose(requirement: str, settings: ResolveSettings, options: Sequence[str], first_output: str,
               reporter: Reporter) -> Failure:
     """A requirement with no wheel for the target and no sdist: which wheels exist (``pip download -vv``)."""
     with tempfile.TemporaryDirectory(prefix="diagnose-") as tmp:
@@ -155,8 +153,6 @@ def _diagnose(requirement: str, settings: Settings, options: Sequence[str], firs
 
 def without_marker(text: str) -> str:
     """A requirement as pip printed it (``psycopg2>=2.7; extra == "postgresql"``), without its marker."""
-    from packaging.requirements import InvalidRequirement, Requirement
-
     try:
         parsed = Requirement(text.strip())
     except InvalidRequirement:
@@ -169,8 +165,6 @@ def _leave_out(entries: list[Entry], requirement: str, output: str, failure: Fai
                target: Target) -> tuple[Failure, bool]:
     """Leave out the line that needs ``requirement``, so that the rest can be resolved; False when none is found.
     The failure then names that line, and for a requirement of a dependency, who asked for it (pip's "from")."""
-    from packaging.utils import canonicalize_name
-
     name = canonicalize_name(re.split(r"[<>=!~ ;\[(@]", requirement, maxsplit=1)[0])
     asked = re.search(rf"requirement {re.escape(requirement)}(?:;[^(\n]*)? \(from (?!versions:)([^)\s]+)\)", output)
     parent = re.match(r"[A-Za-z0-9._-]+", asked.group(1)) if asked else None
@@ -197,8 +191,6 @@ def _leave_out(entries: list[Entry], requirement: str, output: str, failure: Fai
 
 def _applies(entry: Entry, target: Target) -> bool:
     """False when the line's marker leaves it out for the target."""
-    from packaging.requirements import InvalidRequirement, Requirement
-
     try:
         marker = Requirement(entry.shown).marker
     except InvalidRequirement:
@@ -208,8 +200,6 @@ def _applies(entry: Entry, target: Target) -> bool:
 
 def _roots(output: str) -> dict[str, int]:
     """Each distribution pip collected -> the line of the requirements file it comes from (pip's "(line N)")."""
-    from packaging.utils import canonicalize_name
-
     roots: dict[str, int] = {}
     for line in output.splitlines():
         number = re.search(r"\(line (\d+)\)\)?\s*$", line)
@@ -234,9 +224,10 @@ def _with_failures(message: str, failures: list[Failure]) -> ResolveError:
     return ResolveError(redact("\n".join(lines)))
 
 
-def explain_pip_failure(output: str, settings: Settings, requirements: Path) -> str:
-    """pip's failure: a first line (under 160 characters) that names the requirement and what to do."""
-    target, shown = settings.target, _shown(requirements, settings.project_dir)
+def explain_pip_failure(output: str, settings: ResolveSettings, shown: str) -> str:
+    """pip's failure: a first line (under 160 characters) that names the requirement and what to do; ``shown``
+    names the dependency source."""
+    target = settings.target
     match = _NO_MATCH.search(output)
     marker = next((line.strip() for line in output.splitlines() if line.startswith(MARKER_ERROR)), None)
     if marker:
@@ -265,11 +256,6 @@ def explain_pip_failure(output: str, settings: Settings, requirements: Path) -> 
     return _fit(f"pip failed on {shown}; {last[:300]}")
 
 
-def _shown(path: Path, project_dir: Path) -> str:
-    """A requirements file as the user knows it: relative to the project when it is inside."""
-    return str(path.relative_to(project_dir)) if path.is_relative_to(project_dir) else str(path)
-
-
 def _fit(message: str) -> str:
     """``message`` with a first line under 160 characters: what follows the last "; " that fits goes below."""
     if len(message) < 160:
@@ -280,14 +266,16 @@ def _fit(message: str) -> str:
     return f"{message[:cut]}\n  {message[cut:].lstrip('; ')}"
 
 
-def download_pins(settings: Settings, pins: Sequence[str], download_dir: Path, reporter: Reporter) -> None:
-    """``pip download --no-deps`` of exact pins for the target (files another installer could not fetch)."""
+def download_pins(settings: ResolveSettings, declaration: Declaration, pins: Sequence[str], download_dir: Path,
+                  reporter: Reporter) -> None:
+    """``pip download --no-deps`` of exact pins for the target (files another installer could not fetch), with
+    the declaration's index options."""
     with tempfile.TemporaryDirectory(prefix="pins-") as tmp:
-        spec = Path(tmp, "requirements.txt")  # the requirements files' index options, then the pins
-        spec.write_text("".join(f"{line}\n" for line in [*index_option_lines(settings.requirements_path), *pins]),
+        spec = Path(tmp, "requirements.txt")  # the declaration's index options, then the pins
+        spec.write_text("".join(f"{line}\n" for line in [*declaration.index_options, *pins]),
                         encoding="utf-8")
         command = pip_command("download", "--no-deps", "-d", str(download_dir), "--progress-bar", "off",
                               "-r", str(spec), *settings.target.pip_target_args(), *settings.pip_args)
         returncode, output = run(command, settings.project_dir, reporter, "resolve", pip_env(settings, tags=False))
     if returncode != 0:
-        raise ResolveError(redact(explain_pip_failure(output, settings, settings.requirements_path)))
+        raise ResolveError(redact(explain_pip_failure(output, settings, declaration.shown)))

@@ -61,7 +61,8 @@ def config_files(environ: Mapping[str, str]) -> list[str]:
     if env_file == os.devnull:  # pip: no configuration files at all
         return []
     try:
-        from pip._internal.utils import appdirs  # light: pip's location rules, not its configuration machinery
+        # lazy: pip is not loaded by a build that does not resolve (appdirs alone is light: pip's location rules)
+        from pip._internal.utils import appdirs
     except ImportError as error:  # a pip that moved them: where pip looks is unknown, so pip must resolve
         raise PipConfigError(f"pip's configuration locations are unknown ({error})") from None
 

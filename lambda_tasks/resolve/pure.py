@@ -17,6 +17,8 @@ import re
 import zipfile
 from pathlib import Path
 
+from packaging.utils import parse_wheel_filename
+
 _SUFFIXES = (".so", ".pyd", ".dll", ".dylib")
 _VERSIONED_SO = re.compile(r"\.so\.\d")  # libfoo.so.1
 _MAGIC = (b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe")  # ELF, Mach-O 64/32, fat
@@ -43,8 +45,6 @@ def compiled_files(wheel: Path) -> list[str]:
 
 def is_pure_name(filename: str) -> bool:
     """True when every tag of the wheel's name is ``none``-ABI and ``any``-platform."""
-    from packaging.utils import parse_wheel_filename
-
     return all(tag.abi == "none" and tag.platform == "any" for tag in parse_wheel_filename(filename)[3])
 
 

@@ -1,4 +1,4 @@
-"""``invoke lock``: write a pylock.toml (PEP 751) for the target from requirements.txt or pyproject.toml.
+"""``invoke lock``: write a pylock.toml (PEP 751) for the target from the project's declaration.
 
 uv resolves for the target, not the host (``uv pip compile --format pylock.toml`` with the target's
 ``--python-platform`` and ``--python-version``; wheels only, unless a requirement has none: then its sdist is
@@ -19,38 +19,40 @@ from pathlib import Path
 from typing import Any
 
 from .. import deadlines
-from ..config import Settings
 from ..errors import ResolveError, SettingsError
 from ..files import write_atomic
 from ..host import find_uv
 from ..report import Reporter
-from ..sources.project import Source, generated_requirements, kind_of
-from ..sources.roots import declared_requirements
+from ..sections import ResolveSettings, SourceSettings
+from ..sources.declaration import declare_source
+from ..sources.project import Source, kind_of
+from ..sources.requirements import Line, direct_reference
 from ..target_lock import environment_marker
 from ..targets import Target
 from .process import redact
 from .uv import _NO_WHEEL, explain_uv_failure, uv_platform, uv_settings
 
-#: sources whose lines are the project's declaration, not a requirements file uv can read as it is
-DECLARATIONS = frozenset({"pyproject", "poetry", "pipfile"})
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
 
 
-def write_pylock(settings: Settings, source: Source, output: Path, reporter: Reporter) -> int:
-    """Lock ``source`` for the target into ``output``; the number of packages locked."""
+def write_pylock(sources: SourceSettings, settings: ResolveSettings, source: Source, output: Path,
+                 reporter: Reporter) -> int:
+    """Lock the declaration ``source`` for the target into ``output``; the number of packages locked."""
     if kind_of(output) != "pylock":
         raise SettingsError(f"{output.name} is not a pylock file name; use pylock.toml or pylock.<name>.toml")
     if source.is_lock:
         raise SettingsError(f"the dependencies come from {source.path.name}, which is already a lock; "
                             "name requirements.txt or pyproject.toml with the requirements setting")
-    requirements = source.path
-    if source.kind in DECLARATIONS:
-        lines = declared_requirements(source, settings.target.marker_environment(), settings.extras, settings.groups)
-        requirements = generated_requirements(lines)
+    declaration = declare_source(source, sources, settings.pip_args)
     target = settings.target
     uv = find_uv()
     uv_args, uv_env = uv_settings(settings.pip_args, isolated=settings.installer != "uv")
     with tempfile.TemporaryDirectory(prefix="lock-") as tmp:
-        lock = Path(tmp, "pylock.toml")
+        lock, requirements = Path(tmp, "pylock.toml"), Path(tmp, "requirements.txt")
+        requirements.write_text("".join(f"{_absolute(line)}\n" for line in declaration.lines), encoding="utf-8")
         command = [
             uv, "pip", "compile", str(requirements), "--format", "pylock.toml", "-o", str(lock),
             "--python-platform", uv_platform(target), "--python-version", ".".join(map(str, target.python_version)),
@@ -65,22 +67,26 @@ def write_pylock(settings: Settings, source: Source, output: Path, reporter: Rep
             returncode, out = deadlines.run(command, source.path.parent, uv_env, step)
         reporter.status_done()
         if returncode != 0:
-            raise ResolveError(redact(explain_uv_failure(out, _shown(settings, requirements, source))))
+            raise ResolveError(redact(explain_uv_failure(out, settings, declaration.shown)))
         text = lock.read_text(encoding="utf-8")
-    data = _with_environment(text, target, source, settings)
+    data = _with_environment(text, target, source, sources)
     count = len(read_toml_text(data).get("packages", []))
     write_atomic(output, data.encode())
     return count
 
 
-def _shown(settings: Settings, requirements: Path, source: Source) -> Settings:
-    """Settings whose requirements path names the source in uv's error (not the generated file)."""
-    import dataclasses
+def _absolute(line: Line) -> str:
+    """A line for uv's input file: a requirement named by a local path, by its absolute ``file:`` URL (the
+    file uv reads is not beside the project's)."""
+    reference = direct_reference(line)
+    if reference is None or not reference.is_local:
+        return line.text
+    marker = f" ; {reference.marker}" if reference.marker else ""
+    name = f"{reference.name}{reference.extras} @ " if reference.name else ""
+    return f"{name}{Path(reference.location).as_uri()}{marker}"
 
-    return dataclasses.replace(settings, requirements=str(source.path if source.kind in DECLARATIONS else requirements))
 
-
-def _with_environment(text: str, target: Target, source: Source, settings: Settings) -> str:
+def _with_environment(text: str, target: Target, source: Source, settings: SourceSettings) -> str:
     """uv's lock with a header saying how it was made and ``environments`` for the target (before the first
     table: a top-level key)."""
     what = source.path.name + (f" (extras {', '.join(settings.extras)})" if settings.extras else "") + (
@@ -96,10 +102,6 @@ def _with_environment(text: str, target: Target, source: Source, settings: Setti
 
 
 def read_toml_text(text: str) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
 
     data: dict[str, Any] = tomllib.loads(text)
     return data

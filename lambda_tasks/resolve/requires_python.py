@@ -11,6 +11,8 @@ import email.parser
 import zipfile
 from pathlib import Path
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
 from ..targets import Target
 
 
@@ -32,8 +34,6 @@ def requires_python(wheel: Path) -> str | None:
 
 def refused_by(wheel: Path, target: Target) -> str | None:
     """The Requires-Python of ``wheel`` when it excludes the target's Python (its full version), else None."""
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
     spec = requires_python(wheel)
     if not spec:
         return None

@@ -34,9 +34,13 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..config import Settings
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
 from ..files import file_sha256
+from ..host import interpreters
 from ..report import Reporter
+from ..sections import ResolveSettings
 from ..targets import Target
 from .failures import Failure, last_lines
 from .process import pip_command, run
@@ -81,15 +85,9 @@ def build_pip_args(pip_args: Sequence[str]) -> list[str]:
     return args
 
 
-def is_pure(filename: str) -> bool:
-    return is_pure_name(filename)
-
-
 def build_python(target: Target) -> tuple[str | None, str]:
     """The interpreter that builds for ``target`` (None: this one) and how to say it (``Python X.Y`` when it is
     the target's version)."""
-    from ..host import interpreters
-
     version = ".".join(map(str, target.python_version))
     found = interpreters(target)
     if found:
@@ -100,7 +98,7 @@ def build_python(target: Target) -> tuple[str | None, str]:
                  f"that depends on the version is {here}'s"
 
 
-def build_wheel(requirement: str, shown: str, settings: Settings, options: Sequence[str], built_dir: Path,
+def build_wheel(requirement: str, shown: str, settings: ResolveSettings, options: Sequence[str], built_dir: Path,
                 reporter: Reporter, *, no_binary: str | None = None, remote: bool = False,
                 where: str = "") -> Path | Failure:
     """Build ``requirement`` (a requirements file line: a path, URL or name) into a pure wheel in ``built_dir``.
@@ -137,13 +135,10 @@ def build_wheel(requirement: str, shown: str, settings: Settings, options: Seque
         return final
 
 
-def build_sdist(requirement: str, settings: Settings, options: Sequence[str], built_dir: Path,
+def build_sdist(requirement: str, settings: ResolveSettings, options: Sequence[str], built_dir: Path,
                 reporter: Reporter, hashes: Sequence[str] = ()) -> Path | Failure:
     """Fetch the source distribution of ``requirement`` (pip found no wheel of it for the target), checked
     against ``hashes`` (``sha256:<hex>``, its pins) when given, and build it."""
-    from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.utils import canonicalize_name
-
     try:
         name = canonicalize_name(Requirement(requirement).name)
     except InvalidRequirement:

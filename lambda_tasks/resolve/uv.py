@@ -38,17 +38,22 @@ from pathlib import Path
 from typing import Any
 
 from .. import deadlines
-from ..config import Settings
 from ..deadlines import uv_network_env
 from ..errors import DeadlineError, ResolveError
 from ..host import find_uv
 from ..report import Reporter
-from ..sources.requirements import index_option_lines
+from ..sections import ResolveSettings
+from ..sources.declaration import Declaration
 from ..targets import Target
 from .picks import Pick, best_wheel, fetch
 from .pip_config import PipConfigError, pip_settings, uv_options
 from .process import redact
 from .requires_python import refused_by
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
 
 #: uv's --python-platform choices, (glibc major, minor) -> name suffix.
 _UV_GLIBC = [(2, 40), (2, 39), (2, 38), (2, 37), (2, 36), (2, 35), (2, 34), (2, 33), (2, 32), (2, 31), (2, 28),
@@ -103,20 +108,16 @@ def pip_only(pip_args: Sequence[str]) -> list[str]:
         return [f"an unreadable configuration file ({error})"]
 
 
-def compile_lock(settings: Settings, uv: str, reporter: Reporter, isolated: bool, requirements: Path | None = None,
+def compile_lock(settings: ResolveSettings, uv: str, reporter: Reporter, isolated: bool, requirements: Path,
                  extra: Sequence[str] = ()) -> dict[str, Any]:
-    """Run ``uv pip compile`` of ``requirements`` (the project's) for the target; the parsed pylock.toml."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
-
+    """Run ``uv pip compile`` of ``requirements`` (a file written from the declaration) for the target; the
+    parsed pylock.toml."""
     target = settings.target
     args, env = uv_settings(settings.pip_args, isolated)
     with tempfile.TemporaryDirectory(prefix="uv-lock-") as tmp:
         lock = Path(tmp, "pylock.toml")
         command = [
-            uv, "pip", "compile", str(requirements or settings.requirements_path), "--format", "pylock.toml", "-o",
+            uv, "pip", "compile", str(requirements), "--format", "pylock.toml", "-o",
             str(lock), *extra,
             "--python-platform", covering_platform(target), "--python-version",
             ".".join(map(str, target.python_version)), "--only-binary", ":all:", "--no-header", "--quiet", *args,
@@ -163,24 +164,21 @@ class Defer(Exception):
     cannot load): pip must resolve instead. The argument says why, for the build's output."""
 
 
-def download_pins(settings: Settings, pins: Sequence[str], download_dir: Path, wheelhouse: Path, reporter: Reporter,
-                  isolated: bool) -> None:
-    """The wheels of ``pins`` alone (``--no-deps``), with the requirements files' index options, as pip's
+def download_pins(settings: ResolveSettings, declaration: Declaration, pins: Sequence[str], download_dir: Path,
+                  wheelhouse: Path, reporter: Reporter, isolated: bool) -> None:
+    """The wheels of ``pins`` alone (``--no-deps``), with the declaration's index options, as pip's
     ``download_pins`` does; raises :class:`Defer` where pip must fetch them."""
-    with tempfile.TemporaryDirectory(prefix="uv-pins-") as tmp:
-        spec = Path(tmp, "requirements.txt")
-        spec.write_text("".join(f"{line}\n" for line in [*index_option_lines(settings.requirements_path), *pins]),
-                        encoding="utf-8")
-        unfetched = download(settings, download_dir, wheelhouse, reporter, isolated, requirements=spec,
-                             extra=("--no-deps",))
+    unfetched = download(settings, [*declaration.index_options, *pins], declaration.shown, download_dir, wheelhouse,
+                         reporter, isolated, extra=("--no-deps",))
     if unfetched:
         raise Defer(f"uv could not fetch {', '.join(pick.filename for pick in unfetched)}; fetching with pip")
 
 
-def download(settings: Settings, download_dir: Path, wheelhouse: Path, reporter: Reporter,
-             isolated: bool = False, on_wheel: Callable[[Path], None] | None = None, requirements: Path | None = None,
+def download(settings: ResolveSettings, lines: Sequence[str], shown: str, download_dir: Path, wheelhouse: Path,
+             reporter: Reporter, isolated: bool = False, on_wheel: Callable[[Path], None] | None = None,
              extra: Sequence[str] = ()) -> list[Pick]:
-    """Leave in ``download_dir`` the target's wheels (one per distribution), resolved by uv; ``on_wheel`` is
+    """Leave in ``download_dir`` the target's wheels (one per distribution) that ``lines`` (the declaration's, or
+    index options and pins; ``shown`` names their source) need, resolved by uv; ``on_wheel`` is
     given each as soon as it is fetched and its Requires-Python admits the target (checked against the index's
     sha256 where the index gives one).
 
@@ -193,11 +191,12 @@ def download(settings: Settings, download_dir: Path, wheelhouse: Path, reporter:
     excluded: list[str] = []
     corrected: dict[str, str] = {}  # name -> "name 0.8 (>=3.6, <3.7), 0.7 (>=3.6, <3.7)"
     fetched: set[str] = set()  # what earlier rounds left in download_dir (nothing else there is touched)
-    with tempfile.TemporaryDirectory(prefix="uv-constraints-") as tmp:
-        constraints = Path(tmp, "constraints.txt")
+    with tempfile.TemporaryDirectory(prefix="uv-input-") as tmp:
+        requirements, constraints = Path(tmp, "requirements.txt"), Path(tmp, "constraints.txt")
+        requirements.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")  # uv's input, ours
         for _ in range(_MAX_ROUNDS):
             more = [*extra, "--constraints", str(constraints)] if excluded else list(extra)
-            picks = _compile_picks(settings, uv, reporter, isolated, requirements, more)
+            picks = _compile_picks(settings, uv, reporter, isolated, requirements, more, shown)
             unfetched, refused = _fetch_checked(picks, settings.target, download_dir, wheelhouse, reporter, on_wheel,
                                                 fetched)
             if not refused:
@@ -218,8 +217,8 @@ def download(settings: Settings, download_dir: Path, wheelhouse: Path, reporter:
 _MAX_ROUNDS = 5
 
 
-def _compile_picks(settings: Settings, uv: str, reporter: Reporter, isolated: bool, requirements: Path | None,
-                   extra: Sequence[str]) -> list[Pick]:
+def _compile_picks(settings: ResolveSettings, uv: str, reporter: Reporter, isolated: bool, requirements: Path,
+                   extra: Sequence[str], shown: str) -> list[Pick]:
     try:
         return pick_wheels(compile_lock(settings, uv, reporter, isolated, requirements, extra), settings.target)
     except _UvFailed as failed:
@@ -233,7 +232,7 @@ def _compile_picks(settings: Settings, uv: str, reporter: Reporter, isolated: bo
             raise Defer("uv found no wheel for a requirement; resolving with pip, which builds pure sdists") from None
         if isolated:  # standing in for pip: pip's resolve names every requirement that cannot be had, and why
             raise Defer("uv could not resolve the requirements; resolving with pip, which says why") from None
-        raise ResolveError(redact(explain_uv_failure(output, settings))) from None
+        raise ResolveError(redact(explain_uv_failure(output, settings, shown))) from None
 
 
 def _fetch_checked(picks: list[Pick], target: Target, download_dir: Path, wheelhouse: Path, reporter: Reporter,
@@ -288,12 +287,12 @@ def silent_index(output: str) -> str | None:
            f"answer in {seconds:g} s (uv's attempts timed out) for {url.path[:60]}"
 
 
-def explain_uv_failure(output: str, settings: Settings) -> str:
+def explain_uv_failure(output: str, settings: ResolveSettings, shown: str) -> str:
     """uv's failure as one line naming the requirement and what to do."""
     lines = [line.strip() for line in output.splitlines() if line.strip()]
     cause = next((line for line in lines if line.startswith(("cause:", "╰─▶", "Because"))), None)
     detail = (cause or (lines[-1] if lines else "no output")).removeprefix("cause:").removeprefix("╰─▶").strip()
     if re.search(r"(dns error|connect|timed out|network|tcp)", output, re.I):
-        return (f"uv could not reach the package index while resolving {settings.requirements_path}: {detail}; "
+        return (f"uv could not reach the package index while resolving {shown}: {detail}; "
                 "check the network or proxy, or pass an index with pip_args")
-    return f"uv could not resolve {settings.requirements_path} for {settings.target}: {detail}"
+    return f"uv could not resolve {shown} for {settings.target}: {detail}"

@@ -17,9 +17,10 @@ What is verified, and when:
   stat cache, which re-hashes any file whose size, mtime, ctime or inode changed). A mismatch means the entry
   is damaged: it is deleted, a one-line warning says so, and the resolution is done again (never shipped).
 - uv's lock names each wheel's sha256: a cached file is linked only when its bytes have it (:func:`lookup`).
-- ``--hash`` pins in the requirements files (and the files they include) are checked against the wheel used
-  for that requirement on every resolve, cached or not: pip checks them when it downloads, this also covers
-  uv and the cache. A wheel that matches none of its pins stops the build (:class:`ResolveError`).
+- ``--hash`` pins of the declaration (its lines and constraints, ``sources/declaration.py``) are checked
+  against the wheel used for that requirement on every resolve, cached or not: pip checks them when it
+  downloads, this also covers uv and the cache. A wheel that matches none of its pins stops the build
+  (:class:`ResolveError`).
 """
 
 from __future__ import annotations
@@ -29,19 +30,18 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from ..cache_prune import touch
 from ..errors import ResolveError
 from ..files import content_sha256, content_sha256s, file_sha256, forget_hash, write_atomic
 from ..report import Reporter
-from ..sources.requirements import included_files
 
 _HEX = re.compile(r"^[0-9a-f]{64}$")
-_HASH_OPTION = re.compile(r"(?:^|\s)--hash(?:\s*=\s*|\s+)([A-Za-z0-9_]+):([0-9A-Fa-f]+)")
-_NAME = re.compile(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
 
 
 @dataclass(frozen=True)
@@ -157,59 +157,12 @@ def local_copies_match(wheels: Sequence[CachedWheel], locations: Sequence[Path])
 # ---------------------------------------------------------------------------------------------- --hash pins
 
 
-def _logical_lines(text: str) -> Iterable[str]:
-    """pip's lines: a backslash at the end joins the next; comments (`` #`` or a leading ``#``) go."""
-    pending = ""
-    for raw in text.splitlines():
-        line = raw if not raw.lstrip().startswith("#") else ""
-        line = re.split(r"\s#", line, maxsplit=1)[0]
-        if line.rstrip().endswith("\\"):
-            pending += line.rstrip()[:-1] + " "
-            continue
-        yield pending + line
-        pending = ""
-    if pending:
-        yield pending
-
-
-def pinned_hashes(requirements: Path) -> dict[str, dict[str, set[str]]]:
-    """canonical name -> algorithm -> hex digests, from ``--hash`` options on requirement lines of
-    ``requirements`` and every file it includes (-r/-c)."""
-    from packaging.utils import canonicalize_name
-
-    pins: dict[str, dict[str, set[str]]] = {}
-    for file in included_files(requirements):
-        for line in _logical_lines(file.read_text(encoding="utf-8")):
-            hashes = _HASH_OPTION.findall(line)
-            name = _NAME.match(line)
-            if not hashes or name is None or line.lstrip().startswith("-"):
-                continue
-            by_algorithm = pins.setdefault(str(canonicalize_name(name.group(1))), {})
-            for algorithm, digest in hashes:
-                by_algorithm.setdefault(algorithm.lower(), set()).add(digest.lower())
-    return pins
-
-
-def pins_of(requirements: Path, requirement: str) -> list[str]:
-    """The ``--hash`` pins (``sha256:<hex>``) of the distribution ``requirement`` names."""
-    from packaging.utils import canonicalize_name
-
-    match = _NAME.match(requirement)
-    if match is None or not requirements.is_file():
-        return []
-    wanted = pinned_hashes(requirements).get(str(canonicalize_name(match.group(1))), {})
-    return [f"{algorithm}:{digest}" for algorithm in sorted(wanted) for digest in sorted(wanted[algorithm])]
-
-
-def check_pins(wheels: Sequence[CachedWheel], requirements: Path) -> None:
-    """Every wheel whose distribution is pinned with ``--hash`` matches one of its pins; a wheel built here from
-    an sdist is checked by that sdist's sha256 (pip checked the sdist it fetched against the pins)."""
-    if not requirements.is_file():
-        return
-    pins = pinned_hashes(requirements)
+def check_pins(wheels: Sequence[CachedWheel], pins: Mapping[str, Mapping[str, frozenset[str]]], shown: str) -> None:
+    """Every wheel whose distribution is pinned with ``--hash`` (``pins``: the declaration's, name -> algorithm
+    -> digests; ``shown`` names the source) matches one of its pins; a wheel built here from an sdist is checked
+    by that sdist's sha256 (pip checked the sdist it fetched against the pins)."""
     if not pins:
         return
-    from packaging.utils import canonicalize_name, parse_wheel_filename
 
     for wheel in wheels:
         name = str(canonicalize_name(parse_wheel_filename(wheel.name)[0]))
@@ -227,7 +180,7 @@ def check_pins(wheels: Sequence[CachedWheel], requirements: Path) -> None:
         pinned = ", ".join(f"{algorithm}:{digest}" for algorithm in sorted(wanted)
                            for digest in sorted(wanted[algorithm]))
         raise ResolveError(
-            f"{name}: the wheel in use does not match the --hash pinned in {requirements.name}\n"
+            f"{name}: the wheel in use does not match the --hash pinned in {shown}\n"
             f"  wheel:  {wheel.name}\n  sha256: {wheel.sha256}\n"
             + (f"  built here from {wheel.built_from[0]}, sha256 {wheel.built_from[1]}\n" if wheel.built_from else "")
             + f"  pinned: {pinned}\n"

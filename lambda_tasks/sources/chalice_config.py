@@ -90,7 +90,8 @@ WIRED_KINDS = frozenset({"rest_api", "authorizer", "lambda_function", "schedule"
 
 
 def readme_table() -> str:
-    """The README's table of config.json keys, from CONFIG_KEYS."""
+    """The table of config.json keys, from CONFIG_KEYS: docs/guides/chalice-projects.md's (docs/_hooks/reference.py
+    fills it in)."""
     rows = ["| config.json key | Read from | lambda-tasks |", "|---|---|---|"]
     rows += [f"| `{key}` | {', '.join(k.levels)} | {k.effect} |" for key, k in CONFIG_KEYS.items()]
     return "\n".join(rows)

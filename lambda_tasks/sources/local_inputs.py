@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..files import content_sha256s, tree_digest
-from .requirements import direct_references, expand, flattened_lines, option
+from .requirements import DirectReference, Line, expand, option
 
 _FIND_LINKS = {"-f", "--find-links"}
 #: What building a local project writes into its own directory, and tool caches: not inputs.
@@ -34,11 +34,12 @@ def not_source(name: str) -> bool:
     return name in NOT_SOURCE or name.endswith((".egg-info", ".pyc"))
 
 
-def find_links_locations(requirements: Path, pip_args: Sequence[str], project_dir: Path,
+def find_links_locations(lines: Sequence[Line], pip_args: Sequence[str], project_dir: Path,
                          configuration: Iterable[str] = ()) -> list[Path]:
-    """The local ``--find-links`` locations (directories or files) a resolve reads, each once, in order."""
+    """The local ``--find-links`` locations (directories or files) a resolve reads, each once, in order: from
+    the declaration's ``lines``, ``pip_args``, ``PIP_FIND_LINKS`` and pip's ``configuration``."""
     values: list[tuple[str, Path]] = []
-    for line in flattened_lines(requirements):  # relative ones that exist were made absolute (pip's rule)
+    for line in lines:  # relative ones that exist were made absolute (pip's rule)
         parsed = option(line.text)
         if parsed and parsed[0] in _FIND_LINKS:
             values.append((expand(parsed[1]), project_dir))
@@ -86,8 +87,8 @@ def _files_of(location: Path, by_content: bool, stat_times: bool) -> list[list[o
     return rows
 
 
-def local_inputs(requirements: Path, pip_args: Sequence[str], project_dir: Path,
-                 configuration: Iterable[str] = (), stat_times: bool = False) -> dict[str, list[object]]:
+def local_inputs(find_links: Sequence[Path], references: Sequence[DirectReference], project_dir: Path,
+                 stat_times: bool = False) -> dict[str, list[object]]:
     """What the local inputs hold, named by their path relative to the project (or by name, outside it):
     each local requirement's files by sha256; each find-links location's files by sha256 when it is inside the
     project, else (a machine's wheel directory, which may hold gigabytes a cold cache would hash on every build)
@@ -95,12 +96,11 @@ def local_inputs(requirements: Path, pip_args: Sequence[str], project_dir: Path,
     files a resolution took from such a location are checked by sha256 when it is reused
     (``resolve.wheelhouse.local_copies_match``)."""
     project = project_dir.resolve()
-    find_links = [[_shown(location, project_dir),
-                   _files_of(location, location.is_relative_to(project), stat_times)]
-                  for location in find_links_locations(requirements, pip_args, project_dir, configuration)]
+    rows = [[_shown(location, project_dir), _files_of(location, location.is_relative_to(project), stat_times)]
+            for location in find_links]
     local: list[object] = []
     seen: set[str] = set()
-    for reference in direct_references(requirements):
+    for reference in references:
         if not reference.is_local or reference.location in seen:
             continue
         seen.add(reference.location)
@@ -109,7 +109,7 @@ def local_inputs(requirements: Path, pip_args: Sequence[str], project_dir: Path,
             local.append([_shown(path, project_dir), tree_digest(path, skip=not_source)])
         elif path.is_file():
             local.append([_shown(path, project_dir), content_sha256s([path])])
-    return {"find_links": list(find_links), "local": local}
+    return {"find_links": list(rows), "local": local}
 
 
 def _shown(path: Path, project_dir: Path) -> str:

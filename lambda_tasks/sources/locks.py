@@ -57,6 +57,7 @@ def _file(entry: Mapping[str, Any], base: Path, hashes: Mapping[str, str] | None
 def _evaluate(marker: str | None, environment: Mapping[str, str], **extra: Any) -> bool:
     if not marker:
         return True
+    # lazy: packaging (~25 ms) is not loaded by a no-op build
     from packaging.markers import Marker
 
     return Marker(marker).evaluate({**environment, **extra})
@@ -87,6 +88,7 @@ def read_pylock(path: Path, environment: Mapping[str, str], extras: Sequence[str
                 groups: Sequence[str] = ()) -> list[LockedPackage]:
     """The packages of a PEP 751 lock whose marker holds on the target (with these extras and groups)."""
     data = read_toml(path)
+    # lazy: packaging (~25 ms) is not loaded by a no-op build
     from packaging.pylock import Pylock, PylockValidationError  # packaging >= 26.0
 
     try:
@@ -113,6 +115,7 @@ def read_pylock(path: Path, environment: Mapping[str, str], extras: Sequence[str
     for package in data.get("packages", []):
         marker = package.get("marker")
         if marker:
+            # lazy: packaging (~25 ms) is not loaded by a no-op build
             from packaging.markers import Marker
 
             env = {**environment, "extras": chosen_extras, "dependency_groups": chosen_groups}
@@ -140,6 +143,7 @@ def read_pylock(path: Path, environment: Mapping[str, str], extras: Sequence[str
 
 
 def _check_requires_python(specifier: object, version: str, lock: str) -> None:
+    # lazy: packaging (~25 ms) is not loaded by a no-op build
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
     if not specifier:
@@ -285,6 +289,7 @@ def uv_lock_staleness(lock: Path, pyproject: Path) -> str | None:
     """Why uv.lock no longer matches pyproject.toml's dependencies (None when it does)."""
     if not pyproject.is_file():
         return None
+    # lazy: packaging (~25 ms) is not loaded by a no-op build
     from packaging.requirements import Requirement
 
     project = read_toml(pyproject)
@@ -292,6 +297,7 @@ def uv_lock_staleness(lock: Path, pyproject: Path) -> str | None:
     meta = root.get("metadata", {})
 
     def key(name: str, extras: Sequence[str], specifier: str, marker: str | None) -> tuple[str, ...]:
+        # lazy: packaging (~25 ms) is not loaded by a no-op build
         from packaging.specifiers import SpecifierSet
 
         return (_norm(name), ",".join(sorted(_norm(x) for x in extras)), str(SpecifierSet(specifier)), marker or "")

@@ -57,6 +57,7 @@ def poetry_staleness(lock: Path, pyproject: Path) -> bool:
 def python_allows(constraint: str, version: str) -> bool:
     """Whether a Poetry version constraint (``^3.8``, ``~3.9``, ``>=3.8,<4``, ``3.9.*``, ``a || b``) allows
     ``version``."""
+    # lazy: packaging (~25 ms) is not loaded by a no-op build
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
     for alternative in poetry_specifiers(constraint):
@@ -111,6 +112,7 @@ def _holds(table: Mapping[str, Any], environment: Mapping[str, str], extras: Seq
 def _roots(data: Mapping[str, Any], path: Path, environment: Mapping[str, str], extras: Sequence[str],
            groups: Sequence[str]) -> list[tuple[str, tuple[str, ...]]]:
     """The project's own requirements that hold on the target: (name, extras asked of it)."""
+    # lazy: packaging (~25 ms) is not loaded by a no-op build
     from packaging.requirements import Requirement
 
     project = data.get("project", {})
@@ -264,9 +266,3 @@ def _package(package: Mapping[str, Any], base: Path) -> LockedPackage:
     wheels = tuple(f for f in files if f.filename.endswith(".whl"))
     sdist = next((f for f in files if not f.filename.endswith(".whl")), None)
     return LockedPackage(name, version, wheels, sdist, index=index)
-
-
-def poetry_directories(path: Path) -> list[Path]:
-    """The local directories poetry.lock builds packages from."""
-    return sorted({(path.parent / str(p["source"]["url"])).resolve() for p in read_toml(path).get("package", [])
-                   if p.get("source", {}).get("type") == "directory"})

@@ -8,7 +8,6 @@ Named by the ``requirements`` setting, or searched in this order: ``requirements
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import sys
@@ -18,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ResolveError, SettingsError
-from ..files import cache_dir, write_atomic
 from ..project_paths import regular_file
 
 if sys.version_info >= (3, 11):
@@ -119,6 +117,7 @@ def poetry_dependencies(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _name(requirement: str) -> str:
+    # lazy: packaging (~25 ms) is not loaded by a no-op build
     from packaging.requirements import InvalidRequirement, Requirement
     from packaging.utils import canonicalize_name
 
@@ -146,6 +145,7 @@ def project_requirements(path: Path, extras: Sequence[str] = (), groups: Sequenc
         for line in pending:
             name = _name(line)
             if own and name == own:  # a self-reference: ``myapp[cli]`` adds that extra
+                # lazy: packaging (~25 ms) is not loaded by a no-op build
                 from packaging.requirements import Requirement
 
                 wanted += [_norm(extra) for extra in Requirement(line).extras]
@@ -184,13 +184,3 @@ def _group(table: dict[str, list[Any]], group: str, path: Path, seen: tuple[str,
 
 def _norm(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def generated_requirements(lines: Sequence[str]) -> Path:
-    """A requirements file holding ``lines`` (in the cache, named by content), for the requirements path."""
-    text = "".join(f"{line}\n" for line in lines)
-    path = cache_dir() / "sources" / f"pyproject-{hashlib.sha256(text.encode()).hexdigest()[:24]}.txt"
-    if not path.is_file() or path.read_text(encoding="utf-8") != text:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, text.encode())
-    return path

@@ -14,9 +14,11 @@ import os
 import re
 import urllib.parse
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ..errors import ResolveError
 from ..project_paths import read_text
 
 #: pip's environment variables that change what a resolve finds.
@@ -44,10 +46,11 @@ class Line:
     path: Path
     number: int  # where it starts in its file, from 1
     text: str
+    label: str = ""  # where a line not from a requirements file comes from ("pyproject.toml [project]")
 
     @property
     def where(self) -> str:
-        return f"{self.path.name} line {self.number}"
+        return self.label or f"{self.path.name} line {self.number}"
 
 
 @dataclass(frozen=True)
@@ -166,7 +169,12 @@ def _flatten(path: Path, lines: list[Line], seen: set[Path]) -> None:
 def index_option_lines(path: Path) -> list[str]:
     """The index options (--index-url, --extra-index-url, --find-links, --no-index, --trusted-host, --pre) that
     ``path`` and the files it includes give, as lines for another requirements file (``${VAR}`` kept)."""
-    return [line.text for line in flattened_lines(path) if (option(line.text) or ("", ""))[0] in INDEX_OPTIONS]
+    return index_options(flattened_lines(path))
+
+
+def index_options(lines: Sequence[Line]) -> list[str]:
+    """The index options among ``lines`` (see :func:`index_option_lines`)."""
+    return [line.text for line in lines if (option(line.text) or ("", ""))[0] in INDEX_OPTIONS]
 
 
 def direct_reference(line: Line) -> DirectReference | None:
@@ -228,35 +236,31 @@ def _local(line: Line, path: Path, name: str | None, extras: str, marker: str, e
 
 def direct_references(path: Path) -> list[DirectReference]:
     """The requirements named by location in ``path`` and the files it includes, in order."""
+    return references_of(flattened_lines(path))
+
+
+def references_of(lines: Sequence[Line]) -> list[DirectReference]:
+    """The requirements among ``lines`` named by location, in order."""
     found = []
-    for line in flattened_lines(path):
+    for line in lines:
         reference = direct_reference(line)
         if reference is not None:
             found.append(reference)
     return found
 
 
-def local_requirement_dirs(path: Path) -> list[Path]:
-    """The local directories that ``path`` (and the files it includes with -r) names as requirements.
-
-    Their files are inputs of the layers: a change in one must make them stale. Building writes ``build/``
-    and ``*.egg-info`` into a setuptools project's directory; leave those (and ``__pycache__``) out of a hash.
-    """
-    found: list[Path] = []
-    for reference in direct_references(path):
-        directory = Path(reference.location)
-        if reference.kind == "directory" and directory not in found:
-            found.append(directory)
-    return found
-
-
 def top_level_requirements(path: Path) -> tuple[list[str], int]:
-    """The PEP 508 requirements ``path`` (and what it includes with -r) asks for, per-requirement options such as
-    ``--hash`` left out, and how many lines name a package only by location (``./pkg``): their names are known
-    only once built, so the dependency check cannot start from them."""
+    """The PEP 508 requirements ``path`` (and what it includes with -r) asks for: see :func:`top_level`."""
+    return top_level(flattened_lines(path))
+
+
+def top_level(lines: Sequence[Line]) -> tuple[list[str], int]:
+    """The PEP 508 requirements ``lines`` ask for, per-requirement options such as ``--hash`` left out, and how
+    many lines name a package only by location (``./pkg``): their names are known only once built, so the
+    dependency check cannot start from them."""
     found: list[str] = []
     unnamed = 0
-    for line in flattened_lines(path):
+    for line in lines:
         if line.text.startswith("-") and (option(line.text) or ("", ""))[0] not in {"-e", "--editable"}:
             continue
         reference = direct_reference(line)
@@ -271,15 +275,14 @@ def top_level_requirements(path: Path) -> tuple[list[str], int]:
     return found, unnamed
 
 
-def check_requirements(path: Path) -> None:
-    """Every requirement named by name in ``path`` (and the files it includes) must be valid PEP 508, as the
-    dependency check reads it: pip's older parser takes lines such as ``requests==`` and then fails with a
-    misleading answer. :class:`ResolveError` names the first bad line."""
+def check_requirements(lines: Sequence[Line]) -> None:
+    """Every requirement named by name in ``lines`` must be valid PEP 508, as the dependency check reads it:
+    pip's older parser takes lines such as ``requests==`` and then fails with a misleading answer.
+    :class:`ResolveError` names the first bad line."""
+    # lazy: packaging (~25 ms) is not loaded by a no-op build
     from packaging.requirements import InvalidRequirement, Requirement
 
-    from ..errors import ResolveError
-
-    for line in flattened_lines(path):
+    for line in lines:
         if line.text.startswith("-") or direct_reference(line) is not None:
             continue
         text = re.split(r"\s+--?[a-z]", expand(line.text), maxsplit=1)[0].strip()
@@ -289,3 +292,39 @@ def check_requirements(path: Path) -> None:
             reason = str(error).splitlines()[0]
             raise ResolveError(f"invalid requirement {text!r} ({line.where}): {reason}\n"
                                "  fix that line (a pin is name==version, e.g. requests==2.32.3)") from None
+
+
+_HASH_OPTION = re.compile(r"(?:^|\s)--hash(?:\s*=\s*|\s+)([A-Za-z0-9_]+):([0-9A-Fa-f]+)")
+_NAME = re.compile(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
+
+
+def constraint_lines(lines: Sequence[Line]) -> list[Line]:
+    """The lines of the local constraints files (``-c``) that ``lines`` name, with what they include."""
+    found: list[Line] = []
+    seen: set[Path] = set()
+    for line in lines:
+        name, value = option(line.text) or ("", "")
+        if name in {"-c", "--constraint"} and "://" not in value:
+            path = Path(value)
+            if path not in seen and path.is_file():
+                seen.add(path)
+                found += flattened_lines(path)
+    return found
+
+
+def hash_pins(lines: Sequence[Line]) -> dict[str, dict[str, frozenset[str]]]:
+    """canonical name -> algorithm -> hex digests, from the ``--hash`` options of requirement lines."""
+    # lazy: packaging (~25 ms) is not loaded by a no-op build
+    from packaging.utils import canonicalize_name
+
+    pins: dict[str, dict[str, set[str]]] = {}
+    for line in lines:
+        hashes = _HASH_OPTION.findall(line.text)
+        name = _NAME.match(line.text)
+        if not hashes or name is None or line.text.lstrip().startswith("-"):
+            continue
+        by_algorithm = pins.setdefault(str(canonicalize_name(name.group(1))), {})
+        for algorithm, digest in hashes:
+            by_algorithm.setdefault(algorithm.lower(), set()).add(digest.lower())
+    return {name: {algorithm: frozenset(digests) for algorithm, digests in table.items()}
+            for name, table in pins.items()}

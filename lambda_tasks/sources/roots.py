@@ -31,10 +31,12 @@ def declared_requirements(source: Source, environment: Mapping[str, str], extras
                           groups: Sequence[str] = ()) -> list[str]:
     """A declaration's requirement lines (pyproject.toml's [project] or [tool.poetry], or a Pipfile)."""
     if source.kind == "poetry":
+        # lazy: only the reader of the project's own source loads (a no-op build's start-up time)
         from .poetry_project import poetry_requirements
 
         return poetry_requirements(source.path, environment, extras, groups)
     if source.kind == "pipfile":
+        # lazy: only the reader of the project's own source loads (a no-op build's start-up time)
         from .pipfile import pipfile_requirements
 
         return pipfile_requirements(source.path, groups=groups)
@@ -45,15 +47,9 @@ def _requirements(lines: Sequence[str]) -> tuple[str, ...]:
     return tuple(line for line in lines if not line.startswith("-"))
 
 
-def declared_roots(source: Source, requirements_file: Path, environment: Mapping[str, str],
-                   extras: Sequence[str] = (), groups: Sequence[str] = ()) -> Roots | None:
-    """The roots of ``source`` on the target; ``requirements_file`` is the file a declaration was resolved
-    from (a requirements file, or the lines a pyproject.toml, Poetry project or Pipfile declares)."""
-    from .requirements import top_level_requirements
-
-    if not source.is_lock:
-        found, unnamed = top_level_requirements(requirements_file)
-        return Roots(tuple(found), source.path.name, unnamed)
+def lock_roots(source: Source, environment: Mapping[str, str], extras: Sequence[str] = (),
+               groups: Sequence[str] = ()) -> Roots | None:
+    """The roots of the lock ``source`` on the target (a declaration's are its own top-level lines)."""
     base = source.path.parent
     pyproject, pipfile = base / "pyproject.toml", base / "Pipfile"
     label = f"{source.path.name} ({{}})"
@@ -69,6 +65,7 @@ def declared_roots(source: Source, requirements_file: Path, environment: Mapping
             lines = project_requirements(pyproject, extras, groups)
             return Roots(_requirements(lines), label.format("pyproject.toml's requirements"))
         if source.kind == "poetry.lock" or poetry_dependencies(data):
+            # lazy: only the reader of the project's own source loads (a no-op build's start-up time)
             from .poetry_lock import poetry_root_lines
 
             lines = poetry_root_lines(pyproject, environment, extras, groups)
@@ -79,6 +76,7 @@ def declared_roots(source: Source, requirements_file: Path, environment: Mapping
 
 
 def _pipfile(pipfile: Path, environment: Mapping[str, str], label: str, groups: Sequence[str]) -> Roots:
+    # lazy: only the reader of the project's own source loads (a no-op build's start-up time)
     from .pipfile import pipfile_root_lines
 
     lines = pipfile_root_lines(pipfile, environment, groups)
@@ -93,9 +91,11 @@ def lock_inputs(source: Source) -> tuple[list[Path], list[Path]]:
               "pylock": ["pyproject.toml", "Pipfile"]}.get(source.kind, [])
     files = [source.path, *(base / name for name in beside if (base / name).is_file())]
     if source.kind == "Pipfile.lock":
+        # lazy: only the reader of the project's own source loads (a no-op build's start-up time)
         from .pipfile import pipfile_directories
 
         return files, pipfile_directories(source.path)
+    # lazy: only the reader of the project's own source loads (a no-op build's start-up time)
     from .locks import lock_directories
 
     return files, lock_directories(source.path)

@@ -15,9 +15,13 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..entries import unit_key
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
 from ..manifest import BillOfMaterials
 from ..target_lock import Reason
 
@@ -36,7 +40,6 @@ class Shipped:
 
 def parse_bom(text: str) -> dict[str, Shipped]:
     """name -> what the BOM says of it (a reason without ``": "`` is kept whole as its requirement)."""
-    tomllib = _tomllib()
     shipped: dict[str, Shipped] = {}
     for package in tomllib.loads(text).get("packages", []):
         tool = package.get("tool", {}).get("lambda-tasks", {})
@@ -66,17 +69,8 @@ def read_bom(data: bytes | None) -> dict[str, Shipped] | None:
         return None
     try:
         return parse_bom(data.decode("utf-8"))
-    except (UnicodeDecodeError, _tomllib().TOMLDecodeError, KeyError, TypeError, AttributeError):
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError, AttributeError):
         return None
-
-
-def _tomllib() -> Any:
-    """tomllib, imported when a BOM is parsed (not by a build that is up to date)."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
-    return tomllib
 
 
 def parent_of(reason: Reason, shipped: Mapping[str, Shipped]) -> str | None:
@@ -115,6 +109,7 @@ def chain(name: str, shipped: Mapping[str, Shipped]) -> tuple[Reason, ...]:
 def requirement_text(requirement: str) -> str:
     """A requirement as a chain shows it: an ``extra == "x"`` marker left out (the asking side names the
     extra), another marker in parentheses, not after a stray ``;``."""
+    # lazy: packaging (~25 ms) is not loaded by a no-op build
     from packaging.requirements import InvalidRequirement, Requirement
 
     try:

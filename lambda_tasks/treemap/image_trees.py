@@ -111,14 +111,10 @@ def read_layer(path: Path, shown: str, blob: Blob) -> tuple[list[Member], dict[s
     return members, owners
 
 
-def image_artifacts(output_dir: Path, image: ImageRecord) -> list[Artifact]:
-    """The base's layers, then ours, bottom to top: each an artifact of the page."""
-    return image_report(output_dir, image, None)[0]
-
-
 def image_report(output_dir: Path, image: ImageRecord, rules: Slimming | None) -> tuple[list[Artifact],
                                                                                        dict[str, Saving]]:
-    """:func:`image_artifacts`, and with ``rules`` each unit's slimming estimates (strip: not measured)."""
+    """The base's layers, then ours, bottom to top (each an artifact of the page), and with ``rules`` each unit's
+    slimming estimates (strip: not measured)."""
     savings: dict[str, Saving] = {}
     artifacts = [Artifact(base_node(n, blob, image.base.reference), blob.size, blob.unzipped_bytes or blob.size,
                           base=True) for n, blob in enumerate(image.base.layers, 1)]

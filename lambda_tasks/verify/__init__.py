@@ -23,17 +23,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import project_paths
-from ..config import Settings
 from ..errors import BytecodeError, VerifyError
 from ..host import describe, find_emulated, find_interpreter, machine
 from ..limits import PAYLOAD_BYTES
 from ..manifest import Manifest, require
 from ..report import Reporter, human_bytes
+from ..sections import FunctionSettings, LayerSettings
 from ..shared_libraries import check_laid_out
 from ..targets import Target
 from ..verify import static as imports
-from . import events, execution, lambda_env, sandbox, verdict
+from . import events, execution, host_libraries, lambda_env, memo, sandbox, verdict
 from .calls import Call, calls_of, every_call
+from .image_layout import unpack_layers
 
 __all__ = ["Call", "Plan", "VerifyResult", "calls_of", "choose_plan", "lay_out", "verify"]
 
@@ -85,15 +86,18 @@ class Layout:
                 str(self.opt / "python")]
 
 
-def verify(settings: Settings, event: Path | None, reporter: Reporter, function: str | None = None,
-           handler: str | None = None, remembered: bool = False, *, pass_env: Sequence[str] = (),
-           all_functions: bool = False, kinds: Mapping[str, str] | None = None) -> VerifyResult:
+def verify(settings: LayerSettings, functions: FunctionSettings, event: Path | None, reporter: Reporter,
+           function: str | None = None, handler: str | None = None, remembered: bool = False, *,
+           pass_env: Sequence[str] = (), all_functions: bool = False, kinds: Mapping[str, str] | None = None,
+           regions: Sequence[str] = ()) -> VerifyResult:
     """Check that the built artifacts load (and, with ``event``, run) as Lambda would run them: every function's
     handler is loaded by Lambda's runtime client; the first (or the one ``function``/``handler`` picks) is given
     the event. ``all_functions``: every function is given a sample event of its kind (``kinds``: short name or
     handler -> a Chalice kind or one of events.KINDS; else the sample ``event`` names, else API Gateway REST),
     and a table is printed. ``pass_env``: names of this shell's variables the handler gets on purpose.
-    With ``remembered`` (deploy), a success on the same inputs before counts (``memo``).
+    With ``remembered`` (deploy), a success on the same inputs before counts (``memo``). The artifacts are the
+    ones ``settings`` (the layers' section) names; ``functions`` says what Lambda gives each handler; the
+    handlers are told they run in the first of ``regions`` (else AWS_REGION's).
 
     Raises :class:`VerifyError` naming what fails; returns a :class:`VerifyResult` otherwise.
     """
@@ -104,25 +108,23 @@ def verify(settings: Settings, event: Path | None, reporter: Reporter, function:
                           f"not {target}; run `invoke build` for {target} first")
     payload = _read_event(event) if event is not None else None
     passed = lambda_env.passed_variables(pass_env, os.environ)
-    calls = every_call(settings) if all_functions else calls_of(settings, function, handler)
+    calls = every_call(functions) if all_functions else calls_of(functions, function, handler)
     handlers = list(dict.fromkeys(call.handler for call in calls))
     plan = choose_plan(target, settings.bytecode_python)
     result = VerifyResult(handlers, " ".join(plan.command), plan.compiled)
     key = None
     if remembered and payload is None:
-        from . import memo
-
         key = memo.memo_key(manifest, calls, plan.command, plan.compiled, settings.extra_layers)
         known = memo.recall(key)
         if known is not None:
             result.unchecked, result.warnings = known["unchecked"], known["warnings"]
             return _said(result, reporter, "; verified before: the same artifacts, handlers, environments and "
                          "interpreter")
-    region = (settings.regions[0] if settings.regions else
+    region = (regions[0] if regions else
               os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1")
     with tempfile.TemporaryDirectory(prefix="lambda-tasks-verify-") as scratch:
         if manifest.image is not None:
-            layout = _lay_out_image(Path(scratch), settings, manifest)
+            layout = _lay_out_image(Path(scratch), settings.output_dir, manifest)
             what = f"the image's {len(manifest.image.layers)} layer(s) of ours as /var/task"
         else:
             layout = lay_out(Path(scratch), settings.output_dir / manifest.app.path,
@@ -212,8 +214,6 @@ def _hidden_libraries(layout: Layout, target: Target, interpreter: execution.Int
                       isolation: sandbox.Isolation, reporter: Reporter,
                       result: VerifyResult) -> dict[str, tuple[str, ...]]:
     """The host libraries the artifacts need that Lambda lacks, by directory (hidden in the namespace)."""
-    from . import host_libraries
-
     base = host_libraries.base_table(target.runtime, target.python_version)
     executable, _, prefix = interpreter.needs
     names = host_libraries.to_hide(layout.task, layout.opt, base or frozenset(),
@@ -344,12 +344,10 @@ def lay_out(root: Path, app_zip: Path, layer_zips: list[Path]) -> Layout:
     return Layout(root, task, opt, len(layer_zips))
 
 
-def _lay_out_image(root: Path, settings: Settings, manifest: Manifest) -> Layout:
-    from .image_layout import unpack_layers
-
+def _lay_out_image(root: Path, output_dir: Path, manifest: Manifest) -> Layout:
     assert manifest.image is not None
     (root / "opt").mkdir()
-    unpack_layers(root, settings.output_dir / manifest.image.path / "blobs" / "sha256", manifest.image.layers)
+    unpack_layers(root, output_dir / manifest.image.path / "blobs" / "sha256", manifest.image.layers)
     (root / "var" / "task").mkdir(parents=True, exist_ok=True)
     return Layout(root, root / "var" / "task", root / "opt", 0)
 

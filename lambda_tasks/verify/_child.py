@@ -149,6 +149,7 @@ def loaded_files(task_root: str) -> list[str]:
 
 
 def _post(path: str, document: object, headers: dict[str, str] | None = None) -> None:
+    # lazy: the handler's process loads http.client only where Lambda's bootstrap would
     import http.client
 
     connection = http.client.HTTPConnection(os.environ["AWS_LAMBDA_RUNTIME_API"], timeout=30)
@@ -202,6 +203,7 @@ def add_default_site_directories(task_root: str, opt: str) -> None:
 
 def stand_in(handler: str) -> None:
     """The runtime client's protocol without awslambdaric: load the handler, then serve invocations."""
+    # lazy: the handler's process loads http.client only where Lambda's bootstrap would
     import http.client
     import time
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ..app_model import WebApp, web_from_dump
-from ..config import Settings
 from ..manifest import require
 from ..report import Reporter
+from ..sections import FunctionSettings, Shipping
 from . import VerifyResult, _function, _stage, choose_plan, execution, lay_out
 from .calls import every_call
 
@@ -77,14 +78,16 @@ def needed(web: WebApp | None) -> bool:
     return web is not None and (bool(web.problems) or any(e.problem for e in web.events))
 
 
-def read_by_import(settings: Settings, web: WebApp, reporter: Reporter) -> WebApp:
-    """``web`` completed by importing app.py in the sandbox; as it was when the import fails (its problems stand)."""
+def read_by_import(settings: Shipping, functions: FunctionSettings, web: WebApp, reporter: Reporter, *,
+                   regions: Sequence[str] = ()) -> WebApp:
+    """``web`` completed by importing app.py in the sandbox (the artifacts ``settings`` names, as the first of
+    ``functions`` runs); as it was when the import fails (its problems stand)."""
     manifest = require(settings.manifest_path, settings.output_dir)
-    if manifest.image is not None or not settings.function_specs():
+    if manifest.image is not None or not functions.function_specs():
         return web
     plan = choose_plan(settings.target, settings.bytecode_python)
-    call = dataclasses.replace(every_call(settings)[0], handler=f"{MODULE}.dump")
-    region = settings.regions[0] if settings.regions else "us-east-1"
+    call = dataclasses.replace(every_call(functions)[0], handler=f"{MODULE}.dump")
+    region = regions[0] if regions else "us-east-1"
     with tempfile.TemporaryDirectory(prefix="lambda-tasks-app-dump-") as scratch:
         layout = lay_out(Path(scratch), settings.output_dir / manifest.app.path,
                          [settings.output_dir / layer.path for layer in manifest.layers])

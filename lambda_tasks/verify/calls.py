@@ -8,8 +8,9 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..config import FunctionSpec, Settings
+from ..config import FunctionSpec
 from ..errors import VerifyError
+from ..sections import FunctionSettings
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class Call:
     short_name: str = ""
 
 
-def calls_of(settings: Settings, function: str | None = None, handler: str | None = None) -> list[Call]:
+def calls_of(settings: FunctionSettings, function: str | None = None, handler: str | None = None) -> list[Call]:
     """The functions to verify: the one ``function`` names (its deployed name or short name), or the one
     ``handler`` names, else every function (the first is the one an event is given to); functions with the
     same handler and environment once."""
@@ -48,13 +49,13 @@ def calls_of(settings: Settings, function: str | None = None, handler: str | Non
     return list(calls.values())
 
 
-def every_call(settings: Settings) -> list[Call]:
+def every_call(settings: FunctionSettings) -> list[Call]:
     """Every function, each with its own environment (``verify --all``)."""
     specs = settings.function_specs() or (FunctionSpec(settings.function_name or "verify"),)
     return [_call(settings, spec) for spec in specs]
 
 
-def _call(settings: Settings, spec: FunctionSpec) -> Call:
+def _call(settings: FunctionSettings, spec: FunctionSpec) -> Call:
     storage = spec.ephemeral_storage or settings.ephemeral_storage or 512
     return Call(spec.handler or settings.handler, spec.name,
                 spec.memory if spec.memory is not None else settings.memory,

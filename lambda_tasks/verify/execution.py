@@ -10,13 +10,13 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import VerifyError
+from ..deadlines import capture
+from ..errors import DeadlineError, VerifyError
 from . import lambda_env, runtime_dir, sandbox
 from .runtime_api import RuntimeAPI
 
@@ -37,9 +37,9 @@ class Interpreter:
 @functools.cache
 def resolve(command: tuple[str, ...]) -> Interpreter:
     try:
-        done = subprocess.run([*command, "-I", "-c", _PROBE], capture_output=True, text=True, timeout=60)
+        done = capture([*command, "-I", "-c", _PROBE], f"verify: describing {' '.join(command)}", deadline=60)
         real, prefix, base, version, machine = json.loads(done.stdout)
-    except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
+    except (OSError, ValueError, DeadlineError) as exc:
         raise VerifyError(f"verify: the interpreter {' '.join(command)} does not run: {exc}") from None
     machine = {"amd64": "x86_64", "arm64": "aarch64"}.get(machine.lower(), machine.lower())
     return Interpreter((*command[:-1], real), (version[0], version[1]), machine,

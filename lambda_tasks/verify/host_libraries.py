@@ -12,11 +12,12 @@ interpreter needs itself stay (Lambda's Python brings its own). Which libraries 
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterable, Set
 from pathlib import Path
 
 from ..base_libraries import base_libraries
+from ..deadlines import capture
+from ..errors import DeadlineError
 
 _DEFAULT_DIRS = ("/lib", "/usr/lib", "/lib64", "/usr/lib64", "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
                  "/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu")
@@ -29,6 +30,7 @@ def base_table(runtime: str, version: tuple[int, int]) -> frozenset[str] | None:
 
 def needed(paths: Iterable[Path]) -> set[str]:
     """The ``DT_NEEDED`` names of the ELF files among ``paths`` (others are skipped)."""
+    # lazy: elftools (~155 ms) loads only when an ELF file is read
     from elftools.common.exceptions import ELFError
     from elftools.elf.dynamic import DynamicSection
     from elftools.elf.elffile import ELFFile
@@ -73,8 +75,8 @@ def host_places(names: Iterable[str]) -> dict[str, list[str]]:
     wanted = set(names)
     places: dict[str, set[str]] = {}
     try:
-        listed = subprocess.run(["/sbin/ldconfig", "-p"], capture_output=True, text=True, timeout=30).stdout
-    except (OSError, subprocess.TimeoutExpired):
+        listed = capture(["/sbin/ldconfig", "-p"], "verify: ldconfig -p", deadline=30).stdout
+    except (OSError, DeadlineError):
         listed = ""
     for line in listed.splitlines():
         name, _, path = line.strip().partition(" => ")

@@ -13,7 +13,6 @@ import importlib.util
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import zipfile
@@ -21,6 +20,8 @@ from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 
+from ..deadlines import capture
+from ..errors import DeadlineError
 from ..files import cache_dir
 from ..host import machine as host_machine
 from ..targets import RUNTIME_MODULES
@@ -83,8 +84,8 @@ def _fetch(wanted: str, version: tuple[int, int], machine: str, directory: Path)
                    "--platform", f"manylinux_2_17_{machine}", "--platform", "any", "--dest", str(wheels),
                    f"awslambdaric=={wanted}", *CLIENT_DISTRIBUTIONS]
         try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=300)
-        except (OSError, subprocess.TimeoutExpired) as exc:
+            done = capture(command, "verify: fetching awslambdaric", deadline=300)
+        except (OSError, DeadlineError) as exc:
             return f"fetching awslambdaric {wanted} for {abi} {machine} failed: {exc}"
         if done.returncode != 0:
             last = (done.stderr.strip().splitlines() or ["no output"])[-1]

@@ -30,6 +30,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..deadlines import capture
+from ..errors import DeadlineError
 from .lambda_env import INIT_SECONDS, Places
 from .runtime_api import RuntimeAPI
 
@@ -57,8 +59,8 @@ def detect() -> Isolation:
              f"{mount} -o remount,bind,ro,nosuid,nodev /tmp/x")  # what mount_script does, on a private /tmp
     for prefix in attempts:
         try:
-            done = subprocess.run([*prefix, "/bin/sh", "-c", probe], capture_output=True, timeout=20)
-        except (OSError, subprocess.TimeoutExpired):
+            done = capture([*prefix, "/bin/sh", "-c", probe], "verify: the mount namespace probe", deadline=20)
+        except (OSError, DeadlineError):
             continue
         if done.returncode == 0:
             return Isolation(prefix)

@@ -1,0 +1,65 @@
+"""A no-op build stays near start-up time: with the artifacts up to date, the process loads none of the heavy
+modules (boto3/botocore, pip, elftools) nor the stages that make something (docs/speed.md)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import offline_pyproject
+from factory import make_project, make_wheel
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+BIN = Path(sys.executable).parent
+#: what a no-op build must not import: the measured heavy ones, and the rooms of the stages that make something
+NOT_LOADED = ("boto3", "botocore", "pip", "elftools", "lambda_tasks.resolve", "lambda_tasks.checks",
+              "lambda_tasks.deploy", "lambda_tasks.verify", "lambda_tasks.aws", "lambda_tasks.assemble.app_pipeline",
+              "lambda_tasks.assemble.layer_pipeline")
+LIBRARY_CALL = """
+import json, sys
+from pathlib import Path
+from lambda_tasks.commands import build
+from lambda_tasks.framework import project_settings
+from lambda_tasks.report import Reporter
+build(project_settings(Path.cwd(), {}, {}), reporter=Reporter(quiet=True))
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def run(args: list, cwd: Path) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, env={**os.environ}, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def forbidden(modules: list[str]) -> list[str]:
+    return sorted(m for m in modules if any(m == name or m.startswith(f"{name}.") for name in NOT_LOADED))
+
+
+@pytest.fixture
+def built(tmp_path) -> Path:
+    """A project with a dependency layer and vendor/, built once: every build after it is a no-op."""
+    make_wheel(tmp_path / "wheels", "purelib")
+    root = make_project(tmp_path / "app", "purelib\n", pyproject=offline_pyproject(tmp_path / "wheels", ""))
+    (root / "vendor" / "vendored").mkdir(parents=True)
+    (root / "vendor" / "vendored" / "__init__.py").write_text("X = 1\n")
+    run([BIN / "lambda-tasks", "build"], root)
+    return root
+
+
+def test_the_console_script_no_op_imports_nothing_heavy(built):
+    result = run([sys.executable, "-X", "importtime", BIN / "lambda-tasks", "build"], built)
+    assert "up to date" in result.stdout
+    imported = [line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")]
+    assert "lambda_tasks.assemble" in imported  # the build really ran in this process
+    assert forbidden(imported) == []
+
+
+def test_the_library_call_no_op_imports_nothing_heavy(built):
+    modules = json.loads(run([sys.executable, "-c", LIBRARY_CALL], built).stdout.splitlines()[-1])
+    assert "lambda_tasks.assemble.zip_pipeline" not in modules  # it was a no-op
+    assert "lambda_tasks.assemble.plan" in modules
+    assert forbidden(modules) == []
