@@ -15,6 +15,7 @@ from factory import make_project, make_wheel
 from lambda_tasks import host
 from lambda_tasks.assemble.split import Budget, Unit, pack
 from lambda_tasks.errors import LimitError
+from lambda_tasks.report import counted
 from lambda_tasks.resolve.failures import unavailable_failures
 from lambda_tasks.targets import Target
 from lambda_tasks.verify.verdict import LogEcho
@@ -203,3 +204,8 @@ def test_pip_s_unavailable_package_is_named_unless_it_is_a_conflict():
     two_ways = UNAVAILABLE.replace("2.0.58 depends on psycopg2>=2.7", "2.0.58 depends on psycopg2<2")
     assert unavailable_failures(two_ways, "requirements.txt") == []
     assert unavailable_failures("ResolutionImpossible", "requirements.txt") == []
+
+
+def test_counts_agree_with_their_nouns():
+    """The bundled example's first build said "resolve: 1 wheels" and "the 1 resolved distributions are"."""
+    assert [counted(n, "wheel") for n in (0, 1, 2)] == ["0 wheels", "1 wheel", "2 wheels"]
