@@ -87,6 +87,11 @@ def _is_terminal(stream: TextIO) -> bool:
         return False
 
 
+def counted(count: int, noun: str) -> str:
+    """``1 wheel``, ``3 wheels``: a count with its noun (an ``s`` added for any count but one)."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def human_bytes(size: int) -> str:
     """1,048,576-based units, as AWS writes its limits."""
     value = float(size)

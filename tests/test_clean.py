@@ -182,4 +182,4 @@ def test_a_build_records_its_wheels_and_clean_keeps_them(tmp_path, wheelhouse):
     settings.manifest_path.unlink()
     reporter, out = quiet()
     commands.build(settings, reporter=reporter)
-    assert "resolve: 1 wheels for python3.12/x86_64 (cached resolution)" in out.getvalue()
+    assert "resolve: 1 wheel for python3.12/x86_64 (cached resolution)" in out.getvalue()

@@ -37,7 +37,7 @@ def test_the_last_line_counts_the_function_url(tmp_path, iam_env, unique_name):
     assert plan[-2:] == [f"function URL {name} [us-east-1]: would create, let anyone invoke it through the URL",
                          "plan only: nothing was changed"], plan
     made = deploy(tmp_path, name, url=True)
-    assert made[-1].startswith(f"function URL {name} [us-east-1]: create, let anyone invoke it through the URL, ")
+    assert made[-1].startswith(f"function URL {name} [us-east-1]: created, anyone may invoke it through the URL, ")
     assert not [line for line in made if line.startswith("Nothing changed")], made
 
     again = deploy(tmp_path, name, url=True)

@@ -150,16 +150,16 @@ def walkthrough_script(text: str) -> str:
 
 def test_the_walkthrough_script_writes_titled_blocks_and_runs_sh_blocks(tmp_path):
     page = ('# x\n\n```sh\necho outside\n```\n\n<!-- quickstart: here -->\n\n```sh\nmkdir p && cd p\n```\n\n'
-            '```python title="pkg/mod.py"\nprint("it\'s here")\n```\n\n```sh\npython pkg/mod.py\n```\n\n'
+            '```sh title="pkg/say.sh"\necho "it\'s here"\n```\n\n```sh\nsh pkg/say.sh\n```\n\n'
             '<!-- end of quickstart -->\n\n```sh\necho after\n```\n')
     script = walkthrough_script(page)
     assert "outside" not in script and "after" not in script
     done = subprocess.run(["bash", "-c", "set -euo pipefail\n" + script], cwd=tmp_path, capture_output=True,
                           text=True, timeout=60)
     assert done.stdout == "it's here\n", done.stderr
-    assert (tmp_path / "p" / "pkg" / "mod.py").read_text() == 'print("it\'s here")\n'
+    assert (tmp_path / "p" / "pkg" / "say.sh").read_text() == 'echo "it\'s here"\n'
     with pytest.raises(AssertionError, match="without a title"):
-        walkthrough_script(page.replace("```sh\npython", "```console\npython"))
+        walkthrough_script(page.replace("```sh\nsh pkg", "```console\nsh pkg"))
 
 
 #: The README's quickstart, and every page with one between <!-- quickstart ... --> and <!-- end of quickstart -->.
@@ -232,7 +232,7 @@ def test_the_quickstart_runs_verbatim_against_moto(tmp_path, iam_env, page):
                           text=True, timeout=600, env=env)
     out = done.stdout + done.stderr
     assert done.returncode == 0, out
-    checks = [check for name, check in WALKTHROUGH_CHECKS.items() if f"{name}" in script]
+    checks = [check for name, check in WALKTHROUGH_CHECKS.items() if name in script]
     assert len(checks) == 1, f"{page}: no check of what its walk-through deployed (WALKTHROUGH_CHECKS)"
     checks[0](out, tmp_path)
 

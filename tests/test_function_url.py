@@ -75,7 +75,7 @@ def test_the_fastapi_example_gets_a_function_url(iam_env, example, unique_name):
     config = lam.get_function_url_config(FunctionName=name)
     assert config["AuthType"] == "NONE" and config["FunctionUrl"].startswith("https://")
     assert summary["function_urls"] == {f"{name} [us-east-1]": config["FunctionUrl"]}
-    assert f"function URL {name} [us-east-1]: create, let anyone invoke it through the URL, " \
+    assert f"function URL {name} [us-east-1]: created, anyone may invoke it through the URL, " \
            f"{config['FunctionUrl']}" in done.stderr
     policy = json.loads(lam.get_policy(FunctionName=name)["Policy"])["Statement"]
     assert [(s["Action"], s["Principal"]) for s in policy] == [("lambda:InvokeFunctionUrl", "*")]
@@ -87,7 +87,7 @@ def test_the_fastapi_example_gets_a_function_url(iam_env, example, unique_name):
 
     signed = invoke(example, "deploy", function_name=name, function_url_auth="AWS_IAM",
                     function_url_cors_origins="https://example.com")
-    assert f"function URL {name} [us-east-1]: update" in signed.stdout
+    assert f"function URL {name} [us-east-1]: updated" in signed.stdout
     config = lam.get_function_url_config(FunctionName=name)
     assert config["AuthType"] == "AWS_IAM" and config["Cors"]["AllowOrigins"] == ["https://example.com"]
 

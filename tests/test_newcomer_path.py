@@ -15,6 +15,8 @@ from factory import make_project, make_wheel
 from lambda_tasks import host
 from lambda_tasks.assemble.split import Budget, Unit, pack
 from lambda_tasks.errors import LimitError
+from lambda_tasks.report import counted
+from lambda_tasks.resolve.failures import unavailable_failures
 from lambda_tasks.targets import Target
 from lambda_tasks.verify.verdict import LogEcho
 
@@ -137,3 +139,73 @@ def test_deploy_after_build_for_another_target_never_mixes_the_two(tmp_path, iam
     _run(root, "build", "--runtime", "python3.11", "--arch", "arm64")
     out = _run(root, "deploy", "--function-name", name, "--plan", "--no-verify")
     assert "up to date: dist/app.zip and 0 layer(s) for python3.11/arm64" in out, out
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_a_src_layout_package_that_does_not_ship_is_said_and_vendor_dir_src_ships_it(tmp_path):
+    """`uv init --package`: the handler's app.py imports the project's own src/reports; the lock's dependencies ship,
+    the project itself does not. The build says so (a requirement such as `-e .` could install it, so a warning),
+    and its way out, vendor_dir = "src", gives a verify that imports it."""
+    root = make_project(tmp_path / "reports", "", pyproject='[project]\nname = "reports"\n\n[tool.lambda-tasks]\n'
+                        f'runtime = "python{sys.version_info[0]}.{sys.version_info[1]}"\n',
+                        app="import reports\n\ndef handler(event, context):\n    return reports.VALUE\n")
+    (root / "src" / "reports").mkdir(parents=True)
+    (root / "src" / "reports" / "__init__.py").write_text("VALUE = 42\n")
+    out = _run(root, "build")
+    assert ("warning: app.py imports reports, the project's own package under src/ (src/reports/): the build ships "
+            "what the project depends on, not the project itself") in out, out
+    assert 'vendor_dir = "src"' in out
+    with (root / "pyproject.toml").open("a") as pyproject:
+        pyproject.write('vendor_dir = "src"\n')
+    out = _run(root, "build")
+    assert "warning" not in out
+    (root / "e.json").write_text("{}")
+    out = _run(root, "verify", "--event", "e.json")
+    assert "result of app.handler:\n42\n" in out, out
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_a_package_beside_app_py_that_does_not_ship_says_where_to_name_it(tmp_path):
+    """The FastAPI app's todo/ package without app_paths: the error names the setting and where it goes."""
+    root = make_project(tmp_path / "todo-api", "", pyproject='[project]\nname = "todo-api"\n',
+                        app="from todo.routes import router\n\ndef handler(event, context):\n    return 1\n")
+    (root / "todo").mkdir()
+    (root / "todo" / "__init__.py").write_text("")
+    (root / "todo" / "routes.py").write_text("router = None\n")
+    done = subprocess.run([str(BIN / "lambda-tasks"), "build"], cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[-3:] == [
+        "error: app.py imports todo, a module of the project that does not ship",
+        "  todo/ is in the project, but not in app.py, chalicelib/ or app_paths",
+        '  add it to the app: app_paths = ["todo"] in [tool.lambda-tasks] (pyproject.toml)'], done.stderr
+    assert not (root / "dist" / "app.zip").exists()
+
+
+UNAVAILABLE = """The conflict is caused by:
+    sqlalchemy[postgresql] 2.0.59 depends on psycopg2>=2.7; extra == "postgresql"
+    sqlalchemy[postgresql] 2.0.58 depends on psycopg2>=2.7; extra == "postgresql"
+
+Additionally, some packages in these conflicts have no matching distributions available for your environment:
+    psycopg2
+
+To fix this you could try to:
+"""
+
+
+def test_pip_s_unavailable_package_is_named_unless_it_is_a_conflict():
+    (failure,) = unavailable_failures(UNAVAILABLE, "requirements.txt")
+    assert failure.requirement == "psycopg2>=2.7" and failure.via == "sqlalchemy[postgresql], requirements.txt"
+    assert failure.details == ("pip tried 2 version(s) of sqlalchemy[postgresql]: each depends on psycopg2>=2.7",)
+    pinned = UNAVAILABLE.replace("The conflict is caused by:\n", "The conflict is caused by:\n"
+                                 "    The user requested psycopg2==2.9.1\n")
+    assert unavailable_failures(pinned, "requirements.txt") == []  # the project's own pin: a conflict
+    two_ways = UNAVAILABLE.replace("2.0.58 depends on psycopg2>=2.7", "2.0.58 depends on psycopg2<2")
+    assert unavailable_failures(two_ways, "requirements.txt") == []
+    assert unavailable_failures("ResolutionImpossible", "requirements.txt") == []
+
+
+def test_counts_agree_with_their_nouns():
+    """The bundled example's first build said "resolve: 1 wheels" and "the 1 resolved distributions are"."""
+    assert [counted(n, "wheel") for n in (0, 1, 2)] == ["0 wheels", "1 wheel", "2 wheels"]

@@ -5,7 +5,7 @@ every module of the project the app imports ships with it.
 from __future__ import annotations
 
 import ast
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..entries import APP_UNIT, Entry
@@ -47,12 +47,14 @@ def app_entries(files: Sequence[tuple[str, ProjectPath]]) -> list[Entry]:
     return [file_entry(arcname, path.path, APP_UNIT) for arcname, path in files]
 
 
-def check_imports(files: Sequence[tuple[str, ProjectPath]], project_dir: Path, skip: Sequence[str] = ()) -> None:
+def check_imports(files: Sequence[tuple[str, ProjectPath]], project_dir: Path, skip: Sequence[str] = (),
+                  warn: Callable[[str], None] = print) -> None:
     """A module of the project that the app imports must ship: ``import todo`` with a ``todo/`` package (or
     ``todo.py``) beside app.py that is in neither chalicelib/ nor ``app_paths`` would fail on Lambda.
 
     ``skip``: top-level names that are no app code (the vendor directory). Imports inside functions and ``try``
-    blocks count too (Lambda runs them sooner or later); relative imports are inside what ships."""
+    blocks count too (Lambda runs them sooner or later); relative imports are inside what ships. The project's
+    own package in a src/ layout is a warning (``warn``): a requirement may install it."""
     shipped = {arcname.split("/", 1)[0].removesuffix(".py") for arcname, _ in files}
     for arcname, path in files:
         if not arcname.endswith(".py"):
@@ -63,8 +65,15 @@ def check_imports(files: Sequence[tuple[str, ProjectPath]], project_dir: Path, s
                 raise ProjectError(
                     f"{arcname} imports {name}, a module of the project that does not ship\n"
                     f"  {where} is in the project, but not in app.py, chalicelib/ or app_paths\n"
-                    f'  add it to the app: app_paths = ["{where.rstrip("/")}"]'
+                    f'  add it to the app: app_paths = ["{where.rstrip("/")}"] in [tool.lambda-tasks] (pyproject.toml)'
                 )
+            where = None if "src" in skip else _project_module(project_dir / "src", name)
+            if where:  # a src layout (uv init --package, Poetry, Hatch): the project is not installed, unless a
+                # requirement names it (`-e .`), which this check cannot see
+                warn(f"{arcname} imports {name}, the project's own package under src/ (src/{where}): the build "
+                     "ships what the project depends on, not the project itself (unless a requirement installs "
+                     f'it); ship src/ at the layer\'s top with vendor_dir = "src", or move it beside app.py with '
+                     f'app_paths = ["{where.rstrip("/")}"]')
 
 
 def _imports(path: ProjectPath, arcname: str) -> set[str]:

@@ -25,7 +25,7 @@ def make_app(settings: AppSettings, app_files: Sequence[tuple[str, ProjectPath]]
              vendor_dir: str, extra_layers: Sequence[str]) -> tuple[list[Entry], layers.AppPlan | None]:
     """The app's checked entries, and its packed zip (None for an image: the entries go into its top layer).
     ``vendor_dir``'s top names are not the app's imports; ``extra_layers`` may provide shared libraries."""
-    app_code.check_imports(app_files, settings.project_dir, [vendor_dir.split("/", 1)[0]])
+    app_code.check_imports(app_files, settings.project_dir, [vendor_dir.split("/", 1)[0]], reporter.warn)
     app_entries = app_code.app_entries(app_files)
     if framework is not None:
         reporter.info(chalice.describe(framework))

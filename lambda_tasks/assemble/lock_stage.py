@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from ..errors import ResolveError
 from ..files import file_sha256, write_atomic
 from ..manifest import BillOfMaterials
-from ..report import Reporter
+from ..report import Reporter, counted
 from ..sources.roots import Roots
 from ..target_lock import (
     LockedDistribution,
@@ -97,8 +97,8 @@ def _closure(wheels: Sequence[Path], metadata: Mapping[Path, Metadata], roots: R
         reporter.info(f"dependencies: {source} records no project requirements; checked that every locked "
                       f"distribution's needs on {target} are locked (not that each is needed)")
     else:
-        reporter.info(f"dependencies: the {len(kept)} resolved distributions are the closure of {shown} "
-                      f"for {target}")
+        reporter.info(f"dependencies: the {counted(len(kept), 'resolved distribution')} "
+                      f"{'is' if len(kept) == 1 else 'are'} the closure of {shown} for {target}")
     return kept, result.needed
 
 

@@ -16,6 +16,7 @@ from . import permissions
 
 PUBLIC = "*"
 ACTION = "lambda:InvokeFunctionUrl"
+PUBLIC_CHANGE = "let anyone invoke it through the URL"  # the permission for anyone, added
 
 
 @dataclass
@@ -31,7 +32,12 @@ class UrlStep:
         shown = f", {self.url}" if self.url else ""
         if not self.changed:
             return f"{head}: up to date{shown}"
-        return f"{head}: {'would ' if planned else ''}{', '.join(self.changed)}{shown}"
+        done = self.changed if planned else [_DONE.get(change, change) for change in self.changed]
+        return f"{head}: {'would ' if planned else ''}{', '.join(done)}{shown}"
+
+
+#: What a step did, said as done (the plan says "would create, let anyone ...").
+_DONE = {"create": "created", "update": "updated", PUBLIC_CHANGE: "anyone may invoke it through the URL"}
 
 
 def _same(current: dict[str, Any], wanted: dict[str, Any]) -> bool:
@@ -70,7 +76,7 @@ class UrlDeployer:
             sid = permissions.ensure(client, self.call, arn, PUBLIC, f"url:{arn}", plan=self.plan, action=ACTION,
                                      url_auth_type="NONE")
             if sid is not None:
-                step.changed.append("let anyone invoke it through the URL")
+                step.changed.append(PUBLIC_CHANGE)
             step.entries.append({"kind": "permission", "function": arn,
                                  "sid": permissions.statement_id(PUBLIC, f"url:{arn}")})
         return step

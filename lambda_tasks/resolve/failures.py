@@ -176,13 +176,16 @@ def unavailable_failures(output: str, shown: str) -> list[Failure]:
     """pip's ResolutionImpossible that is no conflict: "some packages in these conflicts have no matching
     distributions available for your environment" (no wheel for the target, no source distribution it could use,
     so pip backtracked through every version of what asked for them). Each such package, named with what asked for
-    it (``sqlalchemy[postgresql]`` for ``psycopg2>=2.7``) and ``shown``, the requirements file; [] otherwise."""
+    it (``sqlalchemy[postgresql]`` for ``psycopg2>=2.7``) and ``shown``, the requirements file; [] otherwise, and
+    for a package the project pins itself or that is asked for in two ways (pip lists those too: a conflict)."""
     listed = re.search(r"no matching distributions available for your environment:\n((?:[ \t]+\S+\n?)+)", output)
     if not listed:
         return []
     failures = []
     for name in listed.group(1).split():
         asks = re.findall(rf"^\s+(\S+) \S+ depends on ({re.escape(name)}\b[^;\n]*)", output, re.M | re.I)
+        if re.search(rf"The user requested {re.escape(name)}\b", output, re.I) or len({s for _, s in asks}) > 1:
+            continue  # asked for in two ways (a pin of the project's, another range): a conflict after all
         parents = list(dict.fromkeys(parent for parent, _ in asks))
         requirement = asks[0][1].strip() if asks else name
         details = tuple(f"pip tried {sum(1 for p, _ in asks if p == parent)} version(s) of {parent}: each depends on "

@@ -30,7 +30,7 @@ from packaging.version import InvalidVersion, Version
 
 from ..errors import ResolveError
 from ..files import cache_dir
-from ..report import Reporter
+from ..report import Reporter, counted
 from ..sections import ResolveSettings
 from ..sources.declaration import Declaration
 from ..sources.locks import LockedFile, LockedPackage
@@ -143,7 +143,7 @@ def resolve_lock(settings: ResolveSettings, declaration: Declaration, plan: Lock
             raise failures_error(failures, target)
         stored = [wheelhouse_io.store(wheelhouse, file, reporter) for file in sorted(download_dir.iterdir())]
     check_fetched(plan, [(wheel.path, wheel.sha256) for wheel in stored], path.name)
-    reporter.info(f"resolve: {len(stored)} wheels for {target}, as locked in {path.name}")
+    reporter.info(f"resolve: {counted(len(stored), 'wheel')} for {target}, as locked in {path.name}")
     return [wheel.path for wheel in stored], origins
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import ResolveError
 from ..files import cache_dir
-from ..report import Reporter
+from ..report import Reporter, counted
 from ..sections import ResolveSettings
 from ..sources.declaration import Declaration
 from ..sources.local_inputs import find_links_locations, local_inputs
@@ -69,7 +69,7 @@ def resolve(settings: ResolveSettings, declaration: Declaration, reporter: Repor
         if known is not None:  # bytes that contradict a pin: an error, never shipped
             wheelhouse_io.check_pins(known, declaration.pins, declaration.shown)
         if known is not None and wheelhouse_io.local_copies_match(known, _find_links(settings, declaration)):
-            reporter.info(f"resolve: {len(known)} wheels for {settings.target} (cached resolution)")
+            reporter.info(f"resolve: {counted(len(known), 'wheel')} for {settings.target} (cached resolution)")
             return [wheel.path for wheel in known]
     wheelhouse.mkdir(parents=True, exist_ok=True)
     # the pid in the name lets a later build remove what a killed one left (assemble/output_lock.py)
@@ -93,7 +93,7 @@ def resolve(settings: ResolveSettings, declaration: Declaration, reporter: Repor
             wheels.append(wheelhouse_io.store(wheelhouse, path, reporter, built_from(built_dir / path.name)))
     wheelhouse_io.check_pins(wheels, declaration.pins, declaration.shown)
     wheelhouse_io.save_resolution(key_file, wheels)
-    reporter.info(f"resolve: {len(wheels)} wheels for {settings.target}")
+    reporter.info(f"resolve: {counted(len(wheels), 'wheel')} for {settings.target}")
     return [wheel.path for wheel in wheels]
 
 
