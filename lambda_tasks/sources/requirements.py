@@ -215,12 +215,12 @@ def _url_reference(line: Line, text: str, name: str | None, extras: str, editabl
 
 def _file_url_path(url: str) -> Path:
     # lazy: urllib.request (~3 ms with http.client), only for a file: URL
-    import urllib.request
+    from urllib.request import url2pathname
 
     parts = urllib.parse.urlsplit(url)
     if parts.netloc not in {"", "localhost"}:
-        return Path(f"//{parts.netloc}{urllib.request.url2pathname(parts.path)}")
-    return Path(urllib.request.url2pathname(parts.path))
+        return Path(f"//{parts.netloc}{url2pathname(parts.path)}")
+    return Path(url2pathname(parts.path))
 
 
 def _local(line: Line, path: Path, name: str | None, extras: str, marker: str, editable: bool) -> DirectReference:
