@@ -6,7 +6,7 @@ import base64
 import functools
 import re
 from collections.abc import Callable
-from urllib import error, parse, request
+from urllib import parse
 
 DEFAULT_INDEX = "https://pypi.org/simple/"
 
@@ -37,6 +37,8 @@ class PackageIndex:
         """Whether the index lists project ``name``; None when it could not be asked (offline, an error)."""
         if self.url is None:
             return None
+        # lazy: urllib.request (~3 ms with http.client): the index is asked only for advice in an error
+        from urllib import error, request
 
         canonical = re.sub(r"[-_.]+", "-", name).lower()
         parts = parse.urlsplit(self.url.rstrip("/") + f"/{canonical}/")

@@ -91,23 +91,35 @@ def _continues_imports(line: str) -> bool:
     return not line or line.startswith(("import ", "from ", ")")) or (line.endswith(",") and not line.startswith("#"))
 
 
+def _function_imports(tree: ast.AST) -> list[int]:
+    """The line of each import inside a function (at any depth), in one walk of the tree."""
+    found: list[int] = []
+
+    def visit(node: ast.AST, in_function: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.Import, ast.ImportFrom)) and in_function:
+                found.append(child.lineno)
+            visit(child, in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)))
+
+    visit(tree, False)
+    return found
+
+
 def _lazy_imports_without_a_reason(path: Path) -> list[str]:
     """Imports inside functions whose block does not start with a ``# lazy: <reason>`` line."""
-    lines = path.read_text().splitlines()
+    text = path.read_text()
+    lines = text.splitlines()
     missing = []
-    for function in ast.walk(ast.parse("\n".join(lines))):
-        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            continue
-        for node in ast.walk(function):
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                above = node.lineno - 2  # up over the imports of the same block (and their parenthesised names)
-                while above >= 0 and _continues_imports(lines[above].strip()):
-                    above -= 1
-                if above < 0 or not lines[above].strip().startswith("# lazy: "):
-                    missing.append(f"{_module_name(path)}:{node.lineno}")
+    for lineno in _function_imports(ast.parse(text)):
+        above = lineno - 2  # up over the imports of the same block (and their parenthesised names)
+        while above >= 0 and _continues_imports(lines[above].strip()):
+            above -= 1
+        if above < 0 or not lines[above].strip().startswith("# lazy: "):
+            missing.append(f"{_module_name(path)}:{lineno}")
     return missing
 
 
+@pytest.mark.slow  # parses every module, as the two tests above
 def test_imports_are_at_the_top_or_say_why_not():
     """Imports live at the top of modules (what a module depends on reads at a glance); the few inside functions
     are the measured heavy ones (boto3/botocore, pip, elftools) and what a no-op build must not load, each

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import offline_pyproject
 from factory import make_project, make_wheel
+from fake_chalice import make_chalice
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -65,3 +66,23 @@ def test_the_library_call_no_op_imports_nothing_heavy(built):
     assert "lambda_tasks.assemble.zip_pipeline" not in modules  # it was a no-op
     assert "lambda_tasks.assemble.plan" in modules
     assert forbidden(modules) == []
+
+
+CHALICE_APP = "from chalice import Chalice\n\napp = Chalice(app_name='shop')\n\n\n@app.route('/')\ndef index():\n" \
+              "    return {}\n"
+
+
+@pytest.mark.parametrize("requirements, also_allowed", [("purelib\n", ()), ("chalice==1.34.0\npurelib\n", ("packaging",))])
+def test_a_chalice_app_no_op_finds_its_runtime_wheel_without_the_resolvers(tmp_path, requirements, also_allowed):
+    """Chalice's runtime wheel is part of the app's fingerprint: a no-op finds it in the cache (wheelhouse)
+    without loading the resolvers; packaging only when a requirement line names chalice."""
+    make_chalice(tmp_path / "wheels")
+    make_wheel(tmp_path / "wheels", "purelib")
+    root = make_project(tmp_path / "shop", requirements, app=CHALICE_APP,
+                        pyproject=offline_pyproject(tmp_path / "wheels", ""))
+    run([BIN / "lambda-tasks", "build"], root)
+    result = run([sys.executable, "-X", "importtime", BIN / "lambda-tasks", "build"], root)
+    assert "up to date" in result.stdout
+    imported = [line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")]
+    assert "lambda_tasks.resolve.chalice_wheel" in imported
+    assert [m for m in forbidden(imported) if m.split(".")[0] not in also_allowed] == []

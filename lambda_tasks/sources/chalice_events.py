@@ -80,23 +80,34 @@ def _api_config(module: Module, variable: str, problems: _Problems, types: list[
             if target.attr == "cors":
                 cors = _cors(module, stmt.value, stmt.lineno, problems)
             elif target.attr == "binary_types":
-                value = module.literal(stmt.value)
-                if isinstance(value, list) and all(isinstance(v, str) for v in value):
-                    types[:] = value
-                else:
-                    problems.append(f"{module.label} line {stmt.lineno}: app.api.binary_types is not a literal list")
-        elif (isinstance(stmt, ast.Expr) and isinstance(call := stmt.value, ast.Call)
-              and isinstance(call.func, ast.Attribute) and call.func.attr in ("append", "extend")
-              and isinstance(owner := call.func.value, ast.Attribute) and owner.attr == "binary_types"
-              and _is_api(owner, variable) and call.args):
+                _set_binary_types(module, stmt, problems, types)
+        elif isinstance(stmt, ast.Expr) and (call := _binary_types_call(stmt, variable)) is not None:
             value = module.literal(call.args[0])
-            added = [value] if call.func.attr == "append" else value
+            added = [value] if isinstance(call.func, ast.Attribute) and call.func.attr == "append" else value
             if isinstance(added, list) and all(isinstance(v, str) for v in added):
                 types += added
             else:
                 problems.append(f"{module.label} line {stmt.lineno}: app.api.binary_types gets a value that is not "
                                 "a literal")
     return cors
+
+
+def _set_binary_types(module: Module, stmt: ast.Assign, problems: _Problems, types: list[str]) -> None:
+    value = module.literal(stmt.value)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        types[:] = value
+    else:
+        problems.append(f"{module.label} line {stmt.lineno}: app.api.binary_types is not a literal list")
+
+
+def _binary_types_call(stmt: ast.Expr, variable: str) -> ast.Call | None:
+    """``app.api.binary_types.append(...)`` or ``.extend(...)``, with an argument."""
+    call = stmt.value
+    if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr in ("append", "extend")
+            and isinstance(owner := call.func.value, ast.Attribute) and owner.attr == "binary_types"
+            and _is_api(owner, variable) and call.args):
+        return call
+    return None
 
 
 def _is_api(node: ast.expr, variable: str) -> bool:
@@ -173,20 +184,25 @@ def _authorizer(reg: Registration, node: ast.expr, chalice_auth: dict[tuple[str,
                           problems.value(auth, "execution_role", str)), scopes
     call = _assigned(module, node.id) if isinstance(node, ast.Name) else node
     kind = _BUILT_IN.get(_called(call)) if isinstance(call, ast.Call) else None
-    if isinstance(call, ast.Call) and kind is not None:
-        names = {"cognito": ("name", "provider_arns", "header", "scopes"), "iam": (),
-                 "custom": ("name", "authorizer_uri", "ttl_seconds", "header", "invoke_role_arn", "scopes")}[kind]
-        bound = {**dict(zip(names, call.args, strict=False)), **{k.arg: k.value for k in call.keywords if k.arg}}
-        values: dict[str, Any] = {key: module.literal(value) for key, value in bound.items()}
-        if all(v is not NOT_LITERAL for v in values.values()):
-            own = tuple(values.get("scopes") or ())
-            return Authorizer(str(values.get("name") or "sigv4"), kind, str(values.get("header") or "Authorization"),
-                              values.get("ttl_seconds"), values.get("invoke_role_arn"),
-                              tuple(values.get("provider_arns") or ()),
-                              str(values.get("authorizer_uri") or "")), scopes or own
+    if isinstance(call, ast.Call) and kind is not None and (found := _built_in(module, call, kind)) is not None:
+        return found[0], scopes or found[1]
     problems.append(f"{module.label} line {reg.line}: authorizer={ast.unparse(node)} is neither an @authorizer "
                     "function nor a Cognito/IAM/Custom authorizer made of literals in this module")
     return None
+
+
+def _built_in(module: Module, call: ast.Call, kind: str) -> tuple[Authorizer, tuple[str, ...]] | None:
+    """A Cognito, IAM or custom authorizer made of literals, and its own scopes; None when one is not a literal."""
+    names = {"cognito": ("name", "provider_arns", "header", "scopes"), "iam": (),
+             "custom": ("name", "authorizer_uri", "ttl_seconds", "header", "invoke_role_arn", "scopes")}[kind]
+    bound = {**dict(zip(names, call.args, strict=False)), **{k.arg: k.value for k in call.keywords if k.arg}}
+    values: dict[str, Any] = {key: module.literal(value) for key, value in bound.items()}
+    if any(v is NOT_LITERAL for v in values.values()):
+        return None
+    return Authorizer(str(values.get("name") or "sigv4"), kind, str(values.get("header") or "Authorization"),
+                      values.get("ttl_seconds"), values.get("invoke_role_arn"),
+                      tuple(values.get("provider_arns") or ()),
+                      str(values.get("authorizer_uri") or "")), tuple(values.get("scopes") or ())
 
 
 def _event(reg: Registration, problems: _Problems) -> EventSource:

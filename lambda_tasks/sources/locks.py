@@ -88,6 +88,16 @@ def read_pylock(path: Path, environment: Mapping[str, str], extras: Sequence[str
                 groups: Sequence[str] = ()) -> list[LockedPackage]:
     """The packages of a PEP 751 lock whose marker holds on the target (with these extras and groups)."""
     data = read_toml(path)
+    _check_pylock(data, path, environment, extras, groups)
+    chosen = {**environment, "extras": frozenset(_norm(x) for x in extras),
+              "dependency_groups": frozenset(_norm(x) for x in groups)}  # not default-groups: never dev by default
+    packages = (_pylock_package(package, path, chosen) for package in data.get("packages", []))
+    return [package for package in packages if package is not None]
+
+
+def _check_pylock(data: dict[str, Any], path: Path, environment: Mapping[str, str], extras: Sequence[str],
+                  groups: Sequence[str]) -> None:
+    """The lock is valid PEP 751, for the target's Python and environment, and locks the extras and groups asked."""
     # lazy: packaging (~25 ms) is not loaded by a no-op build
     from packaging.pylock import Pylock, PylockValidationError  # packaging >= 26.0
 
@@ -108,38 +118,36 @@ def read_pylock(path: Path, environment: Mapping[str, str], extras: Sequence[str
         if unknown:
             raise SettingsError(f"{path} does not lock the {key} {', '.join(unknown)}"
                                 f"\n    it locks: {', '.join(data.get(key, [])) or 'none'}")
-    chosen_extras = frozenset(_norm(x) for x in extras)
-    chosen_groups = frozenset(_norm(x) for x in groups)  # not the lock's default-groups: never dev by default
-    base = path.parent
-    packages = []
-    for package in data.get("packages", []):
-        marker = package.get("marker")
-        if marker:
-            # lazy: packaging (~25 ms) is not loaded by a no-op build
-            from packaging.markers import Marker
 
-            env = {**environment, "extras": chosen_extras, "dependency_groups": chosen_groups}
-            if not bool(Marker(marker).evaluate(env, context="lock_file")):  # type: ignore[arg-type,unused-ignore]
-                continue
-        wheels = tuple(_file(w, base, w.get("hashes", {})) for w in package.get("wheels", []))
-        sdist = _file(package["sdist"], base, package["sdist"].get("hashes", {})) if "sdist" in package else None
-        directory = (base / package["directory"]["path"]).resolve() if "directory" in package else None
-        name, version = str(package["name"]), str(package.get("version", ""))
-        requirement = None
-        if "vcs" in package:
-            requirement = _pylock_vcs(name, package["vcs"], base, path)
-        elif "archive" in package:
-            archive = _file(package["archive"], base, package["archive"].get("hashes", {}))
-            if archive.filename.endswith(".whl"):
-                wheels = (archive,)
-            elif package["archive"].get("subdirectory"):
-                requirement = _direct(name, _uri(archive.location), package["archive"]["subdirectory"])
-            else:
-                sdist = archive  # fetched with its hash checked, then built like a locked sdist
-        requires_python = package.get("requires-python")
-        packages.append(LockedPackage(name, version, wheels, sdist, directory, requirement=requirement,
-                                      requires_python=str(requires_python) if requires_python else None))
-    return packages
+
+def _pylock_package(package: dict[str, Any], path: Path, chosen: dict[str, Any]) -> LockedPackage | None:
+    """One [[packages]] entry, None when its marker does not hold for ``chosen`` (the target, extras, groups)."""
+    marker = package.get("marker")
+    if marker:
+        # lazy: packaging (~25 ms) is not loaded by a no-op build
+        from packaging.markers import Marker
+
+        if not bool(Marker(marker).evaluate(chosen, context="lock_file")):  # type: ignore[arg-type,unused-ignore]
+            return None
+    base = path.parent
+    wheels = tuple(_file(w, base, w.get("hashes", {})) for w in package.get("wheels", []))
+    sdist = _file(package["sdist"], base, package["sdist"].get("hashes", {})) if "sdist" in package else None
+    directory = (base / package["directory"]["path"]).resolve() if "directory" in package else None
+    name, version = str(package["name"]), str(package.get("version", ""))
+    requirement = None
+    if "vcs" in package:
+        requirement = _pylock_vcs(name, package["vcs"], base, path)
+    elif "archive" in package:
+        archive = _file(package["archive"], base, package["archive"].get("hashes", {}))
+        if archive.filename.endswith(".whl"):
+            wheels = (archive,)
+        elif package["archive"].get("subdirectory"):
+            requirement = _direct(name, _uri(archive.location), package["archive"]["subdirectory"])
+        else:
+            sdist = archive  # fetched with its hash checked, then built like a locked sdist
+    requires_python = package.get("requires-python")
+    return LockedPackage(name, version, wheels, sdist, directory, requirement=requirement,
+                         requires_python=str(requires_python) if requires_python else None)
 
 
 def _check_requires_python(specifier: object, version: str, lock: str) -> None:

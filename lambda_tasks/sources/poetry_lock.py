@@ -18,6 +18,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -112,59 +113,70 @@ def _holds(table: Mapping[str, Any], environment: Mapping[str, str], extras: Seq
 def _roots(data: Mapping[str, Any], path: Path, environment: Mapping[str, str], extras: Sequence[str],
            groups: Sequence[str]) -> list[tuple[str, tuple[str, ...]]]:
     """The project's own requirements that hold on the target: (name, extras asked of it)."""
-    # lazy: packaging (~25 ms) is not loaded by a no-op build
-    from packaging.requirements import Requirement
-
     project = data.get("project", {})
     poetry = data.get("tool", {}).get("poetry", {})
-    roots: list[tuple[str, tuple[str, ...]]] = []
-    own = _norm(str(project.get("name") or poetry.get("name") or ""))
-
-    def add_lines(lines: Sequence[Any]) -> None:
-        for line in lines:
-            if isinstance(line, str):
-                requirement = Requirement(line)
-                holds = requirement.marker is None or evaluate_any(str(requirement.marker), environment, extras)
-                if holds and _norm(requirement.name) != own:
-                    roots.append((requirement.name, tuple(sorted(requirement.extras))))
-
-    def add_tables(table: Mapping[str, Any], optional_ok: frozenset[str]) -> None:
-        for name, spec in table.items():
-            for item in _tables(spec) if name != "python" else []:
-                if item.get("optional") and _norm(name) not in optional_ok:
-                    continue
-                if _holds(item, environment, extras):
-                    roots.append((name, tuple(item.get("extras", ()))))
-
+    roots = _Roots(environment, extras, _norm(str(project.get("name") or poetry.get("name") or "")))
     if "dependencies" in project:
-        add_lines(project["dependencies"])
+        roots.add_lines(project["dependencies"])
         optional = {_norm(k): v for k, v in project.get("optional-dependencies", {}).items()}
         for extra in extras:
-            if _norm(extra) not in optional:
-                raise SettingsError(f"extra {extra!r} is not in {path} [project.optional-dependencies]"
-                                    f"\n    it has: {', '.join(sorted(optional)) or 'none'}")
-            add_lines(optional[_norm(extra)])
+            roots.add_lines(optional[_known(extra, optional, path, "[project.optional-dependencies]")])
     else:
         named = {_norm(k): v for k, v in poetry.get("extras", {}).items()}
-        for extra in extras:
-            if _norm(extra) not in named:
-                raise SettingsError(f"extra {extra!r} is not in {path} [tool.poetry.extras]"
-                                    f"\n    it has: {', '.join(sorted(named)) or 'none'}")
-        add_tables(poetry.get("dependencies", {}), frozenset(_norm(n) for e in extras for n in named[_norm(e)]))
+        wanted = [_known(extra, named, path, "[tool.poetry.extras]") for extra in extras]
+        roots.add_tables(poetry.get("dependencies", {}), frozenset(_norm(n) for e in wanted for n in named[e]))
     tables = {_norm(k): v.get("dependencies", {}) for k, v in poetry.get("group", {}).items()}
     if "dev-dependencies" in poetry:
         tables.setdefault("dev", poetry["dev-dependencies"])
     standard = {_norm(k): v for k, v in data.get("dependency-groups", {}).items()}
     for group in groups:
         if _norm(group) in tables:
-            add_tables(tables[_norm(group)], frozenset())
+            roots.add_tables(tables[_norm(group)], frozenset())
         elif _norm(group) in standard:
-            add_lines(standard[_norm(group)])
+            roots.add_lines(standard[_norm(group)])
         else:
             known = sorted({*tables, *standard})
             raise SettingsError(f"dependency group {group!r} is not in {path}"
                                 f"\n    it has: {', '.join(known) or 'none'} (the main dependencies always ship)")
-    return roots
+    return roots.found
+
+
+def _known(extra: str, declared: Mapping[str, Any], path: Path, table: str) -> str:
+    """``extra``'s normalised name, or SettingsError when ``table`` of ``path`` does not declare it."""
+    if _norm(extra) not in declared:
+        raise SettingsError(f"extra {extra!r} is not in {path} {table}"
+                            f"\n    it has: {', '.join(sorted(declared)) or 'none'}")
+    return _norm(extra)
+
+
+@dataclass
+class _Roots:
+    """The roots found so far, from PEP 508 lines or Poetry's tables, those that hold on the target."""
+
+    environment: Mapping[str, str]
+    extras: Sequence[str]
+    own: str  # the project's own name: a requirement on it (an extra of itself) is not a root
+    found: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+
+    def add_lines(self, lines: Sequence[Any]) -> None:
+        # lazy: packaging (~25 ms) is not loaded by a no-op build
+        from packaging.requirements import Requirement
+
+        for line in lines:
+            if isinstance(line, str):
+                requirement = Requirement(line)
+                holds = requirement.marker is None or evaluate_any(str(requirement.marker), self.environment,
+                                                                   self.extras)
+                if holds and _norm(requirement.name) != self.own:
+                    self.found.append((requirement.name, tuple(sorted(requirement.extras))))
+
+    def add_tables(self, table: Mapping[str, Any], optional_ok: frozenset[str]) -> None:
+        for name, spec in table.items():
+            for item in _tables(spec) if name != "python" else []:
+                if item.get("optional") and _norm(name) not in optional_ok:
+                    continue
+                if _holds(item, self.environment, self.extras):
+                    self.found.append((name, tuple(item.get("extras", ()))))
 
 
 def poetry_root_lines(pyproject: Path, environment: Mapping[str, str], extras: Sequence[str] = (),
@@ -253,16 +265,25 @@ def _package(package: Mapping[str, Any], base: Path) -> LockedPackage:
         requirement = git_requirement(name, url, reference, source.get("subdirectory"))
         return LockedPackage(name, version, requirement=requirement)
     if kind in {"file", "url"}:
-        location = url if kind == "url" else str((base / url).resolve())
-        filename = location.rsplit("/", 1)[-1].split("#", 1)[0]
-        file = LockedFile(location, filename, hashes.get(filename) or next(iter(hashes.values()), None), None)
-        if filename.endswith(".whl"):
-            return LockedPackage(name, version, wheels=(file,))
-        return LockedPackage(name, version, sdist=file)
+        return _file_package(name, version, url if kind == "url" else str((base / url).resolve()), hashes)
     index = url if kind == "legacy" and url else None  # files by name only: fetched from the index
+    return _index_package(name, version, package.get("files", []), hashes, index)
+
+
+def _file_package(name: str, version: str, location: str, hashes: Mapping[str, str]) -> LockedPackage:
+    """A package locked as one file (a path or a URL): a wheel or an sdist."""
+    filename = location.rsplit("/", 1)[-1].split("#", 1)[0]
+    file = LockedFile(location, filename, hashes.get(filename) or next(iter(hashes.values()), None), None)
+    if filename.endswith(".whl"):
+        return LockedPackage(name, version, wheels=(file,))
+    return LockedPackage(name, version, sdist=file)
+
+
+def _index_package(name: str, version: str, listed: Sequence[Mapping[str, Any]], hashes: Mapping[str, str],
+                   index: str | None) -> LockedPackage:
+    """A package whose files the lock names only (with their sha256 where it has one): fetched from the index."""
     files = [LockedFile("", filename, digest or None, None) for filename, digest in hashes.items()]
-    files += [LockedFile("", str(f["file"]), None, None) for f in package.get("files", [])
-              if str(f.get("file", "")) not in hashes]
+    files += [LockedFile("", str(f["file"]), None, None) for f in listed if str(f.get("file", "")) not in hashes]
     wheels = tuple(f for f in files if f.filename.endswith(".whl"))
     sdist = next((f for f in files if not f.filename.endswith(".whl")), None)
     return LockedPackage(name, version, wheels, sdist, index=index)

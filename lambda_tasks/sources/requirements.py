@@ -190,20 +190,7 @@ def direct_reference(line: Line) -> DirectReference | None:
     if named:
         name, extras, text = named.group(1), named.group(2) or "", named.group(3)
     if _URL.match(text):
-        separator = re.search(r";\s", text)  # pip's rule: a URL may hold ";", its marker follows "; "
-        location, marker = (text[:separator.start()], text[separator.end():]) if separator else (text, "")
-        location = location.strip()
-        fragment = urllib.parse.urlsplit(expand(location)).fragment
-        egg = urllib.parse.parse_qs(fragment).get("egg", [""])[0]
-        if egg and not name:
-            egg_match = re.match(r"^([^\[]+)(\[[^\]]*\])?$", egg)
-            name, extras = (egg_match.group(1), egg_match.group(2) or "") if egg_match else (egg, "")
-        if location.lower().startswith("file:"):
-            return _local(line, _file_url_path(expand(location)), name, extras, marker.strip(), editable)
-        kind = "vcs" if location.lower().startswith(_VCS) else "url"
-        if kind == "url" and urllib.parse.urlsplit(location).path.endswith(".whl"):
-            kind = "wheel"
-        return DirectReference(line, kind, location, name, extras, marker.strip(), editable, bool(named))
+        return _url_reference(line, text, name, extras, editable, bool(named))
     location, _, marker = text.partition(";")
     location = location.strip()
     if not (editable or named or os.sep in location or (os.altsep or os.sep) in location or location.startswith(".")):
@@ -214,14 +201,33 @@ def direct_reference(line: Line) -> DirectReference | None:
     return _local(line, (line.path.parent / expand(location)).resolve(), name, extras, marker.strip(), editable)
 
 
+def _url_reference(line: Line, text: str, name: str | None, extras: str, editable: bool,
+                   named: bool) -> DirectReference:
+    """A requirement by URL: a file: URL as a local one, else a VCS checkout, a wheel or an archive URL."""
+    separator = re.search(r";\s", text)  # pip's rule: a URL may hold ";", its marker follows "; "
+    location, marker = (text[:separator.start()], text[separator.end():]) if separator else (text, "")
+    location = location.strip()
+    fragment = urllib.parse.urlsplit(expand(location)).fragment
+    egg = urllib.parse.parse_qs(fragment).get("egg", [""])[0]
+    if egg and not name:
+        egg_match = re.match(r"^([^\[]+)(\[[^\]]*\])?$", egg)
+        name, extras = (egg_match.group(1), egg_match.group(2) or "") if egg_match else (egg, "")
+    if location.lower().startswith("file:"):
+        return _local(line, _file_url_path(expand(location)), name, extras, marker.strip(), editable)
+    kind = "vcs" if location.lower().startswith(_VCS) else "url"
+    if kind == "url" and urllib.parse.urlsplit(location).path.endswith(".whl"):
+        kind = "wheel"
+    return DirectReference(line, kind, location, name, extras, marker.strip(), editable, named)
+
+
 def _file_url_path(url: str) -> Path:
     # lazy: urllib.request (~3 ms with http.client), only for a file: URL
-    import urllib.request
+    from urllib.request import url2pathname
 
     parts = urllib.parse.urlsplit(url)
     if parts.netloc not in {"", "localhost"}:
-        return Path(f"//{parts.netloc}{urllib.request.url2pathname(parts.path)}")
-    return Path(urllib.request.url2pathname(parts.path))
+        return Path(f"//{parts.netloc}{url2pathname(parts.path)}")
+    return Path(url2pathname(parts.path))
 
 
 def _local(line: Line, path: Path, name: str | None, extras: str, marker: str, editable: bool) -> DirectReference:
