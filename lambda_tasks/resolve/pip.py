@@ -26,8 +26,9 @@ from ..report import Reporter
 from ..sections import ResolveSettings
 from ..sources.declaration import Declaration
 from ..targets import Target
-from .failures import Failure, failures_error, no_fit_failure, unavailable_failures
+from .failures import Failure, failures_error, no_fit_failure
 from .fastpip import FETCHED_VARIABLE, MARKER_ERROR, MARKER_EXIT_CODE, TAGS_VARIABLE, marker_env_variable
+from .impossible import classify, conflict_message
 from .local import Entry, installer_lines, marker_applies, prepare
 from .process import pip_command, redact, run
 from .sdists import NETWORK, NO_SDIST, build_sdist
@@ -241,12 +242,13 @@ def explain_pip_failure(output: str, settings: ResolveSettings, shown: str) -> s
     if invalid:
         return _fit(f"invalid requirement {invalid.group(1).strip()} in {invalid.group(2) or shown}; fix that line")
     if "ResolutionImpossible" in output or "conflicting dependencies" in output:
-        unavailable = unavailable_failures(output, shown)
-        if unavailable:  # not a conflict: a dependency has nothing for the target, named with what asked for it
-            return str(failures_error(unavailable, target))
-        cause = re.findall(r"^\s+(\S.*depends on .*|The user requested .*)$", output, re.M)
-        details = "".join(f"\n  {line.strip()}" for line in dict.fromkeys(cause[:6]))
-        return f"the requirements in {shown} conflict; loosen one of the pins{details or chr(10) + '  see pip output'}"
+        impossible = classify(output, shown)
+        if impossible is None:
+            return f"the requirements in {shown} conflict; loosen one of the pins\n  pip named no cause: see its output"
+        if impossible.conflicts:  # a package that is also unavailable is named below the conflict
+            return conflict_message(impossible.conflicts, shown, impossible.unavailable)
+        # no conflict: a dependency has nothing for the target, named with what asked for it
+        return str(failures_error(impossible.unavailable, target))
     if match:
         python, glibc = ".".join(map(str, target.python_version)), ".".join(map(str, target.glibc))
         return _fit(f"no version of {without_marker(match.group(1))} has a wheel for {target} (python {python}, "
