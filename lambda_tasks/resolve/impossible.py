@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -83,9 +84,10 @@ def _ask(text: str, parent: str = "", version: str = "", constraint: bool = Fals
     return Ask(canonicalize_name(parsed.name), shown, parent, version, constraint)
 
 
-def classify(output: str, shown: str) -> Impossible | None:
+def classify(output: str, shown: str, lines: Mapping[str, str] | None = None) -> Impossible | None:
     """pip's ResolutionImpossible in ``output`` classified; None when pip printed no cause lines (no
-    ResolutionImpossible, or a form this does not know). ``shown`` names the project's requirements file."""
+    ResolutionImpossible, or a form this does not know). ``shown`` names the project's requirements; ``lines``
+    maps a canonical name to the line that asks for it (``requirements.txt line 3``), where there is one."""
     asks = read_causes(output)
     if not asks:
         return None
@@ -93,7 +95,7 @@ def classify(output: str, shown: str) -> Impossible | None:
     for ask in asks:
         by_name.setdefault(ask.name, []).append(ask)
     conflicts = tuple(tuple(group) for group in by_name.values() if not _can_meet(group))
-    unavailable = tuple(_unavailable(group, shown) for group in by_name.values() if _can_meet(group))
+    unavailable = tuple(_unavailable(group, shown, lines or {}) for group in by_name.values() if _can_meet(group))
     return Impossible(conflicts, unavailable)
 
 
@@ -154,7 +156,12 @@ def _around(text: str) -> set[str]:
     return around
 
 
-def _unavailable(asks: list[Ask], shown: str) -> Failure:
+def _where(ask: Ask, lines: Mapping[str, str], shown: str) -> str:
+    """The project's line that asks for ``ask``: by its exact requirement, else by its name, else ``shown``."""
+    return lines.get(ask.requirement) or lines.get(ask.name) or shown
+
+
+def _unavailable(asks: list[Ask], shown: str, lines: Mapping[str, str]) -> Failure:
     """The failure for a package none of whose distributions fits: what asked for it, with the ranges."""
     first = asks[0]
     parents = list(dict.fromkeys(ask.parent for ask in asks if ask.parent))
@@ -165,28 +172,38 @@ def _unavailable(asks: list[Ask], shown: str) -> Failure:
         each = "each depends on" if len(wanted) == 1 else "they depend on"
         details.append(f"pip tried {tried} version(s) of {parent}: {each} {' or '.join(wanted[:3])}")
     own = [ask for ask in asks if not ask.parent]
-    details += [f"{'a constraint' if ask.constraint else shown} asks for {ask.requirement}" for ask in own]
+    details += [f"{'a constraint' if ask.constraint else _where(ask, lines, shown)} asks for {ask.requirement}"
+                for ask in own]
     requirement = own[0].requirement if own else first.requirement
-    via = shown if own or not parents else f"{', '.join(parents[:2])}, {shown}"
+    if own or not parents:
+        via = _where(own[0] if own else first, lines, shown)
+    else:
+        asked = dict.fromkeys(lines.get(canonicalize_name(re.sub(r"\[.*", "", parent)), shown) for parent in parents)
+        via = f"{', '.join(parents[:2])}, {', '.join(list(asked)[:2])}"
     return Failure(requirement, "no wheel and no usable source distribution", tuple(details), "compiled", via)
 
 
-def conflict_message(conflicts: tuple[tuple[Ask, ...], ...], shown: str, also: tuple[Failure, ...] = ()) -> str:
-    """The error for packages in conflict: the first line names the package and two sides, every side below."""
+def conflict_message(conflicts: tuple[tuple[Ask, ...], ...], shown: str, also: tuple[Failure, ...] = (),
+                     lines: Mapping[str, str] | None = None) -> str:
+    """The error for packages in conflict: the first line names the package and two sides, every side below;
+    ``lines`` as for :func:`classify`."""
     def side(ask: Ask) -> str:
-        return ask.side if ask.parent or ask.constraint else f"{ask.requirement} ({shown})"
+        if ask.constraint:
+            return ask.side
+        if not ask.parent:
+            return f"{ask.requirement} ({_where(ask, lines or {}, shown)})"
+        line = (lines or {}).get(canonicalize_name(re.sub(r"\[.*", "", ask.parent)))
+        return f"{ask.requirement} (from {ask.parent} {ask.version}{f', {line}' if line else ''})"
 
-    first_sides = [side(ask) for ask in dict.fromkeys(conflicts[0])]
-    if len(conflicts) == 1:
-        first = f"the requirements in {shown} conflict: {' and '.join(first_sides[:2])}"
-    else:
-        first = f"the requirements in {shown} conflict on {', '.join(group[0].name for group in conflicts)}"
-    if len(first) >= 160:
-        first = f"the requirements in {shown} conflict on {', '.join(group[0].name for group in conflicts)}"
-    lines = [first[:156] + "..." if len(first) >= 160 else first]
+    names = ", ".join(group[0].name for group in conflicts)
+    first_sides = list(dict.fromkeys(side(ask) for ask in conflicts[0]))
+    first = f"the requirements in {shown} conflict: {' and '.join(first_sides[:2])}"
+    if len(conflicts) > 1 or len(first_sides) > 2 or len(first) >= 160:
+        first = f"the requirements in {shown} conflict on {names}"
+    out = [first[:156] + "..." if len(first) >= 160 else first]
     for group in conflicts:
         sides = list(dict.fromkeys(side(ask) for ask in group))
-        lines.append(f"  {group[0].name}: {'; '.join(sides[:6])}{' ...' if len(sides) > 6 else ''}")
-    lines += [f"  also: {failure.named}: {failure.summary}" for failure in also]
-    lines.append("  the way out: loosen one of the pins, or pin another version of what asks for the other range")
-    return "\n".join(lines)
+        out.append(f"  {group[0].name}: {'; '.join(sides[:6])}{' ...' if len(sides) > 6 else ''}")
+    out += [f"  also: {failure.named}: {failure.summary}" for failure in also]
+    out.append("  the way out: loosen one of the pins, or pin another version of what asks for the other range")
+    return "\n".join(out)

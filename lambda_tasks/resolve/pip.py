@@ -72,7 +72,8 @@ def download(settings: ResolveSettings, declaration: Declaration, download_dir: 
             break
         match = _NO_MATCH.search(output)
         if not match or NETWORK.search(output) or returncode == MARKER_EXIT_CODE:
-            raise _with_failures(explain_pip_failure(_own_lines(output, flat, entries), settings, shown), failures)
+            raise _with_failures(explain_pip_failure(_own_lines(output, flat, entries), settings, shown,
+                                                     _locations(entries)), failures)
         requirement = without_marker(match.group(1))
         failure: Failure | None = None
         if requirement not in tried:
@@ -226,9 +227,21 @@ def _with_failures(message: str, failures: list[Failure]) -> ResolveError:
     return ResolveError(redact("\n".join(lines)))
 
 
-def explain_pip_failure(output: str, settings: ResolveSettings, shown: str) -> str:
+def _locations(entries: list[Entry]) -> dict[str, str]:
+    """Each requirement (as pip prints it) and each name -> the project's line that asks for it (the first)."""
+    where: dict[str, str] = {}
+    for entry in entries:
+        if entry.text:
+            where.setdefault(without_marker(entry.shown), entry.line.where)
+            for name in sorted(entry.names):
+                where.setdefault(name, entry.line.where)
+    return where
+
+
+def explain_pip_failure(output: str, settings: ResolveSettings, shown: str,
+                        lines: dict[str, str] | None = None) -> str:
     """pip's failure: a first line (under 160 characters) that names the requirement and what to do; ``shown``
-    names the dependency source."""
+    names the dependency source, ``lines`` the line of each requirement and name (:func:`_locations`)."""
     target = settings.target
     match = _NO_MATCH.search(output)
     marker = next((line.strip() for line in output.splitlines() if line.startswith(MARKER_ERROR)), None)
@@ -242,11 +255,11 @@ def explain_pip_failure(output: str, settings: ResolveSettings, shown: str) -> s
     if invalid:
         return _fit(f"invalid requirement {invalid.group(1).strip()} in {invalid.group(2) or shown}; fix that line")
     if "ResolutionImpossible" in output or "conflicting dependencies" in output:
-        impossible = classify(output, shown)
+        impossible = classify(output, shown, lines)
         if impossible is None:
             return f"the requirements in {shown} conflict; loosen one of the pins\n  pip named no cause: see its output"
         if impossible.conflicts:  # a package that is also unavailable is named below the conflict
-            return conflict_message(impossible.conflicts, shown, impossible.unavailable)
+            return conflict_message(impossible.conflicts, shown, impossible.unavailable, lines)
         # no conflict: a dependency has nothing for the target, named with what asked for it
         return str(failures_error(impossible.unavailable, target))
     if match:
