@@ -136,3 +136,15 @@ def test_long_sides_keep_the_first_line_short():
 def test_read_causes_ignores_other_lines():
     assert read_causes("ERROR: ResolutionImpossible") == []
     assert read_causes(causes("The user requested lib==1")) == [Ask("lib", "lib==1")]
+
+
+def test_the_project_s_lines_are_named_where_known():
+    lines = {"helperdep==1.0": "requirements.txt line 4", "helperdep": "requirements.txt line 4",
+             "needsold": "requirements.txt line 3"}
+    impossible = classify(output("26.3", "conflict_pins"), "requirements.txt", lines)
+    assert impossible is not None
+    assert conflict_message(impossible.conflicts, "requirements.txt", lines=lines).splitlines()[1] == (
+        "  helperdep: helperdep==1.0 (requirements.txt line 4); helperdep<1 (from needsold 1.0, requirements.txt "
+        "line 3)")
+    impossible = classify(output("23.1", "transitive_unavailable"), "requirements.txt", {"sqlish": "r.txt line 2"})
+    assert impossible is not None and impossible.unavailable[0].via == "sqlish, r.txt line 2"
