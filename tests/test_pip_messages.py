@@ -1,8 +1,8 @@
-"""pip's real failure output, captured from every pip release line lambda-tasks supports (23.1, 24.3.1, 25.3,
+"""pip's real failure output, captured from every pip release line lambda-tasks supports (23.1, 24.3.1, 25.2, 25.3,
 26.3: tests/data/pip_messages/capture.py), read by the classifier: a conflict is named as a conflict with both
 sides, a package with nothing for the target with what asked for it, on every release.
 
-pip 25.1+ lists every package of a conflict as having "no matching distributions available for your
+pip 25.3+ lists every package of a conflict as having "no matching distributions available for your
 environment" (helperdep has a pure wheel in conflict_pins): these fixtures hold that wording too."""
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def output(version: str, case: str) -> str:
 
 
 def test_every_release_line_and_case_is_captured():
-    assert VERSIONS == ["23.1", "24.3.1", "25.3", "26.3"]
+    assert VERSIONS == ["23.1", "24.3.1", "25.2", "25.3", "26.3"]
     for version in VERSIONS:
         assert {path.stem for path in (DATA / version).glob("*.txt")} == {*CONFLICTS, *UNAVAILABLE, *NO_MATCH}
 

@@ -134,8 +134,8 @@ def test_two_lines_that_pin_different_versions_are_named_each(tmp_path, wheelhou
 @pytest.mark.parametrize("installer", ["auto", "pip"])
 def test_a_transitive_requirement_without_a_wheel_is_named_with_what_asked_for_it(tmp_path, wheelhouse, installer):
     """sqlalchemy[postgresql] -> psycopg2 (no wheel for Linux): pip backtracks through every sqlalchemy and ends in
-    ResolutionImpossible; that is no conflict to loosen, but psycopg2 to name, with what asked for it (pip 23 and
-    24 print the same "conflicting dependencies" for both; pip 25+ list every package as unavailable)."""
+    ResolutionImpossible; that is no conflict to loosen, but psycopg2 to name, with what asked for it (pip 23.1 to
+    25.2 print the same "conflicting dependencies" for both; pip 25.3+ list every package as unavailable)."""
     _unavailable_driver(wheelhouse)
     lines = error_lines(project_of(tmp_path, wheelhouse, "sqlish\n", installer))
     assert lines[0] == ("pgdriver>=2.7 (from sqlish, requirements.txt line 3) cannot be installed for "

@@ -6,9 +6,9 @@ all hold (``helperdep==1.0`` from the project, ``helperdep<1`` from needsold); a
 whose ranges do meet (``pgdriver>=2.7`` from every version of sqlish), so pip found no distribution of it for
 the target (no wheel for the platform, no usable source distribution) and backtracked through what asked for it.
 
-pip 25.1 and later add "some packages in these conflicts have no matching distributions available for your
+pip 25.3 and later add "some packages in these conflicts have no matching distributions available for your
 environment" and list every package of the conflict there, available or not (pip 25.3 and 26.3 list helperdep
-in the case above, whose wheel is right there), and pip 23 and 24 print no such list: it is not read.
+in the case above, whose wheel is right there), and pip 23.1 to 25.2 print no such list: it is not read.
 Captured outputs of each pip release, per case: tests/data/pip_messages/.
 """
 
