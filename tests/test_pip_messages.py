@@ -24,6 +24,9 @@ TARGET = Target("python3.12", "x86_64")
 CONFLICTS = {
     "conflict_pins": ("helperdep", ["helperdep==1.0 (requirements.txt)", "helperdep<1 (from needsold 1.0)"]),
     "conflict_ranges": ("shared", ["shared<2 (from lowuser 1.0)", "shared>=2 (from highuser 1.0)"]),
+    # pip prints "corelib!=1.29.5, <1.30.0 and >=1.29.0" (boto3==1.26.0 with botocore==1.30.0 on PyPI)
+    "conflict_clauses": ("corelib", ["corelib==1.30.0 (requirements.txt)",
+                                     "corelib!=1.29.5,<1.30.0,>=1.29.0 (from clientlib 1.0)"]),
     "mix": ("helperdep", ["helperdep==1.0 (requirements.txt)", "helperdep<1 (from needsold 1.0)"]),
 }
 UNAVAILABLE = {"transitive_unavailable": "pgdriver>=2.7", "transitive_two_parents": "pgdriver>=2.7"}
@@ -109,6 +112,9 @@ def test_the_project_s_pin_that_meets_the_dependency_s_range_is_unavailable_not_
     (["a 1.0 depends on lib==1.*", "b 2.0 depends on lib>=1.9"], False),
     (["a 1.0 depends on lib>2", "b 2.0 depends on lib<=2"], True),
     (["a 1.0 depends on lib @ file:///x/lib-1.whl", "b 2.0 depends on lib @ file:///y/lib-1.whl"], True),
+    (['a 1.0 depends on lib>=1, <3 and !=2; extra == "x" and python_version >= "3"', "b 1 depends on lib==2"], True),
+    (["a 1.0 depends on lib>=1, <3 and !=2", "b 1 depends on lib==2.5"], False),
+    (["a 1.0 depends on lib>>1", "b 1 depends on lib==2.5"], True),  # unreadable: pip's word, a conflict
 ])
 def test_ranges_that_cannot_meet_are_a_conflict(lines, conflict):
     impossible = classify(causes(*lines), "requirements.txt")
@@ -130,6 +136,9 @@ def test_long_sides_keep_the_first_line_short():
     long = "x" * 120
     text = causes("The user requested lib==1.0", f"{long} 1.0 depends on lib<1")
     first = conflict_message(classify(text, "r.txt").conflicts, "r.txt").splitlines()[0]  # type: ignore[union-attr]
+    assert first == "the requirements in r.txt conflict: lib==1.0 and lib<1"  # where they come from: below
+    urls = causes(f"The user requested lib @ https://example.com/{long}/lib-1.whl", "a 1 depends on lib @ file:///lib")
+    first = conflict_message(classify(urls, "r.txt").conflicts, "r.txt").splitlines()[0]  # type: ignore[union-attr]
     assert first == "the requirements in r.txt conflict on lib"
 
 

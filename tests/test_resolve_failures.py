@@ -150,3 +150,13 @@ def test_a_conflict_beside_an_unavailable_dependency_is_named_as_the_conflict(tm
     _unavailable_driver(wheelhouse)
     line = first_line(project_of(tmp_path, wheelhouse, "needsold\nhelperdep==1.0\nsqlish\n"))
     assert line.startswith("the requirements in requirements.txt conflict: helperdep==1.0 (requirements.txt line 4)")
+
+
+@pytest.mark.pypi
+def test_boto3_with_a_newer_botocore_pin_is_a_conflict_of_both_pins(tmp_path):
+    """pip prints boto3's range as "botocore<1.30.0 and >=1.29.0": read as one range, not as nothing to read."""
+    project = make_project(tmp_path / "p", "boto3==1.26.0\nbotocore==1.30.0\n")
+    lines = error_lines(project)
+    assert lines[0] == "the requirements in requirements.txt conflict: botocore==1.30.0 and botocore<1.30.0,>=1.29.0"
+    assert lines[1] == ("  botocore: botocore==1.30.0 (requirements.txt line 2); botocore<1.30.0,>=1.29.0 (from "
+                        "boto3 1.26.0, requirements.txt line 1)")

@@ -74,6 +74,9 @@ def read_causes(output: str) -> list[Ask]:
 
 
 def _ask(text: str, parent: str = "", version: str = "", constraint: bool = False) -> Ask:
+    # pip prints a range of several clauses for people: "corelib!=1.29.5, <1.30.0 and >=1.29.0"
+    requirement, _, marker = text.partition(";")
+    text = requirement.replace(" and ", ",") + (f";{marker}" if marker else "")
     try:
         parsed = Requirement(text.strip())
     except InvalidRequirement:
@@ -132,7 +135,7 @@ def _meet(asks: tuple[Ask, ...]) -> bool:
         try:
             specifiers.append(SpecifierSet(text))
         except InvalidSpecifier:
-            return True  # a range this cannot read: never called a conflict on a guess
+            return False  # a range this cannot read: pip's own word for it (a conflict), with pip's lines
     probes: set[str] = {"0", "999999"}
     for specifier in (one for specifiers_ in specifiers for one in specifiers_):
         probes.add(specifier.version)
@@ -198,6 +201,9 @@ def conflict_message(conflicts: tuple[tuple[Ask, ...], ...], shown: str, also: t
     names = ", ".join(group[0].name for group in conflicts)
     first_sides = list(dict.fromkeys(side(ask) for ask in conflicts[0]))
     first = f"the requirements in {shown} conflict: {' and '.join(first_sides[:2])}"
+    if len(first) >= 160:  # the two ranges without where they come from (below)
+        bare = dict.fromkeys(ask.requirement for ask in conflicts[0])
+        first = f"the requirements in {shown} conflict: {' and '.join(list(bare)[:2])}"
     if len(conflicts) > 1 or len(first_sides) > 2 or len(first) >= 160:
         first = f"the requirements in {shown} conflict on {names}"
     out = [first[:156] + "..." if len(first) >= 160 else first]

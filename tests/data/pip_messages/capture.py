@@ -40,6 +40,13 @@ def conflict_ranges(w: Path) -> str:  # two dependencies' ranges that do not mee
     return "lowuser\nhighuser\n"
 
 
+def conflict_clauses(w: Path) -> str:  # boto3==1.26.0 with botocore==1.30.0: pip prints "<1.30.0 and >=1.29.0"
+    make_wheel(w, "clientlib", requires=["corelib>=1.29.0,<1.30.0,!=1.29.5"])
+    for version in ("1.29.0", "1.30.0"):
+        make_wheel(w, "corelib", version)
+    return "clientlib==1.0\ncorelib==1.30.0\n"
+
+
 def transitive_unavailable(w: Path) -> str:  # sqlalchemy[postgresql] -> psycopg2: every parent version asks
     for version in ("1.0", "2.0"):
         make_wheel(w, "sqlish", version, requires=["pgdriver>=2.7"])
@@ -79,7 +86,7 @@ def mix(w: Path) -> str:  # a true conflict and a dependency with nothing for th
     return "needsold\nhelperdep==1.0\nsqlish\n"
 
 
-CASES = [conflict_pins, conflict_ranges, transitive_unavailable, transitive_single, transitive_two_parents,
+CASES = [conflict_pins, conflict_ranges, conflict_clauses, transitive_unavailable, transitive_single, transitive_two_parents,
          direct_unavailable, direct_and_dependency, mix]
 
 
