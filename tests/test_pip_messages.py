@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lambda_tasks.resolve.failures import failures_error
+from lambda_tasks.resolve.failures import failures_error, no_fit_failure
 from lambda_tasks.resolve.impossible import Ask, classify, conflict_message, read_causes
 from lambda_tasks.resolve.pip import _NO_MATCH
 from lambda_tasks.targets import Target
@@ -41,7 +41,8 @@ def output(version: str, case: str) -> str:
 def test_every_release_line_and_case_is_captured():
     assert VERSIONS == ["23.1", "24.3.1", "25.2", "25.3", "26.3"]
     for version in VERSIONS:
-        assert {path.stem for path in (DATA / version).glob("*.txt")} == {*CONFLICTS, *UNAVAILABLE, *NO_MATCH}
+        assert {path.stem for path in (DATA / version).glob("*.txt")} == {*CONFLICTS, *UNAVAILABLE, *NO_MATCH,
+                                                                          "diagnose_index"}
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -78,6 +79,15 @@ def test_no_matching_distribution_is_no_resolution_impossible(version, case):
     assert classify(text, "requirements.txt") is None
     match = _NO_MATCH.search(text)
     assert match and match.group(1) == NO_MATCH[case]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_the_wheels_an_index_has_for_other_platforms_are_named(version):
+    """``pip download -vv pywin32==311`` on PyPI: an index's links end in "(from https://pypi.org/simple/...)"."""
+    failure = no_fit_failure("pywin32==311", output(version, "diagnose_index"), TARGET, "none")
+    assert failure.summary == "no distribution fits" and failure.advice == "no-fit"
+    assert failure.details[0] == ("its wheels are only for cp312-win32, cp312-win_amd64, cp312-win_arm64; there is "
+                                  "no source distribution")
 
 
 # shapes no capture above holds: pip's wording, other requesters

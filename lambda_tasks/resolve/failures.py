@@ -141,7 +141,8 @@ def no_fit_failure(requirement: str, verbose_output: str, target: Target, versio
     other_tags: dict[str, None] = {}
     other_python: dict[str, None] = {}
     for line in verbose_output.splitlines():
-        found = re.search(r"(\S+?\.whl)(?:[#?]\S*)?\s*$", line) if "Skipping link" in line else None
+        # an index's links end in "(from https://pypi.org/simple/name/)", a find-links directory's do not
+        found = re.search(r"(\S+?\.whl)(?:[#?]\S*)?(?:\s+\(from \S+\))?\s*$", line) if "Skipping link" in line else None
         if not found:
             continue
         filename = urllib.parse.unquote(found.group(1).rsplit("/", 1)[-1])

@@ -2,6 +2,10 @@
 
     python tests/data/pip_messages/capture.py /path/to/python-with-pip-X [...]
 
+``diagnose_index.txt`` is no case of this script: the ``Skipping link`` lines of pywin32 311's cp312 wheels and
+pip's last lines from ``pip download --no-deps -vv pywin32==311`` on PyPI for the same target (what
+``no_fit_failure`` reads).
+
 Each case is a wheelhouse built by tests/factory.py and a requirements file, resolved offline for
 python3.12/x86_64 through fastpip, exactly as lambda-tasks runs pip. Only pip's ERROR and INFO text is kept
 (from "ERROR:" on), with the temporary paths replaced by ``<tmp>``.
