@@ -160,3 +160,12 @@ def test_boto3_with_a_newer_botocore_pin_is_a_conflict_of_both_pins(tmp_path):
     assert lines[0] == "the requirements in requirements.txt conflict: botocore==1.30.0 and botocore<1.30.0,>=1.29.0"
     assert lines[1] == ("  botocore: botocore==1.30.0 (requirements.txt line 2); botocore<1.30.0,>=1.29.0 (from "
                         "boto3 1.26.0, requirements.txt line 1)")
+
+
+@pytest.mark.pypi
+def test_a_dependency_with_only_windows_wheels_on_pypi_names_them(tmp_path):
+    """pypiwin32 -> pywin32: wheels for Windows only, no sdist; named as such, not as "not found"."""
+    lines = error_lines(make_project(tmp_path / "p", "pypiwin32==223\n"))
+    assert lines[0] == ("pywin32>=223 (from pypiwin32, requirements.txt line 1) cannot be installed for "
+                        "python3.12/x86_64: no distribution fits"), lines
+    assert lines[1].startswith("  its wheels are only for cp") and "win_amd64" in lines[1]
