@@ -20,7 +20,8 @@ NEWEST = {"pip": "26.3", "uv": "0.13.10"}
 #: the tests that run pip or uv, or read what they print
 RESOLVER_TESTS = ["tests/test_fastpip.py", "tests/test_pip_config.py", "tests/test_uv.py", "tests/test_markers.py",
                   "tests/test_sdists.py", "tests/test_local_requirements.py", "tests/test_requirements.py",
-                  "tests/test_early.py", "tests/test_lock_command.py"]
+                  "tests/test_early.py", "tests/test_lock_command.py",
+                  "tests/test_resolve_failures.py"]
 
 nox.options.sessions = ["resolvers"]
 

@@ -215,15 +215,6 @@ def test_unknown_requirement_is_one_line(project):
 
 
 @pytest.mark.slow
-def test_version_conflict_names_requirements(project, wheelhouse):
-    make_wheel(wheelhouse, "needsold", requires=["helperdep<1"])
-    (project / "requirements.txt").write_text("needsold\nhelperdep==1.0\n")
-    with pytest.raises(ResolveError, match="conflict") as error:
-        build(settings_for(project))
-    assert "helperdep" in str(error.value)
-
-
-@pytest.mark.slow
 def test_no_wheel_for_new_glibc_only(project, wheelhouse):
     (project / "requirements.txt").write_text("fastlib==2.0\n")
     with pytest.raises(ResolveError, match=r"fastlib==2.0"):

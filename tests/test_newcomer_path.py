@@ -16,7 +16,6 @@ from lambda_tasks import host
 from lambda_tasks.assemble.split import Budget, Unit, pack
 from lambda_tasks.errors import LimitError
 from lambda_tasks.report import counted
-from lambda_tasks.resolve.failures import unavailable_failures
 from lambda_tasks.targets import Target
 from lambda_tasks.verify.verdict import LogEcho
 
@@ -91,28 +90,6 @@ def test_verify_of_an_arm64_build_on_x86_64_echoes_no_error_record(tmp_path, whe
     assert "Runtime.ImportModuleError" not in done.stdout and "LAMBDA_WARNING" not in done.stdout, done.stdout
 
 
-@pytest.mark.e2e
-@pytest.mark.slow
-def test_a_transitive_requirement_without_a_wheel_is_named_with_what_asked_for_it(tmp_path, wheelhouse):
-    """sqlalchemy[postgresql] -> psycopg2 (no wheel for Linux): pip backtracks through every sqlalchemy and ends in
-    ResolutionImpossible; that is no conflict to loosen, but psycopg2 to name, with what asked for it."""
-    for version in ("1.0", "2.0"):
-        make_wheel(wheelhouse, "sqlish", version=version, requires=["pgdriver>=2.7"])
-    make_wheel(wheelhouse, "pgdriver", version="2.9", tag="cp312-cp312-win_amd64")
-    root = make_project(tmp_path / "p", "sqlish\n", pyproject=offline_pyproject(wheelhouse, 'runtime = "python3.12"\n'),
-                        app="import sqlish\n\ndef handler(event, context):\n    return 1\n")
-    done = subprocess.run([str(BIN / "lambda-tasks"), "build"], cwd=root, capture_output=True, text=True,
-                          timeout=300)
-    assert done.returncode == 1, done.stdout + done.stderr
-    error = done.stderr[done.stderr.index("error: "):]
-    first = error.splitlines()[0]
-    assert first == ("error: pgdriver>=2.7 (from sqlish, requirements.txt) cannot be installed for python3.12/x86_64: "
-                     "no wheel and no usable source distribution"), error
-    assert "pip tried 2 version(s) of sqlish: each depends on pgdriver>=2.7" in error
-    assert "conflict" not in error and "loosen" not in error and "Traceback" not in done.stderr
-    assert not (root / "layers" / "manifest.json").exists()
-
-
 def _run(root: Path, *args: str) -> str:
     done = subprocess.run([str(BIN / "lambda-tasks"), *args], cwd=root, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -181,29 +158,6 @@ def test_a_package_beside_app_py_that_does_not_ship_says_where_to_name_it(tmp_pa
         "  todo/ is in the project, but not in app.py, chalicelib/ or app_paths",
         '  add it to the app: app_paths = ["todo"] in [tool.lambda-tasks] (pyproject.toml)'], done.stderr
     assert not (root / "dist" / "app.zip").exists()
-
-
-UNAVAILABLE = """The conflict is caused by:
-    sqlalchemy[postgresql] 2.0.59 depends on psycopg2>=2.7; extra == "postgresql"
-    sqlalchemy[postgresql] 2.0.58 depends on psycopg2>=2.7; extra == "postgresql"
-
-Additionally, some packages in these conflicts have no matching distributions available for your environment:
-    psycopg2
-
-To fix this you could try to:
-"""
-
-
-def test_pip_s_unavailable_package_is_named_unless_it_is_a_conflict():
-    (failure,) = unavailable_failures(UNAVAILABLE, "requirements.txt")
-    assert failure.requirement == "psycopg2>=2.7" and failure.via == "sqlalchemy[postgresql], requirements.txt"
-    assert failure.details == ("pip tried 2 version(s) of sqlalchemy[postgresql]: each depends on psycopg2>=2.7",)
-    pinned = UNAVAILABLE.replace("The conflict is caused by:\n", "The conflict is caused by:\n"
-                                 "    The user requested psycopg2==2.9.1\n")
-    assert unavailable_failures(pinned, "requirements.txt") == []  # the project's own pin: a conflict
-    two_ways = UNAVAILABLE.replace("2.0.58 depends on psycopg2>=2.7", "2.0.58 depends on psycopg2<2")
-    assert unavailable_failures(two_ways, "requirements.txt") == []
-    assert unavailable_failures("ResolutionImpossible", "requirements.txt") == []
 
 
 def test_counts_agree_with_their_nouns():

@@ -141,7 +141,8 @@ def no_fit_failure(requirement: str, verbose_output: str, target: Target, versio
     other_tags: dict[str, None] = {}
     other_python: dict[str, None] = {}
     for line in verbose_output.splitlines():
-        found = re.search(r"(\S+?\.whl)(?:[#?]\S*)?\s*$", line) if "Skipping link" in line else None
+        # an index's links end in "(from https://pypi.org/simple/name/)", a find-links directory's do not
+        found = re.search(r"(\S+?\.whl)(?:[#?]\S*)?(?:\s+\(from \S+\))?\s*$", line) if "Skipping link" in line else None
         if not found:
             continue
         filename = urllib.parse.unquote(found.group(1).rsplit("/", 1)[-1])
@@ -170,27 +171,3 @@ def no_fit_failure(requirement: str, verbose_output: str, target: Target, versio
     versions = f" (versions for {target}: {versions_line})" if versions_line and versions_line != "none" else ""
     return Failure(requirement, f"not found: no wheel and no source distribution{versions}; check the name, "
                                 "version and index options")
-
-
-def unavailable_failures(output: str, shown: str) -> list[Failure]:
-    """pip's ResolutionImpossible that is no conflict: "some packages in these conflicts have no matching
-    distributions available for your environment" (no wheel for the target, no source distribution it could use,
-    so pip backtracked through every version of what asked for them). Each such package, named with what asked for
-    it (``sqlalchemy[postgresql]`` for ``psycopg2>=2.7``) and ``shown``, the requirements file; [] otherwise, and
-    for a package the project pins itself or that is asked for in two ways (pip lists those too: a conflict)."""
-    listed = re.search(r"no matching distributions available for your environment:\n((?:[ \t]+\S+\n?)+)", output)
-    if not listed:
-        return []
-    failures = []
-    for name in listed.group(1).split():
-        asks = re.findall(rf"^\s+(\S+) \S+ depends on ({re.escape(name)}\b[^;\n]*)", output, re.M | re.I)
-        if re.search(rf"The user requested {re.escape(name)}\b", output, re.I) or len({s for _, s in asks}) > 1:
-            continue  # asked for in two ways (a pin of the project's, another range): a conflict after all
-        parents = list(dict.fromkeys(parent for parent, _ in asks))
-        requirement = asks[0][1].strip() if asks else name
-        details = tuple(f"pip tried {sum(1 for p, _ in asks if p == parent)} version(s) of {parent}: each depends on "
-                        f"{requirement}" for parent in parents[:3])
-        via = f"{', '.join(parents[:2])}, {shown}" if parents else shown
-        failures.append(Failure(requirement, "no wheel and no usable source distribution", details,
-                                "compiled", via))
-    return failures

@@ -26,8 +26,9 @@ from ..report import Reporter
 from ..sections import ResolveSettings
 from ..sources.declaration import Declaration
 from ..targets import Target
-from .failures import Failure, failures_error, no_fit_failure, unavailable_failures
+from .failures import Failure, failures_error, no_fit_failure
 from .fastpip import FETCHED_VARIABLE, MARKER_ERROR, MARKER_EXIT_CODE, TAGS_VARIABLE, marker_env_variable
+from .impossible import classify, conflict_message
 from .local import Entry, installer_lines, marker_applies, prepare
 from .process import pip_command, redact, run
 from .sdists import NETWORK, NO_SDIST, build_sdist
@@ -71,7 +72,8 @@ def download(settings: ResolveSettings, declaration: Declaration, download_dir: 
             break
         match = _NO_MATCH.search(output)
         if not match or NETWORK.search(output) or returncode == MARKER_EXIT_CODE:
-            raise _with_failures(explain_pip_failure(_own_lines(output, flat, entries), settings, shown), failures)
+            raise _with_failures(explain_pip_failure(_own_lines(output, flat, entries), settings, shown,
+                                                     _locations(entries)), failures)
         requirement = without_marker(match.group(1))
         failure: Failure | None = None
         if requirement not in tried:
@@ -225,9 +227,21 @@ def _with_failures(message: str, failures: list[Failure]) -> ResolveError:
     return ResolveError(redact("\n".join(lines)))
 
 
-def explain_pip_failure(output: str, settings: ResolveSettings, shown: str) -> str:
+def _locations(entries: list[Entry]) -> dict[str, str]:
+    """Each requirement (as pip prints it) and each name -> the project's line that asks for it (the first)."""
+    where: dict[str, str] = {}
+    for entry in entries:
+        if entry.text:
+            where.setdefault(without_marker(entry.shown), entry.line.where)
+            for name in sorted(entry.names):
+                where.setdefault(name, entry.line.where)
+    return where
+
+
+def explain_pip_failure(output: str, settings: ResolveSettings, shown: str,
+                        lines: dict[str, str] | None = None) -> str:
     """pip's failure: a first line (under 160 characters) that names the requirement and what to do; ``shown``
-    names the dependency source."""
+    names the dependency source, ``lines`` the line of each requirement and name (:func:`_locations`)."""
     target = settings.target
     match = _NO_MATCH.search(output)
     marker = next((line.strip() for line in output.splitlines() if line.startswith(MARKER_ERROR)), None)
@@ -241,12 +255,13 @@ def explain_pip_failure(output: str, settings: ResolveSettings, shown: str) -> s
     if invalid:
         return _fit(f"invalid requirement {invalid.group(1).strip()} in {invalid.group(2) or shown}; fix that line")
     if "ResolutionImpossible" in output or "conflicting dependencies" in output:
-        unavailable = unavailable_failures(output, shown)
-        if unavailable:  # not a conflict: a dependency has nothing for the target, named with what asked for it
-            return str(failures_error(unavailable, target))
-        cause = re.findall(r"^\s+(\S.*depends on .*|The user requested .*)$", output, re.M)
-        details = "".join(f"\n  {line.strip()}" for line in dict.fromkeys(cause[:6]))
-        return f"the requirements in {shown} conflict; loosen one of the pins{details or chr(10) + '  see pip output'}"
+        impossible = classify(output, shown, lines)
+        if impossible is None:
+            return f"the requirements in {shown} conflict; loosen one of the pins\n  pip named no cause: see its output"
+        if impossible.conflicts:  # a package that is also unavailable is named below the conflict
+            return conflict_message(impossible.conflicts, shown, impossible.unavailable, lines)
+        # no conflict: a dependency has nothing for the target, named with what asked for it
+        return str(failures_error(impossible.unavailable, target))
     if match:
         python, glibc = ".".join(map(str, target.python_version)), ".".join(map(str, target.glibc))
         return _fit(f"no version of {without_marker(match.group(1))} has a wheel for {target} (python {python}, "
