@@ -107,6 +107,7 @@ class FlagTask(Task):  # type: ignore[type-arg]  # Invoke's Task is generic over
             outcome = frontend.run(declared.name, values, plain(c.config.get("lambda_tasks") or {}))
             if outcome.code:
                 raise Exit(outcome.message, code=outcome.code)
+            up_to_date.commit()  # a build from the command line succeeded: its stamp (up_to_date.py)
 
         body.__name__ = body.__qualname__ = declared.name.replace("-", "_")
         body.__doc__ = declared.doc

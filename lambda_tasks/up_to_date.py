@@ -6,7 +6,7 @@ resolution, and the (size, mtime_ns, inode) of every file and directory of the t
 the outputs, the settings' paths, the find-links locations, what the dependency source includes) and of the
 config files it may read (Invoke's, pip's, uv's). The next ``build`` with the same command line stats exactly
 those; all equal: it prints the last build's "up to date" line and exits, before ``config`` or the command layer
-is imported. Any difference, a missing or unreadable stamp, ``--force`` or ``--json``: the normal build runs
+is imported. Any difference, a missing or unreadable stamp, ``--force``, ``--json``, ``--report``: the normal build runs
 (and decides by content). What stats cannot see: a file rewritten with the same size and its mtime put back.
 
 This module imports only the standard library: it runs first.
@@ -89,7 +89,7 @@ def stat_of(path: str) -> list[int] | None:
         found = os.stat(path)
     except OSError:
         return None
-    return [found.st_size, found.st_mtime_ns, found.st_ino, found.st_mode]
+    return [found.st_size, found.st_mtime_ns, found.st_ino, found.st_mode, found.st_ctime_ns]
 
 
 def tree(root: str, stamp_dir: str) -> dict[str, Any]:
@@ -145,7 +145,7 @@ def fast_path(program: str, argv: Sequence[str]) -> bool:
     "up to date" line is printed. Otherwise False, and the build that follows may write the stamp."""
     global pending
     started = time.monotonic()
-    if not argv or argv[0] != "build" or any(word in ("--force", "-f", "--json") for word in argv[1:]):
+    if not argv or argv[0] != "build" or any(word in ("--force", "-f", "--json", "--report") for word in argv[1:]):
         return False
     invocation = Invocation(program, tuple(argv), os.getcwd())
     pending = invocation
@@ -188,13 +188,27 @@ def included(source: Path) -> tuple[list[str], list[str]]:
 
 def record(layers_path: Path, roots: Iterable[Path], paths: Iterable[Path], env_names: Sequence[str],
            lines: Sequence[str], started_ns: int, outputs: Sequence[Path]) -> None:
-    """Write the stamp for :data:`pending` (none: a library call, nothing to write); ``lines``: what the next
-    no-op prints (the last one gets its time). Not written when an input
+    """Keep what the stamp for :data:`pending` records (none: a library call, nothing to write); ``lines``: what
+    the next no-op prints (the last one gets its time). :func:`commit` writes it once the command has succeeded.
+    Not written when an input
     changed within a clock tick of the build's start or after it (it may have changed unseen: the next build
     decides by content and writes it)."""
-    invocation = pending
-    if invocation is None:
+    global ready
+    if pending is not None:
+        ready = (layers_path, list(roots), list(paths), list(env_names), list(lines), started_ns, list(outputs))
+
+
+#: what :func:`record` kept for :func:`commit`
+ready: tuple[Any, ...] | None = None
+
+
+def commit() -> None:
+    """The command succeeded (and wrote all it writes): write the stamp :func:`record` prepared, if any."""
+    global ready
+    invocation, kept, ready = pending, ready, None
+    if invocation is None or kept is None:
         return
+    layers_path, roots, paths, env_names, lines, started_ns, outputs = kept
     target = stamp_path(invocation.cwd)
     if Path(layers_path).resolve() != target.parent.resolve():  # found only at the default place: no stamp
         return
