@@ -140,12 +140,32 @@ def _same(recorded: dict[str, Any], invocation: Invocation) -> bool:
         return False
 
 
+#: the build flags the fast path takes (no --force, --json, --report: they do more than say "up to date")
+SWITCHES = frozenset({"-q", "--quiet", "-n", "--no-wait", "-b", "--bytecode"})
+VALUED = frozenset({"-r", "--runtime", "-a", "--arch", "-p", "--project-dir"})
+
+
+def understood(argv: Sequence[str]) -> bool:
+    """``build`` and only flags the fast path knows: another word may be another task (``invoke build
+    deploy``), which a no-op must not skip."""
+    if not argv or argv[0] != "build":
+        return False
+    words = iter(argv[1:])
+    for word in words:
+        if word in VALUED:
+            if next(words, None) is None:
+                return False
+        elif word not in SWITCHES and word.split("=", 1)[0] not in VALUED:
+            return False
+    return True
+
+
 def fast_path(program: str, argv: Sequence[str]) -> bool:
     """``argv``: the words after the program. True when this is a ``build`` the stamp says is a no-op: the
     "up to date" line is printed. Otherwise False, and the build that follows may write the stamp."""
     global pending
     started = time.monotonic()
-    if not argv or argv[0] != "build" or any(word in ("--force", "-f", "--json", "--report") for word in argv[1:]):
+    if not understood(argv):
         return False
     invocation = Invocation(program, tuple(argv), os.getcwd())
     pending = invocation

@@ -110,6 +110,7 @@ def test_each_change_defeats_the_stamp(project, change):
 
 @pytest.mark.parametrize("flags, env", [
     (("--runtime", "python3.13"), {}),
+    (("--runtime=python3.13",), {}),
     (("-q",), {}),
     (("--force",), {}),
     (("--json",), {}),
@@ -123,8 +124,15 @@ def test_another_command_line_or_environment_defeats_the_stamp(project, flags, e
     assert not build(project, *flags, env={**os.environ, **env})[0]
 
 
-def test_force_and_json_never_take_the_stamp(project):
-    for flags in (("--force",), ("--json",)):
+def test_invoke_build_and_another_task_never_takes_the_stamp(project):
+    """`invoke build clean`: a stamp must not skip the task after build."""
+    build(project, "clean", program="invoke")
+    assert not (project / "dist" / "app.zip").exists()
+    assert not build(project, "clean", program="invoke")[0]
+
+
+def test_force_json_and_report_never_take_the_stamp(project):
+    for flags in (("--force",), ("--json",), ("--report",)):
         assert not build(project, *flags)[0]
         assert not build(project, *flags)[0]
 
