@@ -59,7 +59,8 @@ def stamp_path(cwd: str) -> Path:
 
 
 def config_files(cwd: str) -> list[str]:
-    """Invoke's, pip's and uv's config files outside the project, whether there or not (a new one counts)."""
+    """Invoke's, pip's and uv's config files outside the project, whether there or not (a new one counts), and
+    the directories tools and installers are found in."""
     home = os.path.expanduser("~")
     xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
     venv = os.environ.get("VIRTUAL_ENV")
@@ -72,6 +73,10 @@ def config_files(cwd: str) -> list[str]:
     here = Path(cwd)  # Invoke's project config and tasks.py, searched from here upwards
     found += [str(where / name) for where in (here, *here.parents)
               for name in ("tasks.py", "invoke.yaml", "invoke.yml", "invoke.json", "invoke.py")]
+    # the directories of sys.path (pip's and uv's versions are read off their .dist-info names there) and of
+    # PATH (the interpreters and tools found there): a package or a tool added or removed changes their mtime
+    found += [entry for entry in sys.path if entry and os.path.isdir(entry)]
+    found += [entry for entry in os.environ.get("PATH", "").split(os.pathsep) if entry]
     found += [os.environ[name] for name in ("PIP_CONFIG_FILE", "INVOKE_RUNTIME_CONFIG", "UV_CONFIG_FILE")
               if os.environ.get(name)]
     return found
