@@ -33,6 +33,8 @@ SKIPPED = frozenset({".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__
 #: the environment that can change a setting, a resolution, a path or the bytes: by prefix, and by name
 ENV_PREFIXES = ("INVOKE_", "LAMBDA_TASKS_", "PIP_", "UV_", "AWS_", "PYTHON", "XDG_", "PYENV_", "CONDA_")
 ENV_NAMES = ("HOME", "PATH", "VIRTUAL_ENV", "SOURCE_DATE_EPOCH", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CI", "TERM")
+#: credentials a build does not read (a no-op never calls AWS): their rotation does not defeat the stamp
+CREDENTIALS = frozenset({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"})
 #: a file included by a requirements file (-r/-c), and the variables pip expands in one
 _INCLUDE = r"^\s*(?:-r|-c|--requirement|--constraint)(?:\s*=\s*|\s+)(\S+)"
 _VARIABLE = r"\$\{([A-Z0-9_]+)\}"
@@ -82,11 +84,15 @@ def config_files(cwd: str) -> list[str]:
     return found
 
 
-def environment(names: Iterable[str] = ()) -> dict[str, str | None]:
+def environment(names: Iterable[str] = ()) -> str:
+    """The variables that matter, as one sha256: the stamp holds no value (a token, a password in a URL)."""
+    # lazy: after the cheap checks (version, command line) have passed
+    import hashlib
+
     chosen: dict[str, str | None] = {k: v for k, v in os.environ.items()
-                                     if k.startswith(ENV_PREFIXES) or k in ENV_NAMES}
+                                     if (k.startswith(ENV_PREFIXES) or k in ENV_NAMES) and k not in CREDENTIALS}
     chosen.update({name: os.environ.get(name) for name in names})
-    return dict(sorted(chosen.items()))
+    return hashlib.sha256(json.dumps(sorted(chosen.items())).encode()).hexdigest()
 
 
 def stat_of(path: str) -> list[int] | None:

@@ -160,3 +160,12 @@ def test_the_stamp_records_what_was_read(project):
         assert str(project / name) in stats, name
     assert str(project.parent / "wheels") in stats
     assert recorded["invocation"][1] == ["build"]
+
+
+def test_the_stamp_holds_no_environment_value(project):
+    env = {**os.environ, "PIP_INDEX_URL": "https://user:s3cr3t-value@127.0.0.1:9/simple",
+           "AWS_SECRET_ACCESS_KEY": "another-s3cr3t"}
+    build(project, env=env)
+    assert build(project, env=env)[0]
+    assert "s3cr3t" not in (project / STAMP).read_text()
+    assert build(project, env={**env, "AWS_SECRET_ACCESS_KEY": "rotated"})[0]  # credentials are not inputs
