@@ -169,3 +169,9 @@ def test_the_stamp_holds_no_environment_value(project):
     assert build(project, env=env)[0]
     assert "s3cr3t" not in (project / STAMP).read_text()
     assert build(project, env={**env, "AWS_SECRET_ACCESS_KEY": "rotated"})[0]  # credentials are not inputs
+
+
+def test_clean_removes_the_stamp_with_the_artifacts(project):
+    subprocess.run([BIN / "lambda-tasks", "clean"], cwd=project, check=True, capture_output=True, timeout=300)
+    assert not (project / STAMP).exists()
+    assert not build(project)[0]
