@@ -40,7 +40,7 @@ _INCLUDE = r"^\s*(?:-r|-c|--requirement|--constraint)(?:\s*=\s*|\s+)(\S+)"
 _VARIABLE = r"\$\{([A-Z0-9_]+)\}"
 #: a file written this close to the build's start (or after it) may have changed unseen within one clock tick
 RACY_NS = 20_000_000
-#: a tree this big is not walked at every start: no stamp
+#: a tree this big is not walked at every start: no stamp (nor one with a link to a directory)
 MOST_ENTRIES = 20_000
 
 
@@ -124,6 +124,8 @@ def tree(root: str, stamp_dir: str) -> dict[str, Any]:
                 continue
             if entry.is_dir(follow_symlinks=False):
                 todo.append(entry.path)
+            elif entry.is_symlink() and entry.is_dir():  # what it links to is not walked: no stamp
+                raise OverflowError(entry.path)
             else:
                 found[entry.path] = stat_of(entry.path)
         if len(found) > MOST_ENTRIES:

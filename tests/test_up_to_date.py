@@ -175,3 +175,11 @@ def test_clean_removes_the_stamp_with_the_artifacts(project):
     subprocess.run([BIN / "lambda-tasks", "clean"], cwd=project, check=True, capture_output=True, timeout=300)
     assert not (project / STAMP).exists()
     assert not build(project)[0]
+
+
+def test_a_link_to_a_directory_is_not_stamped(project):
+    (project / "shared").mkdir()
+    (project / "shared" / "util.py").write_text("Z = 1\n")
+    (project / "chalicelib" / "linked").symlink_to(project / "shared", target_is_directory=True)
+    build(project)
+    assert not build(project)[0]
