@@ -79,6 +79,9 @@ def config_files(cwd: str) -> list[str]:
     # PATH (the interpreters and tools found there): a package or a tool added or removed changes their mtime
     found += [entry for entry in sys.path if entry and os.path.isdir(entry)]
     found += [entry for entry in os.environ.get("PATH", "").split(os.pathsep) if entry]
+    data = os.environ.get("XDG_DATA_HOME") or os.path.join(home, ".local", "share")  # interpreters (host.py)
+    found += [os.path.join(os.environ.get("PYENV_ROOT") or os.path.join(home, ".pyenv"), "versions"),
+              os.environ.get("UV_PYTHON_INSTALL_DIR") or os.path.join(data, "uv", "python")]
     found += [os.environ[name] for name in ("PIP_CONFIG_FILE", "INVOKE_RUNTIME_CONFIG", "UV_CONFIG_FILE")
               if os.environ.get(name)]
     return found
