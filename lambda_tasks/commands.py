@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import cache_prune as cache_io
+from . import up_to_date
 from .assemble import build as stage_build
 from .assemble.output_lock import build_lock, clean_leftovers
 from .config import Settings
@@ -319,6 +320,8 @@ def clean(settings: Settings, *, cache: bool = False, keep: int | None = None, p
             reporter.info(f"clean: {verb} {removal.path.relative_to(settings.output_dir).as_posix()} "
                           f"({human_bytes(removal.size)})")
         freed = sum(r.size for r in removals) if plan else remove_artifacts(settings.app, removals)
+        if not plan:  # the no-op stamp the build wrote beside them (up_to_date.py) goes with them
+            (settings.layers_path / up_to_date.STAMP).unlink(missing_ok=True)
     reporter.info(f"clean: {verb} {len(removals)} files, {human_bytes(freed)}")
     return freed
 

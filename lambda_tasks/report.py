@@ -24,12 +24,16 @@ class Reporter:
         self._open_line = False
         self._last_progress = 0.0
         self._lock = threading.RLock()
+        self.said: list[str] = []  # the info lines printed (a no-op's, replayed by the stamp: up_to_date.py)
+        self.warned = False
 
     def info(self, message: str) -> None:
         if not self.quiet:
+            self.said.append(message)
             self._write(message)
 
     def warn(self, message: str) -> None:
+        self.warned = True
         self._write(f"warning: {message}", stream=sys.stderr)
 
     def progress(self, label: str, done: int, total: int, unit: str = "") -> None:

@@ -54,6 +54,8 @@ def built(tmp_path) -> Path:
 
 
 def test_the_console_script_no_op_imports_nothing_heavy(built):
+    """The full no-op (no stamp: it decides by content) keeps its guarantees."""
+    (built / "layers" / ".up-to-date.json").unlink(missing_ok=True)
     result = run([sys.executable, "-X", "importtime", BIN / "lambda-tasks", "build"], built)
     assert "up to date" in result.stdout
     imported = [line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")]
@@ -86,3 +88,16 @@ def test_a_chalice_app_no_op_finds_its_runtime_wheel_without_the_resolvers(tmp_p
     imported = [line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")]
     assert "lambda_tasks.resolve.chalice_wheel" in imported
     assert [m for m in forbidden(imported) if m.split(".")[0] not in also_allowed] == []
+
+
+def test_the_stamped_no_op_loads_neither_the_settings_nor_invoke(built):
+    """The no-op the last build's stamp decides (lambda_tasks/up_to_date.py) runs before config, the command
+    layer and Invoke are imported."""
+    run([BIN / "lambda-tasks", "build"], built)  # the first build made dist/ and layers/: this one stamps
+    result = run([sys.executable, "-X", "importtime", BIN / "lambda-tasks", "build"], built)
+    assert "up to date" in result.stdout
+    imported = [line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")]
+    assert "lambda_tasks.up_to_date" in imported
+    assert [m for m in imported if m.startswith(("invoke", "lambda_tasks.config", "lambda_tasks.tasks",
+                                                 "lambda_tasks.assemble", "dataclasses"))] == []
+    assert forbidden(imported) == []

@@ -17,13 +17,14 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from .. import up_to_date
 from ..cache_prune import prune_now_and_then, record_use
 from ..files import cache_dir
 from ..layer_cache import LayerCache
 from ..manifest import BillOfMaterials, Manifest
 from ..report import Reporter, human_bytes
 from ..sections import BuildSections
-from . import app_code
+from . import app_code, build_stamp
 from . import chalice_runtime as chalice
 from .fingerprint import outputs_present, vendor_tree
 from .plan import LayerInputs, dependency_source, fingerprints, last_build, plan_build
@@ -42,7 +43,8 @@ def build(sections: BuildSections, force: bool = False, reporter: Reporter | Non
     are looked up there before anything is resolved (not with ``force``), and stored there once built. Each
     stage takes its section of ``sections`` (``settings.building``)."""
     reporter = reporter or Reporter()
-    started, started_at = time.monotonic(), time.time()
+    prelude = tuple(reporter.said)  # printed before this build: a no-op the stamp decides prints it again
+    started, started_at, started_ns = time.monotonic(), time.time(), time.time_ns()
     sources, layers, image = sections.sources, sections.layers, sections.image
     last, previous = last_build(layers, sections.app.app_zip, image.image_dir, reporter)
     pending = layers.layers_path / FORCE_PENDING
@@ -62,10 +64,11 @@ def build(sections: BuildSections, force: bool = False, reporter: Reporter | Non
                       lambda which: previous is not None and outputs_present(previous, layers.output_dir, which),
                       force=force, image_mode=image_mode, shared_cache=cache is not None)
     if plan.up_to_date and previous is not None:
-        what = previous.image.path if previous.image else f"{sections.app.app_zip} and {len(previous.layers)} layer(s)"
-        reporter.info(f"up to date: {what} for {layers.target} ({time.monotonic() - started:.2f}s)")
+        reporter.info(f"{build_stamp.up_to_date_line(previous, sections)} ({time.monotonic() - started:.2f}s)")
         _used_cache(layers.layers_path, sections.cache_max_bytes, started_at, None, reporter)
+        build_stamp.write(sections, declaration, framework, previous, reporter, prelude, started_ns)
         return previous
+    up_to_date.forget()  # until this build succeeds, the stamp speaks for nothing
     if force:  # until this build succeeds, nothing on disk is taken as up to date
         pending.parent.mkdir(parents=True, exist_ok=True)
         pending.touch()
@@ -99,6 +102,7 @@ def build(sections: BuildSections, force: bool = False, reporter: Reporter | Non
                   f"{layers.manifest_path.relative_to(layers.output_dir).as_posix()}")
     pending.unlink(missing_ok=True)
     _used_cache(layers.layers_path, sections.cache_max_bytes, started_at, made.used, reporter)
+    build_stamp.write(sections, declaration, framework, result, reporter, prelude, started_ns)
     return result
 
 

@@ -1,0 +1,64 @@
+"""What a build read, derived from its sections, its declaration and its manifest, for the stamp that lets the
+next ``build`` decide a no-op before the settings load (``up_to_date.py``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from .. import up_to_date
+from ..manifest import Manifest
+from ..report import Reporter
+from ..sections import BuildSections
+from ..sources.declaration import Declaration
+from .chalice_runtime import Runtime
+
+
+def _paths_in(section: object) -> list[Path]:
+    """Every path a section holds (a directory, a file, a list of them)."""
+    found: list[Path] = []
+    for field in dataclasses.fields(section):  # type: ignore[arg-type]
+        value = getattr(section, field.name)
+        for item in value if isinstance(value, (tuple, list)) else (value,):
+            if isinstance(item, Path):
+                found.append(item)
+    return found
+
+
+def up_to_date_line(manifest: Manifest, sections: BuildSections) -> str:
+    """The line a no-op build prints, without its time."""
+    what = manifest.image.path if manifest.image else f"{sections.app.app_zip} and {len(manifest.layers)} layer(s)"
+    return f"up to date: {what} for {sections.layers.target}"
+
+
+def write(sections: BuildSections, declaration: Declaration, framework: Runtime | None, manifest: Manifest,
+          reporter: Reporter, prelude: Sequence[str], started_ns: int) -> None:
+    """Stamp this build's inputs (only for a build run from the command line: ``up_to_date.pending``).
+    ``prelude``: what the command printed before the build started; the next no-op prints it again. Not
+    stamped: a command that warned, or printed something that does not come back (a lock waited for)."""
+    if up_to_date.pending is None:
+        return
+    if reporter.warned or any(not line.startswith("names: ") for line in prelude):
+        up_to_date.forget()
+        return
+    if json.loads(declaration.local_inputs).get("local"):  # projects and archives named by path: not stamped
+        up_to_date.forget()
+        return
+    layers = sections.layers
+    found = [path for section in (sections.sources, sections.resolve, sections.app, layers, sections.image)
+             for path in _paths_in(section)]
+    found += [*declaration.find_links, layers.layers_path, sections.app.app_zip_path.parent, sections.image.image_path,
+              Path(__file__).parents[1]]
+    roots = [path for path in found if path.is_dir()]
+    paths = [path for path in found if not path.is_dir()]
+    names: list[str] = []
+    if declaration.source is not None:
+        files, names = up_to_date.included(declaration.source.path)
+        paths += [Path(file) for file in files] + [declaration.source.path]
+    if framework is not None:
+        paths.append(framework.wheel)
+    outputs = [layers.layers_path, sections.app.app_zip_path.parent, sections.image.image_path]
+    lines = [] if reporter.quiet else [*prelude, up_to_date_line(manifest, sections)]
+    up_to_date.record(layers.layers_path, roots, paths, names, lines, started_ns, outputs)

@@ -1,0 +1,278 @@
+"""The no-op decided before the settings load, as make does: a stamp of what the last successful build depended on.
+
+After a build from the command line, ``layers/.up-to-date.json`` records the lambda-tasks version and the Python
+running it, the command line, the working directory, the environment variables that can change a setting or a
+resolution, and the (size, mtime_ns, inode) of every file and directory of the trees the build read (the project,
+the outputs, the settings' paths, the find-links locations, what the dependency source includes) and of the
+config files it may read (Invoke's, pip's, uv's). The next ``build`` with the same command line stats exactly
+those; all equal: it prints the last build's "up to date" line and exits, before ``config`` or the command layer
+is imported. Any difference, a missing or unreadable stamp, ``--force``, ``--json``, ``--report``: the normal build runs
+(and decides by content). What stats cannot see: a file rewritten with the same size and its mtime put back.
+
+This module imports only the standard library: it runs first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+from . import __version__
+
+STAMP = ".up-to-date.json"
+#: directories no build reads (version control, environments, caches): their churn does not defeat the stamp
+SKIPPED = frozenset({".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".mypy_cache",
+                     ".pytest_cache", ".ruff_cache", ".tox", ".nox", ".idea", ".vscode"})
+#: the environment that can change a setting, a resolution, a path or the bytes: by prefix, and by name
+ENV_PREFIXES = ("INVOKE_", "LAMBDA_TASKS_", "PIP_", "UV_", "AWS_", "PYTHON", "XDG_", "PYENV_", "CONDA_")
+ENV_NAMES = ("HOME", "PATH", "VIRTUAL_ENV", "SOURCE_DATE_EPOCH", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CI", "TERM")
+#: credentials a build does not read (a no-op never calls AWS): their rotation does not defeat the stamp
+CREDENTIALS = frozenset({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"})
+#: a file included by a requirements file (-r/-c), and the variables pip expands in one
+_INCLUDE = r"^\s*(?:-r|-c|--requirement|--constraint)(?:\s*=\s*|\s+)(\S+)"
+_VARIABLE = r"\$\{([A-Z0-9_]+)\}"
+#: a file written this close to the build's start (or after it) may have changed unseen within one clock tick
+RACY_NS = 20_000_000
+#: a tree this big is not walked at every start: no stamp (nor one with a link to a directory)
+MOST_ENTRIES = 20_000
+
+
+class Invocation:
+    """The command line a build runs for: the stamp is written for it, and only it takes the stamp. (Not a
+    dataclass: importing dataclasses costs more than this whole check.)"""
+
+    def __init__(self, program: str, argv: tuple[str, ...], cwd: str) -> None:
+        self.program, self.argv, self.cwd = program, argv, cwd
+
+
+#: set by :func:`fast_path` when it falls through: the build that follows writes the stamp for this command line
+pending: Invocation | None = None
+
+
+def stamp_path(cwd: str) -> Path:
+    return Path(cwd) / "layers" / STAMP
+
+
+def config_files(cwd: str) -> list[str]:
+    """Invoke's, pip's and uv's config files outside the project, whether there or not (a new one counts), and
+    the directories tools and installers are found in."""
+    home = os.path.expanduser("~")
+    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+    venv = os.environ.get("VIRTUAL_ENV")
+    found = [f"{base}.{ext}" for base in ("/etc/invoke", os.path.join(home, ".invoke"))
+             for ext in ("yaml", "yml", "json", "py")]
+    found += ["/etc/pip.conf", "/etc/xdg/pip/pip.conf", os.path.join(home, ".pip", "pip.conf"),
+              os.path.join(xdg, "pip", "pip.conf"), os.path.join(sys.prefix, "pip.conf"),
+              "/etc/uv/uv.toml", os.path.join(xdg, "uv", "uv.toml")]
+    found += [os.path.join(venv, "pip.conf")] if venv else []
+    here = Path(cwd)  # Invoke's project config and tasks.py, searched from here upwards
+    found += [str(where / name) for where in (here, *here.parents)
+              for name in ("tasks.py", "invoke.yaml", "invoke.yml", "invoke.json", "invoke.py")]
+    # the directories of sys.path (pip's and uv's versions are read off their .dist-info names there) and of
+    # PATH (the interpreters and tools found there): a package or a tool added or removed changes their mtime
+    found += [entry for entry in sys.path if entry and os.path.isdir(entry)]
+    found += [entry for entry in os.environ.get("PATH", "").split(os.pathsep) if entry]
+    data = os.environ.get("XDG_DATA_HOME") or os.path.join(home, ".local", "share")  # interpreters (host.py)
+    found += [os.path.join(os.environ.get("PYENV_ROOT") or os.path.join(home, ".pyenv"), "versions"),
+              os.environ.get("UV_PYTHON_INSTALL_DIR") or os.path.join(data, "uv", "python")]
+    found += [os.environ[name] for name in ("PIP_CONFIG_FILE", "INVOKE_RUNTIME_CONFIG", "UV_CONFIG_FILE")
+              if os.environ.get(name)]
+    return found
+
+
+def environment(names: Iterable[str] = ()) -> str:
+    """The variables that matter, as one sha256: the stamp holds no value (a token, a password in a URL)."""
+    # lazy: after the cheap checks (version, command line) have passed
+    import hashlib
+
+    chosen: dict[str, str | None] = {k: v for k, v in os.environ.items()
+                                     if (k.startswith(ENV_PREFIXES) or k in ENV_NAMES) and k not in CREDENTIALS}
+    chosen.update({name: os.environ.get(name) for name in names})
+    return hashlib.sha256(json.dumps(sorted(chosen.items())).encode()).hexdigest()
+
+
+def stat_of(path: str) -> list[int] | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return [found.st_size, found.st_mtime_ns, found.st_ino, found.st_mode, found.st_ctime_ns]
+
+
+def tree(root: str, stamp_dir: str) -> dict[str, Any]:
+    """Every file and directory below ``root`` (SKIPPED left out), by path: its stat; the stamp's own directory
+    by its listing (writing the stamp changes its mtime)."""
+    found: dict[str, Any] = {}
+    todo = [root]
+    while todo:
+        directory = todo.pop()
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            found[directory] = None
+            continue
+        if directory == stamp_dir:
+            found[directory] = {"listing": [e.name for e in entries if not e.name.startswith(STAMP)]}
+        else:
+            found[directory] = stat_of(directory)
+        for entry in entries:
+            if entry.name in SKIPPED or (directory == stamp_dir and entry.name.startswith(STAMP)):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                todo.append(entry.path)
+            elif entry.is_symlink() and entry.is_dir():  # what it links to is not walked: no stamp
+                raise OverflowError(entry.path)
+            else:
+                found[entry.path] = stat_of(entry.path)
+        if len(found) > MOST_ENTRIES:
+            raise OverflowError(root)
+    return found
+
+
+def snapshot(roots: Sequence[str], paths: Sequence[str], stamp_dir: str) -> dict[str, Any]:
+    found = {path: stat_of(path) for path in paths}
+    for root in roots:
+        found.update(tree(root, stamp_dir))
+    return found
+
+
+def _same(recorded: dict[str, Any], invocation: Invocation) -> bool:
+    now = [__version__, [sys.version, sys.executable], [invocation.program, list(invocation.argv), invocation.cwd]]
+    if [recorded.get("version"), recorded.get("python"), recorded.get("invocation")] != now:
+        return False
+    if recorded.get("env") != environment(recorded.get("env_names", ())):
+        return False
+    stamp_dir = str(stamp_path(invocation.cwd).parent)
+    try:
+        return bool(snapshot(recorded["roots"], recorded["paths"], stamp_dir) == recorded["stats"])
+    except OverflowError:
+        return False
+
+
+#: the build flags the fast path takes (no --force, --json, --report: they do more than say "up to date")
+SWITCHES = frozenset({"-q", "--quiet", "-n", "--no-wait", "-b", "--bytecode"})
+VALUED = frozenset({"-r", "--runtime", "-a", "--arch", "-p", "--project-dir"})
+
+
+def understood(argv: Sequence[str]) -> bool:
+    """``build`` and only flags the fast path knows: another word may be another task (``invoke build
+    deploy``), which a no-op must not skip."""
+    if not argv or argv[0] != "build":
+        return False
+    words = iter(argv[1:])
+    for word in words:
+        if word in VALUED:
+            if next(words, None) is None:
+                return False
+        elif word not in SWITCHES and word.split("=", 1)[0] not in VALUED:
+            return False
+    return True
+
+
+def fast_path(program: str, argv: Sequence[str]) -> bool:
+    """``argv``: the words after the program. True when this is a ``build`` the stamp says is a no-op: the
+    "up to date" line is printed. Otherwise False, and the build that follows may write the stamp."""
+    global pending
+    started = time.monotonic()
+    if not understood(argv):
+        return False
+    invocation = Invocation(program, tuple(argv), os.getcwd())
+    pending = invocation
+    try:
+        recorded = json.loads(stamp_path(invocation.cwd).read_text())
+        if not isinstance(recorded, dict) or not _same(recorded, invocation):
+            return False
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    *before, last = recorded["lines"] or [None]
+    for line in before:
+        print(line)
+    if last is not None:
+        print(f"{last} ({time.monotonic() - started:.2f}s)", flush=True)
+    return True
+
+
+def included(source: Path) -> tuple[list[str], list[str]]:
+    """A requirements file's -r/-c files (recursively) and the variables pip expands in them; ([], []) for
+    the other sources (they include nothing)."""
+    # lazy: only a build that writes the stamp reads the includes (the fast path never loads re)
+    import re
+
+    files: list[str] = []
+    names: list[str] = []
+    todo = [source]
+    while todo:
+        path = todo.pop()
+        if str(path) in files or path.suffix not in (".txt", ".in", ""):
+            continue
+        files.append(str(path))
+        try:
+            text = path.read_text(errors="replace")
+        except OSError:
+            continue
+        names += re.findall(_VARIABLE, text)
+        todo += [path.parent / found for found in re.findall(_INCLUDE, text, re.M) if "://" not in found]
+    return files, names
+
+
+def record(layers_path: Path, roots: Iterable[Path], paths: Iterable[Path], env_names: Sequence[str],
+           lines: Sequence[str], started_ns: int, outputs: Sequence[Path]) -> None:
+    """Keep what the stamp for :data:`pending` records (none: a library call, nothing to write); ``lines``: what
+    the next no-op prints (the last one gets its time). :func:`commit` writes it once the command has succeeded.
+    Not written when an input
+    changed within a clock tick of the build's start or after it (it may have changed unseen: the next build
+    decides by content and writes it)."""
+    global ready
+    if pending is not None:
+        ready = (layers_path, list(roots), list(paths), list(env_names), list(lines), started_ns, list(outputs))
+
+
+#: what :func:`record` kept for :func:`commit`
+ready: tuple[Any, ...] | None = None
+
+
+def commit() -> None:
+    """The command succeeded (and wrote all it writes): write the stamp :func:`record` prepared, if any."""
+    global ready
+    invocation, kept, ready = pending, ready, None
+    if invocation is None or kept is None:
+        return
+    layers_path, roots, paths, env_names, lines, started_ns, outputs = kept
+    target = stamp_path(invocation.cwd)
+    if Path(layers_path).resolve() != target.parent.resolve():  # found only at the default place: no stamp
+        return
+    roots_ = sorted({str(root) for root in roots})
+    paths_ = sorted({str(path) for path in paths} | set(config_files(invocation.cwd)))
+    try:
+        stats = snapshot(roots_, paths_, str(target.parent))
+    except OverflowError:
+        return
+    made = tuple(str(output) for output in outputs)
+    for path, found in stats.items():
+        if isinstance(found, list) and found[1] >= started_ns - RACY_NS and not path.startswith(made):
+            target.unlink(missing_ok=True)
+            return
+    body = {"version": __version__, "python": [sys.version, sys.executable],
+            "invocation": [invocation.program, list(invocation.argv), invocation.cwd],
+            "env": environment(env_names), "env_names": sorted(set(env_names)), "lines": list(lines),
+            "roots": roots_, "paths": paths_, "stats": stats}
+    temporary = target.with_name(f"{STAMP}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(json.dumps(body))
+        os.replace(temporary, target)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+
+
+def forget(cwd: str | None = None) -> None:
+    """A build starts: the stamp no longer speaks for what is on disk until this build writes it again."""
+    where = cwd or (pending.cwd if pending else None)
+    if where:
+        stamp_path(where).unlink(missing_ok=True)
