@@ -16,7 +16,8 @@ from .manifest import load
 from .report import Reporter
 from .sections import DeploySettings, FunctionSettings, Shipping
 from .sources.chalice_app import read_app
-from .sources.chalice_config import custom_domain, function_notes, function_specs, read_config, stage_values
+from .sources.chalice_config import function_notes, function_specs, read_config, stage_values
+from .sources.chalice_domain import custom_domain
 
 if TYPE_CHECKING:
     from .deploy.app_wiring import AppWiring

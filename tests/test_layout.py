@@ -4,6 +4,8 @@ import ast
 from pathlib import Path
 
 import pytest
+from radon.complexity import cc_rank, cc_visit
+from radon.visitors import Class
 
 PACKAGE = Path(__file__).resolve().parent.parent / "lambda_tasks"
 SUBPACKAGES = {"sources", "resolve", "assemble", "checks", "verify", "aws", "deploy", "push", "iac", "treemap"}
@@ -84,6 +86,22 @@ def test_no_import_cycle_between_modules():
 def test_no_module_over_400_lines():
     long = {_module_name(p): n for p in PACKAGE.rglob("*.py") if (n := len(p.read_text().splitlines())) > 400}
     assert long == {}
+
+
+#: the subpackages a build runs through: no function there above radon's grade C (cyclomatic complexity 20)
+BUILD_PATH = ("assemble", "resolve", "sources", "checks")
+
+
+def test_no_function_in_the_build_path_graded_d_or_worse():
+    graded = {}
+    for sub in BUILD_PATH:
+        for path in sorted((PACKAGE / sub).rglob("*.py")):
+            for block in cc_visit(path.read_text(encoding="utf-8")):
+                for function in block.methods if isinstance(block, Class) else [block]:
+                    if cc_rank(function.complexity) in "DEF":
+                        graded[f"{_module_name(path)}:{function.fullname}"] = \
+                            f"{cc_rank(function.complexity)} ({function.complexity})"
+    assert graded == {}, "split these into smaller functions (radon cc -s -n D lambda_tasks/)"
 
 
 def _continues_imports(line: str) -> bool:

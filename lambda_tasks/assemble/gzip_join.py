@@ -104,67 +104,100 @@ def splice(chunks: Iterable[bytes]) -> Iterator[tuple[bytes, bytes]]:
     (``realign``). :class:`JoinError` when the stream is corrupt, ends early, or has bytes after its end."""
     lib = libz()
     assert lib is not None, "splice() needs libz: check libz() first"
-    stream = _ZStream()
-    if lib.inflateInit2_(ctypes.byref(stream), -15, lib.zlibVersion(), ctypes.sizeof(stream)) != Z_OK:
+    state = _Splice(lib)
+    if lib.inflateInit2_(ctypes.byref(state.stream), -15, lib.zlibVersion(), ctypes.sizeof(state.stream)) != Z_OK:
         raise MemoryError("zlib's inflateInit2_ failed")
-    out = ctypes.create_string_buffer(_OUT)
-    held = bytearray()  # taken by inflate, not yet yielded: always its last byte (the next header may be there)
-    consumed = 0  # bytes inflate has taken
-    header: int | None = 0  # the bit where the next block's header starts, until its BFINAL bit is checked
-    cleared, unused, ended = False, -1, False
     try:
         # then one chunk of nothing: inflate drains what it holds (the end may be in its bit buffer)
         for chunk in itertools.chain(filter(None, chunks), [b""]):
-            if ended:
-                if chunk:
-                    raise JoinError(_AFTER)
-                continue
-            source = ctypes.c_char_p(chunk)  # inflate reads the bytes object in place (kept alive here)
-            stream.next_in, stream.avail_in = ctypes.cast(source, ctypes.c_void_p), len(chunk)
-            full = False
-            while not ended and (stream.avail_in or full or not chunk):
-                stream.next_out, stream.avail_out = ctypes.addressof(out), _OUT
-                before = stream.avail_in
-                code = lib.inflate(ctypes.byref(stream), Z_BLOCK)
-                if code == Z_STREAM_END:
-                    ended = True
-                elif code == Z_BUF_ERROR:  # no progress possible: all input taken, the stream not at its end
-                    raise JoinError(_EARLY)
-                elif code != Z_OK:
-                    why = stream.msg.decode(errors="replace") if stream.msg else f"zlib error {code}"
-                    raise JoinError(f"the deflate stream is corrupt ({why})")
-                taken = before - stream.avail_in
-                if taken:
-                    at = len(chunk) - before
-                    held += chunk[at:at + taken]
-                    consumed += taken
-                produced = _OUT - stream.avail_out
-                full = produced == _OUT
-                header, cleared = _clear_final(held, consumed, header, cleared)
-                kind = stream.data_type
-                if kind & _BOUNDARY and consumed:
-                    # libz read the block's BFINAL bit itself: where we found it must agree, block after block
-                    if header is not None or bool(kind & _LAST) != cleared:
-                        raise AssertionError(_DISAGREE)
-                    if kind & _LAST:
-                        unused = kind & 7  # after the final block's end-of-block code
-                    else:  # the next header starts after the bits of the last byte taken that are still unused
-                        header = consumed * 8 - (kind & 7)
-                        header, cleared = _clear_final(held, consumed, header, cleared)
-                data = ctypes.string_at(out, produced) if produced else b""
-                if not ended and len(held) > 1:
-                    yield bytes(held[:-1]), data
-                    del held[:-1]
-                elif data:
-                    yield b"", data
-                if ended and stream.avail_in:
-                    raise JoinError(_AFTER)
-                if not chunk and not ended and not full and not taken:
-                    raise JoinError(_EARLY)
-        if not ended:
-            raise JoinError(_EARLY)
-        if not cleared or unused < 0 or header is not None or not held:
-            raise AssertionError("a finished deflate stream without its final block's header or end")
-        yield bytes(held[:-1]) + realign(held[-1], unused), b""
+            yield from state.feed(chunk)
+        yield state.last()
     finally:
-        lib.inflateEnd(ctypes.byref(stream))
+        lib.inflateEnd(ctypes.byref(state.stream))
+
+
+class _Splice:
+    """One splice's inflate stream and what it has seen: the bytes taken and not yet yielded, and where the
+    final block's header and end are."""
+
+    def __init__(self, lib: ctypes.CDLL) -> None:
+        self.lib = lib
+        self.stream = _ZStream()
+        self.out = ctypes.create_string_buffer(_OUT)
+        self.held = bytearray()  # taken by inflate, not yet yielded: always its last byte (a header may be there)
+        self.consumed = 0  # bytes inflate has taken
+        self.header: int | None = 0  # the bit where the next block's header starts, until its BFINAL bit is checked
+        self.cleared = False
+        self.unused = -1
+        self.ended = False
+
+    def feed(self, chunk: bytes) -> Iterator[tuple[bytes, bytes]]:
+        """Inflate ``chunk`` (``b""``: drain what inflate holds), yielding as :func:`splice` does."""
+        if self.ended:
+            if chunk:
+                raise JoinError(_AFTER)
+            return
+        source = ctypes.c_char_p(chunk)  # inflate reads the bytes object in place (kept alive here)
+        self.stream.next_in, self.stream.avail_in = ctypes.cast(source, ctypes.c_void_p), len(chunk)
+        full = False
+        while not self.ended and (self.stream.avail_in or full or not chunk):
+            taken, produced = self._inflate(chunk)
+            full = produced == _OUT
+            self._check_header()
+            yield from self._output(produced)
+            if self.ended and self.stream.avail_in:
+                raise JoinError(_AFTER)
+            if not chunk and not self.ended and not full and not taken:
+                raise JoinError(_EARLY)
+
+    def _inflate(self, chunk: bytes) -> tuple[int, int]:
+        """One call of inflate, up to a block boundary: (bytes of ``chunk`` taken, bytes inflated into ``out``)."""
+        stream = self.stream
+        stream.next_out, stream.avail_out = ctypes.addressof(self.out), _OUT
+        before = stream.avail_in
+        code = self.lib.inflate(ctypes.byref(stream), Z_BLOCK)
+        if code == Z_STREAM_END:
+            self.ended = True
+        elif code == Z_BUF_ERROR:  # no progress possible: all input taken, the stream not at its end
+            raise JoinError(_EARLY)
+        elif code != Z_OK:
+            why = stream.msg.decode(errors="replace") if stream.msg else f"zlib error {code}"
+            raise JoinError(f"the deflate stream is corrupt ({why})")
+        taken = before - stream.avail_in
+        if taken:
+            at = len(chunk) - before
+            self.held += chunk[at:at + taken]
+            self.consumed += taken
+        return taken, _OUT - stream.avail_out
+
+    def _check_header(self) -> None:
+        """Clear the BFINAL bit of the header now taken, and follow libz to the next block's header."""
+        self.header, self.cleared = _clear_final(self.held, self.consumed, self.header, self.cleared)
+        kind = self.stream.data_type
+        if not (kind & _BOUNDARY and self.consumed):
+            return
+        # libz read the block's BFINAL bit itself: where we found it must agree, block after block
+        if self.header is not None or bool(kind & _LAST) != self.cleared:
+            raise AssertionError(_DISAGREE)
+        if kind & _LAST:
+            self.unused = kind & 7  # after the final block's end-of-block code
+        else:  # the next header starts after the bits of the last byte taken that are still unused
+            self.header = self.consumed * 8 - (kind & 7)
+            self.header, self.cleared = _clear_final(self.held, self.consumed, self.header, self.cleared)
+
+    def _output(self, produced: int) -> Iterator[tuple[bytes, bytes]]:
+        """What one inflate call gives: the bytes taken but the last (kept: a header may be there), the data."""
+        data = ctypes.string_at(self.out, produced) if produced else b""
+        if not self.ended and len(self.held) > 1:
+            yield bytes(self.held[:-1]), data
+            del self.held[:-1]
+        elif data:
+            yield b"", data
+
+    def last(self) -> tuple[bytes, bytes]:
+        """The stream's last bytes, realigned, once it has ended."""
+        if not self.ended:
+            raise JoinError(_EARLY)
+        if not self.cleared or self.unused < 0 or self.header is not None or not self.held:
+            raise AssertionError("a finished deflate stream without its final block's header or end")
+        return bytes(self.held[:-1]) + realign(self.held[-1], self.unused), b""

@@ -19,7 +19,7 @@ from __future__ import annotations
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -65,44 +65,73 @@ def plan_lock(declaration: Declaration, target: Target, project_dir: Path) -> Lo
     Requires-Python excludes the target, is an error naming it (all of them at once)."""
     assert declaration.source is not None and declaration.is_lock
     lock_name = declaration.source.path.name
-    picks: list[Pick] = []
-    by_name: dict[str | None, list[Pick]] = {}
-    by_hash: list[LockedPackage] = []
-    builds: list[LockedPackage] = []
-    failures: list[Failure] = []
     full = target.marker_environment()["python_full_version"]
+    sorted_ = _Sorted()
     for package in declaration.locked:
         if package.requires_python and not _allows(package.requires_python, full):
-            failures.append(Failure(f"{package.name}=={package.version}", f"it requires Python "
-                                    f"{package.requires_python}; the target has {full}",
-                                    (f"{lock_name} was locked for another Python; lock it for {target}",)))
-            continue
-        chosen = best_wheel([(file.filename, file) for file in package.wheels], target)
-        if package.requirement is not None or (package.directory is not None and not package.wheels):
-            builds.append(package)
-        elif package.hashes:
-            by_hash.append(package)
-        elif chosen is not None and not chosen[1].location:
-            by_name.setdefault(package.index, []).append(_pick(package, chosen[1].filename, "", chosen[1].sha256,
-                                                               chosen[1].size))
-        elif chosen is not None:
-            if not chosen[1].sha256 and "://" in chosen[1].location:
-                failures.append(Failure(f"{package.name}=={package.version}", "the lock records no sha256 for "
-                                        f"{chosen[1].filename}", ("a file fetched by URL must be hash-checked; "
-                                                                  "lock it again with its hashes",)))
-                continue
-            picks.append(_pick(package, chosen[1].filename, _uri(chosen[1].location), chosen[1].sha256,
-                               chosen[1].size))
-        elif package.sdist is not None:
-            builds.append(package)
+            sorted_.failures.append(_python_failure(package, full, lock_name, target))
         else:
-            tags = sorted({str(tag) for file in package.wheels for tag in _tags(file.filename)})
-            failures.append(Failure(f"{package.name}=={package.version}", "no wheel in the lock fits", (
-                f"its locked wheels are for: {', '.join(tags) or 'none (no wheels, no sdist)'}",
-                f"{target} takes cp{target.version_nodot}/abi3/py3 wheels for manylinux {target.machine}",
-                "lock a version that has one (or its sdist), or put a wheel for the target in vendor/")))
-    if failures:
-        raise failures_error(failures, target)
+            _place(package, target, sorted_)
+    if sorted_.failures:
+        raise failures_error(sorted_.failures, target)
+    origins = _origins(sorted_.picks, sorted_.by_name, project_dir)
+    named_picks = [*sorted_.picks, *(pick for group in sorted_.by_name.values() for pick in group)]
+    distributions = _distributions(declaration, named_picks, origins, lock_name)
+    lock = TargetLock(str(target), full, environment_marker(target), lock_name, distributions)
+    return LockPlan(lock, tuple(sorted_.picks), {index: tuple(named) for index, named in sorted_.by_name.items()},
+                    tuple(sorted_.by_hash), tuple(sorted_.builds), origins)
+
+
+@dataclass
+class _Sorted:
+    """The locked packages sorted by how the build fetches them, and the ones that cannot be (while planning)."""
+
+    picks: list[Pick] = field(default_factory=list)
+    by_name: dict[str | None, list[Pick]] = field(default_factory=dict)
+    by_hash: list[LockedPackage] = field(default_factory=list)
+    builds: list[LockedPackage] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+
+
+def _place(package: LockedPackage, target: Target, sorted_: _Sorted) -> None:
+    """Put ``package`` (its Requires-Python allowing the target) where the build fetches it from."""
+    chosen = best_wheel([(file.filename, file) for file in package.wheels], target)
+    wheel = chosen[1] if chosen is not None else None
+    if package.requirement is not None or (package.directory is not None and not package.wheels):
+        sorted_.builds.append(package)
+    elif package.hashes:
+        sorted_.by_hash.append(package)
+    elif wheel is not None and not wheel.location:
+        sorted_.by_name.setdefault(package.index, []).append(
+            _pick(package, wheel.filename, "", wheel.sha256, wheel.size))
+    elif wheel is not None and not wheel.sha256 and "://" in wheel.location:
+        sorted_.failures.append(Failure(f"{package.name}=={package.version}", "the lock records no sha256 for "
+                                        f"{wheel.filename}", ("a file fetched by URL must be hash-checked; "
+                                                              "lock it again with its hashes",)))
+    elif wheel is not None:
+        sorted_.picks.append(_pick(package, wheel.filename, _uri(wheel.location), wheel.sha256, wheel.size))
+    elif package.sdist is not None:
+        sorted_.builds.append(package)
+    else:
+        sorted_.failures.append(_no_wheel_failure(package, target))
+
+
+def _python_failure(package: LockedPackage, full: str, lock_name: str, target: Target) -> Failure:
+    return Failure(f"{package.name}=={package.version}", f"it requires Python {package.requires_python}; "
+                   f"the target has {full}", (f"{lock_name} was locked for another Python; lock it for {target}",))
+
+
+def _no_wheel_failure(package: LockedPackage, target: Target) -> Failure:
+    tags = sorted({str(tag) for file in package.wheels for tag in _tags(file.filename)})
+    return Failure(f"{package.name}=={package.version}", "no wheel in the lock fits", (
+        f"its locked wheels are for: {', '.join(tags) or 'none (no wheels, no sdist)'}",
+        f"{target} takes cp{target.version_nodot}/abi3/py3 wheels for manylinux {target.machine}",
+        "lock a version that has one (or its sdist), or put a wheel for the target in vendor/"))
+
+
+def _origins(picks: Sequence[Pick], by_name: Mapping[str | None, Sequence[Pick]],
+             project_dir: Path) -> dict[str, WheelOrigin]:
+    """Where each named wheel comes from, by file name: a lock entry's URL, a path, or an index."""
     origins: dict[str, WheelOrigin] = {}
     for pick in picks:
         origins[pick.filename] = WheelOrigin(shown_location(pick.url, project_dir),
@@ -111,17 +140,19 @@ def plan_lock(declaration: Declaration, target: Target, project_dir: Path) -> Lo
     for index, named in by_name.items():
         for pick in named:
             origins[pick.filename] = WheelOrigin(index or "", "index")
+    return origins
+
+
+def _distributions(declaration: Declaration, named_picks: Sequence[Pick], origins: Mapping[str, WheelOrigin],
+                   lock_name: str) -> tuple[LockedDistribution, ...]:
+    """The target lock's distributions for the wheels the lock names, with why each is there."""
     reasons = _reasons(declaration)
-    named_picks = [*picks, *(pick for group in by_name.values() for pick in group)]
     requires = {package.name: package.requires_python for package in declaration.locked}
-    distributions = tuple(
+    return tuple(
         LockedDistribution(_canonical(pick.name), pick.version, pick.filename, origins[pick.filename].location,
                            pick.sha256 or "", pick.size or 0, origins[pick.filename].origin,
                            reasons.get(_canonical(pick.name), (Reason(lock_name, "locked"),)), requires.get(pick.name))
         for pick in named_picks)
-    lock = TargetLock(str(target), full, environment_marker(target), lock_name, distributions)
-    return LockPlan(lock, tuple(picks), {index: tuple(named) for index, named in by_name.items()}, tuple(by_hash),
-                    tuple(builds), origins)
 
 
 def check_fetched(plan: LockPlan, wheels: Sequence[tuple[Path, str]], lock_name: str) -> None:

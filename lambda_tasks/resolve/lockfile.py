@@ -115,36 +115,49 @@ def resolve_lock(settings: ResolveSettings, declaration: Declaration, plan: Lock
         download_dir, built_dir, sdist_dir = Path(tmp, "download"), Path(tmp, "built"), Path(tmp, "sdists")
         for directory in (download_dir, built_dir, sdist_dir):
             directory.mkdir()
-        reporter.status(f"resolve: fetching {len(plan.picks)} locked wheels")
-        with ThreadPoolExecutor(max_workers=min(8, max(1, len(plan.picks)))) as pool:
-            for future in [pool.submit(fetch, pick, download_dir, wheelhouse, reporter) for pick in plan.picks]:
-                try:
-                    future.result()
-                except OSError as error:
-                    raise ResolveError(f"cannot fetch a wheel named in {path.name}: {error}") from None
-        reporter.status_done()
+        _fetch_picks(plan, download_dir, wheelhouse, reporter, path.name)
         for index, named in sorted(plan.by_name.items(), key=lambda item: item[0] or ""):
             _fetch_by_name(settings, index, list(named), download_dir, wheelhouse, reporter, path.name)
         if plan.by_hash:
             builds += fetch_by_hashes(settings, plan.by_hash, download_dir, wheelhouse, reporter, path.name, origins)
         for package in builds:
-            wheel = _build(package, settings, sdist_dir, built_dir, wheelhouse, reporter)
-            if isinstance(wheel, Failure):
-                failures.append(wheel)
-                continue
-            version = parse_wheel_filename(wheel.name)[1]
-            if package.directory is None and str(version) != str(_version(package.version)):
-                failures.append(Failure(f"{package.name}=={package.version}", f"its sdist builds version {version}",
-                                        (f"{path.name} locks {package.version}; the lock and the sdist disagree",)))
-                continue
-            origins[wheel.name] = WheelOrigin(_built_from(package, settings.project_dir), "built from source")
-            os.replace(wheel, download_dir / wheel.name)
+            failure = _build_into(package, settings, Path(tmp), wheelhouse, reporter, path.name, origins)
+            if failure is not None:
+                failures.append(failure)
         if failures:
             raise failures_error(failures, target)
         stored = [wheelhouse_io.store(wheelhouse, file, reporter) for file in sorted(download_dir.iterdir())]
     check_fetched(plan, [(wheel.path, wheel.sha256) for wheel in stored], path.name)
     reporter.info(f"resolve: {counted(len(stored), 'wheel')} for {target}, as locked in {path.name}")
     return [wheel.path for wheel in stored], origins
+
+
+def _fetch_picks(plan: LockPlan, download_dir: Path, wheelhouse: Path, reporter: Reporter, lock_name: str) -> None:
+    """Fetch the wheels the plan names by URL or path, a few at once, into ``download_dir``."""
+    reporter.status(f"resolve: fetching {len(plan.picks)} locked wheels")
+    with ThreadPoolExecutor(max_workers=min(8, max(1, len(plan.picks)))) as pool:
+        for future in [pool.submit(fetch, pick, download_dir, wheelhouse, reporter) for pick in plan.picks]:
+            try:
+                future.result()
+            except OSError as error:
+                raise ResolveError(f"cannot fetch a wheel named in {lock_name}: {error}") from None
+    reporter.status_done()
+
+
+def _build_into(package: LockedPackage, settings: ResolveSettings, tmp: Path, wheelhouse: Path, reporter: Reporter,
+                lock_name: str, origins: dict[str, WheelOrigin]) -> Failure | None:
+    """Build ``package``'s wheel into ``tmp``/download (its origin into ``origins``); the failure, if it fails
+    or builds another version than the lock's."""
+    wheel = _build(package, settings, tmp / "sdists", tmp / "built", wheelhouse, reporter)
+    if isinstance(wheel, Failure):
+        return wheel
+    version = parse_wheel_filename(wheel.name)[1]
+    if package.directory is None and str(version) != str(_version(package.version)):
+        return Failure(f"{package.name}=={package.version}", f"its sdist builds version {version}",
+                       (f"{lock_name} locks {package.version}; the lock and the sdist disagree",))
+    origins[wheel.name] = WheelOrigin(_built_from(package, settings.project_dir), "built from source")
+    os.replace(wheel, tmp / "download" / wheel.name)
+    return None
 
 
 def _built_from(package: LockedPackage, project_dir: Path) -> str:

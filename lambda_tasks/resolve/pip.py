@@ -46,12 +46,7 @@ def download(settings: ResolveSettings, declaration: Declaration, download_dir: 
     Returns the names of the distributions built from the project's own sources (paths, archives, VCS)."""
     shown, target = declaration.shown, settings.target
     env = pip_env(settings)
-    poll = None
-    if on_wheel is not None:
-        fetched = built_dir.parent / "fetched"
-        fetched.mkdir(exist_ok=True)
-        env[FETCHED_VARIABLE] = str(fetched)
-        poll = _watcher(fetched, on_wheel)
+    poll = _watch(env, built_dir.parent / "fetched", on_wheel) if on_wheel is not None else None
     options = declaration.index_options
     lines = installer_lines(declaration, built_dir.parent)
     entries, failures = prepare(settings, lines, options, built_dir, reporter)
@@ -75,21 +70,15 @@ def download(settings: ResolveSettings, declaration: Declaration, download_dir: 
             raise _with_failures(explain_pip_failure(_own_lines(output, flat, entries), settings, shown,
                                                      _locations(entries)), failures)
         requirement = without_marker(match.group(1))
-        failure: Failure | None = None
-        if requirement not in tried:
-            tried.add(requirement)
-            hashes = declaration.pins_of(requirement)
-            built = build_sdist(requirement, settings, options, built_dir, reporter, hashes)
-            if isinstance(built, Path):
-                if hashes:  # pip would check the built wheel against the sdist's pins: name it by its own hash
-                    _pin_built(entries, built)
-                continue
-            failure = built
-            if failure.summary == NO_SDIST:
-                failure = _diagnose(requirement, settings, options, output, reporter)
-        else:
+        if requirement in tried:
             failure = Failure(requirement, "its source distribution builds, but pip still finds no distribution "
                                            "that fits (check its Requires-Python and the version pins)")
+        else:
+            tried.add(requirement)
+            built = _build_missing(requirement, settings, declaration, built_dir, reporter, entries, output)
+            if built is None:
+                continue
+            failure = built
         failure, dropped = _leave_out(entries, requirement, output, failure, target)
         failures.append(failure)
         if not dropped:
@@ -100,6 +89,29 @@ def download(settings: ResolveSettings, declaration: Declaration, download_dir: 
     if failures:
         raise failures_error(failures, target)
     return own
+
+
+def _watch(env: dict[str, str], fetched: Path, on_wheel: Callable[[Path], None]) -> Callable[[], None]:
+    """Have pip link each wheel it fetches into ``fetched`` (through ``env``); the poll that hands them on."""
+    fetched.mkdir(exist_ok=True)
+    env[FETCHED_VARIABLE] = str(fetched)
+    return _watcher(fetched, on_wheel)
+
+
+def _build_missing(requirement: str, settings: ResolveSettings, declaration: Declaration, built_dir: Path,
+                   reporter: Reporter, entries: list[Entry], output: str) -> Failure | None:
+    """Build the sdist of ``requirement``, which pip found no wheel for, into ``built_dir`` (None: built, pip
+    runs again); the failure when it cannot be built, diagnosed when it has no sdist."""
+    options = declaration.index_options
+    hashes = declaration.pins_of(requirement)
+    built = build_sdist(requirement, settings, options, built_dir, reporter, hashes)
+    if isinstance(built, Path):
+        if hashes:  # pip would check the built wheel against the sdist's pins: name it by its own hash
+            _pin_built(entries, built)
+        return None
+    if built.summary == NO_SDIST:
+        return _diagnose(requirement, settings, options, output, reporter)
+    return built
 
 
 def _pin_built(entries: list[Entry], wheel: Path) -> None:

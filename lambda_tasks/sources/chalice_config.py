@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from .. import project_paths
-from ..app_model import CustomDomain
 from ..config import FunctionSpec
 from ..errors import ProjectError, SettingsError, file_system_error
 from .chalice_app import API_HANDLER, ChaliceApp, ChaliceFunction
@@ -346,6 +345,11 @@ def _config_not_deployed(app: ChaliceApp, config: Mapping[str, Any], stage: str,
 def function_notes(app: ChaliceApp, config: Mapping[str, Any] | None, stage: str) -> list[str]:
     """Notes on ``lambda_functions`` entries: unknown names, keys Chalice ignores there, what we cannot mirror."""
     config = config or {}
+    return [*_entry_notes(app, config, stage), *_override_notes(app, config, stage)]
+
+
+def _entry_notes(app: ChaliceApp, config: Mapping[str, Any], stage: str) -> list[str]:
+    """Per entry: a name that is no function of the app, keys Chalice ignores at the top level."""
     notes: list[str] = []
     known = {f.short_name for f in app.functions} | {API_HANDLER}
     for where, table in (("lambda_functions", config.get("lambda_functions") or {}),
@@ -362,6 +366,12 @@ def function_notes(app: ChaliceApp, config: Mapping[str, Any] | None, stage: str
                 if where == "lambda_functions" and (entry or {}).get(key):
                     notes.append(f"{CONFIG_FILE}: {where}.{name}.{key} is ignored, as Chalice ignores it there; "
                                  f"put it under stages.<stage>.lambda_functions.{name}")
+    return notes
+
+
+def _override_notes(app: ChaliceApp, config: Mapping[str, Any], stage: str) -> list[str]:
+    """Per function: layers, role and manage_iam_role set for it where we do not do what Chalice does."""
+    notes: list[str] = []
     stage_levels = _levels(config, stage, None)
     for function in app.functions:
         levels = _levels(config, stage, function.short_name)
@@ -378,23 +388,3 @@ def function_notes(app: ChaliceApp, config: Mapping[str, Any] | None, stage: str
             notes.append(f"function {function.short_name!r}: manage_iam_role true for one function is not supported: "
                          "it gets the stage's iam_role_arn")
     return notes
-
-
-def custom_domain(config: Mapping[str, Any] | None, stage: str) -> CustomDomain | None:
-    """The stage's ``api_gateway_custom_domain`` (domain_name and certificate_arn required, as in Chalice)."""
-    found = _lookup(_levels(config or {}, stage, None), "api_gateway_custom_domain")
-    if found is None:
-        return None
-    where, table = _at(found[0], "api_gateway_custom_domain"), found[1]
-    for key in ("domain_name", "certificate_arn"):
-        if not isinstance(table.get(key), str) or not table[key]:
-            raise SettingsError(f"{CONFIG_FILE}: {where} needs {key} (a string)\n  as Chalice does: "
-                                '{"domain_name": "api.example.com", "certificate_arn": "arn:aws:acm:..."}')
-    tags = table.get("tags") or {}
-    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
-        raise SettingsError(f"{CONFIG_FILE}: {where}.tags must be an object of string values")
-    prefix, tls = table.get("url_prefix") or "", table.get("tls_version") or "TLS_1_2"
-    if not isinstance(prefix, str) or tls not in ("TLS_1_0", "TLS_1_2"):
-        raise SettingsError(f"{CONFIG_FILE}: {where}: url_prefix must be a string, tls_version TLS_1_0 or TLS_1_2")
-    return CustomDomain(table["domain_name"], table["certificate_arn"], prefix.strip("/"), tls,
-                        tuple(sorted(tags.items())))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ast
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,32 +67,33 @@ class Module:
         package = dotted.split(".")[:-1] if not label.endswith("__init__.py") else dotted.split(".")
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
-                for alias in node.names:
-                    if alias.name == "chalice" or alias.name.startswith("chalice."):
-                        self.imports_chalice = True
-                        self.chalice_modules.add(alias.asname or "chalice")
-                    self.imports[alias.asname or alias.name.split(".")[0]] = (alias.name if alias.asname else
-                                                                              alias.name.split(".")[0], None)
+                self._add_import(node)
             elif isinstance(node, ast.ImportFrom):
-                source = ".".join([*package[: len(package) - node.level + 1], node.module or ""]).strip(".") \
-                    if node.level else node.module or ""
-                if source in ("chalice", "chalice.app"):
-                    self.imports_chalice = True
-                for alias in node.names:
-                    if source in ("chalice", "chalice.app") and alias.name in self.classes:
-                        self.classes[alias.name].add(alias.asname or alias.name)
-                    elif source in ("chalice", "chalice.app") and alias.name == "*":
-                        for cls, names in self.classes.items():
-                            names.add(cls)
-                    self.imports[alias.asname or alias.name] = (source, alias.name)
-        self.constants: dict[str, str] = {}  # NAME = "text", assigned once at module level
-        for stmt in self.statements():
-            value = stmt.value.value if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Constant) else None
-            for target in stmt.targets if isinstance(stmt, ast.Assign) else ():
-                if isinstance(target, ast.Name):  # a second assignment or a non-string: not a constant
-                    once = isinstance(value, str) and target.id not in self.constants
-                    self.constants[target.id] = value if once and isinstance(value, str) else EXPR
-        self.constants = {k: v for k, v in self.constants.items() if v != EXPR}
+                self._add_import_from(node, package)
+        self.constants = _constants(self.statements())  # NAME = "text", assigned once at module level
+
+    def _add_import(self, node: ast.Import) -> None:
+        """Record ``import a.b [as c]``: the local name it binds, and whether it is chalice."""
+        for alias in node.names:
+            if alias.name == "chalice" or alias.name.startswith("chalice."):
+                self.imports_chalice = True
+                self.chalice_modules.add(alias.asname or "chalice")
+            self.imports[alias.asname or alias.name.split(".")[0]] = (alias.name if alias.asname else
+                                                                      alias.name.split(".")[0], None)
+
+    def _add_import_from(self, node: ast.ImportFrom, package: list[str]) -> None:
+        """Record ``from m import x [as y]`` (``m`` relative to ``package`` where dotted), chalice's classes too."""
+        source = ".".join([*package[: len(package) - node.level + 1], node.module or ""]).strip(".") \
+            if node.level else node.module or ""
+        from_chalice = source in ("chalice", "chalice.app")
+        self.imports_chalice = self.imports_chalice or from_chalice
+        for alias in node.names:
+            if from_chalice and alias.name in self.classes:
+                self.classes[alias.name].add(alias.asname or alias.name)
+            elif from_chalice and alias.name == "*":
+                for cls, names in self.classes.items():
+                    names.add(cls)
+            self.imports[alias.asname or alias.name] = (source, alias.name)
 
     @classmethod
     def load(cls, path: Path | None, dotted: str, project_dir: Path) -> Module | None:
@@ -239,3 +240,15 @@ def _parsed(data: bytes, filename: str) -> ast.Module:
             _TREES.clear()
         _TREES[key] = tree
     return tree
+
+
+def _constants(statements: Iterable[ast.stmt]) -> dict[str, str]:
+    """The module-level names assigned a string once (a second assignment or a non-string: not a constant)."""
+    found: dict[str, str] = {}
+    for stmt in statements:
+        value = stmt.value.value if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Constant) else None
+        for target in stmt.targets if isinstance(stmt, ast.Assign) else ():
+            if isinstance(target, ast.Name):
+                once = isinstance(value, str) and target.id not in found
+                found[target.id] = value if once and isinstance(value, str) else EXPR
+    return {k: v for k, v in found.items() if v != EXPR}
