@@ -365,7 +365,7 @@ def run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subpro
 def snapshot(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes()
             for d in ("dist", "layers") if (root / d).is_dir() for p in sorted((root / d).rglob("*"))
-            if p.is_file() and p.name != ".lambda-tasks.lock"}
+            if p.is_file() and p.name not in {".lambda-tasks.lock", ".up-to-date.json"}}  # bookkeeping, not shipped
 
 
 def assert_failed_cleanly(result: subprocess.CompletedProcess[str], code: int, first_line: str) -> str:

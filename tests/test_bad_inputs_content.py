@@ -233,7 +233,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes()
             for d in ("dist", "layers") if (root / d).is_dir() for p in sorted((root / d).rglob("*"))
             # previous-build.json is the report's memory of the last build (a rebuild moves it on), nothing shipped
-            if p.is_file() and p.name not in (".lambda-tasks.lock", "previous-build.json")}
+            if p.is_file() and p.name not in (".lambda-tasks.lock", "previous-build.json", ".up-to-date.json")}
 
 
 def shipped(files: dict[str, bytes]) -> dict[str, object]:
