@@ -22,11 +22,29 @@ def program() -> Program:
     return ConsoleProgram(namespace=ns, version=__version__, name="lambda-tasks", binary="lambda-tasks")
 
 
+def replay(command: up_to_date.Command) -> None:
+    """The last build's command again, without Invoke: the stamp showed the command line, the environment and
+    Invoke's config files unchanged, so Invoke would parse these same values (only the project's files changed,
+    and the build reads them anew). Ends as the Invoke task does: the error on stderr and its exit code."""
+    # lazy: the command layer; a no-op the stamp decides never loads it (start-up time)
+    from .frontend import run
+
+    outcome = run(*command)
+    if outcome.code:
+        print(outcome.message, file=sys.stderr)
+        sys.exit(outcome.code)
+    up_to_date.commit(command)
+
+
 def main() -> None:
     if up_to_date.fast_path("lambda-tasks", sys.argv[1:]):  # a no-op decided by the last build's stamp
         return
     try:
-        program().run()
+        command = up_to_date.pending.replay if up_to_date.pending is not None else None
+        if command is not None:
+            replay(command)
+        else:
+            program().run()
         sys.stdout.flush()
     except BrokenPipeError:  # the reader left (`| head`): nothing more to say, and no traceback
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

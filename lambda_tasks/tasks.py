@@ -104,10 +104,12 @@ class FlagTask(Task):  # type: ignore[type-arg]  # Invoke's Task is generic over
                 check_config_keys(list(c.config.keys()))
             except SettingsError as exc:
                 raise Exit(f"error: {exc}", code=1) from None
-            outcome = frontend.run(declared.name, values, plain(c.config.get("lambda_tasks") or {}))
+            configured = plain(c.config.get("lambda_tasks") or {})
+            outcome = frontend.run(declared.name, values, configured)
             if outcome.code:
                 raise Exit(outcome.message, code=outcome.code)
-            up_to_date.commit()  # a build from the command line succeeded: its stamp (up_to_date.py)
+            # a build from the command line succeeded: its stamp, with what Invoke parsed (up_to_date.py)
+            up_to_date.commit((declared.name, values, configured))
 
         body.__name__ = body.__qualname__ = declared.name.replace("-", "_")
         body.__doc__ = declared.doc

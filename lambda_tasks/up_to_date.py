@@ -9,6 +9,11 @@ those; all equal: it prints the last build's "up to date" line and exits, before
 is imported. Any difference, a missing or unreadable stamp, ``--force``, ``--json``, ``--report``: the normal build runs
 (and decides by content). What stats cannot see: a file rewritten with the same size and its mtime put back.
 
+When only the build's own inputs changed (an edit of app.py) and the command line, the environment and every
+config file Invoke reads are as recorded, Invoke would parse the same flag values and the same ``lambda_tasks``
+config again: the console script runs the recorded command with them without loading Invoke (:func:`replay`),
+and the build reads the project anew as always.
+
 This module imports only the standard library: it runs first.
 """
 
@@ -50,6 +55,11 @@ class Invocation:
 
     def __init__(self, program: str, argv: tuple[str, ...], cwd: str) -> None:
         self.program, self.argv, self.cwd = program, argv, cwd
+        self.replay: Command | None = None  # the last build's parsed command, when nothing it was parsed from changed
+
+
+#: a command as the front end runs it (``frontend.run``): its name, its flag values, Invoke's lambda_tasks config
+Command = tuple[str, dict[str, Any], dict[str, Any]]
 
 
 #: set by :func:`fast_path` when it falls through: the build that follows writes the stamp for this command line
@@ -143,17 +153,33 @@ def snapshot(roots: Sequence[str], paths: Sequence[str], stamp_dir: str) -> dict
     return found
 
 
-def _same(recorded: dict[str, Any], invocation: Invocation) -> bool:
+def _compare(recorded: dict[str, Any], invocation: Invocation) -> str:
+    """``same``: nothing the build depended on changed. ``settled``: the version, the command line, the
+    environment and the config files (Invoke's among them) are as recorded, some other input is not. Else ``""``."""
     now = [__version__, [sys.version, sys.executable], [invocation.program, list(invocation.argv), invocation.cwd]]
     if [recorded.get("version"), recorded.get("python"), recorded.get("invocation")] != now:
-        return False
+        return ""
     if recorded.get("env") != environment(recorded.get("env_names", ())):
-        return False
+        return ""
     stamp_dir = str(stamp_path(invocation.cwd).parent)
     try:
-        return bool(snapshot(recorded["roots"], recorded["paths"], stamp_dir) == recorded["stats"])
+        found = snapshot(recorded["roots"], recorded["paths"], stamp_dir)
     except OverflowError:
-        return False
+        return ""
+    stats = recorded["stats"]
+    if found == stats:
+        return "same"
+    settled = all(path in stats and found.get(path) == stats[path] for path in config_files(invocation.cwd))
+    return "settled" if settled else ""
+
+
+def _command(recorded: dict[str, Any], argv: Sequence[str]) -> Command | None:
+    """The stamp's recorded command for ``argv``, when it has one of the right shape."""
+    command = recorded.get("command")
+    if (isinstance(command, list) and len(command) == 3 and command[0] == argv[0]
+            and isinstance(command[1], dict) and isinstance(command[2], dict)):
+        return command[0], command[1], command[2]
+    return None
 
 
 #: the build flags the fast path takes (no --force, --json, --report: they do more than say "up to date")
@@ -187,9 +213,12 @@ def fast_path(program: str, argv: Sequence[str]) -> bool:
     pending = invocation
     try:
         recorded = json.loads(stamp_path(invocation.cwd).read_text())
-        if not isinstance(recorded, dict) or not _same(recorded, invocation):
+        verdict = _compare(recorded, invocation) if isinstance(recorded, dict) else ""
+        if verdict == "settled":
+            invocation.replay = _command(recorded, argv)
+        if verdict != "same":
             return False
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return False
     *before, last = recorded["lines"] or [None]
     for line in before:
@@ -238,8 +267,20 @@ def record(layers_path: Path, roots: Iterable[Path], paths: Iterable[Path], env_
 ready: tuple[Any, ...] | None = None
 
 
-def commit() -> None:
-    """The command succeeded (and wrote all it writes): write the stamp :func:`record` prepared, if any."""
+def replayable(command: Command) -> bool:
+    """Whether the stamp may hold ``command``: the flag values come from the command line it records anyway, but
+    Invoke's config may hold a secret (an index URL with a token, from INVOKE_LAMBDA_TASKS_PIP_ARGS), and the stamp
+    holds none, so only a command whose Invoke config sets nothing (the settings are in the project's files) is
+    kept; and only one JSON gives back exactly."""
+    _, _, configured = command
+    if any(value is not None for value in configured.values()):
+        return False
+    return bool(json.loads(json.dumps(list(command), default=str)) == list(command))
+
+
+def commit(command: Command | None = None) -> None:
+    """The command succeeded (and wrote all it writes): write the stamp :func:`record` prepared, if any, with
+    ``command`` (what the front end ran) when JSON holds it exactly, for :func:`replay`."""
     global ready
     invocation, kept, ready = pending, ready, None
     if invocation is None or kept is None:
@@ -263,6 +304,8 @@ def commit() -> None:
             "invocation": [invocation.program, list(invocation.argv), invocation.cwd],
             "env": environment(env_names), "env_names": sorted(set(env_names)), "lines": list(lines),
             "roots": roots_, "paths": paths_, "stats": stats}
+    if command is not None and replayable(command):
+        body["command"] = list(command)
     temporary = target.with_name(f"{STAMP}.{os.getpid()}.tmp")
     try:
         temporary.write_text(json.dumps(body))

@@ -101,3 +101,22 @@ def test_the_stamped_no_op_loads_neither_the_settings_nor_invoke(built):
     assert [m for m in imported if m.startswith(("invoke", "lambda_tasks.config", "lambda_tasks.tasks",
                                                  "lambda_tasks.assemble", "dataclasses"))] == []
     assert forbidden(imported) == []
+
+
+@pytest.mark.parametrize("told", [None, "1"])
+def test_a_build_through_invoke_keeps_the_interpreters_bytecode_choice(built, tmp_path, told):
+    """Invoke turns the bytecode cache off before it loads tasks.py; a command turns it back to the interpreter's
+    choice, so the modules a build imports are not compiled again at every run (and -B is still obeyed)."""
+    prefix = tmp_path / "pycache"
+    env = {**os.environ, "PYTHONPYCACHEPREFIX": str(prefix)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if told:
+        env["PYTHONDONTWRITEBYTECODE"] = told
+    result = subprocess.run([BIN / "lambda-tasks", "build", "--force"], cwd=built, capture_output=True, text=True,
+                            env=env, timeout=300)  # --force: never the stamp's, always Invoke's Program
+    assert result.returncode == 0, result.stderr
+    written = {path.name.split(".")[0] for path in prefix.rglob("*.pyc")}
+    if told:
+        assert written == set()
+    else:
+        assert {"app_pipeline", "zip_pipeline", "frontend"} <= written

@@ -183,3 +183,81 @@ def test_a_link_to_a_directory_is_not_stamped(project):
     (project / "chalicelib" / "linked").symlink_to(project / "shared", target_is_directory=True)
     build(project)
     assert not build(project)[0]
+
+
+# ---------------------------------------------------------------- the replay: an app-only edit skips Invoke
+
+
+def invoke_loaded(root: Path, *flags: str, env: dict | None = None, code: int = 0) -> tuple[bool, str, str]:
+    """Run ``lambda-tasks build``; (whether Invoke was imported, stdout, stderr)."""
+    result = subprocess.run([sys.executable, "-X", "importtime", BIN / "lambda-tasks", "build", *flags], cwd=root,
+                            capture_output=True, text=True, env=env or {**os.environ}, timeout=300)
+    assert result.returncode == code, result.stderr
+    imported = {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines()
+                if line.startswith("import time:")}
+    errors = "\n".join(line for line in result.stderr.splitlines() if not line.startswith("import time:"))
+    return "invoke" in imported, result.stdout, errors
+
+
+def test_an_app_edit_replays_the_recorded_command_without_invoke(project):
+    assert json.loads((project / STAMP).read_text())["command"][0] == "build"
+    rewrite(project / "app.py", "def handler(event, context):\n    return 2\n")
+    loaded, out, _ = invoke_loaded(project)
+    assert not loaded and "built in" in out and "lambda-tasks: up to date" not in out
+    replayed = (project / "dist" / "app.zip").read_bytes()
+    assert build(project)[0]  # the replayed build stamped what it read
+    (project / STAMP).unlink()
+    rewrite(project / "app.py", "def handler(event, context):\n    return 3\n")
+    build(project)  # no stamp: Invoke parses the command line
+    rewrite(project / "app.py", "def handler(event, context):\n    return 2\n")
+    assert invoke_loaded(project)[0] is False
+    build(project, "--force")  # through Invoke (--force is never replayed)
+    assert (project / "dist" / "app.zip").read_bytes() == replayed
+
+
+def test_the_replay_keeps_the_flags(project):
+    build(project, "--runtime", "python3.13")
+    build(project, "--runtime", "python3.13")
+    rewrite(project / "app.py", "def handler(event, context):\n    return 2\n")
+    loaded, _, _ = invoke_loaded(project, "--runtime", "python3.13")
+    assert not loaded and "python3.13" in json.loads((project / "layers" / "manifest.json").read_text())["runtime"]
+
+
+def test_a_failing_replay_says_so_as_the_task_does(project):
+    (project / "chalicelib" / "hosts.py").symlink_to("/etc/hosts")  # a link out of the project
+    loaded, _, replayed = invoke_loaded(project, code=1)
+    assert not loaded and replayed.startswith("error: ")
+    (project / STAMP).write_text("{")  # no replay: Invoke runs the task
+    loaded, _, through_invoke = invoke_loaded(project, code=1)
+    assert loaded and through_invoke == replayed
+
+
+@pytest.mark.parametrize("change", ["a new user Invoke config", "another environment", "a tampered command"])
+def test_what_invoke_would_parse_differently_is_never_replayed(project, tmp_path, change):
+    env = {**os.environ, "HOME": str(tmp_path / "home")}
+    (tmp_path / "home").mkdir()
+    build(project, env=env)
+    build(project, env=env)
+    rewrite(project / "app.py", "def handler(event, context):\n    return 2\n")
+    if change == "a new user Invoke config":
+        (tmp_path / "home" / ".invoke.yaml").write_text("lambda_tasks:\n  app_zip: dist/other.zip\n")
+    elif change == "another environment":
+        env["INVOKE_LAMBDA_TASKS_APP_ZIP"] = "dist/other.zip"
+    else:
+        stamp = json.loads((project / STAMP).read_text())
+        stamp["command"] = ["build", "not a mapping", {}]
+        (project / STAMP).write_text(json.dumps(stamp))
+    loaded, _, _ = invoke_loaded(project, env=env)
+    assert loaded
+    if change != "a tampered command":
+        assert (project / "dist" / "other.zip").is_file()  # Invoke's config was read again, and taken
+
+
+def test_a_command_whose_invoke_config_sets_something_is_not_recorded(project):
+    env = {**os.environ, "INVOKE_LAMBDA_TASKS_CACHE_PREFIX": "team-s3cr3t"}  # any value Invoke's config sets
+    build(project, env=env)
+    build(project, env=env)
+    stamp = (project / STAMP).read_text()
+    assert "s3cr3t" not in stamp and "command" not in json.loads(stamp)
+    rewrite(project / "app.py", "def handler(event, context):\n    return 2\n")
+    assert invoke_loaded(project, env=env)[0]  # the edit is built, through Invoke
