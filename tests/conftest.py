@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from factory import make_project, make_wheel
 
 REPO = Path(__file__).resolve().parent.parent
 AWS_REGION = "us-east-1"
@@ -78,6 +79,16 @@ def wheelhouse(tmp_path) -> Path:
 def offline_pyproject(wheelhouse: Path, extra: str = "") -> str:
     """A [tool.lambda-tasks] table that makes pip use only the test's own wheelhouse."""
     return (f'[tool.lambda-tasks]\npip_args = ["--no-index", "--find-links", "{wheelhouse.as_posix()}"]\n' + extra)
+
+
+def layered_project(tmp: Path) -> Path:
+    """A project with every kind of build input: a dependency layer from a find-links wheelhouse (tmp/wheels),
+    chalicelib/ and vendor/ (not built yet)."""
+    make_wheel(tmp / "wheels", "purelib")
+    root = make_project(tmp / "app", "purelib\n", pyproject=offline_pyproject(tmp / "wheels", ""))
+    (root / "vendor" / "vendored").mkdir(parents=True)
+    (root / "vendor" / "vendored" / "__init__.py").write_text("X = 1\n")
+    return root
 
 
 def lambda_layout(tmp: Path, app_zip: Path, layer_zips: list[Path]) -> tuple[Path, Path]:

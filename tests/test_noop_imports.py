@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import offline_pyproject
+from conftest import layered_project, offline_pyproject
 from factory import make_project, make_wheel
 from fake_chalice import make_chalice
 
@@ -45,10 +45,7 @@ def forbidden(modules: list[str]) -> list[str]:
 @pytest.fixture
 def built(tmp_path) -> Path:
     """A project with a dependency layer and vendor/, built once: every build after it is a no-op."""
-    make_wheel(tmp_path / "wheels", "purelib")
-    root = make_project(tmp_path / "app", "purelib\n", pyproject=offline_pyproject(tmp_path / "wheels", ""))
-    (root / "vendor" / "vendored").mkdir(parents=True)
-    (root / "vendor" / "vendored" / "__init__.py").write_text("X = 1\n")
+    root = layered_project(tmp_path)
     run([BIN / "lambda-tasks", "build"], root)
     return root
 

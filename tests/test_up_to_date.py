@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import offline_pyproject
-from factory import make_project, make_wheel
+from conftest import layered_project
+from factory import make_wheel
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -34,10 +34,7 @@ def without_time(out: str) -> str:
 @pytest.fixture
 def project(tmp_path) -> Path:
     """A project with a dependency layer, vendor/ and a find-links wheelhouse, built, then stamped."""
-    make_wheel(tmp_path / "wheels", "purelib")
-    root = make_project(tmp_path / "app", "purelib\n", pyproject=offline_pyproject(tmp_path / "wheels", ""))
-    (root / "vendor" / "vendored").mkdir(parents=True)
-    (root / "vendor" / "vendored" / "__init__.py").write_text("X = 1\n")
+    root = layered_project(tmp_path)
     (root / "tasks.py").write_text("from lambda_tasks.tasks import ns\n")
     time.sleep(0.05)  # the inputs are older than the build (a file written within a clock tick is not stamped)
     assert build(root)[0] is False
