@@ -9,6 +9,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from . import __version__, up_to_date
+from .errors import INTERRUPTED
 
 if TYPE_CHECKING:
     from invoke.program import Program
@@ -37,15 +38,18 @@ def replay(command: up_to_date.Command) -> None:
 
 
 def main() -> None:
-    if up_to_date.fast_path("lambda-tasks", sys.argv[1:]):  # a no-op decided by the last build's stamp
-        return
     try:
+        if up_to_date.fast_path("lambda-tasks", sys.argv[1:]):  # a no-op decided by the last build's stamp
+            return
         command = up_to_date.pending.replay if up_to_date.pending is not None else None
         if command is not None:
             replay(command)
         else:
             program().run()
         sys.stdout.flush()
+    except KeyboardInterrupt:  # Ctrl-C while starting (a command's own Ctrl-C ends in frontend.run): no traceback
+        print(INTERRUPTED, file=sys.stderr)
+        sys.exit(130)
     except BrokenPipeError:  # the reader left (`| head`): nothing more to say, and no traceback
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)

@@ -9,6 +9,9 @@ from __future__ import annotations
 import errno
 import os
 
+#: What Ctrl-C prints (exit code 130), wherever it lands: outputs are only ever replaced whole
+INTERRUPTED = ("interrupted: nothing half-written was kept (zips and the manifest are replaced whole); run the "
+               "command again to finish")
 #: The longest first line of a message: with the "error: " the front ends print before it, under 160 characters.
 MAX_FIRST_LINE = 152
 

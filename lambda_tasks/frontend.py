@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__, commands, framework
-from .errors import LambdaTasksError, SettingsError, file_system_error
+from .errors import INTERRUPTED, LambdaTasksError, SettingsError, file_system_error
 from .flags import (
     ALIAS,
     ALL,
@@ -66,8 +66,6 @@ if TYPE_CHECKING:
     from .deploy.functions import FunctionStep
     from .deploy.layer_publish import LayerStep, PublishResult
 
-INTERRUPTED = ("interrupted: nothing half-written was kept (zips and the manifest are replaced whole); run the "
-               "command again to finish")
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import itertools
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import zipfile
@@ -79,6 +80,14 @@ def wheelhouse(tmp_path) -> Path:
 def offline_pyproject(wheelhouse: Path, extra: str = "") -> str:
     """A [tool.lambda-tasks] table that makes pip use only the test's own wheelhouse."""
     return (f'[tool.lambda-tasks]\npip_args = ["--no-index", "--find-links", "{wheelhouse.as_posix()}"]\n' + extra)
+
+
+def interruptible() -> None:
+    """``preexec_fn`` for a child a test interrupts: it starts with Ctrl-C's default disposition, unblocked, as
+    a terminal starts it. Children inherit an ignored or blocked SIGINT, and a library run earlier in the same
+    test worker may leave either (seen once in CI: two Ctrl-C tests on one worker waited out their timeouts)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def layered_project(tmp: Path) -> Path:

@@ -18,7 +18,7 @@ from pathlib import Path
 import boto3
 import pytest
 from aws_helpers import REGION, CallLog, FakeBuild, create_role, zip_sections
-from conftest import offline_pyproject
+from conftest import interruptible, offline_pyproject
 from factory import make_project, make_wheel
 
 from lambda_tasks.aws import clients as aws
@@ -231,7 +231,7 @@ def project(tmp_path, wheelhouse) -> Path:
 def start(root: Path, *args: str, deadline: str) -> subprocess.Popen:
     env = {**os.environ, waiting.ENV: deadline}
     return subprocess.Popen([str(BIN / "lambda-tasks"), *args], cwd=root, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=interruptible)
 
 
 @pytest.mark.e2e

@@ -7,6 +7,7 @@ artifacts of the last good build byte-identical, and no temp file left behind.
 from __future__ import annotations
 
 import os
+import select
 import signal
 import stat
 import subprocess
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import offline_pyproject
+from conftest import interruptible, offline_pyproject
 from factory import COMPILED, make_project, make_sdist, make_wheel
 from factory_sdists import make_local_project
 from test_integrity import bad_crc_wheel, truncated_wheel
@@ -409,11 +410,12 @@ def test_bad_input(case: Case, project: Path, wheelhouse: Path):
 def test_ctrl_c_while_waiting_exits_130(project):
     with build_lock(project / "layers"):
         process = subprocess.Popen([str(BIN / "lambda-tasks"), "build"], cwd=project, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True)
+                                   stderr=subprocess.PIPE, text=True, preexec_fn=interruptible)
+        said = ""
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not (project / "layers").exists():
-            time.sleep(0.1)
-        time.sleep(2)  # in the wait loop by now
+        while "waiting for another lambda-tasks command" not in said and time.monotonic() < deadline:
+            if select.select([process.stdout], [], [], 1)[0]:  # ready: it says so once it waits for the lock
+                said += process.stdout.readline()
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=60)
     assert process.returncode == 130, out + err

@@ -82,3 +82,18 @@ def test_help_documents_every_flag():
     assert result.returncode == 0
     for flag in ("--project-dir", "--runtime", "--arch", "--force", "--bytecode"):
         assert flag in result.stdout
+
+
+def test_ctrl_c_while_the_console_script_starts_is_one_line_and_130(monkeypatch, capsys):
+    """Before a command runs (the stamp's check, Invoke's parse), Ctrl-C ends as a command's own does."""
+    from lambda_tasks import cli, errors, up_to_date
+
+    def interrupted(program: str, argv: list[str]) -> bool:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(up_to_date, "fast_path", interrupted)
+    monkeypatch.setattr(sys, "argv", ["lambda-tasks", "build"])
+    with pytest.raises(SystemExit) as ended:
+        cli.main()
+    assert ended.value.code == 130
+    assert capsys.readouterr().err == errors.INTERRUPTED + "\n"
