@@ -5,7 +5,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -42,16 +41,17 @@ def test_no_wait_fails_at_once_while_another_command_holds_the_directory(project
 
 
 def test_a_second_build_waits_and_says_so(project):
-    done = {}
     with build_lock(project / "layers"):
-        waiter = threading.Thread(target=lambda: done.setdefault("r", run(["build"], project)))
-        waiter.start()
-        time.sleep(3)
-        assert waiter.is_alive()  # still waiting for the lock
-    waiter.join(120)
-    result = done["r"]
-    assert result.returncode == 0, result.stderr
-    assert f"waiting for another lambda-tasks command (pid {os.getpid()})" in result.stdout
+        waiter = subprocess.Popen([str(BIN / "lambda-tasks"), "build"], cwd=project, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+        said = ""
+        while "waiting for another lambda-tasks command" not in said and waiter.poll() is None:
+            said += waiter.stdout.readline()  # it says so once, when it starts waiting
+        assert waiter.poll() is None  # still waiting for the lock
+    out, err = waiter.communicate(timeout=120)
+    assert waiter.returncode == 0, err
+    assert f"waiting for another lambda-tasks command (pid {os.getpid()})" in said
+    assert "built in" in out  # and built once the lock was free
 
 
 def test_concurrent_builds_leave_a_manifest_that_matches_the_zips(project):
