@@ -40,9 +40,6 @@ ENV_PREFIXES = ("INVOKE_", "LAMBDA_TASKS_", "PIP_", "UV_", "AWS_", "PYTHON", "XD
 ENV_NAMES = ("HOME", "PATH", "VIRTUAL_ENV", "SOURCE_DATE_EPOCH", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CI", "TERM")
 #: credentials a build does not read (a no-op never calls AWS): their rotation does not defeat the stamp
 CREDENTIALS = frozenset({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"})
-#: a file included by a requirements file (-r/-c), and the variables pip expands in one
-_INCLUDE = r"^\s*(?:-r|-c|--requirement|--constraint)(?:\s*=\s*|\s+)(\S+)"
-_VARIABLE = r"\$\{([A-Z0-9_]+)\}"
 #: a file written this close to the build's start (or after it) may have changed unseen within one clock tick
 RACY_NS = 20_000_000
 #: a tree this big is not walked at every start: no stamp (nor one with a link to a directory)
@@ -226,29 +223,6 @@ def fast_path(program: str, argv: Sequence[str]) -> bool:
     if last is not None:
         print(f"{last} ({time.monotonic() - started:.2f}s)", flush=True)
     return True
-
-
-def included(source: Path) -> tuple[list[str], list[str]]:
-    """A requirements file's -r/-c files (recursively) and the variables pip expands in them; ([], []) for
-    the other sources (they include nothing)."""
-    # lazy: only a build that writes the stamp reads the includes (the fast path never loads re)
-    import re
-
-    files: list[str] = []
-    names: list[str] = []
-    todo = [source]
-    while todo:
-        path = todo.pop()
-        if str(path) in files or path.suffix not in (".txt", ".in", ""):
-            continue
-        files.append(str(path))
-        try:
-            text = path.read_text(errors="replace")
-        except OSError:
-            continue
-        names += re.findall(_VARIABLE, text)
-        todo += [path.parent / found for found in re.findall(_INCLUDE, text, re.M) if "://" not in found]
-    return files, names
 
 
 def record(layers_path: Path, roots: Iterable[Path], paths: Iterable[Path], env_names: Sequence[str],

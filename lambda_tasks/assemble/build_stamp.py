@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,6 +28,17 @@ def _paths_in(section: object) -> list[Path]:
     return found
 
 
+def variables(files: Sequence[Path]) -> list[str]:
+    """The environment variables pip expands in ``files`` (``${NAME}``): their values are inputs too."""
+    names: list[str] = []
+    for path in files:
+        try:
+            names += re.findall(r"\$\{([A-Z0-9_]+)\}", path.read_text(errors="replace"))
+        except OSError:
+            continue
+    return names
+
+
 def up_to_date_line(manifest: Manifest, sections: BuildSections) -> str:
     """The line a no-op build prints, without its time."""
     what = manifest.image.path if manifest.image else f"{sections.app.app_zip} and {len(manifest.layers)} layer(s)"
@@ -43,7 +55,8 @@ def write(sections: BuildSections, declaration: Declaration, framework: Runtime 
     if reporter.warned or any(not line.startswith("names: ") for line in prelude):
         up_to_date.forget()
         return
-    if json.loads(declaration.local_inputs).get("local"):  # projects and archives named by path: not stamped
+    inputs = json.loads(declaration.local_inputs)
+    if inputs.get("local") or inputs.get("directories"):  # projects, archives, a lock's directories: not stamped
         up_to_date.forget()
         return
     layers = sections.layers
@@ -53,10 +66,9 @@ def write(sections: BuildSections, declaration: Declaration, framework: Runtime 
               Path(__file__).parents[1]]
     roots = [path for path in found if path.is_dir()]
     paths = [path for path in found if not path.is_dir()]
-    names: list[str] = []
-    if declaration.source is not None:
-        files, names = up_to_date.included(declaration.source.path)
-        paths += [Path(file) for file in files] + [declaration.source.path]
+    # the source, what it includes (expanded as pip does), the declaration beside a lock, absent find-links
+    paths += declaration.watched
+    names = variables(declaration.watched)
     if framework is not None:
         paths.append(framework.wheel)
     outputs = [layers.layers_path, sections.app.app_zip_path.parent, sections.image.image_path]

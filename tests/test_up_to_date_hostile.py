@@ -1,0 +1,82 @@
+"""The no-op stamp (lambda_tasks/up_to_date.py) against inputs it once missed: each test builds a real project,
+lets the stamp be written, changes one input the way a user (or a tool) would, and checks that ``lambda-tasks
+build`` does not say "up to date" when the build by content would make something else."""
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from conftest import offline_pyproject
+from factory import make_project, make_wheel
+from test_up_to_date import BIN, build
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def stamped(root: Path, *flags: str, program: str = "lambda-tasks", env: dict | None = None) -> None:
+    """Build until the stamp decides the no-op (the first build writes none: it made dist/ and layers/)."""
+    time.sleep(0.05)  # the inputs are older than the build (a file written within a clock tick is not stamped)
+    for _ in range(3):
+        if build(root, *flags, program=program, env=env)[0]:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the stamp never decided the no-op")
+
+
+def project(tmp: Path, requirements: str = "purelib\n", extra: str = "") -> Path:
+    make_wheel(tmp / "wheels", "purelib")
+    make_wheel(tmp / "wheels", "other")
+    return make_project(tmp / "app", requirements, pyproject=offline_pyproject(tmp / "wheels", extra))
+
+
+def manifest(root: Path) -> str:
+    return (root / "layers" / "manifest.json").read_text()
+
+
+# ---------------------------------------------------------------- what the dependency source reads, outside the project
+
+
+@pytest.mark.parametrize("line, name", [
+    ("-r ../shared/base.pip", "base.pip"),  # any suffix: pip reads it
+    ("-r../shared/base.txt", "base.txt"),  # no space: pip's syntax too
+    ("-r ${SHARED}/base.txt", "base.txt"),  # a variable pip expands
+])
+def test_an_included_file_outside_the_project_is_watched(tmp_path, line, name):
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / name).write_text("purelib\n")
+    root = project(tmp_path, f"{line}\n")
+    env = {**os.environ, "SHARED": str(tmp_path / "shared")}
+    stamped(root, env=env)
+    before = manifest(root)
+    (tmp_path / "shared" / name).write_text("purelib\nother\n")
+    assert not build(root, env=env)[0]
+    assert manifest(root) != before  # the layer was made again, with both
+
+
+def test_a_find_links_directory_that_appears_is_watched(tmp_path):
+    root = project(tmp_path, "purelib\n--find-links ../later\n")
+    stamped(root)
+    before = manifest(root)
+    make_wheel(tmp_path / "later", "purelib", version="2.0")
+    assert not build(root)[0]
+    assert manifest(root) != before  # purelib 2.0 from there
+
+
+def test_the_declaration_beside_a_lock_outside_the_project_is_watched(tmp_path):
+    """A uv workspace: uv.lock and the pyproject.toml whose [project] dependencies it locks are in the parent."""
+    make_wheel(tmp_path / "wheels", "purelib")
+    make_wheel(tmp_path / "wheels", "other")
+    mono = tmp_path / "mono"
+    mono.mkdir()
+    declared = '[project]\nname = "mono"\nversion = "1"\nrequires-python = ">=3.10"\ndependencies = [{}]\n'
+    (mono / "pyproject.toml").write_text(declared.format('"purelib"'))
+    subprocess.run([BIN / "uv", "lock", "--offline", "--no-index", "--find-links", tmp_path / "wheels"], cwd=mono,
+                   check=True, capture_output=True, timeout=120)
+    root = make_project(mono / "app", pyproject=offline_pyproject(tmp_path / "wheels", 'requirements = "../uv.lock"\n'))
+    (root / "requirements.txt").unlink()
+    stamped(root)
+    (mono / "pyproject.toml").write_text(declared.format('"purelib", "other"'))  # not locked again
+    result = subprocess.run([BIN / "lambda-tasks", "build"], cwd=root, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and "uv.lock is out of date" in result.stderr, result.stdout
