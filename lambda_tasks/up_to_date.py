@@ -32,9 +32,13 @@ if TYPE_CHECKING:
 from . import __version__
 
 STAMP = ".up-to-date.json"
-#: directories no build reads (version control, environments, caches): their churn does not defeat the stamp
+#: directories no build reads (version control, environments, caches): their churn does not defeat the stamp.
+#: Skipped anywhere in the trees, but below the app's roots and vendor/ only what the build skips there too
+#: (:data:`JUNK`: a chalicelib/static/node_modules/ ships)
 SKIPPED = frozenset({".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".mypy_cache",
                      ".pytest_cache", ".ruff_cache", ".tox", ".nox", ".idea", ".vscode"})
+#: what the app's and vendor/'s walk never ships, at any depth (within assemble/tree.py's JUNK_DIRS: a test says so)
+JUNK = frozenset({".git", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".idea", ".vscode"})
 #: the environment that can change a setting, a resolution, a path or the bytes: by prefix, and by name
 ENV_PREFIXES = ("INVOKE_", "LAMBDA_TASKS_", "PIP_", "UV_", "AWS_", "PYTHON", "XDG_", "PYENV_", "CONDA_")
 ENV_NAMES = ("HOME", "PATH", "VIRTUAL_ENV", "SOURCE_DATE_EPOCH", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CI", "TERM")
@@ -113,9 +117,9 @@ def stat_of(path: str) -> list[int] | None:
     return [found.st_size, found.st_mtime_ns, found.st_ino, found.st_mode, found.st_ctime_ns]
 
 
-def tree(root: str, stamp_dir: str) -> dict[str, Any]:
-    """Every file and directory below ``root`` (SKIPPED left out), by path: its stat; the stamp's own directory
-    by its listing (writing the stamp changes its mtime)."""
+def tree(root: str, stamp_dir: str, skipped: frozenset[str] = SKIPPED) -> dict[str, Any]:
+    """Every file and directory below ``root`` (``skipped`` names left out), by path: its stat; the stamp's own
+    directory by its listing (writing the stamp changes its mtime)."""
     found: dict[str, Any] = {}
     todo = [root]
     while todo:
@@ -130,7 +134,7 @@ def tree(root: str, stamp_dir: str) -> dict[str, Any]:
         else:
             found[directory] = stat_of(directory)
         for entry in entries:
-            if entry.name in SKIPPED or (directory == stamp_dir and entry.name.startswith(STAMP)):
+            if entry.name in skipped or (directory == stamp_dir and entry.name.startswith(STAMP)):
                 continue
             if entry.is_dir(follow_symlinks=False):
                 todo.append(entry.path)
@@ -143,10 +147,14 @@ def tree(root: str, stamp_dir: str) -> dict[str, Any]:
     return found
 
 
-def snapshot(roots: Sequence[str], paths: Sequence[str], stamp_dir: str) -> dict[str, Any]:
+def snapshot(roots: Sequence[str], paths: Sequence[str], stamp_dir: str, shipped: Sequence[str] = ()) -> dict[str, Any]:
+    """``shipped``: the trees the build ships whole (the app's roots, vendor/), walked with only :data:`JUNK`
+    left out."""
     found = {path: stat_of(path) for path in paths}
     for root in roots:
         found.update(tree(root, stamp_dir))
+    for root in shipped:
+        found.update(tree(root, stamp_dir, JUNK))
     return found
 
 
@@ -160,7 +168,7 @@ def _compare(recorded: dict[str, Any], invocation: Invocation) -> str:
         return ""
     stamp_dir = str(stamp_path(invocation.cwd).parent)
     try:
-        found = snapshot(recorded["roots"], recorded["paths"], stamp_dir)
+        found = snapshot(recorded["roots"], recorded["paths"], stamp_dir, recorded["shipped"])
     except OverflowError:
         return ""
     stats = recorded["stats"]
@@ -226,7 +234,7 @@ def fast_path(program: str, argv: Sequence[str]) -> bool:
 
 
 def record(layers_path: Path, roots: Iterable[Path], paths: Iterable[Path], env_names: Sequence[str],
-           lines: Sequence[str], started_ns: int, outputs: Sequence[Path]) -> None:
+           lines: Sequence[str], started_ns: int, outputs: Sequence[Path], shipped: Iterable[Path] = ()) -> None:
     """Keep what the stamp for :data:`pending` records (none: a library call, nothing to write); ``lines``: what
     the next no-op prints (the last one gets its time). :func:`commit` writes it once the command has succeeded.
     Not written when an input
@@ -234,7 +242,8 @@ def record(layers_path: Path, roots: Iterable[Path], paths: Iterable[Path], env_
     decides by content and writes it)."""
     global ready
     if pending is not None:
-        ready = (layers_path, list(roots), list(paths), list(env_names), list(lines), started_ns, list(outputs))
+        ready = (layers_path, list(roots), list(paths), list(env_names), list(lines), started_ns, list(outputs),
+                 list(shipped))
 
 
 #: what :func:`record` kept for :func:`commit`
@@ -259,14 +268,15 @@ def commit(command: Command | None = None) -> None:
     invocation, kept, ready = pending, ready, None
     if invocation is None or kept is None:
         return
-    layers_path, roots, paths, env_names, lines, started_ns, outputs = kept
+    layers_path, roots, paths, env_names, lines, started_ns, outputs, shipped = kept
     target = stamp_path(invocation.cwd)
     if Path(layers_path).resolve() != target.parent.resolve():  # found only at the default place: no stamp
         return
     roots_ = sorted({str(root) for root in roots})
     paths_ = sorted({str(path) for path in paths} | set(config_files(invocation.cwd)))
+    shipped_ = sorted({str(root) for root in shipped})
     try:
-        stats = snapshot(roots_, paths_, str(target.parent))
+        stats = snapshot(roots_, paths_, str(target.parent), shipped_)
     except OverflowError:
         return
     made = tuple(str(output) for output in outputs)
@@ -277,7 +287,7 @@ def commit(command: Command | None = None) -> None:
     body = {"version": __version__, "python": [sys.version, sys.executable],
             "invocation": [invocation.program, list(invocation.argv), invocation.cwd],
             "env": environment(env_names), "env_names": sorted(set(env_names)), "lines": list(lines),
-            "roots": roots_, "paths": paths_, "stats": stats}
+            "roots": roots_, "paths": paths_, "shipped": shipped_, "stats": stats}
     if command is not None and replayable(command):
         body["command"] = list(command)
     temporary = target.with_name(f"{STAMP}.{os.getpid()}.tmp")

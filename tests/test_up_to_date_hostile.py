@@ -80,3 +80,26 @@ def test_the_declaration_beside_a_lock_outside_the_project_is_watched(tmp_path):
     (mono / "pyproject.toml").write_text(declared.format('"purelib", "other"'))  # not locked again
     result = subprocess.run([BIN / "lambda-tasks", "build"], cwd=root, capture_output=True, text=True, timeout=300)
     assert result.returncode == 1 and "uv.lock is out of date" in result.stderr, result.stdout
+
+
+# ---------------------------------------------------------------- what ships whole
+
+
+@pytest.mark.parametrize("where", ["chalicelib/static/node_modules/lib.js", "chalicelib/venv/util.py",
+                                   "vendor/.tox/data.txt"])
+def test_a_file_the_app_ships_below_a_tool_directory_name_is_watched(tmp_path, where):
+    """The walk that decides the stamp skips node_modules/, venv/, .tox/ anywhere, but the app's and vendor/'s walk
+    ships them below their roots."""
+    root = project(tmp_path)
+    (root / where).parent.mkdir(parents=True)
+    (root / where).write_text("1\n")
+    stamped(root)
+    (root / where).write_text("2\n")
+    assert not build(root)[0]
+
+
+def test_what_the_stamp_skips_below_the_app_the_build_skips_too():
+    from lambda_tasks import up_to_date
+    from lambda_tasks.assemble.tree import JUNK_DIRS
+
+    assert up_to_date.JUNK <= JUNK_DIRS

@@ -73,4 +73,8 @@ def write(sections: BuildSections, declaration: Declaration, framework: Runtime 
         paths.append(framework.wheel)
     outputs = [layers.layers_path, sections.app.app_zip_path.parent, sections.image.image_path]
     lines = [] if reporter.quiet else [*prelude, up_to_date_line(manifest, sections)]
-    up_to_date.record(layers.layers_path, roots, paths, names, lines, started_ns, outputs)
+    # what ships whole, walked with only what the build skips there left out (a node_modules/ in chalicelib/ ships)
+    sources = sections.sources
+    shipped = [sources.project_dir / name for name in ("chalicelib", *sources.app_paths)] + [sources.vendor_path]
+    up_to_date.record(layers.layers_path, roots, paths, names, lines, started_ns, outputs,
+                      [path for path in shipped if path.is_dir()])
