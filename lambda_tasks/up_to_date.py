@@ -279,11 +279,9 @@ def commit(command: Command | None = None) -> None:
         stats = snapshot(roots_, paths_, str(target.parent), shipped_)
     except OverflowError:
         return
-    made = tuple(str(output) for output in outputs)
-    for path, found in stats.items():
-        if isinstance(found, list) and found[1] >= started_ns - RACY_NS and not path.startswith(made):
-            target.unlink(missing_ok=True)
-            return
+    if any(racy(path, found, started_ns) for path, found in stats.items() if not _written(path, outputs, stats)):
+        target.unlink(missing_ok=True)
+        return
     body = {"version": __version__, "python": [sys.version, sys.executable],
             "invocation": [invocation.program, list(invocation.argv), invocation.cwd],
             "env": environment(env_names), "env_names": sorted(set(env_names)), "lines": list(lines),
@@ -296,6 +294,26 @@ def commit(command: Command | None = None) -> None:
         os.replace(temporary, target)
     except OSError:
         temporary.unlink(missing_ok=True)
+
+
+def _inside(path: str, top: str) -> bool:
+    return path == top or path.startswith(top.rstrip(os.sep) + os.sep)
+
+
+def _written(path: str, outputs: Sequence[Path], stats: dict[str, Any]) -> bool:
+    """Whether the build itself may have changed ``path`` (never an input): an output or below one, or the
+    directory an output was put in when it holds nothing but outputs (dist/, not the project holding app.zip)."""
+    made = [str(output) for output in outputs]
+    if any(_inside(path, output) for output in made):
+        return True
+    holds = [os.path.dirname(output) for output in made]
+    return path in holds and all(any(_inside(other, output) for output in made)
+                                 for other in stats if other != path and _inside(other, path))
+
+
+def racy(path: str, found: Any, started_ns: int) -> bool:
+    """An input written this close to the build's start, or after it: it may have changed unseen."""
+    return isinstance(found, list) and found[1] >= started_ns - RACY_NS
 
 
 def forget(cwd: str | None = None) -> None:

@@ -4,6 +4,7 @@ build`` does not say "up to date" when the build by content would make something
 
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -103,3 +104,31 @@ def test_what_the_stamp_skips_below_the_app_the_build_skips_too():
     from lambda_tasks.assemble.tree import JUNK_DIRS
 
     assert up_to_date.JUNK <= JUNK_DIRS
+
+
+# ---------------------------------------------------------------- an input changed while the build ran
+
+#: ``lambda-tasks build`` with app.py edited once the command has built (before the stamp is written)
+EDIT_DURING_BUILD = """import pathlib, sys
+from lambda_tasks import cli, frontend
+built = frontend.run_command
+def run_command(*args, **kwargs):
+    outcome = built(*args, **kwargs)
+    app = pathlib.Path("app.py")
+    app.write_text(app.read_text() + "# edited while the build ran\\n")
+    return outcome
+frontend.run_command = run_command
+sys.argv = ["lambda-tasks", "build"]
+cli.main()
+"""
+
+
+@pytest.mark.parametrize("app_zip", ["dist/app.zip", "app.zip"])
+def test_an_input_edited_while_the_build_ran_is_not_stamped(tmp_path, app_zip):
+    """The zip written beside the inputs (app_zip = "app.zip"): the project's directory is not an output."""
+    root = project(tmp_path, extra=f'app_zip = "{app_zip}"\n')
+    stamped(root)
+    (root / "app.py").write_text("def handler(event, context):\n    return 2\n")
+    subprocess.run([sys.executable, "-c", EDIT_DURING_BUILD], cwd=root, check=True, capture_output=True, timeout=300)
+    fast, out = build(root)
+    assert not fast and "built in" in out  # the edit is built

@@ -71,7 +71,7 @@ def write(sections: BuildSections, declaration: Declaration, framework: Runtime 
     names = variables(declaration.watched)
     if framework is not None:
         paths.append(framework.wheel)
-    outputs = [layers.layers_path, sections.app.app_zip_path.parent, sections.image.image_path]
+    outputs = [layers.layers_path, sections.app.app_zip_path, sections.image.image_path]
     lines = [] if reporter.quiet else [*prelude, up_to_date_line(manifest, sections)]
     # what ships whole, walked with only what the build skips there left out (a node_modules/ in chalicelib/ ships)
     sources = sections.sources
