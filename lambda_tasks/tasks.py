@@ -22,7 +22,8 @@ from . import up_to_date
 
 # `invoke build` imports this module first: a no-op the last build's stamp decides ends here, before the settings
 # and the command layer load (start-up time)
-if os.path.basename(sys.argv[0]) in ("invoke", "inv") and up_to_date.fast_path("invoke", sys.argv[1:]):
+if os.path.basename(sys.argv[0]) in ("invoke", "inv") and up_to_date.fast_path("invoke", sys.argv[1:],
+                                                                                     up_to_date.importer()):
     sys.exit(0)
 
 from invoke.collection import Collection

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
+    from types import FrameType
 
 from . import __version__
 
@@ -54,8 +55,9 @@ class Invocation:
     """The command line a build runs for: the stamp is written for it, and only it takes the stamp. (Not a
     dataclass: importing dataclasses costs more than this whole check.)"""
 
-    def __init__(self, program: str, argv: tuple[str, ...], cwd: str) -> None:
+    def __init__(self, program: str, argv: tuple[str, ...], cwd: str, tasks_file: str | None = None) -> None:
         self.program, self.argv, self.cwd = program, argv, cwd
+        self.tasks_file = tasks_file  # `invoke`: the project's tasks.py (see :func:`plain_tasks`)
         self.replay: Command | None = None  # the last build's parsed command, when nothing it was parsed from changed
 
 
@@ -207,14 +209,24 @@ def understood(argv: Sequence[str]) -> bool:
     return True
 
 
-def fast_path(program: str, argv: Sequence[str]) -> bool:
+def importer() -> str | None:
+    """The file of the module importing the caller's module (the project's tasks.py, when Invoke loads it)."""
+    frame: FrameType | None = sys._getframe(2)  # past this function and the caller's module frame
+    while frame is not None and frame.f_code.co_filename.startswith("<frozen"):  # importlib's own frames
+        frame = frame.f_back
+    found = frame.f_globals.get("__file__") if frame is not None else None
+    return found if isinstance(found, str) else None
+
+
+def fast_path(program: str, argv: Sequence[str], tasks_file: str | None = None) -> bool:
     """``argv``: the words after the program. True when this is a ``build`` the stamp says is a no-op: the
-    "up to date" line is printed. Otherwise False, and the build that follows may write the stamp."""
+    "up to date" line is printed. Otherwise False, and the build that follows may write the stamp.
+    ``tasks_file``: for ``invoke``, the file that imported our tasks (the project's tasks.py)."""
     global pending
     started = time.monotonic()
     if not understood(argv):
         return False
-    invocation = Invocation(program, tuple(argv), os.getcwd())
+    invocation = Invocation(program, tuple(argv), os.getcwd(), tasks_file)
     pending = invocation
     try:
         recorded = json.loads(stamp_path(invocation.cwd).read_text())
@@ -268,6 +280,8 @@ def commit(command: Command | None = None) -> None:
     invocation, kept, ready = pending, ready, None
     if invocation is None or kept is None:
         return
+    if invocation.program == "invoke" and not plain_tasks(invocation.tasks_file):
+        return
     layers_path, roots, paths, env_names, lines, started_ns, outputs, shipped = kept
     target = stamp_path(invocation.cwd)
     if Path(layers_path).resolve() != target.parent.resolve():  # found only at the default place: no stamp
@@ -294,6 +308,23 @@ def commit(command: Command | None = None) -> None:
         os.replace(temporary, target)
     except OSError:
         temporary.unlink(missing_ok=True)
+
+
+def plain_tasks(tasks_file: str | None) -> bool:
+    """Whether the project's tasks.py only imports our tasks (``from lambda_tasks.tasks import ns``). Any other
+    code there may wrap ``build`` with steps of its own, or configure it from what the stamp does not watch: a
+    no-op that exits before it runs would skip them, so `invoke build` takes no stamp then."""
+    # lazy: only a build that writes the stamp for `invoke` parses tasks.py
+    import ast
+
+    try:
+        body = ast.parse(Path(tasks_file or "").read_text()).body
+    except (OSError, SyntaxError, ValueError):
+        return False
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]  # the docstring
+    return (len(body) == 1 and isinstance(body[0], ast.ImportFrom) and body[0].module == "lambda_tasks.tasks"
+            and body[0].level == 0)
 
 
 def _inside(path: str, top: str) -> bool:

@@ -132,3 +132,45 @@ def test_an_input_edited_while_the_build_ran_is_not_stamped(tmp_path, app_zip):
     subprocess.run([sys.executable, "-c", EDIT_DURING_BUILD], cwd=root, check=True, capture_output=True, timeout=300)
     fast, out = build(root)
     assert not fast and "built in" in out  # the edit is built
+
+
+# ---------------------------------------------------------------- `invoke build`: the project's tasks.py
+
+WRAPPER = """from invoke import Collection, task
+from lambda_tasks.tasks import build as ours
+
+@task
+def build(c):
+    ours(c)
+    open("../copied", "w").write("done")
+
+ns = Collection(build)
+"""
+CONFIGURED = """import os
+from lambda_tasks.tasks import ns
+
+ns.configure({"lambda_tasks": {"app_zip": os.environ.get("MY_ZIP", "dist/app.zip")}})
+"""
+
+
+def test_a_tasks_py_of_its_own_never_takes_the_stamp(tmp_path):
+    """A build task of the project's that wraps ours (its own step after it), or our tasks configured from what
+    the stamp does not watch: a no-op exiting before tasks.py has run would skip them."""
+    root = project(tmp_path)
+    (root / "tasks.py").write_text(WRAPPER)
+    for _ in range(3):
+        assert not build(root, program="invoke")[0]
+    (tmp_path / "copied").unlink()
+    build(root, program="invoke")
+    assert (tmp_path / "copied").is_file()  # its own step ran
+    (root / "tasks.py").write_text(CONFIGURED)
+    for _ in range(3):
+        assert not build(root, program="invoke")[0]
+    build(root, program="invoke", env={**os.environ, "MY_ZIP": "dist/other.zip"})
+    assert (root / "dist" / "other.zip").is_file()
+
+
+def test_the_one_line_tasks_py_takes_it(tmp_path):
+    root = project(tmp_path)
+    (root / "tasks.py").write_text('"""Our tasks."""\n# the one line\nfrom lambda_tasks.tasks import ns  # noqa\n')
+    stamped(root, program="invoke")
