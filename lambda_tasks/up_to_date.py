@@ -163,8 +163,9 @@ def snapshot(roots: Sequence[str], paths: Sequence[str], stamp_dir: str, shipped
 def _compare(recorded: dict[str, Any], invocation: Invocation) -> str:
     """``same``: nothing the build depended on changed. ``settled``: the version, the command line, the
     environment and the config files (Invoke's among them) are as recorded, some other input is not. Else ``""``."""
-    now = [__version__, [sys.version, sys.executable], [invocation.program, list(invocation.argv), invocation.cwd]]
-    if [recorded.get("version"), recorded.get("python"), recorded.get("invocation")] != now:
+    now = [__version__, [sys.version, sys.executable], [invocation.program, list(invocation.argv), invocation.cwd],
+           named_project(invocation)]
+    if [recorded.get("version"), recorded.get("python"), recorded.get("invocation"), recorded.get("project")] != now:
         return ""
     if recorded.get("env") != environment(recorded.get("env_names", ())):
         return ""
@@ -246,16 +247,17 @@ def fast_path(program: str, argv: Sequence[str], tasks_file: str | None = None) 
 
 
 def record(layers_path: Path, roots: Iterable[Path], paths: Iterable[Path], env_names: Sequence[str],
-           lines: Sequence[str], started_ns: int, outputs: Sequence[Path], shipped: Iterable[Path] = ()) -> None:
+           lines: Sequence[str], started_ns: int, outputs: Sequence[Path], shipped: Iterable[Path] = (),
+           project: Path | None = None) -> None:
     """Keep what the stamp for :data:`pending` records (none: a library call, nothing to write); ``lines``: what
-    the next no-op prints (the last one gets its time). :func:`commit` writes it once the command has succeeded.
-    Not written when an input
-    changed within a clock tick of the build's start or after it (it may have changed unseen: the next build
-    decides by content and writes it)."""
+    the next no-op prints (the last one gets its time); ``project``: the project directory the build read.
+    :func:`commit` writes it once the command has succeeded. Not written when an input changed within a clock
+    tick of the build's start or after it (it may have changed unseen: the next build decides by content and
+    writes it), nor for a project elsewhere than the working directory that --project-dir does not name."""
     global ready
     if pending is not None:
         ready = (layers_path, list(roots), list(paths), list(env_names), list(lines), started_ns, list(outputs),
-                 list(shipped))
+                 list(shipped), project)
 
 
 #: what :func:`record` kept for :func:`commit`
@@ -282,9 +284,12 @@ def commit(command: Command | None = None) -> None:
         return
     if invocation.program == "invoke" and not plain_tasks(invocation.tasks_file):
         return
-    layers_path, roots, paths, env_names, lines, started_ns, outputs, shipped = kept
+    layers_path, roots, paths, env_names, lines, started_ns, outputs, shipped, project = kept
     target = stamp_path(invocation.cwd)
     if Path(layers_path).resolve() != target.parent.resolve():  # found only at the default place: no stamp
+        return
+    named = named_project(invocation)
+    if project is None or str(project) != (named or invocation.cwd):  # from a setting, maybe through a link
         return
     roots_ = sorted({str(root) for root in roots})
     paths_ = sorted({str(path) for path in paths} | set(config_files(invocation.cwd)))
@@ -297,7 +302,7 @@ def commit(command: Command | None = None) -> None:
         target.unlink(missing_ok=True)
         return
     body = {"version": __version__, "python": [sys.version, sys.executable],
-            "invocation": [invocation.program, list(invocation.argv), invocation.cwd],
+            "invocation": [invocation.program, list(invocation.argv), invocation.cwd], "project": named,
             "env": environment(env_names), "env_names": sorted(set(env_names)), "lines": list(lines),
             "roots": roots_, "paths": paths_, "shipped": shipped_, "stats": stats}
     if command is not None and replayable(command):
@@ -308,6 +313,17 @@ def commit(command: Command | None = None) -> None:
         os.replace(temporary, target)
     except OSError:
         temporary.unlink(missing_ok=True)
+
+
+def named_project(invocation: Invocation) -> str | None:
+    """Where the command line's --project-dir leads now (None: not given): a link on the way may be pointed
+    elsewhere since, with the same command line."""
+    words, value = iter(invocation.argv), None
+    for word in words:
+        name, equals, inline = word.partition("=")
+        if name in ("-p", "--project-dir"):
+            value = inline if equals else next(words, "")
+    return os.path.realpath(os.path.join(invocation.cwd, value)) if value is not None else None
 
 
 def plain_tasks(tasks_file: str | None) -> bool:

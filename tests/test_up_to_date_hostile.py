@@ -174,3 +174,35 @@ def test_the_one_line_tasks_py_takes_it(tmp_path):
     root = project(tmp_path)
     (root / "tasks.py").write_text('"""Our tasks."""\n# the one line\nfrom lambda_tasks.tasks import ns  # noqa\n')
     stamped(root, program="invoke")
+
+
+# ---------------------------------------------------------------- the project elsewhere
+
+
+def two_releases(tmp: Path) -> tuple[Path, Path]:
+    """An output directory building ../current, a link to one of two releases of the app."""
+    make_wheel(tmp / "wheels", "purelib")
+    for release in ("v1", "v2"):
+        make_project(tmp / release, "purelib\n", app=f"def handler(event, context):\n    return '{release}'\n")
+    out = tmp / "out"
+    out.mkdir()
+    (out / "pyproject.toml").write_text(offline_pyproject(tmp / "wheels"))
+    (tmp / "current").symlink_to(tmp / "v1")
+    return out, tmp / "current"
+
+
+def test_a_project_dir_reached_through_a_link_pointed_elsewhere_is_built(tmp_path):
+    out, current = two_releases(tmp_path)
+    stamped(out, "--project-dir", "../current")
+    current.unlink()
+    current.symlink_to(tmp_path / "v2")
+    fast, said = build(out, "--project-dir", "../current")
+    assert not fast and "v2-deps" in said
+
+
+def test_a_project_dir_from_a_setting_is_not_stamped(tmp_path):
+    """The setting's value is not on the command line: where it leads cannot be checked before the settings load."""
+    out, _ = two_releases(tmp_path)
+    (out / "pyproject.toml").write_text(offline_pyproject(tmp_path / "wheels", 'project_dir = "../current"\n'))
+    for _ in range(3):
+        assert not build(out)[0]

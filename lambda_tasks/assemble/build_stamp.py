@@ -77,4 +77,4 @@ def write(sections: BuildSections, declaration: Declaration, framework: Runtime 
     sources = sections.sources
     shipped = [sources.project_dir / name for name in ("chalicelib", *sources.app_paths)] + [sources.vendor_path]
     up_to_date.record(layers.layers_path, roots, paths, names, lines, started_ns, outputs,
-                      [path for path in shipped if path.is_dir()])
+                      [path for path in shipped if path.is_dir()], sources.project_dir)
