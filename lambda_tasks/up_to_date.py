@@ -162,7 +162,8 @@ def snapshot(roots: Sequence[str], paths: Sequence[str], stamp_dir: str, shipped
 
 def _compare(recorded: dict[str, Any], invocation: Invocation) -> str:
     """``same``: nothing the build depended on changed. ``settled``: the version, the command line, the
-    environment and the config files (Invoke's among them) are as recorded, some other input is not. Else ``""``."""
+    environment, the config files (Invoke's among them) and lambda-tasks' own files are as recorded, some other
+    input is not. Else ``""``."""
     now = [__version__, [sys.version, sys.executable], [invocation.program, list(invocation.argv), invocation.cwd],
            named_project(invocation)]
     if [recorded.get("version"), recorded.get("python"), recorded.get("invocation"), recorded.get("project")] != now:
@@ -178,6 +179,10 @@ def _compare(recorded: dict[str, Any], invocation: Invocation) -> str:
     if found == stats:
         return "same"
     settled = all(path in stats and found.get(path) == stats[path] for path in config_files(invocation.cwd))
+    # and lambda-tasks' own code (an editable install: the same version, other flags or defaults)
+    package = os.path.dirname(__file__)
+    settled = settled and package in stats and all(found.get(path) == stat for path, stat in stats.items()
+                                                   if _inside(path, package))
     return "settled" if settled else ""
 
 

@@ -2,6 +2,7 @@
 lets the stamp be written, changes one input the way a user (or a tool) would, and checks that ``lambda-tasks
 build`` does not say "up to date" when the build by content would make something else."""
 
+import json
 import os
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import offline_pyproject
 from factory import make_project, make_wheel
-from test_up_to_date import BIN, build
+from test_up_to_date import BIN, STAMP, build, invoke_loaded
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -206,3 +207,20 @@ def test_a_project_dir_from_a_setting_is_not_stamped(tmp_path):
     (out / "pyproject.toml").write_text(offline_pyproject(tmp_path / "wheels", 'project_dir = "../current"\n'))
     for _ in range(3):
         assert not build(out)[0]
+
+
+# ---------------------------------------------------------------- the replay
+
+
+def test_no_replay_when_lambda_tasks_own_code_changed(tmp_path):
+    """An editable install edited (a flag's default, a new flag) keeps its version: the recorded command is what
+    the old code parsed, so Invoke parses the command line again."""
+    root = project(tmp_path)
+    stamped(root)
+    stamp = json.loads((root / STAMP).read_text())
+    flags_py = next(path for path in stamp["stats"] if path.endswith(os.path.join("lambda_tasks", "flags.py")))
+    stamp["stats"][flags_py][1] -= 1  # as if flags.py had been edited since (its mtime)
+    (root / STAMP).write_text(json.dumps(stamp))
+    (root / "app.py").write_text("def handler(event, context):\n    return 2\n")
+    loaded, out, _ = invoke_loaded(root)
+    assert loaded and "built in" in out
