@@ -27,13 +27,14 @@ def replay(command: up_to_date.Command) -> None:
     Invoke's config files unchanged, so Invoke would parse these same values (only the project's files changed,
     and the build reads them anew). Ends as the Invoke task does: the error on stderr and its exit code."""
     # lazy: the command layer; a no-op the stamp decides never loads it (start-up time)
+    from . import stamp_commit
     from .frontend import run
 
     outcome = run(*command)
     if outcome.code:
         print(outcome.message, file=sys.stderr)
         sys.exit(outcome.code)
-    up_to_date.commit(command)
+    stamp_commit.commit(command)
 
 
 def main() -> None:

@@ -35,7 +35,7 @@ from invoke.parser.context import ParserContext
 from invoke.program import Program
 from invoke.tasks import Task
 
-from . import framework, frontend
+from . import framework, frontend, stamp_commit
 from .config import Settings, setting_names, table_settings
 from .errors import SettingsError
 from .flags import COMMANDS, Command, Flag
@@ -110,7 +110,7 @@ class FlagTask(Task):  # type: ignore[type-arg]  # Invoke's Task is generic over
             if outcome.code:
                 raise Exit(outcome.message, code=outcome.code)
             # a build from the command line succeeded: its stamp, with what Invoke parsed (up_to_date.py)
-            up_to_date.commit((declared.name, values, configured))
+            stamp_commit.commit((declared.name, values, configured))
 
         body.__name__ = body.__qualname__ = declared.name.replace("-", "_")
         body.__doc__ = declared.doc

@@ -45,8 +45,6 @@ ENV_PREFIXES = ("INVOKE_", "LAMBDA_TASKS_", "PIP_", "UV_", "AWS_", "PYTHON", "XD
 ENV_NAMES = ("HOME", "PATH", "VIRTUAL_ENV", "SOURCE_DATE_EPOCH", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CI", "TERM")
 #: credentials a build does not read (a no-op never calls AWS): their rotation does not defeat the stamp
 CREDENTIALS = frozenset({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"})
-#: a file written this close to the build's start (or after it) may have changed unseen within one clock tick
-RACY_NS = 20_000_000
 #: a tree this big is not walked at every start: no stamp (nor one with a link to a directory)
 MOST_ENTRIES = 20_000
 
@@ -182,7 +180,7 @@ def _compare(recorded: dict[str, Any], invocation: Invocation) -> str:
     # and lambda-tasks' own code (an editable install: the same version, other flags or defaults)
     package = os.path.dirname(__file__)
     settled = settled and package in stats and all(found.get(path) == stat for path, stat in stats.items()
-                                                   if _inside(path, package))
+                                                   if inside(path, package))
     return "settled" if settled else ""
 
 
@@ -251,75 +249,6 @@ def fast_path(program: str, argv: Sequence[str], tasks_file: str | None = None) 
     return True
 
 
-def record(layers_path: Path, roots: Iterable[Path], paths: Iterable[Path], env_names: Sequence[str],
-           lines: Sequence[str], started_ns: int, outputs: Sequence[Path], shipped: Iterable[Path] = (),
-           project: Path | None = None) -> None:
-    """Keep what the stamp for :data:`pending` records (none: a library call, nothing to write); ``lines``: what
-    the next no-op prints (the last one gets its time); ``project``: the project directory the build read.
-    :func:`commit` writes it once the command has succeeded. Not written when an input changed within a clock
-    tick of the build's start or after it (it may have changed unseen: the next build decides by content and
-    writes it), nor for a project elsewhere than the working directory that --project-dir does not name."""
-    global ready
-    if pending is not None:
-        ready = (layers_path, list(roots), list(paths), list(env_names), list(lines), started_ns, list(outputs),
-                 list(shipped), project)
-
-
-#: what :func:`record` kept for :func:`commit`
-ready: tuple[Any, ...] | None = None
-
-
-def replayable(command: Command) -> bool:
-    """Whether the stamp may hold ``command``: the flag values come from the command line it records anyway, but
-    Invoke's config may hold a secret (an index URL with a token, from INVOKE_LAMBDA_TASKS_PIP_ARGS), and the stamp
-    holds none, so only a command whose Invoke config sets nothing (the settings are in the project's files) is
-    kept; and only one JSON gives back exactly."""
-    _, _, configured = command
-    if any(value is not None for value in configured.values()):
-        return False
-    return bool(json.loads(json.dumps(list(command), default=str)) == list(command))
-
-
-def commit(command: Command | None = None) -> None:
-    """The command succeeded (and wrote all it writes): write the stamp :func:`record` prepared, if any, with
-    ``command`` (what the front end ran) when JSON holds it exactly, for :func:`replay`."""
-    global ready
-    invocation, kept, ready = pending, ready, None
-    if invocation is None or kept is None:
-        return
-    if invocation.program == "invoke" and not plain_tasks(invocation.tasks_file):
-        return
-    layers_path, roots, paths, env_names, lines, started_ns, outputs, shipped, project = kept
-    target = stamp_path(invocation.cwd)
-    if Path(layers_path).resolve() != target.parent.resolve():  # found only at the default place: no stamp
-        return
-    named = named_project(invocation)
-    if project is None or str(project) != (named or invocation.cwd):  # from a setting, maybe through a link
-        return
-    roots_ = sorted({str(root) for root in roots})
-    paths_ = sorted({str(path) for path in paths} | set(config_files(invocation.cwd)))
-    shipped_ = sorted({str(root) for root in shipped})
-    try:
-        stats = snapshot(roots_, paths_, str(target.parent), shipped_)
-    except OverflowError:
-        return
-    if any(racy(path, found, started_ns) for path, found in stats.items() if not _written(path, outputs, stats)):
-        target.unlink(missing_ok=True)
-        return
-    body = {"version": __version__, "python": [sys.version, sys.executable],
-            "invocation": [invocation.program, list(invocation.argv), invocation.cwd], "project": named,
-            "env": environment(env_names), "env_names": sorted(set(env_names)), "lines": list(lines),
-            "roots": roots_, "paths": paths_, "shipped": shipped_, "stats": stats}
-    if command is not None and replayable(command):
-        body["command"] = list(command)
-    temporary = target.with_name(f"{STAMP}.{os.getpid()}.tmp")
-    try:
-        temporary.write_text(json.dumps(body))
-        os.replace(temporary, target)
-    except OSError:
-        temporary.unlink(missing_ok=True)
-
-
 def named_project(invocation: Invocation) -> str | None:
     """Where the command line's --project-dir leads now (None: not given): a link on the way may be pointed
     elsewhere since, with the same command line."""
@@ -331,41 +260,8 @@ def named_project(invocation: Invocation) -> str | None:
     return os.path.realpath(os.path.join(invocation.cwd, value)) if value is not None else None
 
 
-def plain_tasks(tasks_file: str | None) -> bool:
-    """Whether the project's tasks.py only imports our tasks (``from lambda_tasks.tasks import ns``). Any other
-    code there may wrap ``build`` with steps of its own, or configure it from what the stamp does not watch: a
-    no-op that exits before it runs would skip them, so `invoke build` takes no stamp then."""
-    # lazy: only a build that writes the stamp for `invoke` parses tasks.py
-    import ast
-
-    try:
-        body = ast.parse(Path(tasks_file or "").read_text()).body
-    except (OSError, SyntaxError, ValueError):
-        return False
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-        body = body[1:]  # the docstring
-    return (len(body) == 1 and isinstance(body[0], ast.ImportFrom) and body[0].module == "lambda_tasks.tasks"
-            and body[0].level == 0)
-
-
-def _inside(path: str, top: str) -> bool:
+def inside(path: str, top: str) -> bool:
     return path == top or path.startswith(top.rstrip(os.sep) + os.sep)
-
-
-def _written(path: str, outputs: Sequence[Path], stats: dict[str, Any]) -> bool:
-    """Whether the build itself may have changed ``path`` (never an input): an output or below one, or the
-    directory an output was put in when it holds nothing but outputs (dist/, not the project holding app.zip)."""
-    made = [str(output) for output in outputs]
-    if any(_inside(path, output) for output in made):
-        return True
-    holds = [os.path.dirname(output) for output in made]
-    return path in holds and all(any(_inside(other, output) for output in made)
-                                 for other in stats if other != path and _inside(other, path))
-
-
-def racy(path: str, found: Any, started_ns: int) -> bool:
-    """An input written this close to the build's start, or after it: it may have changed unseen."""
-    return isinstance(found, list) and found[1] >= started_ns - RACY_NS
 
 
 def forget(cwd: str | None = None) -> None:

@@ -224,3 +224,31 @@ def test_no_replay_when_lambda_tasks_own_code_changed(tmp_path):
     (root / "app.py").write_text("def handler(event, context):\n    return 2\n")
     loaded, out, _ = invoke_loaded(root)
     assert loaded and "built in" in out
+
+
+# ---------------------------------------------------------------- two builds at once
+
+#: ``lambda-tasks build`` with another build (``--runtime python3.13``) run in the moment between this one
+#: leaving the output directory and writing its stamp
+ANOTHER_BUILD_IN_BETWEEN = """import subprocess, sys
+from lambda_tasks import cli, frontend
+built, program = frontend.run, sys.argv[1]
+def run(*args, **kwargs):
+    outcome = built(*args, **kwargs)
+    subprocess.run([program, "build", "--runtime", "python3.13"], check=True, capture_output=True)
+    return outcome
+frontend.run = run
+sys.argv = ["lambda-tasks", "build"]
+cli.main()
+"""
+
+
+def test_a_build_that_ran_in_between_is_not_stamped_as_this_one(tmp_path):
+    root = project(tmp_path)
+    stamped(root)
+    (root / "app.py").write_text("def handler(event, context):\n    return 2\n")
+    subprocess.run([sys.executable, "-c", ANOTHER_BUILD_IN_BETWEEN, BIN / "lambda-tasks"], cwd=root, check=True,
+                   capture_output=True, timeout=300)
+    assert '"python3.13"' in manifest(root)  # on disk: the other build's
+    fast, _ = build(root)
+    assert not fast and '"python3.13"' not in manifest(root)

@@ -9,12 +9,13 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from .. import up_to_date
+from .. import stamp_commit, up_to_date
 from ..manifest import Manifest
 from ..report import Reporter
 from ..sections import BuildSections
 from ..sources.declaration import Declaration
 from .chalice_runtime import Runtime
+from .output_lock import LOCK_NAME
 
 
 def _paths_in(section: object) -> list[Path]:
@@ -76,5 +77,5 @@ def write(sections: BuildSections, declaration: Declaration, framework: Runtime 
     # what ships whole, walked with only what the build skips there left out (a node_modules/ in chalicelib/ ships)
     sources = sections.sources
     shipped = [sources.project_dir / name for name in ("chalicelib", *sources.app_paths)] + [sources.vendor_path]
-    up_to_date.record(layers.layers_path, roots, paths, names, lines, started_ns, outputs,
-                      [path for path in shipped if path.is_dir()], sources.project_dir)
+    stamp_commit.record(layers.layers_path, roots, paths, names, lines, started_ns, outputs,
+                      [path for path in shipped if path.is_dir()], sources.project_dir, layers.layers_path / LOCK_NAME)
