@@ -31,6 +31,9 @@ from .up_to_date import (
 
 #: a file written this close to the build's start (or after it) may have changed unseen within one clock tick
 RACY_NS = 20_000_000
+#: the same for an mtime in whole seconds: a file system that keeps no finer (FAT: 2 s; HFS+, ext4 with small
+#: inodes: 1 s), where a same-size edit in place within that second leaves the whole stat unchanged
+COARSE_RACY_NS = 2_000_000_000
 
 
 def record(layers_path: Path, roots: Iterable[Path], paths: Iterable[Path], env_names: Sequence[str],
@@ -163,4 +166,7 @@ def _written(path: str, outputs: Sequence[Path], stats: dict[str, Any]) -> bool:
 
 def racy(path: str, found: Any, started_ns: int) -> bool:
     """An input written this close to the build's start, or after it: it may have changed unseen."""
-    return isinstance(found, list) and found[1] >= started_ns - RACY_NS
+    if not isinstance(found, list):
+        return False
+    coarse = found[1] % 1_000_000_000 == 0
+    return bool(found[1] >= started_ns - (COARSE_RACY_NS if coarse else RACY_NS))

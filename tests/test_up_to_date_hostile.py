@@ -252,3 +252,23 @@ def test_a_build_that_ran_in_between_is_not_stamped_as_this_one(tmp_path):
     assert '"python3.13"' in manifest(root)  # on disk: the other build's
     fast, _ = build(root)
     assert not fast and '"python3.13"' not in manifest(root)
+
+
+# ---------------------------------------------------------------- clocks
+
+
+def test_an_input_stamped_in_whole_seconds_just_before_the_build_is_not_stamped(tmp_path):
+    """A file system keeping whole seconds (FAT, HFS+, ext4 with small inodes) gives an edit made within the same
+    second as the build's stat the same mtime and ctime: such a file, written within 2 s of the build's start, is
+    not stamped (the next build decides by content). Its mtime is put on a whole second here; the ctime this file
+    system keeps in nanoseconds cannot be."""
+    root = project(tmp_path)
+    stamped(root)
+    (root / "app.py").write_text("def handler(event, context):\n    return 2\n")
+    time.sleep(1 - time.time() % 1)  # at the start of a second: the build starts well within 2 s of it
+    second = time.time_ns() // 1_000_000_000 * 1_000_000_000
+    os.utime(root / "app.py", ns=(second, second))
+    assert not build(root)[0]
+    assert not (root / STAMP).exists()  # the app build wrote none
+    time.sleep(2)
+    assert not build(root)[0] and build(root)[0]  # the next one, 2 s on, did
