@@ -45,6 +45,10 @@ ENV_PREFIXES = ("INVOKE_", "LAMBDA_TASKS_", "PIP_", "UV_", "AWS_", "PYTHON", "XD
 ENV_NAMES = ("HOME", "PATH", "VIRTUAL_ENV", "SOURCE_DATE_EPOCH", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CI", "TERM")
 #: credentials a build does not read (a no-op never calls AWS): their rotation does not defeat the stamp
 CREDENTIALS = frozenset({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"})
+#: nor any variable named as one holds (UV_INDEX_<NAME>_PASSWORD, LAMBDA_TASKS_REGISTRY_PASSWORD), nor the
+#: user and password of a URL (PIP_INDEX_URL=https://user:token@host/): the index serves the same (the layers'
+#: fingerprint leaves them out too), and a hash of them is one an attacker could test guesses against
+CREDENTIAL_WORDS = ("PASSWORD", "TOKEN", "SECRET")
 #: a tree this big is not walked at every start: no stamp (nor one with a link to a directory)
 MOST_ENTRIES = 20_000
 
@@ -103,9 +107,18 @@ def environment(names: Iterable[str] = ()) -> str:
     # lazy: after the cheap checks (version, command line) have passed
     import hashlib
 
+    def credential(name: str) -> bool:
+        return name in CREDENTIALS or any(word in name for word in CREDENTIAL_WORDS)
+
     chosen: dict[str, str | None] = {k: v for k, v in os.environ.items()
-                                     if (k.startswith(ENV_PREFIXES) or k in ENV_NAMES) and k not in CREDENTIALS}
-    chosen.update({name: os.environ.get(name) for name in names})
+                                     if (k.startswith(ENV_PREFIXES) or k in ENV_NAMES) and not credential(k)}
+    chosen.update({name: os.environ.get(name) for name in names if not credential(name)})
+    for name, value in chosen.items():
+        if value and "@" in value:
+            # lazy: only for a value that may hold a URL's user and password (the fast path seldom loads re)
+            import re
+
+            chosen[name] = re.sub(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]*@", r"\1", value)
     return hashlib.sha256(json.dumps(sorted(chosen.items())).encode()).hexdigest()
 
 

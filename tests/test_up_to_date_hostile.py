@@ -272,3 +272,20 @@ def test_an_input_stamped_in_whole_seconds_just_before_the_build_is_not_stamped(
     assert not (root / STAMP).exists()  # the app build wrote none
     time.sleep(2)
     assert not build(root)[0] and build(root)[0]  # the next one, 2 s on, did
+
+
+# ---------------------------------------------------------------- secrets
+
+
+def test_the_stamp_holds_no_function_of_a_credential(tmp_path):
+    """Its environment hash leaves out a URL's password and the variables named as credentials: a hash over them
+    (and over values an attacker can guess, PATH, HOME) would let one test guesses of the password offline."""
+    root = project(tmp_path)
+    url = "https://ci:{}@127.0.0.1:9/simple"
+    env = {**os.environ, "PIP_EXTRA_INDEX_URL": url.format("hunter2"), "UV_INDEX_PRIVATE_PASSWORD": "hunter2"}
+    stamped(root, env=env)
+    recorded = json.loads((root / STAMP).read_text())["env"]
+    rotated = {**env, "PIP_EXTRA_INDEX_URL": url.format("rotated"), "UV_INDEX_PRIVATE_PASSWORD": "rotated"}
+    assert build(root, env=rotated)[0]
+    assert json.loads((root / STAMP).read_text())["env"] == recorded
+    assert not build(root, env={**env, "PIP_EXTRA_INDEX_URL": "https://ci:hunter2@127.0.0.2:9/simple"})[0]
