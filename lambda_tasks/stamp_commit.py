@@ -121,7 +121,7 @@ def _write(invocation: Invocation, kept: tuple[Any, ...], command: Command | Non
     if any(racy(path, found, started_ns) for path, found in stats.items() if not _written(path, outputs, stats)):
         target.unlink(missing_ok=True)
         return
-    body = {"version": __version__, "python": [sys.version, sys.executable],
+    body = {"version": __version__, "python": [sys.version, sys.executable, invocation.sys_path],
             "invocation": [invocation.program, list(invocation.argv), invocation.cwd],
             "project": named_project(invocation),
             "env": environment(env_names), "env_names": sorted(set(env_names)), "lines": list(lines),

@@ -59,7 +59,9 @@ class Invocation:
 
     def __init__(self, program: str, argv: tuple[str, ...], cwd: str, tasks_file: str | None = None) -> None:
         self.program, self.argv, self.cwd = program, argv, cwd
-        self.tasks_file = tasks_file  # `invoke`: the project's tasks.py (see :func:`plain_tasks`)
+        self.tasks_file = tasks_file  # `invoke`: the project's tasks.py (stamp_commit.plain_tasks)
+        # where this interpreter finds pip, uv and the rest: a .pth file edited in place changes it unseen
+        self.sys_path = list(sys.path)
         self.replay: Command | None = None  # the last build's parsed command, when nothing it was parsed from changed
 
 
@@ -175,8 +177,8 @@ def _compare(recorded: dict[str, Any], invocation: Invocation) -> str:
     """``same``: nothing the build depended on changed. ``settled``: the version, the command line, the
     environment, the config files (Invoke's among them) and lambda-tasks' own files are as recorded, some other
     input is not. Else ``""``."""
-    now = [__version__, [sys.version, sys.executable], [invocation.program, list(invocation.argv), invocation.cwd],
-           named_project(invocation)]
+    now = [__version__, [sys.version, sys.executable, invocation.sys_path],
+           [invocation.program, list(invocation.argv), invocation.cwd], named_project(invocation)]
     if [recorded.get("version"), recorded.get("python"), recorded.get("invocation"), recorded.get("project")] != now:
         return ""
     if recorded.get("env") != environment(recorded.get("env_names", ())):

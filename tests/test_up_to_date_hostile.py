@@ -289,3 +289,34 @@ def test_the_stamp_holds_no_function_of_a_credential(tmp_path):
     assert build(root, env=rotated)[0]
     assert json.loads((root / STAMP).read_text())["env"] == recorded
     assert not build(root, env={**env, "PIP_EXTRA_INDEX_URL": "https://ci:hunter2@127.0.0.2:9/simple"})[0]
+
+
+# ---------------------------------------------------------------- the interpreter
+
+
+def test_a_pth_file_edited_in_place_is_seen(tmp_path):
+    """A .pth file edited in place (a tool's editable install moved) changes sys.path, and so which pip the
+    layers' fingerprint names, without changing its directory: the stamp compares sys.path itself."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True, timeout=120)
+    site = next((venv / "lib").glob("python*/site-packages"))
+    ours = next(entry for entry in sys.path if entry.endswith("site-packages") and Path(entry, "invoke").is_dir())
+    (site / "z-ours.pth").write_text(f"import site; site.addsitedir({ours!r})\n")  # this venv's packages after
+    newer = tmp_path / "newer"
+    (newer / "pip-99.0.dist-info").mkdir(parents=True)
+    (site / "a-tools.pth").write_text(f"{tmp_path / 'nothing'}\n")  # processed first: before our pip
+    root = project(tmp_path)
+    command = [venv / "bin" / "python", "-c", "from lambda_tasks.cli import main; main()", "build"]
+
+    def run() -> str:
+        result = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    time.sleep(0.05)
+    for _ in range(3):
+        run()
+    assert run().endswith("s)\n") and "built in" not in run()  # the stamp decides
+    size = (site / "a-tools.pth").stat().st_size
+    (site / "a-tools.pth").write_text(f"{newer}\n"[:size].ljust(size))  # in place, the same size
+    assert "built in" in run()  # pip 99.0 now: the layers are made again
