@@ -128,9 +128,18 @@ def _write(invocation: Invocation, kept: tuple[Any, ...], command: Command | Non
             "roots": roots_, "paths": paths_, "shipped": shipped_, "stats": stats}
     if command is not None and replayable(command):
         body["command"] = list(command)
-    temporary = target.with_name(f"{STAMP}.{os.getpid()}.tmp")
+    # lazy: only a build that writes the stamp
+    import tempfile
+
+    # a new file of a name no one can plant a link at beforehand (O_EXCL), renamed over the stamp
     try:
-        temporary.write_text(json.dumps(body))
+        handle, name = tempfile.mkstemp(prefix=f"{STAMP}.", suffix=".tmp", dir=target.parent)
+    except OSError:
+        return
+    temporary = Path(name)
+    try:
+        with os.fdopen(handle, "w") as stream:
+            stream.write(json.dumps(body))
         os.replace(temporary, target)
     except OSError:
         temporary.unlink(missing_ok=True)

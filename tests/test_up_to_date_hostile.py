@@ -320,3 +320,22 @@ def test_a_pth_file_edited_in_place_is_seen(tmp_path):
     size = (site / "a-tools.pth").stat().st_size
     (site / "a-tools.pth").write_text(f"{newer}\n"[:size].ljust(size))  # in place, the same size
     assert "built in" in run()  # pip 99.0 now: the layers are made again
+
+
+def test_the_stamp_is_not_written_through_a_link_planted_at_its_temporary_name(tmp_path):
+    """A shared project directory: whoever may write layers/ plants a link where the stamp's temporary file goes
+    (its name was the pid's, which the lock file shows) once the build has started; the stamp must not be
+    written through it into the victim's file."""
+    root = project(tmp_path)
+    build(root)
+    victim = tmp_path / "victim"
+    victim.write_text("mine\n")
+    planted = ("import os, sys\nfrom lambda_tasks import cli, frontend\nbuilt = frontend.run_command\n"
+               "def run_command(*args, **kwargs):\n    outcome = built(*args, **kwargs)\n"
+               f"    os.symlink({str(victim)!r}, f'layers/.up-to-date.json.{{os.getpid()}}.tmp')\n"
+               "    return outcome\nfrontend.run_command = run_command\n"
+               "sys.argv = ['lambda-tasks', 'build']\ncli.main()\n")
+    time.sleep(0.05)
+    subprocess.run([sys.executable, "-c", planted], cwd=root, check=True, capture_output=True, timeout=300)
+    assert victim.read_text() == "mine\n"
+    assert not (root / STAMP).is_symlink()
