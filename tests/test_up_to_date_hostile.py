@@ -339,3 +339,23 @@ def test_the_stamp_is_not_written_through_a_link_planted_at_its_temporary_name(t
     subprocess.run([sys.executable, "-c", planted], cwd=root, check=True, capture_output=True, timeout=300)
     assert victim.read_text() == "mine\n"
     assert not (root / STAMP).is_symlink()
+
+
+def test_a_lock_building_a_directory_outside_the_project_is_not_stamped(tmp_path):
+    """uv.lock's path dependency on ../libs/mylib: its files are inputs of the layers, outside every watched tree."""
+    from factory_sdists import make_local_project
+
+    make_wheel(tmp_path / "wheels", "purelib")
+    make_local_project(tmp_path / "libs" / "mylib", "mylib", "0.3")
+    root = make_project(tmp_path / "app", pyproject=(
+        '[project]\nname = "app"\nversion = "0.1.0"\nrequires-python = ">=3.10"\ndependencies = ["purelib", "mylib"]\n'
+        '[tool.uv.sources]\nmylib = { path = "../libs/mylib" }\n' + offline_pyproject(tmp_path / "wheels")))
+    (root / "requirements.txt").unlink()
+    subprocess.run([BIN / "uv", "lock", "--offline", "--no-index", "--find-links", tmp_path / "wheels"], cwd=root,
+                   check=True, capture_output=True, timeout=120)
+    assert "../libs/mylib" in (root / "uv.lock").read_text()
+    for _ in range(3):
+        assert not build(root)[0]
+    (tmp_path / "libs" / "mylib" / "added.py").write_text("X = 1\n")
+    fast, out = build(root)
+    assert not fast and "built in" in out
