@@ -110,6 +110,7 @@ def _under_lock(lock: Path, then: Callable[[], None]) -> None:
 def _write(invocation: Invocation, kept: tuple[Any, ...], command: Command | None) -> None:
     """Stat what :func:`record` kept and write the stamp (not when an input's mtime is racy)."""
     _, roots, paths, env_names, lines, started_ns, outputs, shipped, _, _ = kept
+    started_ns = min(started_ns, invocation.started_ns)  # the settings were read before the build started
     target = stamp_path(invocation.cwd)
     roots_ = sorted({str(root) for root in roots})
     paths_ = sorted({str(path) for path in paths} | set(config_files(invocation.cwd)))

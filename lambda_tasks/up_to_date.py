@@ -62,6 +62,8 @@ class Invocation:
         self.tasks_file = tasks_file  # `invoke`: the project's tasks.py (stamp_commit.plain_tasks)
         # where this interpreter finds pip, uv and the rest: a .pth file edited in place changes it unseen
         self.sys_path = list(sys.path)
+        # when the command started: the settings are read before the build does (an edit between them is racy too)
+        self.started_ns = time.time_ns()
         self.replay: Command | None = None  # the last build's parsed command, when nothing it was parsed from changed
 
 

@@ -33,6 +33,13 @@ def project(tmp: Path, requirements: str = "purelib\n", extra: str = "") -> Path
     return make_project(tmp / "app", requirements, pyproject=offline_pyproject(tmp / "wheels", extra))
 
 
+def console(root: Path, code: str, *args: object) -> None:
+    """Run ``code`` (which ends by calling ``cli.main()``: the console script with something done in the middle) as
+    the console script runs: with its directory first on sys.path, which the stamp records."""
+    subprocess.run([sys.executable, "-c", f"import sys\nsys.path[0] = {str(BIN)!r}\n{code}", *args], cwd=root,
+                   check=True, capture_output=True, timeout=300)
+
+
 def manifest(root: Path) -> str:
     return (root / "layers" / "manifest.json").read_text()
 
@@ -130,9 +137,37 @@ def test_an_input_edited_while_the_build_ran_is_not_stamped(tmp_path, app_zip):
     root = project(tmp_path, extra=f'app_zip = "{app_zip}"\n')
     stamped(root)
     (root / "app.py").write_text("def handler(event, context):\n    return 2\n")
-    subprocess.run([sys.executable, "-c", EDIT_DURING_BUILD], cwd=root, check=True, capture_output=True, timeout=300)
+    console(root, EDIT_DURING_BUILD)
     fast, out = build(root)
     assert not fast and "built in" in out  # the edit is built
+
+
+#: ``lambda-tasks build`` with pyproject.toml edited once the settings were read, well before the build proper
+EDIT_AFTER_THE_SETTINGS = """import pathlib, sys, time
+from lambda_tasks import cli, framework
+loaded = framework.project_settings
+def project_settings(*args, **kwargs):
+    settings = loaded(*args, **kwargs)
+    pyproject = pathlib.Path("pyproject.toml")
+    pyproject.write_text(pyproject.read_text() + 'app_paths = ["extra"]\\n')
+    time.sleep(0.2)
+    return settings
+framework.project_settings = project_settings
+sys.argv = ["lambda-tasks", "build"]
+cli.main()
+"""
+
+
+def test_a_setting_edited_after_the_settings_were_read_is_not_stamped(tmp_path):
+    """The settings are read before the build starts: an edit between the two is as racy as one during it."""
+    root = project(tmp_path)
+    (root / "extra").mkdir()
+    (root / "extra" / "data.py").write_text("D = 1\n")
+    stamped(root)
+    (root / "app.py").write_text("def handler(event, context):\n    return 2\n")
+    console(root, EDIT_AFTER_THE_SETTINGS)
+    fast, out = build(root)
+    assert not fast and "built in" in out  # app_paths taken: extra/ ships now
 
 
 # ---------------------------------------------------------------- `invoke build`: the project's tasks.py
@@ -247,8 +282,7 @@ def test_a_build_that_ran_in_between_is_not_stamped_as_this_one(tmp_path):
     root = project(tmp_path)
     stamped(root)
     (root / "app.py").write_text("def handler(event, context):\n    return 2\n")
-    subprocess.run([sys.executable, "-c", ANOTHER_BUILD_IN_BETWEEN, BIN / "lambda-tasks"], cwd=root, check=True,
-                   capture_output=True, timeout=300)
+    console(root, ANOTHER_BUILD_IN_BETWEEN, BIN / "lambda-tasks")
     assert '"python3.13"' in manifest(root)  # on disk: the other build's
     fast, _ = build(root)
     assert not fast and '"python3.13"' not in manifest(root)
@@ -336,7 +370,7 @@ def test_the_stamp_is_not_written_through_a_link_planted_at_its_temporary_name(t
                "    return outcome\nfrontend.run_command = run_command\n"
                "sys.argv = ['lambda-tasks', 'build']\ncli.main()\n")
     time.sleep(0.05)
-    subprocess.run([sys.executable, "-c", planted], cwd=root, check=True, capture_output=True, timeout=300)
+    console(root, planted)
     assert victim.read_text() == "mine\n"
     assert not (root / STAMP).is_symlink()
 
