@@ -175,8 +175,10 @@ def _written(path: str, outputs: Sequence[Path], stats: dict[str, Any]) -> bool:
 
 
 def racy(path: str, found: Any, started_ns: int) -> bool:
-    """An input written this close to the build's start, or after it: it may have changed unseen."""
+    """An input written this close to the build's start, or after it: it may have changed unseen. By its mtime
+    or its ctime: a file replaced while the build ran by a copy keeping its old times (``cp -p``, ``tar x``,
+    ``rsync -t``) has an old mtime, but the ctime of the change, which no one can set back."""
     if not isinstance(found, list):
         return False
     coarse = found[1] % 1_000_000_000 == 0
-    return bool(found[1] >= started_ns - (COARSE_RACY_NS if coarse else RACY_NS))
+    return bool(max(found[1], found[4]) >= started_ns - (COARSE_RACY_NS if coarse else RACY_NS))

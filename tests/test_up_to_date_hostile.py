@@ -142,6 +142,32 @@ def test_an_input_edited_while_the_build_ran_is_not_stamped(tmp_path, app_zip):
     assert not fast and "built in" in out  # the edit is built
 
 
+#: ``lambda-tasks build`` with app.py replaced once the command has built by a copy keeping the old file's times
+COPY_DURING_BUILD = """import os, pathlib, shutil, sys
+from lambda_tasks import cli, frontend
+built = frontend.run_command
+def run_command(*args, **kwargs):
+    outcome = built(*args, **kwargs)
+    pathlib.Path("../edited.py").write_text("def handler(event, context):\\n    return 3\\n")
+    os.utime("../edited.py", ns=(os.stat("app.py").st_atime_ns, os.stat("app.py").st_mtime_ns))
+    shutil.copy2("../edited.py", "app.py")  # as cp -p: the content, and the old mtime
+    return outcome
+frontend.run_command = run_command
+sys.argv = ["lambda-tasks", "build"]
+cli.main()
+"""
+
+
+def test_an_input_replaced_while_the_build_ran_by_a_copy_with_old_times_is_not_stamped(tmp_path):
+    root = project(tmp_path)
+    stamped(root)
+    (root / "app.py").write_text("def handler(event, context):\n    return 2\n")
+    console(root, COPY_DURING_BUILD)
+    assert "return 3" in (root / "app.py").read_text()
+    fast, out = build(root)
+    assert not fast and "built in" in out  # the copy is built
+
+
 #: ``lambda-tasks build`` with pyproject.toml edited once the settings were read, well before the build proper
 EDIT_AFTER_THE_SETTINGS = """import pathlib, sys, time
 from lambda_tasks import cli, framework
