@@ -69,7 +69,8 @@ def write(sections: BuildSections, declaration: Declaration, framework: Runtime 
     paths = [path for path in found if not path.is_dir()]
     # the source, what it includes (expanded as pip does), the declaration beside a lock, absent find-links
     paths += declaration.watched
-    names = variables(declaration.watched)
+    requirements = declaration.source is not None and declaration.source.kind == "requirements"
+    names = variables(declaration.watched) if requirements else []  # pip expands them in requirements files only
     if framework is not None:
         paths.append(framework.wheel)
     outputs = [layers.layers_path, sections.app.app_zip_path, sections.image.image_path]
