@@ -1,18 +1,20 @@
 """The no-op decided before the settings load, as make does: a stamp of what the last successful build depended on.
 
-After a build from the command line, ``layers/.up-to-date.json`` records the lambda-tasks version and the Python
-running it, the command line, the working directory, the environment variables that can change a setting or a
-resolution, and the (size, mtime_ns, inode) of every file and directory of the trees the build read (the project,
-the outputs, the settings' paths, the find-links locations, what the dependency source includes) and of the
-config files it may read (Invoke's, pip's, uv's). The next ``build`` with the same command line stats exactly
-those; all equal: it prints the last build's "up to date" line and exits, before ``config`` or the command layer
-is imported. Any difference, a missing or unreadable stamp, ``--force``, ``--json``, ``--report``: the normal build runs
-(and decides by content). What stats cannot see: a file rewritten with the same size and its mtime put back.
+After a build from the command line, ``layers/.up-to-date.json`` (written by ``stamp_commit.py``) records the
+lambda-tasks version, the Python running it and its sys.path, the command line, the working directory and where
+--project-dir leads, the environment variables that can change a setting or a resolution (credentials left
+out), and the (size, mtime_ns, inode, mode, ctime_ns) of every file and directory of the trees the build read
+(the project, the outputs, the settings' paths, the find-links locations, every file the dependency source read
+or looked for) and of the config files it may read (Invoke's, pip's, uv's). The next ``build`` with the same
+command line stats exactly those; all equal: it prints the last build's "up to date" line and exits, before
+``config`` or the command layer is imported. Any difference, a missing or unreadable stamp, ``--force``,
+``--json``, ``--report``: the normal build runs (and decides by content). What stats cannot see: a change that
+keeps size, mtime, inode and ctime.
 
-When only the build's own inputs changed (an edit of app.py) and the command line, the environment and every
-config file Invoke reads are as recorded, Invoke would parse the same flag values and the same ``lambda_tasks``
-config again: the console script runs the recorded command with them without loading Invoke (:func:`replay`),
-and the build reads the project anew as always.
+When only the build's own inputs changed (an edit of app.py) and the command line, the environment, every
+config file Invoke reads and lambda-tasks' own files are as recorded, Invoke would parse the same flag values
+and the same ``lambda_tasks`` config again: the console script runs the recorded command with them without
+loading Invoke (``cli.replay``), and the build reads the project anew as always.
 
 This module imports only the standard library: it runs first.
 """
