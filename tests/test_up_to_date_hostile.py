@@ -91,6 +91,26 @@ def test_the_declaration_beside_a_lock_outside_the_project_is_watched(tmp_path):
     assert result.returncode == 1 and "uv.lock is out of date" in result.stderr, result.stdout
 
 
+def test_a_lock_building_a_directory_outside_the_project_is_not_stamped(tmp_path):
+    """uv.lock's path dependency on ../libs/mylib: its files are inputs of the layers, outside every watched tree."""
+    from factory_sdists import make_local_project
+
+    make_wheel(tmp_path / "wheels", "purelib")
+    make_local_project(tmp_path / "libs" / "mylib", "mylib", "0.3")
+    root = make_project(tmp_path / "app", pyproject=(
+        '[project]\nname = "app"\nversion = "0.1.0"\nrequires-python = ">=3.10"\ndependencies = ["purelib", "mylib"]\n'
+        '[tool.uv.sources]\nmylib = { path = "../libs/mylib" }\n' + offline_pyproject(tmp_path / "wheels")))
+    (root / "requirements.txt").unlink()
+    subprocess.run([BIN / "uv", "lock", "--offline", "--no-index", "--find-links", tmp_path / "wheels"], cwd=root,
+                   check=True, capture_output=True, timeout=120)
+    assert "../libs/mylib" in (root / "uv.lock").read_text()
+    for _ in range(3):
+        assert not build(root)[0]
+    (tmp_path / "libs" / "mylib" / "added.py").write_text("X = 1\n")
+    fast, out = build(root)
+    assert not fast and "built in" in out
+
+
 # ---------------------------------------------------------------- what ships whole
 
 
@@ -351,6 +371,25 @@ def test_the_stamp_holds_no_function_of_a_credential(tmp_path):
     assert not build(root, env={**env, "PIP_EXTRA_INDEX_URL": "https://ci:hunter2@127.0.0.2:9/simple"})[0]
 
 
+def test_the_stamp_is_not_written_through_a_link_planted_at_its_temporary_name(tmp_path):
+    """A shared project directory: whoever may write layers/ plants a link where the stamp's temporary file goes
+    (its name was the pid's, which the lock file shows) once the build has started; the stamp must not be
+    written through it into the victim's file."""
+    root = project(tmp_path)
+    build(root)
+    victim = tmp_path / "victim"
+    victim.write_text("mine\n")
+    planted = ("import os, sys\nfrom lambda_tasks import cli, frontend\nbuilt = frontend.run_command\n"
+               "def run_command(*args, **kwargs):\n    outcome = built(*args, **kwargs)\n"
+               f"    os.symlink({str(victim)!r}, f'layers/.up-to-date.json.{{os.getpid()}}.tmp')\n"
+               "    return outcome\nfrontend.run_command = run_command\n"
+               "sys.argv = ['lambda-tasks', 'build']\ncli.main()\n")
+    time.sleep(0.05)
+    console(root, planted)
+    assert victim.read_text() == "mine\n"
+    assert not (root / STAMP).is_symlink()
+
+
 # ---------------------------------------------------------------- the interpreter
 
 
@@ -380,42 +419,3 @@ def test_a_pth_file_edited_in_place_is_seen(tmp_path):
     size = (site / "a-tools.pth").stat().st_size
     (site / "a-tools.pth").write_text(f"{newer}\n"[:size].ljust(size))  # in place, the same size
     assert "built in" in run()  # pip 99.0 now: the layers are made again
-
-
-def test_the_stamp_is_not_written_through_a_link_planted_at_its_temporary_name(tmp_path):
-    """A shared project directory: whoever may write layers/ plants a link where the stamp's temporary file goes
-    (its name was the pid's, which the lock file shows) once the build has started; the stamp must not be
-    written through it into the victim's file."""
-    root = project(tmp_path)
-    build(root)
-    victim = tmp_path / "victim"
-    victim.write_text("mine\n")
-    planted = ("import os, sys\nfrom lambda_tasks import cli, frontend\nbuilt = frontend.run_command\n"
-               "def run_command(*args, **kwargs):\n    outcome = built(*args, **kwargs)\n"
-               f"    os.symlink({str(victim)!r}, f'layers/.up-to-date.json.{{os.getpid()}}.tmp')\n"
-               "    return outcome\nfrontend.run_command = run_command\n"
-               "sys.argv = ['lambda-tasks', 'build']\ncli.main()\n")
-    time.sleep(0.05)
-    console(root, planted)
-    assert victim.read_text() == "mine\n"
-    assert not (root / STAMP).is_symlink()
-
-
-def test_a_lock_building_a_directory_outside_the_project_is_not_stamped(tmp_path):
-    """uv.lock's path dependency on ../libs/mylib: its files are inputs of the layers, outside every watched tree."""
-    from factory_sdists import make_local_project
-
-    make_wheel(tmp_path / "wheels", "purelib")
-    make_local_project(tmp_path / "libs" / "mylib", "mylib", "0.3")
-    root = make_project(tmp_path / "app", pyproject=(
-        '[project]\nname = "app"\nversion = "0.1.0"\nrequires-python = ">=3.10"\ndependencies = ["purelib", "mylib"]\n'
-        '[tool.uv.sources]\nmylib = { path = "../libs/mylib" }\n' + offline_pyproject(tmp_path / "wheels")))
-    (root / "requirements.txt").unlink()
-    subprocess.run([BIN / "uv", "lock", "--offline", "--no-index", "--find-links", tmp_path / "wheels"], cwd=root,
-                   check=True, capture_output=True, timeout=120)
-    assert "../libs/mylib" in (root / "uv.lock").read_text()
-    for _ in range(3):
-        assert not build(root)[0]
-    (tmp_path / "libs" / "mylib" / "added.py").write_text("X = 1\n")
-    fast, out = build(root)
-    assert not fast and "built in" in out
