@@ -24,17 +24,19 @@ def program() -> Program:
 
 
 def replay(command: up_to_date.Command) -> None:
-    """The last build's command again, without Invoke: the stamp showed the command line, the environment and
-    Invoke's config files unchanged, so Invoke would parse these same values (only the project's files changed,
-    and the build reads them anew). Ends as the Invoke task does: the error on stderr and its exit code."""
+    """The last build's command again, without Invoke: the stamp showed the command line, the environment,
+    Invoke's config files and lambda-tasks' own files unchanged, so Invoke would parse these same values (only
+    the project's files changed, and the build reads them anew). Ends as the Invoke task does: the error on
+    stderr and its exit code."""
     # lazy: the command layer; a no-op the stamp decides never loads it (start-up time)
+    from . import stamp_commit
     from .frontend import run
 
     outcome = run(*command)
     if outcome.code:
         print(outcome.message, file=sys.stderr)
         sys.exit(outcome.code)
-    up_to_date.commit(command)
+    stamp_commit.commit(command)
 
 
 def main() -> None:

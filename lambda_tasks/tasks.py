@@ -22,7 +22,8 @@ from . import up_to_date
 
 # `invoke build` imports this module first: a no-op the last build's stamp decides ends here, before the settings
 # and the command layer load (start-up time)
-if os.path.basename(sys.argv[0]) in ("invoke", "inv") and up_to_date.fast_path("invoke", sys.argv[1:]):
+if os.path.basename(sys.argv[0]) in ("invoke", "inv") and up_to_date.fast_path("invoke", sys.argv[1:],
+                                                                                     up_to_date.importer()):
     sys.exit(0)
 
 from invoke.collection import Collection
@@ -34,7 +35,7 @@ from invoke.parser.context import ParserContext
 from invoke.program import Program
 from invoke.tasks import Task
 
-from . import framework, frontend
+from . import framework, frontend, stamp_commit
 from .config import Settings, setting_names, table_settings
 from .errors import SettingsError
 from .flags import COMMANDS, Command, Flag
@@ -109,7 +110,7 @@ class FlagTask(Task):  # type: ignore[type-arg]  # Invoke's Task is generic over
             if outcome.code:
                 raise Exit(outcome.message, code=outcome.code)
             # a build from the command line succeeded: its stamp, with what Invoke parsed (up_to_date.py)
-            up_to_date.commit((declared.name, values, configured))
+            stamp_commit.commit((declared.name, values, configured))
 
         body.__name__ = body.__qualname__ = declared.name.replace("-", "_")
         body.__doc__ = declared.doc

@@ -1,18 +1,20 @@
 """The no-op decided before the settings load, as make does: a stamp of what the last successful build depended on.
 
-After a build from the command line, ``layers/.up-to-date.json`` records the lambda-tasks version and the Python
-running it, the command line, the working directory, the environment variables that can change a setting or a
-resolution, and the (size, mtime_ns, inode) of every file and directory of the trees the build read (the project,
-the outputs, the settings' paths, the find-links locations, what the dependency source includes) and of the
-config files it may read (Invoke's, pip's, uv's). The next ``build`` with the same command line stats exactly
-those; all equal: it prints the last build's "up to date" line and exits, before ``config`` or the command layer
-is imported. Any difference, a missing or unreadable stamp, ``--force``, ``--json``, ``--report``: the normal build runs
-(and decides by content). What stats cannot see: a file rewritten with the same size and its mtime put back.
+After a build from the command line, ``layers/.up-to-date.json`` (written by ``stamp_commit.py``) records the
+lambda-tasks version, the Python running it and its sys.path, the command line, the working directory and where
+--project-dir leads, the environment variables that can change a setting or a resolution (credentials left
+out), and the (size, mtime_ns, inode, mode, ctime_ns) of every file and directory of the trees the build read
+(the project, the outputs, the settings' paths, the find-links locations, every file the dependency source read
+or looked for) and of the config files it may read (Invoke's, pip's, uv's). The next ``build`` with the same
+command line stats exactly those; all equal: it prints the last build's "up to date" line and exits, before
+``config`` or the command layer is imported. Any difference, a missing or unreadable stamp, ``--force``,
+``--json``, ``--report``: the normal build runs (and decides by content). What stats cannot see: a change that
+keeps size, mtime, inode and ctime.
 
-When only the build's own inputs changed (an edit of app.py) and the command line, the environment and every
-config file Invoke reads are as recorded, Invoke would parse the same flag values and the same ``lambda_tasks``
-config again: the console script runs the recorded command with them without loading Invoke (:func:`replay`),
-and the build reads the project anew as always.
+When only the build's own inputs changed (an edit of app.py) and the command line, the environment, every
+config file Invoke reads and lambda-tasks' own files are as recorded, Invoke would parse the same flag values
+and the same ``lambda_tasks`` config again: the console script runs the recorded command with them without
+loading Invoke (``cli.replay``), and the build reads the project anew as always.
 
 This module imports only the standard library: it runs first.
 """
@@ -28,23 +30,27 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
+    from types import FrameType
 
 from . import __version__
 
 STAMP = ".up-to-date.json"
-#: directories no build reads (version control, environments, caches): their churn does not defeat the stamp
+#: directories no build reads (version control, environments, caches): their churn does not defeat the stamp.
+#: Skipped anywhere in the trees, but below the app's roots and vendor/ only what the build skips there too
+#: (:data:`JUNK`: a chalicelib/static/node_modules/ ships)
 SKIPPED = frozenset({".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".mypy_cache",
                      ".pytest_cache", ".ruff_cache", ".tox", ".nox", ".idea", ".vscode"})
+#: what the app's and vendor/'s walk never ships, at any depth (within assemble/tree.py's JUNK_DIRS: a test says so)
+JUNK = frozenset({".git", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".idea", ".vscode"})
 #: the environment that can change a setting, a resolution, a path or the bytes: by prefix, and by name
 ENV_PREFIXES = ("INVOKE_", "LAMBDA_TASKS_", "PIP_", "UV_", "AWS_", "PYTHON", "XDG_", "PYENV_", "CONDA_")
 ENV_NAMES = ("HOME", "PATH", "VIRTUAL_ENV", "SOURCE_DATE_EPOCH", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CI", "TERM")
 #: credentials a build does not read (a no-op never calls AWS): their rotation does not defeat the stamp
 CREDENTIALS = frozenset({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"})
-#: a file included by a requirements file (-r/-c), and the variables pip expands in one
-_INCLUDE = r"^\s*(?:-r|-c|--requirement|--constraint)(?:\s*=\s*|\s+)(\S+)"
-_VARIABLE = r"\$\{([A-Z0-9_]+)\}"
-#: a file written this close to the build's start (or after it) may have changed unseen within one clock tick
-RACY_NS = 20_000_000
+#: nor any variable named as one holds (UV_INDEX_<NAME>_PASSWORD, LAMBDA_TASKS_REGISTRY_PASSWORD), nor the
+#: user and password of a URL (PIP_INDEX_URL=https://user:token@host/): the index serves the same (the layers'
+#: fingerprint leaves them out too), and a hash of them is one an attacker could test guesses against
+CREDENTIAL_WORDS = ("PASSWORD", "TOKEN", "SECRET")
 #: a tree this big is not walked at every start: no stamp (nor one with a link to a directory)
 MOST_ENTRIES = 20_000
 
@@ -53,8 +59,13 @@ class Invocation:
     """The command line a build runs for: the stamp is written for it, and only it takes the stamp. (Not a
     dataclass: importing dataclasses costs more than this whole check.)"""
 
-    def __init__(self, program: str, argv: tuple[str, ...], cwd: str) -> None:
+    def __init__(self, program: str, argv: tuple[str, ...], cwd: str, tasks_file: str | None = None) -> None:
         self.program, self.argv, self.cwd = program, argv, cwd
+        self.tasks_file = tasks_file  # `invoke`: the project's tasks.py (stamp_commit.plain_tasks)
+        # where this interpreter finds pip, uv and the rest: a .pth file edited in place changes it unseen
+        self.sys_path = list(sys.path)
+        # when the command started: the settings are read before the build does (an edit between them is racy too)
+        self.started_ns = time.time_ns()
         self.replay: Command | None = None  # the last build's parsed command, when nothing it was parsed from changed
 
 
@@ -102,9 +113,18 @@ def environment(names: Iterable[str] = ()) -> str:
     # lazy: after the cheap checks (version, command line) have passed
     import hashlib
 
+    def credential(name: str) -> bool:
+        return name in CREDENTIALS or any(word in name for word in CREDENTIAL_WORDS)
+
     chosen: dict[str, str | None] = {k: v for k, v in os.environ.items()
-                                     if (k.startswith(ENV_PREFIXES) or k in ENV_NAMES) and k not in CREDENTIALS}
-    chosen.update({name: os.environ.get(name) for name in names})
+                                     if (k.startswith(ENV_PREFIXES) or k in ENV_NAMES) and not credential(k)}
+    chosen.update({name: os.environ.get(name) for name in names if not credential(name)})
+    for name, value in chosen.items():
+        if value and "@" in value:
+            # lazy: only for a value that may hold a URL's user and password (the fast path seldom loads re)
+            import re
+
+            chosen[name] = re.sub(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]*@", r"\1", value)
     return hashlib.sha256(json.dumps(sorted(chosen.items())).encode()).hexdigest()
 
 
@@ -116,9 +136,9 @@ def stat_of(path: str) -> list[int] | None:
     return [found.st_size, found.st_mtime_ns, found.st_ino, found.st_mode, found.st_ctime_ns]
 
 
-def tree(root: str, stamp_dir: str) -> dict[str, Any]:
-    """Every file and directory below ``root`` (SKIPPED left out), by path: its stat; the stamp's own directory
-    by its listing (writing the stamp changes its mtime)."""
+def tree(root: str, stamp_dir: str, skipped: frozenset[str] = SKIPPED) -> dict[str, Any]:
+    """Every file and directory below ``root`` (``skipped`` names left out), by path: its stat; the stamp's own
+    directory by its listing (writing the stamp changes its mtime)."""
     found: dict[str, Any] = {}
     todo = [root]
     while todo:
@@ -133,7 +153,7 @@ def tree(root: str, stamp_dir: str) -> dict[str, Any]:
         else:
             found[directory] = stat_of(directory)
         for entry in entries:
-            if entry.name in SKIPPED or (directory == stamp_dir and entry.name.startswith(STAMP)):
+            if entry.name in skipped or (directory == stamp_dir and entry.name.startswith(STAMP)):
                 continue
             if entry.is_dir(follow_symlinks=False):
                 todo.append(entry.path)
@@ -146,30 +166,40 @@ def tree(root: str, stamp_dir: str) -> dict[str, Any]:
     return found
 
 
-def snapshot(roots: Sequence[str], paths: Sequence[str], stamp_dir: str) -> dict[str, Any]:
+def snapshot(roots: Sequence[str], paths: Sequence[str], stamp_dir: str, shipped: Sequence[str] = ()) -> dict[str, Any]:
+    """``shipped``: the trees the build ships whole (the app's roots, vendor/), walked with only :data:`JUNK`
+    left out."""
     found = {path: stat_of(path) for path in paths}
     for root in roots:
         found.update(tree(root, stamp_dir))
+    for root in shipped:
+        found.update(tree(root, stamp_dir, JUNK))
     return found
 
 
 def _compare(recorded: dict[str, Any], invocation: Invocation) -> str:
     """``same``: nothing the build depended on changed. ``settled``: the version, the command line, the
-    environment and the config files (Invoke's among them) are as recorded, some other input is not. Else ``""``."""
-    now = [__version__, [sys.version, sys.executable], [invocation.program, list(invocation.argv), invocation.cwd]]
-    if [recorded.get("version"), recorded.get("python"), recorded.get("invocation")] != now:
+    environment, the config files (Invoke's among them) and lambda-tasks' own files are as recorded, some other
+    input is not. Else ``""``."""
+    now = [__version__, [sys.version, sys.executable, invocation.sys_path],
+           [invocation.program, list(invocation.argv), invocation.cwd], named_project(invocation)]
+    if [recorded.get("version"), recorded.get("python"), recorded.get("invocation"), recorded.get("project")] != now:
         return ""
     if recorded.get("env") != environment(recorded.get("env_names", ())):
         return ""
     stamp_dir = str(stamp_path(invocation.cwd).parent)
     try:
-        found = snapshot(recorded["roots"], recorded["paths"], stamp_dir)
+        found = snapshot(recorded["roots"], recorded["paths"], stamp_dir, recorded["shipped"])
     except OverflowError:
         return ""
     stats = recorded["stats"]
     if found == stats:
         return "same"
     settled = all(path in stats and found.get(path) == stats[path] for path in config_files(invocation.cwd))
+    # and lambda-tasks' own code (an editable install: the same version, other flags or defaults)
+    package = os.path.dirname(__file__)
+    settled = settled and package in stats and all(found.get(path) == stat for path, stat in stats.items()
+                                                   if inside(path, package))
     return "settled" if settled else ""
 
 
@@ -202,14 +232,24 @@ def understood(argv: Sequence[str]) -> bool:
     return True
 
 
-def fast_path(program: str, argv: Sequence[str]) -> bool:
+def importer() -> str | None:
+    """The file of the module importing the caller's module (the project's tasks.py, when Invoke loads it)."""
+    frame: FrameType | None = sys._getframe(2)  # past this function and the caller's module frame
+    while frame is not None and frame.f_code.co_filename.startswith("<frozen"):  # importlib's own frames
+        frame = frame.f_back
+    found = frame.f_globals.get("__file__") if frame is not None else None
+    return found if isinstance(found, str) else None
+
+
+def fast_path(program: str, argv: Sequence[str], tasks_file: str | None = None) -> bool:
     """``argv``: the words after the program. True when this is a ``build`` the stamp says is a no-op: the
-    "up to date" line is printed. Otherwise False, and the build that follows may write the stamp."""
+    "up to date" line is printed. Otherwise False, and the build that follows may write the stamp.
+    ``tasks_file``: for ``invoke``, the file that imported our tasks (the project's tasks.py)."""
     global pending
     started = time.monotonic()
     if not understood(argv):
         return False
-    invocation = Invocation(program, tuple(argv), os.getcwd())
+    invocation = Invocation(program, tuple(argv), os.getcwd(), tasks_file)
     pending = invocation
     try:
         recorded = json.loads(stamp_path(invocation.cwd).read_text())
@@ -228,90 +268,19 @@ def fast_path(program: str, argv: Sequence[str]) -> bool:
     return True
 
 
-def included(source: Path) -> tuple[list[str], list[str]]:
-    """A requirements file's -r/-c files (recursively) and the variables pip expands in them; ([], []) for
-    the other sources (they include nothing)."""
-    # lazy: only a build that writes the stamp reads the includes (the fast path never loads re)
-    import re
-
-    files: list[str] = []
-    names: list[str] = []
-    todo = [source]
-    while todo:
-        path = todo.pop()
-        if str(path) in files or path.suffix not in (".txt", ".in", ""):
-            continue
-        files.append(str(path))
-        try:
-            text = path.read_text(errors="replace")
-        except OSError:
-            continue
-        names += re.findall(_VARIABLE, text)
-        todo += [path.parent / found for found in re.findall(_INCLUDE, text, re.M) if "://" not in found]
-    return files, names
+def named_project(invocation: Invocation) -> str | None:
+    """Where the command line's --project-dir leads now (None: not given): a link on the way may be pointed
+    elsewhere since, with the same command line."""
+    words, value = iter(invocation.argv), None
+    for word in words:
+        name, equals, inline = word.partition("=")
+        if name in ("-p", "--project-dir"):
+            value = inline if equals else next(words, "")
+    return os.path.realpath(os.path.join(invocation.cwd, value)) if value is not None else None
 
 
-def record(layers_path: Path, roots: Iterable[Path], paths: Iterable[Path], env_names: Sequence[str],
-           lines: Sequence[str], started_ns: int, outputs: Sequence[Path]) -> None:
-    """Keep what the stamp for :data:`pending` records (none: a library call, nothing to write); ``lines``: what
-    the next no-op prints (the last one gets its time). :func:`commit` writes it once the command has succeeded.
-    Not written when an input
-    changed within a clock tick of the build's start or after it (it may have changed unseen: the next build
-    decides by content and writes it)."""
-    global ready
-    if pending is not None:
-        ready = (layers_path, list(roots), list(paths), list(env_names), list(lines), started_ns, list(outputs))
-
-
-#: what :func:`record` kept for :func:`commit`
-ready: tuple[Any, ...] | None = None
-
-
-def replayable(command: Command) -> bool:
-    """Whether the stamp may hold ``command``: the flag values come from the command line it records anyway, but
-    Invoke's config may hold a secret (an index URL with a token, from INVOKE_LAMBDA_TASKS_PIP_ARGS), and the stamp
-    holds none, so only a command whose Invoke config sets nothing (the settings are in the project's files) is
-    kept; and only one JSON gives back exactly."""
-    _, _, configured = command
-    if any(value is not None for value in configured.values()):
-        return False
-    return bool(json.loads(json.dumps(list(command), default=str)) == list(command))
-
-
-def commit(command: Command | None = None) -> None:
-    """The command succeeded (and wrote all it writes): write the stamp :func:`record` prepared, if any, with
-    ``command`` (what the front end ran) when JSON holds it exactly, for :func:`replay`."""
-    global ready
-    invocation, kept, ready = pending, ready, None
-    if invocation is None or kept is None:
-        return
-    layers_path, roots, paths, env_names, lines, started_ns, outputs = kept
-    target = stamp_path(invocation.cwd)
-    if Path(layers_path).resolve() != target.parent.resolve():  # found only at the default place: no stamp
-        return
-    roots_ = sorted({str(root) for root in roots})
-    paths_ = sorted({str(path) for path in paths} | set(config_files(invocation.cwd)))
-    try:
-        stats = snapshot(roots_, paths_, str(target.parent))
-    except OverflowError:
-        return
-    made = tuple(str(output) for output in outputs)
-    for path, found in stats.items():
-        if isinstance(found, list) and found[1] >= started_ns - RACY_NS and not path.startswith(made):
-            target.unlink(missing_ok=True)
-            return
-    body = {"version": __version__, "python": [sys.version, sys.executable],
-            "invocation": [invocation.program, list(invocation.argv), invocation.cwd],
-            "env": environment(env_names), "env_names": sorted(set(env_names)), "lines": list(lines),
-            "roots": roots_, "paths": paths_, "stats": stats}
-    if command is not None and replayable(command):
-        body["command"] = list(command)
-    temporary = target.with_name(f"{STAMP}.{os.getpid()}.tmp")
-    try:
-        temporary.write_text(json.dumps(body))
-        os.replace(temporary, target)
-    except OSError:
-        temporary.unlink(missing_ok=True)
+def inside(path: str, top: str) -> bool:
+    return path == top or path.startswith(top.rstrip(os.sep) + os.sep)
 
 
 def forget(cwd: str | None = None) -> None:

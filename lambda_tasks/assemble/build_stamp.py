@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from .. import up_to_date
+from .. import stamp_commit, up_to_date
 from ..manifest import Manifest
 from ..report import Reporter
 from ..sections import BuildSections
 from ..sources.declaration import Declaration
 from .chalice_runtime import Runtime
+from .output_lock import LOCK_NAME
 
 
 def _paths_in(section: object) -> list[Path]:
@@ -25,6 +27,17 @@ def _paths_in(section: object) -> list[Path]:
             if isinstance(item, Path):
                 found.append(item)
     return found
+
+
+def variables(files: Sequence[Path]) -> list[str]:
+    """The environment variables pip expands in ``files`` (``${NAME}``): their values are inputs too."""
+    names: list[str] = []
+    for path in files:
+        try:
+            names += re.findall(r"\$\{([A-Z0-9_]+)\}", path.read_text(errors="replace"))
+        except OSError:
+            continue
+    return names
 
 
 def up_to_date_line(manifest: Manifest, sections: BuildSections) -> str:
@@ -43,7 +56,8 @@ def write(sections: BuildSections, declaration: Declaration, framework: Runtime 
     if reporter.warned or any(not line.startswith("names: ") for line in prelude):
         up_to_date.forget()
         return
-    if json.loads(declaration.local_inputs).get("local"):  # projects and archives named by path: not stamped
+    inputs = json.loads(declaration.local_inputs)
+    if inputs.get("local") or inputs.get("directories"):  # projects, archives, a lock's directories: not stamped
         up_to_date.forget()
         return
     layers = sections.layers
@@ -53,12 +67,16 @@ def write(sections: BuildSections, declaration: Declaration, framework: Runtime 
               Path(__file__).parents[1]]
     roots = [path for path in found if path.is_dir()]
     paths = [path for path in found if not path.is_dir()]
-    names: list[str] = []
-    if declaration.source is not None:
-        files, names = up_to_date.included(declaration.source.path)
-        paths += [Path(file) for file in files] + [declaration.source.path]
+    # the source, what it includes (expanded as pip does), the declaration beside a lock, absent find-links
+    paths += declaration.watched
+    requirements = declaration.source is not None and declaration.source.kind == "requirements"
+    names = variables(declaration.watched) if requirements else []  # pip expands them in requirements files only
     if framework is not None:
         paths.append(framework.wheel)
-    outputs = [layers.layers_path, sections.app.app_zip_path.parent, sections.image.image_path]
+    outputs = [layers.layers_path, sections.app.app_zip_path, sections.image.image_path]
     lines = [] if reporter.quiet else [*prelude, up_to_date_line(manifest, sections)]
-    up_to_date.record(layers.layers_path, roots, paths, names, lines, started_ns, outputs)
+    # what ships whole, walked with only what the build skips there left out (a node_modules/ in chalicelib/ ships)
+    sources = sections.sources
+    shipped = [sources.project_dir / name for name in ("chalicelib", *sources.app_paths)] + [sources.vendor_path]
+    stamp_commit.record(layers.layers_path, roots, paths, names, lines, started_ns, outputs,
+                      [path for path in shipped if path.is_dir()], sources.project_dir, layers.layers_path / LOCK_NAME)

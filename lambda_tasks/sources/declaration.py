@@ -38,13 +38,14 @@ from .requirements import (
     constraint_lines,
     flattened_lines,
     hash_pins,
+    included_files,
     index_options,
     option,
     references_of,
     requirements_digest,
     top_level,
 )
-from .roots import Roots, declared_requirements, lock_inputs, lock_roots
+from .roots import Roots, declared_requirements, lock_declarations, lock_inputs, lock_roots
 
 #: where a derived declaration's lines come from, as messages name them
 _LABELS = {"pyproject": "[project]", "poetry": "[tool.poetry]", "pipfile": "[packages]"}
@@ -67,6 +68,9 @@ class Declaration:
     #: a lock: the sections it is read for (target, extras, groups). Its packages and the declaration beside it
     #: are parsed once, when a stage first asks (a build whose layers are up to date never does)
     lock_for: SourceSettings | None = None
+    #: every file read or looked for to make this value, there or not (the source, what it includes, the
+    #: declaration beside a lock, the local find-links locations named but absent): the no-op stamp's inputs
+    watched: tuple[Path, ...] = ()
 
     @cached_property
     def roots(self) -> Roots | None:
@@ -136,15 +140,20 @@ def declare_source(source: Source | None, sources: SourceSettings, pip_args: Seq
     """:func:`declare` for the source already found (``sources/project.find_source``)."""
     if source is None:
         shown = sources.requirements or "requirements.txt"
-        found = find_links_locations((), pip_args, sources.project_dir)
+        absent: list[Path] = []
+        found = find_links_locations((), pip_args, sources.project_dir, absent=absent)
         return Declaration(None, shown, find_links=tuple(found), declared_roots=Roots((), shown),
-                           local_inputs=_json(local_inputs(found, (), sources.project_dir)))
+                           local_inputs=_json(local_inputs(found, (), sources.project_dir)), watched=tuple(absent))
     if source.is_lock:
         return _lock(source, sources, pip_args)
     environment = sources.target.marker_environment()
+    watched = [source.path]
     if source.kind == "requirements":
         lines = flattened_lines(source.path)
-        digest = requirements_digest(source.path)
+        missing: list[Path] = []
+        files = included_files(source.path, missing)
+        digest = requirements_digest(source.path, files)
+        watched = [*files, *missing]
     else:
         label = f"{source.path.name} {_LABELS[source.kind]}"
         texts = declared_requirements(source, environment, sources.extras, sources.groups)
@@ -152,13 +161,14 @@ def declare_source(source: Source | None, sources: SourceSettings, pip_args: Seq
         digest = hashlib.sha256("".join(f"{text}\n" for text in texts).encode()).hexdigest()
     constraints = constraint_lines(lines)
     references = references_of(lines)
-    found = find_links_locations(lines, pip_args, sources.project_dir)
+    absent = []
+    found = find_links_locations(lines, pip_args, sources.project_dir, absent=absent)
     top, unnamed = top_level(lines)
     return Declaration(
         source, _shown(source, sources.project_dir), tuple(lines), tuple(constraints), tuple(references),
         hash_pins([*lines, *constraints]), digest, tuple(found),
         _json(local_inputs(found, references, sources.project_dir)),
-        Roots(tuple(top), source.path.name, unnamed))
+        Roots(tuple(top), source.path.name, unnamed), watched=(*watched, *absent))
 
 
 def _lock(source: Source, sources: SourceSettings, pip_args: Sequence[str]) -> Declaration:
@@ -166,13 +176,14 @@ def _lock(source: Source, sources: SourceSettings, pip_args: Sequence[str]) -> D
     files, directories = lock_inputs(source)
     digest = hashlib.sha256(json.dumps([(path.name, hashlib.sha256(path.read_bytes()).hexdigest())
                                         for path in files]).encode()).hexdigest()
-    found = find_links_locations((), pip_args, sources.project_dir)
+    absent: list[Path] = []
+    found = find_links_locations((), pip_args, sources.project_dir, absent=absent)
     inputs = local_inputs(found, (), sources.project_dir)
     # a lock's local packages are built from their directories: their files are inputs too
     inputs["directories"] = [[Path(os.path.relpath(d, sources.project_dir)).as_posix(), tree_digest(d, skip=not_source)]
                              for d in directories if d.is_dir()]
     return Declaration(source, _shown(source, sources.project_dir), digest=digest, find_links=tuple(found),
-                       local_inputs=_json(inputs), lock_for=sources)
+                       local_inputs=_json(inputs), lock_for=sources, watched=(*lock_declarations(source), *absent))
 
 
 def _shown(source: Source, project_dir: Path) -> str:

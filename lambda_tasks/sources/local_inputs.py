@@ -34,9 +34,10 @@ def not_source(name: str) -> bool:
 
 
 def find_links_locations(lines: Sequence[Line], pip_args: Sequence[str], project_dir: Path,
-                         configuration: Iterable[str] = ()) -> list[Path]:
+                         configuration: Iterable[str] = (), absent: list[Path] | None = None) -> list[Path]:
     """The local ``--find-links`` locations (directories or files) a resolve reads, each once, in order: from
-    the declaration's ``lines``, ``pip_args``, ``PIP_FIND_LINKS`` and pip's ``configuration``."""
+    the declaration's ``lines``, ``pip_args``, ``PIP_FIND_LINKS`` and pip's ``configuration``. Those named but
+    not there are added to ``absent`` (one appearing later gives the resolve more wheels)."""
     values: list[tuple[str, Path]] = []
     for line in lines:  # relative ones that exist were made absolute (pip's rule)
         parsed = option(line.text)
@@ -55,6 +56,8 @@ def find_links_locations(lines: Sequence[Line], pip_args: Sequence[str], project
         path = _local_path(value, base)
         if path is not None and path.exists() and path not in found:
             found.append(path)
+        elif path is not None and absent is not None and not path.exists() and path not in absent:
+            absent.append(path)
     return found
 
 

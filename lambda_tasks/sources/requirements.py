@@ -103,13 +103,16 @@ def option(text: str) -> tuple[str, str] | None:
     return (match.group(1), match.group(2).strip()) if match else None
 
 
-def included_files(path: Path) -> list[Path]:
-    """``path`` and every local file it includes with -r/-c, recursively, each once."""
+def included_files(path: Path, missing: list[Path] | None = None) -> list[Path]:
+    """``path`` and every local file it includes with -r/-c, recursively, each once; those named but not there
+    are added to ``missing`` (one appearing later changes the declaration)."""
     found: list[Path] = []
     pending = [path]
     while pending:
         current = pending.pop(0)
         if current in found or not current.is_file():
+            if missing is not None and current not in found and current not in missing:
+                missing.append(current)
             continue
         found.append(current)
         for line in read_lines(current):
@@ -119,9 +122,10 @@ def included_files(path: Path) -> list[Path]:
     return found
 
 
-def requirements_digest(path: Path) -> str | None:
-    """A hash of the bytes of ``path`` and the files it includes; None when there is no requirements file."""
-    files = included_files(path)
+def requirements_digest(path: Path, files: Sequence[Path] | None = None) -> str | None:
+    """A hash of the bytes of ``path`` and the files it includes (``files``, when the caller found them already:
+    :func:`included_files`); None when there is no requirements file."""
+    files = included_files(path) if files is None else files
     if not files:
         return None
     digest = hashlib.sha256()

@@ -83,13 +83,18 @@ def _pipfile(pipfile: Path, environment: Mapping[str, str], label: str, groups: 
     return Roots(_requirements(lines), label.format("the Pipfile's packages"))
 
 
+def lock_declarations(source: Source) -> list[Path]:
+    """The lock and the files beside it that may give its roots, whether there or not (one appearing later
+    changes the roots)."""
+    beside = {"uv.lock": ["pyproject.toml"], "poetry.lock": ["pyproject.toml"], "Pipfile.lock": ["Pipfile"],
+              "pylock": ["pyproject.toml", "Pipfile"]}.get(source.kind, [])
+    return [source.path, *(source.path.parent / name for name in beside)]
+
+
 def lock_inputs(source: Source) -> tuple[list[Path], list[Path]]:
     """The files a lock's build depends on (the lock, the declaration beside it that gives its roots) and the
     local directories it builds packages from: inputs of the layers' fingerprint."""
-    base = source.path.parent
-    beside = {"uv.lock": ["pyproject.toml"], "poetry.lock": ["pyproject.toml"], "Pipfile.lock": ["Pipfile"],
-              "pylock": ["pyproject.toml", "Pipfile"]}.get(source.kind, [])
-    files = [source.path, *(base / name for name in beside if (base / name).is_file())]
+    files = [path for path in lock_declarations(source) if path.is_file()]
     if source.kind == "Pipfile.lock":
         # lazy: only the reader of the project's own source loads (a no-op build's start-up time)
         from .pipfile import pipfile_directories
