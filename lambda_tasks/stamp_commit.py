@@ -86,15 +86,16 @@ def commit(command: Command | None = None) -> None:
         _under_lock(lock, lambda: _write(invocation, kept, command))
 
 
-def _under_lock(lock: Path, then: Callable[[], None]) -> None:
+def _under_lock(mutex: Path, then: Callable[[], None]) -> None:
     """Run ``then`` holding the output directory's lock again, if no other command took it since this one
     released it (its pid is in the file then): one that did may have written other outputs, or half of them,
-    which this stamp would record as this build's."""
+    which this stamp would record as this build's. ``mutex``: the output directory's lock file (not a lock
+    file of dependencies)."""
     # lazy: only a build that writes the stamp takes the lock again
     import fcntl
 
     try:
-        handle = os.open(lock, os.O_RDONLY)
+        handle = os.open(mutex, os.O_RDONLY)
     except OSError:
         return
     try:
