@@ -5,7 +5,7 @@ every module of the project the app imports ships with it.
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 from ..entries import APP_UNIT, Entry
@@ -40,7 +40,18 @@ def app_files(project_dir: Path, app_paths: Sequence[str] = ()) -> list[tuple[st
             files.update((f"{root.rel}/{name}", path) for name, path in tree.walk_files(root))
         elif not tree.is_junk(root.path.name):
             files[root.rel] = root
+    _check_shadowed(files, project_dir)
     return sorted(files.items())
+
+
+def _check_shadowed(files: Collection[str], project_dir: Path) -> None:
+    """``x.py`` beside a package ``x/`` never imports: Python takes the package (app.py beside an app/ package
+    in app_paths would make ``app.handler`` the package's)."""
+    for arcname in sorted(files):
+        if arcname.endswith("/__init__.py") and (module := arcname.removesuffix("/__init__.py") + ".py") in files:
+            raise ProjectError(
+                f"{module} and the package {module[:-3]}/ both ship: Python imports the package, never {module}\n"
+                f"  in {project_dir}\n  rename one of them (or leave the package out of app_paths)")
 
 
 def app_entries(files: Sequence[tuple[str, ProjectPath]]) -> list[Entry]:

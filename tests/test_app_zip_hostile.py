@@ -1,0 +1,132 @@
+"""What goes into dist/app.zip, against projects shaped to make ``lambda-tasks build`` exit 0 with a wrong or leaking
+zip: each test builds a real project with the real command line and reads the zip it wrote (or the one-line error).
+Chalice's own ``chalice package`` is the reference for what a Chalice user expects to ship."""
+
+from __future__ import annotations
+
+import os
+import py_compile
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import offline_pyproject
+from factory import make_project, make_wheel
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+BIN = Path(sys.executable).parent / "lambda-tasks"
+
+
+def project(tmp: Path, extra: str = "", requirements: str = "", app: str | None = None) -> Path:
+    make_wheel(tmp / "wheels", "purelib")
+    return make_project(tmp / "app", requirements, app=app, pyproject=offline_pyproject(tmp / "wheels", extra))
+
+
+def build(root: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([BIN, "build", *flags], cwd=root, capture_output=True, text=True, timeout=300,
+                          env={**os.environ})
+
+
+def built(root: Path, *flags: str) -> tuple[list[str], str]:
+    """A build that must succeed: the function zip's file names, and what it said."""
+    result = build(root, *flags)
+    assert result.returncode == 0, result.stderr
+    with zipfile.ZipFile(root / "dist" / "app.zip") as archive:
+        return [name for name in archive.namelist() if not name.endswith("/")], result.stdout + result.stderr
+
+
+def refused(root: Path, *flags: str) -> str:
+    """A build that must stop: its error's first line (one line, no traceback)."""
+    result = build(root, *flags)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    return next(line for line in result.stderr.splitlines() if line.startswith("error: "))
+
+
+# ---------------------------------------------------------------- names Python resolves otherwise than the files say
+
+
+def test_a_package_beside_the_module_of_its_name_is_refused(tmp_path):
+    """app.py and an app/ package in app_paths: Python imports the package, so app.handler is never app.py's."""
+    root = project(tmp_path, 'app_paths = ["app"]\n')
+    (root / "app").mkdir()
+    (root / "app" / "__init__.py").write_text("")
+    first = refused(root)
+    assert "app.py" in first and "app/" in first
+
+
+def test_a_package_beside_a_module_inside_chalicelib_is_refused(tmp_path):
+    root = project(tmp_path)
+    (root / "chalicelib" / "helper").mkdir()
+    (root / "chalicelib" / "helper" / "__init__.py").write_text("VALUE = 1\n")
+    assert "chalicelib/helper.py" in refused(root)
+
+
+def test_a_directory_without_init_beside_a_module_ships(tmp_path):
+    """A directory of data (no __init__.py) does not hide the module of its name: Python imports the module."""
+    root = project(tmp_path)
+    (root / "chalicelib" / "helper").mkdir()
+    (root / "chalicelib" / "helper" / "data.json").write_text("{}")
+    names, _ = built(root)
+    assert {"chalicelib/helper.py", "chalicelib/helper/data.json"} <= set(names)
+
+
+# ---------------------------------------------------------------- the build's own outputs inside what ships
+
+
+@pytest.mark.parametrize("extra, where", [
+    ('app_zip = "chalicelib/out.zip"\n', "app_zip"),
+    ('layers_dir = "chalicelib/layers"\n', "layers_dir"),
+    ('app_paths = ["dist"]\n', "app_zip"),
+    ('layers_dir = "vendor/layers"\n', "layers_dir"),
+])
+def test_an_output_inside_a_shipped_directory_is_refused(tmp_path, extra, where):
+    """Else each build ships the last one's zip (or manifest, or stamp) in the new one."""
+    root = project(tmp_path, extra)
+    (root / "dist").mkdir()
+    (root / "vendor" / "v").mkdir(parents=True)
+    (root / "vendor" / "v" / "__init__.py").write_text("")
+    first = refused(root)
+    assert where in first and "ships" in first
+
+
+# ---------------------------------------------------------------- files left out that the app needs
+
+
+def test_a_sourceless_module_is_named_when_it_is_left_out(tmp_path):
+    """A .pyc without its .py is importable (Chalice ships it); lambda-tasks ships sources only and says so."""
+    root = project(tmp_path)
+    (root / "chalicelib" / "fast.py").write_text("X = 1\n")
+    py_compile.compile(str(root / "chalicelib" / "fast.py"), cfile=str(root / "chalicelib" / "fast.pyc"))
+    (root / "chalicelib" / "fast.py").unlink()
+    (root / "chalicelib" / "helper.pyc").write_bytes(b"stale")  # beside its source: a leftover, said nothing of
+    names, said = built(root)
+    assert "chalicelib/fast.pyc" not in names
+    assert "chalicelib/fast.pyc" in said and "helper.pyc" not in said
+
+
+# ---------------------------------------------------------------- Chalice's runtime: the release the project says
+
+
+CHALICE_APP = "from chalice import Chalice\napp = Chalice(app_name='shop')\n"
+
+
+@pytest.mark.parametrize("requirements, constraints", [
+    ("-c constraints.txt\nchalice\n", "chalice==1.30.0\n"),
+    ("-c constraints.txt\nchalice>=1.0\n", "chalice<1.31\n"),
+])
+def test_a_constraints_file_pins_the_chalice_runtime(tmp_path, requirements, constraints):
+    """pip installs the constrained chalice into the project's venv; Chalice packages that one's runtime."""
+    from fake_chalice import make_chalice
+
+    make_chalice(tmp_path / "wheels", version="1.30.0")
+    make_chalice(tmp_path / "wheels", version="1.34.0")
+    root = project(tmp_path, requirements=requirements, app=CHALICE_APP)
+    (root / "constraints.txt").write_text(constraints)
+    _, said = built(root)
+    assert "from chalice 1.30.0" in said and "the newest release was taken" not in said
+    with zipfile.ZipFile(root / "dist" / "app.zip") as archive:
+        assert b"__version__ = '1.30.0'" in archive.read("chalice/__init__.py")
