@@ -57,9 +57,14 @@ def build(sections: BuildSections, force: bool = False, reporter: Reporter | Non
         if chalice.is_chalice_app(sources.project_dir) else None
     # the project's files, checked once here (inside the project, links resolved, regular files): every stage
     # below takes these values
-    app_files = app_code.app_files(sources.project_dir, sources.app_paths)
-    vendor = vendor_tree(sources)
     image_mode = image.package_type == "image"
+    # what this build writes: inside nothing that ships, or the next build ships it
+    outputs = {"layers_dir": (layers.layers_dir, layers.layers_path), **(
+        {"image_dir": (image.image_dir, image.image_path)} if image_mode else
+        {"app_zip": (sections.app.app_zip, sections.app.app_zip_path)})}
+    app_files = app_code.app_files(sources.project_dir, sources.app_paths, outputs)
+    vendor = vendor_tree(sources)
+    app_code.check_outputs([vendor] if vendor else [], outputs, "the layers")
     plan = plan_build(fingerprints(sections, declaration, framework, app_files, vendor), previous,
                       lambda which: previous is not None and outputs_present(previous, layers.output_dir, which),
                       force=force, image_mode=image_mode, shared_cache=cache is not None)

@@ -5,11 +5,11 @@ every module of the project the app imports ships with it.
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 
 from ..entries import APP_UNIT, Entry
-from ..errors import ProjectError
+from ..errors import ProjectError, SettingsError
 from ..project_paths import ProjectPath, find, too_deep
 from . import tree
 from .collect import file_entry
@@ -18,9 +18,11 @@ from .collect import file_entry
 _NOT_APP_CODE = frozenset({"dist", "layers", "build", "tests", "test", "venv", "env", "node_modules"})
 
 
-def app_files(project_dir: Path, app_paths: Sequence[str] = ()) -> list[tuple[str, ProjectPath]]:
+def app_files(project_dir: Path, app_paths: Sequence[str] = (),
+              outputs: Mapping[str, tuple[str, Path]] | None = None) -> list[tuple[str, ProjectPath]]:
     """app.py, everything under chalicelib/ and under each of ``app_paths``, as (arcname, file); each root is
-    checked like every file (inside the project, links resolved, a regular file or directory)."""
+    checked like every file (inside the project, links resolved, a regular file or directory), and against the
+    build's ``outputs`` (setting -> (its value, its path)): none may lie inside another."""
     app = find(project_dir, "app.py", "the handler module", want_dir=False)
     if app is None:
         raise ProjectError(
@@ -30,6 +32,7 @@ def app_files(project_dir: Path, app_paths: Sequence[str] = ()) -> list[tuple[st
     files: dict[str, ProjectPath] = {"app.py": app}
     roots = [("chalicelib", find(project_dir, "chalicelib", "chalicelib", want_dir=True))]
     roots += [(rel, find(project_dir, rel, "app_paths entry")) for rel in app_paths]
+    check_outputs([app, *(root for _, root in roots if root is not None)], outputs or {}, "the function zip")
     for rel, root in roots:
         if root is None:
             if rel == "chalicelib":
@@ -42,6 +45,19 @@ def app_files(project_dir: Path, app_paths: Sequence[str] = ()) -> list[tuple[st
             files[root.rel] = root
     _check_shadowed(files, project_dir)
     return sorted(files.items())
+
+
+def check_outputs(roots: Sequence[ProjectPath], outputs: Mapping[str, tuple[str, Path]], artifact: str) -> None:
+    """An output inside a root that ships (``app_zip = "chalicelib/out.zip"``, ``app_paths = ["dist"]``), or a
+    root inside an output, would ship the last build's output in the next one (or write over the app)."""
+    for setting, (value, path) in outputs.items():
+        real = path.resolve()
+        for root in roots:
+            if real == root.path or real.is_relative_to(root.path) or root.path.is_relative_to(real):
+                raise SettingsError(
+                    f"{setting} {value} and {root.rel} overlap, and {root.rel} ships in {artifact}: each build "
+                    "would ship the last one's output\n"
+                    f"  in {root.root}\n  move {setting} out of what ships (or {root.rel} out of {setting})")
 
 
 def _check_shadowed(files: Collection[str], project_dir: Path) -> None:
