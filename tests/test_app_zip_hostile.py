@@ -130,3 +130,12 @@ def test_a_constraints_file_pins_the_chalice_runtime(tmp_path, requirements, con
     assert "from chalice 1.30.0" in said and "the newest release was taken" not in said
     with zipfile.ZipFile(root / "dist" / "app.zip") as archive:
         assert b"__version__ = '1.30.0'" in archive.read("chalice/__init__.py")
+
+
+def test_a_file_app_paths_names_is_shipped_or_refused_never_dropped(tmp_path):
+    root = project(tmp_path, 'app_paths = ["settings.yaml", "compiled.pyc"]\n')
+    (root / "settings.yaml").write_text("a: 1\n")
+    (root / "compiled.pyc").write_bytes(b"\0" * 16)
+    assert "compiled.pyc" in refused(root)
+    (root / "pyproject.toml").write_text(offline_pyproject(tmp_path / "wheels", 'app_paths = ["settings.yaml"]\n'))
+    assert "settings.yaml" in built(root)[0]

@@ -62,7 +62,7 @@ def build(sections: BuildSections, force: bool = False, reporter: Reporter | Non
     outputs = {"layers_dir": (layers.layers_dir, layers.layers_path), **(
         {"image_dir": (image.image_dir, image.image_path)} if image_mode else
         {"app_zip": (sections.app.app_zip, sections.app.app_zip_path)})}
-    app_files = app_code.app_files(sources.project_dir, sources.app_paths, outputs)
+    app_files = app_code.app_files(sources.project_dir, sources.app_paths, outputs, reporter.warn)
     vendor = vendor_tree(sources)
     app_code.check_outputs([vendor] if vendor else [], outputs, "the layers")
     plan = plan_build(fingerprints(sections, declaration, framework, app_files, vendor), previous,

@@ -19,10 +19,12 @@ _NOT_APP_CODE = frozenset({"dist", "layers", "build", "tests", "test", "venv", "
 
 
 def app_files(project_dir: Path, app_paths: Sequence[str] = (),
-              outputs: Mapping[str, tuple[str, Path]] | None = None) -> list[tuple[str, ProjectPath]]:
+              outputs: Mapping[str, tuple[str, Path]] | None = None,
+              warn: Callable[[str], None] = print) -> list[tuple[str, ProjectPath]]:
     """app.py, everything under chalicelib/ and under each of ``app_paths``, as (arcname, file); each root is
     checked like every file (inside the project, links resolved, a regular file or directory), and against the
-    build's ``outputs`` (setting -> (its value, its path)): none may lie inside another."""
+    build's ``outputs`` (setting -> (its value, its path)): none may lie inside another. ``warn`` is told of the
+    ``.pyc`` files left out without their source (Chalice ships them; Lambda could import them)."""
     app = find(project_dir, "app.py", "the handler module", want_dir=False)
     if app is None:
         raise ProjectError(
@@ -40,8 +42,15 @@ def app_files(project_dir: Path, app_paths: Sequence[str] = (),
             raise ProjectError(f"app_paths names {rel}, which is not in the project\n  in {project_dir}\n"
                                "  fix the app_paths setting, or create it")
         if root.is_dir:
-            files.update((f"{root.rel}/{name}", path) for name, path in tree.walk_files(root))
-        elif not tree.is_junk(root.path.name):
+            sourceless: list[str] = []
+            files.update((f"{root.rel}/{name}", path) for name, path in tree.walk_files(root, sourceless))
+            for name in sourceless:
+                warn(f"{root.rel}/{name} is compiled Python without its source, left out: the function zip ships "
+                     f"sources only; if the app imports it, ship its .py (else delete the .pyc)")
+        elif tree.is_junk(root.rel.rsplit("/", 1)[-1]):
+            raise ProjectError(f"app_paths names {rel}, a kind of file the function zip never ships (caches, "
+                               "editor backups, .pyc)\n  remove it from app_paths")
+        else:
             files[root.rel] = root
     _check_shadowed(files, project_dir)
     return sorted(files.items())
