@@ -47,7 +47,11 @@ def chalice_requirement(sources: SourceSettings, declaration: Declaration) -> tu
         return _locked_chalice(declaration)
     # only a line with "chalice" in it can name it (a name differs from "chalice" after normalising otherwise)
     lines = [line for line in declaration.app_roots or () if FRAMEWORK in line.lower()]
-    return _required_chalice(lines, sources.target.marker_environment()) if lines else (FRAMEWORK, False)
+    # a -c file narrows it as it narrows what pip installs (the chalice `chalice package` would take its runtime from)
+    constraints = [line.text for line in declaration.constraints if FRAMEWORK in line.text.lower()]
+    if not lines and not constraints:
+        return FRAMEWORK, False
+    return _required_chalice([*lines, FRAMEWORK], sources.target.marker_environment(), constraints)
 
 
 def _locked_chalice(declaration: Declaration) -> tuple[str, bool]:
@@ -60,22 +64,38 @@ def _locked_chalice(declaration: Declaration) -> tuple[str, bool]:
     return FRAMEWORK, False
 
 
-def _required_chalice(lines: Sequence[str], environment: dict[str, str]) -> tuple[str, bool]:
+def _required_chalice(lines: Sequence[str], environment: dict[str, str],
+                      constraints: Sequence[str] = ()) -> tuple[str, bool]:
+    """The first line that requires chalice (for the target), narrowed by every constraint on it."""
+    # lazy: packaging (~25 ms), only when a requirement line mentions chalice
+    from packaging.specifiers import SpecifierSet
+
+    found = next(iter(_chalice_specifiers(lines, environment)), None)
+    if found is None:
+        return FRAMEWORK, False
+    specifier = SpecifierSet(found)
+    for narrower in _chalice_specifiers(constraints, environment):
+        specifier &= SpecifierSet(narrower)
+    return f"chalice{specifier}", bool(specifier)
+
+
+def _chalice_specifiers(lines: Sequence[str], environment: dict[str, str]) -> list[str]:
     # lazy: packaging (~25 ms), only when a requirement line mentions chalice
     from packaging.requirements import InvalidRequirement, Requirement
     from packaging.utils import canonicalize_name
 
+    found = []
     for line in lines:
         try:
-            requirement = Requirement(line)
+            requirement = Requirement(line.split(" --", 1)[0])  # a constraint's --hash options
         except InvalidRequirement:
             continue
         if canonicalize_name(requirement.name) != FRAMEWORK or requirement.url:
             continue
         if requirement.marker is not None and not requirement.marker.evaluate(environment):
             continue
-        return f"chalice{requirement.specifier}", bool(requirement.specifier)
-    return FRAMEWORK, False
+        found.append(str(requirement.specifier))
+    return found
 
 
 def runtime(sources: SourceSettings, resolve: ResolveSettings, declaration: Declaration, reporter: Reporter,
