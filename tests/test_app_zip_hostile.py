@@ -139,3 +139,18 @@ def test_a_file_app_paths_names_is_shipped_or_refused_never_dropped(tmp_path):
     assert "compiled.pyc" in refused(root)
     (root / "pyproject.toml").write_text(offline_pyproject(tmp_path / "wheels", 'app_paths = ["settings.yaml"]\n'))
     assert "settings.yaml" in built(root)[0]
+
+
+# ---------------------------------------------------------------- secrets under another name
+
+
+def test_a_link_does_not_rename_a_secret_past_the_check(tmp_path):
+    """A link inside the project ships the file it points to under the link's name: the target's name counts too."""
+    root = project(tmp_path)
+    (root / ".env").write_text("DB_PASSWORD=hunter2\n")
+    (root / "chalicelib" / "settings.txt").symlink_to("../.env")
+    (root / ".ssh").mkdir()
+    (root / ".ssh" / "deploy").write_text("an OpenSSH key, by where it lives\n")
+    (root / "chalicelib" / "keys").symlink_to("../.ssh")
+    first = refused(root)
+    assert "chalicelib/keys/deploy" in first and "chalicelib/settings.txt" in first
