@@ -154,3 +154,41 @@ def test_a_link_does_not_rename_a_secret_past_the_check(tmp_path):
     (root / "chalicelib" / "keys").symlink_to("../.ssh")
     first = refused(root)
     assert "chalicelib/keys/deploy" in first and "chalicelib/settings.txt" in first
+
+
+# ---------------------------------------------------------------- the same project, two clones
+
+
+def clone(tmp: Path, name: str, umask: int, mtime: int) -> Path:
+    """The same files as another checkout makes them: another path, umask and clock."""
+    old = os.umask(umask)
+    try:
+        root = project(tmp / name, 'runtime = "python3.11"\nbytecode = true\napp_paths = ["todo"]\n')
+        (root / "chalicelib" / "run.sh").write_text("#!/bin/sh\n")
+        (root / "chalicelib" / "run.sh").chmod(0o777 & ~umask | 0o100)
+        (root / "todo").mkdir()
+        (root / "todo" / "__init__.py").write_text("ITEMS = []\n")
+    finally:
+        os.umask(old)
+    for path in root.rglob("*"):
+        os.utime(path, (mtime, mtime))
+    return root
+
+
+def test_two_clones_give_the_same_bytes(tmp_path):
+    from lambda_tasks.host import find_interpreter
+    from lambda_tasks.targets import Target
+
+    try:
+        find_interpreter(Target("python3.11", "x86_64"), None)
+    except Exception:  # noqa: BLE001 - any reason this host has no 3.11 skips
+        pytest.skip("no Python 3.11 here for the bytecode")
+    zips = []
+    for name, umask, mtime in (("one", 0o022, 1_000_000_000), ("two", 0o077, 1_700_000_000)):
+        root = clone(tmp_path, name, umask, mtime)
+        built(root)
+        zips.append((root / "dist" / "app.zip").read_bytes())
+        with zipfile.ZipFile(root / "dist" / "app.zip") as archive:
+            modes = {info.filename: info.external_attr >> 16 for info in archive.infolist()}
+        assert modes["chalicelib/run.sh"] == 0o100755 and modes["app.py"] == 0o100644  # world-readable
+    assert zips[0] == zips[1]
