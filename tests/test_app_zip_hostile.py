@@ -192,3 +192,18 @@ def test_two_clones_give_the_same_bytes(tmp_path):
             modes = {info.filename: info.external_attr >> 16 for info in archive.infolist()}
         assert modes["chalicelib/run.sh"] == 0o100755 and modes["app.py"] == 0o100644  # world-readable
     assert zips[0] == zips[1]
+
+
+# ---------------------------------------------------------------- the app hiding a dependency
+
+
+def test_an_app_module_with_a_dependencys_name_is_said(tmp_path):
+    """/var/task comes before /opt/python: the app's purelib.py hides the purelib the layers ship."""
+    root = project(tmp_path, 'app_paths = ["purelib.py"]\n', requirements="purelib\n")
+    (root / "purelib.py").write_text("X = 1\n")
+    names, said = built(root)
+    assert "purelib.py" in names
+    assert "warning: the app's purelib.py has the name of purelib's module purelib" in said
+    (root / "purelib.py").rename(root / "own.py")
+    (root / "pyproject.toml").write_text(offline_pyproject(tmp_path / "wheels", 'app_paths = ["own.py"]\n'))
+    assert "has the name of" not in built(root, "--force")[1]

@@ -8,7 +8,7 @@ import ast
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 
-from ..entries import APP_UNIT, Entry
+from ..entries import APP_UNIT, LAYER_PREFIX, Entry
 from ..errors import ProjectError, SettingsError
 from ..project_paths import ProjectPath, find, too_deep
 from . import tree
@@ -67,6 +67,39 @@ def check_outputs(roots: Sequence[ProjectPath], outputs: Mapping[str, tuple[str,
                     f"{setting} {value} and {root.rel} overlap, and {root.rel} ships in {artifact}: each build "
                     "would ship the last one's output\n"
                     f"  in {root.root}\n  move {setting} out of what ships (or {root.rel} out of {setting})")
+
+
+def warn_shadowing(app_entries: Sequence[Entry], dep_entries: Sequence[Entry], image_mode: bool,
+                   warn: Callable[[str], None]) -> None:
+    """The app's top-level modules that have a dependency's name: in a zip, /var/task comes before the layers on
+    sys.path, so the dependency is never imported; in an image both share /var/task (the app's files overwrite
+    the dependency's, and a package is imported before a module of its name)."""
+    deps: dict[str, str] = {}
+    for entry in dep_entries:
+        if image_mode or entry.arcname.startswith(LAYER_PREFIX):  # a zip's lib/ is not on sys.path
+            name = _module(entry.arcname if image_mode else entry.arcname[len(LAYER_PREFIX):])
+            if name:
+                deps.setdefault(name, entry.unit)
+    apps = {name: entry.arcname.split("/", 1)[0] + ("/" if "/" in entry.arcname else "")
+            for entry in app_entries if (name := _module(entry.arcname))}
+    for name in sorted(apps.keys() & deps.keys()):
+        where = "they share /var/task in the image" if image_mode else "/var/task comes before the layers"
+        warn(f"the app's {apps[name]} has the name of {deps[name]}'s module {name}: {where}, so the app's "
+             f"hides it; rename the app's {apps[name]} (unless it is meant to replace it)")
+
+
+def _module(path: str) -> str | None:
+    """The top-level module a path in a zip makes importable (None: not a module)."""
+    first, _, rest = path.partition("/")
+    if rest:
+        name = first
+    elif first.endswith(".py"):
+        name = first[:-3]
+    elif first.endswith((".so", ".pyd")):
+        name = first.split(".", 1)[0]
+    else:
+        return None
+    return name if name.isidentifier() and name != "__pycache__" else None
 
 
 def _check_shadowed(files: Collection[str], project_dir: Path) -> None:
