@@ -207,3 +207,22 @@ def test_an_app_module_with_a_dependencys_name_is_said(tmp_path):
     (root / "purelib.py").rename(root / "own.py")
     (root / "pyproject.toml").write_text(offline_pyproject(tmp_path / "wheels", 'app_paths = ["own.py"]\n'))
     assert "has the name of" not in built(root, "--force")[1]
+
+
+def test_a_lock_pins_the_chalice_runtime(tmp_path):
+    """pylock.toml holds chalice 1.30.0 (and a newer one sits in the index): the runtime is the locked one's."""
+    import hashlib
+
+    from fake_chalice import make_chalice
+
+    old = make_chalice(tmp_path / "wheels", version="1.30.0", requires=())
+    make_chalice(tmp_path / "wheels", version="1.34.0", requires=())
+    digest = hashlib.sha256(old.read_bytes()).hexdigest()
+    root = project(tmp_path, app=CHALICE_APP)
+    (root / "requirements.txt").unlink()
+    (root / "pylock.toml").write_text(
+        'lock-version = "1.0"\ncreated-by = "tests"\n[[packages]]\nname = "chalice"\nversion = "1.30.0"\n'
+        f'wheels = [{{ name = "{old.name}", url = "{old.as_uri()}", size = {old.stat().st_size}, '
+        f'hashes = {{ sha256 = "{digest}" }} }}]\n')
+    _, said = built(root)
+    assert "from chalice 1.30.0" in said
