@@ -226,3 +226,15 @@ def test_a_lock_pins_the_chalice_runtime(tmp_path):
         f'hashes = {{ sha256 = "{digest}" }} }}]\n')
     _, said = built(root)
     assert "from chalice 1.30.0" in said
+
+
+def test_a_chalice_app_made_in_chalicelib_gets_the_runtime(tmp_path):
+    """app.py calls a factory in chalicelib/ that imports chalice: Chalice ships its runtime for any app."""
+    from fake_chalice import make_chalice
+
+    make_chalice(tmp_path / "wheels", requires=())
+    root = project(tmp_path, app="from chalicelib.core import make\n\napp = make()\n")
+    (root / "chalicelib" / "core.py").write_text("from chalice import Chalice\n\ndef make():\n"
+                                                 "    return Chalice(app_name='shop')\n")
+    names, said = built(root)
+    assert {"chalice/__init__.py", "chalice/app.py"} <= set(names), said

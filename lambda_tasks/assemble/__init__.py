@@ -53,8 +53,6 @@ def build(sections: BuildSections, force: bool = False, reporter: Reporter | Non
         force = True
     # the dependency source, read once: every stage below takes this value, none reads the source again
     declaration = dependency_source(sources, sections.resolve.pip_args)
-    framework = chalice.runtime(sources, sections.resolve, declaration, reporter, refresh=force) \
-        if chalice.is_chalice_app(sources.project_dir) else None
     # the project's files, checked once here (inside the project, links resolved, regular files): every stage
     # below takes these values
     image_mode = image.package_type == "image"
@@ -65,6 +63,8 @@ def build(sections: BuildSections, force: bool = False, reporter: Reporter | Non
     app_files = app_code.app_files(sources.project_dir, sources.app_paths, outputs, reporter.warn)
     vendor = vendor_tree(sources)
     app_code.check_outputs([vendor] if vendor else [], outputs, "the layers")
+    framework = chalice.runtime(sources, sections.resolve, declaration, reporter, refresh=force) \
+        if chalice.is_chalice_app(sources.project_dir) or app_code.imports_chalice(app_files) else None
     plan = plan_build(fingerprints(sections, declaration, framework, app_files, vendor), previous,
                       lambda which: previous is not None and outputs_present(previous, layers.output_dir, which),
                       force=force, image_mode=image_mode, shared_cache=cache is not None)

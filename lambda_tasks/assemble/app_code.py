@@ -145,6 +145,13 @@ def check_imports(files: Sequence[tuple[str, ProjectPath]], project_dir: Path, s
                      f'app_paths = ["{where.rstrip("/")}"]')
 
 
+def imports_chalice(files: Sequence[tuple[str, ProjectPath]]) -> bool:
+    """Whether a shipped module imports chalice (a Chalice app made by a factory in chalicelib/, which app.py's
+    syntax tree does not show): Chalice's runtime must then ship, as ``chalice package`` always ships it."""
+    return any(arcname.endswith(".py") and b"chalice" in path.read_bytes() and "chalice" in _imports(path, arcname)
+               for arcname, path in files)
+
+
 def _imports(path: ProjectPath, arcname: str) -> set[str]:
     try:
         syntax = ast.parse(path.read_bytes(), filename=arcname)
