@@ -238,3 +238,11 @@ def test_a_chalice_app_made_in_chalicelib_gets_the_runtime(tmp_path):
                                                  "    return Chalice(app_name='shop')\n")
     names, said = built(root)
     assert {"chalice/__init__.py", "chalice/app.py"} <= set(names), said
+
+
+def test_a_shipped_module_that_does_not_parse_is_said(tmp_path):
+    """Without bytecode nothing compiles the app: a leftover in Python 2 or a broken file is said, by name."""
+    root = project(tmp_path)
+    (root / "chalicelib" / "legacy.py").write_text("print 'hello'\n")
+    _, said = built(root)
+    assert "warning: chalicelib/legacy.py does not parse with Python" in said

@@ -5,6 +5,7 @@ every module of the project the app imports ships with it.
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 
@@ -128,7 +129,7 @@ def check_imports(files: Sequence[tuple[str, ProjectPath]], project_dir: Path, s
     for arcname, path in files:
         if not arcname.endswith(".py"):
             continue
-        for name in sorted(_imports(path, arcname) - shipped - set(skip) - _NOT_APP_CODE):
+        for name in sorted(_imports(path, arcname, warn) - shipped - set(skip) - _NOT_APP_CODE):
             where = _project_module(project_dir, name)
             if where:
                 raise ProjectError(
@@ -152,11 +153,18 @@ def imports_chalice(files: Sequence[tuple[str, ProjectPath]]) -> bool:
                for arcname, path in files)
 
 
-def _imports(path: ProjectPath, arcname: str) -> set[str]:
+def _imports(path: ProjectPath, arcname: str, warn: Callable[[str], None] | None = None) -> set[str]:
+    """The top-level names a module imports; ``warn`` is told when it does not parse (with this host's Python:
+    only the bytecode step, with the runtime's, can be sure)."""
     try:
         syntax = ast.parse(path.read_bytes(), filename=arcname)
-    except (SyntaxError, ValueError):
-        return set()  # verify and the bytecode step say what is wrong with it; this check cannot tell
+    except (SyntaxError, ValueError) as exc:
+        if warn is not None:
+            line = f" (line {exc.lineno}: {exc.msg})" if isinstance(exc, SyntaxError) else ""
+            here = ".".join(map(str, sys.version_info[:2]))
+            warn(f"{arcname} does not parse with Python {here}{line}: an import of it would fail on Lambda; "
+                 "fix it (bytecode = true checks it with the runtime's Python)")
+        return set()
     except (RecursionError, MemoryError):
         raise too_deep(arcname) from None
     found: set[str] = set()
