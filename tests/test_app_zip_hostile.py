@@ -246,3 +246,13 @@ def test_a_shipped_module_that_does_not_parse_is_said(tmp_path):
     (root / "chalicelib" / "legacy.py").write_text("print 'hello'\n")
     _, said = built(root)
     assert "warning: chalicelib/legacy.py does not parse with Python" in said
+
+
+def test_an_app_module_named_chalice_is_refused_beside_the_runtime(tmp_path):
+    """The runtime's chalice/ package would hide the app's chalice.py."""
+    from fake_chalice import make_chalice
+
+    make_chalice(tmp_path / "wheels", requires=())
+    root = project(tmp_path, 'app_paths = ["chalice.py"]\n', app=CHALICE_APP)
+    (root / "chalice.py").write_text("X = 1\n")
+    assert "chalice.py" in refused(root)

@@ -109,10 +109,13 @@ def runtime_entries(found: Runtime, app_entries: Sequence[Entry]) -> list[Entry]
     # lazy: what a Chalice build that makes something needs; a no-op build does not load it
     from ..resolve.chalice_wheel import RUNTIME_FILES
 
-    clash = sorted(entry.arcname for entry in app_entries if entry.arcname.split("/", 1)[0] == FRAMEWORK)
+    # a chalice/ package, or a chalice.py (or compiled chalice module) that the runtime's package would hide
+    clash = sorted(entry.arcname for entry in app_entries
+                   if entry.arcname.split("/", 1)[0] == FRAMEWORK or entry.arcname.split(".", 1)[0] == FRAMEWORK)
     if clash:
         raise ProjectError(f"the app has its own {clash[0]}, where Chalice's runtime goes in the function zip\n"
-                           "  rename the app's chalice/ package (or remove it: lambda-tasks adds Chalice's runtime)")
+                           f"  rename the app's {clash[0].split('/', 1)[0]} (or remove it: lambda-tasks adds Chalice's "
+                           "runtime)")
     wanted = {name: entry for entry in wheel_entries(found.wheel, root="") if (name := entry.arcname) in RUNTIME_FILES}
     missing = [name for name in RUNTIME_FILES if name not in wanted]
     if missing:
