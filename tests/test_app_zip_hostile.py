@@ -256,3 +256,16 @@ def test_an_app_module_named_chalice_is_refused_beside_the_runtime(tmp_path):
     root = project(tmp_path, 'app_paths = ["chalice.py"]\n', app=CHALICE_APP)
     (root / "chalice.py").write_text("X = 1\n")
     assert "chalice.py" in refused(root)
+
+
+def test_a_sub_projects_environments_do_not_ship(tmp_path):
+    """app_paths names a sub-project that has its own .venv and .tox: tools' directories, as SAM leaves them out."""
+    root = project(tmp_path, 'app_paths = ["todo"]\n')
+    (root / "todo").mkdir()
+    (root / "todo" / "__init__.py").write_text("")
+    for tool in (".venv", ".tox/py312"):
+        (root / "todo" / tool / "bin").mkdir(parents=True)
+        (root / "todo" / tool / "bin" / "python").symlink_to(sys.executable)
+        (root / "todo" / tool / "pyvenv.cfg").write_text(f"home = {Path(sys.executable).parent}\n")
+    names, _ = built(root)
+    assert [name for name in names if name.startswith("todo/")] == ["todo/__init__.py"]

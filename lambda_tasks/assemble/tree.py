@@ -17,9 +17,10 @@ from pathlib import Path
 from ..errors import ProjectError, UnsafePathError
 from ..project_paths import ProjectPath, kind_name
 
-#: Names never shipped: caches, editor and OS litter.
+#: Names never shipped: caches, editor and OS litter, and tools' environments (a sub-project's .venv or .tox in
+#: app_paths: SAM leaves them out too; their links to the host's Python would stop the build).
 JUNK_DIRS = frozenset({"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".idea", ".vscode",
-                       ".DS_Store", ".git"})
+                       ".DS_Store", ".git", ".venv", ".tox", ".nox", ".hypothesis", ".eggs"})
 _JUNK_SUFFIXES = (".pyc", ".pyo", ".swp", ".swo", ".swx", "~", ".orig", ".rej")
 _JUNK_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 
