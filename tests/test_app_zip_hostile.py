@@ -269,3 +269,14 @@ def test_a_sub_projects_environments_do_not_ship(tmp_path):
         (root / "todo" / tool / "pyvenv.cfg").write_text(f"home = {Path(sys.executable).parent}\n")
     names, _ = built(root)
     assert [name for name in names if name.startswith("todo/")] == ["todo/__init__.py"]
+
+
+def test_a_chalice_named_by_url_is_the_runtime(tmp_path):
+    """chalice @ <a wheel of a fork>: pip installs that one; its runtime ships, not the index's newest."""
+    from fake_chalice import make_chalice
+
+    fork = make_chalice(tmp_path / "fork", version="1.30.0", requires=())
+    make_chalice(tmp_path / "wheels", version="1.34.0", requires=())
+    root = project(tmp_path, requirements=f"chalice @ {fork.as_uri()}\n", app=CHALICE_APP)
+    _, said = built(root)
+    assert "from chalice 1.30.0" in said and "the newest release was taken" not in said

@@ -45,6 +45,9 @@ def chalice_requirement(sources: SourceSettings, declaration: Declaration) -> tu
         return (f"chalice=={version}" if version[:1].isdigit() else f"chalice{version}"), True
     if declaration.is_lock:
         return _locked_chalice(declaration)
+    by_location = _chalice_reference(declaration, sources.target.marker_environment())
+    if by_location is not None:
+        return by_location, True
     # only a line with "chalice" in it can name it (a name differs from "chalice" after normalising otherwise)
     lines = [line for line in declaration.app_roots or () if FRAMEWORK in line.lower()]
     # a -c file narrows it as it narrows what pip installs (the chalice `chalice package` would take its runtime from)
@@ -52,6 +55,23 @@ def chalice_requirement(sources: SourceSettings, declaration: Declaration) -> tu
     if not lines and not constraints:
         return FRAMEWORK, False
     return _required_chalice([*lines, FRAMEWORK], sources.target.marker_environment(), constraints)
+
+
+def _chalice_reference(declaration: Declaration, environment: dict[str, str]) -> str | None:
+    """``chalice @ <location>`` when the requirements name chalice by location (a fork, a checkout, a wheel):
+    pip installs that one, so its runtime is the one to ship."""
+    # lazy: packaging, only for requirements named by location
+    from packaging.markers import Marker
+    from packaging.utils import canonicalize_name
+
+    for reference in declaration.references:
+        if reference.name is None or canonicalize_name(reference.name) != FRAMEWORK:
+            continue
+        if reference.marker and not Marker(reference.marker).evaluate(environment):
+            continue
+        location = reference.location
+        return f"{FRAMEWORK} @ {Path(location).as_uri() if '://' not in location else location}"
+    return None
 
 
 def _locked_chalice(declaration: Declaration) -> tuple[str, bool]:
@@ -73,13 +93,17 @@ def _required_chalice(lines: Sequence[str], environment: dict[str, str],
     found = next(iter(_chalice_specifiers(lines, environment)), None)
     if found is None:
         return FRAMEWORK, False
+    if found.startswith(" @ "):  # a fork, a local checkout or a wheel's URL: that chalice's runtime
+        return f"{FRAMEWORK}{found}", True
     specifier = SpecifierSet(found)
     for narrower in _chalice_specifiers(constraints, environment):
-        specifier &= SpecifierSet(narrower)
+        if not narrower.startswith(" @ "):
+            specifier &= SpecifierSet(narrower)
     return f"chalice{specifier}", bool(specifier)
 
 
 def _chalice_specifiers(lines: Sequence[str], environment: dict[str, str]) -> list[str]:
+    """What each line on chalice (for the target) asks: a specifier (``==1.34.0``), or `` @ <url>``."""
     # lazy: packaging (~25 ms), only when a requirement line mentions chalice
     from packaging.requirements import InvalidRequirement, Requirement
     from packaging.utils import canonicalize_name
@@ -90,11 +114,11 @@ def _chalice_specifiers(lines: Sequence[str], environment: dict[str, str]) -> li
             requirement = Requirement(line.split(" --", 1)[0])  # a constraint's --hash options
         except InvalidRequirement:
             continue
-        if canonicalize_name(requirement.name) != FRAMEWORK or requirement.url:
+        if canonicalize_name(requirement.name) != FRAMEWORK:
             continue
         if requirement.marker is not None and not requirement.marker.evaluate(environment):
             continue
-        found.append(str(requirement.specifier))
+        found.append(f" @ {requirement.url}" if requirement.url else str(requirement.specifier))
     return found
 
 
