@@ -82,6 +82,8 @@ def test_a_directory_without_init_beside_a_module_ships(tmp_path):
     ('layers_dir = "chalicelib/layers"\n', "layers_dir"),
     ('app_paths = ["dist"]\n', "app_zip"),
     ('layers_dir = "vendor/layers"\n', "layers_dir"),
+    ('package_type = "image"\nimage_dir = "chalicelib/image"\n', "image_dir"),
+    ('app_zip = "app.py"\n', "app_zip"),  # would write over the handler's module
 ])
 def test_an_output_inside_a_shipped_directory_is_refused(tmp_path, extra, where):
     """Else each build ships the last one's zip (or manifest, or stamp) in the new one."""
