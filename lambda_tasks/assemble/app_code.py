@@ -5,6 +5,7 @@ every module of the project the app imports ships with it.
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
@@ -149,8 +150,13 @@ def check_imports(files: Sequence[tuple[str, ProjectPath]], project_dir: Path, s
 def imports_chalice(files: Sequence[tuple[str, ProjectPath]]) -> bool:
     """Whether a shipped module imports chalice (a Chalice app made by a factory in chalicelib/, which app.py's
     syntax tree does not show): Chalice's runtime must then ship, as ``chalice package`` always ships it."""
-    return any(arcname.endswith(".py") and b"chalice" in path.read_bytes() and "chalice" in _imports(path, arcname)
-               for arcname, path in files)
+    return any(arcname.endswith(".py") and _CHALICE_IMPORT.search(path.read_bytes())
+               and "chalice" in _imports(path, arcname) for arcname, path in files)
+
+
+#: A line that may import chalice (not chalicelib): only such a module is parsed to be sure (a cheap look on a
+#: build that makes nothing).
+_CHALICE_IMPORT = re.compile(rb"(?m)^[ \t]*(?:from|import)[ \t][^\n#]*\bchalice\b")
 
 
 def _imports(path: ProjectPath, arcname: str, warn: Callable[[str], None] | None = None) -> set[str]:
