@@ -206,6 +206,8 @@ def test_an_app_module_with_a_dependencys_name_is_said(tmp_path):
     names, said = built(root)
     assert "purelib.py" in names
     assert "warning: the app's purelib.py has the name of purelib's module purelib" in said
+    (root / "purelib.py").write_text("X = 2\n")  # the app alone changes: the layer is kept, and read
+    assert "has the name of the layer app-deps-1's module purelib" in built(root)[1]
     (root / "purelib.py").rename(root / "own.py")
     (root / "pyproject.toml").write_text(offline_pyproject(tmp_path / "wheels", 'app_paths = ["own.py"]\n'))
     assert "has the name of" not in built(root, "--force")[1]

@@ -87,8 +87,13 @@ def build(sections: BuildSections, force: bool = False, reporter: Reporter | Non
                                              extra_layers=layers.extra_layers)
     given = LayerInputs(declaration, framework, vendor, sources.vendor_path, app_files)
     made = layer_pipeline.make_layers(layers, sections.resolve, plan, given, index, cache, reporter)
-    if made.entries is not None:  # kept layers were checked against the app when they were made, not since
-        app_code.warn_shadowing(app_entries, made.entries, image_mode, reporter.warn)
+    # the app's modules against the dependencies' (an image's kept layers are not read again: not checked)
+    if made.entries is not None:
+        app_code.warn_shadowing(app_entries, app_code.entry_modules(made.entries, image_mode), image_mode,
+                                reporter.warn)
+    elif not image_mode:
+        kept = [(record.name, layers.output_dir / record.path) for record in made.records]
+        app_code.warn_shadowing(app_entries, app_code.zip_modules(kept), image_mode, reporter.warn)
 
     def bom() -> BillOfMaterials | None:  # written once everything else was, before the manifest
         return layer_pipeline.bill_of_materials(layers, made, plan.kept_bill_of_materials)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import re
 import sys
+import zipfile
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 
@@ -71,23 +72,44 @@ def check_outputs(roots: Sequence[ProjectPath], outputs: Mapping[str, tuple[str,
                     f"  in {root.root}\n  move {setting} out of what ships (or {root.rel} out of {setting})")
 
 
-def warn_shadowing(app_entries: Sequence[Entry], dep_entries: Sequence[Entry], image_mode: bool,
+def warn_shadowing(app_entries: Sequence[Entry], deps: Mapping[str, str], image_mode: bool,
                    warn: Callable[[str], None]) -> None:
-    """The app's top-level modules that have a dependency's name: in a zip, /var/task comes before the layers on
-    sys.path, so the dependency is never imported; in an image both share /var/task (the app's files overwrite
-    the dependency's, and a package is imported before a module of its name)."""
-    deps: dict[str, str] = {}
-    for entry in dep_entries:
-        if image_mode or entry.arcname.startswith(LAYER_PREFIX):  # a zip's lib/ is not on sys.path
-            name = _module(entry.arcname if image_mode else entry.arcname[len(LAYER_PREFIX):])
-            if name:
-                deps.setdefault(name, entry.unit)
+    """The app's top-level modules that have a dependency's name (``deps``: module -> whose): in a zip, /var/task
+    comes before the layers on sys.path, so the dependency is never imported; in an image both share /var/task
+    (the app's files overwrite the dependency's, and a package is imported before a module of its name)."""
     apps = {name: entry.arcname.split("/", 1)[0] + ("/" if "/" in entry.arcname else "")
             for entry in app_entries if (name := _module(entry.arcname))}
     for name in sorted(apps.keys() & deps.keys()):
         where = "they share /var/task in the image" if image_mode else "/var/task comes before the layers"
         warn(f"the app's {apps[name]} has the name of {deps[name]}'s module {name}: {where}, so the app's "
              f"hides it; rename the app's {apps[name]} (unless it is meant to replace it)")
+
+
+def entry_modules(dep_entries: Sequence[Entry], image_mode: bool) -> dict[str, str]:
+    """The top-level modules of the layers' entries (a zip's ``python/``; an image's /var/task), with their unit."""
+    deps: dict[str, str] = {}
+    for entry in dep_entries:
+        if image_mode or entry.arcname.startswith(LAYER_PREFIX):  # a zip's lib/ is not on sys.path
+            name = _module(entry.arcname if image_mode else entry.arcname[len(LAYER_PREFIX):])
+            if name:
+                deps.setdefault(name, entry.unit)
+    return deps
+
+
+def zip_modules(layers: Sequence[tuple[str, Path]]) -> dict[str, str]:
+    """The top-level modules of kept layer zips ((name, path)), with the layer's name (their central directories
+    only: a layer kept since the app changed is checked too)."""
+    deps: dict[str, str] = {}
+    for name, path in layers:
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+        except (OSError, zipfile.BadZipFile):
+            continue  # kept layers were checked against the manifest; publish says what is wrong with one
+        for member in names:
+            if member.startswith(LAYER_PREFIX) and (module := _module(member[len(LAYER_PREFIX):])):
+                deps.setdefault(module, f"the layer {name}")
+    return deps
 
 
 def _module(path: str) -> str | None:
