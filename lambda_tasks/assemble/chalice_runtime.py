@@ -60,12 +60,16 @@ def chalice_requirement(sources: SourceSettings, declaration: Declaration) -> tu
 def _chalice_reference(declaration: Declaration, environment: dict[str, str]) -> str | None:
     """``chalice @ <location>`` when the requirements name chalice by location (a fork, a checkout, a wheel):
     pip installs that one, so its runtime is the one to ship."""
+    named = [reference for reference in declaration.references
+             if reference.name is not None and FRAMEWORK in reference.name.lower()]
+    if not named:
+        return None  # packaging is not loaded (a no-op build's start-up time)
     # lazy: packaging, only for requirements named by location
     from packaging.markers import Marker
     from packaging.utils import canonicalize_name
 
-    for reference in declaration.references:
-        if reference.name is None or canonicalize_name(reference.name) != FRAMEWORK:
+    for reference in named:
+        if canonicalize_name(reference.name or "") != FRAMEWORK:
             continue
         if reference.marker and not Marker(reference.marker).evaluate(environment):
             continue
