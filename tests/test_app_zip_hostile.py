@@ -139,6 +139,10 @@ def test_a_file_app_paths_names_is_shipped_or_refused_never_dropped(tmp_path):
     (root / "settings.yaml").write_text("a: 1\n")
     (root / "compiled.pyc").write_bytes(b"\0" * 16)
     assert "compiled.pyc" in refused(root)
+    (root / ".venv" / "lib").mkdir(parents=True)
+    (root / ".venv" / "lib" / "x.py").write_text("")
+    (root / "pyproject.toml").write_text(offline_pyproject(tmp_path / "wheels", 'app_paths = [".venv/lib"]\n'))
+    assert ".venv/lib" in refused(root)  # a directory that would ship nothing, or a tool's
     (root / "pyproject.toml").write_text(offline_pyproject(tmp_path / "wheels", 'app_paths = ["settings.yaml"]\n'))
     assert "settings.yaml" in built(root)[0]
 

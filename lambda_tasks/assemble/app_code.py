@@ -44,15 +44,15 @@ def app_files(project_dir: Path, app_paths: Sequence[str] = (),
                 continue
             raise ProjectError(f"app_paths names {rel}, which is not in the project\n  in {project_dir}\n"
                                "  fix the app_paths setting, or create it")
+        if any(tree.is_junk(part) for part in root.rel.split("/")):
+            raise ProjectError(f"app_paths names {rel}, which the function zip never ships (tools' directories, "
+                               "caches, editor backups, .pyc)\n  remove it from app_paths")
         if root.is_dir:
             sourceless: list[str] = []
             files.update((f"{root.rel}/{name}", path) for name, path in tree.walk_files(root, sourceless))
             for name in sourceless:
                 warn(f"{root.rel}/{name} is compiled Python without its source, left out: the function zip ships "
                      f"sources only; if the app imports it, ship its .py (else delete the .pyc)")
-        elif tree.is_junk(root.rel.rsplit("/", 1)[-1]):
-            raise ProjectError(f"app_paths names {rel}, a kind of file the function zip never ships (caches, "
-                               "editor backups, .pyc)\n  remove it from app_paths")
         else:
             files[root.rel] = root
     _check_shadowed(files, project_dir)
