@@ -105,7 +105,8 @@ def entry_name_reason(entry: Entry) -> str | None:
     if entry.arcname.endswith(f"/{real}"):
         return None  # not renamed by a link
     reason = name_reason(real)
-    return f"a link to {real}: {reason}" if reason else None
+    shown = real if entry.source.path.parent.name.lower() in SECRET_DIRS else entry.source.path.name
+    return f"a link to {shown}: {reason}" if reason else None
 
 
 def content_reason(entry: Entry, budget: secret_scan.Budget | None = None) -> str | None:
