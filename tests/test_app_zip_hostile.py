@@ -288,3 +288,17 @@ def test_a_chalice_named_by_url_is_the_runtime(tmp_path):
     root = project(tmp_path, requirements=f"chalice @ {fork.as_uri()}\n", app=CHALICE_APP)
     _, said = built(root)
     assert "from chalice 1.30.0" in said and "the newest release was taken" not in said
+
+
+@pytest.mark.tool("docker-registry", "skopeo")
+def test_in_an_image_an_app_module_with_a_dependencys_name_is_said(tmp_path, base_image):
+    """An image puts the app and the dependencies in one /var/task: the app's purelib/ merges with the
+    dependency's (its files overwrite); the build says so."""
+    root = project(tmp_path, f'package_type = "image"\nimage_base = "{base_image}"\napp_paths = ["purelib"]\n',
+                   requirements="purelib\n")
+    (root / "purelib").mkdir()
+    (root / "purelib" / "__init__.py").write_text("MINE = 1\n")
+    result = build(root)
+    assert result.returncode == 0, result.stderr
+    assert "warning: the app's purelib/ has the name of purelib's module purelib: they share /var/task" in \
+        result.stdout + result.stderr
