@@ -302,3 +302,20 @@ def test_in_an_image_an_app_module_with_a_dependencys_name_is_said(tmp_path, bas
     assert result.returncode == 0, result.stderr
     assert "warning: the app's purelib/ has the name of purelib's module purelib: they share /var/task" in \
         result.stdout + result.stderr
+
+
+def test_a_lock_pins_the_chalice_runtime_from_a_dev_group(tmp_path):
+    """chalice in the lock's dev group (a deploy tool, not shipped): the lock still says which runtime."""
+    from fake_chalice import make_chalice
+
+    make_chalice(tmp_path / "wheels", version="1.30.0", requires=())
+    make_chalice(tmp_path / "wheels", version="1.34.0", requires=())
+    root = project(tmp_path, app=CHALICE_APP)
+    (root / "requirements.txt").unlink()
+    (root / "pylock.toml").write_text(
+        'lock-version = "1.0"\ncreated-by = "tests"\ndependency-groups = ["dev"]\n[[packages]]\nname = "chalice"\n'
+        'version = "1.30.0"\nmarker = "\'dev\' in dependency_groups"\n'
+        'wheels = [{ name = "chalice-1.30.0-py3-none-any.whl", url = "https://example.invalid/c.whl", '
+        f'hashes = {{ sha256 = "{"0" * 64}" }} }}]\n')
+    _, said = built(root)
+    assert "from chalice 1.30.0" in said

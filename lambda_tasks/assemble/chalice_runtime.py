@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..entries import APP_UNIT, Entry
-from ..errors import ProjectError
+from ..errors import LambdaTasksError, ProjectError
+from ..project_paths import read_text
 from ..report import Reporter
 from ..resolve.chalice_wheel import runtime_wheel
 from ..sections import ResolveSettings, SourceSettings
@@ -85,7 +86,39 @@ def _locked_chalice(declaration: Declaration) -> tuple[str, bool]:
     for package in declaration.locked:
         if canonicalize_name(package.name) == FRAMEWORK:
             return f"chalice=={package.version}", True
-    return FRAMEWORK, False
+    # not for the groups this build ships: Chalice users keep chalice (a deploy tool) in a dev group, and the lock
+    # still says which release the project's environment runs
+    versions = _any_locked(declaration)
+    return (f"chalice=={versions[0]}", True) if len(versions) == 1 else (FRAMEWORK, False)
+
+
+def _any_locked(declaration: Declaration) -> list[str]:
+    """The chalice versions a lock holds in any group or section (read as data, markers aside)."""
+    # lazy: the lock's format, only for a Chalice app whose lock does not ship chalice
+    import json
+
+    import tomllib
+    from packaging.utils import canonicalize_name
+
+    source = declaration.source
+    if source is None:
+        return []
+    try:
+        text = read_text(source.path, source.path.name)
+        if source.kind == "Pipfile.lock":
+            data = json.loads(text)
+            sections = [data.get(name) for name in ("default", "develop")]
+            found = [str(spec.get("version", "")).removeprefix("==") for section in sections
+                     if isinstance(section, dict) for name, spec in section.items()
+                     if canonicalize_name(name) == FRAMEWORK and isinstance(spec, dict)]
+        else:
+            data = tomllib.loads(text)
+            packages = data.get("packages" if source.kind == "pylock" else "package", [])
+            found = [str(package.get("version", "")) for package in packages if isinstance(package, dict)
+                     and canonicalize_name(str(package.get("name", ""))) == FRAMEWORK]
+    except (LambdaTasksError, ValueError, AttributeError):
+        return []  # the lock's own reader says what is wrong with it
+    return sorted({version for version in found if version})
 
 
 def _required_chalice(lines: Sequence[str], environment: dict[str, str],
