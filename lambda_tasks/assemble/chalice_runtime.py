@@ -20,6 +20,7 @@ from ..resolve.chalice_wheel import runtime_wheel
 from ..sections import ResolveSettings, SourceSettings
 from ..sources.chalice_app import read_app
 from ..sources.declaration import Declaration
+from ..sources.project import read_toml
 from .collect import wheel_entries
 
 FRAMEWORK = "chalice"
@@ -97,22 +98,20 @@ def _any_locked(declaration: Declaration) -> list[str]:
     # lazy: the lock's format, only for a Chalice app whose lock does not ship chalice
     import json
 
-    import tomllib
     from packaging.utils import canonicalize_name
 
     source = declaration.source
     if source is None:
         return []
     try:
-        text = read_text(source.path, source.path.name)
         if source.kind == "Pipfile.lock":
-            data = json.loads(text)
+            data = json.loads(read_text(source.path, source.path.name))
             sections = [data.get(name) for name in ("default", "develop")]
             found = [str(spec.get("version", "")).removeprefix("==") for section in sections
                      if isinstance(section, dict) for name, spec in section.items()
                      if canonicalize_name(name) == FRAMEWORK and isinstance(spec, dict)]
         else:
-            data = tomllib.loads(text)
+            data = read_toml(source.path)
             packages = data.get("packages" if source.kind == "pylock" else "package", [])
             found = [str(package.get("version", "")) for package in packages if isinstance(package, dict)
                      and canonicalize_name(str(package.get("name", ""))) == FRAMEWORK]
