@@ -4,6 +4,7 @@ Chalice's own ``chalice package`` is the reference for what a Chalice user expec
 
 from __future__ import annotations
 
+import hashlib
 import os
 import py_compile
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import offline_pyproject
 from factory import make_project, make_wheel
+from fake_chalice import make_chalice
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -95,7 +97,7 @@ def test_an_output_inside_a_shipped_directory_is_refused(tmp_path, extra, where)
     assert where in first and "ships" in first
 
 
-# ---------------------------------------------------------------- files left out that the app needs
+# ---------------------------------------------------------------- files left out, and files that must not ship
 
 
 def test_a_sourceless_module_is_named_when_it_is_left_out(tmp_path):
@@ -110,30 +112,6 @@ def test_a_sourceless_module_is_named_when_it_is_left_out(tmp_path):
     assert "chalicelib/fast.pyc" in said and "helper.pyc" not in said
 
 
-# ---------------------------------------------------------------- Chalice's runtime: the release the project says
-
-
-CHALICE_APP = "from chalice import Chalice\napp = Chalice(app_name='shop')\n"
-
-
-@pytest.mark.parametrize("requirements, constraints", [
-    ("-c constraints.txt\nchalice\n", "chalice==1.30.0\n"),
-    ("-c constraints.txt\nchalice>=1.0\n", "chalice<1.31\n"),
-])
-def test_a_constraints_file_pins_the_chalice_runtime(tmp_path, requirements, constraints):
-    """pip installs the constrained chalice into the project's venv; Chalice packages that one's runtime."""
-    from fake_chalice import make_chalice
-
-    make_chalice(tmp_path / "wheels", version="1.30.0")
-    make_chalice(tmp_path / "wheels", version="1.34.0")
-    root = project(tmp_path, requirements=requirements, app=CHALICE_APP)
-    (root / "constraints.txt").write_text(constraints)
-    _, said = built(root)
-    assert "from chalice 1.30.0" in said and "the newest release was taken" not in said
-    with zipfile.ZipFile(root / "dist" / "app.zip") as archive:
-        assert b"__version__ = '1.30.0'" in archive.read("chalice/__init__.py")
-
-
 def test_a_file_app_paths_names_is_shipped_or_refused_never_dropped(tmp_path):
     root = project(tmp_path, 'app_paths = ["settings.yaml", "compiled.pyc"]\n')
     (root / "settings.yaml").write_text("a: 1\n")
@@ -145,6 +123,27 @@ def test_a_file_app_paths_names_is_shipped_or_refused_never_dropped(tmp_path):
     assert ".venv/lib" in refused(root)  # a directory that would ship nothing, or a tool's
     (root / "pyproject.toml").write_text(offline_pyproject(tmp_path / "wheels", 'app_paths = ["settings.yaml"]\n'))
     assert "settings.yaml" in built(root)[0]
+
+
+def test_a_sub_projects_environments_do_not_ship(tmp_path):
+    """app_paths names a sub-project that has its own .venv and .tox: tools' directories, as SAM leaves them out."""
+    root = project(tmp_path, 'app_paths = ["todo"]\n')
+    (root / "todo").mkdir()
+    (root / "todo" / "__init__.py").write_text("")
+    for tool in (".venv", ".tox/py312"):
+        (root / "todo" / tool / "bin").mkdir(parents=True)
+        (root / "todo" / tool / "bin" / "python").symlink_to(sys.executable)
+        (root / "todo" / tool / "pyvenv.cfg").write_text(f"home = {Path(sys.executable).parent}\n")
+    names, _ = built(root)
+    assert [name for name in names if name.startswith("todo/")] == ["todo/__init__.py"]
+
+
+def test_a_shipped_module_that_does_not_parse_is_said(tmp_path):
+    """Without bytecode nothing compiles the app: a leftover in Python 2 or a broken file is said, by name."""
+    root = project(tmp_path)
+    (root / "chalicelib" / "legacy.py").write_text("print 'hello'\n")
+    _, said = built(root)
+    assert "warning: chalicelib/legacy.py does not parse with Python" in said
 
 
 # ---------------------------------------------------------------- secrets under another name
@@ -217,79 +216,6 @@ def test_an_app_module_with_a_dependencys_name_is_said(tmp_path):
     assert "has the name of" not in built(root, "--force")[1]
 
 
-def test_a_lock_pins_the_chalice_runtime(tmp_path):
-    """pylock.toml holds chalice 1.30.0 (and a newer one sits in the index): the runtime is the locked one's."""
-    import hashlib
-
-    from fake_chalice import make_chalice
-
-    old = make_chalice(tmp_path / "wheels", version="1.30.0", requires=())
-    make_chalice(tmp_path / "wheels", version="1.34.0", requires=())
-    digest = hashlib.sha256(old.read_bytes()).hexdigest()
-    root = project(tmp_path, app=CHALICE_APP)
-    (root / "requirements.txt").unlink()
-    (root / "pylock.toml").write_text(
-        'lock-version = "1.0"\ncreated-by = "tests"\n[[packages]]\nname = "chalice"\nversion = "1.30.0"\n'
-        f'wheels = [{{ name = "{old.name}", url = "{old.as_uri()}", size = {old.stat().st_size}, '
-        f'hashes = {{ sha256 = "{digest}" }} }}]\n')
-    _, said = built(root)
-    assert "from chalice 1.30.0" in said
-
-
-def test_a_chalice_app_made_in_chalicelib_gets_the_runtime(tmp_path):
-    """app.py calls a factory in chalicelib/ that imports chalice: Chalice ships its runtime for any app."""
-    from fake_chalice import make_chalice
-
-    make_chalice(tmp_path / "wheels", requires=())
-    root = project(tmp_path, app="from chalicelib.core import make\n\napp = make()\n")
-    (root / "chalicelib" / "core.py").write_text("from chalice import Chalice\n\ndef make():\n"
-                                                 "    return Chalice(app_name='shop')\n")
-    names, said = built(root)
-    assert {"chalice/__init__.py", "chalice/app.py"} <= set(names), said
-
-
-def test_a_shipped_module_that_does_not_parse_is_said(tmp_path):
-    """Without bytecode nothing compiles the app: a leftover in Python 2 or a broken file is said, by name."""
-    root = project(tmp_path)
-    (root / "chalicelib" / "legacy.py").write_text("print 'hello'\n")
-    _, said = built(root)
-    assert "warning: chalicelib/legacy.py does not parse with Python" in said
-
-
-def test_an_app_module_named_chalice_is_refused_beside_the_runtime(tmp_path):
-    """The runtime's chalice/ package would hide the app's chalice.py."""
-    from fake_chalice import make_chalice
-
-    make_chalice(tmp_path / "wheels", requires=())
-    root = project(tmp_path, 'app_paths = ["chalice.py"]\n', app=CHALICE_APP)
-    (root / "chalice.py").write_text("X = 1\n")
-    assert "chalice.py" in refused(root)
-
-
-def test_a_sub_projects_environments_do_not_ship(tmp_path):
-    """app_paths names a sub-project that has its own .venv and .tox: tools' directories, as SAM leaves them out."""
-    root = project(tmp_path, 'app_paths = ["todo"]\n')
-    (root / "todo").mkdir()
-    (root / "todo" / "__init__.py").write_text("")
-    for tool in (".venv", ".tox/py312"):
-        (root / "todo" / tool / "bin").mkdir(parents=True)
-        (root / "todo" / tool / "bin" / "python").symlink_to(sys.executable)
-        (root / "todo" / tool / "pyvenv.cfg").write_text(f"home = {Path(sys.executable).parent}\n")
-    names, _ = built(root)
-    assert [name for name in names if name.startswith("todo/")] == ["todo/__init__.py"]
-
-
-def test_a_chalice_named_by_url_is_the_runtime(tmp_path):
-    """chalice @ <a wheel of a fork>: pip installs that one; its runtime ships, not the index's newest."""
-    from fake_chalice import make_chalice
-
-    fork = make_chalice(tmp_path / "fork", version="1.30.0", requires=())
-    make_chalice(tmp_path / "wheels", version="1.34.0", requires=())
-    root = project(tmp_path, requirements=f"chalice @ {fork.as_uri()}\n", app=CHALICE_APP)
-    _, said = built(root)
-    assert "from chalice 1.30.0" in said and "the newest release was taken" not in said
-
-
 @pytest.mark.tool("docker-registry", "skopeo")
 def test_in_an_image_an_app_module_with_a_dependencys_name_is_said(tmp_path, base_image):
     """An image puts the app and the dependencies in one /var/task: the app's purelib/ merges with the
@@ -304,10 +230,72 @@ def test_in_an_image_an_app_module_with_a_dependencys_name_is_said(tmp_path, bas
         result.stdout + result.stderr
 
 
+# ---------------------------------------------------------------- Chalice's runtime: shipped, and which release
+
+
+CHALICE_APP = "from chalice import Chalice\napp = Chalice(app_name='shop')\n"
+
+
+def test_a_chalice_app_made_in_chalicelib_gets_the_runtime(tmp_path):
+    """app.py calls a factory in chalicelib/ that imports chalice: Chalice ships its runtime for any app."""
+    make_chalice(tmp_path / "wheels", requires=())
+    root = project(tmp_path, app="from chalicelib.core import make\n\napp = make()\n")
+    (root / "chalicelib" / "core.py").write_text("from chalice import Chalice\n\ndef make():\n"
+                                                 "    return Chalice(app_name='shop')\n")
+    names, said = built(root)
+    assert {"chalice/__init__.py", "chalice/app.py"} <= set(names), said
+
+
+def test_an_app_module_named_chalice_is_refused_beside_the_runtime(tmp_path):
+    """The runtime's chalice/ package would hide the app's chalice.py."""
+    make_chalice(tmp_path / "wheels", requires=())
+    root = project(tmp_path, 'app_paths = ["chalice.py"]\n', app=CHALICE_APP)
+    (root / "chalice.py").write_text("X = 1\n")
+    assert "chalice.py" in refused(root)
+
+
+@pytest.mark.parametrize("requirements, constraints", [
+    ("-c constraints.txt\nchalice\n", "chalice==1.30.0\n"),
+    ("-c constraints.txt\nchalice>=1.0\n", "chalice<1.31\n"),
+])
+def test_a_constraints_file_pins_the_chalice_runtime(tmp_path, requirements, constraints):
+    """pip installs the constrained chalice into the project's venv; Chalice packages that one's runtime."""
+    make_chalice(tmp_path / "wheels", version="1.30.0")
+    make_chalice(tmp_path / "wheels", version="1.34.0")
+    root = project(tmp_path, requirements=requirements, app=CHALICE_APP)
+    (root / "constraints.txt").write_text(constraints)
+    _, said = built(root)
+    assert "from chalice 1.30.0" in said and "the newest release was taken" not in said
+    with zipfile.ZipFile(root / "dist" / "app.zip") as archive:
+        assert b"__version__ = '1.30.0'" in archive.read("chalice/__init__.py")
+
+
+def test_a_chalice_named_by_url_is_the_runtime(tmp_path):
+    """chalice @ <a wheel of a fork>: pip installs that one; its runtime ships, not the index's newest."""
+    fork = make_chalice(tmp_path / "fork", version="1.30.0", requires=())
+    make_chalice(tmp_path / "wheels", version="1.34.0", requires=())
+    root = project(tmp_path, requirements=f"chalice @ {fork.as_uri()}\n", app=CHALICE_APP)
+    _, said = built(root)
+    assert "from chalice 1.30.0" in said and "the newest release was taken" not in said
+
+
+def test_a_lock_pins_the_chalice_runtime(tmp_path):
+    """pylock.toml holds chalice 1.30.0 (and a newer one sits in the index): the runtime is the locked one's."""
+    old = make_chalice(tmp_path / "wheels", version="1.30.0", requires=())
+    make_chalice(tmp_path / "wheels", version="1.34.0", requires=())
+    digest = hashlib.sha256(old.read_bytes()).hexdigest()
+    root = project(tmp_path, app=CHALICE_APP)
+    (root / "requirements.txt").unlink()
+    (root / "pylock.toml").write_text(
+        'lock-version = "1.0"\ncreated-by = "tests"\n[[packages]]\nname = "chalice"\nversion = "1.30.0"\n'
+        f'wheels = [{{ name = "{old.name}", url = "{old.as_uri()}", size = {old.stat().st_size}, '
+        f'hashes = {{ sha256 = "{digest}" }} }}]\n')
+    _, said = built(root)
+    assert "from chalice 1.30.0" in said
+
+
 def test_a_lock_pins_the_chalice_runtime_from_a_dev_group(tmp_path):
     """chalice in the lock's dev group (a deploy tool, not shipped): the lock still says which runtime."""
-    from fake_chalice import make_chalice
-
     make_chalice(tmp_path / "wheels", version="1.30.0", requires=())
     make_chalice(tmp_path / "wheels", version="1.34.0", requires=())
     root = project(tmp_path, app=CHALICE_APP)
