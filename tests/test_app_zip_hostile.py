@@ -16,10 +16,12 @@ import pytest
 from conftest import offline_pyproject
 from factory import make_project, make_wheel
 from fake_chalice import make_chalice
+from test_bytecode import interpreter_or_skip
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 BIN = Path(sys.executable).parent / "lambda-tasks"
+HOST_VERSION = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 
 def project(tmp: Path, extra: str = "", requirements: str = "", app: str | None = None) -> Path:
@@ -168,7 +170,7 @@ def clone(tmp: Path, name: str, umask: int, mtime: int) -> Path:
     """The same files as another checkout makes them: another path, umask and clock."""
     old = os.umask(umask)
     try:
-        root = project(tmp / name, 'runtime = "python3.11"\nbytecode = true\napp_paths = ["todo"]\n')
+        root = project(tmp / name, f'runtime = "python{HOST_VERSION}"\nbytecode = true\napp_paths = ["todo"]\n')
         (root / "chalicelib" / "run.sh").write_text("#!/bin/sh\n")
         (root / "chalicelib" / "run.sh").chmod(0o777 & ~umask | 0o100)
         (root / "todo").mkdir()
@@ -181,13 +183,7 @@ def clone(tmp: Path, name: str, umask: int, mtime: int) -> Path:
 
 
 def test_two_clones_give_the_same_bytes(tmp_path):
-    from lambda_tasks.host import find_interpreter
-    from lambda_tasks.targets import Target
-
-    try:
-        find_interpreter(Target("python3.11", "x86_64"), None)
-    except Exception:  # noqa: BLE001 - any reason this host has no 3.11 skips
-        pytest.skip("no Python 3.11 here for the bytecode")
+    interpreter_or_skip(HOST_VERSION)  # the bytecode is compiled by the runtime's version
     zips = []
     for name, umask, mtime in (("one", 0o022, 1_000_000_000), ("two", 0o077, 1_700_000_000)):
         root = clone(tmp_path, name, umask, mtime)
