@@ -186,7 +186,7 @@ def runtime_entries(found: Runtime, app_entries: Sequence[Entry]) -> list[Entry]
 
 def describe(found: Runtime) -> str:
     version = found.wheel.name.split("-")[1]
-    line = f"chalice: app.py uses Chalice; the function zip gets its runtime (chalice/__init__.py, chalice/app.py) " \
+    line = f"chalice: the app uses Chalice; the function zip gets its runtime (chalice/__init__.py, chalice/app.py) " \
            f"from chalice {version}"
     if not found.pinned:
         line += "; the newest release was taken: pin chalice (chalice_version) so that builds repeat"
