@@ -53,13 +53,18 @@ def build(sections: BuildSections, force: bool = False, reporter: Reporter | Non
         force = True
     # the dependency source, read once: every stage below takes this value, none reads the source again
     declaration = dependency_source(sources, sections.resolve.pip_args)
-    framework = chalice.runtime(sources, sections.resolve, declaration, reporter, refresh=force) \
-        if chalice.is_chalice_app(sources.project_dir) else None
     # the project's files, checked once here (inside the project, links resolved, regular files): every stage
     # below takes these values
-    app_files = app_code.app_files(sources.project_dir, sources.app_paths)
-    vendor = vendor_tree(sources)
     image_mode = image.package_type == "image"
+    # what this build writes: inside nothing that ships, or the next build ships it
+    outputs = {"layers_dir": (layers.layers_dir, layers.layers_path), **(
+        {"image_dir": (image.image_dir, image.image_path)} if image_mode else
+        {"app_zip": (sections.app.app_zip, sections.app.app_zip_path)})}
+    app_files = app_code.app_files(sources.project_dir, sources.app_paths, outputs, reporter.warn)
+    vendor = vendor_tree(sources)
+    app_code.check_outputs([vendor] if vendor else [], outputs, "the layers")
+    framework = chalice.runtime(sources, sections.resolve, declaration, reporter, refresh=force) \
+        if chalice.is_chalice_app(sources.project_dir) or app_code.imports_chalice(app_files) else None
     plan = plan_build(fingerprints(sections, declaration, framework, app_files, vendor), previous,
                       lambda which: previous is not None and outputs_present(previous, layers.output_dir, which),
                       force=force, image_mode=image_mode, shared_cache=cache is not None)
@@ -82,6 +87,13 @@ def build(sections: BuildSections, force: bool = False, reporter: Reporter | Non
                                              extra_layers=layers.extra_layers)
     given = LayerInputs(declaration, framework, vendor, sources.vendor_path, app_files)
     made = layer_pipeline.make_layers(layers, sections.resolve, plan, given, index, cache, reporter)
+    # the app's modules against the dependencies' (an image's kept layers are not read again: not checked)
+    if made.entries is not None:
+        app_code.warn_shadowing(app_entries, app_code.entry_modules(made.entries, image_mode), image_mode,
+                                reporter.warn)
+    elif not image_mode:
+        kept = [(record.name, layers.output_dir / record.path) for record in made.records]
+        app_code.warn_shadowing(app_entries, app_code.zip_modules(kept), image_mode, reporter.warn)
 
     def bom() -> BillOfMaterials | None:  # written once everything else was, before the manifest
         return layer_pipeline.bill_of_materials(layers, made, plan.kept_bill_of_materials)

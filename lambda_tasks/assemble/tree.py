@@ -17,9 +17,10 @@ from pathlib import Path
 from ..errors import ProjectError, UnsafePathError
 from ..project_paths import ProjectPath, kind_name
 
-#: Names never shipped: caches, editor and OS litter.
+#: Names never shipped: caches, editor and OS litter, and tools' environments (a sub-project's .venv or .tox in
+#: app_paths: SAM leaves them out too; their links to the host's Python would stop the build).
 JUNK_DIRS = frozenset({"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".idea", ".vscode",
-                       ".DS_Store", ".git"})
+                       ".DS_Store", ".git", ".venv", ".tox", ".nox", ".hypothesis", ".eggs"})
 _JUNK_SUFFIXES = (".pyc", ".pyo", ".swp", ".swo", ".swx", "~", ".orig", ".rej")
 _JUNK_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 
@@ -78,8 +79,9 @@ def _special(path: Path, mode: int, root: Path) -> ProjectError:
                         f"  in {root}\n  remove it from the project tree (or move it out of the directories that ship)")
 
 
-def walk_files(top: ProjectPath) -> Iterator[tuple[str, ProjectPath]]:
+def walk_files(top: ProjectPath, sourceless: list[str] | None = None) -> Iterator[tuple[str, ProjectPath]]:
     """(path relative to ``top``, posix; the file) of every regular file below ``top``, sorted, junk left out.
+    ``sourceless`` is given the ``*.pyc`` left out without their ``.py`` beside them (modules Python would import).
 
     A symlink (to a file or a directory) is followed when its real path is inside the project; it ships under its
     own name. FIFOs, sockets and devices (found directly or through a link) are errors, before anything reads them.
@@ -95,6 +97,9 @@ def walk_files(top: ProjectPath) -> Iterator[tuple[str, ProjectPath]]:
         subdirs = []
         for child in children:
             if is_junk(child.name):
+                if sourceless is not None and child.name.endswith(".pyc") and \
+                        not any(other.name == child.name[:-1] for other in children):
+                    sourceless.append(prefix + child.name)
                 continue
             path = Path(child.path)
             _check_name(path)

@@ -25,14 +25,14 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable, Collection, Sequence
 
-from ..entries import APP_UNIT, LAYER_PREFIX, VENDOR_PREFIX, Entry
+from ..entries import APP_UNIT, LAYER_PREFIX, VENDOR_PREFIX, Entry, FileSource
 from ..errors import SecretFileError
 from . import secret_scan
 from .secret_patterns import SECRET_DIRS
 from .secret_scan import name_reason
 from .secret_verdicts import Verdicts
 
-__all__ = ["SECRET_DIRS", "check_files", "content_reason", "included", "is_users", "name_reason",
+__all__ = ["SECRET_DIRS", "check_files", "content_reason", "entry_name_reason", "included", "is_users", "name_reason",
            "secret_reason"]
 
 _MAX_LISTED = 20
@@ -55,7 +55,7 @@ def check_files(entries: Sequence[Entry], include: Sequence[str] = (), own: Coll
     for entry in entries:
         if not (is_users(entry) or entry.unit in own) or included(entry.arcname, include):
             continue
-        reason = name_reason(entry.arcname)
+        reason = entry_name_reason(entry)
         key = verdicts.key(entry) if reason is None else None
         if reason is None and not verdicts.is_clean(key):
             reason = content_reason(entry, budget)
@@ -92,7 +92,21 @@ def included(arcname: str, include: Sequence[str]) -> bool:
 
 def secret_reason(entry: Entry) -> str | None:
     """Why an entry looks like a secret (never quoting it), or None."""
-    return name_reason(entry.arcname) or content_reason(entry)
+    return entry_name_reason(entry) or content_reason(entry)
+
+
+def entry_name_reason(entry: Entry) -> str | None:
+    """What the entry's name gives away, or the name of the file a link in the project stands for
+    (``chalicelib/settings.txt -> ../.env`` ships the .env under an innocent name)."""
+    reason = name_reason(entry.arcname)
+    if reason is not None or not isinstance(entry.source, FileSource):
+        return reason
+    real = "/".join(entry.source.path.parts[-2:])  # the file and its directory (.ssh/id_ed25519)
+    if entry.arcname.endswith(f"/{real}"):
+        return None  # not renamed by a link
+    reason = name_reason(real)
+    shown = real if entry.source.path.parent.name.lower() in SECRET_DIRS else entry.source.path.name
+    return f"a link to {shown}: {reason}" if reason else None
 
 
 def content_reason(entry: Entry, budget: secret_scan.Budget | None = None) -> str | None:
