@@ -29,7 +29,7 @@ from ..errors import ResolveError
 from ..files import tree_digest
 from ..sections import SourceSettings
 from .local_inputs import find_links_locations, local_inputs, not_source
-from .locks import LockedPackage, read_pylock, read_uv_lock, uv_lock_staleness
+from .locks import LockedPackage, read_pylock, read_uv_lock
 from .project import Source, find_source, project_requirements
 from .requirements import (
     DirectReference,
@@ -46,6 +46,7 @@ from .requirements import (
     top_level,
 )
 from .roots import Roots, declared_requirements, lock_declarations, lock_inputs, lock_roots
+from .uv_staleness import uv_lock_staleness
 
 #: where a derived declaration's lines come from, as messages name them
 _LABELS = {"pyproject": "[project]", "poetry": "[tool.poetry]", "pipfile": "[packages]"}

@@ -150,7 +150,8 @@ def _pylock_package(package: dict[str, Any], path: Path, chosen: dict[str, Any])
                          requires_python=str(requires_python) if requires_python else None)
 
 
-def _check_requires_python(specifier: object, version: str, lock: str) -> None:
+def _check_requires_python(specifier: object, version: str, lock: str,
+                           way_out: str = "lock it for the target (invoke lock --runtime R)") -> None:
     # lazy: packaging (~25 ms) is not loaded by a no-op build
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
@@ -162,7 +163,7 @@ def _check_requires_python(specifier: object, version: str, lock: str) -> None:
         raise SettingsError(f"{lock} has an invalid requires-python {specifier!r}") from None
     if not allowed:
         raise SettingsError(f"{lock} requires Python {specifier}; the target has {version}"
-                            "\n    lock it for the target (invoke lock --runtime R), or build for a runtime it allows")
+                            f"\n    {way_out}, or build for a runtime it allows")
 
 
 def _uri(location: str) -> str:
@@ -198,6 +199,9 @@ def read_uv_lock(path: Path, environment: Mapping[str, str], extras: Sequence[st
                  groups: Sequence[str] = ()) -> list[LockedPackage]:
     """The packages the root project needs on the target, walking the lock's dependency graph."""
     data = read_toml(path)
+    # uv locks for its requires-python only: a marker that excludes those versions is dropped, with its packages
+    _check_requires_python(data.get("requires-python"), environment["python_full_version"], path.name,
+                           "widen requires-python in pyproject.toml and run `uv lock`")
     packages = data.get("package", [])
     by_name: dict[str, list[dict[str, Any]]] = {}
     for package in packages:
@@ -291,50 +295,3 @@ def lock_directories(path: Path) -> list[Path]:
         if "directory" in package:
             found.append((path.parent / str(package["directory"].get("path", ""))).resolve())
     return sorted(set(found))
-
-
-def uv_lock_staleness(lock: Path, pyproject: Path) -> str | None:
-    """Why uv.lock no longer matches pyproject.toml's dependencies (None when it does)."""
-    if not pyproject.is_file():
-        return None
-    # lazy: packaging (~25 ms) is not loaded by a no-op build
-    from packaging.requirements import Requirement
-
-    project = read_toml(pyproject)
-    root = uv_root(read_toml(lock), lock)
-    meta = root.get("metadata", {})
-
-    def key(name: str, extras: Sequence[str], specifier: str, marker: str | None) -> tuple[str, ...]:
-        # lazy: packaging (~25 ms) is not loaded by a no-op build
-        from packaging.specifiers import SpecifierSet
-
-        return (_norm(name), ",".join(sorted(_norm(x) for x in extras)), str(SpecifierSet(specifier)), marker or "")
-
-    def wanted(lines: Sequence[str], extra: str | None) -> set[tuple[str, ...]]:
-        out = set()
-        for line in lines:
-            requirement = Requirement(line)
-            out.add(key(requirement.name, sorted(requirement.extras), str(requirement.specifier), extra))
-        return out
-
-    def locked(entries: Sequence[Mapping[str, Any]], by_extra: bool) -> set[tuple[str, ...]]:
-        out = set()
-        for entry in entries:
-            marker = str(entry.get("marker", ""))
-            extra = marker.split("extra == '", 1)[1].split("'", 1)[0] if by_extra and "extra == '" in marker else None
-            out.add(key(entry["name"], entry.get("extras", []), str(entry.get("specifier", "")), extra))
-        return out
-
-    table = project.get("project", {})
-    now = wanted(table.get("dependencies", []), None)
-    for extra, lines in table.get("optional-dependencies", {}).items():
-        now |= wanted(lines, _norm(extra))
-    if now != locked(meta.get("requires-dist", []), True):
-        return "[project] dependencies"
-    groups = project.get("dependency-groups", {})
-    recorded = meta.get("requires-dev", {})
-    for group in set(groups) | set(recorded):
-        lines = [line for line in groups.get(group, []) if isinstance(line, str)]
-        if wanted(lines, None) != locked(recorded.get(group, []), False):
-            return f"[dependency-groups] {group}"
-    return None

@@ -129,7 +129,8 @@ def _name(requirement: str) -> str:
 
 def project_requirements(path: Path, extras: Sequence[str] = (), groups: Sequence[str] = ()) -> list[str]:
     """``[project] dependencies`` plus the optional-dependencies of ``extras`` and the ``[dependency-groups]``
-    named in ``groups`` (PEP 735, include-group followed), as requirement lines. ``[tool.*]`` is never read."""
+    named in ``groups`` (PEP 735, include-group followed; uv's legacy ``[tool.uv] dev-dependencies`` are the ``dev``
+    group, as uv reads them), as requirement lines. No other ``[tool.*]`` table is read."""
     data = read_toml(path)
     project = data.get("project", {})
     if "dependencies" in project.get("dynamic", []):
@@ -161,13 +162,23 @@ def project_requirements(path: Path, extras: Sequence[str] = (), groups: Sequenc
                 raise SettingsError(f"extra {extra!r} is not in {path} [project.optional-dependencies]"
                                     f"\n    it has: {', '.join(sorted(optional)) or 'none'}")
             pending = optional[extra]
-    table: dict[str, list[Any]] = {_norm(k): v for k, v in data.get("dependency-groups", {}).items()}
+    table = dependency_groups(data)
     for group in groups:
-        lines += [line for line in _group(table, _norm(group), path, ()) if line not in lines]
+        lines += [line for line in group_lines(table, _norm(group), path, ()) if line not in lines]
     return lines
 
 
-def _group(table: dict[str, list[Any]], group: str, path: Path, seen: tuple[str, ...]) -> list[str]:
+def dependency_groups(data: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """``[dependency-groups]`` by normalised name, with uv's legacy ``[tool.uv] dev-dependencies`` in ``dev``
+    (uv merges them: ``uv sync --group dev`` and uv.lock's ``dev`` group hold both)."""
+    table: dict[str, list[Any]] = {_norm(k): list(v) for k, v in data.get("dependency-groups", {}).items()}
+    legacy = data.get("tool", {}).get("uv", {}).get("dev-dependencies")
+    if isinstance(legacy, list) and legacy:
+        table["dev"] = [*table.get("dev", []), *legacy]
+    return table
+
+
+def group_lines(table: dict[str, list[Any]], group: str, path: Path, seen: tuple[str, ...]) -> list[str]:
     if group not in table:
         raise SettingsError(f"dependency group {group!r} is not in {path} [dependency-groups]"
                             f"\n    it has: {', '.join(sorted(table)) or 'none'}")
@@ -176,7 +187,7 @@ def _group(table: dict[str, list[Any]], group: str, path: Path, seen: tuple[str,
     lines: list[str] = []
     for item in table[group]:
         if isinstance(item, dict) and "include-group" in item:
-            lines += _group(table, _norm(str(item["include-group"])), path, (*seen, group))
+            lines += group_lines(table, _norm(str(item["include-group"])), path, (*seen, group))
         elif isinstance(item, str):
             lines.append(item)
     return lines

@@ -1,0 +1,271 @@
+"""Lock files as the real tools write them, against what the target needs: each case here was a build that
+exited 0 with a wrong layer (or refused a right one) before its fix. The locks are shaped from the tools' own
+output (uv 0.13.10, pipenv 2026.11.0, run on an x86_64 host with Python 3.11), on the test's own wheels."""
+
+import hashlib
+import json
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+import tomllib
+from factory import build, make_project, make_wheel
+from test_locks import Lines, _layer
+
+from lambda_tasks.config import load_settings
+from lambda_tasks.errors import LambdaTasksError
+from lambda_tasks.sources.pipfile import pipfile_hash
+from lambda_tasks.sources.uv_staleness import uv_lock_staleness
+
+BIN = Path(sys.executable).parent
+OFFLINE = '[tool.lambda-tasks]\npip_args = ["--no-index", "--find-links", "wheels"]\nruntime = "python3.12"\n'
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _uv_wheels(where: Path) -> Path:
+    make_wheel(where, "alpha", "1.0", requires=["beta"])
+    make_wheel(where, "beta", "1.5")
+    make_wheel(where, "devtool", "1.0")
+    make_wheel(where, "loc", "1.0")
+    return where
+
+
+def _uv_wheel(path: Path) -> str:
+    return f'{{ url = "{path.as_uri()}", hash = "sha256:{_sha(path)}", size = {path.stat().st_size} }}'
+
+
+# -------------------------------------------------------------------------------------- uv.lock staleness
+
+#: pyproject.toml as `uv lock` (0.13.10) locked it: [tool.uv] tables and the legacy dev-dependencies
+UV_PYPROJECT = textwrap.dedent("""\
+    [project]
+    name = "app"
+    version = "0"
+    requires-python = ">=3.11"
+    dependencies = ["alpha", "loc"]
+
+    [dependency-groups]
+    a = ["gamma"]
+    b = [{include-group = "a"}, "delta"]
+
+    [tool.uv]
+    dev-dependencies = ["devtool"]
+    constraint-dependencies = ["beta<2"]
+
+    [tool.uv.sources]
+    alpha = { index = "mirror" }
+    loc = { path = "libs/loc" }
+
+    [[tool.uv.index]]
+    name = "mirror"
+    url = "https://mirror.invalid/simple/"
+    explicit = true
+""")
+
+
+def _uv_lock(wheels: Path) -> str:
+    """uv.lock for UV_PYPROJECT, as uv writes it (the root's metadata is what uv's own --check compares)."""
+    return textwrap.dedent(f"""\
+        version = 1
+        revision = 5
+        requires-python = ">=3.11"
+
+        [manifest]
+        constraints = [{{ name = "beta", specifier = "<2" }}]
+
+        [[package]]
+        name = "alpha"
+        version = "1.0"
+        source = {{ registry = "https://mirror.invalid/simple/" }}
+        dependencies = [{{ name = "beta" }}]
+        wheels = [{_uv_wheel(wheels / "alpha-1.0-py3-none-any.whl")}]
+
+        [[package]]
+        name = "beta"
+        version = "1.5"
+        source = {{ registry = "https://pypi.org/simple" }}
+        wheels = [{_uv_wheel(wheels / "beta-1.5-py3-none-any.whl")}]
+
+        [[package]]
+        name = "app"
+        version = "0"
+        source = {{ virtual = "." }}
+        dependencies = [{{ name = "alpha" }}, {{ name = "loc" }}]
+
+        [package.dev-dependencies]
+        a = [{{ name = "gamma" }}]
+        b = [{{ name = "delta" }}, {{ name = "gamma" }}]
+        dev = [{{ name = "devtool" }}]
+
+        [package.metadata]
+        requires-dist = [
+            {{ name = "alpha", index = "https://mirror.invalid/simple/" }},
+            {{ name = "loc", directory = "libs/loc" }},
+        ]
+
+        [package.metadata.requires-dev]
+        a = [{{ name = "gamma" }}]
+        b = [
+            {{ name = "delta" }},
+            {{ name = "gamma" }},
+        ]
+        dev = [{{ name = "devtool" }}]
+
+        [[package]]
+        name = "devtool"
+        version = "1.0"
+        source = {{ registry = "https://pypi.org/simple" }}
+        wheels = [{_uv_wheel(wheels / "devtool-1.0-py3-none-any.whl")}]
+
+        [[package]]
+        name = "loc"
+        version = "1.0"
+        source = {{ directory = "libs/loc" }}
+    """)
+
+
+def test_uv_lock_as_uv_wrote_it_is_not_stale(tmp_path):
+    """include-group expanded, the legacy dev-dependencies as the dev group, sources by index and path: all as uv
+    records them (these read as stale before: a build refused for nothing)."""
+    (tmp_path / "pyproject.toml").write_text(UV_PYPROJECT)
+    (tmp_path / "uv.lock").write_text(_uv_lock(_uv_wheels(tmp_path / "wheels")))
+    assert uv_lock_staleness(tmp_path / "uv.lock", tmp_path / "pyproject.toml") is None
+
+
+@pytest.mark.parametrize(("change", "table"), [
+    (('constraint-dependencies = ["beta<2"]', 'constraint-dependencies = ["beta<1.5"]'),
+     "[tool.uv] constraint-dependencies"),
+    (('constraint-dependencies = ["beta<2"]', 'constraint-dependencies = ["beta<2"]\noverride-dependencies = '
+                                             '["beta==1.0"]'), "[tool.uv] override-dependencies"),
+    (('alpha = { index = "mirror" }', 'alpha = { url = "https://x.invalid/alpha-2.0-py3-none-any.whl" }'),
+     "[project] dependencies ([tool.uv.sources])"),
+    (('alpha = { index = "mirror" }\n', ""), "[project] dependencies ([tool.uv.sources])"),
+    (('dev-dependencies = ["devtool"]', 'dev-dependencies = ["devtool", "more"]'), "[dependency-groups] dev"),
+])
+def test_uv_lock_stale_against_tool_uv_is_refused(tmp_path, change, table):
+    """What `uv lock --check` calls stale (constraints, overrides, sources changed) was built from the old lock:
+    versions and files pyproject.toml no longer asks for."""
+    (tmp_path / "pyproject.toml").write_text(UV_PYPROJECT.replace(*change))
+    (tmp_path / "uv.lock").write_text(_uv_lock(_uv_wheels(tmp_path / "wheels")))
+    assert uv_lock_staleness(tmp_path / "uv.lock", tmp_path / "pyproject.toml") == table
+
+
+@pytest.fixture
+def uv_project(tmp_path):
+    root = make_project(tmp_path / "proj", pyproject=UV_PYPROJECT + "\n" + OFFLINE)
+    (root / "requirements.txt").unlink()
+    _uv_wheels(root / "wheels")  # loc as a wheel here: the directory is not what this tests
+    (root / "uv.lock").write_text(_uv_lock(root / "wheels").replace(
+        'source = { directory = "libs/loc" }',
+        f'source = {{ registry = "https://pypi.org/simple" }}\nwheels = [{_uv_wheel(root / "wheels/loc-1.0-py3-none-any.whl")}]'))
+    return root
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_build_refuses_a_uv_lock_older_than_its_constraints(uv_project):
+    """The command line: the lock as uv wrote it builds; the same lock once [tool.uv] constraint-dependencies
+    changed exits 1 naming the table, and writes no layer."""
+    def run():
+        return subprocess.run([BIN / "lambda-tasks", "build", "--json"], cwd=uv_project, capture_output=True,
+                              text=True, timeout=120)
+    done = run()
+    assert done.returncode == 0, done.stderr
+    assert _dists(uv_project) == {"alpha-1.0", "beta-1.5", "loc-1.0"}
+    pyproject = uv_project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('["beta<2"]', '["beta<1.5"]'))
+    done = run()
+    assert done.returncode == 1
+    assert "uv.lock is out of date: pyproject.toml's [tool.uv] constraint-dependencies changed" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def _dists(project: Path) -> set[str]:
+    """name-version of each .dist-info in the project's layer zips."""
+    found = set()
+    for layer in (project / "layers").glob("*.zip"):
+        with zipfile.ZipFile(layer) as archive:
+            found |= {n.split("/")[1].removesuffix(".dist-info") for n in archive.namelist() if ".dist-info/" in n}
+    return found
+
+
+def test_uv_lock_dev_group_from_legacy_dev_dependencies_ships_with_groups(uv_project):
+    manifest = build(load_settings(uv_project, {}, {"groups": ["dev"]}), reporter=Lines())
+    assert _layer(uv_project, manifest)["devtool"] == "1.0"
+
+
+def test_uv_lock_for_a_newer_python_is_refused_before_fetching(uv_project):
+    """uv drops what a marker needs outside requires-python (tomli; python_version < "3.11"): the lock cannot
+    serve an older target."""
+    with pytest.raises(LambdaTasksError, match=r"uv.lock requires Python >=3.11; the target has 3.10.0"):
+        build(load_settings(uv_project, {}, {"runtime": "python3.10"}), reporter=Lines())
+
+
+# ------------------------------------------------------------------------------------------ Pipfile.lock
+
+#: pipenv 2026.11.0's Pipfile: a package for Windows by the sys_platform key, one for arm64 by markers
+PIPFILE = textwrap.dedent("""\
+    [[source]]
+    url = "https://pypi.org/simple"
+    verify_ssl = true
+    name = "pypi"
+
+    [packages]
+    alpha = "*"
+    winonly = {version = "*", sys_platform = "== 'win32'"}
+    armonly = {version = "*", markers = "platform_machine == 'aarch64'"}
+
+    [requires]
+    python_version = "3.11"
+""")
+
+
+@pytest.fixture
+def pipenv_project(tmp_path):
+    root = make_project(tmp_path / "proj", pyproject=OFFLINE)
+    (root / "requirements.txt").unlink()
+    alpha = make_wheel(root / "wheels", "alpha", "1.0")
+    (root / "Pipfile").write_text(PIPFILE)
+    # as `pipenv lock` wrote it on x86_64: the two packages whose markers did not hold there are left unlocked
+    # ("*", no hashes), and winonly's sys_platform key is dropped
+    lock = {
+        "_meta": {"hash": {"sha256": pipfile_hash(tomllib.loads(PIPFILE))}, "pipfile-spec": 6,
+                  "requires": {"python_version": "3.11"},
+                  "sources": [{"name": "pypi", "url": "https://pypi.org/simple", "verify_ssl": True}]},
+        "default": {
+            "alpha": {"hashes": [f"sha256:{_sha(alpha)}"], "index": "pypi", "markers": "python_version >= '3.9'",
+                      "version": "==1.0"},
+            "armonly": {"markers": "platform_machine == 'aarch64'", "version": "*"},
+            "winonly": {"version": "*"},
+        },
+        "develop": {},
+    }
+    (root / "Pipfile.lock").write_text(json.dumps(lock, indent=4))
+    return root
+
+
+def test_pipfile_lock_entry_pipenv_left_unlocked_follows_the_pipfiles_markers(pipenv_project):
+    """winonly (the Pipfile says win32) is not for the target: the build ships alpha, where it used to refuse
+    winonly as "no wheel in the lock fits"."""
+    manifest = build(load_settings(pipenv_project, {}, {}), reporter=Lines())
+    assert _layer(pipenv_project, manifest) == {"alpha": "1.0"}
+
+
+def test_pipfile_lock_entry_the_target_needs_but_pipenv_did_not_lock_is_refused(pipenv_project):
+    with pytest.raises(LambdaTasksError, match=r"Pipfile.lock does not lock armonly, which the target needs"):
+        build(load_settings(pipenv_project, {}, {"arch": "arm64"}), reporter=Lines())
+
+
+def test_pipfile_lock_entry_without_hashes_is_refused_by_name(pipenv_project):
+    path = pipenv_project / "Pipfile.lock"
+    data = json.loads(path.read_text())
+    data["default"]["alpha"]["hashes"] = []
+    path.write_text(json.dumps(data))
+    with pytest.raises(LambdaTasksError, match=r"Pipfile.lock records no sha256 for alpha 1.0"):
+        build(load_settings(pipenv_project, {}, {}), reporter=Lines())
