@@ -207,6 +207,22 @@ def test_uv_lock_for_a_newer_python_is_refused_before_fetching(uv_project):
         build(load_settings(uv_project, {}, {"runtime": "python3.10"}), reporter=Lines())
 
 
+def test_uv_lock_for_other_environments_is_refused(uv_project):
+    """[tool.uv] environments = ["sys_platform == 'darwin'"]: uv resolves for macOS only and drops the markers
+    that hold there (appnope; sys_platform == 'darwin' becomes unconditional), so the lock says nothing true for
+    Linux."""
+    path = uv_project / "uv.lock"
+    path.write_text(path.read_text().replace('requires-python = ">=3.11"\n',
+                                             'requires-python = ">=3.11"\nsupported-markers = '
+                                             '["sys_platform == \'darwin\'"]\n', 1))
+    with pytest.raises(LambdaTasksError, match=r"uv.lock is not locked for this target: none of its supported-"):
+        build(load_settings(uv_project, {}, {}), reporter=Lines())
+    path.write_text(path.read_text().replace("sys_platform == 'darwin'", "platform_machine == 'x86_64'"))
+    assert _layer(uv_project, build(load_settings(uv_project, {}, {}), reporter=Lines()))["alpha"] == "1.0"
+    with pytest.raises(LambdaTasksError, match=r"it is for: platform_machine == 'x86_64'"):
+        build(load_settings(uv_project, {}, {"arch": "arm64"}), reporter=Lines())
+
+
 # ------------------------------------------------------------------------------------------ Pipfile.lock
 
 #: pipenv 2026.11.0's Pipfile: a package for Windows by the sys_platform key, one for arm64 by markers

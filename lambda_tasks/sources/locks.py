@@ -202,6 +202,12 @@ def read_uv_lock(path: Path, environment: Mapping[str, str], extras: Sequence[st
     # uv locks for its requires-python only: a marker that excludes those versions is dropped, with its packages
     _check_requires_python(data.get("requires-python"), environment["python_full_version"], path.name,
                            "widen requires-python in pyproject.toml and run `uv lock`")
+    # [tool.uv] environments: the lock was resolved for these only, its markers simplified under them
+    supported = [str(marker) for marker in data.get("supported-markers", [])]
+    if supported and not any(_evaluate(marker, environment) for marker in supported):
+        raise SettingsError(f"{path.name} is not locked for this target: none of its supported-markers holds"
+                            f"\n    it is for: {' | '.join(supported)}"
+                            "\n    add the target to [tool.uv] environments (sys_platform == 'linux'), then `uv lock`")
     packages = data.get("package", [])
     by_name: dict[str, list[dict[str, Any]]] = {}
     for package in packages:
