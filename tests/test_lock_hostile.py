@@ -285,3 +285,52 @@ def test_pipfile_lock_entry_without_hashes_is_refused_by_name(pipenv_project):
     path.write_text(json.dumps(data))
     with pytest.raises(LambdaTasksError, match=r"Pipfile.lock records no sha256 for alpha 1.0"):
         build(load_settings(pipenv_project, {}, {}), reporter=Lines())
+
+
+# -------------------------------------------------------------------------------------------- poetry.lock
+
+#: Poetry 1.8.5's lock of one dependency with a constraint per Python: two entries, no package markers
+POETRY1_PYPROJECT = textwrap.dedent("""\
+    [tool.poetry]
+    name = "pm"
+    version = "0"
+    description = ""
+    authors = ["x <x@x.x>"]
+    package-mode = false
+
+    [tool.poetry.dependencies]
+    python = "^3.10"
+    networkx = [{version="3.4.2", python="<3.11"}, {version=">=3.5", python=">=3.11"}]
+""")
+
+
+def test_poetry1_lock_with_a_version_per_python_ships_the_targets(tmp_path):
+    """Poetry 1 writes no markers on the two networkx entries: the project's constraint for the target picks
+    (3.6 on python3.12, where the first entry, 3.4.2, shipped before)."""
+    from lambda_tasks.sources.poetry_lock import content_hash, read_poetry_lock
+    from lambda_tasks.targets import Target
+
+    (tmp_path / "pyproject.toml").write_text(POETRY1_PYPROJECT)
+    entries = "".join(textwrap.dedent(f"""\
+        [[package]]
+        name = "networkx"
+        version = "{version}"
+        description = "Python package for creating and manipulating graphs and networks"
+        optional = false
+        python-versions = "{python}"
+        files = [
+            {{file = "networkx-{version}-py3-none-any.whl", hash = "sha256:{'a' * 64}"}},
+        ]
+
+        """) for version, python in (("3.4.2", ">=3.10"), ("3.6", ">=3.11")))
+    digest = content_hash(tomllib.loads(POETRY1_PYPROJECT))
+    (tmp_path / "poetry.lock").write_text(entries + textwrap.dedent(f"""\
+        [metadata]
+        lock-version = "2.0"
+        python-versions = "^3.10"
+        content-hash = "{digest}"
+    """))
+    for runtime, version in (("python3.10", "3.4.2"), ("python3.12", "3.6"), ("python3.13", "3.6")):
+        environment = Target(runtime, "arm64").marker_environment()
+        assert [(p.name, p.version) for p in read_poetry_lock(tmp_path / "poetry.lock", environment)] == [
+            ("networkx", version)]
