@@ -334,3 +334,34 @@ def test_poetry1_lock_with_a_version_per_python_ships_the_targets(tmp_path):
         environment = Target(runtime, "arm64").marker_environment()
         assert [(p.name, p.version) for p in read_poetry_lock(tmp_path / "poetry.lock", environment)] == [
             ("networkx", version)]
+
+
+# -------------------------------------------------------------------------------------------- pylock.toml
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_pylock_with_overlapping_markers_is_refused_in_one_line(tmp_path):
+    """`uv export --format pylock.toml` of a fork writes one entry per Python; edited so that two hold on the
+    target, the build stopped with a traceback (ValueError from the target lock)."""
+    project = make_project(tmp_path / "proj", pyproject=OFFLINE)
+    (project / "requirements.txt").unlink()
+    entries = []
+    for version, marker in (("3.6.1", "python_full_version >= '3.11'"), ("3.7", "python_full_version >= '3.12'")):
+        wheel = make_wheel(project / "wheels", "networkx", version)
+        entries.append(textwrap.dedent(f"""\
+            [[packages]]
+            name = "networkx"
+            version = "{version}"
+            marker = "{marker}"
+            index = "https://pypi.org/simple"
+            wheels = [{{ url = "{wheel.as_uri()}", size = {wheel.stat().st_size}, hashes = {{ sha256 = "{_sha(wheel)}" }} }}]
+            """))
+    (project / "pylock.toml").write_text('lock-version = "1.0"\ncreated-by = "uv"\nrequires-python = ">=3.10"\n\n'
+                                         + "\n".join(entries))
+    done = subprocess.run([BIN / "lambda-tasks", "build"], cwd=project, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: pylock.toml gives the target networkx twice (3.6.1, 3.7)"), done.stderr
+    assert "Traceback" not in done.stderr
+    assert _layer(project, build(load_settings(project, {}, {"runtime": "python3.11"}), reporter=Lines())) == {
+        "networkx": "3.6.1"}

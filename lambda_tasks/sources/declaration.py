@@ -200,7 +200,23 @@ def _json(data: object) -> str:
 
 def locked_packages(source: Source, environment: Mapping[str, str], extras: Sequence[str] = (),
                     groups: Sequence[str] = ()) -> list[LockedPackage]:
-    """What the lock installs on the target; a lock older than the declaration beside it is an error."""
+    """What the lock installs on the target; a lock older than the declaration beside it, or one that gives
+    the target two versions of a distribution, is an error."""
+    packages = _locked_packages(source, environment, extras, groups)
+    versions: dict[str, list[str]] = {}
+    for package in packages:
+        versions.setdefault(canonical_name(package.name), []).append(package.version)
+    twice = {name: found for name, found in versions.items() if len(found) > 1}
+    if twice:
+        name, found = sorted(twice.items())[0]
+        raise ResolveError(f"{source.path.name} gives the target {name} twice ({', '.join(found)}): the markers of "
+                           "its entries overlap\n    one version per distribution installs; lock it again with "
+                           "the tool that made it")
+    return packages
+
+
+def _locked_packages(source: Source, environment: Mapping[str, str], extras: Sequence[str],
+                     groups: Sequence[str]) -> list[LockedPackage]:
     path, kind = source.path, source.kind
     if kind == "pylock":
         return read_pylock(path, environment, extras, groups)
