@@ -365,3 +365,65 @@ def test_pylock_with_overlapping_markers_is_refused_in_one_line(tmp_path):
     assert "Traceback" not in done.stderr
     assert _layer(project, build(load_settings(project, {}, {"runtime": "python3.11"}), reporter=Lines())) == {
         "networkx": "3.6.1"}
+
+
+# ------------------------------------------------------------------------------------- a local flat index
+
+#: `uv lock` (0.13.10) with a flat index of wheels in the project: the files are relative to the index, no hash
+FLAT_PYPROJECT = textwrap.dedent("""\
+    [project]
+    name = "flat"
+    version = "0"
+    requires-python = ">=3.11"
+    dependencies = ["six"]
+
+    [[tool.uv.index]]
+    name = "local"
+    url = "./wheels"
+    format = "flat"
+
+    [tool.uv.sources]
+    six = { index = "local" }
+""")
+FLAT_LOCK = textwrap.dedent("""\
+    version = 1
+    revision = 5
+    requires-python = ">=3.11"
+
+    [[package]]
+    name = "flat"
+    version = "0"
+    source = { virtual = "." }
+    dependencies = [
+        { name = "six" },
+    ]
+
+    [package.metadata]
+    requires-dist = [{ name = "six", index = "file:///elsewhere/flat/wheels" }]
+
+    [[package]]
+    name = "six"
+    version = "1.17.0"
+    source = { registry = "wheels" }
+    wheels = [
+        { path = "six-1.17.0-py2.py3-none-any.whl" },
+    ]
+""")
+
+
+def test_uv_lock_from_a_flat_local_index_builds_and_its_unhashed_wheel_is_an_input(tmp_path):
+    """The wheel's path is relative to the index (it was looked for beside the lock: refused), the index's
+    file: URL is not a change of source (refused as stale), and the wheel, which the lock names without a hash,
+    is an input: replaced, the layer is made again (it stayed "up to date" with the old wheel)."""
+    project = make_project(tmp_path / "proj", pyproject=FLAT_PYPROJECT + OFFLINE)
+    (project / "requirements.txt").unlink()
+    (project / "uv.lock").write_text(FLAT_LOCK)
+    make_wheel(project / "wheels", "six", "1.17.0", tag="py2.py3-none-any", files={"six.py": "OLD = 1\n"})
+    settings = load_settings(project, {}, {})
+    assert _layer(project, build(settings, reporter=Lines())) == {"six": "1.17.0"}
+    make_wheel(project / "wheels", "six", "1.17.0", tag="py2.py3-none-any", files={"six.py": "NEW = 1\n"})
+    reporter = Lines()
+    manifest = build(load_settings(project, {}, {}), reporter=reporter)
+    assert not any(line.startswith("up to date") for line in reporter.lines)
+    with zipfile.ZipFile(project / manifest.layers[0].path) as archive:
+        assert archive.read("python/six.py") == b"NEW = 1\n"

@@ -26,10 +26,10 @@ from functools import cached_property
 from pathlib import Path
 
 from ..errors import ResolveError
-from ..files import tree_digest
+from ..files import file_sha256, tree_digest
 from ..sections import SourceSettings
 from .local_inputs import find_links_locations, local_inputs, not_source
-from .locks import LockedPackage, read_pylock, read_uv_lock
+from .locks import LockedPackage, read_pylock, read_uv_lock, unhashed_local_files
 from .project import Source, find_source, project_requirements
 from .requirements import (
     DirectReference,
@@ -183,8 +183,15 @@ def _lock(source: Source, sources: SourceSettings, pip_args: Sequence[str]) -> D
     # a lock's local packages are built from their directories: their files are inputs too
     inputs["directories"] = [[Path(os.path.relpath(d, sources.project_dir)).as_posix(), tree_digest(d, skip=not_source)]
                              for d in directories if d.is_dir()]
+    # a local wheel the lock names without a hash: the lock does not change when it does
+    unhashed = [path for path in unhashed_local_files(source.path) if path.is_file()] if source.kind in {
+        "uv.lock", "pylock"} else []
+    if unhashed:
+        inputs["unhashed_files"] = [[Path(os.path.relpath(path, sources.project_dir)).as_posix(), file_sha256(path)]
+                                    for path in unhashed]
     return Declaration(source, _shown(source, sources.project_dir), digest=digest, find_links=tuple(found),
-                       local_inputs=_json(inputs), lock_for=sources, watched=(*lock_declarations(source), *absent))
+                       local_inputs=_json(inputs), lock_for=sources,
+                       watched=(*lock_declarations(source), *unhashed, *absent))
 
 
 def _shown(source: Source, project_dir: Path) -> str:

@@ -275,6 +275,9 @@ def _uv_package(package: Mapping[str, Any], base: Path) -> LockedPackage:
             directory = (base / str(source[key])).resolve()
     # a URL or path archive: its file entries may carry only a hash (the location is the source's)
     where = {"url": source["url"]} if "url" in source else {"path": source["path"]} if "path" in source else {}
+    registry = str(source.get("registry", ""))
+    if registry and "://" not in registry:  # a local (flat) index: its files' paths are relative to it
+        base = (base / registry).resolve()
     wheels = tuple(_file({**where, **w}, base) for w in package.get("wheels", []))
     if not wheels and "path" in source and str(source["path"]).endswith(".whl"):
         wheels = (_file({"path": source["path"], "hash": package.get("hash", "")}, base),)
@@ -301,3 +304,19 @@ def lock_directories(path: Path) -> list[Path]:
         if "directory" in package:
             found.append((path.parent / str(package["directory"].get("path", ""))).resolve())
     return sorted(set(found))
+
+
+def unhashed_local_files(path: Path) -> list[Path]:
+    """The local wheels and sdists a uv.lock or pylock.toml names by path without a sha256 (a flat index of
+    wheels beside the project): nothing in the lock changes when they do, so their bytes are inputs of the
+    layers."""
+    data = read_toml(path)
+    files: list[LockedFile] = []
+    for package in data.get("package", []):  # uv.lock
+        if not _is_root(package):
+            locked = _uv_package(package, path.parent)
+            files += [*locked.wheels, *([locked.sdist] if locked.sdist else [])]
+    for package in data.get("packages", []):  # pylock.toml
+        entries = [*package.get("wheels", []), *(package[k] for k in ("sdist", "archive") if k in package)]
+        files += [_file(entry, path.parent, entry.get("hashes", {})) for entry in entries]
+    return sorted({Path(f.location) for f in files if not f.sha256 and f.location and "://" not in f.location})

@@ -123,6 +123,8 @@ def _source(key: str, value: str) -> str:
         return "path"
     if key == "url" and value.startswith("file:"):
         return "path"
+    if key == "index" and (value.startswith("file:") or "://" not in value):
+        return "index (local)"  # uv writes a local index as an absolute file: URL, pyproject.toml as it likes
     if key == "git":
         value = value.removeprefix("git+").split("?", 1)[0].split("#", 1)[0]
     return f"{key} {value.rstrip('/')}"
