@@ -427,3 +427,19 @@ def test_uv_lock_from_a_flat_local_index_builds_and_its_unhashed_wheel_is_an_inp
     assert not any(line.startswith("up to date") for line in reporter.lines)
     with zipfile.ZipFile(project / manifest.layers[0].path) as archive:
         assert archive.read("python/six.py") == b"NEW = 1\n"
+
+
+def test_a_pdm_lock_beside_the_resolved_pyproject_is_said_not_read(tmp_path):
+    """pdm.lock is no format lambda-tasks reads: pyproject.toml is resolved anew, and the build says so with the
+    way to build as locked (was silent: other versions than the lock's shipped with no word)."""
+    project = make_project(tmp_path / "proj", pyproject='[project]\nname = "x"\nversion = "0"\n'
+                                                        'dependencies = ["alpha"]\n' + OFFLINE)
+    (project / "requirements.txt").unlink()
+    make_wheel(project / "wheels", "alpha", "1.0")
+    (project / "pdm.lock").write_text('[metadata]\nlock_version = "4.5.0"\n')
+    warnings = []
+    reporter = Lines()
+    reporter.warn = warnings.append
+    build(load_settings(project, {}, {}), reporter=reporter)
+    assert warnings == ["dependencies: pdm.lock is not read: pyproject.toml is resolved anew, so versions may differ "
+                        "from pdm.lock's\n    to build as locked: pdm export -f pylock -o pylock.toml"]

@@ -30,7 +30,7 @@ from ..files import file_sha256, tree_digest
 from ..sections import SourceSettings
 from .local_inputs import find_links_locations, local_inputs, not_source
 from .locks import LockedPackage, read_pylock, read_uv_lock, unhashed_local_files
-from .project import Source, find_source, project_requirements
+from .project import Source, find_source, project_requirements, unread_lock
 from .requirements import (
     DirectReference,
     Line,
@@ -100,6 +100,11 @@ class Declaration:
         settings = self.lock_for
         return tuple(locked_packages(self.source, settings.target.marker_environment(), settings.extras,
                                      settings.groups))
+
+    @cached_property
+    def unread_lock(self) -> str | None:
+        """A warning: a lock lambda-tasks does not read (pdm.lock) lies beside the declaration it resolves."""
+        return unread_lock(self.source) if self.source is not None else None
 
     @property
     def is_lock(self) -> bool:

@@ -58,6 +58,21 @@ class Source:
         return f"dependencies: {shown}{what} ({how})"
 
 
+#: locks lambda-tasks does not read, and how to turn each into one it does (PEP 751)
+UNREAD_LOCKS = {"pdm.lock": "pdm export -f pylock -o pylock.toml"}
+
+
+def unread_lock(source: Source) -> str | None:
+    """A warning when a lock lambda-tasks does not read lies beside the declaration being resolved."""
+    if source.is_lock:
+        return None
+    for name, export in UNREAD_LOCKS.items():
+        if (source.path.parent / name).is_file():
+            return (f"dependencies: {name} is not read: {source.path.name} is resolved anew, so versions may "
+                    f"differ from {name}'s\n    to build as locked: {export}")
+    return None
+
+
 def kind_of(path: Path) -> str:
     if path.name == "pyproject.toml":
         return "pyproject"
