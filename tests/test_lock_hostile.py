@@ -156,6 +156,34 @@ def test_uv_lock_stale_against_tool_uv_is_refused(tmp_path, change, table):
     assert uv_lock_staleness(tmp_path / "uv.lock", tmp_path / "pyproject.toml") == table
 
 
+@pytest.mark.parametrize(("declared", "stale"), [
+    ('dependencies = ["gitlib"]\n[tool.uv.sources]\ngitlib = { git = "https://github.com/o/gitlib", rev = "v1" }',
+     None),
+    ('dependencies = ["gitlib @ git+https://github.com/o/gitlib.git@v1"]', None),
+    ('dependencies = ["gitlib"]\n[tool.uv.sources]\ngitlib = { git = "https://github.com/fork/gitlib" }',
+     "[project] dependencies ([tool.uv.sources])"),
+    ('dependencies = ["gitlib"]', "[project] dependencies ([tool.uv.sources])"),
+])
+def test_uv_lock_git_source_compared_by_repository(tmp_path, declared, stale):
+    """A git source as uv records it (``?rev=v1``) against the table or the PEP 508 URL (``@v1``): the same
+    repository is no change; another repository, or none, is."""
+    (tmp_path / "pyproject.toml").write_text(f'[project]\nname = "app"\nversion = "0"\n{declared}\n')
+    (tmp_path / "uv.lock").write_text(textwrap.dedent("""\
+        version = 1
+        revision = 5
+
+        [[package]]
+        name = "app"
+        version = "0"
+        source = { virtual = "." }
+        dependencies = [{ name = "gitlib" }]
+
+        [package.metadata]
+        requires-dist = [{ name = "gitlib", git = "https://github.com/o/gitlib?rev=v1" }]
+    """))
+    assert uv_lock_staleness(tmp_path / "uv.lock", tmp_path / "pyproject.toml") == stale
+
+
 @pytest.fixture
 def uv_project(tmp_path):
     root = make_project(tmp_path / "proj", pyproject=UV_PYPROJECT + "\n" + OFFLINE)

@@ -199,15 +199,7 @@ def read_uv_lock(path: Path, environment: Mapping[str, str], extras: Sequence[st
                  groups: Sequence[str] = ()) -> list[LockedPackage]:
     """The packages the root project needs on the target, walking the lock's dependency graph."""
     data = read_toml(path)
-    # uv locks for its requires-python only: a marker that excludes those versions is dropped, with its packages
-    _check_requires_python(data.get("requires-python"), environment["python_full_version"], path.name,
-                           "widen requires-python in pyproject.toml and run `uv lock`")
-    # [tool.uv] environments: the lock was resolved for these only, its markers simplified under them
-    supported = [str(marker) for marker in data.get("supported-markers", [])]
-    if supported and not any(_evaluate(marker, environment) for marker in supported):
-        raise SettingsError(f"{path.name} is not locked for this target: none of its supported-markers holds"
-                            f"\n    it is for: {' | '.join(supported)}"
-                            "\n    add the target to [tool.uv] environments (sys_platform == 'linux'), then `uv lock`")
+    _check_uv_lock(data, path, environment)
     packages = data.get("package", [])
     by_name: dict[str, list[dict[str, Any]]] = {}
     for package in packages:
@@ -243,6 +235,19 @@ def read_uv_lock(path: Path, environment: Mapping[str, str], extras: Sequence[st
             follow += optional_of.get(extra, [])
         queue += [(dependency, package) for dependency in follow]
     return [_uv_package(package, path.parent) for package, _ in sorted(chosen.values(), key=lambda p: p[0]["name"])]
+
+
+def _check_uv_lock(data: Mapping[str, Any], path: Path, environment: Mapping[str, str]) -> None:
+    """The lock was made for the target: its requires-python and its supported-markers hold there."""
+    # uv locks for its requires-python only: a marker that excludes those versions is dropped, with its packages
+    _check_requires_python(data.get("requires-python"), environment["python_full_version"], path.name,
+                           "widen requires-python in pyproject.toml and run `uv lock`")
+    # [tool.uv] environments: the lock was resolved for these only, its markers simplified under them
+    supported = [str(marker) for marker in data.get("supported-markers", [])]
+    if supported and not any(_evaluate(marker, environment) for marker in supported):
+        raise SettingsError(f"{path.name} is not locked for this target: none of its supported-markers holds"
+                            f"\n    it is for: {' | '.join(supported)}"
+                            "\n    add the target to [tool.uv] environments (sys_platform == 'linux'), then `uv lock`")
 
 
 def _find(by_name: Mapping[str, list[dict[str, Any]]], edge: Mapping[str, Any], path: Path,

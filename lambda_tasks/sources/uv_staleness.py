@@ -125,8 +125,12 @@ def _source(key: str, value: str) -> str:
         return "path"
     if key == "index" and (value.startswith("file:") or "://" not in value):
         return "index (local)"  # uv writes a local index as an absolute file: URL, pyproject.toml as it likes
-    if key == "git":
+    if key == "url" and value.startswith("git+"):
+        key = "git"
+    if key == "git":  # the repository alone: uv writes ``?rev=main``, a PEP 508 URL ``@main``
         value = value.removeprefix("git+").split("?", 1)[0].split("#", 1)[0]
+        head, _, tail = value.rpartition("/")
+        value = f"{head}/{tail.split('@', 1)[0]}".removesuffix(".git")
     return f"{key} {value.rstrip('/')}"
 
 
