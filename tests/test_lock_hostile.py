@@ -471,3 +471,70 @@ def test_a_pdm_lock_beside_the_resolved_pyproject_is_said_not_read(tmp_path):
     build(load_settings(project, {}, {}), reporter=reporter)
     assert warnings == ["dependencies: pdm.lock is not read: pyproject.toml is resolved anew, so versions may differ "
                         "from pdm.lock's\n    to build as locked: pdm export -f pylock -o pylock.toml"]
+
+
+def _pdm_pylock(wheels: Path) -> str:
+    """pylock.toml as `pdm export -f pylock` writes it (pdm's formats/pylock.py): every package marked by the
+    groups and extras that need it, the main ones by the synthetic default group."""
+    def package(name: str, marker: str) -> str:
+        wheel = next(wheels.glob(f"{name}-*.whl"))
+        return textwrap.dedent(f"""\
+            [[packages]]
+            name = "{name}"
+            version = "1.0"
+            marker = "{marker}"
+            wheels = [{{ url = "{wheel.as_uri()}", hashes = {{ sha256 = "{_sha(wheel)}" }} }}]
+            """)
+    head = textwrap.dedent("""\
+        lock-version = "1.0"
+        requires-python = ">=3.10"
+        environments = []
+        extras = ["fast"]
+        dependency-groups = ["default", "dev"]
+        default-groups = ["default"]
+        created-by = "pdm"
+
+        """)
+    return head + "\n".join([package("alpha", "'default' in dependency_groups"),
+                             package("armonly", "'default' in dependency_groups and platform_machine == 'aarch64'"),
+                             package("speedy", "'fast' in extras"),
+                             package("devtool", "'dev' in dependency_groups")])
+
+
+@pytest.mark.parametrize("with_pyproject", [False, True])
+def test_pdm_pylock_ships_its_default_group(tmp_path, with_pyproject):
+    """pdm marks the main packages "'default' in dependency_groups" with default-groups = ["default"]: they
+    ship (the layer was empty, exit 0, without a pyproject.toml beside; refused as missing with one)."""
+    project = make_project(tmp_path / "proj", pyproject=(
+        '[project]\nname = "x"\nversion = "0"\ndependencies = ["alpha", "armonly; platform_machine == \'aarch64\'"]\n'
+        '[project.optional-dependencies]\nfast = ["speedy"]\n[dependency-groups]\ndev = ["devtool"]\n'
+        if with_pyproject else "") + OFFLINE)
+    (project / "requirements.txt").unlink()
+    for name in ("alpha", "armonly", "speedy", "devtool"):
+        make_wheel(project / "wheels", name, "1.0")
+    (project / "pylock.toml").write_text(_pdm_pylock(project / "wheels"))
+    assert _layer(project, build(load_settings(project, {}, {}), reporter=Lines())) == {"alpha": "1.0"}
+    assert _layer(project, build(load_settings(project, {}, {"arch": "arm64", "extras": ["fast"], "groups": ["dev"]}),
+                                 reporter=Lines())) == {"alpha": "1.0", "armonly": "1.0", "speedy": "1.0",
+                                                        "devtool": "1.0"}
+
+
+def test_a_lock_that_gives_the_target_nothing_is_still_held_to_the_declaration(tmp_path):
+    """A pylock.toml all of whose packages are for another platform, beside a pyproject.toml that needs alpha:
+    refused as missing alpha (it built with no layer at all: the closure check was skipped for no wheels)."""
+    project = make_project(tmp_path / "proj", pyproject='[project]\nname = "x"\nversion = "0"\n'
+                                                        'dependencies = ["alpha"]\n' + OFFLINE)
+    (project / "requirements.txt").unlink()
+    wheel = make_wheel(project / "wheels", "alpha", "1.0")
+    (project / "pylock.toml").write_text(textwrap.dedent(f"""\
+        lock-version = "1.0"
+        created-by = "tests"
+
+        [[packages]]
+        name = "alpha"
+        version = "1.0"
+        marker = "sys_platform == 'win32'"
+        wheels = [{{ url = "{wheel.as_uri()}", hashes = {{ sha256 = "{_sha(wheel)}" }} }}]
+        """))
+    with pytest.raises(LambdaTasksError, match=r"1 distribution missing for python3.12/x86_64: alpha"):
+        build(load_settings(project, {}, {}), reporter=Lines())

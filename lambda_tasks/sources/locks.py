@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ResolveError, SettingsError
-from .project import _norm, read_toml
+from .project import _norm, dependency_groups, read_toml
 
 
 @dataclass(frozen=True)
@@ -90,9 +90,22 @@ def read_pylock(path: Path, environment: Mapping[str, str], extras: Sequence[str
     data = read_toml(path)
     _check_pylock(data, path, environment, extras, groups)
     chosen = {**environment, "extras": frozenset(_norm(x) for x in extras),
-              "dependency_groups": frozenset(_norm(x) for x in groups)}  # not default-groups: never dev by default
+              "dependency_groups": frozenset(_norm(x) for x in groups) | _synthetic_defaults(data, path)}
     packages = (_pylock_package(package, path, chosen) for package in data.get("packages", []))
     return [package for package in packages if package is not None]
+
+
+def _synthetic_defaults(data: Mapping[str, Any], path: Path) -> frozenset[str]:
+    """The lock's default-groups that stand for the project's own dependencies (PEP 751's "synthetic" groups:
+    pdm marks every main package "'default' in dependency_groups"): they always ship. A real dependency group
+    (pyproject.toml's, or ``dev``) ships only when the ``groups`` setting names it: never dev by default."""
+    defaults = {_norm(str(x)) for x in data.get("default-groups", [])} - {"dev"}
+    pyproject = path.parent / "pyproject.toml"
+    if defaults and pyproject.is_file():
+        project = read_toml(pyproject)
+        defaults -= {*dependency_groups(project), *map(_norm, project.get("tool", {}).get("pdm", {})
+                                                       .get("dev-dependencies", {}))}
+    return frozenset(defaults)
 
 
 def _check_pylock(data: dict[str, Any], path: Path, environment: Mapping[str, str], extras: Sequence[str],
