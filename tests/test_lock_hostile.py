@@ -4,6 +4,7 @@ output (uv 0.13.10, pipenv 2026.11.0, run on an x86_64 host with Python 3.11), o
 
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -538,3 +539,45 @@ def test_a_lock_that_gives_the_target_nothing_is_still_held_to_the_declaration(t
         """))
     with pytest.raises(LambdaTasksError, match=r"1 distribution missing for python3.12/x86_64: alpha"):
         build(load_settings(project, {}, {}), reporter=Lines())
+
+
+# ------------------------------------------------------------------------------- against the real uv
+
+REAL_PYPROJECT = textwrap.dedent("""\
+    [project]
+    name = "app"
+    version = "0"
+    requires-python = ">=3.11"
+    dependencies = ["six"]
+
+    [dependency-groups]
+    a = ["six"]
+    b = [{include-group = "a"}]
+
+    [tool.uv]
+    dev-dependencies = ["six"]
+""")
+
+
+@pytest.mark.pypi
+@pytest.mark.parametrize("change", [
+    None,
+    ('dev-dependencies = ["six"]', 'dev-dependencies = ["six"]\nconstraint-dependencies = ["six<1.17"]'),
+    ('dev-dependencies = ["six"]', 'dev-dependencies = ["six"]\noverride-dependencies = ["six==1.16.0"]'),
+    ('dev-dependencies = ["six"]', 'dev-dependencies = ["six"]\n[tool.uv.sources]\nsix = { index = "mirror" }\n'
+                                   '[[tool.uv.index]]\nname = "mirror"\nurl = "https://pypi.org/simple/"\n'
+                                   'explicit = true'),
+    ('b = [{include-group = "a"}]', 'b = [{include-group = "a"}, "idna"]'),
+])
+def test_staleness_agrees_with_uv_lock_check(tmp_path, change):
+    """The real uv locks; pyproject.toml is changed (or not); lambda-tasks calls the lock stale exactly when
+    `uv lock --check` does."""
+    uv = shutil.which("uv") or str(BIN / "uv")
+    (tmp_path / "pyproject.toml").write_text(REAL_PYPROJECT)
+    subprocess.run([uv, "lock", "--quiet", "--python", sys.executable], cwd=tmp_path, check=True, timeout=60)
+    if change is not None:
+        (tmp_path / "pyproject.toml").write_text(REAL_PYPROJECT.replace(*change))
+    check = subprocess.run([uv, "lock", "--check", "--python", sys.executable], cwd=tmp_path, capture_output=True,
+                           timeout=60)
+    assert (uv_lock_staleness(tmp_path / "uv.lock", tmp_path / "pyproject.toml") is not None) == (
+        check.returncode != 0), check.stderr
