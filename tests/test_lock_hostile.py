@@ -581,3 +581,43 @@ def test_staleness_agrees_with_uv_lock_check(tmp_path, change):
                            timeout=60)
     assert (uv_lock_staleness(tmp_path / "uv.lock", tmp_path / "pyproject.toml") is not None) == (
         check.returncode != 0), check.stderr
+
+
+def test_a_workspace_lock_read_from_a_member_is_refused(tmp_path):
+    """uv 0.13.10's lock of a workspace (root wsroot needs idna, member app needs six), named from the member
+    with requirements = "../../uv.lock": the root's idna shipped and six did not (exit 0)."""
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "pyproject.toml").write_text('[project]\nname = "wsroot"\nversion = "0"\nrequires-python = ">=3.11"\n'
+                                         'dependencies = ["idna"]\n[tool.uv.workspace]\nmembers = ["packages/*"]\n')
+    (root / "uv.lock").write_text(textwrap.dedent("""\
+        version = 1
+        revision = 5
+        requires-python = ">=3.11"
+
+        [manifest]
+        members = ["app", "wsroot"]
+
+        [[package]]
+        name = "app"
+        version = "0"
+        source = { virtual = "packages/app" }
+        dependencies = [{ name = "six" }]
+
+        [package.metadata]
+        requires-dist = [{ name = "six" }]
+
+        [[package]]
+        name = "wsroot"
+        version = "0"
+        source = { virtual = "." }
+        dependencies = [{ name = "idna" }]
+
+        [package.metadata]
+        requires-dist = [{ name = "idna" }]
+    """))
+    project = make_project(root / "packages" / "app", pyproject='[project]\nname = "app"\nversion = "0"\n'
+                           'requires-python = ">=3.11"\ndependencies = ["six"]\n' + OFFLINE)
+    (project / "requirements.txt").unlink()
+    with pytest.raises(LambdaTasksError, match=r"uv.lock is a uv workspace's lock and this project its member app"):
+        build(load_settings(project, {}, {"requirements": "../../uv.lock"}), reporter=Lines())

@@ -99,7 +99,7 @@ class Declaration:
         _ = self.roots  # first: the declaration's own errors (an unknown group) name the declaration
         settings = self.lock_for
         return tuple(locked_packages(self.source, settings.target.marker_environment(), settings.extras,
-                                     settings.groups))
+                                     settings.groups, settings.project_dir))
 
     @cached_property
     def unread_lock(self) -> str | None:
@@ -211,10 +211,10 @@ def _json(data: object) -> str:
 
 
 def locked_packages(source: Source, environment: Mapping[str, str], extras: Sequence[str] = (),
-                    groups: Sequence[str] = ()) -> list[LockedPackage]:
+                    groups: Sequence[str] = (), project_dir: Path | None = None) -> list[LockedPackage]:
     """What the lock installs on the target; a lock older than the declaration beside it, or one that gives
     the target two versions of a distribution, is an error."""
-    packages = _locked_packages(source, environment, extras, groups)
+    packages = _locked_packages(source, environment, extras, groups, project_dir)
     versions: dict[str, list[str]] = {}
     for package in packages:
         versions.setdefault(canonical_name(package.name), []).append(package.version)
@@ -228,7 +228,7 @@ def locked_packages(source: Source, environment: Mapping[str, str], extras: Sequ
 
 
 def _locked_packages(source: Source, environment: Mapping[str, str], extras: Sequence[str],
-                     groups: Sequence[str]) -> list[LockedPackage]:
+                     groups: Sequence[str], project_dir: Path | None) -> list[LockedPackage]:
     path, kind = source.path, source.kind
     if kind == "pylock":
         return read_pylock(path, environment, extras, groups)
@@ -252,5 +252,5 @@ def _locked_packages(source: Source, environment: Mapping[str, str], extras: Seq
     if stale:
         raise ResolveError(f"{path.name} is out of date: pyproject.toml's {stale} changed since it was locked; "
                            "run `uv lock` to update it")
-    return read_uv_lock(path, environment, extras, groups)
+    return read_uv_lock(path, environment, extras, groups, project_dir)
 

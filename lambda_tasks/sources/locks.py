@@ -8,6 +8,7 @@ from the root project's dependencies (plus the chosen extras and groups) through
 
 from __future__ import annotations
 
+import os
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -209,10 +210,13 @@ def uv_root(data: Mapping[str, Any], path: Path) -> dict[str, Any]:
 
 
 def read_uv_lock(path: Path, environment: Mapping[str, str], extras: Sequence[str] = (),
-                 groups: Sequence[str] = ()) -> list[LockedPackage]:
-    """The packages the root project needs on the target, walking the lock's dependency graph."""
+                 groups: Sequence[str] = (), project_dir: Path | None = None) -> list[LockedPackage]:
+    """The packages the root project needs on the target, walking the lock's dependency graph; a workspace's
+    lock read from one of its members (``project_dir``) is refused: its root is another project."""
     data = read_toml(path)
     _check_uv_lock(data, path, environment)
+    if project_dir is not None:
+        _check_not_a_member(data, path, project_dir)
     packages = data.get("package", [])
     by_name: dict[str, list[dict[str, Any]]] = {}
     for package in packages:
@@ -261,6 +265,19 @@ def _check_uv_lock(data: Mapping[str, Any], path: Path, environment: Mapping[str
         raise SettingsError(f"{path.name} is not locked for this target: none of its supported-markers holds"
                             f"\n    it is for: {' | '.join(supported)}"
                             "\n    add the target to [tool.uv] environments (sys_platform == 'linux'), then `uv lock`")
+
+
+def _check_not_a_member(data: Mapping[str, Any], path: Path, project_dir: Path) -> None:
+    """The project is not a member of the workspace whose lock this is (its root's dependencies would ship)."""
+    member = os.path.relpath(project_dir.resolve(), path.parent.resolve()).replace(os.sep, "/")
+    for package in data.get("package", []):
+        source = package.get("source", {})
+        if member != "." and member in (source.get("editable"), source.get("virtual")):
+            raise SettingsError(f"{path.name} is a uv workspace's lock and this project its member "
+                                f"{package.get('name')}: the workspace root's dependencies would ship"
+                                f"\n    the lock: {path}"
+                                f"\n    in the project: uv export --package {package.get('name')} --format "
+                                "pylock.toml -o pylock.toml, and build from that")
 
 
 def _find(by_name: Mapping[str, list[dict[str, Any]]], edge: Mapping[str, Any], path: Path,
