@@ -621,3 +621,33 @@ def test_a_workspace_lock_read_from_a_member_is_refused(tmp_path):
     (project / "requirements.txt").unlink()
     with pytest.raises(LambdaTasksError, match=r"uv.lock is a uv workspace's lock and this project its member app"):
         build(load_settings(project, {}, {"requirements": "../../uv.lock"}), reporter=Lines())
+
+
+#: serverless-python-requirements' tests/pipenv/Pipfile (boto3 left out), and the hash pipenv 2026.11.0 locked
+#: it with: pipenv now hashes the package names PEP 503-canonical (Flask as flask), plette did not
+SPR_PIPFILE = textwrap.dedent("""\
+    [[source]]
+    url = "https://pypi.org/simple"
+    verify_ssl = true
+    name = "pypi"
+
+    [packages]
+    Flask = "==2.0.3"
+    bottle = "*"
+
+    [dev-packages]
+    pytest = "*"
+""")
+SPR_LOCK_HASH = "203dff8cf2d033d01d85c33aa7fbde0dc66a6feb608a9df59c5f3f64551bb8ca"
+
+
+def test_pipfile_lock_by_pipenv_2026_is_not_stale_for_a_capitalised_name(tmp_path):
+    """Flask in the Pipfile: pipenv 2026's hash differs from plette's, and a fresh lock read as stale."""
+    from lambda_tasks.sources.pipfile import pipfile_staleness
+
+    (tmp_path / "Pipfile").write_text(SPR_PIPFILE)
+    (tmp_path / "Pipfile.lock").write_text(json.dumps({"_meta": {"hash": {"sha256": SPR_LOCK_HASH}}, "default": {}}))
+    assert pipfile_hash(tomllib.loads(SPR_PIPFILE), canonical=True) == SPR_LOCK_HASH
+    assert not pipfile_staleness(tmp_path / "Pipfile.lock", tmp_path / "Pipfile")
+    (tmp_path / "Pipfile").write_text(SPR_PIPFILE.replace('bottle = "*"', 'bottle = "==0.12.25"'))
+    assert pipfile_staleness(tmp_path / "Pipfile.lock", tmp_path / "Pipfile")

@@ -44,22 +44,29 @@ def read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def pipfile_hash(pipfile: Mapping[str, Any]) -> str:
-    """pipenv's hash of a parsed Pipfile (what Pipfile.lock records in ``_meta.hash.sha256``)."""
+def pipfile_hash(pipfile: Mapping[str, Any], canonical: bool = False) -> str:
+    """pipenv's hash of a parsed Pipfile (what Pipfile.lock records in ``_meta.hash.sha256``): plette's
+    ``Pipfile.get_hash``, or with ``canonical`` pipenv 2026's, whose package names are PEP 503 canonical."""
+    def names(section: Any) -> Any:
+        return {_norm(k): v for k, v in section.items()} if canonical and isinstance(section, Mapping) else section
+
     data: dict[str, Any] = {
         "_meta": {"sources": pipfile.get("source", [dict(_DEFAULT_SOURCE)]), "requires": pipfile.get("requires", {})},
-        "default": pipfile.get("packages", {}),
-        "develop": pipfile.get("dev-packages", {}),
+        "default": names(pipfile.get("packages", {})),
+        "develop": names(pipfile.get("dev-packages", {})),
     }
     sections = {"source", "packages", "dev-packages", "requires", "scripts", "pipfile", "pipenv", "default", "develop"}
-    data.update({key: value for key, value in pipfile.items() if key not in sections})
+    data.update({key: names(value) for key, value in pipfile.items() if key not in sections})
     return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def pipfile_staleness(lock: Path, pipfile: Path) -> bool:
-    """True when the Pipfile changed since Pipfile.lock was made."""
+    """True when the Pipfile changed since Pipfile.lock was made (by an older pipenv or a newer one)."""
     recorded = read_json(lock).get("_meta", {}).get("hash", {}).get("sha256")
-    return bool(recorded) and pipfile.is_file() and recorded != pipfile_hash(read_toml(pipfile))
+    if not recorded or not pipfile.is_file():
+        return False
+    data = read_toml(pipfile)
+    return recorded not in {pipfile_hash(data), pipfile_hash(data, canonical=True)}
 
 
 def _marker(spec: Mapping[str, Any]) -> str | None:
