@@ -651,3 +651,20 @@ def test_pipfile_lock_by_pipenv_2026_is_not_stale_for_a_capitalised_name(tmp_pat
     assert not pipfile_staleness(tmp_path / "Pipfile.lock", tmp_path / "Pipfile")
     (tmp_path / "Pipfile").write_text(SPR_PIPFILE.replace('bottle = "*"', 'bottle = "==0.12.25"'))
     assert pipfile_staleness(tmp_path / "Pipfile.lock", tmp_path / "Pipfile")
+
+
+def test_a_lock_the_search_order_puts_after_requirements_txt_is_said_not_read(tmp_path):
+    """uv.lock beside requirements.txt: requirements.txt comes first and is resolved; the build says the lock is
+    not read and how to build from it (was silent)."""
+    project = make_project(tmp_path / "proj", requirements="alpha\n", pyproject=OFFLINE)
+    make_wheel(project / "wheels", "alpha", "1.0")
+    (project / "uv.lock").write_text("version = 1\n")
+    warnings = []
+    reporter = Lines()
+    reporter.warn = warnings.append
+    build(load_settings(project, {}, {}), reporter=reporter)
+    assert warnings == ["dependencies: uv.lock is not read: requirements.txt comes first and is resolved anew, so "
+                        "versions may differ from uv.lock's\n    to build as locked: requirements = \"uv.lock\""]
+    warnings.clear()
+    build(load_settings(project, {}, {"requirements": "requirements.txt"}), force=True, reporter=reporter)
+    assert warnings == []  # named by the setting: the user chose it

@@ -63,13 +63,19 @@ UNREAD_LOCKS = {"pdm.lock": "pdm export -f pylock -o pylock.toml"}
 
 
 def unread_lock(source: Source) -> str | None:
-    """A warning when a lock lambda-tasks does not read lies beside the declaration being resolved."""
+    """A warning when a lock lies beside the declaration being resolved and is not read: one lambda-tasks
+    does not read (pdm.lock), or one the search order put after the declaration found (requirements.txt)."""
     if source.is_lock:
         return None
     for name, export in UNREAD_LOCKS.items():
         if (source.path.parent / name).is_file():
             return (f"dependencies: {name} is not read: {source.path.name} is resolved anew, so versions may "
                     f"differ from {name}'s\n    to build as locked: {export}")
+    if source.searched:
+        for name in SEARCH_ORDER[SEARCH_ORDER.index(source.path.name) + 1:] if source.path.name in SEARCH_ORDER else ():
+            if kind_of(Path(name)) in LOCK_KINDS and (source.path.parent / name).is_file():
+                return (f"dependencies: {name} is not read: {source.path.name} comes first and is resolved anew, so "
+                        f"versions may differ from {name}'s\n    to build as locked: requirements = \"{name}\"")
     return None
 
 
