@@ -330,7 +330,8 @@ def test_uv_lock_path_dependency_is_built_and_the_root_is_not_shipped(tmp_path, 
         source = {{ directory = "../libs/mylib" }}
     """)
     pyproject = ('[project]\nname = "app"\nversion = "0.1.0"\n'
-                 'dependencies = ["alpha", "mylib"]\n') + offline_pyproject(wheelhouse)
+                 'dependencies = ["alpha", "mylib"]\n'
+                 '[tool.uv.sources]\nmylib = { path = "../libs/mylib" }\n') + offline_pyproject(wheelhouse)
     project = _lock_project(tmp_path, "uv.lock", lock, pyproject)
     manifest = build(_settings(project), reporter=Lines())
     assert _layer(project, manifest) == {"alpha": "1.0", "mylib": "0.3"}

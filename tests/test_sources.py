@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from lambda_tasks.errors import ResolveError, SettingsError
-from lambda_tasks.sources.locks import read_pylock, read_uv_lock, uv_lock_staleness
+from lambda_tasks.sources.locks import read_pylock, read_uv_lock
 from lambda_tasks.sources.project import find_source, project_requirements
+from lambda_tasks.sources.uv_staleness import uv_lock_staleness
 from lambda_tasks.targets import Target
 
 PYPROJECT = textwrap.dedent("""\

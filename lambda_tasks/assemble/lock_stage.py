@@ -82,7 +82,7 @@ def _closure(wheels: Sequence[Path], metadata: Mapping[Path, Metadata], roots: R
         shown, allow_extra = source, True
     else:
         lines, shown, allow_extra = roots.lines, roots.shown, roots.unnamed > 0
-    if not wheels:
+    if not wheels and not lines:  # nothing asked, nothing given (a lock that gives nothing is still checked)
         return list(wheels), {}
     result = closure.check_closure(lines, target.marker_environment(), metadata.values(), source=shown)
     kept = list(wheels)

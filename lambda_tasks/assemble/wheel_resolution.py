@@ -42,6 +42,8 @@ def resolve_wheels(settings: ResolveSettings, declaration: Declaration, framewor
     """Resolve the dependencies for the target and check the result (closure, Requires-Python, hashes)."""
     if declaration.source is not None:
         reporter.info(declaration.describe(settings.project_dir))
+        if declaration.unread_lock is not None:
+            reporter.warn(declaration.unread_lock)
     own: set[str] = set()
     early: EarlyChecks | None = None
     if declaration.is_lock:

@@ -26,11 +26,11 @@ from functools import cached_property
 from pathlib import Path
 
 from ..errors import ResolveError
-from ..files import tree_digest
+from ..files import file_sha256, tree_digest
 from ..sections import SourceSettings
 from .local_inputs import find_links_locations, local_inputs, not_source
-from .locks import LockedPackage, read_pylock, read_uv_lock, uv_lock_staleness
-from .project import Source, find_source, project_requirements
+from .locks import LockedPackage, read_pylock, read_uv_lock, unhashed_local_files
+from .project import Source, find_source, project_requirements, unread_lock
 from .requirements import (
     DirectReference,
     Line,
@@ -46,6 +46,7 @@ from .requirements import (
     top_level,
 )
 from .roots import Roots, declared_requirements, lock_declarations, lock_inputs, lock_roots
+from .uv_staleness import uv_lock_staleness
 
 #: where a derived declaration's lines come from, as messages name them
 _LABELS = {"pyproject": "[project]", "poetry": "[tool.poetry]", "pipfile": "[packages]"}
@@ -98,7 +99,12 @@ class Declaration:
         _ = self.roots  # first: the declaration's own errors (an unknown group) name the declaration
         settings = self.lock_for
         return tuple(locked_packages(self.source, settings.target.marker_environment(), settings.extras,
-                                     settings.groups))
+                                     settings.groups, settings.project_dir))
+
+    @cached_property
+    def unread_lock(self) -> str | None:
+        """A warning: a lock lambda-tasks does not read (pdm.lock) lies beside the declaration it resolves."""
+        return unread_lock(self.source) if self.source is not None else None
 
     @property
     def is_lock(self) -> bool:
@@ -182,8 +188,15 @@ def _lock(source: Source, sources: SourceSettings, pip_args: Sequence[str]) -> D
     # a lock's local packages are built from their directories: their files are inputs too
     inputs["directories"] = [[Path(os.path.relpath(d, sources.project_dir)).as_posix(), tree_digest(d, skip=not_source)]
                              for d in directories if d.is_dir()]
+    # a local wheel the lock names without a hash: the lock does not change when it does
+    unhashed = [path for path in unhashed_local_files(source.path) if path.is_file()] if source.kind in {
+        "uv.lock", "pylock"} else []
+    if unhashed:
+        inputs["unhashed_files"] = [[Path(os.path.relpath(path, sources.project_dir)).as_posix(), file_sha256(path)]
+                                    for path in unhashed]
     return Declaration(source, _shown(source, sources.project_dir), digest=digest, find_links=tuple(found),
-                       local_inputs=_json(inputs), lock_for=sources, watched=(*lock_declarations(source), *absent))
+                       local_inputs=_json(inputs), lock_for=sources,
+                       watched=(*lock_declarations(source), *unhashed, *absent))
 
 
 def _shown(source: Source, project_dir: Path) -> str:
@@ -198,8 +211,24 @@ def _json(data: object) -> str:
 
 
 def locked_packages(source: Source, environment: Mapping[str, str], extras: Sequence[str] = (),
-                    groups: Sequence[str] = ()) -> list[LockedPackage]:
-    """What the lock installs on the target; a lock older than the declaration beside it is an error."""
+                    groups: Sequence[str] = (), project_dir: Path | None = None) -> list[LockedPackage]:
+    """What the lock installs on the target; a lock older than the declaration beside it, or one that gives
+    the target two versions of a distribution, is an error."""
+    packages = _locked_packages(source, environment, extras, groups, project_dir)
+    versions: dict[str, list[str]] = {}
+    for package in packages:
+        versions.setdefault(canonical_name(package.name), []).append(package.version)
+    twice = {name: found for name, found in versions.items() if len(found) > 1}
+    if twice:
+        name, found = sorted(twice.items())[0]
+        raise ResolveError(f"{source.path.name} gives the target {name} twice ({', '.join(found)}): the markers of "
+                           "its entries overlap\n    one version per distribution installs; lock it again with "
+                           "the tool that made it")
+    return packages
+
+
+def _locked_packages(source: Source, environment: Mapping[str, str], extras: Sequence[str],
+                     groups: Sequence[str], project_dir: Path | None) -> list[LockedPackage]:
     path, kind = source.path, source.kind
     if kind == "pylock":
         return read_pylock(path, environment, extras, groups)
@@ -223,5 +252,5 @@ def locked_packages(source: Source, environment: Mapping[str, str], extras: Sequ
     if stale:
         raise ResolveError(f"{path.name} is out of date: pyproject.toml's {stale} changed since it was locked; "
                            "run `uv lock` to update it")
-    return read_uv_lock(path, environment, extras, groups)
+    return read_uv_lock(path, environment, extras, groups, project_dir)
 

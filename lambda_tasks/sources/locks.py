@@ -8,6 +8,7 @@ from the root project's dependencies (plus the chosen extras and groups) through
 
 from __future__ import annotations
 
+import os
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ResolveError, SettingsError
-from .project import _norm, read_toml
+from .project import _norm, dependency_groups, read_toml
 
 
 @dataclass(frozen=True)
@@ -90,9 +91,22 @@ def read_pylock(path: Path, environment: Mapping[str, str], extras: Sequence[str
     data = read_toml(path)
     _check_pylock(data, path, environment, extras, groups)
     chosen = {**environment, "extras": frozenset(_norm(x) for x in extras),
-              "dependency_groups": frozenset(_norm(x) for x in groups)}  # not default-groups: never dev by default
+              "dependency_groups": frozenset(_norm(x) for x in groups) | _synthetic_defaults(data, path)}
     packages = (_pylock_package(package, path, chosen) for package in data.get("packages", []))
     return [package for package in packages if package is not None]
+
+
+def _synthetic_defaults(data: Mapping[str, Any], path: Path) -> frozenset[str]:
+    """The lock's default-groups that stand for the project's own dependencies (PEP 751's "synthetic" groups:
+    pdm marks every main package "'default' in dependency_groups"): they always ship. A real dependency group
+    (pyproject.toml's, or ``dev``) ships only when the ``groups`` setting names it: never dev by default."""
+    defaults = {_norm(str(x)) for x in data.get("default-groups", [])} - {"dev"}
+    pyproject = path.parent / "pyproject.toml"
+    if defaults and pyproject.is_file():
+        project = read_toml(pyproject)
+        defaults -= {*dependency_groups(project), *map(_norm, project.get("tool", {}).get("pdm", {})
+                                                       .get("dev-dependencies", {}))}
+    return frozenset(defaults)
 
 
 def _check_pylock(data: dict[str, Any], path: Path, environment: Mapping[str, str], extras: Sequence[str],
@@ -150,7 +164,8 @@ def _pylock_package(package: dict[str, Any], path: Path, chosen: dict[str, Any])
                          requires_python=str(requires_python) if requires_python else None)
 
 
-def _check_requires_python(specifier: object, version: str, lock: str) -> None:
+def _check_requires_python(specifier: object, version: str, lock: str,
+                           way_out: str = "lock it for the target (invoke lock --runtime R)") -> None:
     # lazy: packaging (~25 ms) is not loaded by a no-op build
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
@@ -162,7 +177,7 @@ def _check_requires_python(specifier: object, version: str, lock: str) -> None:
         raise SettingsError(f"{lock} has an invalid requires-python {specifier!r}") from None
     if not allowed:
         raise SettingsError(f"{lock} requires Python {specifier}; the target has {version}"
-                            "\n    lock it for the target (invoke lock --runtime R), or build for a runtime it allows")
+                            f"\n    {way_out}, or build for a runtime it allows")
 
 
 def _uri(location: str) -> str:
@@ -195,9 +210,13 @@ def uv_root(data: Mapping[str, Any], path: Path) -> dict[str, Any]:
 
 
 def read_uv_lock(path: Path, environment: Mapping[str, str], extras: Sequence[str] = (),
-                 groups: Sequence[str] = ()) -> list[LockedPackage]:
-    """The packages the root project needs on the target, walking the lock's dependency graph."""
+                 groups: Sequence[str] = (), project_dir: Path | None = None) -> list[LockedPackage]:
+    """The packages the root project needs on the target, walking the lock's dependency graph; a workspace's
+    lock read from one of its members (``project_dir``) is refused: its root is another project."""
     data = read_toml(path)
+    _check_uv_lock(data, path, environment)
+    if project_dir is not None:
+        _check_not_a_member(data, path, project_dir)
     packages = data.get("package", [])
     by_name: dict[str, list[dict[str, Any]]] = {}
     for package in packages:
@@ -235,6 +254,32 @@ def read_uv_lock(path: Path, environment: Mapping[str, str], extras: Sequence[st
     return [_uv_package(package, path.parent) for package, _ in sorted(chosen.values(), key=lambda p: p[0]["name"])]
 
 
+def _check_uv_lock(data: Mapping[str, Any], path: Path, environment: Mapping[str, str]) -> None:
+    """The lock was made for the target: its requires-python and its supported-markers hold there."""
+    # uv locks for its requires-python only: a marker that excludes those versions is dropped, with its packages
+    _check_requires_python(data.get("requires-python"), environment["python_full_version"], path.name,
+                           "widen requires-python in pyproject.toml and run `uv lock`")
+    # [tool.uv] environments: the lock was resolved for these only, its markers simplified under them
+    supported = [str(marker) for marker in data.get("supported-markers", [])]
+    if supported and not any(_evaluate(marker, environment) for marker in supported):
+        raise SettingsError(f"{path.name} is not locked for this target: none of its supported-markers holds"
+                            f"\n    it is for: {' | '.join(supported)}"
+                            "\n    add the target to [tool.uv] environments (sys_platform == 'linux'), then `uv lock`")
+
+
+def _check_not_a_member(data: Mapping[str, Any], path: Path, project_dir: Path) -> None:
+    """The project is not a member of the workspace whose lock this is (its root's dependencies would ship)."""
+    member = os.path.relpath(project_dir.resolve(), path.parent.resolve()).replace(os.sep, "/")
+    for package in data.get("package", []):
+        source = package.get("source", {})
+        if member != "." and member in (source.get("editable"), source.get("virtual")):
+            raise SettingsError(f"{path.name} is a uv workspace's lock and this project its member "
+                                f"{package.get('name')}: the workspace root's dependencies would ship"
+                                f"\n    the lock: {path}"
+                                f"\n    in the project: uv export --package {package.get('name')} --format "
+                                "pylock.toml -o pylock.toml, and build from that")
+
+
 def _find(by_name: Mapping[str, list[dict[str, Any]]], edge: Mapping[str, Any], path: Path,
           parent: Mapping[str, Any]) -> dict[str, Any]:
     candidates = by_name.get(_norm(edge["name"]), [])
@@ -265,6 +310,9 @@ def _uv_package(package: Mapping[str, Any], base: Path) -> LockedPackage:
             directory = (base / str(source[key])).resolve()
     # a URL or path archive: its file entries may carry only a hash (the location is the source's)
     where = {"url": source["url"]} if "url" in source else {"path": source["path"]} if "path" in source else {}
+    registry = str(source.get("registry", ""))
+    if registry and "://" not in registry:  # a local (flat) index: its files' paths are relative to it
+        base = (base / registry).resolve()
     wheels = tuple(_file({**where, **w}, base) for w in package.get("wheels", []))
     if not wheels and "path" in source and str(source["path"]).endswith(".whl"):
         wheels = (_file({"path": source["path"], "hash": package.get("hash", "")}, base),)
@@ -293,48 +341,17 @@ def lock_directories(path: Path) -> list[Path]:
     return sorted(set(found))
 
 
-def uv_lock_staleness(lock: Path, pyproject: Path) -> str | None:
-    """Why uv.lock no longer matches pyproject.toml's dependencies (None when it does)."""
-    if not pyproject.is_file():
-        return None
-    # lazy: packaging (~25 ms) is not loaded by a no-op build
-    from packaging.requirements import Requirement
-
-    project = read_toml(pyproject)
-    root = uv_root(read_toml(lock), lock)
-    meta = root.get("metadata", {})
-
-    def key(name: str, extras: Sequence[str], specifier: str, marker: str | None) -> tuple[str, ...]:
-        # lazy: packaging (~25 ms) is not loaded by a no-op build
-        from packaging.specifiers import SpecifierSet
-
-        return (_norm(name), ",".join(sorted(_norm(x) for x in extras)), str(SpecifierSet(specifier)), marker or "")
-
-    def wanted(lines: Sequence[str], extra: str | None) -> set[tuple[str, ...]]:
-        out = set()
-        for line in lines:
-            requirement = Requirement(line)
-            out.add(key(requirement.name, sorted(requirement.extras), str(requirement.specifier), extra))
-        return out
-
-    def locked(entries: Sequence[Mapping[str, Any]], by_extra: bool) -> set[tuple[str, ...]]:
-        out = set()
-        for entry in entries:
-            marker = str(entry.get("marker", ""))
-            extra = marker.split("extra == '", 1)[1].split("'", 1)[0] if by_extra and "extra == '" in marker else None
-            out.add(key(entry["name"], entry.get("extras", []), str(entry.get("specifier", "")), extra))
-        return out
-
-    table = project.get("project", {})
-    now = wanted(table.get("dependencies", []), None)
-    for extra, lines in table.get("optional-dependencies", {}).items():
-        now |= wanted(lines, _norm(extra))
-    if now != locked(meta.get("requires-dist", []), True):
-        return "[project] dependencies"
-    groups = project.get("dependency-groups", {})
-    recorded = meta.get("requires-dev", {})
-    for group in set(groups) | set(recorded):
-        lines = [line for line in groups.get(group, []) if isinstance(line, str)]
-        if wanted(lines, None) != locked(recorded.get(group, []), False):
-            return f"[dependency-groups] {group}"
-    return None
+def unhashed_local_files(path: Path) -> list[Path]:
+    """The local wheels and sdists a uv.lock or pylock.toml names by path without a sha256 (a flat index of
+    wheels beside the project): nothing in the lock changes when they do, so their bytes are inputs of the
+    layers."""
+    data = read_toml(path)
+    files: list[LockedFile] = []
+    for package in data.get("package", []):  # uv.lock
+        if not _is_root(package):
+            locked = _uv_package(package, path.parent)
+            files += [*locked.wheels, *([locked.sdist] if locked.sdist else [])]
+    for package in data.get("packages", []):  # pylock.toml
+        entries = [*package.get("wheels", []), *(package[k] for k in ("sdist", "archive") if k in package)]
+        files += [_file(entry, path.parent, entry.get("hashes", {})) for entry in entries]
+    return sorted({Path(f.location) for f in files if not f.sha256 and f.location and "://" not in f.location})

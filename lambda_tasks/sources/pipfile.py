@@ -23,7 +23,7 @@ from typing import Any
 
 from ..errors import SettingsError
 from .locks import LockedPackage, evaluate_any, git_requirement
-from .project import read_toml
+from .project import _norm, read_toml
 
 #: Pipfile keys that are PEP 508 marker variables (pipenv accepts them beside ``markers``)
 _MARKER_KEYS = ("os_name", "sys_platform", "platform_machine", "platform_python_implementation",
@@ -44,22 +44,29 @@ def read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def pipfile_hash(pipfile: Mapping[str, Any]) -> str:
-    """pipenv's hash of a parsed Pipfile (what Pipfile.lock records in ``_meta.hash.sha256``)."""
+def pipfile_hash(pipfile: Mapping[str, Any], canonical: bool = False) -> str:
+    """pipenv's hash of a parsed Pipfile (what Pipfile.lock records in ``_meta.hash.sha256``): plette's
+    ``Pipfile.get_hash``, or with ``canonical`` pipenv 2026's, whose package names are PEP 503 canonical."""
+    def names(section: Any) -> Any:
+        return {_norm(k): v for k, v in section.items()} if canonical and isinstance(section, Mapping) else section
+
     data: dict[str, Any] = {
         "_meta": {"sources": pipfile.get("source", [dict(_DEFAULT_SOURCE)]), "requires": pipfile.get("requires", {})},
-        "default": pipfile.get("packages", {}),
-        "develop": pipfile.get("dev-packages", {}),
+        "default": names(pipfile.get("packages", {})),
+        "develop": names(pipfile.get("dev-packages", {})),
     }
     sections = {"source", "packages", "dev-packages", "requires", "scripts", "pipfile", "pipenv", "default", "develop"}
-    data.update({key: value for key, value in pipfile.items() if key not in sections})
+    data.update({key: names(value) for key, value in pipfile.items() if key not in sections})
     return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def pipfile_staleness(lock: Path, pipfile: Path) -> bool:
-    """True when the Pipfile changed since Pipfile.lock was made."""
+    """True when the Pipfile changed since Pipfile.lock was made (by an older pipenv or a newer one)."""
     recorded = read_json(lock).get("_meta", {}).get("hash", {}).get("sha256")
-    return bool(recorded) and pipfile.is_file() and recorded != pipfile_hash(read_toml(pipfile))
+    if not recorded or not pipfile.is_file():
+        return False
+    data = read_toml(pipfile)
+    return recorded not in {pipfile_hash(data), pipfile_hash(data, canonical=True)}
 
 
 def _marker(spec: Mapping[str, Any]) -> str | None:
@@ -125,11 +132,21 @@ def read_pipfile_lock(path: Path, environment: Mapping[str, str], groups: Sequen
         raise SettingsError(f"{path} has no \"default\" section; it is not a Pipfile.lock (run `pipenv lock`)")
     if _dev(groups, path):
         default = {**default, **data.get("develop", {})}
+    declared = _declared(path.parent / "Pipfile")
     packages = []
     for name, entry in sorted(default.items()):
         if not evaluate_any(_marker(entry), environment):
             continue
         version = str(entry.get("version", "")).removeprefix("==")
+        if not _locked(entry, version):
+            # pipenv leaves a package whose markers did not hold where it ran unlocked ("*", no hashes), and
+            # drops the sys_platform-style keys of its Pipfile entry: the Pipfile's markers say whether it applies
+            if evaluate_any(_marker(declared.get(_norm(name), {})), environment):
+                raise SettingsError(f"{path.name} does not lock {name}, which the target needs (version "
+                                    f"{entry.get('version', 'none')!r}, no hashes)\n    pipenv locks only what "
+                                    "the machine running `pipenv lock` needs; run it on Linux with the target's "
+                                    "Python and architecture")
+            continue
         if "git" in entry:
             requirement = git_requirement(name, str(entry["git"]), str(entry.get("ref", "")), entry.get("subdirectory"))
             packages.append(LockedPackage(name, version, requirement=requirement))
@@ -141,11 +158,26 @@ def read_pipfile_lock(path: Path, environment: Mapping[str, str], groups: Sequen
                 packages.append(LockedPackage(name, version, directory=(path.parent / where).resolve()))
         else:
             hashes = tuple(sorted(h.partition(":")[2] for h in entry.get("hashes", []) if h.startswith("sha256:")))
-            if not version:
-                raise SettingsError(f"{path.name}: {name} has no locked version; run `pipenv lock`")
+            if not hashes:
+                raise SettingsError(f"{path.name} records no sha256 for {name} {version}, so its file cannot be "
+                                    "checked\n    lock it again with its hashes (`pipenv lock`)")
             index = sources.get(str(entry.get("index", "")))
             packages.append(LockedPackage(name, version, index=index, hashes=hashes))
     return packages
+
+
+def _locked(entry: Mapping[str, Any], version: str) -> bool:
+    """Whether pipenv locked this entry: a VCS or local one, or an exact version (``*`` with no hashes: not)."""
+    return any(key in entry for key in ("git", "path", "file")) or bool(version and version != "*")
+
+
+def _declared(pipfile: Path) -> dict[str, Mapping[str, Any]]:
+    """The Pipfile's entries (packages and dev-packages) as tables by canonical name ({} without a Pipfile)."""
+    if not pipfile.is_file():
+        return {}
+    data = read_toml(pipfile)
+    entries = {**data.get("dev-packages", {}), **data.get("packages", {})}
+    return {_norm(name): spec if isinstance(spec, Mapping) else {} for name, spec in entries.items()}
 
 
 def pipfile_root_lines(pipfile: Path, environment: Mapping[str, str], groups: Sequence[str] = ()) -> list[str]:

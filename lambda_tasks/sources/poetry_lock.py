@@ -111,8 +111,8 @@ def _holds(table: Mapping[str, Any], environment: Mapping[str, str], extras: Seq
 
 
 def _roots(data: Mapping[str, Any], path: Path, environment: Mapping[str, str], extras: Sequence[str],
-           groups: Sequence[str]) -> list[tuple[str, tuple[str, ...]]]:
-    """The project's own requirements that hold on the target: (name, extras asked of it)."""
+           groups: Sequence[str]) -> list[tuple[str, tuple[str, ...], Mapping[str, Any]]]:
+    """The project's own requirements that hold on the target: (name, extras asked of it, the requirement)."""
     project = data.get("project", {})
     poetry = data.get("tool", {}).get("poetry", {})
     roots = _Roots(environment, extras, _norm(str(project.get("name") or poetry.get("name") or "")))
@@ -156,7 +156,8 @@ class _Roots:
     environment: Mapping[str, str]
     extras: Sequence[str]
     own: str  # the project's own name: a requirement on it (an extra of itself) is not a root
-    found: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    #: (name, extras asked of it, the requirement as an edge: its ``version`` picks among several locked entries)
+    found: list[tuple[str, tuple[str, ...], Mapping[str, Any]]] = field(default_factory=list)
 
     def add_lines(self, lines: Sequence[Any]) -> None:
         # lazy: packaging (~25 ms) is not loaded by a no-op build
@@ -168,7 +169,8 @@ class _Roots:
                 holds = requirement.marker is None or evaluate_any(str(requirement.marker), self.environment,
                                                                    self.extras)
                 if holds and _norm(requirement.name) != self.own:
-                    self.found.append((requirement.name, tuple(sorted(requirement.extras))))
+                    edge = {"version": str(requirement.specifier)} if requirement.specifier else {}
+                    self.found.append((requirement.name, tuple(sorted(requirement.extras)), edge))
 
     def add_tables(self, table: Mapping[str, Any], optional_ok: frozenset[str]) -> None:
         for name, spec in table.items():
@@ -176,14 +178,14 @@ class _Roots:
                 if item.get("optional") and _norm(name) not in optional_ok:
                     continue
                 if _holds(item, self.environment, self.extras):
-                    self.found.append((name, tuple(item.get("extras", ()))))
+                    self.found.append((name, tuple(item.get("extras", ())), item))
 
 
 def poetry_root_lines(pyproject: Path, environment: Mapping[str, str], extras: Sequence[str] = (),
                       groups: Sequence[str] = ()) -> list[str]:
     """The project's requirements on the target as requirement lines (names and extras), for the closure check."""
     return [f"{name}[{','.join(asked)}]" if asked else name
-            for name, asked in _roots(read_toml(pyproject), pyproject, environment, extras, groups)]
+            for name, asked, _ in _roots(read_toml(pyproject), pyproject, environment, extras, groups)]
 
 
 def read_poetry_lock(path: Path, environment: Mapping[str, str], extras: Sequence[str] = (),
@@ -204,7 +206,11 @@ def read_poetry_lock(path: Path, environment: Mapping[str, str], extras: Sequenc
         by_name.setdefault(_norm(package["name"]), []).append(package)
     chosen: dict[tuple[str, str], tuple[Mapping[str, Any], set[str]]] = {}
     queue: list[tuple[str, tuple[str, ...], Mapping[str, Any]]] = [
-        (name, asked, {}) for name, asked in _roots(read_toml(pyproject), pyproject, environment, extras, groups)]
+        # a root's own constraint is its edge: with one locked entry per Python (``networkx = [{version = "3.4.2",
+        # python = "<3.11"}, {version = ">=3.5", python = ">=3.11"}]``) it picks the target's (Poetry 1 writes no
+        # package markers to tell them apart)
+        (name, asked, edge) for name, asked, edge in _roots(read_toml(pyproject), pyproject, environment, extras,
+                                                            groups)]
     while queue:
         name, asked, edge = queue.pop(0)
         package = _find(by_name, name, edge, environment, extras, path)

@@ -58,6 +58,27 @@ class Source:
         return f"dependencies: {shown}{what} ({how})"
 
 
+#: locks lambda-tasks does not read, and how to turn each into one it does (PEP 751)
+UNREAD_LOCKS = {"pdm.lock": "pdm export -f pylock -o pylock.toml"}
+
+
+def unread_lock(source: Source) -> str | None:
+    """A warning when a lock lies beside the declaration being resolved and is not read: one lambda-tasks
+    does not read (pdm.lock), or one the search order put after the declaration found (requirements.txt)."""
+    if source.is_lock:
+        return None
+    for name, export in UNREAD_LOCKS.items():
+        if (source.path.parent / name).is_file():
+            return (f"dependencies: {name} is not read: {source.path.name} is resolved anew, so versions may "
+                    f"differ from {name}'s\n    to build as locked: {export}")
+    if source.searched:
+        for name in SEARCH_ORDER[SEARCH_ORDER.index(source.path.name) + 1:] if source.path.name in SEARCH_ORDER else ():
+            if kind_of(Path(name)) in LOCK_KINDS and (source.path.parent / name).is_file():
+                return (f"dependencies: {name} is not read: {source.path.name} comes first and is resolved anew, so "
+                        f"versions may differ from {name}'s\n    to build as locked: requirements = \"{name}\"")
+    return None
+
+
 def kind_of(path: Path) -> str:
     if path.name == "pyproject.toml":
         return "pyproject"
@@ -129,7 +150,8 @@ def _name(requirement: str) -> str:
 
 def project_requirements(path: Path, extras: Sequence[str] = (), groups: Sequence[str] = ()) -> list[str]:
     """``[project] dependencies`` plus the optional-dependencies of ``extras`` and the ``[dependency-groups]``
-    named in ``groups`` (PEP 735, include-group followed), as requirement lines. ``[tool.*]`` is never read."""
+    named in ``groups`` (PEP 735, include-group followed; uv's legacy ``[tool.uv] dev-dependencies`` are the ``dev``
+    group, as uv reads them), as requirement lines. No other ``[tool.*]`` table is read."""
     data = read_toml(path)
     project = data.get("project", {})
     if "dependencies" in project.get("dynamic", []):
@@ -161,13 +183,23 @@ def project_requirements(path: Path, extras: Sequence[str] = (), groups: Sequenc
                 raise SettingsError(f"extra {extra!r} is not in {path} [project.optional-dependencies]"
                                     f"\n    it has: {', '.join(sorted(optional)) or 'none'}")
             pending = optional[extra]
-    table: dict[str, list[Any]] = {_norm(k): v for k, v in data.get("dependency-groups", {}).items()}
+    table = dependency_groups(data)
     for group in groups:
-        lines += [line for line in _group(table, _norm(group), path, ()) if line not in lines]
+        lines += [line for line in group_lines(table, _norm(group), path, ()) if line not in lines]
     return lines
 
 
-def _group(table: dict[str, list[Any]], group: str, path: Path, seen: tuple[str, ...]) -> list[str]:
+def dependency_groups(data: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """``[dependency-groups]`` by normalised name, with uv's legacy ``[tool.uv] dev-dependencies`` in ``dev``
+    (uv merges them: ``uv sync --group dev`` and uv.lock's ``dev`` group hold both)."""
+    table: dict[str, list[Any]] = {_norm(k): list(v) for k, v in data.get("dependency-groups", {}).items()}
+    legacy = data.get("tool", {}).get("uv", {}).get("dev-dependencies")
+    if isinstance(legacy, list) and legacy:
+        table["dev"] = [*table.get("dev", []), *legacy]
+    return table
+
+
+def group_lines(table: dict[str, list[Any]], group: str, path: Path, seen: tuple[str, ...]) -> list[str]:
     if group not in table:
         raise SettingsError(f"dependency group {group!r} is not in {path} [dependency-groups]"
                             f"\n    it has: {', '.join(sorted(table)) or 'none'}")
@@ -176,7 +208,7 @@ def _group(table: dict[str, list[Any]], group: str, path: Path, seen: tuple[str,
     lines: list[str] = []
     for item in table[group]:
         if isinstance(item, dict) and "include-group" in item:
-            lines += _group(table, _norm(str(item["include-group"])), path, (*seen, group))
+            lines += group_lines(table, _norm(str(item["include-group"])), path, (*seen, group))
         elif isinstance(item, str):
             lines.append(item)
     return lines
