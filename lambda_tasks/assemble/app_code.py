@@ -16,6 +16,7 @@ from ..errors import ProjectError, SettingsError
 from ..project_paths import ProjectPath, find, too_deep
 from . import tree
 from .collect import file_entry
+from .zip_names import member_names
 
 #: Directories at the project's top that hold no app code (outputs, environments, tools' caches).
 _NOT_APP_CODE = frozenset({"dist", "layers", "build", "tests", "test", "venv", "env", "node_modules"})
@@ -102,12 +103,16 @@ def zip_modules(layers: Sequence[tuple[str, Path]]) -> dict[str, str]:
     deps: dict[str, str] = {}
     for name, path in layers:
         try:
-            with zipfile.ZipFile(path) as archive:
-                names = archive.namelist()
-        except (OSError, zipfile.BadZipFile):
+            names = member_names(path)
+        except (OSError, zipfile.BadZipFile, UnicodeDecodeError):
             continue  # kept layers were checked against the manifest; publish says what is wrong with one
+        nested: dict[str, bool] = {}  # each top-level name once (a layer has thousands of members under few)
         for member in names:
-            if member.startswith(LAYER_PREFIX) and (module := _module(member[len(LAYER_PREFIX):])):
+            if member.startswith(LAYER_PREFIX):
+                first, _, rest = member[len(LAYER_PREFIX):].partition("/")
+                nested[first] = nested.get(first, False) or bool(rest)
+        for first, below in nested.items():
+            if module := _module(f"{first}/{below}" if below else first):
                 deps.setdefault(module, f"the layer {name}")
     return deps
 
