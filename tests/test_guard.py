@@ -219,8 +219,10 @@ def test_a_build_refuses_vendor_secrets_unless_included(tmp_path, wheelhouse):
 def test_a_lock_path_dependency_is_the_projects_own(tmp_path, wheelhouse):
     from factory_content import local_package
 
+    # the [tool.uv.sources] line uv itself needs for the locked directory (a lock without it is stale)
     root = make_project(tmp_path / "proj", pyproject='[project]\nname = "app"\nversion = "0.1.0"\n'
-                        'dependencies = ["mylib"]\n' + offline_pyproject(wheelhouse))
+                        'dependencies = ["mylib"]\n\n[tool.uv.sources]\nmylib = { path = "libs/mylib" }\n\n'
+                        + offline_pyproject(wheelhouse))
     (root / "requirements.txt").unlink()
     local_package(root / "libs" / "mylib", "mylib", {"conf/.env": "A=1\n"})
     (root / "uv.lock").write_text(
