@@ -32,17 +32,16 @@ from typing import BinaryIO
 from ..entries import DIR_MODE, Entry, WheelMember
 from ..files import Staged, source_date_epoch
 from .crc import CHECK_BLOCK, LOCAL, MemberCheck, damaged, data_offset
+from .zip_names import CENTRAL, END
 
 COMPRESS_LEVEL = 6
 STORED, DEFLATED = zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED
-_CENTRAL = struct.Struct("<4s6H3L5H2L")  # central directory header, 46 bytes
-_END = struct.Struct("<4s4H2LH")  # end of central directory, 22 bytes
 _END64 = struct.Struct("<4sQ2H2L4Q")  # zip64 end of central directory, 56 bytes
 _LOCATOR64 = struct.Struct("<4sLQL")  # zip64 end of central directory locator, 20 bytes
 _VERSION = 20  # 2.0: deflate and directories
 _MADE_BY = (3 << 8) | _VERSION  # made by Unix, so external attributes carry the mode
 _UTF8 = 0x800
-END_BYTES = _END.size + _END64.size + _LOCATOR64.size  # the most a zip's fixed tail can take
+END_BYTES = END.size + _END64.size + _LOCATOR64.size  # the most a zip's fixed tail can take
 
 
 @dataclass(frozen=True)
@@ -68,7 +67,7 @@ class Packed:
     @property
     def zip_bytes(self) -> int:
         """Exactly what this entry adds to a zip: local header, data and central record."""
-        return LOCAL.size + _CENTRAL.size + 2 * len(self.name_bytes) + self.compress_size
+        return LOCAL.size + CENTRAL.size + 2 * len(self.name_bytes) + self.compress_size
 
 
 def directory_entry(arcname: str) -> Packed:
@@ -171,7 +170,7 @@ def zip_size(entries: Sequence[Packed]) -> int:
 
 
 def _tail_size(count: int, body: int) -> int:
-    return _END.size + (_END64.size + _LOCATOR64.size if _needs_zip64(count, body) else 0)
+    return END.size + (_END64.size + _LOCATOR64.size if _needs_zip64(count, body) else 0)
 
 
 def _needs_zip64(count: int, offset: int) -> bool:
@@ -238,7 +237,7 @@ def _write_members(out: _HashingWriter, entries: Sequence[Packed]) -> None:
             is_dir = packed.arcname.endswith("/")
             attrs = ((0o040000 if is_dir else 0o100000) | packed.mode) << 16 | (0x10 if is_dir else 0)
             central.append(
-                _CENTRAL.pack(b"PK\x01\x02", _MADE_BY, _VERSION, flags, packed.method, clock, date, packed.crc,
+                CENTRAL.pack(b"PK\x01\x02", _MADE_BY, _VERSION, flags, packed.method, clock, date, packed.crc,
                               packed.compress_size, packed.size, len(name), 0, 0, 0, 0, attrs,
                               min(offset, 0xFFFFFFFF)) + name
             )
@@ -254,7 +253,7 @@ def _write_members(out: _HashingWriter, entries: Sequence[Packed]) -> None:
         end64_at = out.count
         out.write(_END64.pack(b"PK\x06\x06", _END64.size - 12, _MADE_BY, 45, 0, 0, count, count, size, start))
         out.write(_LOCATOR64.pack(b"PK\x06\x07", 0, end64_at, 1))
-    out.write(_END.pack(b"PK\x05\x06", 0, 0, min(count, 0xFFFF), min(count, 0xFFFF), size,
+    out.write(END.pack(b"PK\x05\x06", 0, 0, min(count, 0xFFFF), min(count, 0xFFFF), size,
                         min(start, 0xFFFFFFFF), 0))
 
 

@@ -12,8 +12,9 @@ import struct
 import zipfile
 from pathlib import Path
 
-_END = struct.Struct("<4s4H2LH")  # end of central directory record, 22 bytes
-_CENTRAL_SIZE = 46  # a central directory header: signature, ..., flags at 8, the three lengths at 28
+#: the zip format's two records this reader and archive.py's writer share
+CENTRAL = struct.Struct("<4s6H3L5H2L")  # central directory header, 46 bytes: flags at 8, the three lengths at 28
+END = struct.Struct("<4s4H2LH")  # end of central directory record, 22 bytes
 _FLAGS = struct.Struct("<H")
 _LENGTHS = struct.Struct("<3H")
 _MOST_COMMENT = 0xFFFF
@@ -25,25 +26,25 @@ def member_names(path: Path) -> list[str]:
     is not a zip."""
     with open(path, "rb") as handle:
         size = handle.seek(0, 2)
-        tail_size = min(size, _END.size + _MOST_COMMENT)
+        tail_size = min(size, END.size + _MOST_COMMENT)
         handle.seek(size - tail_size)
         tail = handle.read(tail_size)
         at = tail.rfind(b"PK\x05\x06")
-        if at < 0 or at + _END.size > len(tail):
+        if at < 0 or at + END.size > len(tail):
             raise zipfile.BadZipFile(f"{path}: no end of central directory")
-        _, disk, _, _, count, directory_size, directory_offset, _ = _END.unpack_from(tail, at)
+        _, disk, _, _, count, directory_size, directory_offset, _ = END.unpack_from(tail, at)
         if disk or count == 0xFFFF or directory_offset == 0xFFFFFFFF or directory_offset + directory_size > size:
             return _by_zipfile(path)  # zip64 or split: the standard reader knows those
         handle.seek(directory_offset)
         directory = handle.read(directory_size)
     names: list[str] = []
-    offset, end = 0, len(directory) - _CENTRAL_SIZE
+    offset, end = 0, len(directory) - CENTRAL.size
     while offset <= end:  # only the fields needed, unpacked where they are (a whole header costs 3x)
         if directory.startswith(b"PK\x01\x02", offset) is False:
             return _by_zipfile(path)
         flags = _FLAGS.unpack_from(directory, offset + 8)[0]
         name_length, extra_length, comment_length = _LENGTHS.unpack_from(directory, offset + 28)
-        start = offset + _CENTRAL_SIZE
+        start = offset + CENTRAL.size
         names.append(directory[start:start + name_length].decode("utf-8" if flags & _UTF8 else "cp437"))
         offset = start + name_length + extra_length + comment_length
     return names if len(names) == count else _by_zipfile(path)
